@@ -1,0 +1,265 @@
+//! `IAsyncAction` / `IAsyncOperation<T>`: one state machine for every result type.
+//!
+//! The side doing the work holds the `AsyncOp` too and calls `complete`; the caller
+//! can `cancel`, `wait`, or register one completion handler. Handlers run on the
+//! thread that finishes the operation (a library thread), or at once on the
+//! caller's thread when the operation had already finished.
+
+use crate::core::error::{
+    Error, Result, E_ILLEGAL_DELEGATE_ASSIGNMENT, E_ILLEGAL_METHOD_CALL, E_ILLEGAL_STATE_CHANGE,
+    HRESULT, RTWS_E_TIMEOUT, S_OK,
+};
+use crate::core::runtime::{in_handler, HandlerScope};
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `Windows.Foundation.AsyncStatus`.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsyncStatus {
+    Started = 0,
+    Completed = 1,
+    Canceled = 2,
+    Error = 3,
+}
+
+pub type CompletedHandler = Box<dyn FnOnce(AsyncStatus) + Send>;
+type CancelHook = Box<dyn FnOnce() + Send>;
+
+struct State<T> {
+    status: AsyncStatus,
+    result: Option<Result<T>>,
+    handler: Option<CompletedHandler>,
+    handler_assigned: bool,
+    closed: bool,
+    on_cancel: Option<CancelHook>,
+}
+
+pub struct AsyncOp<T> {
+    id: u32,
+    state: Mutex<State<T>>,
+    finished: Condvar,
+}
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+impl<T: Clone + Send + 'static> AsyncOp<T> {
+    pub fn new() -> Arc<Self> {
+        Arc::new(AsyncOp {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            state: Mutex::new(State {
+                status: AsyncStatus::Started,
+                result: None,
+                handler: None,
+                handler_assigned: false,
+                closed: false,
+                on_cancel: None,
+            }),
+            finished: Condvar::new(),
+        })
+    }
+
+    /// An operation that has already finished with `result`.
+    pub fn finished(result: Result<T>) -> Arc<Self> {
+        let op = Self::new();
+        op.complete(result);
+        op
+    }
+
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Runs `hook` when the operation is canceled while still started, so the
+    /// work behind it can stop; runs it at once if it was canceled already.
+    pub fn on_cancel(&self, hook: impl FnOnce() + Send + 'static) {
+        let mut st = self.state.lock();
+        if st.status == AsyncStatus::Canceled {
+            drop(st);
+            hook();
+        } else if st.status == AsyncStatus::Started {
+            st.on_cancel = Some(Box::new(hook));
+        }
+    }
+
+    /// Finishes the operation; ignored when it was canceled (or finished) already.
+    pub fn complete(&self, result: Result<T>) {
+        let status = if result.is_ok() {
+            AsyncStatus::Completed
+        } else {
+            AsyncStatus::Error
+        };
+        self.finish(status, result);
+    }
+
+    fn finish(&self, status: AsyncStatus, result: Result<T>) -> bool {
+        let (handler, hook) = {
+            let mut st = self.state.lock();
+            if st.status != AsyncStatus::Started {
+                return false;
+            }
+            st.status = status;
+            st.result = Some(result);
+            (st.handler.take(), st.on_cancel.take())
+        };
+        self.finished.notify_all();
+        if status == AsyncStatus::Canceled {
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+        if let Some(handler) = handler {
+            let _scope = HandlerScope::enter();
+            handler(status);
+        }
+        true
+    }
+
+    pub fn is_canceled(&self) -> bool {
+        self.state.lock().status == AsyncStatus::Canceled
+    }
+
+    fn check_open(st: &State<T>) -> Result<()> {
+        if st.closed {
+            Err(Error::new(
+                E_ILLEGAL_METHOD_CALL,
+                "the async operation was closed",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `put_Completed`: a handler may be assigned once; it runs right away when the
+    /// operation has already finished.
+    pub fn set_completed(&self, handler: CompletedHandler) -> Result<()> {
+        let mut st = self.state.lock();
+        Self::check_open(&st)?;
+        if st.handler_assigned {
+            return Err(Error::new(
+                E_ILLEGAL_DELEGATE_ASSIGNMENT,
+                "the Completed handler of an async operation can be set only once",
+            ));
+        }
+        st.handler_assigned = true;
+        if st.status == AsyncStatus::Started {
+            st.handler = Some(handler);
+            return Ok(());
+        }
+        let status = st.status;
+        drop(st);
+        handler(status);
+        Ok(())
+    }
+
+    pub fn status(&self) -> Result<AsyncStatus> {
+        let st = self.state.lock();
+        Self::check_open(&st)?;
+        Ok(st.status)
+    }
+
+    /// `get_ErrorCode`: S_OK unless the operation failed or was canceled.
+    pub fn error(&self) -> Result<Option<Error>> {
+        let st = self.state.lock();
+        Self::check_open(&st)?;
+        Ok(match &st.result {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        })
+    }
+
+    pub fn cancel(&self) -> Result<()> {
+        Self::check_open(&self.state.lock())?;
+        self.finish(AsyncStatus::Canceled, Err(Error::canceled()));
+        Ok(())
+    }
+
+    /// `IAsyncInfo.Close`: only once the operation has finished.
+    pub fn close(&self) -> Result<()> {
+        let mut st = self.state.lock();
+        if st.status == AsyncStatus::Started {
+            return Err(Error::new(
+                E_ILLEGAL_STATE_CHANGE,
+                "an async operation cannot be closed while it is still running",
+            ));
+        }
+        st.closed = true;
+        Ok(())
+    }
+
+    pub fn results(&self) -> Result<T> {
+        let st = self.state.lock();
+        Self::check_open(&st)?;
+        match &st.result {
+            Some(r) => r.clone(),
+            None => Err(Error::illegal_call(
+                "GetResults called before the async operation finished",
+            )),
+        }
+    }
+
+    /// Blocks until the operation finishes or `timeout` passes (`None`: forever);
+    /// returns its result, or `RTWS_E_TIMEOUT` with the operation still running.
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<T> {
+        let mut st = self.state.lock();
+        if st.status == AsyncStatus::Started {
+            if in_handler() && timeout != Some(Duration::ZERO) {
+                return Err(Error::illegal_call(
+                    "Wait would block the library thread running this handler (and could \
+                     wait for itself); use put_Completed inside handlers",
+                ));
+            }
+            let deadline = timeout.map(|t| Instant::now() + t);
+            while st.status == AsyncStatus::Started {
+                match deadline {
+                    None => self.finished.wait(&mut st),
+                    Some(d) => {
+                        if self.finished.wait_until(&mut st, d).timed_out()
+                            && st.status == AsyncStatus::Started
+                        {
+                            return Err(Error::new(
+                                RTWS_E_TIMEOUT,
+                                "Wait timed out; the operation is still running",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        match &st.result {
+            Some(r) => r.clone(),
+            None => unreachable!("a finished operation has a result"),
+        }
+    }
+}
+
+/// The HRESULT a finished result stands for.
+pub fn hresult_of<T>(r: &Result<T>) -> HRESULT {
+    match r {
+        Ok(_) => S_OK,
+        Err(e) => e.hr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::RTWS_E_CANCELLED;
+
+    #[test]
+    fn cancel_after_completion_changes_nothing() {
+        let op = AsyncOp::<u32>::finished(Ok(7));
+        op.cancel().unwrap();
+        assert_eq!(op.status().unwrap(), AsyncStatus::Completed);
+        assert_eq!(op.results().unwrap(), 7);
+    }
+
+    #[test]
+    fn canceled_result_is_e_cancelled() {
+        let op = AsyncOp::<()>::new();
+        op.cancel().unwrap();
+        assert_eq!(op.wait(None).unwrap_err().hr, RTWS_E_CANCELLED);
+    }
+}

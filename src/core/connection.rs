@@ -1,0 +1,553 @@
+//! One task per connection: it connects, then owns the WebSocket stream, writes
+//! what the command queue brings, reads frames, and raises the socket's events.
+//!
+//! Everything that touches the wire happens in `Connection::poll_step`, one poll
+//! function driving writes, flushes and reads, so a slow peer reader never stops
+//! us from reading (no write/read deadlock on large echoes) and no future is ever
+//! dropped half-way.
+
+use crate::core::async_op::AsyncOp;
+use crate::core::error::*;
+use crate::core::message_websocket::{
+    c_text, ClosedArgs, MessageReceivedArgs, Socket, SocketMessageType,
+};
+use bytes::Bytes;
+use futures_util::{Sink, Stream};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::{timeout, Sleep};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+use tokio_tungstenite::WebSocketStream;
+
+/// The seed's documented limits: connect 60 s per address, at most 5 addresses.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const MAX_ADDRESSES: usize = 5;
+/// How long a close handshake we started may wait for the peer's reply.
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// tungstenite's default 128 KiB read buffer is zero-filled per connection;
+/// 4 KiB keeps an idle connection near 10 KiB (see shared/design/PERFORMANCE.md).
+const READ_BUFFER_SIZE: usize = 4096;
+
+/// What `ConnectAsync` needs, taken from the socket when it is called.
+pub struct Target {
+    pub uri: http::Uri,
+    pub host: String,
+    pub port: u16,
+    pub headers: Vec<(String, String)>,
+    pub protocols: Vec<String>,
+    pub max_message_size: u32,
+    pub send_buffer_size: Option<u32>,
+}
+
+/// What the socket's users ask of its connection task.
+pub enum Command {
+    Send {
+        data: Bytes,
+        kind: SocketMessageType,
+        op: Arc<AsyncOp<u32>>,
+    },
+    Flush(Arc<AsyncOp<bool>>),
+    Close(Option<CloseFrame>),
+}
+
+pub type Ws = WebSocketStream<TcpStream>;
+
+/// What a successful connect learned.
+pub struct Established {
+    pub ws: Ws,
+    pub protocol: String,
+    pub local_address: String,
+}
+
+/// Resolves, connects (up to `MAX_ADDRESSES`, each within `CONNECT_TIMEOUT`) and
+/// performs the opening handshake.
+pub async fn establish(target: Target) -> Result<Established> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| {
+            Error::new(
+                WININET_E_NAME_NOT_RESOLVED,
+                format!("cannot resolve host name '{}': {e}", target.host),
+            )
+        })?
+        .take(MAX_ADDRESSES)
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::new(
+            WININET_E_NAME_NOT_RESOLVED,
+            format!("host name '{}' has no address", target.host),
+        ));
+    }
+    let mut last = None;
+    let mut stream = None;
+    for addr in addrs {
+        match connect_one(addr, target.send_buffer_size).await {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let stream = match stream {
+        Some(s) => s,
+        None => return Err(last.expect("at least one address was tried")),
+    };
+    let local_address = stream
+        .local_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+
+    let mut request = target
+        .uri
+        .clone()
+        .into_client_request()
+        .map_err(|e| Error::invalid_arg(format!("cannot build the upgrade request: {e}")))?;
+    let headers = request.headers_mut();
+    for (name, value) in &target.headers {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::invalid_arg(format!("invalid header name '{name}'")))?;
+        let value = http::HeaderValue::from_str(value)
+            .map_err(|_| Error::invalid_arg("invalid header value"))?;
+        headers.append(name, value);
+    }
+    if !target.protocols.is_empty() {
+        let list = target.protocols.join(", ");
+        headers.insert(
+            "Sec-WebSocket-Protocol",
+            http::HeaderValue::from_str(&list)
+                .map_err(|_| Error::invalid_arg("invalid SupportedProtocols entry"))?,
+        );
+    }
+    let max = target.max_message_size as usize;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_SIZE)
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
+    let (ws, response) = timeout(CONNECT_TIMEOUT, handshake)
+        .await
+        .map_err(|_| {
+            Error::new(
+                WININET_E_TIMEOUT,
+                "the server did not complete the WebSocket handshake in time",
+            )
+        })?
+        .map_err(handshake_error)?;
+    let protocol = response
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    Ok(Established {
+        ws,
+        protocol,
+        local_address,
+    })
+}
+
+async fn connect_one(addr: SocketAddr, send_buffer_size: Option<u32>) -> Result<TcpStream> {
+    let during = |e: std::io::Error| Error::from_io(&e, &format!("connecting to {addr}"));
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(during)?;
+    if let Some(size) = send_buffer_size {
+        socket.set_send_buffer_size(size).map_err(during)?;
+    }
+    let stream = timeout(CONNECT_TIMEOUT, socket.connect(addr))
+        .await
+        .map_err(|_| Error::new(WININET_E_TIMEOUT, format!("connecting to {addr} timed out")))?
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => Error::new(
+                WININET_E_CANNOT_CONNECT,
+                format!("connecting to {addr}: connection refused"),
+            ),
+            _ => during(e),
+        })?;
+    // Messages are latency-sensitive and already batched per flush: Nagle only delays them.
+    stream.set_nodelay(true).map_err(during)?;
+    Ok(stream)
+}
+
+fn handshake_error(e: WsError) -> Error {
+    match e {
+        WsError::Http(resp) => {
+            let status = resp.status();
+            Error::new(
+                http_status_hresult(status.as_u16()),
+                format!("the server answered the upgrade request with HTTP {status}"),
+            )
+        }
+        WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(sub)) => Error::new(
+            E_SUBPROTOCOL_NOT_SUPPORTED,
+            format!("subprotocol negotiation failed: {sub}"),
+        ),
+        WsError::Io(io) => Error::from_io(&io, "during the WebSocket handshake"),
+        other => Error::new(
+            WININET_E_INVALID_SERVER_RESPONSE,
+            format!("invalid handshake response: {other}"),
+        ),
+    }
+}
+
+/// How a connection ended, for the `Closed` event and the pending operations.
+struct Ending {
+    code: u16,
+    reason: String,
+    /// The failure raised as a last `MessageReceived` first, if any.
+    failure: Option<Error>,
+}
+
+const NO_STATUS: u16 = 1005;
+const ABNORMAL: u16 = 1006;
+
+pub struct Connection {
+    socket: Arc<Socket>,
+    ws: Ws,
+    commands: UnboundedReceiver<Command>,
+    commands_open: bool,
+    /// Sends written into the WebSocket buffer and waiting for the next flush.
+    unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32)>,
+    flushes: Vec<Arc<AsyncOp<bool>>>,
+    need_flush: bool,
+    /// Set once we sent a close frame: the deadline for the peer's reply.
+    close_deadline: Option<Pin<Box<Sleep>>>,
+    /// The close frame the peer sent, once it arrived.
+    peer_close: Option<(u16, String)>,
+    /// A failure detected while reading, for which we sent a close frame.
+    failure: Option<(Error, u16)>,
+}
+
+impl Drop for Connection {
+    /// A task dropped mid-way (runtime shutdown) still finishes every operation.
+    fn drop(&mut self) {
+        self.fail_pending(&Error::new(E_ABORT, "the rtws runtime was shut down"));
+    }
+}
+
+impl Connection {
+    pub fn new(socket: Arc<Socket>, ws: Ws, commands: UnboundedReceiver<Command>) -> Self {
+        Connection {
+            socket,
+            ws,
+            commands,
+            commands_open: true,
+            unflushed: VecDeque::new(),
+            flushes: Vec::new(),
+            need_flush: false,
+            close_deadline: None,
+            peer_close: None,
+            failure: None,
+        }
+    }
+
+    pub async fn run(mut self) {
+        let ending = std::future::poll_fn(|cx| self.poll_step(cx)).await;
+        let hr_for_pending = ending
+            .failure
+            .as_ref()
+            .map(|e| e.clone())
+            .unwrap_or_else(|| Error::closed("the WebSocket"));
+        self.fail_pending(&hr_for_pending);
+        self.socket.connection_ended();
+        let socket = self.socket.clone();
+        socket.dispatcher().dispatch(|| {
+            if let Some(err) = ending.failure {
+                socket.raise_message(&Arc::new(MessageReceivedArgs::failed(err)));
+            }
+            socket.raise_closed(&Arc::new(ClosedArgs {
+                code: ending.code,
+                reason: c_text(&ending.reason),
+            }));
+        });
+    }
+
+    fn fail_pending(&mut self, err: &Error) {
+        for (op, _) in self.unflushed.drain(..) {
+            op.complete(Err(err.clone()));
+        }
+        for op in self.flushes.drain(..) {
+            op.complete(Err(err.clone()));
+        }
+        self.commands.close();
+        while let Ok(cmd) = self.commands.try_recv() {
+            match cmd {
+                Command::Send { op, .. } => op.complete(Err(err.clone())),
+                Command::Flush(op) => op.complete(Err(err.clone())),
+                Command::Close(_) => {}
+            }
+        }
+    }
+
+    fn ws(&mut self) -> Pin<&mut Ws> {
+        Pin::new(&mut self.ws)
+    }
+
+    /// Starts our side of the close handshake (at most once).
+    fn send_close(&mut self, frame: Option<CloseFrame>) -> std::result::Result<(), WsError> {
+        if self.close_deadline.is_some() {
+            return Ok(());
+        }
+        self.close_deadline = Some(Box::pin(tokio::time::sleep(CLOSE_TIMEOUT)));
+        self.need_flush = true;
+        self.ws().start_send(Message::Close(frame))
+    }
+
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {
+        loop {
+            let mut progress = false;
+
+            // 1. Move queued commands into the WebSocket's write buffer.
+            while self.commands_open && self.close_deadline.is_none() {
+                match self.ws().poll_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(self.io_ending(e)),
+                    Poll::Pending => break,
+                }
+                let cmd = match self.commands.poll_recv(cx) {
+                    Poll::Ready(Some(cmd)) => cmd,
+                    Poll::Ready(None) => {
+                        self.commands_open = false;
+                        break;
+                    }
+                    Poll::Pending => break,
+                };
+                progress = true;
+                let sent = match cmd {
+                    Command::Send { data, kind, op } => {
+                        if op.is_canceled() {
+                            continue;
+                        }
+                        let len = data.len() as u32;
+                        let msg = match kind {
+                            SocketMessageType::Binary => Message::Binary(data),
+                            SocketMessageType::Utf8 => match data.try_into() {
+                                Ok(text) => Message::Text(text),
+                                Err(_) => {
+                                    op.complete(Err(Error::new(
+                                        RTWS_E_NO_UNICODE_TRANSLATION,
+                                        "MessageType is Utf8 but the stored bytes are not valid UTF-8",
+                                    )));
+                                    continue;
+                                }
+                            },
+                        };
+                        self.unflushed.push_back((op, len));
+                        self.need_flush = true;
+                        self.ws().start_send(msg)
+                    }
+                    Command::Flush(op) => {
+                        self.flushes.push(op);
+                        self.need_flush = true;
+                        Ok(())
+                    }
+                    Command::Close(frame) => self.send_close(frame),
+                };
+                if let Err(e) = sent {
+                    return Poll::Ready(self.io_ending(e));
+                }
+            }
+
+            // 2. Flush, then report the sends that are now on the wire.
+            if self.need_flush {
+                match self.ws().poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {
+                        self.need_flush = false;
+                        for (op, len) in self.unflushed.drain(..) {
+                            op.complete(Ok(len));
+                        }
+                        for op in self.flushes.drain(..) {
+                            op.complete(Ok(true));
+                        }
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(self.io_ending(e)),
+                    Poll::Pending => {}
+                }
+            }
+
+            // 3. Read one message and raise its event. After a read failure the read
+            //    side is over: only our close frame still has to reach the wire.
+            if self.failure.is_some() {
+                if !self.need_flush {
+                    return Poll::Ready(self.stream_ended());
+                }
+            } else {
+                match self.ws().poll_next(cx) {
+                    Poll::Ready(Some(Ok(msg))) => {
+                        progress = true;
+                        self.on_message(msg);
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        if let Some(ending) = self.on_read_error(e) {
+                            return Poll::Ready(ending);
+                        }
+                        progress = true;
+                    }
+                    Poll::Ready(None) => return Poll::Ready(self.stream_ended()),
+                    Poll::Pending => {}
+                }
+            }
+
+            if let Some(deadline) = self.close_deadline.as_mut() {
+                if deadline.as_mut().poll(cx).is_ready() {
+                    let (code, reason) =
+                        self.peer_close.take().unwrap_or((ABNORMAL, String::new()));
+                    return Poll::Ready(Ending {
+                        code,
+                        reason,
+                        failure: self.failure.take().map(|(e, _)| e),
+                    });
+                }
+            }
+
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    fn on_message(&mut self, msg: Message) {
+        let (kind, data) = match msg {
+            Message::Text(t) => (SocketMessageType::Utf8, Bytes::from(t)),
+            Message::Binary(b) => (SocketMessageType::Binary, b),
+            Message::Close(frame) => {
+                self.peer_close = Some(match frame {
+                    Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
+                    None => (NO_STATUS, String::new()),
+                });
+                return;
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return,
+        };
+        let args = Arc::new(MessageReceivedArgs::message(kind, data));
+        let socket = &self.socket;
+        socket.dispatcher().dispatch(|| socket.raise_message(&args));
+    }
+
+    /// A read failure: protocol violations get a close frame with the code RFC 6455
+    /// names; a lost connection ends at once.
+    fn on_read_error(&mut self, e: WsError) -> Option<Ending> {
+        let (err, code) = match e {
+            WsError::Utf8(detail) => (
+                Error::new(
+                    E_INVALID_PROTOCOL_FORMAT,
+                    format!("the server sent a text message that is not valid UTF-8: {detail}"),
+                ),
+                CloseCode::Invalid,
+            ),
+            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
+                Error::new(
+                    RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE,
+                    format!("the server sent a message of {size} bytes, over MaxMessageSize ({max_size})"),
+                ),
+                CloseCode::Size,
+            ),
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                return Some(self.lost(Error::new(
+                    WININET_E_CONNECTION_ABORTED,
+                    "the server closed the connection without a close frame",
+                )))
+            }
+            WsError::Protocol(p) => (
+                Error::new(
+                    E_INVALID_PROTOCOL_FORMAT,
+                    format!("the server violated the WebSocket protocol: {p}"),
+                ),
+                CloseCode::Protocol,
+            ),
+            other => return Some(self.io_ending(other)),
+        };
+        let code_num = u16::from(code);
+        self.failure = Some((err, code_num));
+        // tungstenite's read side is finished after an error; send our close frame,
+        // flush it, and end without waiting for a reply we could not read.
+        let frame = CloseFrame {
+            code,
+            reason: "".into(),
+        };
+        if self.close_deadline.is_none() {
+            let _ = self.send_close(Some(frame));
+        }
+        self.close_deadline = Some(Box::pin(tokio::time::sleep(Duration::from_secs(1))));
+        self.commands_open = false;
+        None
+    }
+
+    /// The stream ended cleanly (the close handshake is over) or after our failure close.
+    fn stream_ended(&mut self) -> Ending {
+        if let Some((err, code)) = self.failure.take() {
+            return Ending {
+                code,
+                reason: String::new(),
+                failure: Some(err),
+            };
+        }
+        match self.peer_close.take() {
+            Some((code, reason)) => Ending {
+                code,
+                reason,
+                failure: None,
+            },
+            None => self.lost(Error::new(
+                WININET_E_CONNECTION_ABORTED,
+                "the connection ended without a close frame",
+            )),
+        }
+    }
+
+    fn lost(&mut self, err: Error) -> Ending {
+        if let Some((code, reason)) = self.peer_close.take() {
+            // The close handshake finished; the TCP end that followed is normal.
+            return Ending {
+                code,
+                reason,
+                failure: None,
+            };
+        }
+        if let Some((err, code)) = self.failure.take() {
+            return Ending {
+                code,
+                reason: String::new(),
+                failure: Some(err),
+            };
+        }
+        Ending {
+            code: ABNORMAL,
+            reason: String::new(),
+            failure: Some(err),
+        }
+    }
+
+    fn io_ending(&mut self, e: WsError) -> Ending {
+        let err = match e {
+            WsError::Io(io) => Error::from_io(&io, "WebSocket connection"),
+            WsError::ConnectionClosed | WsError::AlreadyClosed => {
+                return self.stream_ended();
+            }
+            other => Error::new(
+                WININET_E_CONNECTION_ABORTED,
+                format!("WebSocket connection failed: {other}"),
+            ),
+        };
+        let err = if err.hr == E_FAIL {
+            Error::new(WININET_E_CONNECTION_ABORTED, err.message)
+        } else {
+            err
+        };
+        self.lost(err)
+    }
+}

@@ -1,0 +1,108 @@
+//! Event sources with the guarantees API.md promises:
+//! handlers of one object never run concurrently; once `remove` (or the final
+//! release) returns outside a handler, that handler is never called again; any
+//! call, including `remove`, is allowed inside a handler.
+
+use crate::core::runtime::{in_handler, HandlerScope};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+
+/// A WinRT `EventRegistrationToken` value; never 0.
+pub type Token = i64;
+
+static NEXT_TOKEN: AtomicI64 = AtomicI64::new(1);
+
+struct Registration<A: ?Sized> {
+    token: Token,
+    removed: AtomicBool,
+    handler: Box<dyn Fn(&A) + Send + Sync>,
+}
+
+/// The handlers of one event. Raising clones an `Arc` of the current list, so the
+/// per-event cost is one atomic increment, and add/remove never wait for a raise.
+pub struct EventSource<A: ?Sized> {
+    handlers: Mutex<Arc<Vec<Arc<Registration<A>>>>>,
+}
+
+impl<A: ?Sized> Default for EventSource<A> {
+    fn default() -> Self {
+        EventSource {
+            handlers: Mutex::new(Arc::new(Vec::new())),
+        }
+    }
+}
+
+/// Serializes handler invocations of one object and lets `remove` wait for a
+/// running invocation to end.
+#[derive(Default)]
+pub struct Dispatcher {
+    running: Mutex<()>,
+}
+
+impl Dispatcher {
+    /// Runs `f` (which raises events) with the object's dispatch lock held.
+    pub fn dispatch<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _running = self.running.lock();
+        let _scope = HandlerScope::enter();
+        f()
+    }
+
+    /// Returns once no handler of this object is running, unless called from a
+    /// handler (which would wait for itself).
+    pub fn barrier(&self) {
+        if !in_handler() {
+            drop(self.running.lock());
+        }
+    }
+}
+
+impl<A: ?Sized> EventSource<A> {
+    pub fn add(&self, handler: Box<dyn Fn(&A) + Send + Sync>) -> Token {
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+        let reg = Arc::new(Registration {
+            token,
+            removed: AtomicBool::new(false),
+            handler,
+        });
+        let mut list = self.handlers.lock();
+        let mut next = Vec::with_capacity(list.len() + 1);
+        next.extend(list.iter().cloned());
+        next.push(reg);
+        *list = Arc::new(next);
+        token
+    }
+
+    /// Unregisters `token` (unknown tokens are ignored, as in WinRT); the caller
+    /// then calls `Dispatcher::barrier`.
+    pub fn remove(&self, token: Token) {
+        let mut list = self.handlers.lock();
+        if let Some(reg) = list.iter().find(|r| r.token == token) {
+            reg.removed.store(true, Ordering::Release);
+            let next: Vec<_> = list.iter().filter(|r| r.token != token).cloned().collect();
+            *list = Arc::new(next);
+        }
+    }
+
+    pub fn clear(&self) {
+        let mut list = self.handlers.lock();
+        for reg in list.iter() {
+            reg.removed.store(true, Ordering::Release);
+        }
+        *list = Arc::new(Vec::new());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.handlers.lock().is_empty()
+    }
+
+    /// Calls every handler still registered; must run inside `Dispatcher::dispatch`.
+    pub fn raise(&self, args: &A) {
+        let list = self.handlers.lock().clone();
+        for reg in list.iter() {
+            if !reg.removed.load(Ordering::Acquire) {
+                (reg.handler)(args);
+            }
+        }
+    }
+}

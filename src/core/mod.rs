@@ -1,0 +1,11 @@
+//! The core: WebSocket client semantics of Windows.Networking.Sockets, in Rust,
+//! knowing nothing of C. `crate::ffi` is the only caller that does.
+
+pub mod async_op;
+pub mod connection;
+pub mod error;
+pub mod events;
+pub mod message_websocket;
+pub mod runtime;
+pub mod streams;
+pub mod string_vector;

@@ -1,0 +1,353 @@
+//! Windows.Storage.Streams: `IOutputStream`, `DataWriter`, `DataReader`.
+//!
+//! A `DataWriter` buffers typed values and hands the buffer to its output stream
+//! on `store`; a `DataReader` decodes typed values from bytes it was given.
+
+use crate::core::async_op::AsyncOp;
+use crate::core::error::{
+    Error, Result, E_BOUNDS, E_ILLEGAL_METHOD_CALL, RO_E_CLOSED, RTWS_E_NO_UNICODE_TRANSLATION,
+};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteOrder {
+    LittleEndian = 0,
+    BigEndian = 1,
+}
+
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnicodeEncoding {
+    Utf8 = 0,
+    Utf16LE = 1,
+    Utf16BE = 2,
+}
+
+/// What an output stream writes to: one socket's outbound side.
+pub trait OutputSink: Send + Sync {
+    /// Queues `data` to go out; the operation completes with its length once sent.
+    fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>>;
+    /// Completes once everything queued before it has been sent.
+    fn flush(&self) -> Result<Arc<AsyncOp<bool>>>;
+    /// Closes the stream for good: later writes fail with `RO_E_CLOSED`.
+    fn close(&self);
+}
+
+/// `IOutputStream`: a shareable view of a socket's one output stream.
+#[derive(Clone)]
+pub struct OutputStream(pub Arc<dyn OutputSink>);
+
+impl OutputStream {
+    pub fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>> {
+        self.0.write(data)
+    }
+    pub fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {
+        self.0.flush()
+    }
+    pub fn close(&self) {
+        self.0.close()
+    }
+}
+
+struct WriterState {
+    buf: Vec<u8>,
+    stream: Option<OutputStream>,
+    byte_order: ByteOrder,
+    encoding: UnicodeEncoding,
+    closed: bool,
+}
+
+/// `DataWriter`. It owns its stream: dropping or closing a writer that still holds
+/// the stream closes that stream, as in UWP; `detach_stream` gives it back.
+pub struct DataWriter {
+    st: Mutex<WriterState>,
+}
+
+impl DataWriter {
+    pub fn new(stream: Option<OutputStream>) -> Self {
+        DataWriter {
+            st: Mutex::new(WriterState {
+                buf: Vec::new(),
+                stream,
+                byte_order: ByteOrder::BigEndian,
+                encoding: UnicodeEncoding::Utf8,
+                closed: false,
+            }),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut WriterState) -> R) -> Result<R> {
+        let mut st = self.st.lock();
+        if st.closed {
+            return Err(Error::closed("the DataWriter"));
+        }
+        Ok(f(&mut st))
+    }
+
+    pub fn write_bytes(&self, bytes: &[u8]) -> Result<()> {
+        self.with(|st| st.buf.extend_from_slice(bytes))
+    }
+
+    /// Appends an integer or float in the writer's byte order.
+    pub fn write_number<const N: usize>(&self, le: [u8; N], be: [u8; N]) -> Result<()> {
+        self.with(|st| match st.byte_order {
+            ByteOrder::LittleEndian => st.buf.extend_from_slice(&le),
+            ByteOrder::BigEndian => st.buf.extend_from_slice(&be),
+        })
+    }
+
+    /// Appends `s` in the writer's encoding; returns the bytes written.
+    pub fn write_string(&self, s: &str) -> Result<u32> {
+        self.with(|st| {
+            let before = st.buf.len();
+            encode_string(s, st.encoding, &mut st.buf);
+            (st.buf.len() - before) as u32
+        })
+    }
+
+    pub fn measure_string(&self, s: &str) -> Result<u32> {
+        self.with(|st| match st.encoding {
+            UnicodeEncoding::Utf8 => s.len() as u32,
+            _ => (s.encode_utf16().count() * 2) as u32,
+        })
+    }
+
+    pub fn unstored_len(&self) -> Result<u32> {
+        self.with(|st| st.buf.len() as u32)
+    }
+    pub fn byte_order(&self) -> Result<ByteOrder> {
+        self.with(|st| st.byte_order)
+    }
+    pub fn set_byte_order(&self, v: ByteOrder) -> Result<()> {
+        self.with(|st| st.byte_order = v)
+    }
+    pub fn encoding(&self) -> Result<UnicodeEncoding> {
+        self.with(|st| st.encoding)
+    }
+    pub fn set_encoding(&self, v: UnicodeEncoding) -> Result<()> {
+        self.with(|st| st.encoding = v)
+    }
+
+    fn stream(st: &WriterState) -> Result<&OutputStream> {
+        st.stream.as_ref().ok_or_else(|| {
+            Error::new(
+                E_ILLEGAL_METHOD_CALL,
+                "the DataWriter has no output stream (created without one, or detached)",
+            )
+        })
+    }
+
+    /// Sends the buffered bytes as one write of the stream (one message on a
+    /// MessageWebSocket) and empties the buffer.
+    pub fn store(&self) -> Result<Arc<AsyncOp<u32>>> {
+        self.with(|st| {
+            let stream = Self::stream(st)?.clone();
+            let data = Bytes::from(std::mem::take(&mut st.buf));
+            stream.write(data)
+        })?
+    }
+
+    pub fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {
+        self.with(|st| Self::stream(st)?.flush())?
+    }
+
+    pub fn detach_stream(&self) -> Result<OutputStream> {
+        self.with(|st| {
+            st.stream
+                .take()
+                .ok_or_else(|| Error::illegal_call("the DataWriter has no output stream to detach"))
+        })?
+    }
+
+    /// `Close`: closes the attached stream, and the writer.
+    pub fn close(&self) {
+        let stream = {
+            let mut st = self.st.lock();
+            st.closed = true;
+            st.buf = Vec::new();
+            st.stream.take()
+        };
+        if let Some(s) = stream {
+            s.close();
+        }
+    }
+}
+
+impl Drop for DataWriter {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn encode_string(s: &str, enc: UnicodeEncoding, out: &mut Vec<u8>) {
+    match enc {
+        UnicodeEncoding::Utf8 => out.extend_from_slice(s.as_bytes()),
+        UnicodeEncoding::Utf16LE => s.encode_utf16().for_each(|u| out.extend(u.to_le_bytes())),
+        UnicodeEncoding::Utf16BE => s.encode_utf16().for_each(|u| out.extend(u.to_be_bytes())),
+    }
+}
+
+struct ReaderState {
+    data: Bytes,
+    pos: usize,
+    byte_order: ByteOrder,
+    encoding: UnicodeEncoding,
+    closed: bool,
+}
+
+/// `DataReader` over bytes already received (a message).
+pub struct DataReader {
+    st: Mutex<ReaderState>,
+}
+
+impl DataReader {
+    pub fn from_bytes(data: Bytes) -> Self {
+        DataReader {
+            st: Mutex::new(ReaderState {
+                data,
+                pos: 0,
+                byte_order: ByteOrder::BigEndian,
+                encoding: UnicodeEncoding::Utf8,
+                closed: false,
+            }),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut ReaderState) -> Result<R>) -> Result<R> {
+        let mut st = self.st.lock();
+        if st.closed {
+            return Err(Error::new(RO_E_CLOSED, "the DataReader is closed"));
+        }
+        f(&mut st)
+    }
+
+    pub fn unconsumed_len(&self) -> Result<u32> {
+        self.with(|st| Ok((st.data.len() - st.pos) as u32))
+    }
+
+    fn take(st: &mut ReaderState, n: usize) -> Result<&[u8]> {
+        let left = st.data.len() - st.pos;
+        if n > left {
+            return Err(Error::new(
+                E_BOUNDS,
+                format!("read of {n} bytes with only {left} unconsumed"),
+            ));
+        }
+        let start = st.pos;
+        st.pos += n;
+        Ok(&st.data[start..start + n])
+    }
+
+    pub fn read_bytes(&self, out: &mut [u8]) -> Result<()> {
+        self.with(|st| {
+            out.copy_from_slice(Self::take(st, out.len())?);
+            Ok(())
+        })
+    }
+
+    /// Reads `N` bytes in the reader's byte order, as little-endian bytes.
+    pub fn read_number<const N: usize>(&self) -> Result<[u8; N]> {
+        self.with(|st| {
+            let order = st.byte_order;
+            let mut v: [u8; N] = Self::take(st, N)?.try_into().expect("N bytes");
+            if order == ByteOrder::BigEndian {
+                v.reverse();
+            }
+            Ok(v)
+        })
+    }
+
+    /// Decodes `code_units` units (bytes for UTF-8, 16-bit units for UTF-16) into
+    /// UTF-8, consuming them only if `fits(len)` accepts the decoded length.
+    pub fn read_string<R>(
+        &self,
+        code_units: u32,
+        fits: impl FnOnce(&str) -> Result<R>,
+    ) -> Result<R> {
+        self.with(|st| {
+            let unit = if st.encoding == UnicodeEncoding::Utf8 {
+                1
+            } else {
+                2
+            };
+            let n = code_units as usize * unit;
+            let left = st.data.len() - st.pos;
+            if n > left {
+                return Err(Error::new(
+                    E_BOUNDS,
+                    format!("ReadString of {n} bytes with only {left} unconsumed"),
+                ));
+            }
+            let raw = &st.data[st.pos..st.pos + n];
+            let decoded: std::borrow::Cow<str> = match st.encoding {
+                UnicodeEncoding::Utf8 => std::str::from_utf8(raw).map_err(|e| bad_text(&e))?.into(),
+                enc => {
+                    let units = raw.chunks_exact(2).map(|c| match enc {
+                        UnicodeEncoding::Utf16LE => u16::from_le_bytes([c[0], c[1]]),
+                        _ => u16::from_be_bytes([c[0], c[1]]),
+                    });
+                    char::decode_utf16(units)
+                        .collect::<std::result::Result<String, _>>()
+                        .map_err(|e| bad_text(&e))?
+                        .into()
+                }
+            };
+            let r = fits(&decoded)?;
+            st.pos += n;
+            Ok(r)
+        })
+    }
+
+    pub fn byte_order(&self) -> Result<ByteOrder> {
+        self.with(|st| Ok(st.byte_order))
+    }
+    pub fn set_byte_order(&self, v: ByteOrder) -> Result<()> {
+        self.with(|st| {
+            st.byte_order = v;
+            Ok(())
+        })
+    }
+    pub fn encoding(&self) -> Result<UnicodeEncoding> {
+        self.with(|st| Ok(st.encoding))
+    }
+    pub fn set_encoding(&self, v: UnicodeEncoding) -> Result<()> {
+        self.with(|st| {
+            st.encoding = v;
+            Ok(())
+        })
+    }
+
+    pub fn close(&self) {
+        let mut st = self.st.lock();
+        st.closed = true;
+        st.data = Bytes::new();
+    }
+}
+
+fn bad_text(e: &dyn std::fmt::Display) -> Error {
+    Error::new(
+        RTWS_E_NO_UNICODE_TRANSLATION,
+        format!("the bytes are not valid text in the reader's UnicodeEncoding: {e}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_round_trip() {
+        let w = DataWriter::new(None);
+        w.set_encoding(UnicodeEncoding::Utf16LE).unwrap();
+        assert_eq!(w.write_string("κόσμε").unwrap(), 10);
+        let bytes = Bytes::from(std::mem::take(&mut w.st.lock().buf));
+        let r = DataReader::from_bytes(bytes);
+        r.set_encoding(UnicodeEncoding::Utf16LE).unwrap();
+        let s = r.read_string(5, |s| Ok(s.to_owned())).unwrap();
+        assert_eq!(s, "κόσμε");
+        assert_eq!(r.unconsumed_len().unwrap(), 0);
+    }
+}

@@ -1,0 +1,88 @@
+//! `IVector<String>` as used by `SupportedProtocols`: a list that can be frozen.
+
+use crate::core::error::{Error, Result, E_BOUNDS};
+use parking_lot::Mutex;
+
+pub struct StringVector {
+    st: Mutex<(Vec<String>, Option<&'static str>)>,
+    validate: fn(&str) -> Result<()>,
+}
+
+impl StringVector {
+    pub fn new(validate: fn(&str) -> Result<()>) -> Self {
+        StringVector {
+            st: Mutex::new((Vec::new(), None)),
+            validate,
+        }
+    }
+
+    /// Later changes fail with `E_ILLEGAL_METHOD_CALL` and `why`.
+    pub fn freeze(&self, why: &'static str) {
+        self.st.lock().1 = Some(why);
+    }
+
+    pub fn unfreeze(&self) {
+        self.st.lock().1 = None;
+    }
+
+    fn edit<R>(&self, f: impl FnOnce(&mut Vec<String>) -> Result<R>) -> Result<R> {
+        let mut st = self.st.lock();
+        if let Some(why) = st.1 {
+            return Err(Error::illegal_call(why));
+        }
+        f(&mut st.0)
+    }
+
+    pub fn append(&self, s: &str) -> Result<()> {
+        (self.validate)(s)?;
+        self.edit(|v| {
+            v.push(s.to_owned());
+            Ok(())
+        })
+    }
+
+    pub fn clear(&self) -> Result<()> {
+        self.edit(|v| {
+            v.clear();
+            Ok(())
+        })
+    }
+
+    pub fn remove_at(&self, index: u32) -> Result<()> {
+        self.edit(|v| {
+            if (index as usize) < v.len() {
+                v.remove(index as usize);
+                Ok(())
+            } else {
+                Err(out_of_range(index, v.len()))
+            }
+        })
+    }
+
+    pub fn len(&self) -> u32 {
+        self.st.lock().0.len() as u32
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get<R>(&self, index: u32, f: impl FnOnce(&str) -> Result<R>) -> Result<R> {
+        let st = self.st.lock();
+        match st.0.get(index as usize) {
+            Some(s) => f(s),
+            None => Err(out_of_range(index, st.0.len())),
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.st.lock().0.clone()
+    }
+}
+
+fn out_of_range(index: u32, len: usize) -> Error {
+    Error::new(
+        E_BOUNDS,
+        format!("index {index} is out of range (size {len})"),
+    )
+}

@@ -1,0 +1,60 @@
+//! `WebSocketError`, the last-error message, and library lifetime.
+
+use crate::core::error::{web_error_status, Result, WebErrorStatus, HRESULT};
+use crate::core::runtime;
+use crate::ffi::{call, handle, last_error_ptr};
+use std::ffi::c_char;
+use std::time::Duration;
+
+/// `WebSocketError.GetStatus`: the `WebErrorStatus` that an HRESULT returned by an
+/// rtws function (or an async operation's `ErrorCode`) stands for.
+///
+/// Network failures map to their WinINet statuses (`WININET_E_CANNOT_CONNECT` →
+/// `WebErrorStatus_CannotConnect`, …), `HTTP_E_STATUS_*` (0x8019xxxx) to the HTTP
+/// status values (404 → `WebErrorStatus_NotFound`), canceled and aborted operations
+/// to `WebErrorStatus_OperationCanceled`; anything else, S_OK included, is
+/// `WebErrorStatus_Unknown`. Pure function: any thread, never fails.
+///
+/// ```c
+/// HRESULT hr = IAsyncAction_Wait(connect, RTWS_INFINITE);
+/// if (FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
+/// ```
+#[no_mangle]
+pub extern "C" fn WebSocketError_GetStatus(hresult: HRESULT) -> WebErrorStatus {
+    web_error_status(hresult)
+}
+
+/// A readable description of the last failure of an rtws call on the calling
+/// thread (the role of `GetRestrictedErrorInfo` on Windows).
+///
+/// The returned string is owned by rtws, is never NULL (empty when no call has
+/// failed on this thread), and stays valid until the next failing rtws call on
+/// the same thread; copy it to keep it. Successful calls leave it unchanged.
+/// Failures of async operations are recorded when `Wait`, `GetResults` or
+/// `get_ErrorCode` reports them.
+#[no_mangle]
+pub extern "C" fn rtws_GetLastErrorMessage() -> *const c_char {
+    last_error_ptr()
+}
+
+/// Ends rtws: releases every handle still alive (their sockets close without a
+/// close handshake, their pending operations finish with `E_ABORT`), stops the
+/// library threads and frees what rtws allocated, so a host can end with zero
+/// leaks (valgrind). Handles obtained before are invalid afterwards; the next
+/// rtws call starts the library again.
+///
+/// Call it from a host thread when no other thread uses rtws, never from a
+/// handler. Waits at most `timeout_ms` milliseconds for library threads to stop.
+///
+/// Returns `S_OK`, or `E_ILLEGAL_METHOD_CALL` when called from inside an rtws
+/// handler.
+#[no_mangle]
+pub extern "C" fn rtws_Shutdown(timeout_ms: u32) -> HRESULT {
+    call(|| -> Result<()> {
+        if runtime::in_handler() {
+            return runtime::shutdown(Duration::ZERO);
+        }
+        handle::clear_all();
+        runtime::shutdown(Duration::from_millis(u64::from(timeout_ms)))
+    })
+}

@@ -1,0 +1,659 @@
+//! `MessageWebSocket`, `MessageWebSocketControl`, `MessageWebSocketInformation`,
+//! `MessageWebSocketMessageReceivedEventArgs`, `WebSocketClosedEventArgs`.
+//!
+//! Thread rules for every function here: callable from any thread, including from
+//! inside rtws handlers. Handlers of one socket run one at a time, in wire order,
+//! on a library thread; every MessageReceived of a connection comes before its one
+//! Closed. Handlers must not throw or longjmp out.
+
+use crate::core::error::{Error, Result, E_POINTER, HRESULT};
+use crate::core::message_websocket as core;
+use crate::core::message_websocket::{MessageWebSocketReceiveMode, SocketMessageType};
+use crate::ffi::async_op::IAsyncAction;
+use crate::ffi::handle::Handle;
+use crate::ffi::streams::{DataReader, IOutputStream};
+use crate::ffi::vector::IVectorString;
+use crate::ffi::{call, call_count, in_enum, in_str, out, Context, EventRegistrationToken};
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::Arc;
+
+/// Opaque handle of a MessageWebSocket.
+pub struct MessageWebSocket {
+    _private: [u8; 0],
+}
+impl Handle for MessageWebSocket {
+    type Target = core::MessageWebSocket;
+    const NAME: &'static str = "MessageWebSocket";
+}
+
+/// Opaque handle of a MessageWebSocketControl (settings of one socket).
+pub struct MessageWebSocketControl {
+    _private: [u8; 0],
+}
+impl Handle for MessageWebSocketControl {
+    type Target = core::MessageWebSocketControl;
+    const NAME: &'static str = "MessageWebSocketControl";
+}
+
+/// Opaque handle of a MessageWebSocketInformation (read-only facts of one socket).
+pub struct MessageWebSocketInformation {
+    _private: [u8; 0],
+}
+impl Handle for MessageWebSocketInformation {
+    type Target = core::MessageWebSocketInformation;
+    const NAME: &'static str = "MessageWebSocketInformation";
+}
+
+/// Opaque handle of the arguments of one MessageReceived event.
+pub struct MessageWebSocketMessageReceivedEventArgs {
+    _private: [u8; 0],
+}
+impl Handle for MessageWebSocketMessageReceivedEventArgs {
+    type Target = core::MessageReceivedArgs;
+    const NAME: &'static str = "MessageWebSocketMessageReceivedEventArgs";
+}
+
+/// Opaque handle of the arguments of a Closed event.
+pub struct WebSocketClosedEventArgs {
+    _private: [u8; 0],
+}
+impl Handle for WebSocketClosedEventArgs {
+    type Target = core::ClosedArgs;
+    const NAME: &'static str = "WebSocketClosedEventArgs";
+}
+
+/// MessageReceived handler: `sender` and `args` are borrowed for the call
+/// (AddRef to keep them); `context` is what was given to add_MessageReceived.
+pub type MessageWebSocketMessageReceivedHandler = Option<
+    extern "C" fn(
+        context: *mut c_void,
+        sender: *mut MessageWebSocket,
+        args: *mut MessageWebSocketMessageReceivedEventArgs,
+    ),
+>;
+
+/// Closed handler: `sender` and `args` are borrowed for the call.
+pub type MessageWebSocketClosedHandler = Option<
+    extern "C" fn(
+        context: *mut c_void,
+        sender: *mut MessageWebSocket,
+        args: *mut WebSocketClosedEventArgs,
+    ),
+>;
+
+fn message_type(v: i32) -> Option<SocketMessageType> {
+    match v {
+        0 => Some(SocketMessageType::Binary),
+        1 => Some(SocketMessageType::Utf8),
+        _ => None,
+    }
+}
+
+fn receive_mode(v: i32) -> Option<MessageWebSocketReceiveMode> {
+    match v {
+        0 => Some(MessageWebSocketReceiveMode::FullMessage),
+        1 => Some(MessageWebSocketReceiveMode::PartialMessage),
+        _ => None,
+    }
+}
+
+/// Passes a core event argument to a C handler as a handle borrowed for the call.
+fn with_borrowed<H: Handle>(args: &Arc<H::Target>, f: impl FnOnce(*mut H)) {
+    let handle = H::publish(args.clone());
+    f(handle);
+    let _ = H::release(handle);
+}
+
+// ----- MessageWebSocket ----------------------------------------------------------
+
+/// Creates a MessageWebSocket (the `MessageWebSocket()` constructor), with UWP's
+/// defaults: MessageType Binary, MaxMessageSize 0xFFFFFFFF, ReceiveMode FullMessage.
+/// The caller owns one reference in `*result`; releasing the last reference closes
+/// the socket (as `Close`) and no handler of it runs afterwards.
+///
+/// Returns `S_OK`; `E_POINTER` (NULL `result`).
+///
+/// ```c
+/// MessageWebSocket *ws = NULL;
+/// if (FAILED(MessageWebSocket_Create(&ws))) { puts(rtws_GetLastErrorMessage()); }
+/// ```
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_Create(result: *mut *mut MessageWebSocket) -> HRESULT {
+    call(|| {
+        let result = out(result, "result")?;
+        result.set(MessageWebSocket::new_handle(
+            core::MessageWebSocket::default(),
+        ));
+        Ok(())
+    })
+}
+
+/// Adds a reference. Returns the new count, or 0 when `self` is not a live handle.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_AddRef(this: *mut MessageWebSocket) -> u32 {
+    call_count(|| MessageWebSocket::add_ref(this))
+}
+
+/// Releases a reference. The last one closes the socket (an empty close frame, as
+/// `Close`), unregisters every handler, and waits for a handler of this socket
+/// that is running on another thread to return (it does not wait when called from
+/// inside a handler, which may release its own socket). Returns the new count, or 0
+/// when `self` is not a live handle.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_Release(this: *mut MessageWebSocket) -> u32 {
+    call_count(|| MessageWebSocket::release(this))
+}
+
+/// `Control`: a new reference to the socket's settings object in `*control`.
+/// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_get_Control(
+    this: *mut MessageWebSocket,
+    control: *mut *mut MessageWebSocketControl,
+) -> HRESULT {
+    call(|| {
+        let control = out(control, "control")?;
+        let socket = MessageWebSocket::get(this)?.socket().clone();
+        control.set(MessageWebSocketControl::new_handle(
+            core::MessageWebSocketControl(socket),
+        ));
+        Ok(())
+    })
+}
+
+/// `Information`: a new reference to the socket's information object.
+/// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_get_Information(
+    this: *mut MessageWebSocket,
+    information: *mut *mut MessageWebSocketInformation,
+) -> HRESULT {
+    call(|| {
+        let information = out(information, "information")?;
+        let socket = MessageWebSocket::get(this)?.socket().clone();
+        information.set(MessageWebSocketInformation::new_handle(
+            core::MessageWebSocketInformation(socket),
+        ));
+        Ok(())
+    })
+}
+
+/// `OutputStream`: a new reference to the socket's output stream. Every write (one
+/// `DataWriter_StoreAsync`) sends one whole message of the Control's MessageType
+/// at the time of the call. Sends from several threads or writers are queued and go
+/// out whole, in call order. A DataWriter released while attached closes this
+/// stream for good (`RO_E_CLOSED` afterwards), as in UWP; detach it first.
+/// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_get_OutputStream(
+    this: *mut MessageWebSocket,
+    stream: *mut *mut IOutputStream,
+) -> HRESULT {
+    call(|| {
+        let stream = out(stream, "stream")?;
+        let output = MessageWebSocket::get(this)?.output_stream();
+        stream.set(IOutputStream::new_handle(output));
+        Ok(())
+    })
+}
+
+/// `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` URI, UTF-8;
+/// IPv4, `[IPv6]` or a host name) and returns the operation in `*operation` (caller
+/// owns it). Settings are taken now; until the connect fails or is canceled, Control
+/// properties other than MessageType cannot change. A failed or canceled connect
+/// may be retried on the same socket.
+///
+/// Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
+/// not a live handle); `E_NOTIMPL` (`wss:`, not available yet);
+/// `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED` (closed).
+/// The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
+/// `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (60 s per address, at most 5
+/// addresses), `HTTP_E_STATUS_*` (the server answered another HTTP status than
+/// 101), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake),
+/// `E_SUBPROTOCOL_NOT_SUPPORTED` (the server chose no offered subprotocol, or one
+/// not offered), `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or
+/// status Canceled after `IAsyncAction_Cancel`.
+///
+/// ```c
+/// IAsyncAction *op;
+/// HRESULT hr = MessageWebSocket_ConnectAsync(ws, "ws://127.0.0.1:9001/echo", &op);
+/// if (SUCCEEDED(hr)) { hr = IAsyncAction_Wait(op, RTWS_INFINITE); IAsyncAction_Release(op); }
+/// if (FAILED(hr)) printf("%d %s\n", WebSocketError_GetStatus(hr), rtws_GetLastErrorMessage());
+/// ```
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_ConnectAsync(
+    this: *mut MessageWebSocket,
+    uri: *const c_char,
+    operation: *mut *mut IAsyncAction,
+) -> HRESULT {
+    call(|| {
+        let operation = out(operation, "operation")?;
+        let uri = in_str(uri, "uri")?;
+        let op = MessageWebSocket::get(this)?.socket().connect(uri)?;
+        operation.set(IAsyncAction::publish(op));
+        Ok(())
+    })
+}
+
+/// `SetRequestHeader`: adds a header to the opening handshake request. Before
+/// ConnectAsync only. `name` must be an HTTP token and not one the handshake owns
+/// (Host, Upgrade, Connection, Sec-WebSocket-*; use SupportedProtocols for
+/// subprotocols); `value` must not contain CR, LF. Both UTF-8, copied.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
+/// ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_SetRequestHeader(
+    this: *mut MessageWebSocket,
+    name: *const c_char,
+    value: *const c_char,
+) -> HRESULT {
+    call(|| {
+        let name = in_str(name, "name")?;
+        let value = in_str(value, "value")?;
+        MessageWebSocket::get(this)?
+            .socket()
+            .set_request_header(name, value)
+    })
+}
+
+/// `Close()`: closes the socket with an empty close frame (no status code). A
+/// pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED`; queued sends not yet
+/// written fail with `RO_E_CLOSED`; Closed is raised when the server confirms (or
+/// after 30 s). Closing again is harmless. Allowed inside handlers.
+/// Returns `S_OK`; `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_Close(this: *mut MessageWebSocket) -> HRESULT {
+    call(|| MessageWebSocket::get(this)?.socket().close(None))
+}
+
+/// `Close(code, reason)` (ABI name CloseWithStatus): as `Close`, with a status.
+/// `code` must be 1000 or 3000–4999; `reason` (UTF-8, may be NULL for none) at most
+/// 123 bytes. Returns `S_OK`; `E_INVALIDARG` (code, reason, not a live handle).
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_CloseWithStatus(
+    this: *mut MessageWebSocket,
+    code: u16,
+    reason: *const c_char,
+) -> HRESULT {
+    call(|| {
+        let reason = if reason.is_null() {
+            ""
+        } else {
+            in_str(reason, "reason")?
+        };
+        MessageWebSocket::get(this)?
+            .socket()
+            .close(Some((code, reason)))
+    })
+}
+
+fn handler_missing() -> Error {
+    Error::new(E_POINTER, "the handler is NULL")
+}
+
+/// Adds a MessageReceived handler (any time, also after ConnectAsync). The handler
+/// gets each whole message; a failure of an established connection arrives as one
+/// last MessageReceived whose `GetDataReader` returns the failure HRESULT, followed
+/// by Closed. `context` is passed back verbatim. Returns `S_OK` and the token in
+/// `*token`; `E_POINTER` (NULL handler or token); `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_add_MessageReceived(
+    this: *mut MessageWebSocket,
+    handler: MessageWebSocketMessageReceivedHandler,
+    context: *mut c_void,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
+    call(|| {
+        let token = out(token, "token")?;
+        let handler = handler.ok_or_else(handler_missing)?;
+        let socket = MessageWebSocket::get(this)?;
+        let sender = this as usize;
+        let ctx = Context(context);
+        let value = socket.socket().add_message_received(Box::new(move |args| {
+            let ctx = ctx;
+            with_borrowed(args, |a| handler(ctx.0, sender as *mut MessageWebSocket, a));
+        }));
+        token.set(EventRegistrationToken { value });
+        Ok(())
+    })
+}
+
+/// Removes a MessageReceived handler. Once this returns (called outside that
+/// handler), the handler is not called again: it waits for a running invocation on
+/// another thread to end. Unknown tokens are ignored. Returns `S_OK`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_remove_MessageReceived(
+    this: *mut MessageWebSocket,
+    token: EventRegistrationToken,
+) -> HRESULT {
+    call(|| {
+        MessageWebSocket::get(this)?
+            .socket()
+            .remove_message_received(token.value);
+        Ok(())
+    })
+}
+
+/// Adds a Closed handler: raised exactly once per established connection, after
+/// its last MessageReceived, with the close code and reason the server sent (1005
+/// when its close frame had none, 1006 when the connection was lost without one,
+/// or the code rtws sent when it failed the connection: 1002, 1007, 1009).
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_add_Closed(
+    this: *mut MessageWebSocket,
+    handler: MessageWebSocketClosedHandler,
+    context: *mut c_void,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
+    call(|| {
+        let token = out(token, "token")?;
+        let handler = handler.ok_or_else(handler_missing)?;
+        let socket = MessageWebSocket::get(this)?;
+        let sender = this as usize;
+        let ctx = Context(context);
+        let value = socket.socket().add_closed(Box::new(move |args| {
+            let ctx = ctx;
+            with_borrowed(args, |a| handler(ctx.0, sender as *mut MessageWebSocket, a));
+        }));
+        token.set(EventRegistrationToken { value });
+        Ok(())
+    })
+}
+
+/// Removes a Closed handler, with the guarantee of remove_MessageReceived.
+/// Returns `S_OK`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_remove_Closed(
+    this: *mut MessageWebSocket,
+    token: EventRegistrationToken,
+) -> HRESULT {
+    call(|| {
+        MessageWebSocket::get(this)?
+            .socket()
+            .remove_closed(token.value);
+        Ok(())
+    })
+}
+
+// ----- MessageWebSocketControl ---------------------------------------------------
+
+/// Adds a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_AddRef(this: *mut MessageWebSocketControl) -> u32 {
+    call_count(|| MessageWebSocketControl::add_ref(this))
+}
+
+/// Releases a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_Release(this: *mut MessageWebSocketControl) -> u32 {
+    call_count(|| MessageWebSocketControl::release(this))
+}
+
+fn control(this: *mut MessageWebSocketControl) -> Result<Arc<core::Socket>> {
+    Ok(MessageWebSocketControl::get(this)?.0.clone())
+}
+
+/// `MessageType` (default `SocketMessageType_Binary`). Returns `S_OK`; `E_POINTER`;
+/// `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_MessageType(
+    this: *mut MessageWebSocketControl,
+    value: *mut SocketMessageType,
+) -> HRESULT {
+    call(|| Ok(out(value, "value")?.set(control(this)?.message_type())))
+}
+
+/// Sets `MessageType` (a `SocketMessageType` value): the type of the messages the
+/// next stores send. The one setting that may change at any time, also after
+/// ConnectAsync. Returns `S_OK`; `E_INVALIDARG` (other value); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_MessageType(
+    this: *mut MessageWebSocketControl,
+    value: i32,
+) -> HRESULT {
+    call(|| {
+        let t = in_enum(value, "SocketMessageType", message_type)?;
+        control(this)?.set_message_type(t)
+    })
+}
+
+/// `MaxMessageSize` in bytes (default 0xFFFFFFFF: no limit, which lets a hostile
+/// server make rtws buffer up to 4 GiB; set a limit for untrusted servers).
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_MaxMessageSize(
+    this: *mut MessageWebSocketControl,
+    value: *mut u32,
+) -> HRESULT {
+    call(|| Ok(out(value, "value")?.set(control(this)?.max_message_size())))
+}
+
+/// Sets `MaxMessageSize` (at least 1). A larger incoming message fails the
+/// connection: MessageReceived with `RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE`, then Closed
+/// with 1009. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (0);
+/// `E_ILLEGAL_METHOD_CALL` (after ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_MaxMessageSize(
+    this: *mut MessageWebSocketControl,
+    value: u32,
+) -> HRESULT {
+    call(|| control(this)?.set_max_message_size(value))
+}
+
+/// `ReceiveMode` (default `MessageWebSocketReceiveMode_FullMessage`).
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_ReceiveMode(
+    this: *mut MessageWebSocketControl,
+    value: *mut MessageWebSocketReceiveMode,
+) -> HRESULT {
+    call(|| Ok(out(value, "value")?.set(control(this)?.receive_mode())))
+}
+
+/// Sets `ReceiveMode` (a `MessageWebSocketReceiveMode` value). Before ConnectAsync
+/// only. Returns `S_OK`; `E_INVALIDARG` (other value); `E_NOTIMPL` (PartialMessage,
+/// not available yet); `E_ILLEGAL_METHOD_CALL` (after ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_ReceiveMode(
+    this: *mut MessageWebSocketControl,
+    value: i32,
+) -> HRESULT {
+    call(|| {
+        let mode = in_enum(value, "MessageWebSocketReceiveMode", receive_mode)?;
+        control(this)?.set_receive_mode(mode)
+    })
+}
+
+/// `OutboundBufferSizeInBytes`: the TCP send buffer (SO_SNDBUF) the connection
+/// asks for; the system default until set. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_OutboundBufferSizeInBytes(
+    this: *mut MessageWebSocketControl,
+    value: *mut u32,
+) -> HRESULT {
+    call(|| Ok(out(value, "value")?.set(control(this)?.outbound_buffer_size())))
+}
+
+/// Sets `OutboundBufferSizeInBytes` (1 to 2147483647), applied as SO_SNDBUF at
+/// connect (the kernel may round it). Before ConnectAsync only. Returns `S_OK`;
+/// `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_OutboundBufferSizeInBytes(
+    this: *mut MessageWebSocketControl,
+    value: u32,
+) -> HRESULT {
+    call(|| control(this)?.set_outbound_buffer_size(value))
+}
+
+/// `SupportedProtocols`: a new reference to the socket's list of subprotocols to
+/// offer (sent as Sec-WebSocket-Protocol, in order). Editable before ConnectAsync;
+/// afterwards its edits fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`;
+/// `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_SupportedProtocols(
+    this: *mut MessageWebSocketControl,
+    value: *mut *mut IVectorString,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(IVectorString::publish(control(this)?.supported_protocols()));
+        Ok(())
+    })
+}
+
+// ----- MessageWebSocketInformation -------------------------------------------------
+
+/// Adds a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketInformation_AddRef(
+    this: *mut MessageWebSocketInformation,
+) -> u32 {
+    call_count(|| MessageWebSocketInformation::add_ref(this))
+}
+
+/// Releases a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketInformation_Release(
+    this: *mut MessageWebSocketInformation,
+) -> u32 {
+    call_count(|| MessageWebSocketInformation::release(this))
+}
+
+/// `Protocol`: the subprotocol the server chose, as a UTF-8 string owned by the
+/// Information object (valid while it lives; it never changes once set). Empty
+/// before the connect completes or when none was negotiated.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketInformation_get_Protocol(
+    this: *mut MessageWebSocketInformation,
+    value: *mut *const c_char,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        let info = MessageWebSocketInformation::get(this)?;
+        value.set(borrowed_c(info.0.protocol()));
+        Ok(())
+    })
+}
+
+/// `LocalAddress`: the local IP address of the connection ("127.0.0.1", "::1"), a
+/// string owned by the Information object (valid while it lives). Empty before the
+/// connect completes. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketInformation_get_LocalAddress(
+    this: *mut MessageWebSocketInformation,
+    value: *mut *const c_char,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        let info = MessageWebSocketInformation::get(this)?;
+        value.set(borrowed_c(info.0.local_address()));
+        Ok(())
+    })
+}
+
+/// The core keeps these strings NUL-terminated (see `Socket::protocol`).
+fn borrowed_c(s: &CStr) -> *const c_char {
+    s.as_ptr()
+}
+
+// ----- Event arguments -------------------------------------------------------------
+
+/// Adds a reference (to keep the arguments past the handler). Returns the new
+/// count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_AddRef(
+    this: *mut MessageWebSocketMessageReceivedEventArgs,
+) -> u32 {
+    call_count(|| MessageWebSocketMessageReceivedEventArgs::add_ref(this))
+}
+
+/// Releases a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_Release(
+    this: *mut MessageWebSocketMessageReceivedEventArgs,
+) -> u32 {
+    call_count(|| MessageWebSocketMessageReceivedEventArgs::release(this))
+}
+
+/// `MessageType` of the received message. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_get_MessageType(
+    this: *mut MessageWebSocketMessageReceivedEventArgs,
+    value: *mut SocketMessageType,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(MessageWebSocketMessageReceivedEventArgs::get(this)?.message_type);
+        Ok(())
+    })
+}
+
+/// `IsMessageComplete`: true when this event carries the end of a message (always,
+/// in FullMessage mode). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete(
+    this: *mut MessageWebSocketMessageReceivedEventArgs,
+    value: *mut bool,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(MessageWebSocketMessageReceivedEventArgs::get(this)?.is_message_complete());
+        Ok(())
+    })
+}
+
+/// `GetDataReader`: a new DataReader over the whole message (the caller owns the
+/// reference), positioned at its start; each call gives a fresh reader. For an
+/// event that reports a failure, returns that failure instead (for example
+/// `WININET_E_CONNECTION_ABORTED`, `E_INVALID_PROTOCOL_FORMAT`,
+/// `RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE`), with the last error message set.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; the failure HRESULT.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_GetDataReader(
+    this: *mut MessageWebSocketMessageReceivedEventArgs,
+    reader: *mut *mut DataReader,
+) -> HRESULT {
+    call(|| {
+        let reader = out(reader, "reader")?;
+        let r = MessageWebSocketMessageReceivedEventArgs::get(this)?.data_reader()?;
+        reader.set(DataReader::new_handle(r));
+        Ok(())
+    })
+}
+
+/// Adds a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn WebSocketClosedEventArgs_AddRef(this: *mut WebSocketClosedEventArgs) -> u32 {
+    call_count(|| WebSocketClosedEventArgs::add_ref(this))
+}
+
+/// Releases a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn WebSocketClosedEventArgs_Release(this: *mut WebSocketClosedEventArgs) -> u32 {
+    call_count(|| WebSocketClosedEventArgs::release(this))
+}
+
+/// `Code`: the close status code. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn WebSocketClosedEventArgs_get_Code(
+    this: *mut WebSocketClosedEventArgs,
+    value: *mut u16,
+) -> HRESULT {
+    call(|| Ok(out(value, "value")?.set(WebSocketClosedEventArgs::get(this)?.code)))
+}
+
+/// `Reason`: the close reason, UTF-8, owned by the arguments object (valid while it
+/// lives; empty when none). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn WebSocketClosedEventArgs_get_Reason(
+    this: *mut WebSocketClosedEventArgs,
+    value: *mut *const c_char,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(borrowed_c(&WebSocketClosedEventArgs::get(this)?.reason));
+        Ok(())
+    })
+}

@@ -1,0 +1,512 @@
+//! WebSocket test server for the rtws test suite and benchmark.
+//!
+//! Prints `PORT <n>` as its first stdout line, then serves until killed or until
+//! `--exit-after-secs` elapses. The request path selects a behaviour (see `serve`).
+
+mod autobahn;
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::{sleep, timeout};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{header, HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data as OpData, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error, Message};
+use tokio_tungstenite::WebSocketStream;
+
+type Ws = WebSocketStream<TcpStream>;
+
+const USAGE: &str =
+    "usage: rtws-testserver [--host 127.0.0.1] [--port 0] [--threads N] [--exit-after-secs S]";
+/// How long /silent and /nohandshake keep a connection open.
+const HOLD: Duration = Duration::from_secs(120);
+/// A client that never completes its request head is dropped after this.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Args {
+    host: String,
+    port: u16,
+    threads: usize,
+    exit_after: Duration,
+}
+
+impl Args {
+    fn parse() -> Result<Args, String> {
+        let mut args = Args {
+            host: "127.0.0.1".into(),
+            port: 0,
+            threads: 1,
+            exit_after: Duration::from_secs(900),
+        };
+        let mut it = std::env::args().skip(1);
+        while let Some(flag) = it.next() {
+            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let bad = |_| format!("bad value for {flag}: {value}");
+            match flag.as_str() {
+                "--host" => args.host = value.clone(),
+                "--port" => args.port = value.parse().map_err(bad)?,
+                "--threads" => args.threads = value.parse().map_err(bad)?,
+                "--exit-after-secs" => {
+                    args.exit_after = Duration::from_secs(value.parse().map_err(bad)?)
+                }
+                _ => return Err(format!("unknown argument {flag}")),
+            }
+        }
+        Ok(args)
+    }
+}
+
+fn main() {
+    let args = Args::parse().unwrap_or_else(|msg| {
+        eprintln!("{msg}\n{USAGE}");
+        std::process::exit(2);
+    });
+    raise_nofile_limit();
+    let mut builder = if args.threads > 1 {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(args.threads);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder.enable_all().build().expect("tokio runtime");
+    if let Err(e) = runtime.block_on(run(args)) {
+        eprintln!("rtws-testserver: {e}");
+        std::process::exit(1);
+    }
+    // Don't wait for connections still being held (/silent etc.).
+    runtime.shutdown_background();
+}
+
+/// 1,000+ simultaneous connections need more descriptors than the usual soft limit of 1024.
+#[cfg(unix)]
+fn raise_nofile_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes into the rlimit we own and pass by valid pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
+        || lim.rlim_cur >= lim.rlim_max
+    {
+        return;
+    }
+    let hard = lim.rlim_max;
+    lim.rlim_cur = hard;
+    // SAFETY: setrlimit only reads the valid rlimit we pass.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+        // macOS refuses an unlimited hard limit for descriptors; OPEN_MAX is its ceiling.
+        lim.rlim_cur = hard.min(10240);
+        // SAFETY: as above.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_nofile_limit() {}
+
+async fn run(args: Args) -> io::Result<()> {
+    let addr: SocketAddr = (args.host.as_str(), args.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::other(format!("cannot resolve {}", args.host)))?;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(4096)?;
+
+    let mut out = io::stdout().lock();
+    writeln!(out, "PORT {}", listener.local_addr()?.port())?;
+    out.flush()?;
+    drop(out);
+
+    let accept_loop = async {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(handle(stream));
+                }
+                Err(e) => {
+                    // Typically EMFILE: back off instead of spinning.
+                    eprintln!("rtws-testserver: accept: {e}");
+                    sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = accept_loop => {}
+        () = sleep(args.exit_after) => eprintln!("rtws-testserver: exiting after {:?}", args.exit_after),
+    }
+    Ok(())
+}
+
+/// The parts of the upgrade request that routing needs.
+struct Head {
+    path: String,
+    query: Query,
+    /// Lower-cased names, in the order received.
+    headers: Vec<(String, String)>,
+    /// Bytes of the request head on the wire.
+    len: usize,
+}
+
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(s: &str) -> Query {
+        let pairs = s.split('&').filter(|p| !p.is_empty()).map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        });
+        Query(pairs.collect())
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn num<T: std::str::FromStr>(&self, key: &str, default: T) -> T {
+        self.get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    fn is_text(&self) -> bool {
+        self.get("type") == Some("text")
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) if b[i] == b'%' => {
+                out.push(byte);
+                i += 3;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Peeks (without consuming) the request head, so routes that must not answer with
+/// tungstenite's handshake can be told apart while tungstenite still sees the full request.
+async fn peek_head(stream: &TcpStream) -> io::Result<Option<Head>> {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut seen = 0;
+    loop {
+        let n = stream.peek(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let end = buf[..n].windows(4).position(|w| w == b"\r\n\r\n");
+        if let Some(end) = end {
+            return Ok(Some(parse_head(&buf[..end + 4])));
+        }
+        if n == buf.len() {
+            // Oversized head: route on what we have and let tungstenite judge the rest.
+            return Ok(Some(parse_head(&buf)));
+        }
+        if n == seen {
+            // peek stays ready while unread data is queued, so wait for more by sleeping.
+            sleep(Duration::from_millis(5)).await;
+        }
+        seen = n;
+    }
+}
+
+fn parse_head(raw: &[u8]) -> Head {
+    let text = String::from_utf8_lossy(raw);
+    let mut lines = text.split("\r\n");
+    let target = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let headers = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Head {
+        path: path.to_string(),
+        query: Query::parse(query),
+        headers,
+        len: raw.len(),
+    }
+}
+
+async fn handle(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let head = match timeout(HEAD_TIMEOUT, peek_head(&stream)).await {
+        Ok(Ok(Some(head))) => head,
+        _ => return,
+    };
+    let path = head.path.clone();
+    match serve(stream, head).await {
+        Err(e) if !is_abrupt_disconnect(&e) => eprintln!("rtws-testserver: {path}: {e}"),
+        _ => {}
+    }
+}
+
+/// Clients dropping the TCP connection are routine in tests and benchmarks; logging each
+/// one would flood stderr (and could block the server on a pipe nobody drains).
+fn is_abrupt_disconnect(e: &Error) -> bool {
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    match e {
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => true,
+        Error::Io(e) => matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
+async fn serve(mut stream: TcpStream, head: Head) -> Result<(), Error> {
+    match head.path.as_str() {
+        "/status" => return respond_status(stream, &head).await,
+        "/nohandshake" => {
+            // Consume the request (and anything after it) but never answer.
+            let _ = timeout(HOLD, async {
+                let mut buf = [0u8; 4096];
+                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+            })
+            .await;
+            return Ok(());
+        }
+        _ => {}
+    }
+
+    let proto = match head.query.get("proto") {
+        Some("") => None,
+        Some(name) => Some(name.to_string()),
+        None => head
+            .headers
+            .iter()
+            .find(|(k, _)| k == "sec-websocket-protocol")
+            .and_then(|(_, v)| v.split(',').map(str::trim).find(|p| !p.is_empty()))
+            .map(str::to_string),
+    };
+    // The Err type is fixed by tungstenite's Callback trait.
+    #[allow(clippy::result_large_err)]
+    let add_protocol = move |_: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
+        if let Some(value) = proto.and_then(|p| HeaderValue::from_str(&p).ok()) {
+            resp.headers_mut()
+                .insert(header::SEC_WEBSOCKET_PROTOCOL, value);
+        }
+        Ok(resp)
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
+    let mut ws =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, add_protocol, Some(config)).await?;
+
+    let q = &head.query;
+    let after = q.num("after", 0usize);
+    match head.path.as_str() {
+        "/close" => {
+            if let Echoed::Limit = echo(&mut ws, Some(after)).await? {
+                let frame = q
+                    .get("code")
+                    .and_then(|c| c.parse::<u16>().ok())
+                    .map(|code| CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: q.get("reason").unwrap_or("").into(),
+                    });
+                close_and_drain(&mut ws, frame).await;
+            }
+        }
+        "/badutf8" => {
+            let mut end = echo(&mut ws, Some(after)).await?;
+            if let Echoed::Limit = end {
+                // A raw frame, because Message::Text cannot hold invalid UTF-8.
+                let bad = Frame::message(
+                    vec![0xC3, 0x28, 0xA0, 0xA1],
+                    OpCode::Data(OpData::Text),
+                    true,
+                );
+                ws.send(Message::Frame(bad)).await?;
+                end = echo(&mut ws, None).await?;
+            }
+            if let Echoed::Closed(code) = end {
+                eprintln!("rtws-testserver: /badutf8: client closed with code {code:?}");
+            }
+        }
+        "/big" => {
+            if let Echoed::Limit = echo(&mut ws, Some(after)).await? {
+                let size = q.num("size", 1 << 20);
+                let msg = if q.is_text() {
+                    Message::text(text_pattern(size))
+                } else {
+                    Message::binary(binary_pattern(size))
+                };
+                ws.send(msg).await?;
+                echo(&mut ws, None).await?;
+            }
+        }
+        "/vanish" => {
+            if let Echoed::Limit = echo(&mut ws, Some(after)).await? {
+                if q.num("rst", 0u8) != 0 {
+                    ws.get_ref().set_zero_linger()?;
+                } else {
+                    ws.get_mut().shutdown().await?;
+                }
+            }
+        }
+        "/headers" => {
+            let list: String = head
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}\n"))
+                .collect();
+            ws.send(Message::text(list)).await?;
+            echo(&mut ws, None).await?;
+        }
+        "/fragments" => {
+            send_fragments(&mut ws, q).await?;
+            echo(&mut ws, None).await?;
+        }
+        "/silent" => sleep(HOLD).await,
+        "/getCaseCount" | "/runCase" | "/updateReports" => {
+            autobahn::serve(&mut ws, &head.path, q).await?
+        }
+        _ => {
+            echo(&mut ws, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Answers with a plain HTTP status instead of upgrading; written by hand so that any
+/// code (even 1xx/2xx, which tungstenite's ErrorResponse refuses) can be produced.
+async fn respond_status(mut stream: TcpStream, head: &Head) -> Result<(), Error> {
+    let status = StatusCode::from_u16(head.query.num("code", 404)).unwrap_or(StatusCode::NOT_FOUND);
+    let mut resp = format!(
+        "HTTP/1.1 {} {}\r\nContent-Length: 0\r\nConnection: close\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Unknown")
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        resp.push_str("WWW-Authenticate: Basic realm=\"rtws\"\r\n");
+    }
+    resp.push_str("\r\n");
+    // Consume the request first: closing with unread data would send RST, not FIN.
+    stream.read_exact(&mut vec![0; head.len]).await?;
+    stream.write_all(resp.as_bytes()).await?;
+    stream.shutdown().await?;
+    Ok(())
+}
+
+async fn send_fragments(ws: &mut Ws, q: &Query) -> Result<(), Error> {
+    let count = q.num("count", 3usize).max(1);
+    let size = q.num("size", 1000usize);
+    let (first, payload) = if q.is_text() {
+        (OpData::Text, text_pattern(count * size).into_bytes())
+    } else {
+        (OpData::Binary, binary_pattern(count * size))
+    };
+    for i in 0..count {
+        let opcode = OpCode::Data(if i == 0 { first } else { OpData::Continue });
+        let chunk = payload[i * size..(i + 1) * size].to_vec();
+        ws.feed(Message::Frame(Frame::message(
+            chunk,
+            opcode,
+            i + 1 == count,
+        )))
+        .await?;
+        if i == 0 && count > 1 && q.num("ping", 1u8) != 0 {
+            ws.feed(Message::Ping("p".into())).await?;
+        }
+    }
+    ws.flush().await
+}
+
+fn binary_pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn text_pattern(len: usize) -> String {
+    (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect()
+}
+
+enum Echoed {
+    /// The requested number of messages was echoed (and flushed).
+    Limit,
+    /// The peer closed; the close code it sent, if any.
+    Closed(Option<u16>),
+}
+
+/// Echoes Text/Binary messages until `limit` have been echoed or the peer closes.
+async fn echo(ws: &mut Ws, limit: Option<usize>) -> Result<Echoed, Error> {
+    let mut echoed = 0;
+    let mut close_code = None;
+    loop {
+        if limit == Some(echoed) {
+            ws.flush().await?;
+            return Ok(Echoed::Limit);
+        }
+        // Batch replies: only flush once no further message is already buffered.
+        let next = match ws.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                ws.flush().await?;
+                ws.next().await
+            }
+        };
+        match next {
+            // Keep polling after a Close so tungstenite gets to send its reply.
+            None => return Ok(Echoed::Closed(close_code)),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => {
+                ws.feed(msg).await?;
+                echoed += 1;
+            }
+            Some(Ok(Message::Close(frame))) => close_code = frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// Sends a Close frame and waits (bounded) for the peer's reply; true if it came.
+async fn close_and_drain(ws: &mut Ws, frame: Option<CloseFrame>) -> bool {
+    if ws.send(Message::Close(frame)).await.is_err() {
+        return false;
+    }
+    let mut replied = false;
+    let _ = timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(msg)) = ws.next().await {
+            replied |= msg.is_close();
+        }
+    })
+    .await;
+    replied
+}
