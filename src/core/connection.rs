@@ -124,7 +124,7 @@ pub async fn establish(target: Target) -> Result<Established> {
     if !target.protocols.is_empty() {
         let list = target.protocols.join(", ");
         headers.insert(
-            "Sec-WebSocket-Protocol",
+            http::header::SEC_WEBSOCKET_PROTOCOL,
             http::HeaderValue::from_str(&list)
                 .map_err(|_| Error::invalid_arg("invalid SupportedProtocols entry"))?,
         );
@@ -146,7 +146,7 @@ pub async fn establish(target: Target) -> Result<Established> {
         .map_err(handshake_error)?;
     let protocol = response
         .headers()
-        .get("Sec-WebSocket-Protocol")
+        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
