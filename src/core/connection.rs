@@ -257,12 +257,11 @@ impl Connection {
 
     pub async fn run(mut self) {
         let ending = std::future::poll_fn(|cx| self.poll_step(cx)).await;
-        let hr_for_pending = ending
+        let pending_error = ending
             .failure
-            .as_ref()
-            .map(|e| e.clone())
+            .clone()
             .unwrap_or_else(|| Error::closed("the WebSocket"));
-        self.fail_pending(&hr_for_pending);
+        self.fail_pending(&pending_error);
         self.socket.connection_ended();
         let socket = self.socket.clone();
         socket.dispatcher().dispatch(|| {

@@ -58,8 +58,7 @@ where
     code.set(match H::get(op)?.error()? {
         Some(e) => fail(&e),
         None => S_OK,
-    });
-    Ok(())
+    })
 }
 
 /// Opaque handle of an IAsyncAction (returned by ConnectAsync).
@@ -116,7 +115,7 @@ pub extern "C" fn IAsyncAction_get_Status(
     op: *mut IAsyncAction,
     status: *mut AsyncStatus,
 ) -> HRESULT {
-    call(|| Ok(out(status, "status")?.set(IAsyncAction::get(op)?.status()?)))
+    call(|| out(status, "status")?.set(IAsyncAction::get(op)?.status()?))
 }
 
 /// `IAsyncInfo.ErrorCode`: `S_OK` while started or when completed, the failure
@@ -135,7 +134,7 @@ pub extern "C" fn IAsyncAction_get_ErrorCode(
 /// `E_POINTER`, `E_INVALIDARG`.
 #[no_mangle]
 pub extern "C" fn IAsyncAction_get_Id(op: *mut IAsyncAction, id: *mut u32) -> HRESULT {
-    call(|| Ok(out(id, "id")?.set(IAsyncAction::get(op)?.id())))
+    call(|| out(id, "id")?.set(IAsyncAction::get(op)?.id()))
 }
 
 /// `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
@@ -234,7 +233,7 @@ pub extern "C" fn IAsyncOperationUInt32_get_Status(
     op: *mut IAsyncOperationUInt32,
     status: *mut AsyncStatus,
 ) -> HRESULT {
-    call(|| Ok(out(status, "status")?.set(IAsyncOperationUInt32::get(op)?.status()?)))
+    call(|| out(status, "status")?.set(IAsyncOperationUInt32::get(op)?.status()?))
 }
 
 /// `IAsyncInfo.ErrorCode`: `S_OK` while started or when completed, the failure
@@ -256,7 +255,7 @@ pub extern "C" fn IAsyncOperationUInt32_get_Id(
     op: *mut IAsyncOperationUInt32,
     id: *mut u32,
 ) -> HRESULT {
-    call(|| Ok(out(id, "id")?.set(IAsyncOperationUInt32::get(op)?.id())))
+    call(|| out(id, "id")?.set(IAsyncOperationUInt32::get(op)?.id()))
 }
 
 /// `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
@@ -285,8 +284,7 @@ pub extern "C" fn IAsyncOperationUInt32_GetResults(
 ) -> HRESULT {
     call(|| {
         let results = out(results, "results")?;
-        results.set(IAsyncOperationUInt32::get(op)?.results()?);
-        Ok(())
+        results.set(IAsyncOperationUInt32::get(op)?.results()?)
     })
 }
 
@@ -302,7 +300,7 @@ pub extern "C" fn IAsyncOperationUInt32_Wait(
     call(|| {
         let value = wait(op, timeout_ms)?;
         if !results.is_null() {
-            out(results, "results")?.set(value);
+            out(results, "results")?.set(value)?;
         }
         Ok(())
     })
@@ -362,7 +360,7 @@ pub extern "C" fn IAsyncOperationBoolean_get_Status(
     op: *mut IAsyncOperationBoolean,
     status: *mut AsyncStatus,
 ) -> HRESULT {
-    call(|| Ok(out(status, "status")?.set(IAsyncOperationBoolean::get(op)?.status()?)))
+    call(|| out(status, "status")?.set(IAsyncOperationBoolean::get(op)?.status()?))
 }
 
 /// `IAsyncInfo.ErrorCode`: `S_OK` while started or when completed, the failure
@@ -384,7 +382,7 @@ pub extern "C" fn IAsyncOperationBoolean_get_Id(
     op: *mut IAsyncOperationBoolean,
     id: *mut u32,
 ) -> HRESULT {
-    call(|| Ok(out(id, "id")?.set(IAsyncOperationBoolean::get(op)?.id())))
+    call(|| out(id, "id")?.set(IAsyncOperationBoolean::get(op)?.id()))
 }
 
 /// `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
@@ -413,8 +411,7 @@ pub extern "C" fn IAsyncOperationBoolean_GetResults(
 ) -> HRESULT {
     call(|| {
         let results = out(results, "results")?;
-        results.set(IAsyncOperationBoolean::get(op)?.results()?);
-        Ok(())
+        results.set(IAsyncOperationBoolean::get(op)?.results()?)
     })
 }
 
@@ -430,7 +427,7 @@ pub extern "C" fn IAsyncOperationBoolean_Wait(
     call(|| {
         let value = wait(op, timeout_ms)?;
         if !results.is_null() {
-            out(results, "results")?.set(value);
+            out(results, "results")?.set(value)?;
         }
         Ok(())
     })

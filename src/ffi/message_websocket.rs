@@ -123,8 +123,7 @@ pub extern "C" fn MessageWebSocket_Create(result: *mut *mut MessageWebSocket) ->
         let result = out(result, "result")?;
         result.set(MessageWebSocket::new_handle(
             core::MessageWebSocket::default(),
-        ));
-        Ok(())
+        ))
     })
 }
 
@@ -156,8 +155,7 @@ pub extern "C" fn MessageWebSocket_get_Control(
         let socket = MessageWebSocket::get(this)?.socket().clone();
         control.set(MessageWebSocketControl::new_handle(
             core::MessageWebSocketControl(socket),
-        ));
-        Ok(())
+        ))
     })
 }
 
@@ -173,8 +171,7 @@ pub extern "C" fn MessageWebSocket_get_Information(
         let socket = MessageWebSocket::get(this)?.socket().clone();
         information.set(MessageWebSocketInformation::new_handle(
             core::MessageWebSocketInformation(socket),
-        ));
-        Ok(())
+        ))
     })
 }
 
@@ -192,8 +189,7 @@ pub extern "C" fn MessageWebSocket_get_OutputStream(
     call(|| {
         let stream = out(stream, "stream")?;
         let output = MessageWebSocket::get(this)?.output_stream();
-        stream.set(IOutputStream::new_handle(output));
-        Ok(())
+        stream.set(IOutputStream::new_handle(output))
     })
 }
 
@@ -230,8 +226,7 @@ pub extern "C" fn MessageWebSocket_ConnectAsync(
         let operation = out(operation, "operation")?;
         let uri = in_str(uri, "uri")?;
         let op = MessageWebSocket::get(this)?.socket().connect(uri)?;
-        operation.set(IAsyncAction::publish(op));
-        Ok(())
+        operation.set(IAsyncAction::publish(op))
     })
 }
 
@@ -313,8 +308,7 @@ pub extern "C" fn MessageWebSocket_add_MessageReceived(
             let ctx = ctx;
             with_borrowed(args, |a| handler(ctx.0, sender as *mut MessageWebSocket, a));
         }));
-        token.set(EventRegistrationToken { value });
-        Ok(())
+        token.set(EventRegistrationToken { value })
     })
 }
 
@@ -356,8 +350,7 @@ pub extern "C" fn MessageWebSocket_add_Closed(
             let ctx = ctx;
             with_borrowed(args, |a| handler(ctx.0, sender as *mut MessageWebSocket, a));
         }));
-        token.set(EventRegistrationToken { value });
-        Ok(())
+        token.set(EventRegistrationToken { value })
     })
 }
 
@@ -401,7 +394,7 @@ pub extern "C" fn MessageWebSocketControl_get_MessageType(
     this: *mut MessageWebSocketControl,
     value: *mut SocketMessageType,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(control(this)?.message_type())))
+    call(|| out(value, "value")?.set(control(this)?.message_type()))
 }
 
 /// Sets `MessageType` (a `SocketMessageType` value): the type of the messages the
@@ -426,7 +419,7 @@ pub extern "C" fn MessageWebSocketControl_get_MaxMessageSize(
     this: *mut MessageWebSocketControl,
     value: *mut u32,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(control(this)?.max_message_size())))
+    call(|| out(value, "value")?.set(control(this)?.max_message_size()))
 }
 
 /// Sets `MaxMessageSize` (at least 1). A larger incoming message fails the
@@ -448,7 +441,7 @@ pub extern "C" fn MessageWebSocketControl_get_ReceiveMode(
     this: *mut MessageWebSocketControl,
     value: *mut MessageWebSocketReceiveMode,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(control(this)?.receive_mode())))
+    call(|| out(value, "value")?.set(control(this)?.receive_mode()))
 }
 
 /// Sets `ReceiveMode` (a `MessageWebSocketReceiveMode` value). Before ConnectAsync
@@ -472,7 +465,7 @@ pub extern "C" fn MessageWebSocketControl_get_OutboundBufferSizeInBytes(
     this: *mut MessageWebSocketControl,
     value: *mut u32,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(control(this)?.outbound_buffer_size())))
+    call(|| out(value, "value")?.set(control(this)?.outbound_buffer_size()))
 }
 
 /// Sets `OutboundBufferSizeInBytes` (1 to 2147483647), applied as SO_SNDBUF at
@@ -497,8 +490,7 @@ pub extern "C" fn MessageWebSocketControl_get_SupportedProtocols(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(IVectorString::publish(control(this)?.supported_protocols()));
-        Ok(())
+        value.set(IVectorString::publish(control(this)?.supported_protocols()))
     })
 }
 
@@ -532,8 +524,7 @@ pub extern "C" fn MessageWebSocketInformation_get_Protocol(
     call(|| {
         let value = out(value, "value")?;
         let info = MessageWebSocketInformation::get(this)?;
-        value.set(borrowed_c(info.0.protocol()));
-        Ok(())
+        value.set(borrowed_c(info.0.protocol()))
     })
 }
 
@@ -548,8 +539,7 @@ pub extern "C" fn MessageWebSocketInformation_get_LocalAddress(
     call(|| {
         let value = out(value, "value")?;
         let info = MessageWebSocketInformation::get(this)?;
-        value.set(borrowed_c(info.0.local_address()));
-        Ok(())
+        value.set(borrowed_c(info.0.local_address()))
     })
 }
 
@@ -585,8 +575,7 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_get_MessageType(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(MessageWebSocketMessageReceivedEventArgs::get(this)?.message_type);
-        Ok(())
+        value.set(MessageWebSocketMessageReceivedEventArgs::get(this)?.message_type)
     })
 }
 
@@ -599,8 +588,7 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(MessageWebSocketMessageReceivedEventArgs::get(this)?.is_message_complete());
-        Ok(())
+        value.set(MessageWebSocketMessageReceivedEventArgs::get(this)?.is_message_complete())
     })
 }
 
@@ -618,8 +606,7 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_GetDataReader(
     call(|| {
         let reader = out(reader, "reader")?;
         let r = MessageWebSocketMessageReceivedEventArgs::get(this)?.data_reader()?;
-        reader.set(DataReader::new_handle(r));
-        Ok(())
+        reader.set(DataReader::new_handle(r))
     })
 }
 
@@ -641,7 +628,7 @@ pub extern "C" fn WebSocketClosedEventArgs_get_Code(
     this: *mut WebSocketClosedEventArgs,
     value: *mut u16,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(WebSocketClosedEventArgs::get(this)?.code)))
+    call(|| out(value, "value")?.set(WebSocketClosedEventArgs::get(this)?.code))
 }
 
 /// `Reason`: the close reason, UTF-8, owned by the arguments object (valid while it
@@ -653,7 +640,6 @@ pub extern "C" fn WebSocketClosedEventArgs_get_Reason(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(borrowed_c(&WebSocketClosedEventArgs::get(this)?.reason));
-        Ok(())
+        value.set(borrowed_c(&WebSocketClosedEventArgs::get(this)?.reason))
     })
 }

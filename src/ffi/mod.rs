@@ -72,10 +72,12 @@ pub(crate) fn call_count(f: impl FnOnce() -> Result<u32>) -> u32 {
 pub(crate) struct Out<T>(*mut T);
 
 impl<T> Out<T> {
-    pub fn set(self, value: T) {
-        // SAFETY: `new` checked the pointer is non-NULL and aligned; the C contract
+    /// Stores `value`; returns `Ok` so a getter can end with `out(p)?.set(v)`.
+    pub fn set(self, value: T) -> Result<()> {
+        // SAFETY: `out` checked the pointer is non-NULL and aligned; the C contract
         // of every function (documented in rtws.h) is that it points to a writable T.
-        unsafe { self.0.write(value) }
+        unsafe { self.0.write(value) };
+        Ok(())
     }
 }
 
@@ -144,7 +146,7 @@ pub(crate) fn copy_str_out(
     let needed = out(needed, "needed")?;
     let size = s.len() + 1;
     let size32 = u32::try_from(size).map_err(|_| Error::invalid_arg("string too long"))?;
-    needed.set(size32);
+    needed.set(size32)?;
     if buffer.is_null() || capacity < size32 {
         return Err(Error::new(
             E_NOT_SUFFICIENT_BUFFER,

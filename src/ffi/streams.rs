@@ -83,8 +83,7 @@ pub extern "C" fn IOutputStream_FlushAsync(
         let operation = out(operation, "operation")?;
         operation.set(IAsyncOperationBoolean::publish(
             IOutputStream::get(this)?.flush()?,
-        ));
-        Ok(())
+        ))
     })
 }
 
@@ -97,8 +96,7 @@ pub extern "C" fn IOutputStream_FlushAsync(
 pub extern "C" fn DataWriter_Create(result: *mut *mut DataWriter) -> HRESULT {
     call(|| {
         let result = out(result, "result")?;
-        result.set(DataWriter::new_handle(core::DataWriter::new(None)));
-        Ok(())
+        result.set(DataWriter::new_handle(core::DataWriter::new(None)))
     })
 }
 
@@ -129,8 +127,7 @@ pub extern "C" fn DataWriter_CreateDataWriter(
     call(|| {
         let result = out(result, "result")?;
         let stream = IOutputStream::get(output_stream)?.as_ref().clone();
-        result.set(DataWriter::new_handle(core::DataWriter::new(Some(stream))));
-        Ok(())
+        result.set(DataWriter::new_handle(core::DataWriter::new(Some(stream))))
     })
 }
 
@@ -158,7 +155,7 @@ pub extern "C" fn DataWriter_get_UnstoredBufferLength(
     this: *mut DataWriter,
     value: *mut u32,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(writer(this)?.unstored_len()?)))
+    call(|| out(value, "value")?.set(writer(this)?.unstored_len()?))
 }
 
 /// `UnicodeEncoding` used by WriteString/MeasureString (default Utf8).
@@ -168,7 +165,7 @@ pub extern "C" fn DataWriter_get_UnicodeEncoding(
     this: *mut DataWriter,
     value: *mut UnicodeEncoding,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(writer(this)?.encoding()?)))
+    call(|| out(value, "value")?.set(writer(this)?.encoding()?))
 }
 
 /// Sets `UnicodeEncoding` (a `UnicodeEncoding` value). Returns `S_OK`;
@@ -185,7 +182,7 @@ pub extern "C" fn DataWriter_get_ByteOrder(
     this: *mut DataWriter,
     value: *mut ByteOrder,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(writer(this)?.byte_order()?)))
+    call(|| out(value, "value")?.set(writer(this)?.byte_order()?))
 }
 
 /// Sets `ByteOrder` (a `ByteOrder` value). Returns `S_OK`; `E_INVALIDARG` (other
@@ -289,7 +286,7 @@ pub extern "C" fn DataWriter_WriteString(
         let s = in_str(value, "value")?;
         let n = writer(this)?.write_string(s)?;
         if !length.is_null() {
-            out(length, "length")?.set(n);
+            out(length, "length")?.set(n)?;
         }
         Ok(())
     })
@@ -305,8 +302,7 @@ pub extern "C" fn DataWriter_MeasureString(
 ) -> HRESULT {
     call(|| {
         let length = out(length, "length")?;
-        length.set(writer(this)?.measure_string(in_str(value, "value")?)?);
-        Ok(())
+        length.set(writer(this)?.measure_string(in_str(value, "value")?)?)
     })
 }
 
@@ -327,8 +323,7 @@ pub extern "C" fn DataWriter_StoreAsync(
 ) -> HRESULT {
     call(|| {
         let operation = out(operation, "operation")?;
-        operation.set(IAsyncOperationUInt32::publish(writer(this)?.store()?));
-        Ok(())
+        operation.set(IAsyncOperationUInt32::publish(writer(this)?.store()?))
     })
 }
 
@@ -342,8 +337,7 @@ pub extern "C" fn DataWriter_FlushAsync(
 ) -> HRESULT {
     call(|| {
         let operation = out(operation, "operation")?;
-        operation.set(IAsyncOperationBoolean::publish(writer(this)?.flush()?));
-        Ok(())
+        operation.set(IAsyncOperationBoolean::publish(writer(this)?.flush()?))
     })
 }
 
@@ -358,8 +352,7 @@ pub extern "C" fn DataWriter_DetachStream(
 ) -> HRESULT {
     call(|| {
         let stream = out(stream, "stream")?;
-        stream.set(IOutputStream::new_handle(writer(this)?.detach_stream()?));
-        Ok(())
+        stream.set(IOutputStream::new_handle(writer(this)?.detach_stream()?))
     })
 }
 
@@ -399,7 +392,7 @@ pub extern "C" fn DataReader_get_UnconsumedBufferLength(
     this: *mut DataReader,
     value: *mut u32,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(reader(this)?.unconsumed_len()?)))
+    call(|| out(value, "value")?.set(reader(this)?.unconsumed_len()?))
 }
 
 /// `UnicodeEncoding` used by ReadString (default Utf8). Returns `S_OK`;
@@ -409,7 +402,7 @@ pub extern "C" fn DataReader_get_UnicodeEncoding(
     this: *mut DataReader,
     value: *mut UnicodeEncoding,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(reader(this)?.encoding()?)))
+    call(|| out(value, "value")?.set(reader(this)?.encoding()?))
 }
 
 /// Sets `UnicodeEncoding` (a `UnicodeEncoding` value). Returns `S_OK`;
@@ -426,7 +419,7 @@ pub extern "C" fn DataReader_get_ByteOrder(
     this: *mut DataReader,
     value: *mut ByteOrder,
 ) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(reader(this)?.byte_order()?)))
+    call(|| out(value, "value")?.set(reader(this)?.byte_order()?))
 }
 
 /// Sets `ByteOrder` (a `ByteOrder` value). Returns `S_OK`; `E_INVALIDARG` (other
@@ -440,7 +433,7 @@ pub extern "C" fn DataReader_put_ByteOrder(this: *mut DataReader, value: i32) ->
 /// left; nothing is consumed); `RO_E_CLOSED`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadByte(this: *mut DataReader, value: *mut u8) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(reader(this)?.read_number::<1>()?[0])))
+    call(|| out(value, "value")?.set(reader(this)?.read_number::<1>()?[0]))
 }
 
 /// `ReadBytes`: fills `value` with the next `value_length` bytes (WinRT ABI order:
@@ -459,55 +452,55 @@ pub extern "C" fn DataReader_ReadBytes(
 /// `ReadBoolean`: one byte, true unless 0. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadBoolean(this: *mut DataReader, value: *mut bool) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(reader(this)?.read_number::<1>()?[0] != 0)))
+    call(|| out(value, "value")?.set(reader(this)?.read_number::<1>()?[0] != 0))
 }
 
 /// `ReadInt16`: the next `int16_t` in the reader's ByteOrder. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadInt16(this: *mut DataReader, value: *mut i16) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(i16::from_le_bytes(reader(this)?.read_number::<2>()?))))
+    call(|| out(value, "value")?.set(i16::from_le_bytes(reader(this)?.read_number::<2>()?)))
 }
 
 /// `ReadUInt16`: the next `uint16_t` in the reader's ByteOrder. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadUInt16(this: *mut DataReader, value: *mut u16) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(u16::from_le_bytes(reader(this)?.read_number::<2>()?))))
+    call(|| out(value, "value")?.set(u16::from_le_bytes(reader(this)?.read_number::<2>()?)))
 }
 
 /// `ReadInt32`: the next `int32_t` in the reader's ByteOrder. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadInt32(this: *mut DataReader, value: *mut i32) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(i32::from_le_bytes(reader(this)?.read_number::<4>()?))))
+    call(|| out(value, "value")?.set(i32::from_le_bytes(reader(this)?.read_number::<4>()?)))
 }
 
 /// `ReadUInt32`: the next `uint32_t` in the reader's ByteOrder. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadUInt32(this: *mut DataReader, value: *mut u32) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(u32::from_le_bytes(reader(this)?.read_number::<4>()?))))
+    call(|| out(value, "value")?.set(u32::from_le_bytes(reader(this)?.read_number::<4>()?)))
 }
 
 /// `ReadInt64`: the next `int64_t` in the reader's ByteOrder. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadInt64(this: *mut DataReader, value: *mut i64) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(i64::from_le_bytes(reader(this)?.read_number::<8>()?))))
+    call(|| out(value, "value")?.set(i64::from_le_bytes(reader(this)?.read_number::<8>()?)))
 }
 
 /// `ReadUInt64`: the next `uint64_t` in the reader's ByteOrder. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadUInt64(this: *mut DataReader, value: *mut u64) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(u64::from_le_bytes(reader(this)?.read_number::<8>()?))))
+    call(|| out(value, "value")?.set(u64::from_le_bytes(reader(this)?.read_number::<8>()?)))
 }
 
 /// `ReadSingle`: the next `float` in the reader's ByteOrder. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadSingle(this: *mut DataReader, value: *mut f32) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(f32::from_le_bytes(reader(this)?.read_number::<4>()?))))
+    call(|| out(value, "value")?.set(f32::from_le_bytes(reader(this)?.read_number::<4>()?)))
 }
 
 /// `ReadDouble`: the next `double` in the reader's ByteOrder. Returns as `DataReader_ReadByte`.
 #[no_mangle]
 pub extern "C" fn DataReader_ReadDouble(this: *mut DataReader, value: *mut f64) -> HRESULT {
-    call(|| Ok(out(value, "value")?.set(f64::from_le_bytes(reader(this)?.read_number::<8>()?))))
+    call(|| out(value, "value")?.set(f64::from_le_bytes(reader(this)?.read_number::<8>()?)))
 }
 
 /// `ReadString(codeUnitCount)`: decodes the next `code_unit_count` code units
@@ -537,7 +530,7 @@ pub extern "C" fn DataReader_ReadString(
         let needed = out(needed, "needed")?;
         reader(this)?.read_string(code_unit_count, |s| {
             let size = s.len() as u64 + 1;
-            needed.set(u32::try_from(size).map_err(|_| Error::invalid_arg("string too long"))?);
+            needed.set(u32::try_from(size).map_err(|_| Error::invalid_arg("string too long"))?)?;
             if buffer.is_null() || u64::from(buffer_size) < size {
                 return Err(Error::new(
                     E_NOT_SUFFICIENT_BUFFER,

@@ -31,7 +31,7 @@ pub extern "C" fn IVectorString_Release(this: *mut IVectorString) -> u32 {
 /// `Size`: the number of strings. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
 #[no_mangle]
 pub extern "C" fn IVectorString_get_Size(this: *mut IVectorString, size: *mut u32) -> HRESULT {
-    call(|| Ok(out(size, "size")?.set(IVectorString::get(this)?.len())))
+    call(|| out(size, "size")?.set(IVectorString::get(this)?.len()))
 }
 
 /// `GetAt`: copies string `index` into `buffer` as NUL-terminated UTF-8 (Win32
