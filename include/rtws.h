@@ -945,7 +945,8 @@ const char *rtws_GetLastErrorMessage(void);
 
 /**
  * Ends rtws: releases every handle still alive (their sockets close without a
- * close handshake, their pending operations finish with `E_ABORT`), stops the
+ * close handshake, their pending operations finish with `RTWS_E_OPERATION_ABORTED`),
+ * stops the
  * library threads and frees what rtws allocated, so a host can end with zero
  * leaks (valgrind). Handles obtained before are invalid afterwards; the next
  * rtws call starts the library again.

@@ -204,6 +204,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
     /// returns its result, or `RTWS_E_TIMEOUT` with the operation still running.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<T> {
         let mut st = self.state.lock();
+        Self::check_open(&st)?;
         if st.status == AsyncStatus::Started {
             if in_handler() && timeout != Some(Duration::ZERO) {
                 return Err(Error::illegal_call(

@@ -235,7 +235,10 @@ pub struct Connection {
 impl Drop for Connection {
     /// A task dropped mid-way (runtime shutdown) still finishes every operation.
     fn drop(&mut self) {
-        self.fail_pending(&Error::new(E_ABORT, "the rtws runtime was shut down"));
+        self.fail_pending(&Error::new(
+            RTWS_E_OPERATION_ABORTED,
+            "the connection was dropped: rtws was shut down",
+        ));
     }
 }
 

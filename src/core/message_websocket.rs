@@ -330,7 +330,7 @@ impl Socket {
         self.protocols.freeze(FROZEN);
         let op = AsyncOp::<()>::new();
         let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
-        let task = connect_task(self.clone(), attempt, target, op.clone());
+        let task = connect_task(self.clone(), attempt, target, Abandoned(op.clone()));
         let join = match runtime::handle() {
             Ok(h) => h.spawn(task),
             Err(e) => {
@@ -466,19 +466,23 @@ impl Socket {
     }
 }
 
-async fn connect_task(socket: Arc<Socket>, attempt: u64, target: Target, op: Arc<AsyncOp<()>>) {
-    // Dropped unfinished (Close during connect, runtime shutdown): the operation
-    // still finishes, so no host waits forever.
-    struct Abandoned(Arc<AsyncOp<()>>);
-    impl Drop for Abandoned {
-        fn drop(&mut self) {
-            self.0.complete(Err(Error::new(
-                RTWS_E_OPERATION_ABORTED,
-                "ConnectAsync was aborted: the socket was closed",
-            )));
-        }
+/// Finishes a connect operation that its task never got to finish: the task was
+/// dropped (aborted by Close before or while it ran, or by runtime shutdown).
+/// Created before the task is spawned, so even a task aborted before its first
+/// poll reports it.
+struct Abandoned(Arc<AsyncOp<()>>);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        self.0.complete(Err(Error::new(
+            RTWS_E_OPERATION_ABORTED,
+            "ConnectAsync was aborted: the socket was closed (or rtws shut down)",
+        )));
     }
-    let abandoned = Abandoned(op.clone());
+}
+
+async fn connect_task(socket: Arc<Socket>, attempt: u64, target: Target, abandoned: Abandoned) {
+    let op = abandoned.0.clone();
     match connection::establish(target).await {
         Err(e) => {
             socket.connect_failed(attempt);
@@ -526,7 +530,21 @@ fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16)> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
-    let port = parsed.port_u16().unwrap_or(default_port);
+    // http::Uri::port() hides a port it cannot parse; read the authority itself.
+    let authority = parsed.authority().map(|a| a.as_str()).unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let after_host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),
+        None => host_port.split_once(':').map_or("", |(_, p)| p),
+    };
+    let port_text = after_host.strip_prefix(':').unwrap_or(after_host);
+    let port = if port_text.is_empty() {
+        default_port
+    } else {
+        port_text
+            .parse::<u16>()
+            .map_err(|_| bad(&format!("'{port_text}' is not a port number")))?
+    };
     if port == 0 {
         return Err(bad("port 0 is not a valid destination"));
     }
@@ -600,6 +618,8 @@ mod tests {
         assert_eq!(parse_ws_uri("ws://a/#f").unwrap_err().hr, E_INVALIDARG);
         assert_eq!(parse_ws_uri("/relative").unwrap_err().hr, E_INVALIDARG);
         assert_eq!(parse_ws_uri("").unwrap_err().hr, E_INVALIDARG);
+        assert_eq!(parse_ws_uri("ws://a:99999/").unwrap_err().hr, E_INVALIDARG);
+        assert_eq!(parse_ws_uri("ws://a:b/").unwrap_err().hr, E_INVALIDARG);
         assert_eq!(parse_ws_uri("wss://a/").unwrap_err().hr, E_NOTIMPL);
     }
 }

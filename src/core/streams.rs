@@ -146,7 +146,10 @@ impl DataWriter {
         self.with(|st| {
             let stream = Self::stream(st)?.clone();
             let data = Bytes::from(std::mem::take(&mut st.buf));
-            stream.write(data)
+            stream.write(data.clone()).inspect_err(|_| {
+                // A refused store loses nothing: the bytes stay unstored.
+                st.buf = Vec::from(data);
+            })
         })?
     }
 

@@ -200,4 +200,114 @@ static inline HRESULT tu_set_type(MessageWebSocket *ws, SocketMessageType type)
     return hr;
 }
 
+/* ---- Received messages (added for test_streams / test_bad_input) ---------------- */
+
+/* Collects the MessageReceived events and the Closed event of one socket. Each
+ * stored args handle is AddRef'd in the handler; tu_inbox_next hands it over. */
+#define TU_INBOX_MAX 256
+typedef struct {
+    tu_signal received; /* count = MessageReceived events seen */
+    tu_signal closed;   /* count = Closed events seen */
+    MessageWebSocketMessageReceivedEventArgs *args[TU_INBOX_MAX];
+    int taken;
+    uint16_t close_code;
+    EventRegistrationToken message_token, closed_token;
+} tu_inbox;
+
+static inline void tu_inbox_on_message(void *context, MessageWebSocket *sender,
+                                       MessageWebSocketMessageReceivedEventArgs *args)
+{
+    tu_inbox *in = (tu_inbox *)context;
+    (void)sender;
+    pthread_mutex_lock(&in->received.lock);
+    if (in->received.count < TU_INBOX_MAX) {
+        MessageWebSocketMessageReceivedEventArgs_AddRef(args);
+        in->args[in->received.count] = args;
+    }
+    in->received.count++;
+    pthread_cond_broadcast(&in->received.cond);
+    pthread_mutex_unlock(&in->received.lock);
+}
+
+static inline void tu_inbox_on_closed(void *context, MessageWebSocket *sender,
+                                      WebSocketClosedEventArgs *args)
+{
+    tu_inbox *in = (tu_inbox *)context;
+    uint16_t code = 0;
+    (void)sender;
+    WebSocketClosedEventArgs_get_Code(args, &code);
+    pthread_mutex_lock(&in->closed.lock);
+    in->close_code = code;
+    in->closed.count++;
+    pthread_cond_broadcast(&in->closed.cond);
+    pthread_mutex_unlock(&in->closed.lock);
+}
+
+/* Initialises `in` and registers its handlers on `ws`. */
+static inline HRESULT tu_inbox_attach(tu_inbox *in, MessageWebSocket *ws)
+{
+    HRESULT hr;
+    memset(in, 0, sizeof *in);
+    tu_signal_init(&in->received);
+    tu_signal_init(&in->closed);
+    hr = MessageWebSocket_add_MessageReceived(ws, tu_inbox_on_message, in, &in->message_token);
+    if (RTWS_SUCCEEDED(hr))
+        hr = MessageWebSocket_add_Closed(ws, tu_inbox_on_closed, in, &in->closed_token);
+    return hr;
+}
+
+/* The next received message (the caller owns the reference), waiting at most
+ * `timeout_ms`; NULL if none arrived in time. */
+static inline MessageWebSocketMessageReceivedEventArgs *tu_inbox_next(tu_inbox *in, int timeout_ms)
+{
+    MessageWebSocketMessageReceivedEventArgs *a = NULL;
+    if (!tu_signal_wait(&in->received, in->taken + 1, timeout_ms))
+        return NULL;
+    pthread_mutex_lock(&in->received.lock);
+    if (in->taken < TU_INBOX_MAX) {
+        a = in->args[in->taken];
+        in->args[in->taken] = NULL;
+    }
+    in->taken++;
+    pthread_mutex_unlock(&in->received.lock);
+    return a;
+}
+
+/* A DataReader over the next received message (caller owns it), or NULL. */
+static inline DataReader *tu_inbox_next_reader(tu_inbox *in, int timeout_ms)
+{
+    DataReader *r = NULL;
+    MessageWebSocketMessageReceivedEventArgs *a = tu_inbox_next(in, timeout_ms);
+    if (!a)
+        return NULL;
+    if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_GetDataReader(a, &r)))
+        r = NULL;
+    MessageWebSocketMessageReceivedEventArgs_Release(a);
+    return r;
+}
+
+/* Unregisters the handlers from `ws` (if still live) and releases what was not taken. */
+static inline void tu_inbox_detach(tu_inbox *in, MessageWebSocket *ws)
+{
+    int i, n;
+    if (ws) {
+        MessageWebSocket_remove_MessageReceived(ws, in->message_token);
+        MessageWebSocket_remove_Closed(ws, in->closed_token);
+    }
+    n = tu_signal_get(&in->received);
+    for (i = in->taken; i < n && i < TU_INBOX_MAX; i++)
+        if (in->args[i])
+            MessageWebSocketMessageReceivedEventArgs_Release(in->args[i]);
+    tu_signal_destroy(&in->received);
+    tu_signal_destroy(&in->closed);
+}
+
+/* Milliseconds from a monotonic clock, for timing checks. */
+static inline double tu_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
 #endif

@@ -1,0 +1,2122 @@
+/*
+ * End-to-end behaviour of a MessageWebSocket through the C ABI, against the
+ * bundled test server (loopback only):
+ *   echo and message types, event order, handler registration, Close/Release
+ *   inside handlers, Closed codes and connection failures, handshake failures,
+ *   connect cancel/abort, subprotocols/information/request headers, concurrent
+ *   sends, Completed handlers and Wait inside handlers, 1,000 sockets at once.
+ *
+ * Usage: test_message_websocket ws://127.0.0.1:PORT
+ *
+ * Handlers never use CHECK (they run on library threads, and the check counters
+ * are not thread-safe): they record what they saw, and the main thread checks it.
+ */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Bound for anything that should happen promptly on loopback. */
+#define WAIT_MS 10000
+/* How long to watch for an event that must not come. */
+#define QUIET_MS 300
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+/* A TCP port on 127.0.0.1 with nothing listening: bound, read back, closed. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    int port = 1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Reads the whole message of `args`. Returns GetDataReader's result; on success
+ * `*data` (malloc'd, NULL when empty) and `*len` hold the message. */
+static HRESULT read_message(MessageWebSocketMessageReceivedEventArgs *args, unsigned char **data,
+                            uint32_t *len)
+{
+    DataReader *reader = NULL;
+    *data = NULL;
+    *len = 0;
+    HRESULT hr = MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, &reader);
+    if (RTWS_FAILED(hr))
+        return hr;
+    uint32_t n = 0;
+    hr = DataReader_get_UnconsumedBufferLength(reader, &n);
+    if (RTWS_SUCCEEDED(hr) && n > 0) {
+        *data = malloc(n);
+        hr = *data ? DataReader_ReadBytes(reader, n, *data) : E_OUTOFMEMORY;
+    }
+    if (RTWS_SUCCEEDED(hr))
+        *len = n;
+    else {
+        free(*data);
+        *data = NULL;
+    }
+    DataReader_Release(reader);
+    return hr;
+}
+
+/* Sends one message through a fresh DataWriter without waiting: the operation is
+ * returned in `*op` (caller releases), the writer is detached and released. */
+static HRESULT store_nowait(MessageWebSocket *ws, const void *data, uint32_t len,
+                            IAsyncOperationUInt32 **op)
+{
+    IOutputStream *stream = NULL;
+    DataWriter *writer = NULL;
+    *op = NULL;
+    HRESULT hr = MessageWebSocket_get_OutputStream(ws, &stream);
+    if (RTWS_SUCCEEDED(hr))
+        hr = DataWriter_CreateDataWriter(stream, &writer);
+    if (stream)
+        IOutputStream_Release(stream);
+    if (RTWS_SUCCEEDED(hr))
+        hr = DataWriter_WriteBytes(writer, len, (const uint8_t *)data);
+    if (RTWS_SUCCEEDED(hr))
+        hr = DataWriter_StoreAsync(writer, op);
+    if (writer) {
+        IOutputStream *detached = NULL;
+        if (RTWS_SUCCEEDED(DataWriter_DetachStream(writer, &detached)))
+            IOutputStream_Release(detached);
+        DataWriter_Release(writer);
+    }
+    return hr;
+}
+
+/* Starts ConnectAsync to a full URL and waits (bounded); returns Wait's result and
+ * the operation's final status. */
+static HRESULT connect_url(MessageWebSocket *ws, const char *url, AsyncStatus *status)
+{
+    IAsyncAction *op = NULL;
+    *status = -1;
+    HRESULT hr = MessageWebSocket_ConnectAsync(ws, url, &op);
+    if (RTWS_FAILED(hr))
+        return hr;
+    hr = IAsyncAction_Wait(op, WAIT_MS);
+    if (RTWS_FAILED(IAsyncAction_get_Status(op, status)))
+        *status = -1;
+    IAsyncAction_Release(op);
+    return hr;
+}
+
+static MessageWebSocketControl *control_of(MessageWebSocket *ws)
+{
+    MessageWebSocketControl *c = NULL;
+    CHECK_OK(MessageWebSocket_get_Control(ws, &c));
+    return c;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Recorder: the events of one socket, in the order the handlers saw them.     */
+
+#define REC_MAX 256
+
+typedef struct {
+    char kind;             /* 'M' message with data, 'F' failure message, 'C' closed */
+    SocketMessageType type;
+    HRESULT hr;            /* GetDataReader's result */
+    uint32_t len;
+    unsigned char *data;
+    uint16_t code;
+    char reason[128];
+} rec_event;
+
+typedef struct {
+    pthread_mutex_t lock;
+    MessageWebSocket *ws; /* expected sender */
+    rec_event ev[REC_MAX];
+    int n;
+    int overflow;
+    int in_handler, overlaps;  /* handlers of one socket must never overlap */
+    int wrong_sender;
+    int not_complete;          /* IsMessageComplete false in FullMessage mode */
+    int bad_reread;            /* a second GetDataReader did not start over */
+    int closed_seen, after_closed;
+    tu_signal msgs;   /* MessageReceived events */
+    tu_signal closed; /* Closed events */
+} recorder;
+
+static void rec_init(recorder *r)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->lock, NULL);
+    tu_signal_init(&r->msgs);
+    tu_signal_init(&r->closed);
+}
+
+static void rec_free(recorder *r)
+{
+    for (int i = 0; i < r->n; i++)
+        free(r->ev[i].data);
+    tu_signal_destroy(&r->msgs);
+    tu_signal_destroy(&r->closed);
+    pthread_mutex_destroy(&r->lock);
+}
+
+static void rec_enter(recorder *r, MessageWebSocket *sender)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->in_handler)
+        r->overlaps++;
+    r->in_handler++;
+    if (r->ws && sender != r->ws)
+        r->wrong_sender++;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void rec_leave(recorder *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->in_handler--;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void rec_push(recorder *r, const rec_event *e)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->n < REC_MAX)
+        r->ev[r->n++] = *e;
+    else {
+        r->overflow++;
+        free(e->data);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Records one MessageReceived (the body of every recording handler). */
+static void rec_message(recorder *r, MessageWebSocketMessageReceivedEventArgs *args)
+{
+    rec_event e;
+    memset(&e, 0, sizeof e);
+    e.hr = read_message(args, &e.data, &e.len);
+    e.kind = RTWS_SUCCEEDED(e.hr) ? 'M' : 'F';
+    if (e.kind == 'M') {
+        bool complete = false;
+        if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_get_MessageType(args, &e.type)))
+            e.type = -1;
+        if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete(args, &complete)) ||
+            !complete) {
+            pthread_mutex_lock(&r->lock);
+            r->not_complete++;
+            pthread_mutex_unlock(&r->lock);
+        }
+        /* Each GetDataReader gives a fresh reader at the start of the message. */
+        DataReader *again = NULL;
+        uint32_t n = 0;
+        if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, &again)) ||
+            RTWS_FAILED(DataReader_get_UnconsumedBufferLength(again, &n)) || n != e.len) {
+            pthread_mutex_lock(&r->lock);
+            r->bad_reread++;
+            pthread_mutex_unlock(&r->lock);
+        }
+        if (again)
+            DataReader_Release(again);
+    }
+    pthread_mutex_lock(&r->lock);
+    if (r->closed_seen)
+        r->after_closed++;
+    pthread_mutex_unlock(&r->lock);
+    rec_push(r, &e);
+    tu_signal_bump(&r->msgs);
+}
+
+static void on_rec_message(void *ctx, MessageWebSocket *sender,
+                           MessageWebSocketMessageReceivedEventArgs *args)
+{
+    recorder *r = ctx;
+    rec_enter(r, sender);
+    rec_message(r, args);
+    rec_leave(r);
+}
+
+static void on_rec_closed(void *ctx, MessageWebSocket *sender, WebSocketClosedEventArgs *args)
+{
+    recorder *r = ctx;
+    rec_enter(r, sender);
+    rec_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = 'C';
+    const char *reason = NULL;
+    if (RTWS_FAILED(WebSocketClosedEventArgs_get_Code(args, &e.code)))
+        e.code = 0;
+    if (RTWS_SUCCEEDED(WebSocketClosedEventArgs_get_Reason(args, &reason)) && reason)
+        snprintf(e.reason, sizeof e.reason, "%s", reason);
+    else
+        snprintf(e.reason, sizeof e.reason, "<no reason>");
+    pthread_mutex_lock(&r->lock);
+    r->closed_seen++;
+    pthread_mutex_unlock(&r->lock);
+    rec_push(r, &e);
+    rec_leave(r);
+    tu_signal_bump(&r->closed);
+}
+
+/* A socket with the recorder's handlers on both events. */
+static MessageWebSocket *rec_socket(recorder *r)
+{
+    MessageWebSocket *ws = NULL;
+    EventRegistrationToken t1, t2;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    r->ws = ws;
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_rec_message, r, &t1));
+    CHECK_OK(MessageWebSocket_add_Closed(ws, on_rec_closed, r, &t2));
+    return ws;
+}
+
+/* Snapshot accessors (the handlers may still be appending). */
+static int rec_count(recorder *r)
+{
+    pthread_mutex_lock(&r->lock);
+    int n = r->n;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+/* Checks the invariants every recorded socket must keep. */
+static void rec_check_invariants(recorder *r)
+{
+    pthread_mutex_lock(&r->lock);
+    int overlaps = r->overlaps, wrong = r->wrong_sender, notc = r->not_complete,
+        reread = r->bad_reread, after = r->after_closed, overflow = r->overflow;
+    pthread_mutex_unlock(&r->lock);
+    CHECK(overlaps == 0);      /* handlers of one socket never run concurrently */
+    CHECK(wrong == 0);         /* sender is the socket */
+    CHECK(notc == 0);          /* FullMessage: every message is complete */
+    CHECK(reread == 0);        /* GetDataReader gives a fresh reader each time */
+    CHECK(after == 0);         /* no MessageReceived after Closed */
+    CHECK(overflow == 0);
+}
+
+/* Waits for the Closed event, then a little more to see that no second one comes;
+ * checks it was the last event, with `code` and `reason` (NULL: any reason). */
+static void rec_expect_closed(recorder *r, uint16_t code, const char *reason)
+{
+    CHECK(tu_signal_wait(&r->closed, 1, WAIT_MS));
+    tu_sleep_ms(QUIET_MS);
+    CHECK(tu_signal_get(&r->closed) == 1);
+    pthread_mutex_lock(&r->lock);
+    int n = r->n;
+    rec_event last = n > 0 ? r->ev[n - 1] : (rec_event){0};
+    pthread_mutex_unlock(&r->lock);
+    CHECK(n > 0 && last.kind == 'C');
+    if (last.kind == 'C') {
+        CHECK(last.code == code);
+        if (last.code != code)
+            fprintf(stderr, "  Closed code %u, expected %u\n", (unsigned)last.code, (unsigned)code);
+        if (reason) {
+            CHECK(strcmp(last.reason, reason) == 0);
+            if (strcmp(last.reason, reason) != 0)
+                fprintf(stderr, "  Closed reason \"%s\", expected \"%s\"\n", last.reason, reason);
+        }
+    }
+}
+
+static int ev_is_message(const rec_event *e, SocketMessageType type, const void *data, uint32_t len)
+{
+    return e->kind == 'M' && e->type == type && e->len == len &&
+           (len == 0 || memcmp(e->data, data, len) == 0);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Echo and message types.                                                    */
+
+static void test_echo_and_message_types(void)
+{
+    recorder r;
+    rec_init(&r);
+    MessageWebSocket *ws = rec_socket(&r);
+    MessageWebSocketControl *control = control_of(ws);
+
+    SocketMessageType type = -1;
+    CHECK_OK(MessageWebSocketControl_get_MessageType(control, &type));
+    CHECK(type == SocketMessageType_Binary); /* UWP default */
+
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Utf8));
+    CHECK_OK(tu_connect(ws, "/echo"));
+
+    const char *text = "hello, w\xC3\xB6rld \xE2\x82\xAC";
+    static const unsigned char bin[] = {0x00, 0xFF, 0xC3, 0x28, 0x80, 0x7F, 0x00};
+
+    /* 0: Utf8 */
+    CHECK_OK(tu_send_text(ws, text));
+    /* 1: Binary, switched after connect: applies to the next store */
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Binary));
+    CHECK_OK(MessageWebSocketControl_get_MessageType(control, &type));
+    CHECK(type == SocketMessageType_Binary);
+    CHECK_OK(tu_send(ws, bin, sizeof bin));
+    /* 2: back to Utf8 */
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Utf8));
+    CHECK_OK(tu_send_text(ws, "again"));
+    /* 3, 4: empty messages of both types */
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Binary));
+    CHECK_OK(tu_send(ws, NULL, 0));
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Utf8));
+    CHECK_OK(tu_send(ws, "", 0));
+    /* 5: the type is taken when StoreAsync is called, not when it is written */
+    IAsyncOperationUInt32 *op = NULL;
+    uint32_t stored = 0;
+    CHECK_OK(store_nowait(ws, "captured", 8, &op));
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Binary));
+    if (op) {
+        CHECK_OK(IAsyncOperationUInt32_Wait(op, WAIT_MS, &stored));
+        CHECK(stored == 8);
+        IAsyncOperationUInt32_Release(op);
+    }
+    /* not sent: Utf8 with bytes that are not UTF-8 fails the store, not the socket */
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Utf8));
+    CHECK_HR(tu_send(ws, bin, sizeof bin), RTWS_E_NO_UNICODE_TRANSLATION);
+    /* 6: a larger binary message still arrives whole */
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Binary));
+    uint32_t big_len = 300000;
+    unsigned char *big = malloc(big_len);
+    for (uint32_t i = 0; i < big_len; i++)
+        big[i] = (unsigned char)(i * 7 + (i >> 11));
+    CHECK_OK(tu_send(ws, big, big_len));
+
+    CHECK(tu_signal_wait(&r.msgs, 7, WAIT_MS));
+    tu_sleep_ms(100); /* the unsendable one must not show up late */
+    CHECK(rec_count(&r) == 7);
+    pthread_mutex_lock(&r.lock);
+    if (r.n == 7) {
+        CHECK(ev_is_message(&r.ev[0], SocketMessageType_Utf8, text, (uint32_t)strlen(text)));
+        CHECK(ev_is_message(&r.ev[1], SocketMessageType_Binary, bin, sizeof bin));
+        CHECK(ev_is_message(&r.ev[2], SocketMessageType_Utf8, "again", 5));
+        CHECK(ev_is_message(&r.ev[3], SocketMessageType_Binary, NULL, 0)); /* 0 unconsumed bytes */
+        CHECK(ev_is_message(&r.ev[4], SocketMessageType_Utf8, NULL, 0));
+        CHECK(ev_is_message(&r.ev[5], SocketMessageType_Utf8, "captured", 8));
+        CHECK(ev_is_message(&r.ev[6], SocketMessageType_Binary, big, big_len));
+    }
+    pthread_mutex_unlock(&r.lock);
+    free(big);
+
+    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
+    rec_expect_closed(&r, 1000, "done");
+    rec_check_invariants(&r);
+    MessageWebSocketControl_Release(control);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(&r);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Event order: every MessageReceived before exactly one Closed.              */
+
+static void test_event_order(void)
+{
+    enum { N = 100 };
+    char msg[32];
+
+    /* Server-initiated close after N echoes: all N arrive, in order, then Closed. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = rec_socket(&r);
+        CHECK_OK(tu_set_type(ws, SocketMessageType_Utf8));
+        CHECK_OK(tu_connect(ws, "/close?code=4001&reason=server%20bye&after=100"));
+        for (int i = 0; i < N; i++) {
+            snprintf(msg, sizeof msg, "message %d", i);
+            CHECK_OK(tu_send_text(ws, msg));
+        }
+        rec_expect_closed(&r, 4001, "server bye");
+        pthread_mutex_lock(&r.lock);
+        CHECK(r.n == N + 1);
+        int in_order = r.n == N + 1;
+        for (int i = 0; in_order && i < N; i++) {
+            snprintf(msg, sizeof msg, "message %d", i);
+            in_order = ev_is_message(&r.ev[i], SocketMessageType_Utf8, msg, (uint32_t)strlen(msg));
+        }
+        pthread_mutex_unlock(&r.lock);
+        CHECK(in_order);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+
+    /* Local close right after queuing N sends: whatever arrives is an in-order
+     * prefix of what was sent, and Closed comes last, once. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = rec_socket(&r);
+        IAsyncOperationUInt32 *ops[N];
+        CHECK_OK(tu_connect(ws, "/echo"));
+        for (int i = 0; i < N; i++) {
+            snprintf(msg, sizeof msg, "queued %d", i);
+            CHECK_OK(store_nowait(ws, msg, (uint32_t)strlen(msg), &ops[i]));
+        }
+        CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, NULL));
+        int store_ok = 0, store_bad = 0;
+        for (int i = 0; i < N; i++) {
+            if (!ops[i])
+                continue;
+            HRESULT hr = IAsyncOperationUInt32_Wait(ops[i], WAIT_MS, NULL);
+            if (hr == S_OK)
+                store_ok++;
+            else if (hr != RO_E_CLOSED) /* queued sends not yet written fail with RO_E_CLOSED */
+                store_bad++;
+            IAsyncOperationUInt32_Release(ops[i]);
+        }
+        CHECK(store_bad == 0);
+        rec_expect_closed(&r, 1000, "");
+        pthread_mutex_lock(&r.lock);
+        int prefix = r.n >= 1;
+        for (int i = 0; prefix && i < r.n - 1; i++) {
+            snprintf(msg, sizeof msg, "queued %d", i);
+            prefix = ev_is_message(&r.ev[i], SocketMessageType_Binary, msg, (uint32_t)strlen(msg));
+        }
+        int received = r.n - 1;
+        pthread_mutex_unlock(&r.lock);
+        CHECK(prefix);
+        CHECK(received <= store_ok);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Handler registration: remove, remove inside itself, add after connect.     */
+
+typedef struct {
+    tu_signal calls;
+    tu_signal entered;         /* slow handler: bumped on entry */
+    MessageWebSocket *ws;
+    EventRegistrationToken token;
+    int remove_self;           /* remove own registration on the first call */
+    HRESULT remove_hr;
+    int sleep_ms;              /* slow handler: time spent inside */
+    volatile int inside;       /* slow handler: 1 while running */
+    int read_failures;
+} counter;
+
+static void counter_init(counter *c, MessageWebSocket *ws)
+{
+    memset(c, 0, sizeof *c);
+    tu_signal_init(&c->calls);
+    tu_signal_init(&c->entered);
+    c->ws = ws;
+    c->remove_hr = 1;
+}
+
+static void counter_free(counter *c)
+{
+    tu_signal_destroy(&c->calls);
+    tu_signal_destroy(&c->entered);
+}
+
+static void on_count_message(void *ctx, MessageWebSocket *sender,
+                             MessageWebSocketMessageReceivedEventArgs *args)
+{
+    counter *c = ctx;
+    unsigned char *data = NULL;
+    uint32_t len = 0;
+    if (RTWS_FAILED(read_message(args, &data, &len)))
+        c->read_failures++;
+    free(data);
+    if (c->sleep_ms) {
+        __atomic_store_n(&c->inside, 1, __ATOMIC_SEQ_CST);
+        tu_signal_bump(&c->entered);
+        tu_sleep_ms(c->sleep_ms);
+        __atomic_store_n(&c->inside, 0, __ATOMIC_SEQ_CST);
+    }
+    if (c->remove_self && tu_signal_get(&c->calls) == 0)
+        c->remove_hr = MessageWebSocket_remove_MessageReceived(sender, c->token);
+    tu_signal_bump(&c->calls);
+}
+
+static void on_count_closed(void *ctx, MessageWebSocket *sender, WebSocketClosedEventArgs *args)
+{
+    counter *c = ctx;
+    (void)sender;
+    (void)args;
+    tu_signal_bump(&c->calls);
+}
+
+static void test_handler_registration(void)
+{
+    MessageWebSocket *ws = NULL;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    counter a, b, self, slow, late, closed_x, closed_y;
+    counter_init(&a, ws);
+    counter_init(&b, ws);
+    counter_init(&self, ws);
+    counter_init(&slow, ws);
+    counter_init(&late, ws);
+    counter_init(&closed_x, ws);
+    counter_init(&closed_y, ws);
+    self.remove_self = 1;
+    slow.sleep_ms = 200;
+
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_count_message, &a, &a.token));
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_count_message, &b, &b.token));
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_count_message, &self, &self.token));
+    CHECK_OK(MessageWebSocket_add_Closed(ws, on_count_closed, &closed_x, &closed_x.token));
+    CHECK_OK(MessageWebSocket_add_Closed(ws, on_count_closed, &closed_y, &closed_y.token));
+    CHECK(a.token.value != b.token.value);
+    CHECK_OK(tu_connect(ws, "/echo"));
+
+    /* m1 reaches all three; the self-removing one removes itself. */
+    CHECK_OK(tu_send_text(ws, "m1"));
+    CHECK(tu_signal_wait(&a.calls, 1, WAIT_MS));
+    CHECK(tu_signal_wait(&b.calls, 1, WAIT_MS));
+    CHECK(tu_signal_wait(&self.calls, 1, WAIT_MS));
+    CHECK(self.remove_hr == S_OK); /* remove inside its own handler works */
+
+    /* Removed from the main thread: never called again; b keeps being called. */
+    CHECK_OK(MessageWebSocket_remove_MessageReceived(ws, a.token));
+    CHECK_OK(MessageWebSocket_remove_MessageReceived(ws, a.token)); /* unknown now: ignored */
+    EventRegistrationToken bogus = {0x7fffffffffffLL};
+    CHECK_OK(MessageWebSocket_remove_MessageReceived(ws, bogus));
+    int a_after_remove = tu_signal_get(&a.calls);
+    CHECK_OK(tu_send_text(ws, "m2"));
+    CHECK_OK(tu_send_text(ws, "m3"));
+    CHECK(tu_signal_wait(&b.calls, 3, WAIT_MS));
+
+    /* Added after connect: called for later messages. */
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_count_message, &late, &late.token));
+    CHECK_OK(tu_send_text(ws, "m4"));
+    CHECK(tu_signal_wait(&b.calls, 4, WAIT_MS));
+    CHECK(tu_signal_wait(&late.calls, 1, WAIT_MS));
+
+    /* remove_MessageReceived waits for a running invocation on another thread. */
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_count_message, &slow, &slow.token));
+    CHECK_OK(tu_send_text(ws, "m5"));
+    CHECK(tu_signal_wait(&slow.entered, 1, WAIT_MS));
+    CHECK_OK(MessageWebSocket_remove_MessageReceived(ws, slow.token));
+    CHECK(__atomic_load_n(&slow.inside, __ATOMIC_SEQ_CST) == 0);
+    int slow_after_remove = tu_signal_get(&slow.entered);
+    CHECK_OK(tu_send_text(ws, "m6"));
+    CHECK(tu_signal_wait(&b.calls, 6, WAIT_MS));
+    CHECK(tu_signal_wait(&late.calls, 3, WAIT_MS));
+    tu_sleep_ms(100);
+
+    CHECK(tu_signal_get(&a.calls) == a_after_remove);
+    CHECK(a_after_remove == 1);
+    CHECK(tu_signal_get(&self.calls) == 1);
+    CHECK(tu_signal_get(&slow.entered) == slow_after_remove);
+    CHECK(slow_after_remove == 1);
+    CHECK(tu_signal_get(&b.calls) == 6);
+    CHECK(tu_signal_get(&late.calls) == 3);
+    CHECK(a.read_failures + b.read_failures + self.read_failures + late.read_failures +
+              slow.read_failures == 0);
+
+    /* Closed: the removed handler is not called, the other one is, once. */
+    CHECK_OK(MessageWebSocket_remove_Closed(ws, closed_x.token));
+    CHECK_OK(MessageWebSocket_Close(ws));
+    CHECK(tu_signal_wait(&closed_y.calls, 1, WAIT_MS));
+    tu_sleep_ms(QUIET_MS);
+    CHECK(tu_signal_get(&closed_y.calls) == 1);
+    CHECK(tu_signal_get(&closed_x.calls) == 0);
+
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    counter_free(&a);
+    counter_free(&b);
+    counter_free(&self);
+    counter_free(&slow);
+    counter_free(&late);
+    counter_free(&closed_x);
+    counter_free(&closed_y);
+}
+
+
+/* A handler that notes calls made after the main thread declared it gone. */
+typedef struct {
+    tu_signal calls;
+    int gone;       /* set by main once remove/Release has returned */
+    int late_calls; /* calls that started after that */
+} flood_ctx;
+
+static void on_flood_message(void *ctx, MessageWebSocket *sender,
+                             MessageWebSocketMessageReceivedEventArgs *args)
+{
+    flood_ctx *f = ctx;
+    (void)sender;
+    (void)args;
+    if (__atomic_load_n(&f->gone, __ATOMIC_SEQ_CST))
+        __atomic_add_fetch(&f->late_calls, 1, __ATOMIC_SEQ_CST);
+    tu_sleep_ms(1); /* widen the window for a racing remove/release */
+    tu_signal_bump(&f->calls);
+}
+
+enum { FLOOD = 300 };
+
+/* Queues FLOOD sends without waiting; the operations are released at once. */
+static int flood(MessageWebSocket *ws)
+{
+    int queued = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        IAsyncOperationUInt32 *op = NULL;
+        char msg[16];
+        snprintf(msg, sizeof msg, "flood %d", i);
+        if (store_nowait(ws, msg, (uint32_t)strlen(msg), &op) == S_OK)
+            queued++;
+        if (op)
+            IAsyncOperationUInt32_Release(op);
+    }
+    return queued;
+}
+
+/* remove_MessageReceived while messages stream in: once it returns, never again. */
+static void test_remove_during_flood(void)
+{
+    flood_ctx a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    tu_signal_init(&a.calls);
+    tu_signal_init(&b.calls);
+    MessageWebSocket *ws = NULL;
+    EventRegistrationToken ta, tb;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_flood_message, &a, &ta));
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_flood_message, &b, &tb));
+    CHECK_OK(tu_connect(ws, "/echo"));
+    CHECK(flood(ws) == FLOOD);
+    CHECK(tu_signal_wait(&a.calls, 20, WAIT_MS));
+    CHECK_OK(MessageWebSocket_remove_MessageReceived(ws, ta));
+    __atomic_store_n(&a.gone, 1, __ATOMIC_SEQ_CST);
+    int a_at_remove = tu_signal_get(&a.calls);
+    CHECK(tu_signal_wait(&b.calls, FLOOD, WAIT_MS));
+    CHECK(a_at_remove < FLOOD); /* the removal really happened mid-stream */
+    CHECK(__atomic_load_n(&a.late_calls, __ATOMIC_SEQ_CST) == 0);
+    CHECK(tu_signal_get(&a.calls) == a_at_remove);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    tu_signal_destroy(&a.calls);
+    tu_signal_destroy(&b.calls);
+}
+
+/* Static: a (buggy) handler call after the final Release must not touch freed memory. */
+static flood_ctx release_flood;
+static counter release_slow;
+
+/* Final Release from the main thread while messages stream in, and while a
+ * handler is running: Release waits for it, and no handler runs afterwards. */
+static void test_release_during_flood(void)
+{
+    {
+        flood_ctx *f = &release_flood;
+        memset(f, 0, sizeof *f);
+        tu_signal_init(&f->calls);
+        MessageWebSocket *ws = NULL;
+        EventRegistrationToken t;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_flood_message, f, &t));
+        CHECK_OK(tu_connect(ws, "/echo"));
+        CHECK(flood(ws) == FLOOD);
+        CHECK(tu_signal_wait(&f->calls, 20, WAIT_MS));
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        __atomic_store_n(&f->gone, 1, __ATOMIC_SEQ_CST);
+        int at_release = tu_signal_get(&f->calls);
+        tu_sleep_ms(QUIET_MS);
+        CHECK(at_release < FLOOD);
+        CHECK(__atomic_load_n(&f->late_calls, __ATOMIC_SEQ_CST) == 0);
+        CHECK(tu_signal_get(&f->calls) == at_release);
+    }
+    {
+        counter *c = &release_slow;
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        counter_init(c, ws);
+        c->sleep_ms = 500;
+        CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_count_message, c, &c->token));
+        CHECK_OK(tu_connect(ws, "/echo"));
+        /* Not tu_send: a store waits for the socket's task, which the handler holds. */
+        IAsyncOperationUInt32 *ops[2] = {0};
+        CHECK_OK(store_nowait(ws, "slow 1", 6, &ops[0]));
+        CHECK_OK(store_nowait(ws, "slow 2", 6, &ops[1]));
+        CHECK(tu_signal_wait(&c->entered, 1, WAIT_MS));
+        int was_inside = __atomic_load_n(&c->inside, __ATOMIC_SEQ_CST);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        CHECK(__atomic_load_n(&c->inside, __ATOMIC_SEQ_CST) == 0); /* Release waited */
+        int at_release = tu_signal_get(&c->entered);
+        CHECK(was_inside == 1); /* the release really raced a running handler */
+        for (int i = 0; i < 2; i++) {
+            if (ops[i]) {
+                HRESULT hr = IAsyncOperationUInt32_Wait(ops[i], WAIT_MS, NULL);
+                CHECK(hr == S_OK || hr == RO_E_CLOSED);
+                IAsyncOperationUInt32_Release(ops[i]);
+            }
+        }
+        tu_sleep_ms(2 * c->sleep_ms);
+        CHECK(tu_signal_get(&c->entered) == at_release);
+    }
+}
+
+
+/* remove_MessageReceived called on another library thread, inside a handler of
+ * another object (here the Completed handler of a second socket's ConnectAsync),
+ * while the removed handler runs: it must still wait for that invocation, since
+ * it is called outside that handler (the host may free the handler's context
+ * right after remove returns). Static contexts: a late call cannot hit freed
+ * memory. */
+static counter xremove_slow;
+static struct {
+    MessageWebSocket *target;
+    tu_signal done;
+    HRESULT remove_hr;
+    int inside_after_remove;
+    int entered_at_remove;
+} xremove;
+
+static void on_xremove_connected(void *ctx, IAsyncAction *op, AsyncStatus status)
+{
+    (void)ctx;
+    (void)op;
+    (void)status;
+    xremove.remove_hr = MessageWebSocket_remove_MessageReceived(xremove.target, xremove_slow.token);
+    xremove.inside_after_remove = __atomic_load_n(&xremove_slow.inside, __ATOMIC_SEQ_CST);
+    xremove.entered_at_remove = tu_signal_get(&xremove_slow.entered);
+    tu_signal_bump(&xremove.done);
+}
+
+static void test_remove_from_another_handler(void)
+{
+    counter *c = &xremove_slow;
+    MessageWebSocket *ws = NULL, *other = NULL;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    counter_init(c, ws);
+    c->sleep_ms = 600;
+    tu_signal_init(&xremove.done);
+    xremove.target = ws;
+    xremove.remove_hr = 1;
+    xremove.inside_after_remove = -1;
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_count_message, c, &c->token));
+    CHECK_OK(tu_connect(ws, "/echo"));
+    CHECK_OK(tu_send_text(ws, "slow 1"));
+    CHECK(tu_signal_wait(&c->entered, 1, WAIT_MS));
+    /* The slow handler is running now; remove it from the other socket's Completed. */
+    CHECK_OK(MessageWebSocket_Create(&other));
+    IAsyncAction *op = NULL;
+    CHECK_OK(MessageWebSocket_ConnectAsync(other, tu_url("/echo"), &op));
+    if (op) {
+        CHECK_OK(IAsyncAction_put_Completed(op, on_xremove_connected, NULL));
+        CHECK(tu_signal_wait(&xremove.done, 1, WAIT_MS));
+        CHECK(xremove.remove_hr == S_OK);
+        CHECK(xremove.inside_after_remove == 0); /* remove waited for the running call */
+        IAsyncAction_Release(op);
+    }
+    CHECK_OK(tu_send_text(ws, "slow 2"));
+    tu_sleep_ms(2 * c->sleep_ms);
+    CHECK(tu_signal_get(&c->entered) == 1);
+    CHECK(MessageWebSocket_Release(other) == 0);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+}
+
+/* "A handler that blocks delays only its own socket's events, not other sockets'
+ * I/O" (API.md): four sockets whose handlers each block for 1.5 s (as many as the
+ * default number of library threads can be) do not delay each other's events nor
+ * a fifth socket's echo. */
+enum { BLOCKERS = 4, BLOCK_MS = 1500, PROMPT_MS = 700 };
+
+typedef struct {
+    tu_signal entered;
+    double entered_at;
+} blocker;
+
+static void on_blocking_message(void *ctx, MessageWebSocket *sender,
+                                MessageWebSocketMessageReceivedEventArgs *args)
+{
+    blocker *b = ctx;
+    (void)sender;
+    (void)args;
+    if (tu_signal_get(&b->entered) == 0)
+        b->entered_at = now_ms();
+    tu_signal_bump(&b->entered);
+    tu_sleep_ms(BLOCK_MS);
+}
+
+static void test_blocking_handler_isolation(void)
+{
+    blocker b[BLOCKERS];
+    MessageWebSocket *ws[BLOCKERS] = {0};
+    IAsyncOperationUInt32 *ops[BLOCKERS] = {0};
+    EventRegistrationToken t;
+    for (int i = 0; i < BLOCKERS; i++) {
+        memset(&b[i], 0, sizeof b[i]);
+        tu_signal_init(&b[i].entered);
+        CHECK_OK(MessageWebSocket_Create(&ws[i]));
+        CHECK_OK(MessageWebSocket_add_MessageReceived(ws[i], on_blocking_message, &b[i], &t));
+        CHECK_OK(tu_connect(ws[i], "/echo"));
+    }
+    recorder r;
+    rec_init(&r);
+    MessageWebSocket *free_ws = rec_socket(&r);
+    CHECK_OK(tu_connect(free_ws, "/echo"));
+
+    double t0 = now_ms();
+    for (int i = 0; i < BLOCKERS; i++)
+        CHECK_OK(store_nowait(ws[i], "block", 5, &ops[i]));
+    for (int i = 0; i < BLOCKERS; i++)
+        CHECK(tu_signal_wait(&b[i].entered, 1, WAIT_MS));
+    double t_free = now_ms();
+    CHECK_OK(tu_send_text(free_ws, "free"));
+    CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+    double free_echo_ms = now_ms() - t_free;
+
+    double worst_entry = 0;
+    for (int i = 0; i < BLOCKERS; i++)
+        if (b[i].entered_at - t0 > worst_entry)
+            worst_entry = b[i].entered_at - t0;
+    CHECK(worst_entry < PROMPT_MS);  /* no socket's event waited for another's handler */
+    CHECK(free_echo_ms < PROMPT_MS); /* nor did another socket's I/O */
+    if (worst_entry >= PROMPT_MS || free_echo_ms >= PROMPT_MS)
+        fprintf(stderr, "  slowest blocked handler started after %.0f ms; free socket's echo took %.0f ms\n",
+                worst_entry, free_echo_ms);
+
+    for (int i = 0; i < BLOCKERS; i++) {
+        if (ops[i]) {
+            CHECK_OK(IAsyncOperationUInt32_Wait(ops[i], WAIT_MS, NULL));
+            IAsyncOperationUInt32_Release(ops[i]);
+        }
+        CHECK(MessageWebSocket_Release(ws[i]) == 0); /* waits for its running handler */
+        tu_signal_destroy(&b[i].entered);
+    }
+    CHECK(MessageWebSocket_Release(free_ws) == 0);
+    rec_free(&r);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Close and Release inside handlers.                                         */
+
+enum { ACT_CLOSE_STATUS = 1, ACT_CLOSE = 2, ACT_RELEASE = 3 };
+
+typedef struct {
+    recorder rec;
+    int action;
+    int done;
+    HRESULT action_hr;
+    uint32_t release_count;
+    tu_signal handler_done; /* bumped as the handler's last act */
+    int calls;              /* every call (message or closed), after the action too */
+} actor;
+
+static void on_actor_message(void *ctx, MessageWebSocket *sender,
+                             MessageWebSocketMessageReceivedEventArgs *args)
+{
+    actor *a = ctx;
+    rec_enter(&a->rec, sender);
+    rec_message(&a->rec, args);
+    __atomic_add_fetch(&a->calls, 1, __ATOMIC_SEQ_CST);
+    rec_leave(&a->rec);
+    if (!a->done) {
+        a->done = 1;
+        switch (a->action) {
+        case ACT_CLOSE_STATUS:
+            a->action_hr = MessageWebSocket_CloseWithStatus(sender, 1000, "closed in handler");
+            break;
+        case ACT_CLOSE:
+            a->action_hr = MessageWebSocket_Close(sender);
+            break;
+        case ACT_RELEASE: /* the seed disposes the socket here: this is the last reference */
+            a->release_count = MessageWebSocket_Release(sender);
+            a->action_hr = S_OK;
+            break;
+        }
+        tu_signal_bump(&a->handler_done);
+    }
+}
+
+static void on_actor_closed(void *ctx, MessageWebSocket *sender, WebSocketClosedEventArgs *args)
+{
+    actor *a = ctx;
+    __atomic_add_fetch(&a->calls, 1, __ATOMIC_SEQ_CST);
+    on_rec_closed(&a->rec, sender, args);
+    if (a->action == ACT_RELEASE && !a->done) {
+        /* Release from inside Closed (variant where main closed it first). */
+        a->done = 1;
+        a->release_count = MessageWebSocket_Release(sender);
+        tu_signal_bump(&a->handler_done);
+    }
+}
+
+static void actor_init(actor *a, int action)
+{
+    memset(a, 0, sizeof *a);
+    rec_init(&a->rec);
+    tu_signal_init(&a->handler_done);
+    a->action = action;
+    a->action_hr = 1;
+    a->release_count = 99;
+}
+
+static MessageWebSocket *actor_socket(actor *a)
+{
+    MessageWebSocket *ws = NULL;
+    EventRegistrationToken t1, t2;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    a->rec.ws = ws;
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_actor_message, a, &t1));
+    CHECK_OK(MessageWebSocket_add_Closed(ws, on_actor_closed, a, &t2));
+    return ws;
+}
+
+/* The contexts of sockets released inside a handler live for the whole run, so
+ * a (buggy) late handler call cannot touch freed memory. */
+static actor release_actor, release_in_closed_actor;
+
+static void test_close_and_release_in_handler(void)
+{
+    /* CloseWithStatus(1000) inside MessageReceived. */
+    {
+        actor a;
+        actor_init(&a, ACT_CLOSE_STATUS);
+        MessageWebSocket *ws = actor_socket(&a);
+        CHECK_OK(tu_connect(ws, "/echo"));
+        CHECK_OK(tu_send_text(ws, "close me"));
+        CHECK(tu_signal_wait(&a.handler_done, 1, WAIT_MS));
+        CHECK(a.action_hr == S_OK);
+        rec_expect_closed(&a.rec, 1000, "closed in handler");
+        rec_check_invariants(&a.rec);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&a.rec);
+        tu_signal_destroy(&a.handler_done);
+    }
+    /* Close() inside MessageReceived: empty close frame, so the echo gives 1005. */
+    {
+        actor a;
+        actor_init(&a, ACT_CLOSE);
+        MessageWebSocket *ws = actor_socket(&a);
+        CHECK_OK(tu_connect(ws, "/echo"));
+        CHECK_OK(tu_send_text(ws, "close me"));
+        CHECK(tu_signal_wait(&a.handler_done, 1, WAIT_MS));
+        CHECK(a.action_hr == S_OK);
+        rec_expect_closed(&a.rec, 1005, "");
+        rec_check_invariants(&a.rec);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&a.rec);
+        tu_signal_destroy(&a.handler_done);
+    }
+    /* Release of the last reference inside MessageReceived, with more echoes on the
+     * way: no crash, no hang, and no handler (MessageReceived or Closed) afterwards. */
+    {
+        actor *a = &release_actor;
+        actor_init(a, ACT_RELEASE);
+        MessageWebSocket *ws = actor_socket(a);
+        CHECK_OK(tu_connect(ws, "/echo"));
+        IOutputStream *out = NULL;
+        DataWriter *w = NULL;
+        CHECK_OK(MessageWebSocket_get_OutputStream(ws, &out));
+        CHECK_OK(DataWriter_CreateDataWriter(out, &w));
+        IOutputStream_Release(out);
+        /* From here on the socket belongs to the handler: main never touches ws. */
+        IAsyncOperationUInt32 *ops[5] = {0};
+        for (int i = 0; i < 5; i++) {
+            CHECK_OK(DataWriter_WriteString(w, "release me", NULL));
+            HRESULT hr = DataWriter_StoreAsync(w, &ops[i]);
+            CHECK(hr == S_OK || hr == RO_E_CLOSED);
+        }
+        CHECK(tu_signal_wait(&a->handler_done, 1, WAIT_MS));
+        CHECK(a->release_count == 0);
+        for (int i = 0; i < 5; i++) {
+            if (!ops[i])
+                continue;
+            HRESULT hr = IAsyncOperationUInt32_Wait(ops[i], WAIT_MS, NULL);
+            CHECK(hr == S_OK || hr == RO_E_CLOSED);
+            IAsyncOperationUInt32_Release(ops[i]);
+        }
+        tu_sleep_ms(2 * QUIET_MS);
+        CHECK(__atomic_load_n(&a->calls, __ATOMIC_SEQ_CST) == 1);
+        CHECK(tu_signal_get(&a->rec.closed) == 0);
+        CHECK(rec_count(&a->rec) == 1);
+        rec_check_invariants(&a->rec);
+        DataWriter_Release(w); /* still attached: closes the (already closed) stream */
+    }
+    /* Close from main, then Release of the last reference inside Closed. */
+    {
+        actor *a = &release_in_closed_actor;
+        actor_init(a, ACT_RELEASE);
+        a->done = 0;
+        MessageWebSocket *ws = NULL;
+        EventRegistrationToken t;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        a->rec.ws = ws;
+        CHECK_OK(MessageWebSocket_add_Closed(ws, on_actor_closed, a, &t));
+        CHECK_OK(tu_connect(ws, "/echo"));
+        CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 3000, "in closed"));
+        /* ws is now the Closed handler's to release. */
+        CHECK(tu_signal_wait(&a->handler_done, 1, WAIT_MS));
+        CHECK(a->release_count == 0);
+        tu_sleep_ms(QUIET_MS);
+        CHECK(tu_signal_get(&a->rec.closed) == 1);
+        CHECK(rec_count(&a->rec) == 1 && a->rec.ev[0].kind == 'C' && a->rec.ev[0].code == 3000);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Closed codes and reasons; connection failures on an established socket.   */
+
+/* A recorded socket connected to `path` (MaxMessageSize set first if non-zero). */
+static MessageWebSocket *open_recorded(recorder *r, const char *path, uint32_t max_size)
+{
+    MessageWebSocket *ws = rec_socket(r);
+    if (max_size) {
+        MessageWebSocketControl *c = control_of(ws);
+        CHECK_OK(MessageWebSocketControl_put_MaxMessageSize(c, max_size));
+        MessageWebSocketControl_Release(c);
+    }
+    CHECK_OK(tu_connect(ws, path));
+    return ws;
+}
+
+/* Expects a failure event (GetDataReader returning `hr1` or `hr2`) as event `i`. */
+static void expect_failure_event(recorder *r, int i, HRESULT hr1, HRESULT hr2)
+{
+    pthread_mutex_lock(&r->lock);
+    rec_event e = i < r->n ? r->ev[i] : (rec_event){0};
+    pthread_mutex_unlock(&r->lock);
+    CHECK(e.kind == 'F');
+    CHECK(e.hr == hr1 || e.hr == hr2);
+    if (e.kind != 'F' || (e.hr != hr1 && e.hr != hr2))
+        fprintf(stderr, "  event %d: kind '%c' hr 0x%08X, expected failure 0x%08X\n", i,
+                e.kind ? e.kind : '-', (unsigned)e.hr, (unsigned)hr1);
+}
+
+/* After the connection has ended, the socket refuses to send. */
+static void expect_send_refused(MessageWebSocket *ws)
+{
+    HRESULT hr = tu_send_text(ws, "too late");
+    CHECK_HR(hr, RO_E_CLOSED);
+}
+
+static void test_closed_codes(void)
+{
+    /* Local CloseWithStatus(3001, "bye"): the echoed close frame gives 3001/"bye". */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/echo", 0);
+        CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 3001, "bye"));
+        rec_expect_closed(&r, 3001, "bye");
+        CHECK(rec_count(&r) == 1);
+        CHECK_OK(MessageWebSocket_Close(ws)); /* closing again is harmless */
+        CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, NULL));
+        tu_sleep_ms(100);
+        CHECK(tu_signal_get(&r.closed) == 1);
+        expect_send_refused(ws);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Close() without status: 1005, empty reason. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/echo", 0);
+        CHECK_OK(MessageWebSocket_Close(ws));
+        rec_expect_closed(&r, 1005, "");
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Server-initiated close with code and reason. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/close?code=4001&reason=server%20bye", 0);
+        rec_expect_closed(&r, 4001, "server bye");
+        CHECK(rec_count(&r) == 1);
+        expect_send_refused(ws);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Server close frame without a status: 1005. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/close?after=0", 0);
+        rec_expect_closed(&r, 1005, "");
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Server gone (FIN, no close frame): the echo, then a MessageReceived whose
+     * GetDataReader fails with WININET_E_CONNECTION_ABORTED, then Closed 1006. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/vanish?after=3", 0);
+        IAsyncOperationUInt32 *ops[3] = {0};
+        CHECK_OK(store_nowait(ws, "last words 0", 12, &ops[0]));
+        CHECK_OK(store_nowait(ws, "last words 1", 12, &ops[1]));
+        CHECK_OK(store_nowait(ws, "last words 2", 12, &ops[2]));
+        for (int i = 0; i < 3; i++) {
+            if (ops[i]) {
+                CHECK_OK(IAsyncOperationUInt32_Wait(ops[i], WAIT_MS, NULL));
+                IAsyncOperationUInt32_Release(ops[i]);
+            }
+        }
+        rec_expect_closed(&r, 1006, NULL);
+        CHECK(rec_count(&r) == 5);
+        pthread_mutex_lock(&r.lock);
+        CHECK(ev_is_message(&r.ev[0], SocketMessageType_Binary, "last words 0", 12));
+        CHECK(ev_is_message(&r.ev[1], SocketMessageType_Binary, "last words 1", 12));
+        CHECK(ev_is_message(&r.ev[2], SocketMessageType_Binary, "last words 2", 12));
+        pthread_mutex_unlock(&r.lock);
+        expect_failure_event(&r, 3, WININET_E_CONNECTION_ABORTED, WININET_E_CONNECTION_ABORTED);
+        CHECK(WebSocketError_GetStatus(WININET_E_CONNECTION_ABORTED) ==
+              WebErrorStatus_ConnectionAborted);
+        expect_send_refused(ws);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Server gone with RST: RESET (or ABORTED), then Closed 1006. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/vanish?after=0&rst=1", 0);
+        rec_expect_closed(&r, 1006, NULL);
+        CHECK(rec_count(&r) == 2);
+        expect_failure_event(&r, 0, WININET_E_CONNECTION_RESET, WININET_E_CONNECTION_ABORTED);
+        CHECK(WebSocketError_GetStatus(WININET_E_CONNECTION_RESET) ==
+              WebErrorStatus_ConnectionReset);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Invalid UTF-8 in a text frame: E_INVALID_PROTOCOL_FORMAT, then Closed 1007. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/badutf8?after=1", 0);
+        CHECK_OK(tu_send_text(ws, "fine"));
+        rec_expect_closed(&r, 1007, NULL);
+        CHECK(rec_count(&r) == 3);
+        pthread_mutex_lock(&r.lock);
+        CHECK(ev_is_message(&r.ev[0], SocketMessageType_Binary, "fine", 4));
+        pthread_mutex_unlock(&r.lock);
+        expect_failure_event(&r, 1, E_INVALID_PROTOCOL_FORMAT, E_INVALID_PROTOCOL_FORMAT);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Over MaxMessageSize: RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE, then Closed 1009. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/big?size=2000", 1000);
+        rec_expect_closed(&r, 1009, NULL);
+        CHECK(rec_count(&r) == 2);
+        expect_failure_event(&r, 0, RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE, RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Exactly at the limit passes (binary and text); one over fails even for text. */
+    {
+        unsigned char bin[1000];
+        char text[1000];
+        for (int i = 0; i < 1000; i++) {
+            bin[i] = (unsigned char)(i % 251);
+            text[i] = (char)('a' + i % 26);
+        }
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/big?size=1000", 1000);
+        CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+        pthread_mutex_lock(&r.lock);
+        CHECK(r.n >= 1 && ev_is_message(&r.ev[0], SocketMessageType_Binary, bin, 1000));
+        pthread_mutex_unlock(&r.lock);
+        CHECK_OK(MessageWebSocket_Close(ws));
+        rec_expect_closed(&r, 1005, "");
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+
+        rec_init(&r);
+        ws = open_recorded(&r, "/big?size=1000&type=text", 1000);
+        CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+        pthread_mutex_lock(&r.lock);
+        CHECK(r.n >= 1 && ev_is_message(&r.ev[0], SocketMessageType_Utf8, text, 1000));
+        pthread_mutex_unlock(&r.lock);
+        CHECK_OK(MessageWebSocket_Close(ws));
+        rec_expect_closed(&r, 1005, "");
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+
+        rec_init(&r);
+        ws = open_recorded(&r, "/big?size=1001&type=text", 1000);
+        rec_expect_closed(&r, 1009, NULL);
+        expect_failure_event(&r, 0, RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE, RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Without any MessageReceived handler, a lost connection still raises Closed 1006. */
+    {
+        counter closed;
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        counter_init(&closed, ws);
+        CHECK_OK(MessageWebSocket_add_Closed(ws, on_count_closed, &closed, &closed.token));
+        CHECK_OK(tu_connect(ws, "/vanish?after=0"));
+        CHECK(tu_signal_wait(&closed.calls, 1, WAIT_MS));
+        tu_sleep_ms(100);
+        CHECK(tu_signal_get(&closed.calls) == 1);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        counter_free(&closed);
+    }
+    /* A reason of exactly 123 bytes goes out and comes back whole; bad codes and
+     * longer reasons are refused and leave the socket open. */
+    {
+        char reason[125];
+        memset(reason, 'r', sizeof reason);
+        reason[124] = '\0';
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = open_recorded(&r, "/echo", 0);
+        CHECK_HR(MessageWebSocket_CloseWithStatus(ws, 1000, reason), E_INVALIDARG); /* 124 */
+        CHECK_HR(MessageWebSocket_CloseWithStatus(ws, 1005, NULL), E_INVALIDARG);
+        CHECK_HR(MessageWebSocket_CloseWithStatus(ws, 1006, NULL), E_INVALIDARG);
+        CHECK_HR(MessageWebSocket_CloseWithStatus(ws, 2999, NULL), E_INVALIDARG);
+        CHECK_HR(MessageWebSocket_CloseWithStatus(ws, 5000, NULL), E_INVALIDARG);
+        CHECK_OK(tu_send_text(ws, "still open"));
+        CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+        reason[123] = '\0';
+        CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 4999, reason));
+        rec_expect_closed(&r, 4999, reason);
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Local and server close crossing on the wire: still exactly one Closed. */
+    {
+        int bad = 0;
+        for (int i = 0; i < 10; i++) {
+            recorder r;
+            rec_init(&r);
+            MessageWebSocket *ws = open_recorded(&r, "/close?code=4002&reason=crossing", 0);
+            HRESULT hr = MessageWebSocket_CloseWithStatus(ws, 3002, "crossing");
+            if (hr != S_OK)
+                bad++;
+            if (!tu_signal_wait(&r.closed, 1, WAIT_MS))
+                bad++;
+            tu_sleep_ms(50);
+            pthread_mutex_lock(&r.lock);
+            if (r.n != 1 || r.ev[0].kind != 'C' || (r.ev[0].code != 4002 && r.ev[0].code != 3002) ||
+                strcmp(r.ev[0].reason, "crossing") != 0)
+                bad++;
+            pthread_mutex_unlock(&r.lock);
+            if (tu_signal_get(&r.closed) != 1)
+                bad++;
+            if (MessageWebSocket_Release(ws) != 0)
+                bad++;
+            rec_free(&r);
+        }
+        CHECK(bad == 0);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Handshake failures, and retrying on the same socket.                       */
+
+static void test_handshake_failures(void)
+{
+    char url[128];
+    AsyncStatus status;
+    counter closed;
+    MessageWebSocket *ws = NULL;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    counter_init(&closed, ws);
+    CHECK_OK(MessageWebSocket_add_Closed(ws, on_count_closed, &closed, &closed.token));
+
+    /* 404 */
+    IAsyncAction *op = NULL;
+    CHECK_OK(MessageWebSocket_ConnectAsync(ws, tu_url("/status?code=404"), &op));
+    if (op) {
+        HRESULT hr = IAsyncAction_Wait(op, WAIT_MS);
+        CHECK_HR(hr, HTTP_E_STATUS_NOT_FOUND);
+        CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_NotFound);
+        HRESULT code = 0;
+        CHECK_OK(IAsyncAction_get_Status(op, &status));
+        CHECK(status == AsyncStatus_Error);
+        CHECK_OK(IAsyncAction_get_ErrorCode(op, &code));
+        CHECK(code == HTTP_E_STATUS_NOT_FOUND);
+        CHECK_HR(IAsyncAction_GetResults(op), HTTP_E_STATUS_NOT_FOUND);
+        IAsyncAction_Release(op);
+    }
+    /* 401 */
+    HRESULT hr = connect_url(ws, tu_url("/status?code=401"), &status);
+    CHECK_HR(hr, HTTP_E_STATUS_DENIED);
+    CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_Unauthorized);
+    CHECK(status == AsyncStatus_Error);
+    /* 500 */
+    hr = connect_url(ws, tu_url("/status?code=500"), &status);
+    CHECK_HR(hr, (HRESULT)0x801901F4u);
+    CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_InternalServerError);
+
+    /* The failed socket can be retried, and then works. */
+    CHECK_OK(tu_connect(ws, "/echo"));
+    CHECK_HR(connect_url(ws, tu_url("/echo"), &status), E_ILLEGAL_METHOD_CALL); /* connected */
+    CHECK_OK(tu_send_text(ws, "after retry"));
+    CHECK(tu_signal_get(&closed.calls) == 0); /* failed connects raise no Closed */
+    CHECK_OK(MessageWebSocket_Close(ws));
+    CHECK(tu_signal_wait(&closed.calls, 1, WAIT_MS));
+    tu_sleep_ms(100);
+    CHECK(tu_signal_get(&closed.calls) == 1);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    counter_free(&closed);
+
+    /* Connection refused: nothing listens on the port. */
+    recorder r;
+    rec_init(&r);
+    ws = rec_socket(&r);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", free_port());
+    hr = connect_url(ws, url, &status);
+    CHECK_HR(hr, WININET_E_CANNOT_CONNECT);
+    CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect);
+    CHECK(status == AsyncStatus_Error);
+    /* ... and the same socket retried against the server works. */
+    CHECK_OK(tu_connect(ws, "/echo"));
+    CHECK_OK(tu_send_text(ws, "retried"));
+    CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+    pthread_mutex_lock(&r.lock);
+    CHECK(r.n >= 1 && ev_is_message(&r.ev[0], SocketMessageType_Binary, "retried", 7));
+    pthread_mutex_unlock(&r.lock);
+    CHECK_OK(MessageWebSocket_Close(ws));
+    rec_expect_closed(&r, 1005, "");
+    rec_check_invariants(&r);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(&r);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Canceling a pending connect; Close / Release during a pending connect.     */
+
+typedef struct {
+    tu_signal done;
+    AsyncStatus status;
+    pthread_t thread;
+} completion;
+
+static void on_action_completed(void *ctx, IAsyncAction *op, AsyncStatus status)
+{
+    completion *c = ctx;
+    (void)op;
+    c->status = status;
+    c->thread = pthread_self();
+    tu_signal_bump(&c->done);
+}
+
+static void test_connect_cancel_and_abort(void)
+{
+    /* Cancel: status Canceled, ERROR_CANCELLED, GetStatus OperationCanceled. */
+    {
+        counter closed;
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        counter_init(&closed, ws);
+        CHECK_OK(MessageWebSocket_add_Closed(ws, on_count_closed, &closed, &closed.token));
+        completion c;
+        memset(&c, 0, sizeof c);
+        tu_signal_init(&c.done);
+        IAsyncAction *op = NULL;
+        CHECK_OK(MessageWebSocket_ConnectAsync(ws, tu_url("/nohandshake"), &op));
+        if (op) {
+            AsyncStatus status = -1;
+            CHECK_OK(IAsyncAction_put_Completed(op, on_action_completed, &c));
+            CHECK_HR(IAsyncAction_put_Completed(op, on_action_completed, &c),
+                     E_ILLEGAL_DELEGATE_ASSIGNMENT);
+            CHECK_HR(IAsyncAction_Wait(op, 150), RTWS_E_TIMEOUT);
+            CHECK_OK(IAsyncAction_get_Status(op, &status));
+            CHECK(status == AsyncStatus_Started);
+            CHECK_HR(IAsyncAction_GetResults(op), E_ILLEGAL_METHOD_CALL);
+            CHECK_HR(IAsyncAction_Close(op), E_ILLEGAL_STATE_CHANGE);
+            CHECK_OK(IAsyncAction_Cancel(op));
+            HRESULT hr = IAsyncAction_Wait(op, WAIT_MS);
+            CHECK_HR(hr, RTWS_E_CANCELLED);
+            CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_OperationCanceled);
+            CHECK_OK(IAsyncAction_get_Status(op, &status));
+            CHECK(status == AsyncStatus_Canceled);
+            HRESULT code = 0;
+            CHECK_OK(IAsyncAction_get_ErrorCode(op, &code));
+            CHECK(code == RTWS_E_CANCELLED);
+            CHECK(tu_signal_wait(&c.done, 1, WAIT_MS));
+            CHECK(c.status == AsyncStatus_Canceled);
+            CHECK_OK(IAsyncAction_Cancel(op)); /* finished: unchanged */
+            CHECK_OK(IAsyncAction_Close(op));
+            CHECK_HR(IAsyncAction_get_Status(op, &status), E_ILLEGAL_METHOD_CALL);
+            IAsyncAction_Release(op);
+        }
+        /* A canceled connect can be retried on the same socket. */
+        CHECK_OK(tu_connect(ws, "/echo"));
+        CHECK_OK(tu_send_text(ws, "after cancel"));
+        CHECK(tu_signal_get(&closed.calls) == 0);
+        CHECK_OK(MessageWebSocket_Close(ws));
+        CHECK(tu_signal_wait(&closed.calls, 1, WAIT_MS));
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        tu_sleep_ms(50);
+        CHECK(tu_signal_get(&c.done) == 1); /* Completed called once */
+        tu_signal_destroy(&c.done);
+        counter_free(&closed);
+    }
+    /* Close during a pending connect: RTWS_E_OPERATION_ABORTED. */
+    {
+        counter closed;
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        counter_init(&closed, ws);
+        CHECK_OK(MessageWebSocket_add_Closed(ws, on_count_closed, &closed, &closed.token));
+        IAsyncAction *op = NULL;
+        CHECK_OK(MessageWebSocket_ConnectAsync(ws, tu_url("/nohandshake"), &op));
+        if (op) {
+            tu_sleep_ms(100);
+            CHECK_OK(MessageWebSocket_Close(ws));
+            HRESULT hr = IAsyncAction_Wait(op, WAIT_MS);
+            CHECK_HR(hr, RTWS_E_OPERATION_ABORTED);
+            CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_OperationCanceled);
+            AsyncStatus status = -1;
+            CHECK_OK(IAsyncAction_get_Status(op, &status));
+            CHECK(status == AsyncStatus_Error);
+            IAsyncAction_Release(op);
+        }
+        /* Closed for good. */
+        op = NULL;
+        CHECK_HR(MessageWebSocket_ConnectAsync(ws, tu_url("/echo"), &op), RO_E_CLOSED);
+        if (op)
+            IAsyncAction_Release(op);
+        tu_sleep_ms(100);
+        CHECK(tu_signal_get(&closed.calls) == 0); /* never established: no Closed */
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        counter_free(&closed);
+    }
+    /* Release of the last reference during a pending connect (= Close). */
+    {
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        IAsyncAction *op = NULL;
+        CHECK_OK(MessageWebSocket_ConnectAsync(ws, tu_url("/nohandshake"), &op));
+        tu_sleep_ms(50);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        if (op) {
+            CHECK_HR(IAsyncAction_Wait(op, WAIT_MS), RTWS_E_OPERATION_ABORTED);
+            IAsyncAction_Release(op);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Subprotocols, Information, request headers.                                */
+
+static void check_info(MessageWebSocket *ws, const char *protocol, const char *local)
+{
+    MessageWebSocketInformation *info = NULL;
+    CHECK_OK(MessageWebSocket_get_Information(ws, &info));
+    if (!info)
+        return;
+    const char *p = NULL, *l = NULL;
+    CHECK_OK(MessageWebSocketInformation_get_Protocol(info, &p));
+    CHECK_OK(MessageWebSocketInformation_get_LocalAddress(info, &l));
+    CHECK(p && strcmp(p, protocol) == 0);
+    CHECK(l && strcmp(l, local) == 0);
+    if (!p || strcmp(p, protocol) != 0)
+        fprintf(stderr, "  Protocol \"%s\", expected \"%s\"\n", p ? p : "(null)", protocol);
+    if (!l || strcmp(l, local) != 0)
+        fprintf(stderr, "  LocalAddress \"%s\", expected \"%s\"\n", l ? l : "(null)", local);
+    MessageWebSocketInformation_Release(info);
+}
+
+static void offer(MessageWebSocket *ws, const char *a, const char *b)
+{
+    MessageWebSocketControl *c = control_of(ws);
+    IVectorString *protocols = NULL;
+    CHECK_OK(MessageWebSocketControl_get_SupportedProtocols(c, &protocols));
+    if (protocols) {
+        if (a)
+            CHECK_OK(IVectorString_Append(protocols, a));
+        if (b)
+            CHECK_OK(IVectorString_Append(protocols, b));
+        IVectorString_Release(protocols);
+    }
+    MessageWebSocketControl_Release(c);
+}
+
+static void test_protocols_info_headers(void)
+{
+    AsyncStatus status;
+    /* Offer chat, superchat: the server takes the first; headers are sent. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = rec_socket(&r);
+        check_info(ws, "", "");
+        offer(ws, "chat", "superchat");
+        CHECK_OK(MessageWebSocket_SetRequestHeader(ws, "X-Test", "42"));
+        CHECK_HR(MessageWebSocket_SetRequestHeader(ws, "Host", "example.com"), E_INVALIDARG);
+        CHECK_HR(MessageWebSocket_SetRequestHeader(ws, "Sec-WebSocket-Protocol", "x"), E_INVALIDARG);
+        CHECK_HR(MessageWebSocket_SetRequestHeader(ws, "X-Bad", "a\r\nX-Injected: 1"), E_INVALIDARG);
+        CHECK_OK(tu_connect(ws, "/headers"));
+        check_info(ws, "chat", "127.0.0.1");
+        CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+        pthread_mutex_lock(&r.lock);
+        if (r.n >= 1 && r.ev[0].kind == 'M') {
+            char *list = malloc(r.ev[0].len + 1);
+            memcpy(list, r.ev[0].data, r.ev[0].len);
+            list[r.ev[0].len] = '\0';
+            CHECK(r.ev[0].type == SocketMessageType_Utf8);
+            CHECK(strstr(list, "x-test: 42\n") != NULL);
+            CHECK(strstr(list, "x-injected") == NULL);
+            const char *proto = strstr(list, "sec-websocket-protocol: ");
+            CHECK(proto != NULL);
+            if (proto) {
+                const char *chat = strstr(proto, "chat");
+                const char *eol = strchr(proto, '\n');
+                CHECK(chat && eol && chat < eol && strstr(chat + 4, "superchat") &&
+                      strstr(chat + 4, "superchat") < eol);
+            }
+            free(list);
+        } else {
+            CHECK(!"no header list received");
+        }
+        pthread_mutex_unlock(&r.lock);
+        /* Frozen after connect (MessageType excepted). */
+        CHECK_HR(MessageWebSocket_SetRequestHeader(ws, "X-Late", "1"), E_ILLEGAL_METHOD_CALL);
+        MessageWebSocketControl *c = control_of(ws);
+        IVectorString *protocols = NULL;
+        CHECK_OK(MessageWebSocketControl_get_SupportedProtocols(c, &protocols));
+        if (protocols) {
+            CHECK_HR(IVectorString_Append(protocols, "late"), E_ILLEGAL_METHOD_CALL);
+            IVectorString_Release(protocols);
+        }
+        CHECK_HR(MessageWebSocketControl_put_MaxMessageSize(c, 5), E_ILLEGAL_METHOD_CALL);
+        MessageWebSocketControl_Release(c);
+        CHECK_OK(MessageWebSocket_Close(ws));
+        rec_expect_closed(&r, 1005, "");
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* Server picks none of the offered protocols: E_SUBPROTOCOL_NOT_SUPPORTED;
+     * after the failure the list can be edited and the connect retried. */
+    {
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        offer(ws, "chat", "superchat");
+        CHECK_HR(connect_url(ws, tu_url("/echo?proto="), &status), E_SUBPROTOCOL_NOT_SUPPORTED);
+        CHECK(status == AsyncStatus_Error);
+        check_info(ws, "", "");
+        MessageWebSocketControl *c = control_of(ws);
+        IVectorString *protocols = NULL;
+        CHECK_OK(MessageWebSocketControl_get_SupportedProtocols(c, &protocols));
+        if (protocols) {
+            CHECK_OK(IVectorString_Clear(protocols));
+            IVectorString_Release(protocols);
+        }
+        MessageWebSocketControl_Release(c);
+        CHECK_OK(tu_connect(ws, "/echo?proto="));
+        check_info(ws, "", "127.0.0.1");
+        CHECK(MessageWebSocket_Release(ws) == 0);
+    }
+    /* Server picks one that was not offered. */
+    {
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        offer(ws, "chat", "superchat");
+        CHECK_HR(connect_url(ws, tu_url("/echo?proto=other"), &status), E_SUBPROTOCOL_NOT_SUPPORTED);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+    }
+    /* ... also when nothing was offered. */
+    {
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        CHECK_HR(connect_url(ws, tu_url("/echo?proto=other"), &status), E_SUBPROTOCOL_NOT_SUPPORTED);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+    }
+    /* Server forces the second offered one. */
+    {
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        offer(ws, "chat", "superchat");
+        CHECK_OK(tu_connect(ws, "/echo?proto=superchat"));
+        check_info(ws, "superchat", "127.0.0.1");
+        CHECK(MessageWebSocket_Release(ws) == 0);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Sends from 4 threads at once.                                              */
+
+enum { SEND_THREADS = 4, SEND_EACH = 50 };
+
+typedef struct {
+    pthread_mutex_t lock;
+    int next[SEND_THREADS];
+    int bad;
+    tu_signal got;
+} concurrent_rx;
+
+static uint32_t msg_len(int tid, int seq)
+{
+    return 6u + (uint32_t)((seq * 997 + tid * 131) % 6000);
+}
+
+static unsigned char msg_byte(int tid, int seq, uint32_t i)
+{
+    return (unsigned char)(tid * 53 + seq * 11 + i * 7);
+}
+
+static void on_concurrent_message(void *ctx, MessageWebSocket *sender,
+                                  MessageWebSocketMessageReceivedEventArgs *args)
+{
+    concurrent_rx *rx = ctx;
+    unsigned char *d = NULL;
+    uint32_t len = 0;
+    (void)sender;
+    int ok = RTWS_SUCCEEDED(read_message(args, &d, &len)) && len >= 6;
+    if (ok) {
+        int tid = d[0], seq = d[1];
+        uint32_t declared = ((uint32_t)d[2] << 24) | ((uint32_t)d[3] << 16) | ((uint32_t)d[4] << 8) | d[5];
+        ok = tid < SEND_THREADS && declared == len && len == msg_len(tid, seq);
+        for (uint32_t i = 6; ok && i < len; i++)
+            ok = d[i] == msg_byte(tid, seq, i);
+        pthread_mutex_lock(&rx->lock);
+        if (ok && rx->next[tid] == seq)
+            rx->next[tid]++;
+        else
+            rx->bad++;
+        pthread_mutex_unlock(&rx->lock);
+    } else {
+        pthread_mutex_lock(&rx->lock);
+        rx->bad++;
+        pthread_mutex_unlock(&rx->lock);
+    }
+    free(d);
+    tu_signal_bump(&rx->got);
+}
+
+typedef struct {
+    MessageWebSocket *ws;
+    pthread_barrier_t *start;
+    int tid;
+    int failures;
+} sender_arg;
+
+static void *sender_thread(void *p)
+{
+    sender_arg *a = p;
+    IOutputStream *out = NULL;
+    DataWriter *w = NULL;
+    IAsyncOperationUInt32 *ops[SEND_EACH] = {0};
+    uint32_t lens[SEND_EACH];
+    unsigned char buf[6 + 6000];
+    pthread_barrier_wait(a->start);
+    if (RTWS_FAILED(MessageWebSocket_get_OutputStream(a->ws, &out)) ||
+        RTWS_FAILED(DataWriter_CreateDataWriter(out, &w))) {
+        a->failures++;
+        if (out)
+            IOutputStream_Release(out);
+        return NULL;
+    }
+    IOutputStream_Release(out);
+    for (int seq = 0; seq < SEND_EACH; seq++) {
+        uint32_t len = msg_len(a->tid, seq);
+        buf[0] = (unsigned char)a->tid;
+        buf[1] = (unsigned char)seq;
+        buf[2] = (unsigned char)(len >> 24);
+        buf[3] = (unsigned char)(len >> 16);
+        buf[4] = (unsigned char)(len >> 8);
+        buf[5] = (unsigned char)len;
+        for (uint32_t i = 6; i < len; i++)
+            buf[i] = msg_byte(a->tid, seq, i);
+        lens[seq] = len;
+        if (RTWS_FAILED(DataWriter_WriteBytes(w, len, buf)) ||
+            RTWS_FAILED(DataWriter_StoreAsync(w, &ops[seq]))) {
+            a->failures++;
+            continue;
+        }
+        if (a->tid % 2 == 0) { /* even threads wait for each store, odd ones pile them up */
+            uint32_t n = 0;
+            if (IAsyncOperationUInt32_Wait(ops[seq], WAIT_MS, &n) != S_OK || n != len)
+                a->failures++;
+            IAsyncOperationUInt32_Release(ops[seq]);
+            ops[seq] = NULL;
+        }
+    }
+    for (int seq = 0; seq < SEND_EACH; seq++) {
+        if (!ops[seq])
+            continue;
+        uint32_t n = 0;
+        if (IAsyncOperationUInt32_Wait(ops[seq], WAIT_MS, &n) != S_OK || n != lens[seq])
+            a->failures++;
+        IAsyncOperationUInt32_Release(ops[seq]);
+    }
+    IOutputStream *detached = NULL;
+    if (RTWS_SUCCEEDED(DataWriter_DetachStream(w, &detached)))
+        IOutputStream_Release(detached);
+    else
+        a->failures++;
+    DataWriter_Release(w);
+    return NULL;
+}
+
+static void test_concurrent_sends(void)
+{
+    concurrent_rx rx;
+    memset(&rx, 0, sizeof rx);
+    pthread_mutex_init(&rx.lock, NULL);
+    tu_signal_init(&rx.got);
+    MessageWebSocket *ws = NULL;
+    EventRegistrationToken t;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_concurrent_message, &rx, &t));
+    CHECK_OK(tu_connect(ws, "/echo"));
+
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, SEND_THREADS);
+    pthread_t threads[SEND_THREADS];
+    sender_arg args[SEND_THREADS];
+    for (int i = 0; i < SEND_THREADS; i++) {
+        args[i] = (sender_arg){ws, &start, i, 0};
+        pthread_create(&threads[i], NULL, sender_thread, &args[i]);
+    }
+    int failures = 0;
+    for (int i = 0; i < SEND_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        failures += args[i].failures;
+    }
+    pthread_barrier_destroy(&start);
+    CHECK(failures == 0); /* every store accepted and completed with its byte count */
+    CHECK(tu_signal_wait(&rx.got, SEND_THREADS * SEND_EACH, WAIT_MS));
+    tu_sleep_ms(100);
+    CHECK(tu_signal_get(&rx.got) == SEND_THREADS * SEND_EACH);
+    pthread_mutex_lock(&rx.lock);
+    CHECK(rx.bad == 0); /* whole, uncorrupted, per-thread order kept */
+    for (int i = 0; i < SEND_THREADS; i++)
+        CHECK(rx.next[i] == SEND_EACH);
+    pthread_mutex_unlock(&rx.lock);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    tu_signal_destroy(&rx.got);
+    pthread_mutex_destroy(&rx.lock);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Completed handlers; Wait inside a handler.                                 */
+
+typedef struct {
+    tu_signal done;
+    AsyncStatus status;
+    HRESULT results_hr;
+    uint32_t results;
+    pthread_t thread;
+} store_completion;
+
+static void on_store_completed(void *ctx, IAsyncOperationUInt32 *op, AsyncStatus status)
+{
+    store_completion *c = ctx;
+    c->status = status;
+    c->results_hr = IAsyncOperationUInt32_GetResults(op, &c->results);
+    c->thread = pthread_self();
+    tu_signal_bump(&c->done);
+}
+
+typedef struct {
+    IAsyncAction *connect_op; /* finished before any message arrives */
+    char nohandshake_url[256];
+    int fired;
+    HRESULT wait_finished_hr;
+    HRESULT wait_pending_hr;
+    double wait_pending_ms;
+    HRESULT poll_pending_hr;
+    HRESULT put_completed_hr;
+    HRESULT cancel_hr;
+    HRESULT reply_hr;
+    completion pending_done; /* the canceled connect made inside the handler */
+    store_completion reply_done; /* the reply stored inside the handler */
+    tu_signal msgs;
+    tu_signal handler_done;
+} wait_ctx;
+
+static void on_wait_message(void *ctx, MessageWebSocket *sender,
+                            MessageWebSocketMessageReceivedEventArgs *args)
+{
+    wait_ctx *w = ctx;
+    (void)args;
+    if (!w->fired) {
+        w->fired = 1;
+        /* A finished operation: Wait just returns its result. */
+        w->wait_finished_hr = IAsyncAction_Wait(w->connect_op, 1000);
+        /* An unfinished one: refused at once instead of deadlocking. */
+        MessageWebSocket *other = NULL;
+        IAsyncAction *pending = NULL;
+        if (RTWS_SUCCEEDED(MessageWebSocket_Create(&other)) &&
+            RTWS_SUCCEEDED(MessageWebSocket_ConnectAsync(other, w->nohandshake_url, &pending))) {
+            double t0 = now_ms();
+            w->wait_pending_hr = IAsyncAction_Wait(pending, 3000);
+            w->wait_pending_ms = now_ms() - t0;
+            w->poll_pending_hr = IAsyncAction_Wait(pending, 0);
+            w->put_completed_hr = IAsyncAction_put_Completed(pending, on_action_completed, &w->pending_done);
+            w->cancel_hr = IAsyncAction_Cancel(pending);
+            IAsyncAction_Release(pending);
+        }
+        if (other)
+            MessageWebSocket_Release(other);
+        /* Reply from inside the handler, completion through put_Completed. */
+        IAsyncOperationUInt32 *store = NULL;
+        w->reply_hr = store_nowait(sender, "reply", 5, &store);
+        if (store) {
+            HRESULT hr = IAsyncOperationUInt32_put_Completed(store, on_store_completed, &w->reply_done);
+            if (RTWS_FAILED(hr))
+                w->reply_hr = hr;
+            IAsyncOperationUInt32_Release(store);
+        }
+        tu_signal_bump(&w->handler_done);
+    }
+    tu_signal_bump(&w->msgs);
+}
+
+static void test_completed_and_wait_in_handler(void)
+{
+    /* Completed on StoreAsync: runs with Completed and the byte count. */
+    {
+        MessageWebSocket *ws = NULL;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        CHECK_OK(tu_connect(ws, "/echo"));
+        unsigned char payload[123];
+        memset(payload, 'x', sizeof payload);
+        store_completion c;
+        memset(&c, 0, sizeof c);
+        tu_signal_init(&c.done);
+        IAsyncOperationUInt32 *op = NULL;
+        CHECK_OK(store_nowait(ws, payload, sizeof payload, &op));
+        if (op) {
+            CHECK_OK(IAsyncOperationUInt32_put_Completed(op, on_store_completed, &c));
+            CHECK_HR(IAsyncOperationUInt32_put_Completed(op, on_store_completed, &c),
+                     E_ILLEGAL_DELEGATE_ASSIGNMENT);
+            CHECK(tu_signal_wait(&c.done, 1, WAIT_MS));
+            CHECK(c.status == AsyncStatus_Completed);
+            CHECK(c.results_hr == S_OK);
+            CHECK(c.results == sizeof payload);
+            uint32_t n = 0;
+            CHECK_OK(IAsyncOperationUInt32_Wait(op, WAIT_MS, &n));
+            CHECK(n == sizeof payload);
+            IAsyncOperationUInt32_Release(op);
+        }
+        /* Already finished: the handler runs on the calling thread before put returns. */
+        store_completion c2;
+        memset(&c2, 0, sizeof c2);
+        tu_signal_init(&c2.done);
+        op = NULL;
+        CHECK_OK(store_nowait(ws, payload, 7, &op));
+        if (op) {
+            CHECK_OK(IAsyncOperationUInt32_Wait(op, WAIT_MS, NULL));
+            CHECK_OK(IAsyncOperationUInt32_put_Completed(op, on_store_completed, &c2));
+            CHECK(tu_signal_get(&c2.done) == 1);
+            CHECK(pthread_equal(c2.thread, pthread_self()));
+            CHECK(c2.status == AsyncStatus_Completed && c2.results == 7);
+            IAsyncOperationUInt32_Release(op);
+        }
+        tu_sleep_ms(50);
+        CHECK(tu_signal_get(&c.done) == 1);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        tu_signal_destroy(&c.done);
+        tu_signal_destroy(&c2.done);
+    }
+    /* Wait inside MessageReceived. */
+    {
+        wait_ctx w;
+        memset(&w, 0, sizeof w);
+        tu_signal_init(&w.msgs);
+        tu_signal_init(&w.handler_done);
+        tu_signal_init(&w.pending_done.done);
+        tu_signal_init(&w.reply_done.done);
+        w.wait_finished_hr = w.wait_pending_hr = w.poll_pending_hr = 1;
+        w.put_completed_hr = w.cancel_hr = w.reply_hr = 1;
+        snprintf(w.nohandshake_url, sizeof w.nohandshake_url, "%s", tu_url("/nohandshake"));
+        MessageWebSocket *ws = NULL;
+        EventRegistrationToken t;
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_wait_message, &w, &t));
+        CHECK_OK(MessageWebSocket_ConnectAsync(ws, tu_url("/echo"), &w.connect_op));
+        if (w.connect_op) {
+            CHECK_OK(IAsyncAction_Wait(w.connect_op, WAIT_MS));
+            CHECK_OK(tu_send_text(ws, "wait in handler"));
+            CHECK(tu_signal_wait(&w.handler_done, 1, WAIT_MS));
+            CHECK(w.wait_finished_hr == S_OK);
+            CHECK(w.wait_pending_hr == E_ILLEGAL_METHOD_CALL);
+            CHECK(w.wait_pending_ms < 1000.0);
+            CHECK(w.poll_pending_hr == RTWS_E_TIMEOUT);
+            CHECK(w.put_completed_hr == S_OK);
+            CHECK(w.cancel_hr == S_OK);
+            CHECK(tu_signal_wait(&w.pending_done.done, 1, WAIT_MS));
+            CHECK(w.pending_done.status == AsyncStatus_Canceled);
+            CHECK(w.reply_hr == S_OK);
+            CHECK(tu_signal_wait(&w.reply_done.done, 1, WAIT_MS));
+            CHECK(w.reply_done.status == AsyncStatus_Completed && w.reply_done.results == 5);
+            CHECK(tu_signal_wait(&w.msgs, 2, WAIT_MS)); /* the reply's echo */
+            CHECK(MessageWebSocket_Release(ws) == 0);
+            IAsyncAction_Release(w.connect_op);
+        } else {
+            MessageWebSocket_Release(ws);
+        }
+        tu_signal_destroy(&w.msgs);
+        tu_signal_destroy(&w.handler_done);
+        tu_signal_destroy(&w.pending_done.done);
+        tu_signal_destroy(&w.reply_done.done);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* 1,000 sockets open at once.                                                */
+
+enum { MANY = 1000 };
+
+typedef struct {
+    tu_signal echoed, closed;
+} many_shared;
+
+typedef struct {
+    many_shared *shared;
+    int index;
+    int got, bad, closed;
+    uint16_t code;
+} many_ctx;
+
+static void on_many_message(void *ctx, MessageWebSocket *sender,
+                            MessageWebSocketMessageReceivedEventArgs *args)
+{
+    many_ctx *m = ctx;
+    char expect[32];
+    unsigned char *d = NULL;
+    uint32_t len = 0;
+    (void)sender;
+    snprintf(expect, sizeof expect, "socket %d", m->index);
+    if (RTWS_FAILED(read_message(args, &d, &len)) || len != strlen(expect) ||
+        memcmp(d, expect, len) != 0)
+        m->bad++;
+    free(d);
+    m->got++;
+    tu_signal_bump(&m->shared->echoed);
+}
+
+static void on_many_closed(void *ctx, MessageWebSocket *sender, WebSocketClosedEventArgs *args)
+{
+    many_ctx *m = ctx;
+    (void)sender;
+    WebSocketClosedEventArgs_get_Code(args, &m->code);
+    m->closed++;
+    tu_signal_bump(&m->shared->closed);
+}
+
+static void test_thousand_sockets(void)
+{
+    double t0 = now_ms();
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+    CHECK(getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur >= MANY + 100);
+
+    many_shared shared;
+    tu_signal_init(&shared.echoed);
+    tu_signal_init(&shared.closed);
+    MessageWebSocket **ws = calloc(MANY, sizeof *ws);
+    IAsyncAction **ops = calloc(MANY, sizeof *ops);
+    many_ctx *ctx = calloc(MANY, sizeof *ctx);
+    int created = 0, connected = 0, sent = 0;
+    for (int i = 0; i < MANY; i++) {
+        EventRegistrationToken t;
+        ctx[i].shared = &shared;
+        ctx[i].index = i;
+        if (MessageWebSocket_Create(&ws[i]) != S_OK)
+            continue;
+        created++;
+        if (MessageWebSocket_add_MessageReceived(ws[i], on_many_message, &ctx[i], &t) != S_OK ||
+            MessageWebSocket_add_Closed(ws[i], on_many_closed, &ctx[i], &t) != S_OK)
+            continue;
+        MessageWebSocket_ConnectAsync(ws[i], tu_url("/echo"), &ops[i]);
+    }
+    CHECK(created == MANY);
+    double deadline = now_ms() + 15000;
+    HRESULT first_failure = S_OK;
+    for (int i = 0; i < MANY; i++) {
+        if (!ops[i])
+            continue;
+        double left = deadline - now_ms();
+        HRESULT hr = IAsyncAction_Wait(ops[i], left > 0 ? (uint32_t)left : 0);
+        if (hr == S_OK)
+            connected++;
+        else if (first_failure == S_OK)
+            first_failure = hr;
+        IAsyncAction_Release(ops[i]);
+    }
+    CHECK(connected == MANY);
+    if (connected != MANY)
+        fprintf(stderr, "  %d connected; first failure 0x%08X\n", connected, (unsigned)first_failure);
+    double t_connected = now_ms();
+    for (int i = 0; i < MANY; i++) {
+        char msg[32];
+        snprintf(msg, sizeof msg, "socket %d", i);
+        if (ws[i] && tu_send_text(ws[i], msg) == S_OK)
+            sent++;
+    }
+    CHECK(sent == MANY);
+    CHECK(tu_signal_wait(&shared.echoed, MANY, WAIT_MS));
+    double t_echoed = now_ms();
+    for (int i = 0; i < MANY; i++)
+        if (ws[i])
+            MessageWebSocket_CloseWithStatus(ws[i], 1000, NULL);
+    CHECK(tu_signal_wait(&shared.closed, MANY, WAIT_MS));
+    tu_sleep_ms(100);
+    CHECK(tu_signal_get(&shared.closed) == MANY);
+    CHECK(tu_signal_get(&shared.echoed) == MANY);
+    int bad = 0, wrong_count = 0, wrong_code = 0;
+    for (int i = 0; i < MANY; i++) {
+        if (ws[i])
+            MessageWebSocket_Release(ws[i]);
+        bad += ctx[i].bad;
+        wrong_count += ctx[i].got != 1 || ctx[i].closed != 1;
+        wrong_code += ctx[i].code != 1000;
+    }
+    CHECK(bad == 0);         /* each socket got its own message back */
+    CHECK(wrong_count == 0); /* one echo and one Closed per socket */
+    CHECK(wrong_code == 0);
+    double t_end = now_ms();
+    printf("  1000 sockets: connect %.0f ms, echo %.0f ms, close+release %.0f ms\n",
+           t_connected - t0, t_echoed - t_connected, t_end - t_echoed);
+    CHECK(t_end - t0 < 20000);
+    free(ws);
+    free(ops);
+    free(ctx);
+    tu_signal_destroy(&shared.echoed);
+    tu_signal_destroy(&shared.closed);
+}
+
+int main(int argc, char **argv)
+{
+    tu_init(argc, argv);
+    RUN(test_echo_and_message_types);
+    RUN(test_event_order);
+    RUN(test_handler_registration);
+    RUN(test_remove_during_flood);
+    RUN(test_release_during_flood);
+    RUN(test_remove_from_another_handler);
+    RUN(test_blocking_handler_isolation);
+    RUN(test_close_and_release_in_handler);
+    RUN(test_closed_codes);
+    RUN(test_handshake_failures);
+    RUN(test_connect_cancel_and_abort);
+    RUN(test_protocols_info_headers);
+    RUN(test_concurrent_sends);
+    RUN(test_completed_and_wait_in_handler);
+    RUN(test_thousand_sockets);
+    return tu_finish();
+}
