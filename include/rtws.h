@@ -982,9 +982,9 @@ uint32_t MessageWebSocket_AddRef(MessageWebSocket *this_);
 /**
  * Releases a reference. The last one closes the socket (an empty close frame, as
  * `Close`), unregisters every handler, and waits for a handler of this socket
- * that is running on another thread to return (it does not wait when called from
- * inside a handler, which may release its own socket). Returns the new count, or 0
- * when `self` is not a live handle.
+ * that is running on another thread to return (not when called from one of this
+ * socket's own handlers, which may release their socket). Returns the new count,
+ * or 0 when `self` is not a live handle.
  */
 uint32_t MessageWebSocket_Release(MessageWebSocket *this_);
 
@@ -1083,9 +1083,12 @@ HRESULT MessageWebSocket_add_MessageReceived(MessageWebSocket *this_,
                                              EventRegistrationToken *token);
 
 /**
- * Removes a MessageReceived handler. Once this returns (called outside that
- * handler), the handler is not called again: it waits for a running invocation on
- * another thread to end. Unknown tokens are ignored. Returns `S_OK`; `E_INVALIDARG`.
+ * Removes a MessageReceived handler. Once this returns, the handler is not called
+ * again: it waits for a running handler of this socket on another thread to end
+ * (from inside one of this socket's own handlers it does not wait, and the
+ * removed handler is not called after the current one). Two handlers of different
+ * sockets that remove each other's handlers at the same moment would wait for
+ * each other: don't. Unknown tokens are ignored. Returns `S_OK`; `E_INVALIDARG`.
  */
 HRESULT MessageWebSocket_remove_MessageReceived(MessageWebSocket *this_,
                                                 EventRegistrationToken token);

@@ -3,9 +3,9 @@
 //! release) returns outside a handler, that handler is never called again; any
 //! call, including `remove`, is allowed inside a handler.
 
-use crate::core::runtime::{in_handler, HandlerScope};
+use crate::core::runtime::HandlerScope;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A WinRT `EventRegistrationToken` value; never 0.
@@ -38,6 +38,18 @@ impl<A: ?Sized> Default for EventSource<A> {
 #[derive(Default)]
 pub struct Dispatcher {
     running: Mutex<()>,
+    /// The thread running this object's handlers right now (0: none).
+    owner: AtomicU64,
+}
+
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static THREAD: u64 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+}
+
+fn this_thread() -> u64 {
+    THREAD.with(|t| *t)
 }
 
 impl Dispatcher {
@@ -45,13 +57,18 @@ impl Dispatcher {
     pub fn dispatch<R>(&self, f: impl FnOnce() -> R) -> R {
         let _running = self.running.lock();
         let _scope = HandlerScope::enter();
-        f()
+        self.owner.store(this_thread(), Ordering::Relaxed);
+        let r = f();
+        self.owner.store(0, Ordering::Relaxed);
+        r
     }
 
-    /// Returns once no handler of this object is running, unless called from a
-    /// handler (which would wait for itself).
+    /// Returns once no handler of this object is running, unless called from one
+    /// of this object's own handlers (which would wait for itself). From a handler
+    /// of another object it does wait: two handlers that remove each other's
+    /// handlers at the same moment would wait for each other.
     pub fn barrier(&self) {
-        if !in_handler() {
+        if self.owner.load(Ordering::Relaxed) != this_thread() {
             drop(self.running.lock());
         }
     }

@@ -25,8 +25,9 @@ fn worker_threads() -> usize {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| (1..=64).contains(n))
         .unwrap_or_else(|| {
+            // At least 2, so one blocking handler never stops every other socket.
             std::thread::available_parallelism()
-                .map(|n| n.get().min(4))
+                .map(|n| n.get().clamp(2, 4))
                 .unwrap_or(2)
         })
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Run one command against a fresh rtws test server (the only way tests and the demo start a peer).
+
+usage: run_with_server.py --server PATH [--server-arg ARG]... [--expect-server REGEX]...
+                          [--timeout SECS] -- CMD ARGS...
+
+Starts `PATH --port 0 ARG...`, waits (10 s max) for its `PORT <n>` stdout line, replaces
+`{url}` (ws://127.0.0.1:<n>) and `{port}` (<n>) in CMD/ARGS, runs the command with inherited
+stdout/stderr, stops the server by its PID, then checks each --expect-server regex against the
+server's stdout. Exit status: the command's (128+N if killed by signal N), or 1 on timeout,
+server failure or unmet expectation. Any failure prints a line starting with
+"run_with_server: FAIL" so CMake can set FAIL_REGULAR_EXPRESSION on it: that keeps a crash
+visible even for tests judged by PASS_REGULAR_EXPRESSION (which makes ctest ignore exit codes).
+Use --server-arg=VALUE for values that start with '-'. Python stdlib only.
+"""
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+PORT_WAIT_SECS = 10
+SERVER_STOP_GRACE_SECS = 3
+PORT_LINE = re.compile(r"^PORT (\d+)\s*$")
+
+
+def log(msg):
+    print(f"run_with_server: {msg}", file=sys.stderr, flush=True)
+
+
+def fail(msg, code=1):
+    log(f"FAIL: {msg}")
+    return code
+
+
+class Server:
+    """The server process plus a thread that collects its stdout (so its pipe never fills)."""
+
+    def __init__(self, path, args):
+        # Same process group as us: a Ctrl-C or a group kill from above reaches it too.
+        self.proc = subprocess.Popen([path, "--port", "0", *args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, text=True, errors="replace")
+        self.lines = []
+        self.port = None
+        self.ready = threading.Event()  # set on the PORT line or on EOF
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            m = PORT_LINE.match(line)
+            if self.port is None and m:
+                self.port = int(m.group(1))
+                self.ready.set()
+        self.ready.set()
+
+    def output(self):
+        return "".join(self.lines)
+
+    def stop(self):
+        """SIGTERM by PID, SIGKILL after a grace period; never by name."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(SERVER_STOP_GRACE_SECS)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # A grandchild could still hold the pipe open: don't wait for it forever.
+        self.reader.join(2)
+
+
+def kill_group(proc):
+    """Stop the command and everything it spawned (it leads its own process group)."""
+    for sig, grace in ((signal.SIGTERM, SERVER_STOP_GRACE_SECS), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def run(opts):
+    if not opts.command:
+        return fail("no command given after --")
+    server = Server(opts.server, opts.server_arg)
+    child = None
+    try:
+        if not server.ready.wait(PORT_WAIT_SECS) or server.port is None:
+            try:
+                state = f"exited with status {server.proc.wait(0.5)}"
+            except subprocess.TimeoutExpired:
+                state = "is still running"
+            return fail(f"server {opts.server} printed no 'PORT <n>' line within "
+                        f"{PORT_WAIT_SECS} s (it {state}); its stdout was:\n{server.output()}")
+        url = f"ws://127.0.0.1:{server.port}"
+        cmd = [a.replace("{url}", url).replace("{port}", str(server.port)) for a in opts.command]
+        # Own process group, so a timeout can kill the whole tree (e.g. valgrind + helpers).
+        child = subprocess.Popen(cmd, start_new_session=True)
+        try:
+            rc = child.wait(opts.timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(child)
+            return fail(f"command timed out after {opts.timeout} s: {' '.join(cmd)}")
+        child = None
+        server.stop()
+        status = 0
+        missing = [rx for rx in opts.expect_server if not re.search(rx, server.output(), re.M)]
+        if missing:
+            status = fail("server output did not match %s; server stdout was:\n%s"
+                          % (", ".join(repr(m) for m in missing), server.output()))
+        if rc < 0:
+            return fail(f"command killed by signal {-rc}", 128 - rc)
+        if rc != 0:
+            return fail(f"command exited with status {rc}", rc)
+        return status
+    finally:
+        if child is not None:  # interrupted (Ctrl-C, SIGTERM) or an exception
+            kill_group(child)
+        server.stop()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--server", required=True, help="test server executable")
+    p.add_argument("--server-arg", action="append", default=[], help="extra server argument")
+    p.add_argument("--expect-server", action="append", default=[], metavar="REGEX",
+                   help="regex that the server's stdout must match (re.search, multiline)")
+    p.add_argument("--timeout", type=float, default=120, help="command timeout in seconds")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    opts = p.parse_args()
+    if opts.command[:1] == ["--"]:
+        opts.command = opts.command[1:]
+    # Turn SIGTERM/SIGHUP (e.g. from ctest or a CI runner) into an exception so `finally` runs.
+    def on_signal(signum, _frame):
+        signal.signal(signum, signal.SIG_IGN)  # a second one must not interrupt the cleanup
+        sys.exit(fail(f"got signal {signum}", 128 + signum))
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    try:
+        return run(opts)
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+    except OSError as e:  # e.g. server or command not found / not executable
+        return fail(str(e))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
