@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Benchmark harness: rtws (through its C API) against a plain tokio-tungstenite client.
+
+    python3 bench/run.py [--quick] [--reps 3] [--bench-exe PATH] [--server PATH] [--raw PATH]
+                         [--md FILE] [--json FILE] [--no-pin]
+
+Builds nothing except, when --bench-exe is not given, bench/bench_rtws.c with gcc into
+target/bench/bench_rtws (if missing or older than its source or librtws.so). Expects
+`cargo build --release -p rtws -p rtws-testserver -p rtws-bench-raw` to have been run.
+
+Starts ONE rtws-testserver (pinned to the first allowed CPU with taskset when there are
+two or more), runs every client on the second CPU (the latency-1cpu group: on the
+server's CPU), alternating clients within each repetition, and prints a markdown table
+of medians to stdout (progress goes to stderr). The server is stopped by its PID.
+
+Every client run must exit 0 and print every RESULT line it owes with a finite, positive,
+sane value; otherwise the exit status is 1 (this is what the ctest `bench_smoke` checks:
+no performance threshold is asserted, timing on CI machines is too noisy).
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, "target", "release")
+
+MIB16 = 16 * 1024 * 1024
+FULL = {"latency": 20000, "pipelined": 1000000, "inflight": 128, "bulk": 64, "size": MIB16,
+        "max_secs": 60}
+QUICK = {"latency": 2000, "pipelined": 50000, "inflight": 128, "bulk": 4, "size": MIB16,
+         "max_secs": 20}
+
+# Metrics each client owes per mode, and the raw metric each rtws metric is compared with.
+RAW_METRICS = {
+    "latency": ["latency_p50_us", "latency_p99_us", "latency_mean_us"],
+    "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s"],
+    "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
+}
+RTWS_METRICS = {
+    "latency": [f"latency_{v}_{s}" for v in ("handler", "blocking", "blocking_nowait")
+                for s in ("p50_us", "p99_us", "mean_us")],
+    "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
+                  "pipelined_burst_msgs_per_s"],
+    "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
+}
+
+
+def baseline_of(metric):
+    """The raw-client metric an rtws metric is compared with."""
+    for v in ("_handler_", "_blocking_nowait_", "_blocking_"):
+        if metric.startswith("latency") and v in metric:
+            return metric.replace(v, "_")
+    if metric == "pipelined_burst_msgs_per_s":
+        return "pipelined_hbatch_msgs_per_s"
+    return metric
+
+
+LABELS = {
+    "latency_p50_us": "p50 µs",
+    "latency_p99_us": "p99 µs",
+    "latency_mean_us": "mean µs",
+    "pipelined_msgs_per_s": "64 B msgs/s, 128 in flight, one send per echo",
+    "pipelined_hbatch_msgs_per_s": "64 B msgs/s, window refilled by halves (hbatch)",
+    "pipelined_burst_msgs_per_s": "64 B msgs/s, main thread refills by halves (burst)",
+    "bulk_MB_per_s": "16 MiB echoes, MB/s sent+received",
+    "bulk_peak_rss_MiB": "16 MiB echoes, peak RSS MiB",
+}
+
+
+def label(group, metric):
+    if metric.startswith("latency"):
+        variant = "raw"
+        for v in ("blocking_nowait", "blocking", "handler"):
+            if f"_{v}_" in metric:
+                variant = v
+                break
+        stat = LABELS[baseline_of(metric)]
+        where = "1 CPU" if group == "latency-1cpu" else "2 CPUs"
+        return f"32 B round trip ({where}), {variant}: {stat}"
+    return LABELS[metric]
+
+
+HIGHER_IS_BETTER = {"pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
+                    "pipelined_burst_msgs_per_s", "bulk_MB_per_s"}
+SANE = {"latency": (0.0, 1e6), "pipelined": (0.0, 1e9), "bulk_MB": (0.0, 1e6),
+        "bulk_peak": (0.0, 1e6)}
+
+
+def sane(metric, value):
+    for prefix, (lo, hi) in SANE.items():
+        if metric.startswith(prefix):
+            return lo < value < hi
+    return value > 0
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small counts (CI smoke, < 60 s)")
+    p.add_argument("--reps", type=int, default=3, help="repetitions per client (median)")
+    p.add_argument("--bench-exe", help="bench_rtws binary (default: build target/bench/bench_rtws)")
+    p.add_argument("--server", default=os.path.join(RELEASE, "rtws-testserver"))
+    p.add_argument("--raw", default=os.path.join(RELEASE, "rtws-bench-raw"))
+    p.add_argument("--md", help="also write the markdown report to this file")
+    p.add_argument("--json", help="write every sample (all repetitions) as JSON to this file")
+    p.add_argument("--no-pin", action="store_true", help="do not use taskset")
+    p.add_argument("--no-raw-mt", action="store_true",
+                   help="skip the multi-thread flavour of the raw client")
+    a = p.parse_args()
+    if a.reps < 1 or a.reps > 9:
+        p.error("--reps must be 1..9")
+    return a
+
+
+def build_bench_exe():
+    src = os.path.join(ROOT, "bench", "bench_rtws.c")
+    lib = os.path.join(RELEASE, "librtws.so")
+    out_dir = os.path.join(ROOT, "target", "bench")
+    exe = os.path.join(out_dir, "bench_rtws")
+    if not os.path.exists(lib):
+        sys.exit(f"run.py: {lib} is missing: cargo build --release -p rtws first")
+    if os.path.exists(exe) and os.path.getmtime(exe) >= max(os.path.getmtime(src),
+                                                             os.path.getmtime(lib)):
+        return exe
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        sys.exit("run.py: no C compiler to build bench_rtws.c; pass --bench-exe")
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = [cc, "-O2", "-std=c11", "-Wall", "-I", os.path.join(ROOT, "include"), src, "-o", exe,
+           "-L", RELEASE, "-lrtws", "-lpthread", "-lm", f"-Wl,-rpath,{RELEASE}"]
+    log("building:", " ".join(cmd))
+    subprocess.run(cmd, check=True, timeout=120)
+    return exe
+
+
+def cpus():
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return list(range(os.cpu_count() or 1))
+
+
+class Server:
+    """The one test server, started once, stopped by its PID."""
+
+    def __init__(self, exe, cpu, budget_secs):
+        self.err = tempfile.TemporaryFile()
+        cmd = [exe, "--port", "0", "--exit-after-secs", str(int(budget_secs))]
+        if cpu is not None:
+            cmd = ["taskset", "-c", str(cpu)] + cmd
+        log("server:", " ".join(cmd))
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 10)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        if not line.startswith("PORT "):
+            self.stop()
+            sys.exit(f"run.py: the server did not print its port (got {line!r}){self.stderr()}")
+        self.port = int(line.split()[1])
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stderr(self):
+        self.err.seek(0)
+        text = self.err.read().decode(errors="replace").strip()
+        return f"\nserver stderr:\n{text}" if text else ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc.stdout.close()
+
+
+def parse_results(text):
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("RESULT "):
+            continue
+        kv = dict(tok.split("=", 1) for tok in line.split()[1:] if "=" in tok)
+        try:
+            out[kv["metric"]] = (float(kv["value"]), int(kv.get("n", "0")))
+        except (KeyError, ValueError):
+            continue
+    return out
+
+
+def main():
+    a = parse_args()
+    cfg = QUICK if a.quick else FULL
+    try:
+        a.load_before = " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        a.load_before = "?"
+    bench_exe = a.bench_exe or build_bench_exe()
+    for path, what in ((bench_exe, "--bench-exe"), (a.server, "--server"), (a.raw, "--raw")):
+        if not os.access(path, os.X_OK):
+            sys.exit(f"run.py: {what} {path} is not an executable; build it first "
+                     "(cargo build --release -p rtws -p rtws-testserver -p rtws-bench-raw)")
+
+    allowed = cpus()
+    pin = not a.no_pin and shutil.which("taskset") is not None and len(allowed) >= 2
+    server_cpu = allowed[0] if pin else None
+    client_cpu = allowed[1] if pin else None
+
+    # (name, base command, extra env)
+    clients = [("raw", [a.raw], {}, "raw")]
+    if not a.no_raw_mt:
+        clients.append(("raw-mt", [a.raw], {}, "raw"))
+    clients += [("rtws T=1", [bench_exe], {"RTWS_WORKER_THREADS": "1"}, "rtws"),
+                ("rtws T=2", [bench_exe], {"RTWS_WORKER_THREADS": "2"}, "rtws")]
+
+    groups = [
+        ("latency", "latency", [str(cfg["latency"])], client_cpu),
+        ("latency-1cpu", "latency", [str(cfg["latency"])], server_cpu),
+        ("pipelined", "pipelined", [str(cfg["pipelined"]), str(cfg["inflight"])], client_cpu),
+        ("bulk", "bulk", [str(cfg["bulk"]), str(cfg["size"])], client_cpu),
+    ]
+    if not pin:
+        groups = [g for g in groups if g[0] != "latency-1cpu"]
+
+    max_secs = cfg["max_secs"]
+    run_timeout = max_secs * 3 + 30
+    budget = len(groups) * len(clients) * a.reps * run_timeout + 60
+    samples = {}  # (group, client, metric) -> [values]
+    problems = []
+    started = time.time()
+    server = Server(a.server, server_cpu, budget)
+    url = f"ws://127.0.0.1:{server.port}/echo"
+    log(f"server on port {server.port} (cpu {server_cpu}); clients on cpu {client_cpu}")
+    try:
+        for group, mode, args, cpu in groups:
+            for rep in range(a.reps):
+                # Alternate: each repetition rotates the order of the clients.
+                order = clients[rep % len(clients):] + clients[:rep % len(clients)]
+                for name, base, env_extra, kind in order:
+                    if not server.alive():
+                        problems.append(f"the server died{server.stderr()}")
+                        raise RuntimeError("server died")
+                    cmd = base + [url, mode] + args + ["--max-secs", str(max_secs)]
+                    if name == "raw-mt":
+                        cmd += ["--flavor", "multi", "--threads", "2"]
+                    if cpu is not None:
+                        cmd = ["taskset", "-c", str(cpu)] + cmd
+                    env = dict(os.environ)
+                    env.pop("RTWS_WORKER_THREADS", None)
+                    env.update(env_extra)
+                    t0 = time.time()
+                    try:
+                        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                                              timeout=run_timeout)
+                        rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+                    except subprocess.TimeoutExpired as e:
+                        rc, stderr = "timeout", str(e.stderr or "")
+                        stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+                    res = parse_results(stdout)
+                    owed = (RAW_METRICS if kind == "raw" else RTWS_METRICS)[mode]
+                    log(f"[{group} rep {rep + 1}/{a.reps}] {name}: rc={rc} "
+                        f"{time.time() - t0:.1f}s " +
+                        " ".join(f"{m}={res[m][0]:.1f}" for m in owed if m in res))
+                    if rc != 0:
+                        problems.append(f"{group}/{name} rep {rep + 1}: exit status {rc}: "
+                                        f"{stderr.strip()[-500:]}")
+                    for m in owed:
+                        if m not in res:
+                            problems.append(f"{group}/{name} rep {rep + 1}: no RESULT {m}")
+                            continue
+                        value, n = res[m]
+                        if not (math.isfinite(value) and sane(m, value) and n > 0):
+                            problems.append(f"{group}/{name} rep {rep + 1}: {m}={value} n={n} "
+                                            "is not a sane value")
+                            continue
+                        samples.setdefault((group, name, m), []).append(value)
+    except RuntimeError:
+        pass
+    finally:
+        server.stop()
+    elapsed = time.time() - started
+
+    md = report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapsed)
+    print(md)
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write(md + "\n")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"config": cfg, "quick": a.quick, "elapsed_s": elapsed,
+                       "samples": [{"group": g, "client": c, "metric": m, "values": v}
+                                   for (g, c, m), v in sorted(samples.items())],
+                       "problems": problems}, f, indent=1)
+    if problems:
+        log("\nPROBLEMS:")
+        for p in problems:
+            log(" -", p)
+        return 1
+    return 0
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    if v >= 10000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.1f}"
+
+
+def git_state():
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src",
+                                "Cargo.toml", "Cargo.lock"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "commit unknown"
+    if not head:
+        return "commit unknown (not a git checkout)"
+    return f"commit {head}" + (" + uncommitted changes in src/" if dirty else "")
+
+
+def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapsed):
+    def med(g, c, m):
+        v = samples.get((g, c, m))
+        return statistics.median(v) if v else None
+
+    names = [c[0] for c in clients]
+    rtws_names = [n for n in names if n.startswith("rtws")]
+    lines = []
+    try:
+        model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                     if l.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "?"
+    lines.append(f"rtws benchmark, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
+                 f"{'quick' if a.quick else 'full'} run, median of {a.reps}, "
+                 f"{elapsed:.0f} s")
+    lines.append("")
+    lines.append(f"- machine: nproc {os.cpu_count()}, {model}, {platform.system()} "
+                 f"{platform.release()}, load average before the run {a.load_before}")
+    lines.append(f"- rtws: {git_state()}")
+    lines.append(f"- pinning: " + (f"server on CPU {server_cpu}, clients on CPU {client_cpu} "
+                                   f"(latency-1cpu: clients on CPU {server_cpu})"
+                                   if pin else "none"))
+    lines.append(f"- counts: latency {cfg['latency']} round trips (+ warm-up), pipelined "
+                 f"{cfg['pipelined']} messages ({cfg['inflight']} in flight), bulk "
+                 f"{cfg['bulk']} × {cfg['size'] // (1024 * 1024)} MiB")
+    lines.append("- raw = tokio-tungstenite 0.30, current_thread runtime; raw-mt = the same on "
+                 "a 2-worker multi_thread runtime; rtws T=n = RTWS_WORKER_THREADS=n")
+    lines.append("")
+    head = ["metric"] + names + [f"{n}/raw" for n in rtws_names]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * 1 + "---:|" * (len(head) - 1))
+    for group, mode, _, _ in groups:
+        for m in RTWS_METRICS[mode]:
+            base = baseline_of(m)
+            row = [label(group, m)]
+            raw_v = None
+            for n in names:
+                is_raw = n.startswith("raw")
+                v = med(group, n, base if is_raw else m)
+                if n == "raw":
+                    raw_v = v
+                row.append(fmt(v))
+            for n in rtws_names:
+                v = med(group, n, m)
+                if v is None or not raw_v:
+                    row.append("–")
+                    continue
+                cell = f"{v / raw_v:.2f}×"
+                if m.startswith("latency"):
+                    cell += f" ({v - raw_v:+.1f} µs)"
+                row.append(cell)
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
