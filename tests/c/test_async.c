@@ -108,25 +108,12 @@ static MessageWebSocket *connected(const char *path)
     return ws;
 }
 
-/* A writer over `ws`'s output stream. */
-static DataWriter *writer_for(MessageWebSocket *ws)
-{
-    IOutputStream *out = NULL;
-    DataWriter *w = NULL;
-    if (RTWS_FAILED(MessageWebSocket_get_OutputStream(ws, &out)))
-        return NULL;
-    if (RTWS_FAILED(DataWriter_CreateDataWriter(out, &w)))
-        w = NULL;
-    IOutputStream_Release(out);
-    return w;
-}
-
 /* A finished store of `len` bytes on `ws` (the caller owns the op), or NULL. */
 static IAsyncOperationUInt32 *finished_store(MessageWebSocket *ws, uint32_t len)
 {
     static uint8_t bytes[64];
     IAsyncOperationUInt32 *op = NULL;
-    DataWriter *w = writer_for(ws);
+    DataWriter *w = tu_writer_for(ws);
     IOutputStream *out = NULL;
     if (!w)
         return NULL;
@@ -182,7 +169,7 @@ static int blocked_open(blocked *b)
     }
     if (RTWS_FAILED(tu_connect(b->ws, "/silent")))
         return 0;
-    b->writer = writer_for(b->ws);
+    b->writer = tu_writer_for(b->ws);
     if (!b->writer)
         return 0;
     data = calloc(BLOCKED_STORE_SIZE, 1);
@@ -470,7 +457,7 @@ static void test_completed_after_release_uint32(void)
     CHECK(ws != NULL);
     if (!ws)
         return;
-    w = writer_for(ws);
+    w = tu_writer_for(ws);
     CHECK(w != NULL);
     if (w) {
         CHECK_OK(DataWriter_WriteString(w, "hello", NULL));
@@ -790,7 +777,7 @@ static void test_wait_results(void)
     CHECK(ws != NULL);
     if (!ws)
         return;
-    w = writer_for(ws);
+    w = tu_writer_for(ws);
     CHECK(w != NULL);
     if (w) {
         CHECK_OK(DataWriter_WriteBytes(w, 5, (const uint8_t *)"abcde"));

@@ -64,28 +64,6 @@ static void on_action_noop(void *c, IAsyncAction *op, AsyncStatus st) { (void)c;
 static void on_u32_noop(void *c, IAsyncOperationUInt32 *op, AsyncStatus st) { (void)c; (void)op; (void)st; }
 static void on_bool_noop(void *c, IAsyncOperationBoolean *op, AsyncStatus st) { (void)c; (void)op; (void)st; }
 
-static DataWriter *writer_for(MessageWebSocket *ws)
-{
-    IOutputStream *out = NULL;
-    DataWriter *w = NULL;
-    if (RTWS_FAILED(MessageWebSocket_get_OutputStream(ws, &out)))
-        return NULL;
-    if (RTWS_FAILED(DataWriter_CreateDataWriter(out, &w)))
-        w = NULL;
-    IOutputStream_Release(out);
-    return w;
-}
-
-static void writer_done(DataWriter *w)
-{
-    IOutputStream *out = NULL;
-    if (!w)
-        return;
-    if (RTWS_SUCCEEDED(DataWriter_DetachStream(w, &out)))
-        IOutputStream_Release(out);
-    DataWriter_Release(w);
-}
-
 static int setup(void)
 {
     EventRegistrationToken token;
@@ -757,14 +735,14 @@ static void test_released_handles(void)
     CHECK_OK(IAsyncAction_Wait(op, WAIT_MS));
     st = NULL;
     {
-        DataWriter *sw = writer_for(o.ws);
+        DataWriter *sw = tu_writer_for(o.ws);
         CHECK(sw != NULL);
         if (sw) {
             CHECK_OK(DataWriter_StoreAsync(sw, &st));
             CHECK_OK(DataWriter_FlushAsync(sw, &fl));
             if (st) IAsyncOperationUInt32_Wait(st, WAIT_MS, NULL);
             if (fl) IAsyncOperationBoolean_Wait(fl, WAIT_MS, NULL);
-            writer_done(sw);
+            tu_writer_done(sw);
         }
         /* its (empty) echo */
         {
@@ -845,7 +823,7 @@ static void test_released_handles(void)
     /* Released args: from a handler's borrowed pointer kept too long. */
     {
         MessageWebSocketMessageReceivedEventArgs *gone = NULL;
-        DataWriter *sw = writer_for(o.ws);
+        DataWriter *sw = tu_writer_for(o.ws);
         if (sw) {
             CHECK_OK(DataWriter_WriteByte(sw, 1));
             CHECK_OK(DataWriter_StoreAsync(sw, &st));
@@ -853,7 +831,7 @@ static void test_released_handles(void)
                 IAsyncOperationUInt32_Wait(st, WAIT_MS, NULL);
                 IAsyncOperationUInt32_Release(st);
             }
-            writer_done(sw);
+            tu_writer_done(sw);
         }
         gone = tu_inbox_next(&o.inbox, WAIT_MS);
         CHECK(gone != NULL);
@@ -1311,7 +1289,7 @@ static void test_calls_on_closed_socket(void)
             CHECK_HR(DataWriter_StoreAsync(w, &st), RO_E_CLOSED);
             CHECK(st == NULL);
             CHECK_HR(DataWriter_FlushAsync(w, &fl), RO_E_CLOSED);
-            writer_done(w);
+            tu_writer_done(w);
         }
         CHECK_HR(IOutputStream_FlushAsync(s, &fl), RO_E_CLOSED);
         CHECK(fl == NULL);
@@ -1326,10 +1304,10 @@ static void test_calls_on_closed_socket(void)
     /* The socket from setup(), closed with a status after its Closed event. */
     CHECK_HR(MessageWebSocket_ConnectAsync(o.closed_ws, tu_url("/echo"), &op), RO_E_CLOSED);
     CHECK_HR(tu_set_type(o.closed_ws, SocketMessageType_Utf8), RO_E_CLOSED);
-    w = writer_for(o.closed_ws);
+    w = tu_writer_for(o.closed_ws);
     if (w) {
         CHECK_HR(DataWriter_StoreAsync(w, &st), RO_E_CLOSED);
-        writer_done(w);
+        tu_writer_done(w);
     }
 
     /* Never connected, then closed. */
@@ -1362,7 +1340,7 @@ static void test_store_without_connection(void)
     if (!ws)
         return;
     CHECK_OK(tu_inbox_attach(&in, ws));
-    w = writer_for(ws);
+    w = tu_writer_for(ws);
     CHECK(w != NULL);
     if (w) {
         CHECK_OK(DataWriter_WriteBytes(w, 5, (const uint8_t *)"early"));
@@ -1380,7 +1358,7 @@ static void test_store_without_connection(void)
             IAsyncOperationUInt32_Release(st);
             st = NULL;
         }
-        writer_done(w);
+        tu_writer_done(w);
     }
     tu_inbox_detach(&in, ws);
     MessageWebSocket_Release(ws);
@@ -1403,7 +1381,7 @@ static void test_store_without_connection(void)
 
 static void test_read_string_buffer_too_small(void)
 {
-    DataWriter *w = writer_for(o.ws);
+    DataWriter *w = tu_writer_for(o.ws);
     DataReader *r;
     char text[16];
     uint32_t needed = 0;
@@ -1421,7 +1399,7 @@ static void test_read_string_buffer_too_small(void)
             IAsyncOperationUInt32_Release(st);
         }
     }
-    writer_done(w);
+    tu_writer_done(w);
     r = tu_inbox_next_reader(&o.inbox, WAIT_MS);
     CHECK(r != NULL);
     if (!r)

@@ -43,29 +43,6 @@ static void conn_close(conn *c)
     c->ws = NULL;
 }
 
-static DataWriter *writer_for(MessageWebSocket *ws)
-{
-    IOutputStream *out = NULL;
-    DataWriter *w = NULL;
-    if (RTWS_FAILED(MessageWebSocket_get_OutputStream(ws, &out)))
-        return NULL;
-    if (RTWS_FAILED(DataWriter_CreateDataWriter(out, &w)))
-        w = NULL;
-    IOutputStream_Release(out);
-    return w;
-}
-
-/* Detaches (so the stream stays open) and releases. */
-static void writer_done(DataWriter *w)
-{
-    IOutputStream *out = NULL;
-    if (!w)
-        return;
-    if (RTWS_SUCCEEDED(DataWriter_DetachStream(w, &out)))
-        IOutputStream_Release(out);
-    DataWriter_Release(w);
-}
-
 /* Stores what `w` holds and waits; returns the store's HRESULT, bytes in *n. */
 static HRESULT store(DataWriter *w, uint32_t *n)
 {
@@ -140,7 +117,7 @@ static void typed_round_trip(ByteOrder order)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto out;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -177,7 +154,7 @@ static void typed_round_trip(ByteOrder order)
     }
     r = round_trip(&c, w);
     CHECK(r != NULL);
-    writer_done(w);
+    tu_writer_done(w);
     if (!r)
         goto out;
 
@@ -250,7 +227,7 @@ static void test_wire_bytes(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto out;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -268,7 +245,7 @@ static void test_wire_bytes(void)
     CHECK_OK(DataWriter_WriteInt64(w, -2));                      /* LE: FE FF.. */
     r = round_trip(&c, w);
     CHECK(r != NULL);
-    writer_done(w);
+    tu_writer_done(w);
     if (!r)
         goto out;
     CHECK(unconsumed(r) == 26);
@@ -285,7 +262,7 @@ static void test_wire_bytes(void)
     DataReader_Release(r);
 
     /* The reader's ByteOrder governs the reads: read the same bytes both ways. */
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -293,7 +270,7 @@ static void test_wire_bytes(void)
                                                            "\x00\x00\xf0\x3f"));
     r = round_trip(&c, w);
     CHECK(r != NULL);
-    writer_done(w);
+    tu_writer_done(w);
     if (!r)
         goto out;
     CHECK_OK(DataReader_ReadUInt32(r, &u32)); /* default BE */
@@ -377,7 +354,7 @@ static void test_strings_in_each_encoding(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto out;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -398,7 +375,7 @@ static void test_strings_in_each_encoding(void)
     CHECK(n == 15);
     r = round_trip(&c, w);
     CHECK(r != NULL);
-    writer_done(w);
+    tu_writer_done(w);
     if (!r)
         goto out;
     CHECK(unconsumed(r) == 10 + 4 + 10 + 4 + 15);
@@ -435,7 +412,7 @@ static void test_strings_in_each_encoding(void)
     DataReader_Release(r);
 
     /* Raw bytes of the two UTF-16 forms. */
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -445,7 +422,7 @@ static void test_strings_in_each_encoding(void)
     CHECK_OK(DataWriter_WriteString(w, "\xce\xba", NULL));
     r = round_trip(&c, w);
     CHECK(r != NULL);
-    writer_done(w);
+    tu_writer_done(w);
     if (!r)
         goto out;
     CHECK(unconsumed(r) == 8);
@@ -469,7 +446,7 @@ static void test_read_string_invalid_text(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto out;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -512,7 +489,7 @@ static void test_read_string_invalid_text(void)
         CHECK(unconsumed(r) == 4);
         DataReader_Release(r);
     }
-    writer_done(w);
+    tu_writer_done(w);
 out:
     conn_close(&c);
 }
@@ -539,7 +516,7 @@ static void test_read_past_end(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto out;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -589,7 +566,7 @@ static void test_read_past_end(void)
         CHECK(unconsumed(r) == 1);
         DataReader_Release(r);
     }
-    writer_done(w);
+    tu_writer_done(w);
 out:
     conn_close(&c);
 }
@@ -606,7 +583,7 @@ static void test_unstored_buffer_length(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto out;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -625,7 +602,7 @@ static void test_unstored_buffer_length(void)
     CHECK_OK(DataWriter_WriteByte(w, 7));
     CHECK_OK(DataWriter_get_UnstoredBufferLength(w, &n));
     CHECK(n == 1);
-    writer_done(w);
+    tu_writer_done(w);
 out:
     conn_close(&c);
 }
@@ -641,7 +618,7 @@ static void test_one_store_one_message(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto out;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -680,7 +657,7 @@ static void test_one_store_one_message(void)
     /* Exactly three messages. */
     tu_sleep_ms(200);
     CHECK(tu_signal_get(&c.inbox.received) == 3);
-    writer_done(w);
+    tu_writer_done(w);
 out:
     conn_close(&c);
 }
@@ -730,7 +707,7 @@ static void test_pending_stores_complete_in_order(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto out;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto out;
@@ -778,7 +755,7 @@ static void test_pending_stores_complete_in_order(void)
     for (i = 0; i < N_STORES; i++)
         if (ops[i])
             IAsyncOperationUInt32_Release(ops[i]);
-    writer_done(w);
+    tu_writer_done(w);
 out:
     conn_close(&c);
     tu_signal_destroy(&so.done);
@@ -798,7 +775,7 @@ static void test_flush(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto done;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto done;
@@ -822,7 +799,7 @@ static void test_flush(void)
     CHECK(result == true);
     IAsyncOperationBoolean_Release(flush);
     IOutputStream_Release(out);
-    writer_done(w);
+    tu_writer_done(w);
     {
         MessageWebSocketMessageReceivedEventArgs *a = tu_inbox_next(&c.inbox, WAIT_MS);
         CHECK(a != NULL); /* the stored message was echoed */
@@ -848,7 +825,7 @@ static void test_detach_stream_then_new_writer(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto done;
-    w1 = writer_for(c.ws);
+    w1 = tu_writer_for(c.ws);
     CHECK(w1 != NULL);
     if (!w1)
         goto done;
@@ -875,7 +852,7 @@ static void test_detach_stream_then_new_writer(void)
         CHECK_OK(DataWriter_WriteBytes(w2, 3, (const uint8_t *)"two"));
         CHECK_OK(store(w2, &n));
         CHECK(n == 3);
-        writer_done(w2);
+        tu_writer_done(w2);
     }
     r = tu_inbox_next_reader(&c.inbox, WAIT_MS);
     CHECK(r != NULL);
@@ -893,13 +870,13 @@ static void test_detach_stream_then_new_writer(void)
         DataReader_Release(r);
     }
     /* A third writer (over a fresh OutputStream reference) still sends. */
-    w2 = writer_for(c.ws);
+    w2 = tu_writer_for(c.ws);
     CHECK(w2 != NULL);
     if (w2) {
         CHECK_OK(DataWriter_WriteBytes(w2, 5, (const uint8_t *)"three"));
         CHECK_OK(store(w2, &n));
         CHECK(n == 5);
-        writer_done(w2);
+        tu_writer_done(w2);
         r = tu_inbox_next_reader(&c.inbox, WAIT_MS);
         CHECK(r != NULL);
         if (r) {
@@ -915,7 +892,7 @@ done:
  * flush fail with RO_E_CLOSED (synchronously or through the operation). */
 static void check_stream_closed(MessageWebSocket *ws, IOutputStream *old_stream)
 {
-    DataWriter *w = writer_for(ws);
+    DataWriter *w = tu_writer_for(ws);
     IAsyncOperationUInt32 *op = NULL;
     IAsyncOperationBoolean *flush = NULL;
     HRESULT hr;
@@ -928,7 +905,7 @@ static void check_stream_closed(MessageWebSocket *ws, IOutputStream *old_stream)
             IAsyncOperationUInt32_Release(op);
         }
         CHECK_HR(hr, RO_E_CLOSED);
-        writer_done(w);
+        tu_writer_done(w);
     }
     hr = IOutputStream_FlushAsync(old_stream, &flush);
     if (hr == S_OK) {
@@ -948,7 +925,7 @@ static void test_released_writer_closes_stream(void)
     if (!c.ok)
         goto done;
     CHECK_OK(MessageWebSocket_get_OutputStream(c.ws, &out));
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w || !out)
         goto done;
@@ -979,7 +956,7 @@ static void test_closed_writer_closes_stream(void)
     if (!c.ok)
         goto done;
     CHECK_OK(MessageWebSocket_get_OutputStream(c.ws, &out));
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w || !out)
         goto done;
@@ -1015,7 +992,7 @@ static void test_utf8_message_with_invalid_bytes(void)
     if (!c.ok)
         goto done;
     CHECK_OK(tu_set_type(c.ws, SocketMessageType_Utf8));
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto done;
@@ -1049,7 +1026,7 @@ static void test_utf8_message_with_invalid_bytes(void)
     tu_sleep_ms(100);
     CHECK(tu_signal_get(&c.inbox.received) == 1);
     CHECK(tu_signal_get(&c.inbox.closed) == 0);
-    writer_done(w);
+    tu_writer_done(w);
 done:
     conn_close(&c);
 }
@@ -1069,13 +1046,13 @@ static void test_reader_close(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto done;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto done;
     CHECK_OK(DataWriter_WriteBytes(w, 4, (const uint8_t *)"data"));
     r = round_trip(&c, w);
-    writer_done(w);
+    tu_writer_done(w);
     CHECK(r != NULL);
     if (!r)
         goto done;
@@ -1105,13 +1082,13 @@ static void test_two_readers_are_independent(void)
     conn_open(&c, "/echo");
     if (!c.ok)
         goto done;
-    w = writer_for(c.ws);
+    w = tu_writer_for(c.ws);
     CHECK(w != NULL);
     if (!w)
         goto done;
     CHECK_OK(DataWriter_WriteBytes(w, 8, (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08"));
     CHECK_OK(store(w, NULL));
-    writer_done(w);
+    tu_writer_done(w);
     a = tu_inbox_next(&c.inbox, WAIT_MS);
     CHECK(a != NULL);
     if (!a)

@@ -154,32 +154,45 @@ static inline HRESULT tu_connect(MessageWebSocket *ws, const char *path)
     return hr;
 }
 
+/* A DataWriter over `ws`'s output stream, or NULL. */
+static inline DataWriter *tu_writer_for(MessageWebSocket *ws)
+{
+    IOutputStream *out = NULL;
+    DataWriter *w = NULL;
+    if (RTWS_FAILED(MessageWebSocket_get_OutputStream(ws, &out)))
+        return NULL;
+    if (RTWS_FAILED(DataWriter_CreateDataWriter(out, &w)))
+        w = NULL;
+    IOutputStream_Release(out);
+    return w;
+}
+
+/* Detaches the stream (so it stays open, see DataWriter_CreateDataWriter) and
+ * releases the writer; NULL is ignored. */
+static inline void tu_writer_done(DataWriter *w)
+{
+    IOutputStream *out = NULL;
+    if (!w)
+        return;
+    if (RTWS_SUCCEEDED(DataWriter_DetachStream(w, &out)))
+        IOutputStream_Release(out);
+    DataWriter_Release(w);
+}
+
 /* Sends one message (`len` bytes of `data`) with a fresh DataWriter, detaching the
  * stream afterwards, and waits for the send to complete. */
 static inline HRESULT tu_send(MessageWebSocket *ws, const void *data, uint32_t len)
 {
-    IOutputStream *stream = NULL;
-    DataWriter *writer = NULL;
     IAsyncOperationUInt32 *store = NULL;
-    HRESULT hr = MessageWebSocket_get_OutputStream(ws, &stream);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_CreateDataWriter(stream, &writer);
-    if (stream)
-        IOutputStream_Release(stream);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_WriteBytes(writer, len, (const uint8_t *)data);
+    DataWriter *writer = tu_writer_for(ws);
+    HRESULT hr = writer ? DataWriter_WriteBytes(writer, len, (const uint8_t *)data) : E_FAIL;
     if (RTWS_SUCCEEDED(hr))
         hr = DataWriter_StoreAsync(writer, &store);
     if (RTWS_SUCCEEDED(hr))
         hr = IAsyncOperationUInt32_Wait(store, 10000, NULL);
     if (store)
         IAsyncOperationUInt32_Release(store);
-    if (writer) {
-        IOutputStream *detached = NULL;
-        if (RTWS_SUCCEEDED(DataWriter_DetachStream(writer, &detached)))
-            IOutputStream_Release(detached);
-        DataWriter_Release(writer);
-    }
+    tu_writer_done(writer);
     return hr;
 }
 
