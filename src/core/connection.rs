@@ -11,6 +11,7 @@ use crate::core::error::*;
 use crate::core::message_websocket::{
     c_text, ClosedArgs, MessageReceivedArgs, Socket, SocketMessageType,
 };
+use crate::core::read_ahead::ReadAhead;
 use bytes::Bytes;
 use futures_util::{Sink, Stream};
 use std::collections::VecDeque;
@@ -35,8 +36,12 @@ pub(crate) const MAX_ADDRESSES: usize = 5;
 /// How long a close handshake we started may wait for the peer's reply.
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// tungstenite's default 128 KiB read buffer is zero-filled per connection;
-/// 4 KiB keeps an idle connection near 10 KiB (see shared/design/PERFORMANCE.md).
+/// 4 KiB keeps an idle connection near 10 KiB (see shared/design/PERFORMANCE.md),
+/// and `ReadAhead` keeps large messages from costing a syscall per 4 KiB.
 const READ_BUFFER_SIZE: usize = 4096;
+/// Queued sends are flushed when reading would block, or at these sizes.
+const FLUSH_BATCH_MESSAGES: usize = 256;
+const FLUSH_BATCH_BYTES: usize = 256 * 1024;
 
 /// What `ConnectAsync` needs, taken from the socket when it is called.
 pub struct Target {
@@ -60,7 +65,7 @@ pub enum Command {
     Close(Option<CloseFrame>),
 }
 
-pub type Ws = WebSocketStream<TcpStream>;
+pub type Ws = WebSocketStream<ReadAhead>;
 
 /// What a successful connect learned.
 pub struct Established {
@@ -134,7 +139,8 @@ pub async fn establish(target: Target) -> Result<Established> {
         .read_buffer_size(READ_BUFFER_SIZE)
         .max_message_size(Some(max))
         .max_frame_size(Some(max));
-    let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
+    let handshake =
+        tokio_tungstenite::client_async_with_config(request, ReadAhead::new(stream), Some(config));
     let (ws, response) = timeout(CONNECT_TIMEOUT, handshake)
         .await
         .map_err(|_| {
@@ -222,6 +228,7 @@ pub struct Connection {
     commands_open: bool,
     /// Sends written into the WebSocket buffer and waiting for the next flush.
     unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32)>,
+    unflushed_bytes: usize,
     flushes: Vec<Arc<AsyncOp<bool>>>,
     need_flush: bool,
     /// Set once we sent a close frame: the deadline for the peer's reply.
@@ -250,6 +257,7 @@ impl Connection {
             commands,
             commands_open: true,
             unflushed: VecDeque::new(),
+            unflushed_bytes: 0,
             flushes: Vec::new(),
             need_flush: false,
             close_deadline: None,
@@ -312,6 +320,7 @@ impl Connection {
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {
         loop {
             let mut progress = false;
+            let mut read_pending = false;
 
             // 1. Move queued commands into the WebSocket's write buffer.
             while self.commands_open && self.close_deadline.is_none() {
@@ -349,6 +358,7 @@ impl Connection {
                             },
                         };
                         self.unflushed.push_back((op, len));
+                        self.unflushed_bytes += len as usize;
                         self.need_flush = true;
                         self.ws().start_send(msg)
                     }
@@ -364,24 +374,7 @@ impl Connection {
                 }
             }
 
-            // 2. Flush, then report the sends that are now on the wire.
-            if self.need_flush {
-                match self.ws().poll_flush(cx) {
-                    Poll::Ready(Ok(())) => {
-                        self.need_flush = false;
-                        for (op, len) in self.unflushed.drain(..) {
-                            op.complete(Ok(len));
-                        }
-                        for op in self.flushes.drain(..) {
-                            op.complete(Ok(true));
-                        }
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(self.io_ending(e)),
-                    Poll::Pending => {}
-                }
-            }
-
-            // 3. Read one message and raise its event. After a read failure the read
+            // 2. Read one message and raise its event. After a read failure the read
             //    side is over: only our close frame still has to reach the wire.
             if self.failure.is_some() {
                 if !self.need_flush {
@@ -390,6 +383,7 @@ impl Connection {
             } else {
                 match self.ws().poll_next(cx) {
                     Poll::Ready(Some(Ok(msg))) => {
+                        read_pending = false;
                         progress = true;
                         self.on_message(msg);
                     }
@@ -400,6 +394,28 @@ impl Connection {
                         progress = true;
                     }
                     Poll::Ready(None) => return Poll::Ready(self.stream_ended()),
+                    Poll::Pending => read_pending = true,
+                }
+            }
+
+            // 3. Flush, then report the sends that are now on the wire. While messages
+            //    keep arriving, replies queue up and go out in one write when reading
+            //    would block (or enough piled up): one syscall for many echoes.
+            let batch_full = self.unflushed.len() >= FLUSH_BATCH_MESSAGES
+                || self.unflushed_bytes >= FLUSH_BATCH_BYTES;
+            if self.need_flush && (read_pending || batch_full || self.failure.is_some()) {
+                match self.ws().poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {
+                        self.need_flush = false;
+                        self.unflushed_bytes = 0;
+                        for (op, len) in self.unflushed.drain(..) {
+                            op.complete(Ok(len));
+                        }
+                        for op in self.flushes.drain(..) {
+                            op.complete(Ok(true));
+                        }
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(self.io_ending(e)),
                     Poll::Pending => {}
                 }
             }

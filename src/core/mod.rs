@@ -6,6 +6,7 @@ pub mod connection;
 pub mod error;
 pub mod events;
 pub mod message_websocket;
+pub mod read_ahead;
 pub mod runtime;
 pub mod streams;
 pub mod string_vector;
