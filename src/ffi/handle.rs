@@ -1,14 +1,17 @@
 //! C handles: every object pointer given to C is a key into this registry, never
 //! the address of Rust memory. A handle of the wrong type, a released handle or a
 //! made-up pointer is found missing here and refused with `E_INVALIDARG`, instead
-//! of being dereferenced. Keys are never reused, so a stale handle stays invalid.
+//! of being dereferenced.
+//!
+//! The registry is a slab: a key names a slot and the slot's generation, so a
+//! stale key (its slot freed, maybe reused) never matches again; each slot has its
+//! own lock, so calls on different objects never contend, and lookups hash nothing.
 
 use crate::core::error::{Error, Result, E_INVALIDARG, E_POINTER};
-use parking_lot::RwLock;
-use std::any::Any;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use once_cell::sync::OnceCell;
+use parking_lot::{Mutex, RwLock};
+use std::any::{Any, TypeId};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 type Object = Arc<dyn Any + Send + Sync>;
@@ -18,34 +21,80 @@ struct Entry {
     object: Object,
 }
 
-/// Keys are sequential, so the key itself is a perfect hash.
 #[derive(Default)]
-struct KeyHasher(u64);
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only usize keys are hashed")
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = n as u64;
-    }
+struct Slot {
+    gen: usize,
+    entry: Option<Entry>,
 }
 
-type Shard = RwLock<HashMap<usize, Entry, BuildHasherDefault<KeyHasher>>>;
+const SEGMENT_BITS: u32 = 10;
+const SEGMENT_SLOTS: usize = 1 << SEGMENT_BITS;
+/// At most 2^24 (16.7 million) handles alive at once.
+const INDEX_BITS: u32 = 24;
+const SEGMENTS: usize = 1 << (INDEX_BITS - SEGMENT_BITS);
+/// Keys are multiples of 16, so handles look like aligned pointers to C.
+const ALIGN_BITS: u32 = 4;
+/// The generation takes the remaining bits (36 on 64-bit targets).
+const GEN_BITS: u32 = usize::BITS - INDEX_BITS - ALIGN_BITS;
 
-const SHARDS: usize = 32;
-/// Keys step by 16 so handles look like aligned pointers, and the low bits pick
-/// no shard twice in a row.
-const KEY_STEP: usize = 16;
+static SEGMENT_TABLE: [OnceCell<Box<[RwLock<Slot>]>>; SEGMENTS] =
+    [const { OnceCell::new() }; SEGMENTS];
 
-static REGISTRY: [Shard; SHARDS] =
-    [const { RwLock::new(HashMap::with_hasher(BuildHasherDefault::new())) }; SHARDS];
-static NEXT_KEY: AtomicUsize = AtomicUsize::new(KEY_STEP);
+/// Free slots (reused last-in first-out) and the first never-used index.
+static FREE: Mutex<(Vec<u32>, u32)> = Mutex::new((Vec::new(), 0));
 
-fn shard(key: usize) -> &'static Shard {
-    &REGISTRY[(key / KEY_STEP) % SHARDS]
+fn slot(index: usize) -> Option<&'static RwLock<Slot>> {
+    SEGMENT_TABLE[index >> SEGMENT_BITS]
+        .get()
+        .map(|seg| &seg[index & (SEGMENT_SLOTS - 1)])
+}
+
+fn slot_or_create(index: usize) -> &'static RwLock<Slot> {
+    let seg = SEGMENT_TABLE[index >> SEGMENT_BITS]
+        .get_or_init(|| (0..SEGMENT_SLOTS).map(|_| RwLock::default()).collect());
+    &seg[index & (SEGMENT_SLOTS - 1)]
+}
+
+/// Index 0 is never used, so no key is 0 (NULL).
+fn key(index: usize, gen: usize) -> usize {
+    let gen = gen & ((1usize << GEN_BITS) - 1);
+    ((gen << INDEX_BITS) | index) << ALIGN_BITS
+}
+
+fn split(key: usize) -> (usize, usize) {
+    let k = key >> ALIGN_BITS;
+    (k & ((1 << INDEX_BITS) - 1), k >> INDEX_BITS)
+}
+
+/// The slot behind `key` if it is a well-formed key at all.
+fn slot_of(key: usize) -> Option<(&'static RwLock<Slot>, usize)> {
+    if key & ((1 << ALIGN_BITS) - 1) != 0 {
+        return None;
+    }
+    let (index, gen) = split(key);
+    if index == 0 {
+        return None;
+    }
+    slot(index).map(|s| (s, gen))
+}
+
+fn alloc_index() -> Result<usize> {
+    let mut free = FREE.lock();
+    if let Some(i) = free.0.pop() {
+        return Ok(i as usize);
+    }
+    if free.1 == 0 {
+        free.1 = 1;
+    }
+    if free.1 as usize >= 1 << INDEX_BITS {
+        return Err(Error::new(
+            crate::core::error::E_OUTOFMEMORY,
+            "too many live rtws handles (16.7 million)",
+        ));
+    }
+    let i = free.1;
+    free.1 += 1;
+    Ok(i as usize)
 }
 
 /// Ties an opaque C type to the Rust object behind it.
@@ -55,13 +104,18 @@ pub trait Handle: Sized {
 
     /// Registers `object` with one reference owned by the caller.
     fn publish(object: Arc<Self::Target>) -> *mut Self {
-        let key = NEXT_KEY.fetch_add(KEY_STEP, Ordering::Relaxed);
-        let entry = Entry {
+        let index = match alloc_index() {
+            Ok(i) => i,
+            // Out of handles: the caller gets NULL, which every function refuses.
+            Err(_) => return std::ptr::null_mut(),
+        };
+        let mut s = slot_or_create(index).write();
+        s.gen = s.gen.wrapping_add(1);
+        s.entry = Some(Entry {
             refs: AtomicU32::new(1),
             object,
-        };
-        shard(key).write().insert(key, entry);
-        key as *mut Self
+        });
+        key(index, s.gen) as *mut Self
     }
 
     fn new_handle(object: Self::Target) -> *mut Self {
@@ -70,53 +124,62 @@ pub trait Handle: Sized {
 
     /// The object behind `ptr`, kept alive for as long as the caller holds it.
     fn get(ptr: *const Self) -> Result<Arc<Self::Target>> {
-        let key = ptr as usize;
-        if key == 0 {
-            return Err(Error::new(
-                E_POINTER,
-                format!("the {} pointer is NULL", Self::NAME),
-            ));
-        }
-        let object = shard(key)
-            .read()
-            .get(&key)
-            .map(|e| e.object.clone())
-            .ok_or_else(|| not_a_handle::<Self>(key))?;
-        object
+        with_entry::<Self, _>(ptr, |e| e.object.clone())?
             .downcast::<Self::Target>()
-            .map_err(|_| not_a_handle::<Self>(key))
+            .map_err(|_| not_a_handle::<Self>(ptr as usize))
     }
 
     fn add_ref(ptr: *const Self) -> Result<u32> {
-        let key = ptr as usize;
-        Self::get(ptr)?;
-        let map = shard(key).read();
-        let entry = map.get(&key).ok_or_else(|| not_a_handle::<Self>(key))?;
-        Ok(entry.refs.fetch_add(1, Ordering::Relaxed) + 1)
+        with_entry::<Self, _>(ptr, |e| e.refs.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
-    /// Drops one reference; the last one removes the handle, and the object is
+    /// Drops one reference; the last one frees the handle, and the object is
     /// dropped here unless a call in flight still holds it.
     fn release(ptr: *const Self) -> Result<u32> {
-        let key = ptr as usize;
-        Self::get(ptr)?;
-        let left = {
-            let map = shard(key).read();
-            let entry = map.get(&key).ok_or_else(|| not_a_handle::<Self>(key))?;
-            entry.refs.fetch_sub(1, Ordering::AcqRel) - 1
-        };
+        let left = with_entry::<Self, _>(ptr, |e| e.refs.fetch_sub(1, Ordering::AcqRel) - 1)?;
         if left == 0 {
+            let (slot, gen) = slot_of(ptr as usize).expect("checked by with_entry");
             let removed = {
-                let mut map = shard(key).write();
-                match map.get(&key) {
-                    Some(e) if e.refs.load(Ordering::Acquire) == 0 => map.remove(&key),
-                    _ => None,
+                let mut s = slot.write();
+                let last = s.gen & ((1 << GEN_BITS) - 1) == gen
+                    && s.entry
+                        .as_ref()
+                        .is_some_and(|e| e.refs.load(Ordering::Acquire) == 0);
+                if last {
+                    s.entry.take()
+                } else {
+                    None
                 }
             };
+            if removed.is_some() {
+                FREE.lock().0.push(split(ptr as usize).0 as u32);
+            }
             // The object's destructor may call back into rtws: run it unlocked.
             drop(removed);
         }
         Ok(left)
+    }
+}
+
+/// Runs `f` on the live entry of type `H` behind `ptr`, under the slot's read lock.
+fn with_entry<H: Handle, R>(ptr: *const H, f: impl FnOnce(&Entry) -> R) -> Result<R> {
+    let key = ptr as usize;
+    if key == 0 {
+        return Err(Error::new(
+            E_POINTER,
+            format!("the {} pointer is NULL", H::NAME),
+        ));
+    }
+    let (slot, gen) = slot_of(key).ok_or_else(|| not_a_handle::<H>(key))?;
+    let s = slot.read();
+    match &s.entry {
+        Some(e)
+            if s.gen & ((1 << GEN_BITS) - 1) == gen
+                && (*e.object).type_id() == TypeId::of::<H::Target>() =>
+        {
+            Ok(f(e))
+        }
+        _ => Err(not_a_handle::<H>(key)),
     }
 }
 
@@ -132,11 +195,22 @@ fn not_a_handle<H: Handle>(key: usize) -> Error {
 
 /// Drops every handle (used by `rtws_Shutdown`); returns how many were live.
 pub fn clear_all() -> usize {
-    let mut n = 0;
-    for s in REGISTRY.iter() {
-        let entries = std::mem::take(&mut *s.write());
-        n += entries.len();
-        drop(entries);
+    let mut entries = Vec::new();
+    for seg in SEGMENT_TABLE.iter().filter_map(|s| s.get()) {
+        for slot in seg.iter() {
+            if let Some(e) = slot.write().entry.take() {
+                entries.push(e);
+            }
+        }
     }
+    let n = entries.len();
+    // Rebuild the free list from scratch: every used index is free again (their
+    // generations moved on, so the old keys stay invalid).
+    {
+        let mut free = FREE.lock();
+        let used = free.1;
+        free.0 = (1..used).rev().collect();
+    }
+    drop(entries);
     n
 }
