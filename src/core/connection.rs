@@ -40,8 +40,8 @@ pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// and `ReadAhead` keeps large messages from costing a syscall per 4 KiB.
 const READ_BUFFER_SIZE: usize = 4096;
 /// Queued sends are flushed when reading would block, or at these sizes.
-const FLUSH_BATCH_MESSAGES: usize = 256;
-const FLUSH_BATCH_BYTES: usize = 256 * 1024;
+const FLUSH_BATCH_MESSAGES: usize = 32;
+const FLUSH_BATCH_BYTES: usize = 64 * 1024;
 
 /// What `ConnectAsync` needs, taken from the socket when it is called.
 pub struct Target {
