@@ -303,6 +303,13 @@ typedef void (*MessageWebSocketClosedHandler)(void *context,
                                               MessageWebSocket *sender,
                                               WebSocketClosedEventArgs *args);
 
+/**
+ * `Windows.Foundation.TimeSpan`: a duration in 100-nanosecond units.
+ */
+typedef struct {
+  int64_t Duration;
+} TimeSpan;
+
 #if !defined(RTWS_SYSTEM_HRESULTS)
 #define S_OK 0
 #endif
@@ -1187,6 +1194,59 @@ HRESULT MessageWebSocketControl_put_OutboundBufferSizeInBytes(MessageWebSocketCo
  */
 HRESULT MessageWebSocketControl_get_SupportedProtocols(MessageWebSocketControl *this_,
                                                        IVectorString **value);
+
+/**
+ * `DesiredUnsolicitedPongInterval`: how often rtws sends an unsolicited Pong frame
+ * (a one-way heartbeat, RFC 6455 §5.5.3); zero (the default) sends none.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_DesiredUnsolicitedPongInterval(MessageWebSocketControl *this_,
+                                                                   TimeSpan *value);
+
+/**
+ * Sets `DesiredUnsolicitedPongInterval` (0, or 10 ms to 1 day). Before ConnectAsync
+ * only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
+ * ConnectAsync); `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_DesiredUnsolicitedPongInterval(MessageWebSocketControl *this_,
+                                                                   TimeSpan value);
+
+/**
+ * `ActualUnsolicitedPongInterval`: the interval in force on the connection (rtws
+ * applies the desired one exactly); zero before the connect completes or when none.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_ActualUnsolicitedPongInterval(MessageWebSocketControl *this_,
+                                                                  TimeSpan *value);
+
+/**
+ * rtws extension: `ConnectTimeout`, the limit for each TCP connect attempt and for
+ * the opening handshake (default 60 s, as UWP). Returns `S_OK`; `E_POINTER`;
+ * `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_ConnectTimeout(MessageWebSocketControl *this_, TimeSpan *value);
+
+/**
+ * rtws extension: sets `ConnectTimeout` (1 ms to 1 day). A connect that runs out of
+ * time fails with `WININET_E_TIMEOUT` (WebErrorStatus_Timeout). Before ConnectAsync
+ * only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_ConnectTimeout(MessageWebSocketControl *this_, TimeSpan value);
+
+/**
+ * rtws extension: `SendTimeout`, how long queued output may make no progress (the
+ * server reads nothing) before the connection fails (default 30 s, as UWP).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_SendTimeout(MessageWebSocketControl *this_, TimeSpan *value);
+
+/**
+ * rtws extension: sets `SendTimeout` (1 ms to 1 day). When it runs out, pending
+ * sends fail with `WININET_E_TIMEOUT`, a MessageReceived reports it, and Closed
+ * follows with 1006. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`;
+ * `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_SendTimeout(MessageWebSocketControl *this_, TimeSpan value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.

@@ -30,8 +30,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 use tokio_tungstenite::WebSocketStream;
 
-/// The seed's documented limits: connect 60 s per address, at most 5 addresses.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The seed's documented limit: at most 5 addresses tried for one name.
 pub(crate) const MAX_ADDRESSES: usize = 5;
 /// How long a close handshake we started may wait for the peer's reply.
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,6 +51,29 @@ pub struct Target {
     pub protocols: Vec<String>,
     pub max_message_size: u32,
     pub send_buffer_size: Option<u32>,
+    pub timing: Timing,
+}
+
+/// Timeouts and keepalive of one connection (Control settings, frozen at connect).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// Each TCP connect attempt, and the opening handshake (seed: 60 s).
+    pub connect: Duration,
+    /// How long queued output may make no progress before the connection fails
+    /// with `WININET_E_TIMEOUT` (seed: 30 s for sends).
+    pub send: Duration,
+    /// The interval of unsolicited pongs (one-way heartbeat); zero: none.
+    pub pong_interval: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            connect: Duration::from_secs(60),
+            send: Duration::from_secs(30),
+            pong_interval: Duration::ZERO,
+        }
+    }
 }
 
 /// What the socket's users ask of its connection task.
@@ -74,8 +96,8 @@ pub struct Established {
     pub local_address: String,
 }
 
-/// Resolves, connects (up to `MAX_ADDRESSES`, each within `CONNECT_TIMEOUT`) and
-/// performs the opening handshake.
+/// Resolves, connects (up to `MAX_ADDRESSES`, each within the connect timeout) and
+/// performs the opening handshake (within the connect timeout too).
 pub async fn establish(target: Target) -> Result<Established> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
@@ -96,7 +118,7 @@ pub async fn establish(target: Target) -> Result<Established> {
     let mut last = None;
     let mut stream = None;
     for addr in addrs {
-        match connect_one(addr, target.send_buffer_size).await {
+        match connect_one(addr, target.send_buffer_size, target.timing.connect).await {
             Ok(s) => {
                 stream = Some(s);
                 break;
@@ -141,7 +163,7 @@ pub async fn establish(target: Target) -> Result<Established> {
         .max_frame_size(Some(max));
     let handshake =
         tokio_tungstenite::client_async_with_config(request, ReadAhead::new(stream), Some(config));
-    let (ws, response) = timeout(CONNECT_TIMEOUT, handshake)
+    let (ws, response) = timeout(target.timing.connect, handshake)
         .await
         .map_err(|_| {
             Error::new(
@@ -163,7 +185,11 @@ pub async fn establish(target: Target) -> Result<Established> {
     })
 }
 
-async fn connect_one(addr: SocketAddr, send_buffer_size: Option<u32>) -> Result<TcpStream> {
+async fn connect_one(
+    addr: SocketAddr,
+    send_buffer_size: Option<u32>,
+    limit: Duration,
+) -> Result<TcpStream> {
     let during = |e: std::io::Error| Error::from_io(&e, &format!("connecting to {addr}"));
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
@@ -174,7 +200,7 @@ async fn connect_one(addr: SocketAddr, send_buffer_size: Option<u32>) -> Result<
     if let Some(size) = send_buffer_size {
         socket.set_send_buffer_size(size).map_err(during)?;
     }
-    let stream = timeout(CONNECT_TIMEOUT, socket.connect(addr))
+    let stream = timeout(limit, socket.connect(addr))
         .await
         .map_err(|_| Error::new(WININET_E_TIMEOUT, format!("connecting to {addr} timed out")))?
         .map_err(|e| match e.kind() {
@@ -237,6 +263,10 @@ pub struct Connection {
     peer_close: Option<(u16, String)>,
     /// A failure detected while reading, for which we sent a close frame.
     failure: Option<(Error, u16)>,
+    timing: Timing,
+    /// Armed while output is pending; pushed back whenever some of it is written.
+    send_stall: Option<(Pin<Box<Sleep>>, u64)>,
+    pong_timer: Option<tokio::time::Interval>,
 }
 
 impl Drop for Connection {
@@ -250,8 +280,22 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    pub fn new(socket: Arc<Socket>, ws: Ws, commands: UnboundedReceiver<Command>) -> Self {
+    pub fn new(
+        socket: Arc<Socket>,
+        ws: Ws,
+        commands: UnboundedReceiver<Command>,
+        timing: Timing,
+    ) -> Self {
+        let pong_timer = (!timing.pong_interval.is_zero()).then(|| {
+            let start = tokio::time::Instant::now() + timing.pong_interval;
+            let mut t = tokio::time::interval_at(start, timing.pong_interval);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
         Connection {
+            timing,
+            send_stall: None,
+            pong_timer,
             socket,
             ws,
             commands,
@@ -420,6 +464,22 @@ impl Connection {
                 }
             }
 
+            // 4. Keepalive: an unsolicited pong every interval (RFC 6455 §5.5.3).
+            if let Some(timer) = self.pong_timer.as_mut() {
+                if timer.poll_tick(cx).is_ready() && self.close_deadline.is_none() {
+                    self.need_flush = true;
+                    progress = true;
+                    if let Err(e) = self.ws().start_send(Message::Pong(Bytes::new())) {
+                        return Poll::Ready(self.io_ending(e));
+                    }
+                }
+            }
+
+            // 5. Output that makes no progress for the send timeout fails the connection.
+            if let Some(ending) = self.poll_send_stall(cx) {
+                return Poll::Ready(ending);
+            }
+
             if let Some(deadline) = self.close_deadline.as_mut() {
                 if deadline.as_mut().poll(cx).is_ready() {
                     let (code, reason) =
@@ -436,6 +496,41 @@ impl Connection {
                 return Poll::Pending;
             }
         }
+    }
+
+    fn poll_send_stall(&mut self, cx: &mut Context<'_>) -> Option<Ending> {
+        if !self.need_flush {
+            self.send_stall = None;
+            return None;
+        }
+        let written = self.ws.get_ref().written();
+        let limit = self.timing.send;
+        match &mut self.send_stall {
+            Some((sleep, at)) if *at == written => {
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return None;
+                }
+            }
+            Some((sleep, at)) => {
+                sleep.as_mut().reset(tokio::time::Instant::now() + limit);
+                *at = written;
+                let _ = sleep.as_mut().poll(cx);
+                return None;
+            }
+            None => {
+                let mut sleep = Box::pin(tokio::time::sleep(limit));
+                let _ = sleep.as_mut().poll(cx);
+                self.send_stall = Some((sleep, written));
+                return None;
+            }
+        }
+        Some(self.lost(Error::new(
+            WININET_E_TIMEOUT,
+            format!(
+                "the server accepted no data for {} ms (SendTimeout)",
+                limit.as_millis()
+            ),
+        )))
     }
 
     fn on_message(&mut self, msg: Message) {

@@ -1,7 +1,7 @@
 //! `MessageWebSocket` and its Control, Information and event arguments.
 
 use crate::core::async_op::AsyncOp;
-use crate::core::connection::{self, Command, Connection, Target};
+use crate::core::connection::{self, Command, Connection, Target, Timing};
 use crate::core::error::*;
 use crate::core::events::{Dispatcher, EventSource, Token};
 use crate::core::runtime;
@@ -92,6 +92,7 @@ struct Settings {
     receive_mode: MessageWebSocketReceiveMode,
     send_buffer_size: Option<u32>,
     headers: Vec<(String, String)>,
+    timing: Timing,
     /// Set while a connect runs or after it succeeded: only MessageType may change.
     frozen: bool,
 }
@@ -105,6 +106,8 @@ pub struct Socket {
     attempts: AtomicU64,
     protocol: OnceCell<CString>,
     local_address: OnceCell<CString>,
+    /// The unsolicited pong interval of the established connection.
+    actual_pong: OnceCell<std::time::Duration>,
     output_closed: AtomicBool,
     dispatcher: Dispatcher,
     message_received: EventSource<Arc<MessageReceivedArgs>>,
@@ -161,6 +164,7 @@ impl Socket {
                 receive_mode: MessageWebSocketReceiveMode::FullMessage,
                 send_buffer_size: None,
                 headers: Vec::new(),
+                timing: Timing::default(),
                 frozen: false,
             }),
             protocols: Arc::new(StringVector::new(validate_protocol)),
@@ -168,6 +172,7 @@ impl Socket {
             attempts: AtomicU64::new(0),
             protocol: OnceCell::new(),
             local_address: OnceCell::new(),
+            actual_pong: OnceCell::new(),
             output_closed: AtomicBool::new(false),
             dispatcher: Dispatcher::default(),
             message_received: EventSource::default(),
@@ -255,6 +260,16 @@ impl Socket {
         }
         self.edit_settings(|s| s.send_buffer_size = Some(v))
     }
+    pub fn timing(&self) -> Timing {
+        self.settings.lock().timing
+    }
+    /// Changes one timing setting (before ConnectAsync only).
+    pub fn set_timing(&self, f: impl FnOnce(&mut Timing)) -> Result<()> {
+        self.edit_settings(|s| f(&mut s.timing))
+    }
+    pub fn actual_pong_interval(&self) -> std::time::Duration {
+        self.actual_pong.get().copied().unwrap_or_default()
+    }
     pub fn supported_protocols(&self) -> Arc<StringVector> {
         self.protocols.clone()
     }
@@ -325,6 +340,7 @@ impl Socket {
                 protocols: self.protocols.to_vec(),
                 max_message_size: s.max_message_size,
                 send_buffer_size: s.send_buffer_size,
+                timing: s.timing,
             }
         };
         self.protocols.freeze(FROZEN);
@@ -483,6 +499,7 @@ impl Drop for Abandoned {
 
 async fn connect_task(socket: Arc<Socket>, attempt: u64, target: Target, abandoned: Abandoned) {
     let op = abandoned.0.clone();
+    let timing = target.timing;
     match connection::establish(target).await {
         Err(e) => {
             socket.connect_failed(attempt);
@@ -491,13 +508,14 @@ async fn connect_task(socket: Arc<Socket>, attempt: u64, target: Target, abandon
         Ok(est) => {
             let _ = socket.protocol.set(c_text(&est.protocol));
             let _ = socket.local_address.set(c_text(&est.local_address));
+            let _ = socket.actual_pong.set(timing.pong_interval);
             let (tx, rx) = unbounded_channel();
             if !socket.connect_succeeded(attempt, tx) {
                 return; // closed or canceled meanwhile: `abandoned` reports it
             }
             socket.dispatcher.dispatch(|| op.complete(Ok(())));
             drop(abandoned);
-            Connection::new(socket, est.ws, rx).run().await;
+            Connection::new(socket, est.ws, rx, timing).run().await;
         }
     }
 }

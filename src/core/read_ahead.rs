@@ -20,6 +20,8 @@ pub struct ReadAhead {
     tcp: TcpStream,
     /// Bytes read from the socket and not yet handed on; empty (unallocated) when idle.
     pending: BytesMut,
+    /// Bytes written so far: the send timeout watches it for progress.
+    written: u64,
 }
 
 impl ReadAhead {
@@ -27,7 +29,12 @@ impl ReadAhead {
         ReadAhead {
             tcp,
             pending: BytesMut::new(),
+            written: 0,
         }
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
     }
 }
 
@@ -74,14 +81,20 @@ impl AsyncWrite for ReadAhead {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+        let this = self.get_mut();
+        let n = ready!(Pin::new(&mut this.tcp).poll_write(cx, buf))?;
+        this.written += n as u64;
+        Poll::Ready(Ok(n))
     }
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().tcp).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let n = ready!(Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs))?;
+        this.written += n as u64;
+        Poll::Ready(Ok(n))
     }
     fn is_write_vectored(&self) -> bool {
         self.tcp.is_write_vectored()

@@ -13,9 +13,12 @@ use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{DataReader, IOutputStream};
 use crate::ffi::vector::IVectorString;
-use crate::ffi::{call, call_count, in_enum, in_str, out, Context, EventRegistrationToken};
+use crate::ffi::{
+    call, call_count, in_enum, in_str, out, Context, EventRegistrationToken, TimeSpan,
+};
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Opaque handle of a MessageWebSocket.
 pub struct MessageWebSocket {
@@ -494,6 +497,105 @@ pub extern "C" fn MessageWebSocketControl_get_SupportedProtocols(
     call(|| {
         let value = out(value, "value")?;
         value.set(IVectorString::publish(control(this)?.supported_protocols()))
+    })
+}
+
+/// `DesiredUnsolicitedPongInterval`: how often rtws sends an unsolicited Pong frame
+/// (a one-way heartbeat, RFC 6455 §5.5.3); zero (the default) sends none.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_DesiredUnsolicitedPongInterval(
+    this: *mut MessageWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| {
+        out(value, "value")?.set(TimeSpan::from_duration(
+            control(this)?.timing().pong_interval,
+        ))
+    })
+}
+
+/// Sets `DesiredUnsolicitedPongInterval` (0, or 10 ms to 1 day). Before ConnectAsync
+/// only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
+/// ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_DesiredUnsolicitedPongInterval(
+    this: *mut MessageWebSocketControl,
+    value: TimeSpan,
+) -> HRESULT {
+    call(|| {
+        let d = if value.Duration == 0 {
+            Duration::ZERO
+        } else {
+            value.to_duration("DesiredUnsolicitedPongInterval", Duration::from_millis(10))?
+        };
+        control(this)?.set_timing(|t| t.pong_interval = d)
+    })
+}
+
+/// `ActualUnsolicitedPongInterval`: the interval in force on the connection (rtws
+/// applies the desired one exactly); zero before the connect completes or when none.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_ActualUnsolicitedPongInterval(
+    this: *mut MessageWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| {
+        out(value, "value")?.set(TimeSpan::from_duration(
+            control(this)?.actual_pong_interval(),
+        ))
+    })
+}
+
+/// rtws extension: `ConnectTimeout`, the limit for each TCP connect attempt and for
+/// the opening handshake (default 60 s, as UWP). Returns `S_OK`; `E_POINTER`;
+/// `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_ConnectTimeout(
+    this: *mut MessageWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(TimeSpan::from_duration(control(this)?.timing().connect)))
+}
+
+/// rtws extension: sets `ConnectTimeout` (1 ms to 1 day). A connect that runs out of
+/// time fails with `WININET_E_TIMEOUT` (WebErrorStatus_Timeout). Before ConnectAsync
+/// only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_ConnectTimeout(
+    this: *mut MessageWebSocketControl,
+    value: TimeSpan,
+) -> HRESULT {
+    call(|| {
+        let d = value.to_duration("ConnectTimeout", Duration::from_millis(1))?;
+        control(this)?.set_timing(|t| t.connect = d)
+    })
+}
+
+/// rtws extension: `SendTimeout`, how long queued output may make no progress (the
+/// server reads nothing) before the connection fails (default 30 s, as UWP).
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_SendTimeout(
+    this: *mut MessageWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(TimeSpan::from_duration(control(this)?.timing().send)))
+}
+
+/// rtws extension: sets `SendTimeout` (1 ms to 1 day). When it runs out, pending
+/// sends fail with `WININET_E_TIMEOUT`, a MessageReceived reports it, and Closed
+/// follows with 1006. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`;
+/// `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_SendTimeout(
+    this: *mut MessageWebSocketControl,
+    value: TimeSpan,
+) -> HRESULT {
+    call(|| {
+        let d = value.to_duration("SendTimeout", Duration::from_millis(1))?;
+        control(this)?.set_timing(|t| t.send = d)
     })
 }
 

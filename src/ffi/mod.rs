@@ -180,3 +180,37 @@ unsafe impl Sync for Context {}
 pub struct EventRegistrationToken {
     pub value: i64,
 }
+
+/// `Windows.Foundation.TimeSpan`: a duration in 100-nanosecond units.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(non_snake_case)] // the WinRT ABI field name
+pub struct TimeSpan {
+    pub Duration: i64,
+}
+
+impl TimeSpan {
+    pub(crate) fn from_duration(d: std::time::Duration) -> Self {
+        TimeSpan {
+            Duration: i64::try_from(d.as_nanos() / 100).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The duration, if it is at least `min` and at most one day.
+    pub(crate) fn to_duration(
+        self,
+        name: &str,
+        min: std::time::Duration,
+    ) -> Result<std::time::Duration> {
+        const DAY_TICKS: i64 = 24 * 3600 * 10_000_000;
+        let d = std::time::Duration::from_nanos(self.Duration.clamp(0, DAY_TICKS) as u64 * 100);
+        if self.Duration < 0 || self.Duration > DAY_TICKS || d < min {
+            return Err(Error::invalid_arg(format!(
+                "{name} of {} (100 ns units) is out of range: {} ms to 1 day",
+                self.Duration,
+                min.as_millis()
+            )));
+        }
+        Ok(d)
+    }
+}

@@ -1,12 +1,16 @@
 //! WebSocket test server for the rtws test suite and benchmark.
 //!
 //! Prints `PORT <n>` as its first stdout line, then serves until killed or until
-//! `--exit-after-secs` elapses. The request path selects a behaviour (see `serve`).
+//! `--exit-after-secs` elapses. The request path selects a behaviour (see `serve` and
+//! `USAGE`). With `--proxy` it is an HTTP CONNECT proxy instead (see `proxy`).
 
 mod autobahn;
+mod faults;
+mod proxy;
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -23,8 +27,45 @@ use tokio_tungstenite::WebSocketStream;
 
 type Ws = WebSocketStream<TcpStream>;
 
-const USAGE: &str =
-    "usage: rtws-testserver [--host 127.0.0.1] [--port 0] [--threads N] [--exit-after-secs S]";
+const USAGE: &str = "\
+usage: rtws-testserver [--host 127.0.0.1] [--port 0] [--threads N] [--exit-after-secs S]
+       rtws-testserver --proxy [--proxy-auth USER:PASS] [same options]
+Prints `PORT <n>` first. Routes (request path + query; K defaults to 0):
+  /echo (any other path)       echo Text/Binary messages
+  /close?after=K&code=C&reason=R
+                               echo K, then close (with C/R if given), wait for reply
+  /badutf8?after=K             echo K, then a Text frame with invalid UTF-8
+  /big?after=K&size=N&type=text
+                               echo K, then one N-byte message (default 1 MiB binary)
+  /vanish?after=K&rst=1        echo K, then FIN (RST with rst=1), no close frame
+  /headers                     send the request headers as Text, then echo
+  /fragments?count=N&size=B&type=text&ping=0
+                               one message in N fragments (default 3 x 1000, Ping
+                               after the first unless ping=0), then echo
+  /silent                      upgrade, then say nothing for 120 s
+  /nohandshake                 never answer the upgrade request (120 s)
+  /status?code=C               plain HTTP status C (default 404), no upgrade
+  /getCaseCount /runCase?case=N&agent=A /updateReports?agent=A
+                               Autobahn fuzzingserver emulation (AUTOBAHN lines)
+  ?proto=P on any upgrading route: answer subprotocol P (empty: none; default:
+                               the client's first offer)
+  /badaccept                   101 with a wrong Sec-WebSocket-Accept, hold 30 s
+  /garbage                     answer the upgrade with `SSH-2.0-nope`, then close
+  /partial?after=K             echo K, then half a binary frame (header says 1000
+                               bytes, 500 sent), then silence for 60 s (no reads)
+  /reset?after=K&midmessage=1  echo K, [a frame header + 100 of 1000 payload bytes,
+                               100 ms pause,] then RST (SO_LINGER 0)
+  /pongs?window=MS             count unsolicited Pongs for MS ms (default 1000)
+                               while echoing, then Text `pongs=N`, close 1000
+  /ping?count=N&interval=MS    send N Pings `ping-0`.. every MS ms (default 3, 50),
+                               wait up to 2 s for the Pongs, then Text `pongs=M`
+                               (M = matching Pongs), close 1000
+  /auth?user=U&pass=P          require `Authorization: Basic` U:P (default user:pass):
+                               401 + WWW-Authenticate, connection kept open for a
+                               retry (up to 5 requests); with it, upgrade and echo
+Proxy mode: HTTP CONNECT to 127.0.0.1 / ::1 / localhost only (else 403); prints
+  `PROXY CONNECT host:port` per tunnel; --proxy-auth requires Proxy-Authorization
+  Basic (else 407, connection kept open for a retry); tunnels idle 60 s are closed.";
 /// How long /silent and /nohandshake keep a connection open.
 const HOLD: Duration = Duration::from_secs(120);
 /// A client that never completes its request head is dropped after this.
@@ -36,6 +77,9 @@ struct Args {
     port: u16,
     threads: usize,
     exit_after: Duration,
+    /// `--proxy`: run the CONNECT proxy; `--proxy-auth` sets the required `user:pass`.
+    proxy: bool,
+    proxy_auth: Option<String>,
 }
 
 impl Args {
@@ -45,9 +89,22 @@ impl Args {
             port: 0,
             threads: 1,
             exit_after: Duration::from_secs(900),
+            proxy: false,
+            proxy_auth: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
+            match flag.as_str() {
+                "--proxy" => {
+                    args.proxy = true;
+                    continue;
+                }
+                "--help" | "-h" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
+                _ => {}
+            }
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let bad = |_| format!("bad value for {flag}: {value}");
             match flag.as_str() {
@@ -57,8 +114,13 @@ impl Args {
                 "--exit-after-secs" => {
                     args.exit_after = Duration::from_secs(value.parse().map_err(bad)?)
                 }
+                "--proxy-auth" if value.contains(':') => args.proxy_auth = Some(value.clone()),
+                "--proxy-auth" => return Err(format!("--proxy-auth wants USER:PASS, got {value}")),
                 _ => return Err(format!("unknown argument {flag}")),
             }
+        }
+        if args.proxy_auth.is_some() && !args.proxy {
+            return Err("--proxy-auth needs --proxy".into());
         }
         Ok(args)
     }
@@ -132,9 +194,13 @@ async fn run(args: Args) -> io::Result<()> {
     out.flush()?;
     drop(out);
 
+    let proxy_auth: Option<Arc<str>> = args.proxy_auth.as_deref().map(Arc::from);
     let accept_loop = async {
         loop {
             match listener.accept().await {
+                Ok((stream, _)) if args.proxy => {
+                    tokio::spawn(proxy::handle(stream, proxy_auth.clone()));
+                }
                 Ok((stream, _)) => {
                     tokio::spawn(handle(stream));
                 }
@@ -155,12 +221,25 @@ async fn run(args: Args) -> io::Result<()> {
 
 /// The parts of the upgrade request that routing needs.
 struct Head {
+    /// As sent, e.g. `GET` (the proxy needs `CONNECT`).
+    method: String,
+    /// The request target before any `?` (for CONNECT: `host:port`).
     path: String,
     query: Query,
     /// Lower-cased names, in the order received.
     headers: Vec<(String, String)>,
     /// Bytes of the request head on the wire.
     len: usize,
+}
+
+impl Head {
+    /// The first header called `name` (lower case).
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 struct Query(Vec<(String, String)>);
@@ -243,10 +322,9 @@ async fn peek_head(stream: &TcpStream) -> io::Result<Option<Head>> {
 fn parse_head(raw: &[u8]) -> Head {
     let text = String::from_utf8_lossy(raw);
     let mut lines = text.split("\r\n");
-    let target = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("/");
+    let mut request_line = lines.next().unwrap_or("").split_whitespace();
+    let method = request_line.next().unwrap_or("").to_string();
+    let target = request_line.next().unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let headers = lines
         .take_while(|l| !l.is_empty())
@@ -254,6 +332,7 @@ fn parse_head(raw: &[u8]) -> Head {
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     Head {
+        method,
         path: path.to_string(),
         query: Query::parse(query),
         headers,
@@ -302,34 +381,13 @@ async fn serve(mut stream: TcpStream, head: Head) -> Result<(), Error> {
             .await;
             return Ok(());
         }
+        "/badaccept" => return faults::bad_accept(stream, &head).await,
+        "/garbage" => return faults::garbage(stream, &head).await,
+        "/auth" => return faults::auth(stream, head).await,
         _ => {}
     }
 
-    let proto = match head.query.get("proto") {
-        Some("") => None,
-        Some(name) => Some(name.to_string()),
-        None => head
-            .headers
-            .iter()
-            .find(|(k, _)| k == "sec-websocket-protocol")
-            .and_then(|(_, v)| v.split(',').map(str::trim).find(|p| !p.is_empty()))
-            .map(str::to_string),
-    };
-    // The Err type is fixed by tungstenite's Callback trait.
-    #[allow(clippy::result_large_err)]
-    let add_protocol = move |_: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
-        if let Some(value) = proto.and_then(|p| HeaderValue::from_str(&p).ok()) {
-            resp.headers_mut()
-                .insert(header::SEC_WEBSOCKET_PROTOCOL, value);
-        }
-        Ok(resp)
-    };
-    let config = WebSocketConfig::default()
-        .max_message_size(None)
-        .max_frame_size(None);
-    let mut ws =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, add_protocol, Some(config)).await?;
-
+    let mut ws = upgrade(stream, &head).await?;
     let q = &head.query;
     let after = q.num("after", 0usize);
     match head.path.as_str() {
@@ -399,11 +457,47 @@ async fn serve(mut stream: TcpStream, head: Head) -> Result<(), Error> {
         "/getCaseCount" | "/runCase" | "/updateReports" => {
             autobahn::serve(&mut ws, &head.path, q).await?
         }
+        "/partial" => faults::partial(&mut ws, after).await?,
+        "/reset" => faults::reset(&mut ws, after, q.num("midmessage", 0u8) != 0).await?,
+        "/pongs" => faults::pongs(&mut ws, q.num("window", 1000)).await?,
+        "/ping" => faults::ping(&mut ws, q.num("count", 3), q.num("interval", 50)).await?,
         _ => {
             echo(&mut ws, None).await?;
         }
     }
     Ok(())
+}
+
+/// The subprotocol to answer with: `?proto=P` (empty: none), else the client's first offer.
+fn chosen_protocol(head: &Head) -> Option<String> {
+    match head.query.get("proto") {
+        Some("") => None,
+        Some(name) => Some(name.to_string()),
+        None => head
+            .headers
+            .iter()
+            .find(|(k, _)| k == "sec-websocket-protocol")
+            .and_then(|(_, v)| v.split(',').map(str::trim).find(|p| !p.is_empty()))
+            .map(str::to_string),
+    }
+}
+
+/// Completes the WebSocket handshake with tungstenite (answering `chosen_protocol`).
+async fn upgrade(stream: TcpStream, head: &Head) -> Result<Ws, Error> {
+    let proto = chosen_protocol(head);
+    // The Err type is fixed by tungstenite's Callback trait.
+    #[allow(clippy::result_large_err)]
+    let add_protocol = move |_: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
+        if let Some(value) = proto.and_then(|p| HeaderValue::from_str(&p).ok()) {
+            resp.headers_mut()
+                .insert(header::SEC_WEBSOCKET_PROTOCOL, value);
+        }
+        Ok(resp)
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
+    tokio_tungstenite::accept_hdr_async_with_config(stream, add_protocol, Some(config)).await
 }
 
 /// Answers with a plain HTTP status instead of upgrading; written by hand so that any
