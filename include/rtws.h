@@ -1249,6 +1249,22 @@ HRESULT MessageWebSocketControl_get_SendTimeout(MessageWebSocketControl *this_, 
 HRESULT MessageWebSocketControl_put_SendTimeout(MessageWebSocketControl *this_, TimeSpan value);
 
 /**
+ * rtws extension: `ReceiveTimeout`, how long a message that has begun to arrive may
+ * receive no byte before the connection fails (default 30 s, as UWP). An idle
+ * connection between messages never times out (use DesiredUnsolicitedPongInterval
+ * and the server's pings for liveness). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_ReceiveTimeout(MessageWebSocketControl *this_, TimeSpan *value);
+
+/**
+ * rtws extension: sets `ReceiveTimeout` (1 ms to 1 day). When it runs out, a
+ * MessageReceived reports `WININET_E_TIMEOUT` and Closed follows with 1006.
+ * Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`;
+ * `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_ReceiveTimeout(MessageWebSocketControl *this_, TimeSpan value);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t MessageWebSocketInformation_AddRef(MessageWebSocketInformation *this_);

@@ -62,6 +62,10 @@ pub struct Timing {
     /// How long queued output may make no progress before the connection fails
     /// with `WININET_E_TIMEOUT` (seed: 30 s for sends).
     pub send: Duration,
+    /// How long a message that has begun to arrive may receive no byte before the
+    /// connection fails with `WININET_E_TIMEOUT` (seed: 30 s for receives). An
+    /// idle connection between messages never times out.
+    pub receive: Duration,
     /// The interval of unsolicited pongs (one-way heartbeat); zero: none.
     pub pong_interval: Duration,
 }
@@ -71,6 +75,7 @@ impl Default for Timing {
         Timing {
             connect: Duration::from_secs(60),
             send: Duration::from_secs(30),
+            receive: Duration::from_secs(30),
             pong_interval: Duration::ZERO,
         }
     }
@@ -236,6 +241,35 @@ fn handshake_error(e: WsError) -> Error {
     }
 }
 
+/// Fires when `active` stays true and `progress` stays the same for `limit`.
+#[derive(Default)]
+struct StallTimer {
+    armed: Option<(Pin<Box<Sleep>>, u64)>,
+}
+
+impl StallTimer {
+    fn poll(&mut self, cx: &mut Context<'_>, active: bool, progress: u64, limit: Duration) -> bool {
+        if !active {
+            self.armed = None;
+            return false;
+        }
+        match &mut self.armed {
+            Some((sleep, at)) if *at == progress => sleep.as_mut().poll(cx).is_ready(),
+            Some((sleep, at)) => {
+                sleep.as_mut().reset(tokio::time::Instant::now() + limit);
+                *at = progress;
+                sleep.as_mut().poll(cx).is_ready()
+            }
+            None => {
+                let mut sleep = Box::pin(tokio::time::sleep(limit));
+                let fired = sleep.as_mut().poll(cx).is_ready();
+                self.armed = Some((sleep, progress));
+                fired
+            }
+        }
+    }
+}
+
 /// How a connection ended, for the `Closed` event and the pending operations.
 struct Ending {
     code: u16,
@@ -265,7 +299,9 @@ pub struct Connection {
     failure: Option<(Error, u16)>,
     timing: Timing,
     /// Armed while output is pending; pushed back whenever some of it is written.
-    send_stall: Option<(Pin<Box<Sleep>>, u64)>,
+    send_stall: StallTimer,
+    /// Armed while a message is half received; pushed back whenever a byte arrives.
+    receive_stall: StallTimer,
     pong_timer: Option<tokio::time::Interval>,
 }
 
@@ -294,7 +330,8 @@ impl Connection {
         });
         Connection {
             timing,
-            send_stall: None,
+            send_stall: StallTimer::default(),
+            receive_stall: StallTimer::default(),
             pong_timer,
             socket,
             ws,
@@ -475,8 +512,9 @@ impl Connection {
                 }
             }
 
-            // 5. Output that makes no progress for the send timeout fails the connection.
-            if let Some(ending) = self.poll_send_stall(cx) {
+            // 5. Output, or a message half received, that makes no progress for its
+            //    timeout fails the connection.
+            if let Some(ending) = self.poll_stalls(cx) {
                 return Poll::Ready(ending);
             }
 
@@ -498,38 +536,37 @@ impl Connection {
         }
     }
 
-    fn poll_send_stall(&mut self, cx: &mut Context<'_>) -> Option<Ending> {
-        if !self.need_flush {
-            self.send_stall = None;
+    /// The send and receive timeouts: output pending, or a message half received,
+    /// with no byte moving for the limit.
+    fn poll_stalls(&mut self, cx: &mut Context<'_>) -> Option<Ending> {
+        let t = self.ws.get_ref();
+        let (written, delivered, mid_message) = (t.written(), t.delivered(), t.mid_message());
+        let what = if self
+            .send_stall
+            .poll(cx, self.need_flush, written, self.timing.send)
+        {
+            (
+                "the server accepted no data",
+                self.timing.send,
+                "SendTimeout",
+            )
+        } else if self.receive_stall.poll(
+            cx,
+            mid_message && self.failure.is_none(),
+            delivered,
+            self.timing.receive,
+        ) {
+            (
+                "a message stopped arriving half way",
+                self.timing.receive,
+                "ReceiveTimeout",
+            )
+        } else {
             return None;
-        }
-        let written = self.ws.get_ref().written();
-        let limit = self.timing.send;
-        match &mut self.send_stall {
-            Some((sleep, at)) if *at == written => {
-                if sleep.as_mut().poll(cx).is_pending() {
-                    return None;
-                }
-            }
-            Some((sleep, at)) => {
-                sleep.as_mut().reset(tokio::time::Instant::now() + limit);
-                *at = written;
-                let _ = sleep.as_mut().poll(cx);
-                return None;
-            }
-            None => {
-                let mut sleep = Box::pin(tokio::time::sleep(limit));
-                let _ = sleep.as_mut().poll(cx);
-                self.send_stall = Some((sleep, written));
-                return None;
-            }
-        }
+        };
         Some(self.lost(Error::new(
             WININET_E_TIMEOUT,
-            format!(
-                "the server accepted no data for {} ms (SendTimeout)",
-                limit.as_millis()
-            ),
+            format!("{} for {} ms ({})", what.0, what.1.as_millis(), what.2),
         )))
     }
 

@@ -599,6 +599,33 @@ pub extern "C" fn MessageWebSocketControl_put_SendTimeout(
     })
 }
 
+/// rtws extension: `ReceiveTimeout`, how long a message that has begun to arrive may
+/// receive no byte before the connection fails (default 30 s, as UWP). An idle
+/// connection between messages never times out (use DesiredUnsolicitedPongInterval
+/// and the server's pings for liveness). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_ReceiveTimeout(
+    this: *mut MessageWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(TimeSpan::from_duration(control(this)?.timing().receive)))
+}
+
+/// rtws extension: sets `ReceiveTimeout` (1 ms to 1 day). When it runs out, a
+/// MessageReceived reports `WININET_E_TIMEOUT` and Closed follows with 1006.
+/// Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`;
+/// `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_ReceiveTimeout(
+    this: *mut MessageWebSocketControl,
+    value: TimeSpan,
+) -> HRESULT {
+    call(|| {
+        let d = value.to_duration("ReceiveTimeout", Duration::from_millis(1))?;
+        control(this)?.set_timing(|t| t.receive = d)
+    })
+}
+
 // ----- MessageWebSocketInformation -------------------------------------------------
 
 /// Adds a reference. Returns the new count, or 0 when not a live handle.
