@@ -246,6 +246,11 @@ typedef struct MessageWebSocketInformation MessageWebSocketInformation;
 typedef struct MessageWebSocketMessageReceivedEventArgs MessageWebSocketMessageReceivedEventArgs;
 
 /**
+ * Immutable once created; its strings are kept NUL-terminated for C getters.
+ */
+typedef struct PasswordCredential PasswordCredential;
+
+/**
  * Opaque handle of the arguments of a Closed event.
  */
 typedef struct WebSocketClosedEventArgs WebSocketClosedEventArgs;
@@ -922,6 +927,53 @@ HRESULT IAsyncOperationBoolean_GetResults(IAsyncOperationBoolean *op, bool *resu
 HRESULT IAsyncOperationBoolean_Wait(IAsyncOperationBoolean *op, uint32_t timeout_ms, bool *results);
 
 /**
+ * `PasswordCredential(resource, userName, password)` (ABI name
+ * CreatePasswordCredential): a user name and password, for example for
+ * `MessageWebSocketControl_put_ServerCredential`. The strings (UTF-8) are copied;
+ * `resource` is a label rtws does not interpret. The caller owns `*result`.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not UTF-8).
+ *
+ * ```c
+ * PasswordCredential *cred;
+ * PasswordCredential_Create("ws://example", "alice", "s3cret", &cred);
+ * MessageWebSocketControl_put_ServerCredential(control, cred);
+ * PasswordCredential_Release(cred);
+ * ```
+ */
+HRESULT PasswordCredential_Create(const char *resource,
+                                  const char *user_name,
+                                  const char *password,
+                                  PasswordCredential **result);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t PasswordCredential_AddRef(PasswordCredential *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t PasswordCredential_Release(PasswordCredential *this_);
+
+/**
+ * `Resource`, a UTF-8 string owned by the credential (valid while it lives).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT PasswordCredential_get_Resource(PasswordCredential *this_, const char **value);
+
+/**
+ * `UserName`, a UTF-8 string owned by the credential (valid while it lives).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT PasswordCredential_get_UserName(PasswordCredential *this_, const char **value);
+
+/**
+ * `Password`, a UTF-8 string owned by the credential (valid while it lives).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT PasswordCredential_get_Password(PasswordCredential *this_, const char **value);
+
+/**
  * `WebSocketError.GetStatus`: the `WebErrorStatus` that an HRESULT returned by an
  * rtws function (or an async operation's `ErrorCode`) stands for.
  *
@@ -1263,6 +1315,26 @@ HRESULT MessageWebSocketControl_get_ReceiveTimeout(MessageWebSocketControl *this
  * `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
  */
 HRESULT MessageWebSocketControl_put_ReceiveTimeout(MessageWebSocketControl *this_, TimeSpan value);
+
+/**
+ * `ServerCredential`: a new reference to the credential set, or NULL when none
+ * (the caller releases a non-NULL one). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_ServerCredential(MessageWebSocketControl *this_,
+                                                     PasswordCredential **value);
+
+/**
+ * Sets `ServerCredential` (NULL clears it; the socket keeps its own reference).
+ * When the server answers the upgrade with `401` and a Basic challenge, rtws
+ * repeats the handshake once, on a new connection, with `Authorization: Basic`;
+ * a second 401 fails the connect with `HTTP_E_STATUS_DENIED`
+ * (WebErrorStatus_Unauthorized). Basic sends the password readable to anyone on
+ * the path: use it over `wss:` only. Before ConnectAsync only. Returns `S_OK`;
+ * `E_INVALIDARG` (not a live PasswordCredential); `E_ILLEGAL_METHOD_CALL`;
+ * `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_ServerCredential(MessageWebSocketControl *this_,
+                                                     PasswordCredential *value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.

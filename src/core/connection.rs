@@ -52,6 +52,15 @@ pub struct Target {
     pub max_message_size: u32,
     pub send_buffer_size: Option<u32>,
     pub timing: Timing,
+    /// Answers a `401` Basic challenge (Control.ServerCredential).
+    pub server_credential: Option<Credential>,
+}
+
+/// A user name and password (from a `PasswordCredential`).
+#[derive(Clone)]
+pub struct Credential {
+    pub user: String,
+    pub password: String,
 }
 
 /// Timeouts and keepalive of one connection (Control settings, frozen at connect).
@@ -102,8 +111,50 @@ pub struct Established {
 }
 
 /// Resolves, connects (up to `MAX_ADDRESSES`, each within the connect timeout) and
-/// performs the opening handshake (within the connect timeout too).
+/// performs the opening handshake (within the connect timeout too). A `401` with a
+/// Basic challenge is answered once, on a new connection, when the socket has a
+/// server credential.
 pub async fn establish(target: Target) -> Result<Established> {
+    match handshake(&target, None).await {
+        Err(Rejected::Unauthorized(e, basic)) => match (&target.server_credential, basic) {
+            (Some(cred), true) => {
+                let auth = basic_authorization(&cred.user, &cred.password);
+                handshake(&target, Some(&auth))
+                    .await
+                    .map_err(Rejected::into_error)
+            }
+            _ => Err(e),
+        },
+        other => other.map_err(Rejected::into_error),
+    }
+}
+
+/// Why a handshake failed: a 401 (and whether it offered Basic) is worth a retry.
+enum Rejected {
+    Unauthorized(Error, bool),
+    Failed(Error),
+}
+
+impl Rejected {
+    fn into_error(self) -> Error {
+        match self {
+            Rejected::Unauthorized(e, _) | Rejected::Failed(e) => e,
+        }
+    }
+}
+
+impl From<Error> for Rejected {
+    fn from(e: Error) -> Self {
+        Rejected::Failed(e)
+    }
+}
+
+fn basic_authorization(user: &str, password: &str) -> String {
+    let pair = format!("{user}:{password}");
+    format!("Basic {}", data_encoding::BASE64.encode(pair.as_bytes()))
+}
+
+async fn open_tcp(target: &Target) -> Result<TcpStream> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
         .map_err(|e| {
@@ -121,20 +172,20 @@ pub async fn establish(target: Target) -> Result<Established> {
         ));
     }
     let mut last = None;
-    let mut stream = None;
     for addr in addrs {
         match connect_one(addr, target.send_buffer_size, target.timing.connect).await {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
+            Ok(s) => return Ok(s),
             Err(e) => last = Some(e),
         }
     }
-    let stream = match stream {
-        Some(s) => s,
-        None => return Err(last.expect("at least one address was tried")),
-    };
+    Err(last.expect("at least one address was tried"))
+}
+
+async fn handshake(
+    target: &Target,
+    authorization: Option<&str>,
+) -> std::result::Result<Established, Rejected> {
+    let stream = open_tcp(target).await?;
     let local_address = stream
         .local_addr()
         .map(|a| a.ip().to_string())
@@ -161,6 +212,14 @@ pub async fn establish(target: Target) -> Result<Established> {
                 .map_err(|_| Error::invalid_arg("invalid SupportedProtocols entry"))?,
         );
     }
+    if let Some(auth) = authorization {
+        headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_str(auth).map_err(|_| {
+                Error::invalid_arg("the server credential cannot be sent in a header")
+            })?,
+        );
+    }
     let max = target.max_message_size as usize;
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
@@ -168,15 +227,27 @@ pub async fn establish(target: Target) -> Result<Established> {
         .max_frame_size(Some(max));
     let handshake =
         tokio_tungstenite::client_async_with_config(request, ReadAhead::new(stream), Some(config));
-    let (ws, response) = timeout(target.timing.connect, handshake)
-        .await
-        .map_err(|_| {
-            Error::new(
+    let (ws, response) = match timeout(target.timing.connect, handshake).await {
+        Err(_) => {
+            return Err(Error::new(
                 WININET_E_TIMEOUT,
                 "the server did not complete the WebSocket handshake in time",
             )
-        })?
-        .map_err(handshake_error)?;
+            .into())
+        }
+        Ok(Err(WsError::Http(resp))) if resp.status() == http::StatusCode::UNAUTHORIZED => {
+            let basic = resp
+                .headers()
+                .get_all(http::header::WWW_AUTHENTICATE)
+                .iter()
+                .any(|v| {
+                    v.as_bytes().len() >= 5 && v.as_bytes()[..5].eq_ignore_ascii_case(b"basic")
+                });
+            let e = handshake_error(WsError::Http(resp));
+            return Err(Rejected::Unauthorized(e, basic));
+        }
+        Ok(r) => r.map_err(handshake_error)?,
+    };
     let protocol = response
         .headers()
         .get(http::header::SEC_WEBSOCKET_PROTOCOL)

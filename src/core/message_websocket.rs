@@ -1,7 +1,8 @@
 //! `MessageWebSocket` and its Control, Information and event arguments.
 
 use crate::core::async_op::AsyncOp;
-use crate::core::connection::{self, Command, Connection, Target, Timing};
+use crate::core::connection::{self, Command, Connection, Credential, Target, Timing};
+use crate::core::credential::PasswordCredential;
 use crate::core::error::*;
 use crate::core::events::{Dispatcher, EventSource, Token};
 use crate::core::runtime;
@@ -93,6 +94,7 @@ struct Settings {
     send_buffer_size: Option<u32>,
     headers: Vec<(String, String)>,
     timing: Timing,
+    server_credential: Option<Arc<PasswordCredential>>,
     /// Set while a connect runs or after it succeeded: only MessageType may change.
     frozen: bool,
 }
@@ -165,6 +167,7 @@ impl Socket {
                 send_buffer_size: None,
                 headers: Vec::new(),
                 timing: Timing::default(),
+                server_credential: None,
                 frozen: false,
             }),
             protocols: Arc::new(StringVector::new(validate_protocol)),
@@ -267,6 +270,12 @@ impl Socket {
     pub fn set_timing(&self, f: impl FnOnce(&mut Timing)) -> Result<()> {
         self.edit_settings(|s| f(&mut s.timing))
     }
+    pub fn server_credential(&self) -> Option<Arc<PasswordCredential>> {
+        self.settings.lock().server_credential.clone()
+    }
+    pub fn set_server_credential(&self, c: Option<Arc<PasswordCredential>>) -> Result<()> {
+        self.edit_settings(|s| s.server_credential = c)
+    }
     pub fn actual_pong_interval(&self) -> std::time::Duration {
         self.actual_pong.get().copied().unwrap_or_default()
     }
@@ -341,6 +350,10 @@ impl Socket {
                 max_message_size: s.max_message_size,
                 send_buffer_size: s.send_buffer_size,
                 timing: s.timing,
+                server_credential: s.server_credential.as_ref().map(|c| Credential {
+                    user: c.user_name().to_owned(),
+                    password: c.password().to_owned(),
+                }),
             }
         };
         self.protocols.freeze(FROZEN);

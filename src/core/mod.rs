@@ -3,6 +3,7 @@
 
 pub mod async_op;
 pub mod connection;
+pub mod credential;
 pub mod error;
 pub mod events;
 pub mod message_websocket;

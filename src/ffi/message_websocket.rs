@@ -10,6 +10,7 @@ use crate::core::error::{Error, Result, E_POINTER, HRESULT};
 use crate::core::message_websocket as core;
 use crate::core::message_websocket::{MessageWebSocketReceiveMode, SocketMessageType};
 use crate::ffi::async_op::IAsyncAction;
+use crate::ffi::credential::PasswordCredential;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{DataReader, IOutputStream};
 use crate::ffi::vector::IVectorString;
@@ -623,6 +624,45 @@ pub extern "C" fn MessageWebSocketControl_put_ReceiveTimeout(
     call(|| {
         let d = value.to_duration("ReceiveTimeout", Duration::from_millis(1))?;
         control(this)?.set_timing(|t| t.receive = d)
+    })
+}
+
+/// `ServerCredential`: a new reference to the credential set, or NULL when none
+/// (the caller releases a non-NULL one). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_ServerCredential(
+    this: *mut MessageWebSocketControl,
+    value: *mut *mut PasswordCredential,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(match control(this)?.server_credential() {
+            Some(c) => PasswordCredential::publish(c),
+            None => std::ptr::null_mut(),
+        })
+    })
+}
+
+/// Sets `ServerCredential` (NULL clears it; the socket keeps its own reference).
+/// When the server answers the upgrade with `401` and a Basic challenge, rtws
+/// repeats the handshake once, on a new connection, with `Authorization: Basic`;
+/// a second 401 fails the connect with `HTTP_E_STATUS_DENIED`
+/// (WebErrorStatus_Unauthorized). Basic sends the password readable to anyone on
+/// the path: use it over `wss:` only. Before ConnectAsync only. Returns `S_OK`;
+/// `E_INVALIDARG` (not a live PasswordCredential); `E_ILLEGAL_METHOD_CALL`;
+/// `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_ServerCredential(
+    this: *mut MessageWebSocketControl,
+    value: *mut PasswordCredential,
+) -> HRESULT {
+    call(|| {
+        let credential = if value.is_null() {
+            None
+        } else {
+            Some(PasswordCredential::get(value)?)
+        };
+        control(this)?.set_server_credential(credential)
     })
 }
 

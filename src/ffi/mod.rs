@@ -3,6 +3,7 @@
 //! `call` is the panic boundary every export goes through.
 
 pub mod async_op;
+pub mod credential;
 pub mod error;
 pub mod handle;
 pub mod message_websocket;
