@@ -1113,9 +1113,11 @@ HRESULT MessageWebSocket_SetRequestHeader(MessageWebSocket *this_,
 
 /**
  * `Close()`: closes the socket with an empty close frame (no status code). A
- * pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED`; queued sends not yet
- * written fail with `RO_E_CLOSED`; Closed is raised when the server confirms (or
- * after 30 s). Closing again is harmless. Allowed inside handlers.
+ * pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED`. Sends queued before
+ * the Close still go out, ahead of the close frame (if the server reads nothing,
+ * SendTimeout ends the connection and fails them); later stores fail with
+ * `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).
+ * Closing again is harmless. Allowed inside handlers.
  * Returns `S_OK`; `E_INVALIDARG` (not a live handle).
  */
 HRESULT MessageWebSocket_Close(MessageWebSocket *this_);
@@ -1335,6 +1337,36 @@ HRESULT MessageWebSocketControl_get_ServerCredential(MessageWebSocketControl *th
  */
 HRESULT MessageWebSocketControl_put_ServerCredential(MessageWebSocketControl *this_,
                                                      PasswordCredential *value);
+
+/**
+ * `ProxyCredential`: a new reference to the credential set, or NULL when none.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_ProxyCredential(MessageWebSocketControl *this_,
+                                                    PasswordCredential **value);
+
+/**
+ * Sets `ProxyCredential` (NULL clears it): sent as `Proxy-Authorization: Basic` in
+ * the CONNECT request when the connection goes through an HTTP proxy (a proxy
+ * URI's own `user:password@` is used when no ProxyCredential is set). A proxy that
+ * still answers 407 fails the connect with `0x80190197`
+ * (WebErrorStatus_ProxyAuthenticationRequired). Before ConnectAsync only.
+ * Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_ProxyCredential(MessageWebSocketControl *this_,
+                                                    PasswordCredential *value);
+
+/**
+ * rtws extension: the HTTP proxy. NULL (the default) takes it from the environment
+ * at ConnectAsync: `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY` (a bare
+ * `host:port` is accepted), except for hosts listed in `no_proxy`/`NO_PROXY` and
+ * for loopback hosts; "" means no proxy; `http://[user:password@]host[:port]` means
+ * that proxy, for every host. The connection is tunneled with HTTP CONNECT; a
+ * refusal fails the connect with the proxy's HTTP status (`0x80190000 | status`).
+ * `uri` is copied. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not an
+ * `http://` URI); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_ProxyUri(MessageWebSocketControl *this_, const char *uri);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
@@ -1592,7 +1624,7 @@ HRESULT DataWriter_MeasureString(DataWriter *this_, const char *value, uint32_t 
  * `StoreAsync`: hands the buffered bytes to the stream as one write — on a
  * MessageWebSocket, one message of the Control's current MessageType, sent even
  * when empty — and empties the buffer. The operation (caller owns it) completes
- * with the byte count once the message is on the wire, or fails with the
+ * with the byte count once the kernel has taken the message's last byte, or fails with the
  * connection's failure (`RO_E_CLOSED` when the socket closed first;
  * `RTWS_E_NO_UNICODE_TRANSLATION` when MessageType is Utf8 and the bytes are not
  * UTF-8). Several stores may be pending at once: they go out in call order.

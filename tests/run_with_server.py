@@ -2,12 +2,16 @@
 """Run one command against a fresh rtws test server (the only way tests and the demo start a peer).
 
 usage: run_with_server.py --server PATH [--server-arg ARG]... [--expect-server REGEX]...
+                          [--proxy-arg ARG]... [--expect-proxy REGEX]...
                           [--timeout SECS] -- CMD ARGS...
 
 Starts `PATH --port 0 ARG...`, waits (10 s max) for its `PORT <n>` stdout line, replaces
 `{url}` (ws://127.0.0.1:<n>) and `{port}` (<n>) in CMD/ARGS, runs the command with inherited
 stdout/stderr, stops the server by its PID, then checks each --expect-server regex against the
-server's stdout. Exit status: the command's (128+N if killed by signal N), or 1 on timeout,
+server's stdout. When CMD/ARGS contain `{proxy}`, a second instance runs as an HTTP CONNECT
+proxy (`PATH --port 0 --proxy ARG...`, ARGs from --proxy-arg), `{proxy}` becomes
+http://127.0.0.1:<its port>, and --expect-proxy regexes are checked against its stdout.
+Exit status: the command's (128+N if killed by signal N), or 1 on timeout,
 server failure or unmet expectation. Any failure prints a line starting with
 "run_with_server: FAIL" so CMake can set FAIL_REGULAR_EXPRESSION on it: that keeps a crash
 visible even for tests judged by PASS_REGULAR_EXPRESSION (which makes ctest ignore exit codes).
@@ -91,6 +95,7 @@ def run(opts):
     if not opts.command:
         return fail("no command given after --")
     server = Server(opts.server, opts.server_arg)
+    proxy = None
     child = None
     try:
         if not server.ready.wait(PORT_WAIT_SECS) or server.port is None:
@@ -102,6 +107,11 @@ def run(opts):
                         f"{PORT_WAIT_SECS} s (it {state}); its stdout was:\n{server.output()}")
         url = f"ws://127.0.0.1:{server.port}"
         cmd = [a.replace("{url}", url).replace("{port}", str(server.port)) for a in opts.command]
+        if any("{proxy}" in a for a in cmd):
+            proxy = Server(opts.server, ["--proxy", *opts.proxy_arg])
+            if not proxy.ready.wait(PORT_WAIT_SECS) or proxy.port is None:
+                return fail(f"the proxy instance printed no 'PORT <n>' line:\n{proxy.output()}")
+            cmd = [a.replace("{proxy}", f"http://127.0.0.1:{proxy.port}") for a in cmd]
         # Own process group, so a timeout can kill the whole tree (e.g. valgrind + helpers).
         child = subprocess.Popen(cmd, start_new_session=True)
         try:
@@ -113,6 +123,9 @@ def run(opts):
         server.stop()
         status = 0
         missing = [rx for rx in opts.expect_server if not re.search(rx, server.output(), re.M)]
+        if proxy is not None:
+            proxy.stop()
+            missing += [rx for rx in opts.expect_proxy if not re.search(rx, proxy.output(), re.M)]
         if missing:
             status = fail("server output did not match %s; server stdout was:\n%s"
                           % (", ".join(repr(m) for m in missing), server.output()))
@@ -125,6 +138,8 @@ def run(opts):
         if child is not None:  # interrupted (Ctrl-C, SIGTERM) or an exception
             kill_group(child)
         server.stop()
+        if proxy is not None:
+            proxy.stop()
 
 
 def main():
@@ -133,6 +148,10 @@ def main():
     p.add_argument("--server-arg", action="append", default=[], help="extra server argument")
     p.add_argument("--expect-server", action="append", default=[], metavar="REGEX",
                    help="regex that the server's stdout must match (re.search, multiline)")
+    p.add_argument("--proxy-arg", action="append", default=[],
+                   help="extra argument of the proxy instance (started when CMD uses {proxy})")
+    p.add_argument("--expect-proxy", action="append", default=[], metavar="REGEX",
+                   help="regex the proxy instance's stdout must match")
     p.add_argument("--timeout", type=float, default=120, help="command timeout in seconds")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     opts = p.parse_args()

@@ -11,8 +11,10 @@ use crate::core::error::*;
 use crate::core::message_websocket::{
     c_text, ClosedArgs, MessageReceivedArgs, Socket, SocketMessageType,
 };
+use crate::core::proxy::Proxy;
 use crate::core::read_ahead::ReadAhead;
 use bytes::Bytes;
+use bytes::BytesMut;
 use futures_util::{Sink, Stream};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -54,6 +56,9 @@ pub struct Target {
     pub timing: Timing,
     /// Answers a `401` Basic challenge (Control.ServerCredential).
     pub server_credential: Option<Credential>,
+    /// The HTTP proxy to tunnel through, and its credential (Control.ProxyCredential).
+    pub proxy: Option<Proxy>,
+    pub proxy_credential: Option<Credential>,
 }
 
 /// A user name and password (from a `PasswordCredential`).
@@ -154,13 +159,41 @@ fn basic_authorization(user: &str, password: &str) -> String {
     format!("Basic {}", data_encoding::BASE64.encode(pair.as_bytes()))
 }
 
-async fn open_tcp(target: &Target) -> Result<TcpStream> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+/// A TCP connection to the server, or a CONNECT tunnel to it through the proxy;
+/// with the bytes already read past the proxy's answer.
+async fn open_tcp(target: &Target) -> Result<(TcpStream, BytesMut)> {
+    let Some(proxy) = &target.proxy else {
+        let stream = connect_host(&target.host, target.port, target).await?;
+        return Ok((stream, BytesMut::new()));
+    };
+    let mut stream = connect_host(&proxy.host, proxy.port, target).await?;
+    let credential = target.proxy_credential.clone().or_else(|| {
+        proxy.userinfo.as_ref().map(|(user, password)| Credential {
+            user: user.clone(),
+            password: password.clone(),
+        })
+    });
+    let auth = credential.map(|c| basic_authorization(&c.user, &c.password));
+    let rest = crate::core::proxy::tunnel(
+        &mut stream,
+        &target.host,
+        target.port,
+        auth.as_deref(),
+        target.timing.connect,
+    )
+    .await?;
+    Ok((stream, rest))
+}
+
+/// Resolves `host` and connects to the first of its addresses (at most
+/// `MAX_ADDRESSES`, in the resolver's order) that answers.
+async fn connect_host(host: &str, port: u16, target: &Target) -> Result<TcpStream> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| {
             Error::new(
                 WININET_E_NAME_NOT_RESOLVED,
-                format!("cannot resolve host name '{}': {e}", target.host),
+                format!("cannot resolve host name '{host}': {e}"),
             )
         })?
         .take(MAX_ADDRESSES)
@@ -168,7 +201,7 @@ async fn open_tcp(target: &Target) -> Result<TcpStream> {
     if addrs.is_empty() {
         return Err(Error::new(
             WININET_E_NAME_NOT_RESOLVED,
-            format!("host name '{}' has no address", target.host),
+            format!("host name '{host}' has no address"),
         ));
     }
     let mut last = None;
@@ -185,7 +218,7 @@ async fn handshake(
     target: &Target,
     authorization: Option<&str>,
 ) -> std::result::Result<Established, Rejected> {
-    let stream = open_tcp(target).await?;
+    let (stream, already_read) = open_tcp(target).await?;
     let local_address = stream
         .local_addr()
         .map(|a| a.ip().to_string())
@@ -225,8 +258,11 @@ async fn handshake(
         .read_buffer_size(READ_BUFFER_SIZE)
         .max_message_size(Some(max))
         .max_frame_size(Some(max));
-    let handshake =
-        tokio_tungstenite::client_async_with_config(request, ReadAhead::new(stream), Some(config));
+    let handshake = tokio_tungstenite::client_async_with_config(
+        request,
+        ReadAhead::new(stream, already_read),
+        Some(config),
+    );
     let (ws, response) = match timeout(target.timing.connect, handshake).await {
         Err(_) => {
             return Err(Error::new(
@@ -312,6 +348,17 @@ fn handshake_error(e: WsError) -> Error {
     }
 }
 
+/// The size on the wire of a client frame with `payload` bytes (RFC 6455 §5.2:
+/// header, extended length, 4-byte mask).
+fn frame_len(payload: usize) -> u64 {
+    let ext = match payload {
+        0..=125 => 0,
+        126..=65535 => 2,
+        _ => 8,
+    };
+    (2 + ext + 4 + payload) as u64
+}
+
 /// Fires when `active` stays true and `progress` stays the same for `limit`.
 #[derive(Default)]
 struct StallTimer {
@@ -358,8 +405,13 @@ pub struct Connection {
     commands: UnboundedReceiver<Command>,
     commands_open: bool,
     /// Sends written into the WebSocket buffer and waiting for the next flush.
-    unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32)>,
+    /// Sends handed to tungstenite and not yet reported: the operation, the
+    /// message length, and where its frame ends in the outgoing byte stream.
+    unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32, u64)>,
     unflushed_bytes: usize,
+    /// Bytes handed to tungstenite so far, counting the control frames it adds
+    /// itself (pong and close replies), so `written` tells which sends are out.
+    queued: u64,
     flushes: Vec<Arc<AsyncOp<bool>>>,
     need_flush: bool,
     /// Set once we sent a close frame: the deadline for the peer's reply.
@@ -399,6 +451,8 @@ impl Connection {
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         });
+        // The upgrade request went through the same byte counter.
+        let queued = ws.get_ref().written();
         Connection {
             timing,
             send_stall: StallTimer::default(),
@@ -410,6 +464,7 @@ impl Connection {
             commands_open: true,
             unflushed: VecDeque::new(),
             unflushed_bytes: 0,
+            queued,
             flushes: Vec::new(),
             need_flush: false,
             close_deadline: None,
@@ -439,7 +494,7 @@ impl Connection {
     }
 
     fn fail_pending(&mut self, err: &Error) {
-        for (op, _) in self.unflushed.drain(..) {
+        for (op, _, _) in self.unflushed.drain(..) {
             op.complete(Err(err.clone()));
         }
         for op in self.flushes.drain(..) {
@@ -466,6 +521,7 @@ impl Connection {
         }
         self.close_deadline = Some(Box::pin(tokio::time::sleep(CLOSE_TIMEOUT)));
         self.need_flush = true;
+        self.queued += frame_len(frame.as_ref().map_or(0, |f| 2 + f.reason.len()));
         self.ws().start_send(Message::Close(frame))
     }
 
@@ -509,7 +565,8 @@ impl Connection {
                                 }
                             },
                         };
-                        self.unflushed.push_back((op, len));
+                        self.queued += frame_len(len as usize);
+                        self.unflushed.push_back((op, len, self.queued));
                         self.unflushed_bytes += len as usize;
                         self.need_flush = true;
                         self.ws().start_send(msg)
@@ -560,7 +617,7 @@ impl Connection {
                     Poll::Ready(Ok(())) => {
                         self.need_flush = false;
                         self.unflushed_bytes = 0;
-                        for (op, len) in self.unflushed.drain(..) {
+                        for (op, len, _) in self.unflushed.drain(..) {
                             op.complete(Ok(len));
                         }
                         for op in self.flushes.drain(..) {
@@ -572,11 +629,24 @@ impl Connection {
                 }
             }
 
+            // Sends whose last byte the kernel has taken are done, whatever follows them.
+            let written = self.ws.get_ref().written();
+            while self
+                .unflushed
+                .front()
+                .is_some_and(|(_, _, end)| *end <= written)
+            {
+                let (op, len, _) = self.unflushed.pop_front().expect("front exists");
+                self.unflushed_bytes -= len as usize;
+                op.complete(Ok(len));
+            }
+
             // 4. Keepalive: an unsolicited pong every interval (RFC 6455 §5.5.3).
             if let Some(timer) = self.pong_timer.as_mut() {
                 if timer.poll_tick(cx).is_ready() && self.close_deadline.is_none() {
                     self.need_flush = true;
                     progress = true;
+                    self.queued += frame_len(0);
                     if let Err(e) = self.ws().start_send(Message::Pong(Bytes::new())) {
                         return Poll::Ready(self.io_ending(e));
                     }
@@ -646,13 +716,22 @@ impl Connection {
             Message::Text(t) => (SocketMessageType::Utf8, Bytes::from(t)),
             Message::Binary(b) => (SocketMessageType::Binary, b),
             Message::Close(frame) => {
+                if self.close_deadline.is_none() {
+                    // tungstenite echoes the peer's close frame.
+                    self.queued += frame_len(frame.as_ref().map_or(0, |f| 2 + f.reason.len()));
+                }
                 self.peer_close = Some(match frame {
                     Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
                     None => (NO_STATUS, String::new()),
                 });
                 return;
             }
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return,
+            Message::Ping(payload) => {
+                // tungstenite queued a pong with the same payload.
+                self.queued += frame_len(payload.len());
+                return;
+            }
+            Message::Pong(_) | Message::Frame(_) => return,
         };
         let args = Arc::new(MessageReceivedArgs::message(kind, data));
         let socket = &self.socket;

@@ -27,3 +27,12 @@ impl PasswordCredential {
         self.password.to_str().unwrap_or("")
     }
 }
+
+impl From<&PasswordCredential> for crate::core::connection::Credential {
+    fn from(c: &PasswordCredential) -> Self {
+        crate::core::connection::Credential {
+            user: c.user_name().to_owned(),
+            password: c.password().to_owned(),
+        }
+    }
+}

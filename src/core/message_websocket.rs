@@ -5,6 +5,7 @@ use crate::core::connection::{self, Command, Connection, Credential, Target, Tim
 use crate::core::credential::PasswordCredential;
 use crate::core::error::*;
 use crate::core::events::{Dispatcher, EventSource, Token};
+use crate::core::proxy::{self, ProxySetting};
 use crate::core::runtime;
 use crate::core::streams::{DataReader, OutputSink, OutputStream};
 use crate::core::string_vector::StringVector;
@@ -95,6 +96,8 @@ struct Settings {
     headers: Vec<(String, String)>,
     timing: Timing,
     server_credential: Option<Arc<PasswordCredential>>,
+    proxy_credential: Option<Arc<PasswordCredential>>,
+    proxy: ProxySetting,
     /// Set while a connect runs or after it succeeded: only MessageType may change.
     frozen: bool,
 }
@@ -168,6 +171,8 @@ impl Socket {
                 headers: Vec::new(),
                 timing: Timing::default(),
                 server_credential: None,
+                proxy_credential: None,
+                proxy: ProxySetting::default(),
                 frozen: false,
             }),
             protocols: Arc::new(StringVector::new(validate_protocol)),
@@ -270,6 +275,25 @@ impl Socket {
     pub fn set_timing(&self, f: impl FnOnce(&mut Timing)) -> Result<()> {
         self.edit_settings(|s| f(&mut s.timing))
     }
+    pub fn proxy_credential(&self) -> Option<Arc<PasswordCredential>> {
+        self.settings.lock().proxy_credential.clone()
+    }
+    pub fn set_proxy_credential(&self, c: Option<Arc<PasswordCredential>>) -> Result<()> {
+        self.edit_settings(|s| s.proxy_credential = c)
+    }
+    /// The proxy extension: `None` uses the environment, `Some("")` none at all,
+    /// `Some(uri)` that proxy (checked now).
+    pub fn set_proxy(&self, uri: Option<&str>) -> Result<()> {
+        let setting = match uri {
+            None => ProxySetting::Environment,
+            Some("") => ProxySetting::Direct,
+            Some(uri) => {
+                proxy::parse_proxy_uri(uri)?;
+                ProxySetting::Uri(uri.to_owned())
+            }
+        };
+        self.edit_settings(|s| s.proxy = setting)
+    }
     pub fn server_credential(&self) -> Option<Arc<PasswordCredential>> {
         self.settings.lock().server_credential.clone()
     }
@@ -340,6 +364,8 @@ impl Socket {
         }
         let target = {
             let mut s = self.settings.lock();
+            // A bad environment proxy fails the call before anything is frozen.
+            let proxy = proxy::choose(&s.proxy, &host, false)?;
             s.frozen = true;
             Target {
                 uri,
@@ -350,10 +376,9 @@ impl Socket {
                 max_message_size: s.max_message_size,
                 send_buffer_size: s.send_buffer_size,
                 timing: s.timing,
-                server_credential: s.server_credential.as_ref().map(|c| Credential {
-                    user: c.user_name().to_owned(),
-                    password: c.password().to_owned(),
-                }),
+                server_credential: s.server_credential.as_deref().map(Credential::from),
+                proxy,
+                proxy_credential: s.proxy_credential.as_deref().map(Credential::from),
             }
         };
         self.protocols.freeze(FROZEN);
@@ -364,7 +389,7 @@ impl Socket {
             Ok(h) => h.spawn(task),
             Err(e) => {
                 drop(state);
-                self.connect_failed(attempt);
+                self.unfreeze();
                 return Err(e);
             }
         };

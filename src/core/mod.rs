@@ -7,6 +7,7 @@ pub mod credential;
 pub mod error;
 pub mod events;
 pub mod message_websocket;
+pub mod proxy;
 pub mod read_ahead;
 pub mod runtime;
 pub mod streams;

@@ -32,10 +32,11 @@ pub struct ReadAhead {
 }
 
 impl ReadAhead {
-    pub fn new(tcp: TcpStream) -> Self {
+    /// `already_read`: bytes of the stream read before (past a proxy's answer).
+    pub fn new(tcp: TcpStream, already_read: BytesMut) -> Self {
         ReadAhead {
             tcp,
-            pending: BytesMut::new(),
+            pending: already_read,
             written: 0,
             delivered: 0,
             frames: FrameTracker::default(),

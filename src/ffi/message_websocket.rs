@@ -256,9 +256,11 @@ pub extern "C" fn MessageWebSocket_SetRequestHeader(
 }
 
 /// `Close()`: closes the socket with an empty close frame (no status code). A
-/// pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED`; queued sends not yet
-/// written fail with `RO_E_CLOSED`; Closed is raised when the server confirms (or
-/// after 30 s). Closing again is harmless. Allowed inside handlers.
+/// pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED`. Sends queued before
+/// the Close still go out, ahead of the close frame (if the server reads nothing,
+/// SendTimeout ends the connection and fails them); later stores fail with
+/// `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).
+/// Closing again is harmless. Allowed inside handlers.
 /// Returns `S_OK`; `E_INVALIDARG` (not a live handle).
 #[no_mangle]
 pub extern "C" fn MessageWebSocket_Close(this: *mut MessageWebSocket) -> HRESULT {
@@ -663,6 +665,66 @@ pub extern "C" fn MessageWebSocketControl_put_ServerCredential(
             Some(PasswordCredential::get(value)?)
         };
         control(this)?.set_server_credential(credential)
+    })
+}
+
+/// `ProxyCredential`: a new reference to the credential set, or NULL when none.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_ProxyCredential(
+    this: *mut MessageWebSocketControl,
+    value: *mut *mut PasswordCredential,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(match control(this)?.proxy_credential() {
+            Some(c) => PasswordCredential::publish(c),
+            None => std::ptr::null_mut(),
+        })
+    })
+}
+
+/// Sets `ProxyCredential` (NULL clears it): sent as `Proxy-Authorization: Basic` in
+/// the CONNECT request when the connection goes through an HTTP proxy (a proxy
+/// URI's own `user:password@` is used when no ProxyCredential is set). A proxy that
+/// still answers 407 fails the connect with `0x80190197`
+/// (WebErrorStatus_ProxyAuthenticationRequired). Before ConnectAsync only.
+/// Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_ProxyCredential(
+    this: *mut MessageWebSocketControl,
+    value: *mut PasswordCredential,
+) -> HRESULT {
+    call(|| {
+        let credential = if value.is_null() {
+            None
+        } else {
+            Some(PasswordCredential::get(value)?)
+        };
+        control(this)?.set_proxy_credential(credential)
+    })
+}
+
+/// rtws extension: the HTTP proxy. NULL (the default) takes it from the environment
+/// at ConnectAsync: `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY` (a bare
+/// `host:port` is accepted), except for hosts listed in `no_proxy`/`NO_PROXY` and
+/// for loopback hosts; "" means no proxy; `http://[user:password@]host[:port]` means
+/// that proxy, for every host. The connection is tunneled with HTTP CONNECT; a
+/// refusal fails the connect with the proxy's HTTP status (`0x80190000 | status`).
+/// `uri` is copied. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not an
+/// `http://` URI); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_ProxyUri(
+    this: *mut MessageWebSocketControl,
+    uri: *const c_char,
+) -> HRESULT {
+    call(|| {
+        let uri = if uri.is_null() {
+            None
+        } else {
+            Some(in_str(uri, "uri")?)
+        };
+        control(this)?.set_proxy(uri)
     })
 }
 

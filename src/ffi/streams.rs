@@ -309,7 +309,7 @@ pub extern "C" fn DataWriter_MeasureString(
 /// `StoreAsync`: hands the buffered bytes to the stream as one write — on a
 /// MessageWebSocket, one message of the Control's current MessageType, sent even
 /// when empty — and empties the buffer. The operation (caller owns it) completes
-/// with the byte count once the message is on the wire, or fails with the
+/// with the byte count once the kernel has taken the message's last byte, or fails with the
 /// connection's failure (`RO_E_CLOSED` when the socket closed first;
 /// `RTWS_E_NO_UNICODE_TRANSLATION` when MessageType is Utf8 and the bytes are not
 /// UTF-8). Several stores may be pending at once: they go out in call order.
