@@ -315,6 +315,18 @@ typedef struct {
   int64_t Duration;
 } TimeSpan;
 
+/**
+ * `BandwidthStatistics` (Windows.Networking.Sockets), as in the WinRT ABI.
+ */
+typedef struct {
+  uint64_t OutboundBitsPerSecond;
+  uint64_t InboundBitsPerSecond;
+  uint64_t OutboundBitsPerSecondInstability;
+  uint64_t InboundBitsPerSecondInstability;
+  bool OutboundBandwidthPeaked;
+  bool InboundBandwidthPeaked;
+} BandwidthStatistics;
+
 #if !defined(RTWS_SYSTEM_HRESULTS)
 #define S_OK 0
 #endif
@@ -1394,6 +1406,17 @@ HRESULT MessageWebSocketInformation_get_Protocol(MessageWebSocketInformation *th
  */
 HRESULT MessageWebSocketInformation_get_LocalAddress(MessageWebSocketInformation *this_,
                                                      const char **value);
+
+/**
+ * `BandwidthStatistics`: the bits per second the connection moved each way,
+ * measured by rtws over the window between calls (at least one second: calls
+ * closer together return the last window's figures; all zero before the connect
+ * and during its first second). The instability and peaked members are not
+ * measured and stay 0/false, as UWP reports them without extended TCP statistics.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketInformation_get_BandwidthStatistics(MessageWebSocketInformation *this_,
+                                                            BandwidthStatistics *value);
 
 /**
  * Adds a reference (to keep the arguments past the handler). Returns the new

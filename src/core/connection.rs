@@ -13,6 +13,7 @@ use crate::core::message_websocket::{
 };
 use crate::core::proxy::Proxy;
 use crate::core::read_ahead::ReadAhead;
+use crate::core::traffic::Traffic;
 use bytes::Bytes;
 use bytes::BytesMut;
 use futures_util::{Sink, Stream};
@@ -111,6 +112,7 @@ pub type Ws = WebSocketStream<ReadAhead>;
 /// What a successful connect learned.
 pub struct Established {
     pub ws: Ws,
+    pub traffic: Arc<Traffic>,
     pub protocol: String,
     pub local_address: String,
 }
@@ -219,6 +221,7 @@ async fn handshake(
     authorization: Option<&str>,
 ) -> std::result::Result<Established, Rejected> {
     let (stream, already_read) = open_tcp(target).await?;
+    let traffic = Traffic::new();
     let local_address = stream
         .local_addr()
         .map(|a| a.ip().to_string())
@@ -260,7 +263,7 @@ async fn handshake(
         .max_frame_size(Some(max));
     let handshake = tokio_tungstenite::client_async_with_config(
         request,
-        ReadAhead::new(stream, already_read),
+        ReadAhead::new(stream, already_read, traffic.clone()),
         Some(config),
     );
     let (ws, response) = match timeout(target.timing.connect, handshake).await {
@@ -294,6 +297,7 @@ async fn handshake(
         ws,
         protocol,
         local_address,
+        traffic,
     })
 }
 

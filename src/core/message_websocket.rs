@@ -9,6 +9,7 @@ use crate::core::proxy::{self, ProxySetting};
 use crate::core::runtime;
 use crate::core::streams::{DataReader, OutputSink, OutputStream};
 use crate::core::string_vector::StringVector;
+use crate::core::traffic::Traffic;
 use bytes::Bytes;
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
@@ -113,6 +114,7 @@ pub struct Socket {
     local_address: OnceCell<CString>,
     /// The unsolicited pong interval of the established connection.
     actual_pong: OnceCell<std::time::Duration>,
+    traffic: OnceCell<Arc<Traffic>>,
     output_closed: AtomicBool,
     dispatcher: Dispatcher,
     message_received: EventSource<Arc<MessageReceivedArgs>>,
@@ -181,6 +183,7 @@ impl Socket {
             protocol: OnceCell::new(),
             local_address: OnceCell::new(),
             actual_pong: OnceCell::new(),
+            traffic: OnceCell::new(),
             output_closed: AtomicBool::new(false),
             dispatcher: Dispatcher::default(),
             message_received: EventSource::default(),
@@ -346,6 +349,12 @@ impl Socket {
             .get()
             .map(CString::as_c_str)
             .unwrap_or(c"")
+    }
+
+    /// (inbound, outbound) bits per second measured on the connection (see
+    /// `Traffic::rates`); zeros before connect.
+    pub fn bandwidth(&self) -> (u64, u64) {
+        self.traffic.get().map_or((0, 0), |t| t.rates())
     }
 
     // ----- Connect and close ---------------------------------------------------
@@ -547,6 +556,7 @@ async fn connect_task(socket: Arc<Socket>, attempt: u64, target: Target, abandon
             let _ = socket.protocol.set(c_text(&est.protocol));
             let _ = socket.local_address.set(c_text(&est.local_address));
             let _ = socket.actual_pong.set(timing.pong_interval);
+            let _ = socket.traffic.set(est.traffic.clone());
             let (tx, rx) = unbounded_channel();
             if !socket.connect_succeeded(attempt, tx) {
                 return; // closed or canceled meanwhile: `abandoned` reports it

@@ -12,3 +12,4 @@ pub mod read_ahead;
 pub mod runtime;
 pub mod streams;
 pub mod string_vector;
+pub mod traffic;

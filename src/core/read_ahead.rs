@@ -11,9 +11,11 @@
 //! hands on, so the connection can tell a stalled send, or a message stalled half
 //! way, from an idle connection (the send and receive timeouts).
 
+use crate::core::traffic::Traffic;
 use bytes::BytesMut;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -24,8 +26,8 @@ pub struct ReadAhead {
     tcp: TcpStream,
     /// Bytes read from the socket and not yet handed on; empty (unallocated) when idle.
     pending: BytesMut,
-    /// Bytes written so far: the send timeout watches it for progress.
-    written: u64,
+    /// Bytes moved both ways (the send timeout watches the bytes written).
+    traffic: Arc<Traffic>,
     /// Bytes handed to tungstenite so far, and where they stand in the frame stream.
     delivered: u64,
     frames: FrameTracker,
@@ -33,18 +35,18 @@ pub struct ReadAhead {
 
 impl ReadAhead {
     /// `already_read`: bytes of the stream read before (past a proxy's answer).
-    pub fn new(tcp: TcpStream, already_read: BytesMut) -> Self {
+    pub fn new(tcp: TcpStream, already_read: BytesMut, traffic: Arc<Traffic>) -> Self {
         ReadAhead {
             tcp,
             pending: already_read,
-            written: 0,
+            traffic,
             delivered: 0,
             frames: FrameTracker::default(),
         }
     }
 
     pub fn written(&self) -> u64 {
-        self.written
+        self.traffic.total_sent()
     }
 
     pub fn delivered(&self) -> u64 {
@@ -145,6 +147,7 @@ impl AsyncRead for ReadAhead {
             if out.remaining() >= CHUNK {
                 let before = out.filled().len();
                 ready!(Pin::new(&mut this.tcp).poll_read(cx, out))?;
+                this.traffic.received(out.filled().len() - before);
                 this.hand_on(&out.filled()[before..]);
                 return Poll::Ready(Ok(()));
             }
@@ -155,7 +158,8 @@ impl AsyncRead for ReadAhead {
                 let mut chunk = BytesMut::with_capacity(CHUNK);
                 match this.tcp.try_read_buf(&mut chunk) {
                     Ok(0) => return Poll::Ready(Ok(())), // end of stream
-                    Ok(_) => {
+                    Ok(n) => {
+                        this.traffic.received(n);
                         this.pending = chunk;
                         break;
                     }
@@ -183,7 +187,7 @@ impl AsyncWrite for ReadAhead {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let n = ready!(Pin::new(&mut this.tcp).poll_write(cx, buf))?;
-        this.written += n as u64;
+        this.traffic.sent(n);
         Poll::Ready(Ok(n))
     }
     fn poll_write_vectored(
@@ -193,7 +197,7 @@ impl AsyncWrite for ReadAhead {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let n = ready!(Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs))?;
-        this.written += n as u64;
+        this.traffic.sent(n);
         Poll::Ready(Ok(n))
     }
     fn is_write_vectored(&self) -> bool {

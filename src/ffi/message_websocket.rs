@@ -777,6 +777,41 @@ pub extern "C" fn MessageWebSocketInformation_get_LocalAddress(
     })
 }
 
+/// `BandwidthStatistics` (Windows.Networking.Sockets), as in the WinRT ABI.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(non_snake_case)] // the WinRT ABI field names
+pub struct BandwidthStatistics {
+    pub OutboundBitsPerSecond: u64,
+    pub InboundBitsPerSecond: u64,
+    pub OutboundBitsPerSecondInstability: u64,
+    pub InboundBitsPerSecondInstability: u64,
+    pub OutboundBandwidthPeaked: bool,
+    pub InboundBandwidthPeaked: bool,
+}
+
+/// `BandwidthStatistics`: the bits per second the connection moved each way,
+/// measured by rtws over the window between calls (at least one second: calls
+/// closer together return the last window's figures; all zero before the connect
+/// and during its first second). The instability and peaked members are not
+/// measured and stay 0/false, as UWP reports them without extended TCP statistics.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketInformation_get_BandwidthStatistics(
+    this: *mut MessageWebSocketInformation,
+    value: *mut BandwidthStatistics,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        let (inbound, outbound) = MessageWebSocketInformation::get(this)?.0.bandwidth();
+        value.set(BandwidthStatistics {
+            OutboundBitsPerSecond: outbound,
+            InboundBitsPerSecond: inbound,
+            ..BandwidthStatistics::default()
+        })
+    })
+}
+
 /// The core keeps these strings NUL-terminated (see `Socket::protocol`).
 fn borrowed_c(s: &CStr) -> *const c_char {
     s.as_ptr()
