@@ -198,7 +198,6 @@ async fn connect_host(host: &str, port: u16, target: &Target) -> Result<TcpStrea
                 format!("cannot resolve host name '{host}': {e}"),
             )
         })?
-        .take(MAX_ADDRESSES)
         .collect();
     if addrs.is_empty() {
         return Err(Error::new(
@@ -206,14 +205,23 @@ async fn connect_host(host: &str, port: u16, target: &Target) -> Result<TcpStrea
             format!("host name '{host}' has no address"),
         ));
     }
+    connect_any(addrs, target.send_buffer_size, target.timing.connect).await
+}
+
+/// Tries the addresses in order (at most `MAX_ADDRESSES`); the last failure wins.
+async fn connect_any(
+    addrs: Vec<SocketAddr>,
+    send_buffer_size: Option<u32>,
+    limit: Duration,
+) -> Result<TcpStream> {
     let mut last = None;
-    for addr in addrs {
-        match connect_one(addr, target.send_buffer_size, target.timing.connect).await {
+    for addr in addrs.into_iter().take(MAX_ADDRESSES) {
+        match connect_one(addr, send_buffer_size, limit).await {
             Ok(s) => return Ok(s),
             Err(e) => last = Some(e),
         }
     }
-    Err(last.expect("at least one address was tried"))
+    Err(last.unwrap_or_else(|| Error::new(WININET_E_NAME_NOT_RESOLVED, "no address to connect to")))
 }
 
 async fn handshake(
@@ -853,5 +861,41 @@ impl Connection {
             err
         };
         self.lost(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loopback ports where nothing listens (bound, then released).
+    fn closed_ports(n: usize) -> Vec<SocketAddr> {
+        let listeners: Vec<_> = (0..n)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        listeners.iter().map(|l| l.local_addr().unwrap()).collect()
+    }
+
+    #[test]
+    fn addresses_are_tried_in_order_at_most_five() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let limit = Duration::from_secs(5);
+            // Refused, refused, then the listener: the third address connects.
+            let mut addrs = closed_ports(2);
+            addrs.push(open.local_addr().unwrap());
+            let s = connect_any(addrs, None, limit).await.unwrap();
+            assert_eq!(s.peer_addr().unwrap(), open.local_addr().unwrap());
+            // Five refusals first: the sixth address is never tried.
+            let mut addrs = closed_ports(5);
+            addrs.push(open.local_addr().unwrap());
+            let e = connect_any(addrs, None, limit).await.unwrap_err();
+            assert_eq!(e.hr, WININET_E_CANNOT_CONNECT);
+            assert_eq!(MAX_ADDRESSES, 5);
+        });
     }
 }
