@@ -10,7 +10,7 @@ use crate::core::error::{Error, Result, E_POINTER, HRESULT};
 use crate::core::message_websocket as core;
 use crate::core::message_websocket::{MessageWebSocketReceiveMode, SocketMessageType};
 use crate::ffi::async_op::IAsyncAction;
-use crate::ffi::credential::PasswordCredential;
+use crate::ffi::credential::{self, PasswordCredential};
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{DataReader, IOutputStream};
 use crate::ffi::vector::IVectorString;
@@ -638,10 +638,9 @@ pub extern "C" fn MessageWebSocketControl_get_ServerCredential(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(match control(this)?.server_credential() {
-            Some(c) => PasswordCredential::publish(c),
-            None => std::ptr::null_mut(),
-        })
+        value.set(credential::publish_optional(
+            control(this)?.server_credential(),
+        ))
     })
 }
 
@@ -658,14 +657,7 @@ pub extern "C" fn MessageWebSocketControl_put_ServerCredential(
     this: *mut MessageWebSocketControl,
     value: *mut PasswordCredential,
 ) -> HRESULT {
-    call(|| {
-        let credential = if value.is_null() {
-            None
-        } else {
-            Some(PasswordCredential::get(value)?)
-        };
-        control(this)?.set_server_credential(credential)
-    })
+    call(|| control(this)?.set_server_credential(credential::optional(value)?))
 }
 
 /// `ProxyCredential`: a new reference to the credential set, or NULL when none.
@@ -677,10 +669,9 @@ pub extern "C" fn MessageWebSocketControl_get_ProxyCredential(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(match control(this)?.proxy_credential() {
-            Some(c) => PasswordCredential::publish(c),
-            None => std::ptr::null_mut(),
-        })
+        value.set(credential::publish_optional(
+            control(this)?.proxy_credential(),
+        ))
     })
 }
 
@@ -695,14 +686,7 @@ pub extern "C" fn MessageWebSocketControl_put_ProxyCredential(
     this: *mut MessageWebSocketControl,
     value: *mut PasswordCredential,
 ) -> HRESULT {
-    call(|| {
-        let credential = if value.is_null() {
-            None
-        } else {
-            Some(PasswordCredential::get(value)?)
-        };
-        control(this)?.set_proxy_credential(credential)
-    })
+    call(|| control(this)?.set_proxy_credential(credential::optional(value)?))
 }
 
 /// rtws extension: the HTTP proxy. NULL (the default) takes it from the environment
