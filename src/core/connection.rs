@@ -416,7 +416,6 @@ pub struct Connection {
     ws: Ws,
     commands: UnboundedReceiver<Command>,
     commands_open: bool,
-    /// Sends written into the WebSocket buffer and waiting for the next flush.
     /// Sends handed to tungstenite and not yet reported: the operation, the
     /// message length, and where its frame ends in the outgoing byte stream.
     unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32, u64)>,
