@@ -237,3 +237,21 @@ fn the_status_of_a_real_handshake_failure() {
     assert_eq!(status(hr as u32), 14, "CannotConnect");
     rtws::ffi::message_websocket::MessageWebSocket_Release(ws);
 }
+
+#[test]
+fn an_unresolvable_host_name() {
+    // A 70-character label is refused by the system resolver itself (glibc checks
+    // label lengths before it builds a query), so no DNS packet leaves the machine.
+    let host = "a".repeat(70);
+    let url = std::ffi::CString::new(format!("ws://{host}.invalid:80/")).unwrap();
+    let ws = common::create_socket();
+    let hr = common::connect(ws, &url);
+    assert_eq!(
+        hr as u32,
+        0x8007_2EE7,
+        "WININET_E_NAME_NOT_RESOLVED: {}",
+        common::last_error()
+    );
+    assert_eq!(status(hr as u32), 15, "HostNameNotResolved");
+    rtws::ffi::message_websocket::MessageWebSocket_Release(ws);
+}
