@@ -9,11 +9,6 @@
  */
 #include "testutil.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #define BLOCKED_STORE_SIZE (16u * 1024u * 1024u)
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -80,19 +75,6 @@ static void on_boolean(void *context, IAsyncOperationBoolean *op, AsyncStatus st
     c->error_hr = IAsyncOperationBoolean_get_ErrorCode(op, &c->error_inside);
     c->results_hr = IAsyncOperationBoolean_GetResults(op, &c->b);
     tu_signal_bump(&c->calls);
-}
-
-static void on_action_noop(void *context, IAsyncAction *op, AsyncStatus status)
-{
-    (void)context; (void)op; (void)status;
-}
-static void on_uint32_noop(void *context, IAsyncOperationUInt32 *op, AsyncStatus status)
-{
-    (void)context; (void)op; (void)status;
-}
-static void on_boolean_noop(void *context, IAsyncOperationBoolean *op, AsyncStatus status)
-{
-    (void)context; (void)op; (void)status;
 }
 
 /* A socket connected to `path`, or NULL. */
@@ -202,19 +184,11 @@ static char refused_url[64];
 
 static int setup_refused_port(void)
 {
-    struct sockaddr_in addr;
-    socklen_t len = sizeof addr;
-    refused_fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+    refused_fd = tu_bind_loopback(&port);
     if (refused_fd < 0)
         return 0;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(refused_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
-        getsockname(refused_fd, (struct sockaddr *)&addr, &len) != 0)
-        return 0;
-    snprintf(refused_url, sizeof refused_url, "ws://127.0.0.1:%u/", ntohs(addr.sin_port));
+    snprintf(refused_url, sizeof refused_url, "ws://127.0.0.1:%u/", (unsigned)port);
     return 1;
 }
 
@@ -363,8 +337,8 @@ static void test_completed_twice_is_refused(void)
         CHECK_OK(MessageWebSocket_Create(&ws2));
         CHECK_OK(MessageWebSocket_ConnectAsync(ws2, tu_url("/echo"), &done));
         CHECK_OK(IAsyncAction_Wait(done, 10000));
-        CHECK_OK(IAsyncAction_put_Completed(done, on_action_noop, NULL));
-        CHECK_HR(IAsyncAction_put_Completed(done, on_action_noop, NULL),
+        CHECK_OK(IAsyncAction_put_Completed(done, tu_on_action_noop, NULL));
+        CHECK_HR(IAsyncAction_put_Completed(done, tu_on_action_noop, NULL),
                  E_ILLEGAL_DELEGATE_ASSIGNMENT);
         IAsyncAction_Release(done);
         MessageWebSocket_Release(ws2);
@@ -372,16 +346,16 @@ static void test_completed_twice_is_refused(void)
         store = finished_store(echo, 3);
         CHECK(store != NULL);
         if (store) {
-            CHECK_OK(IAsyncOperationUInt32_put_Completed(store, on_uint32_noop, NULL));
-            CHECK_HR(IAsyncOperationUInt32_put_Completed(store, on_uint32_noop, NULL),
+            CHECK_OK(IAsyncOperationUInt32_put_Completed(store, tu_on_uint32_noop, NULL));
+            CHECK_HR(IAsyncOperationUInt32_put_Completed(store, tu_on_uint32_noop, NULL),
                      E_ILLEGAL_DELEGATE_ASSIGNMENT);
             IAsyncOperationUInt32_Release(store);
         }
         flush = finished_flush(echo);
         CHECK(flush != NULL);
         if (flush) {
-            CHECK_OK(IAsyncOperationBoolean_put_Completed(flush, on_boolean_noop, NULL));
-            CHECK_HR(IAsyncOperationBoolean_put_Completed(flush, on_boolean_noop, NULL),
+            CHECK_OK(IAsyncOperationBoolean_put_Completed(flush, tu_on_boolean_noop, NULL));
+            CHECK_HR(IAsyncOperationBoolean_put_Completed(flush, tu_on_boolean_noop, NULL),
                      E_ILLEGAL_DELEGATE_ASSIGNMENT);
             IAsyncOperationBoolean_Release(flush);
         }
@@ -400,11 +374,11 @@ static void test_completed_twice_on_pending_operations(void)
     int ok = blocked_open(&b);
     CHECK(ok);
     if (ok) {
-        CHECK_OK(IAsyncOperationUInt32_put_Completed(b.store, on_uint32_noop, NULL));
-        CHECK_HR(IAsyncOperationUInt32_put_Completed(b.store, on_uint32_noop, NULL),
+        CHECK_OK(IAsyncOperationUInt32_put_Completed(b.store, tu_on_uint32_noop, NULL));
+        CHECK_HR(IAsyncOperationUInt32_put_Completed(b.store, tu_on_uint32_noop, NULL),
                  E_ILLEGAL_DELEGATE_ASSIGNMENT);
-        CHECK_OK(IAsyncOperationBoolean_put_Completed(b.flush, on_boolean_noop, NULL));
-        CHECK_HR(IAsyncOperationBoolean_put_Completed(b.flush, on_boolean_noop, NULL),
+        CHECK_OK(IAsyncOperationBoolean_put_Completed(b.flush, tu_on_boolean_noop, NULL));
+        CHECK_HR(IAsyncOperationBoolean_put_Completed(b.flush, tu_on_boolean_noop, NULL),
                  E_ILLEGAL_DELEGATE_ASSIGNMENT);
     }
     blocked_close(&b);
@@ -652,7 +626,7 @@ static void test_close_after_completion(void)
     CHECK_HR(IAsyncAction_get_ErrorCode(op, &code), E_ILLEGAL_METHOD_CALL);
     CHECK_HR(IAsyncAction_GetResults(op), E_ILLEGAL_METHOD_CALL);
     CHECK_HR(IAsyncAction_Cancel(op), E_ILLEGAL_METHOD_CALL);
-    CHECK_HR(IAsyncAction_put_Completed(op, on_action_noop, NULL), E_ILLEGAL_METHOD_CALL);
+    CHECK_HR(IAsyncAction_put_Completed(op, tu_on_action_noop, NULL), E_ILLEGAL_METHOD_CALL);
     CHECK_HR(IAsyncAction_Wait(op, 0), E_ILLEGAL_METHOD_CALL);
     CHECK_HR(IAsyncAction_Wait(op, 100), E_ILLEGAL_METHOD_CALL);
     /* AddRef/Release still work on a closed operation. */
@@ -668,7 +642,7 @@ static void test_close_after_completion(void)
         CHECK_HR(IAsyncOperationUInt32_get_ErrorCode(store, &code), E_ILLEGAL_METHOD_CALL);
         CHECK_HR(IAsyncOperationUInt32_GetResults(store, &n), E_ILLEGAL_METHOD_CALL);
         CHECK_HR(IAsyncOperationUInt32_Cancel(store), E_ILLEGAL_METHOD_CALL);
-        CHECK_HR(IAsyncOperationUInt32_put_Completed(store, on_uint32_noop, NULL),
+        CHECK_HR(IAsyncOperationUInt32_put_Completed(store, tu_on_uint32_noop, NULL),
                  E_ILLEGAL_METHOD_CALL);
         CHECK_HR(IAsyncOperationUInt32_Wait(store, 0, &n), E_ILLEGAL_METHOD_CALL);
         CHECK(IAsyncOperationUInt32_Release(store) == 0);
@@ -681,7 +655,7 @@ static void test_close_after_completion(void)
         CHECK_HR(IAsyncOperationBoolean_get_ErrorCode(flush, &code), E_ILLEGAL_METHOD_CALL);
         CHECK_HR(IAsyncOperationBoolean_GetResults(flush, &b), E_ILLEGAL_METHOD_CALL);
         CHECK_HR(IAsyncOperationBoolean_Cancel(flush), E_ILLEGAL_METHOD_CALL);
-        CHECK_HR(IAsyncOperationBoolean_put_Completed(flush, on_boolean_noop, NULL),
+        CHECK_HR(IAsyncOperationBoolean_put_Completed(flush, tu_on_boolean_noop, NULL),
                  E_ILLEGAL_METHOD_CALL);
         CHECK_HR(IAsyncOperationBoolean_Wait(flush, 0, &b), E_ILLEGAL_METHOD_CALL);
         CHECK(IAsyncOperationBoolean_Release(flush) == 0);

@@ -19,6 +19,20 @@
 /* AddRef/Release of a non-handle: 0. */
 #define CHECK_ZERO(expr) CHECK((expr) == 0)
 
+/* Checks that `expr` returns E_INVALIDARG, for calls in a loop: the failure message names
+ * the case with the printf-style arguments that follow (CHECK_HR shows only `expr`). */
+#define CHECK_INVALIDARG_CASE(expr, ...)                                              \
+    do {                                                                              \
+        HRESULT hr_ = (expr);                                                         \
+        tu_checks++;                                                                  \
+        if (hr_ != E_INVALIDARG) {                                                    \
+            tu_failures++;                                                            \
+            fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                           \
+            fprintf(stderr, __VA_ARGS__);                                             \
+            fprintf(stderr, " returned 0x%08X, expected E_INVALIDARG\n", (unsigned)hr_); \
+        }                                                                             \
+    } while (0)
+
 /* ---- objects of every class, shared by the tests ---------------------------------- */
 
 static struct {
@@ -60,9 +74,6 @@ static void on_closed_noop(void *c, MessageWebSocket *s, WebSocketClosedEventArg
 {
     (void)c; (void)s; (void)a;
 }
-static void on_action_noop(void *c, IAsyncAction *op, AsyncStatus st) { (void)c; (void)op; (void)st; }
-static void on_u32_noop(void *c, IAsyncOperationUInt32 *op, AsyncStatus st) { (void)c; (void)op; (void)st; }
-static void on_bool_noop(void *c, IAsyncOperationBoolean *op, AsyncStatus st) { (void)c; (void)op; (void)st; }
 
 static int setup(void)
 {
@@ -143,13 +154,6 @@ static void teardown(void)
     tu_signal_destroy(&closed_signal);
 }
 
-static uint32_t unconsumed(DataReader *r)
-{
-    uint32_t n = 0xFFFFFFFFu;
-    CHECK_OK(DataReader_get_UnconsumedBufferLength(r, &n));
-    return n;
-}
-
 static uint32_t unstored(DataWriter *w)
 {
     uint32_t n = 0xFFFFFFFFu;
@@ -174,7 +178,7 @@ static void test_null_async_action(void)
     CHECK_ZERO(IAsyncAction_AddRef(NULL));
     CHECK(message_contains("NULL"));
     CHECK_ZERO(IAsyncAction_Release(NULL));
-    CHECK_HR(IAsyncAction_put_Completed(NULL, on_action_noop, NULL), E_POINTER);
+    CHECK_HR(IAsyncAction_put_Completed(NULL, tu_on_action_noop, NULL), E_POINTER);
     CHECK_HR(IAsyncAction_put_Completed(op, NULL, NULL), E_POINTER);
     CHECK_HR(IAsyncAction_get_Status(NULL, &st), E_POINTER);
     CHECK_HR(IAsyncAction_get_Status(op, NULL), E_POINTER);
@@ -188,7 +192,7 @@ static void test_null_async_action(void)
     CHECK_HR(IAsyncAction_Wait(NULL, 0), E_POINTER);
     CHECK_HR(IAsyncAction_Wait(NULL, 100), E_POINTER);
     /* The NULL handler was not installed: a real one still can be. */
-    CHECK_OK(IAsyncAction_put_Completed(op, on_action_noop, NULL));
+    CHECK_OK(IAsyncAction_put_Completed(op, tu_on_action_noop, NULL));
 }
 
 static void test_null_async_uint32(void)
@@ -199,7 +203,7 @@ static void test_null_async_uint32(void)
     uint32_t id, n;
     CHECK_ZERO(IAsyncOperationUInt32_AddRef(NULL));
     CHECK_ZERO(IAsyncOperationUInt32_Release(NULL));
-    CHECK_HR(IAsyncOperationUInt32_put_Completed(NULL, on_u32_noop, NULL), E_POINTER);
+    CHECK_HR(IAsyncOperationUInt32_put_Completed(NULL, tu_on_uint32_noop, NULL), E_POINTER);
     CHECK_HR(IAsyncOperationUInt32_put_Completed(op, NULL, NULL), E_POINTER);
     CHECK_HR(IAsyncOperationUInt32_get_Status(NULL, &st), E_POINTER);
     CHECK_HR(IAsyncOperationUInt32_get_Status(op, NULL), E_POINTER);
@@ -213,7 +217,7 @@ static void test_null_async_uint32(void)
     CHECK_HR(IAsyncOperationUInt32_GetResults(op, NULL), E_POINTER);
     CHECK_HR(IAsyncOperationUInt32_Wait(NULL, 0, &n), E_POINTER);
     CHECK_OK(IAsyncOperationUInt32_Wait(op, 0, NULL)); /* documented: results may be NULL */
-    CHECK_OK(IAsyncOperationUInt32_put_Completed(op, on_u32_noop, NULL));
+    CHECK_OK(IAsyncOperationUInt32_put_Completed(op, tu_on_uint32_noop, NULL));
 }
 
 static void test_null_async_boolean(void)
@@ -225,7 +229,7 @@ static void test_null_async_boolean(void)
     bool b;
     CHECK_ZERO(IAsyncOperationBoolean_AddRef(NULL));
     CHECK_ZERO(IAsyncOperationBoolean_Release(NULL));
-    CHECK_HR(IAsyncOperationBoolean_put_Completed(NULL, on_bool_noop, NULL), E_POINTER);
+    CHECK_HR(IAsyncOperationBoolean_put_Completed(NULL, tu_on_boolean_noop, NULL), E_POINTER);
     CHECK_HR(IAsyncOperationBoolean_put_Completed(op, NULL, NULL), E_POINTER);
     CHECK_HR(IAsyncOperationBoolean_get_Status(NULL, &st), E_POINTER);
     CHECK_HR(IAsyncOperationBoolean_get_Status(op, NULL), E_POINTER);
@@ -239,7 +243,7 @@ static void test_null_async_boolean(void)
     CHECK_HR(IAsyncOperationBoolean_GetResults(op, NULL), E_POINTER);
     CHECK_HR(IAsyncOperationBoolean_Wait(NULL, 0, &b), E_POINTER);
     CHECK_OK(IAsyncOperationBoolean_Wait(op, 0, NULL));
-    CHECK_OK(IAsyncOperationBoolean_put_Completed(op, on_bool_noop, NULL));
+    CHECK_OK(IAsyncOperationBoolean_put_Completed(op, tu_on_boolean_noop, NULL));
 }
 
 static void test_null_message_websocket(void)
@@ -452,7 +456,7 @@ static void test_null_data_writer(void)
         if (a) {
             CHECK_OK(MessageWebSocketMessageReceivedEventArgs_GetDataReader(a, &r));
             if (r) {
-                CHECK(unconsumed(r) == 3);
+                CHECK(tu_unconsumed(r) == 3);
                 DataReader_Release(r);
             }
             MessageWebSocketMessageReceivedEventArgs_Release(a);
@@ -499,7 +503,7 @@ static void test_null_data_reader(void)
     CHECK_HR(DataReader_Close(NULL), E_POINTER);
 
     /* NULL outputs on a live reader: E_POINTER and nothing consumed. */
-    before = unconsumed(r);
+    before = tu_unconsumed(r);
     CHECK(before == 8);
     CHECK_HR(DataReader_ReadByte(r, NULL), E_POINTER);
     CHECK_HR(DataReader_ReadBytes(r, 1, NULL), E_POINTER);
@@ -513,9 +517,9 @@ static void test_null_data_reader(void)
     CHECK_HR(DataReader_ReadSingle(r, NULL), E_POINTER);
     CHECK_HR(DataReader_ReadDouble(r, NULL), E_POINTER);
     CHECK_HR(DataReader_ReadString(r, 1, text, sizeof text, NULL), E_POINTER);
-    CHECK(unconsumed(r) == before);
+    CHECK(tu_unconsumed(r) == before);
     CHECK_OK(DataReader_ReadBytes(r, 0, NULL)); /* documented: NULL with length 0 */
-    CHECK(unconsumed(r) == before);
+    CHECK(tu_unconsumed(r) == before);
     CHECK_OK(DataReader_ReadByte(r, &u8));
     CHECK(u8 == 1); /* still at the start */
 }
@@ -989,15 +993,9 @@ static void test_close_codes(void)
         return;
     CHECK_OK(tu_inbox_attach(&in, ws));
     CHECK_OK(tu_connect(ws, "/echo"));
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        HRESULT hr = MessageWebSocket_CloseWithStatus(ws, bad[i], NULL);
-        tu_checks++;
-        if (hr != E_INVALIDARG) {
-            tu_failures++;
-            fprintf(stderr, "%s:%d: CloseWithStatus(%u) returned 0x%08X, expected E_INVALIDARG\n",
-                    __FILE__, __LINE__, bad[i], (unsigned)hr);
-        }
-    }
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_INVALIDARG_CASE(MessageWebSocket_CloseWithStatus(ws, bad[i], NULL),
+                              "CloseWithStatus(%u)", bad[i]);
     CHECK_HR(MessageWebSocket_CloseWithStatus(ws, 1005, ""), E_INVALIDARG);
     CHECK_OK(tu_send_text(ws, "still open"));
     {
@@ -1204,33 +1202,15 @@ static void test_request_headers(void)
     if (!ws)
         return;
     CHECK_OK(tu_inbox_attach(&in, ws));
-    for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
-        HRESULT hr = MessageWebSocket_SetRequestHeader(ws, reserved[i], "x");
-        tu_checks++;
-        if (hr != E_INVALIDARG) {
-            tu_failures++;
-            fprintf(stderr, "%s:%d: SetRequestHeader(\"%s\") returned 0x%08X, expected E_INVALIDARG\n",
-                    __FILE__, __LINE__, reserved[i], (unsigned)hr);
-        }
-    }
-    for (i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
-        HRESULT hr = MessageWebSocket_SetRequestHeader(ws, bad_names[i], "x");
-        tu_checks++;
-        if (hr != E_INVALIDARG) {
-            tu_failures++;
-            fprintf(stderr, "%s:%d: SetRequestHeader(name #%u) returned 0x%08X, expected E_INVALIDARG\n",
-                    __FILE__, __LINE__, (unsigned)i, (unsigned)hr);
-        }
-    }
-    for (i = 0; i < sizeof bad_values / sizeof bad_values[0]; i++) {
-        HRESULT hr = MessageWebSocket_SetRequestHeader(ws, "X-Value", bad_values[i]);
-        tu_checks++;
-        if (hr != E_INVALIDARG) {
-            tu_failures++;
-            fprintf(stderr, "%s:%d: SetRequestHeader(value #%u) returned 0x%08X, expected E_INVALIDARG\n",
-                    __FILE__, __LINE__, (unsigned)i, (unsigned)hr);
-        }
-    }
+    for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        CHECK_INVALIDARG_CASE(MessageWebSocket_SetRequestHeader(ws, reserved[i], "x"),
+                              "SetRequestHeader(\"%s\")", reserved[i]);
+    for (i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
+        CHECK_INVALIDARG_CASE(MessageWebSocket_SetRequestHeader(ws, bad_names[i], "x"),
+                              "SetRequestHeader(name #%u)", (unsigned)i);
+    for (i = 0; i < sizeof bad_values / sizeof bad_values[0]; i++)
+        CHECK_INVALIDARG_CASE(MessageWebSocket_SetRequestHeader(ws, "X-Value", bad_values[i]),
+                              "SetRequestHeader(value #%u)", (unsigned)i);
     CHECK_OK(MessageWebSocket_SetRequestHeader(ws, "X-Test", "1"));
     CHECK_OK(MessageWebSocket_SetRequestHeader(ws, "Cookie", "a=b"));
 
@@ -1409,7 +1389,7 @@ static void test_read_string_buffer_too_small(void)
     CHECK_HR(DataReader_ReadString(r, 11, text, 11, &needed), E_NOT_SUFFICIENT_BUFFER);
     CHECK(needed == 12);
     CHECK(text[0] == 'Z' || text[0] == '\0'); /* no partial text handed out as a result */
-    CHECK(unconsumed(r) == 21);
+    CHECK(tu_unconsumed(r) == 21);
     needed = 0;
     CHECK_HR(DataReader_ReadString(r, 11, NULL, 0, &needed), E_NOT_SUFFICIENT_BUFFER);
     CHECK(needed == 12);
@@ -1417,19 +1397,19 @@ static void test_read_string_buffer_too_small(void)
     CHECK_HR(DataReader_ReadString(r, 11, NULL, 100, &needed), E_NOT_SUFFICIENT_BUFFER);
     CHECK(needed == 12);
     CHECK_HR(DataReader_ReadString(r, 11, text, 0, &needed), E_NOT_SUFFICIENT_BUFFER);
-    CHECK(unconsumed(r) == 21);
+    CHECK(tu_unconsumed(r) == 21);
     CHECK_OK(DataReader_ReadString(r, 11, text, 12, &needed));
     CHECK(needed == 12 && strcmp(text, KOSME) == 0);
-    CHECK(unconsumed(r) == 10);
+    CHECK(tu_unconsumed(r) == 10);
     /* UTF-16: 5 code units decode to 11 UTF-8 bytes: 12 needed, not 5 or 6. */
     CHECK_OK(DataReader_put_UnicodeEncoding(r, UnicodeEncoding_Utf16LE));
     CHECK_HR(DataReader_ReadString(r, 5, text, 6, &needed), E_NOT_SUFFICIENT_BUFFER);
     CHECK(needed == 12);
     CHECK_HR(DataReader_ReadString(r, 5, text, 11, &needed), E_NOT_SUFFICIENT_BUFFER);
-    CHECK(unconsumed(r) == 10);
+    CHECK(tu_unconsumed(r) == 10);
     CHECK_OK(DataReader_ReadString(r, 5, text, 12, &needed));
     CHECK(strcmp(text, KOSME) == 0);
-    CHECK(unconsumed(r) == 0);
+    CHECK(tu_unconsumed(r) == 0);
     DataReader_Release(r);
 }
 

@@ -17,11 +17,6 @@
  */
 #include "testutil.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 /* Bound for anything that should happen promptly on loopback. */
 #define WAIT_MS 5000
 /* How long to watch for an event that must not come. */
@@ -47,57 +42,9 @@ static TimeSpan ticks(int64_t n)
     return t;
 }
 
-/* A TCP port on 127.0.0.1 with nothing listening: bound, read back, closed. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return 1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = 1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-static MessageWebSocketControl *control_of(MessageWebSocket *ws)
-{
-    MessageWebSocketControl *c = NULL;
-    CHECK_OK(MessageWebSocket_get_Control(ws, &c));
-    return c;
-}
-
-/* Sends one message through a fresh DataWriter without waiting: the operation is
- * returned in `*op` (caller releases), the writer is detached and released. */
-static HRESULT store_nowait(MessageWebSocket *ws, const void *data, uint32_t len,
-                            IAsyncOperationUInt32 **op)
-{
-    IOutputStream *stream = NULL;
-    DataWriter *writer = NULL;
-    *op = NULL;
-    HRESULT hr = MessageWebSocket_get_OutputStream(ws, &stream);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_CreateDataWriter(stream, &writer);
-    if (stream)
-        IOutputStream_Release(stream);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_WriteBytes(writer, len, (const uint8_t *)data);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_StoreAsync(writer, op);
-    if (writer) {
-        IOutputStream *detached = NULL;
-        if (RTWS_SUCCEEDED(DataWriter_DetachStream(writer, &detached)))
-            IOutputStream_Release(detached);
-        DataWriter_Release(writer);
-    }
-    return hr;
-}
+#define REC_WAIT_MS WAIT_MS
+#define REC_QUIET_MS QUIET_MS
+#include "recorder.h"
 
 static AsyncStatus store_status(IAsyncOperationUInt32 *op)
 {
@@ -120,7 +67,7 @@ static HRESULT store_error(IAsyncOperationUInt32 *op)
 static void expect_store_refused(MessageWebSocket *ws)
 {
     IAsyncOperationUInt32 *op = NULL;
-    HRESULT hr = store_nowait(ws, "late", 4, &op);
+    HRESULT hr = tu_store_nowait(ws, "late", 4, &op);
     if (RTWS_SUCCEEDED(hr) && op)
         hr = IAsyncOperationUInt32_Wait(op, WAIT_MS, NULL);
     CHECK_HR(hr, RO_E_CLOSED);
@@ -128,37 +75,26 @@ static void expect_store_refused(MessageWebSocket *ws)
         IAsyncOperationUInt32_Release(op);
 }
 
-/* Starts ConnectAsync to a full URL and waits (bounded); returns Wait's result, the
- * operation's final status and (if `elapsed_ms`) how long it took. Checks that
- * ErrorCode and GetResults agree with Wait. */
-static HRESULT connect_url(MessageWebSocket *ws, const char *url, AsyncStatus *status,
-                           double *elapsed_ms)
+/* Connects `ws` to a full URL and waits (bounded); returns Wait's result and the
+ * operation's final status. Checks that ErrorCode and GetResults agree with Wait. */
+static HRESULT connect_url(MessageWebSocket *ws, const char *url, AsyncStatus *status)
 {
     IAsyncAction *op = NULL;
-    double t0 = tu_now_ms();
-    *status = -1;
-    HRESULT hr = MessageWebSocket_ConnectAsync(ws, url, &op);
-    if (RTWS_FAILED(hr))
-        return hr;
-    hr = IAsyncAction_Wait(op, WAIT_MS);
-    if (elapsed_ms)
-        *elapsed_ms = tu_now_ms() - t0;
-    if (RTWS_FAILED(IAsyncAction_get_Status(op, status)))
-        *status = -1;
-    if (*status == AsyncStatus_Error) {
+    HRESULT hr = tu_connect_url(ws, url, WAIT_MS, status, &op);
+    if (op && *status == AsyncStatus_Error) {
         HRESULT code = S_OK;
         CHECK_OK(IAsyncAction_get_ErrorCode(op, &code));
         CHECK(code == hr);
         CHECK_HR(IAsyncAction_GetResults(op), hr);
     }
-    IAsyncAction_Release(op);
+    if (op)
+        IAsyncAction_Release(op);
     return hr;
 }
 
-static HRESULT connect_path(MessageWebSocket *ws, const char *path, AsyncStatus *status,
-                            double *elapsed_ms)
+static HRESULT connect_path(MessageWebSocket *ws, const char *path, AsyncStatus *status)
 {
-    return connect_url(ws, tu_url(path), status, elapsed_ms);
+    return connect_url(ws, tu_url(path), status);
 }
 
 /* Connects `ws` to `path` and checks that the operation fails with `expected`, which
@@ -167,7 +103,7 @@ static void expect_connect_failure(MessageWebSocket *ws, const char *path, HRESU
                                    WebErrorStatus web)
 {
     AsyncStatus status;
-    HRESULT hr = connect_path(ws, path, &status, NULL);
+    HRESULT hr = connect_path(ws, path, &status);
     CHECK_HR(hr, expected);
     CHECK(WebSocketError_GetStatus(hr) == web);
     CHECK(status == AsyncStatus_Error);
@@ -177,146 +113,7 @@ static void expect_connect_failure(MessageWebSocket *ws, const char *path, HRESU
 }
 
 /* ------------------------------------------------------------------------- */
-/* Recorder: the events of one socket, in the order the handlers saw them.     */
-
-#define REC_MAX 64
-
-typedef struct {
-    char kind; /* 'M' message, 'F' failure (GetDataReader failed), 'C' closed */
-    SocketMessageType type;
-    HRESULT hr; /* GetDataReader's result */
-    uint32_t len;
-    char text[64]; /* the first bytes of the message, NUL-terminated */
-    uint16_t code;
-    double at_ms; /* tu_now_ms() when the handler ran */
-} rec_event;
-
-typedef struct {
-    pthread_mutex_t lock;
-    rec_event ev[REC_MAX];
-    int n;
-    int after_closed; /* events after Closed */
-    int in_handler, overlaps;
-    tu_signal msgs;   /* MessageReceived events */
-    tu_signal closed; /* Closed events */
-} recorder;
-
-static void rec_init(recorder *r)
-{
-    memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->lock, NULL);
-    tu_signal_init(&r->msgs);
-    tu_signal_init(&r->closed);
-}
-
-static void rec_free(recorder *r)
-{
-    tu_signal_destroy(&r->msgs);
-    tu_signal_destroy(&r->closed);
-    pthread_mutex_destroy(&r->lock);
-}
-
-/* Handlers of one socket must never overlap: enter/leave count them. */
-static void rec_enter(recorder *r)
-{
-    pthread_mutex_lock(&r->lock);
-    if (r->in_handler++)
-        r->overlaps++;
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void rec_leave(recorder *r)
-{
-    pthread_mutex_lock(&r->lock);
-    r->in_handler--;
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void rec_push(recorder *r, const rec_event *e)
-{
-    pthread_mutex_lock(&r->lock);
-    if (r->n > 0 && r->ev[r->n - 1].kind == 'C')
-        r->after_closed++;
-    if (r->n < REC_MAX)
-        r->ev[r->n++] = *e;
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void on_rec_message(void *ctx, MessageWebSocket *sender,
-                           MessageWebSocketMessageReceivedEventArgs *args)
-{
-    recorder *r = ctx;
-    rec_event e;
-    DataReader *reader = NULL;
-    (void)sender;
-    rec_enter(r);
-    memset(&e, 0, sizeof e);
-    e.at_ms = tu_now_ms();
-    e.hr = MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, &reader);
-    e.kind = RTWS_SUCCEEDED(e.hr) ? 'M' : 'F';
-    if (reader) {
-        uint32_t n = 0;
-        if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_get_MessageType(args, &e.type)))
-            e.type = -1;
-        if (RTWS_SUCCEEDED(DataReader_get_UnconsumedBufferLength(reader, &n))) {
-            uint32_t k = n < sizeof e.text - 1 ? n : (uint32_t)sizeof e.text - 1;
-            e.len = n;
-            if (k > 0 && RTWS_FAILED(DataReader_ReadBytes(reader, k, (uint8_t *)e.text)))
-                e.text[0] = 0;
-            e.text[k] = 0;
-        }
-        DataReader_Release(reader);
-    }
-    rec_push(r, &e);
-    rec_leave(r);
-    tu_signal_bump(&r->msgs);
-}
-
-static void on_rec_closed(void *ctx, MessageWebSocket *sender, WebSocketClosedEventArgs *args)
-{
-    recorder *r = ctx;
-    rec_event e;
-    (void)sender;
-    rec_enter(r);
-    memset(&e, 0, sizeof e);
-    e.kind = 'C';
-    e.at_ms = tu_now_ms();
-    if (RTWS_FAILED(WebSocketClosedEventArgs_get_Code(args, &e.code)))
-        e.code = 0;
-    rec_push(r, &e);
-    rec_leave(r);
-    tu_signal_bump(&r->closed);
-}
-
-/* A new socket with the recorder's handlers on both events. */
-static MessageWebSocket *rec_socket(recorder *r)
-{
-    MessageWebSocket *ws = NULL;
-    EventRegistrationToken t1, t2;
-    CHECK_OK(MessageWebSocket_Create(&ws));
-    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_rec_message, r, &t1));
-    CHECK_OK(MessageWebSocket_add_Closed(ws, on_rec_closed, r, &t2));
-    return ws;
-}
-
-static rec_event rec_get(recorder *r, int i)
-{
-    rec_event e;
-    memset(&e, 0, sizeof e);
-    pthread_mutex_lock(&r->lock);
-    if (i >= 0 && i < r->n)
-        e = r->ev[i];
-    pthread_mutex_unlock(&r->lock);
-    return e;
-}
-
-static int rec_count(recorder *r)
-{
-    pthread_mutex_lock(&r->lock);
-    int n = r->n;
-    pthread_mutex_unlock(&r->lock);
-    return n;
-}
+/* Checks on the recorder's events (recorder.h), by event number.             */
 
 /* Waits for MessageReceived number `i` (0-based) and checks that it is the text (or
  * binary, per `type`) message `text`. */
@@ -359,11 +156,9 @@ static HRESULT rec_expect_failure(recorder *r, int i, HRESULT expected, WebError
 
 /* Waits for Closed, then a little more to see that no event follows; checks it came
  * once, as event number `i` (so after every MessageReceived), with `code`. */
-static void rec_expect_closed(recorder *r, int i, uint16_t code)
+static void rec_expect_closed_at(recorder *r, int i, uint16_t code)
 {
-    CHECK(tu_signal_wait(&r->closed, 1, WAIT_MS));
-    tu_sleep_ms(QUIET_MS);
-    CHECK(tu_signal_get(&r->closed) == 1);
+    rec_wait_closed(r);
     int n = rec_count(r);
     rec_event e = rec_get(r, i);
     CHECK(n == i + 1);
@@ -386,7 +181,7 @@ static void test_connect_timeout(void)
     recorder r;
     rec_init(&r);
     MessageWebSocket *ws = rec_socket(&r);
-    MessageWebSocketControl *c = control_of(ws);
+    MessageWebSocketControl *c = tu_control_of(ws);
     TimeSpan t = {0};
 
     /* Defaults: connect 60 s, send 30 s (UWP's). */
@@ -453,7 +248,7 @@ static void test_connect_timeout(void)
     CHECK_OK(MessageWebSocketControl_put_ConnectTimeout(c, ms_span(5000)));
     CHECK_OK(MessageWebSocketControl_put_SendTimeout(c, ms_span(5000)));
     AsyncStatus status;
-    CHECK_OK(connect_path(ws, "/echo", &status, NULL));
+    CHECK_OK(connect_path(ws, "/echo", &status));
     CHECK(status == AsyncStatus_Completed);
     CHECK_HR(MessageWebSocketControl_put_ConnectTimeout(c, ms_span(1000)), E_ILLEGAL_METHOD_CALL);
     CHECK_HR(MessageWebSocketControl_put_SendTimeout(c, ms_span(1000)), E_ILLEGAL_METHOD_CALL);
@@ -464,7 +259,7 @@ static void test_connect_timeout(void)
     CHECK_OK(tu_send_text(ws, "hi"));
     rec_expect_message(&r, 0, SocketMessageType_Binary, "hi");
     CHECK_OK(MessageWebSocket_Close(ws));
-    rec_expect_closed(&r, 1, 1005); /* the failed connect raised no Closed */
+    rec_expect_closed_at(&r, 1, 1005); /* the failed connect raised no Closed */
     CHECK_HR(MessageWebSocketControl_put_ConnectTimeout(c, ms_span(1000)), RO_E_CLOSED);
 
     MessageWebSocketControl_Release(c);
@@ -480,10 +275,10 @@ static void test_send_timeout(void)
     recorder r;
     rec_init(&r);
     MessageWebSocket *ws = rec_socket(&r);
-    MessageWebSocketControl *c = control_of(ws);
+    MessageWebSocketControl *c = tu_control_of(ws);
     CHECK_OK(MessageWebSocketControl_put_SendTimeout(c, ms_span(300)));
     AsyncStatus status;
-    CHECK_OK(connect_path(ws, "/silent", &status, NULL));
+    CHECK_OK(connect_path(ws, "/silent", &status));
 
     uint8_t *big = calloc(1, BIG);
     IAsyncOperationUInt32 *ops[MAX_STORES] = {0};
@@ -491,7 +286,7 @@ static void test_send_timeout(void)
     double t0 = tu_now_ms();
     if (big) {
         for (n = 0; n < MAX_STORES; n++) {
-            HRESULT hr = store_nowait(ws, big, BIG, &ops[n]);
+            HRESULT hr = tu_store_nowait(ws, big, BIG, &ops[n]);
             if (RTWS_FAILED(hr)) {
                 /* Only once the connection has already failed. */
                 CHECK_HR(hr, RO_E_CLOSED);
@@ -538,7 +333,7 @@ static void test_send_timeout(void)
 
     /* The connection failure: MessageReceived with WININET_E_TIMEOUT, then Closed 1006. */
     rec_expect_failure(&r, 0, WININET_E_TIMEOUT, WebErrorStatus_Timeout);
-    rec_expect_closed(&r, 1, 1006);
+    rec_expect_closed_at(&r, 1, 1006);
     rec_event f = rec_get(&r, 0);
     CHECK(f.at_ms - t0 < 5000.0);
     expect_store_refused(ws);
@@ -561,7 +356,7 @@ static void test_receive_timeout(void)
     {
         MessageWebSocket *ws = NULL;
         CHECK_OK(MessageWebSocket_Create(&ws));
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         TimeSpan t = {0};
         CHECK_OK(MessageWebSocketControl_get_ReceiveTimeout(c, &t));
         CHECK(t.Duration == 300000000LL);
@@ -582,15 +377,15 @@ static void test_receive_timeout(void)
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         CHECK_OK(MessageWebSocketControl_put_ReceiveTimeout(c, ms_span(300)));
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, "/partial?after=1", &status, NULL));
+        CHECK_OK(connect_path(ws, "/partial?after=1", &status));
         CHECK_HR(MessageWebSocketControl_put_ReceiveTimeout(c, ms_span(1000)), E_ILLEGAL_METHOD_CALL);
         CHECK_OK(tu_send_text(ws, "one"));
         rec_expect_message(&r, 0, SocketMessageType_Binary, "one");
         rec_expect_failure(&r, 1, WININET_E_TIMEOUT, WebErrorStatus_Timeout);
-        rec_expect_closed(&r, 2, 1006);
+        rec_expect_closed_at(&r, 2, 1006);
         rec_event echo = rec_get(&r, 0), fail = rec_get(&r, 1);
         double after = fail.at_ms - echo.at_ms;
         CHECK(after >= 250.0);
@@ -607,16 +402,16 @@ static void test_receive_timeout(void)
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         CHECK_OK(MessageWebSocketControl_put_ReceiveTimeout(c, ms_span(300)));
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, "/echo", &status, NULL));
+        CHECK_OK(connect_path(ws, "/echo", &status));
         tu_sleep_ms(1000);
         CHECK(rec_count(&r) == 0);
         CHECK_OK(tu_send_text(ws, "still here"));
         rec_expect_message(&r, 0, SocketMessageType_Binary, "still here");
         CHECK_OK(MessageWebSocket_Close(ws));
-        rec_expect_closed(&r, 1, 1005);
+        rec_expect_closed_at(&r, 1, 1005);
         MessageWebSocketControl_Release(c);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&r);
@@ -633,7 +428,7 @@ static void test_keepalive(void)
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         TimeSpan t = {-1};
         CHECK_OK(MessageWebSocketControl_get_DesiredUnsolicitedPongInterval(c, &t));
         CHECK(t.Duration == 0);
@@ -662,7 +457,7 @@ static void test_keepalive(void)
         CHECK(t.Duration == 0); /* not connected yet */
 
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, "/pongs?window=600", &status, NULL));
+        CHECK_OK(connect_path(ws, "/pongs?window=600", &status));
         CHECK_OK(MessageWebSocketControl_get_ActualUnsolicitedPongInterval(c, &t));
         CHECK(t.Duration == 500000);
         CHECK_HR(MessageWebSocketControl_put_DesiredUnsolicitedPongInterval(c, ms_span(100)),
@@ -678,7 +473,7 @@ static void test_keepalive(void)
         CHECK(pongs >= 5);
         if (pongs < 5)
             fprintf(stderr, "  50 ms pongs over 600 ms: server says \"%s\"\n", e.text);
-        rec_expect_closed(&r, 1, 1000);
+        rec_expect_closed_at(&r, 1, 1000);
         MessageWebSocketControl_Release(c);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&r);
@@ -688,14 +483,14 @@ static void test_keepalive(void)
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         AsyncStatus status;
         TimeSpan t = {-1};
-        CHECK_OK(connect_path(ws, "/pongs?window=300", &status, NULL));
+        CHECK_OK(connect_path(ws, "/pongs?window=300", &status));
         CHECK_OK(MessageWebSocketControl_get_ActualUnsolicitedPongInterval(c, &t));
         CHECK(t.Duration == 0);
         rec_expect_message(&r, 0, SocketMessageType_Utf8, "pongs=0");
-        rec_expect_closed(&r, 1, 1000);
+        rec_expect_closed_at(&r, 1, 1000);
         MessageWebSocketControl_Release(c);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&r);
@@ -711,9 +506,9 @@ static void test_server_pings(void)
     rec_init(&r);
     MessageWebSocket *ws = rec_socket(&r);
     AsyncStatus status;
-    CHECK_OK(connect_path(ws, "/ping?count=3&interval=50", &status, NULL));
+    CHECK_OK(connect_path(ws, "/ping?count=3&interval=50", &status));
     rec_expect_message(&r, 0, SocketMessageType_Utf8, "pongs=3");
-    rec_expect_closed(&r, 1, 1000);
+    rec_expect_closed_at(&r, 1, 1000);
     CHECK(MessageWebSocket_Release(ws) == 0);
     rec_free(&r);
 }
@@ -752,12 +547,12 @@ static void test_handshake_failures(void)
     tu_sleep_ms(QUIET_MS);
     CHECK(rec_count(&r) == 0);
     AsyncStatus status;
-    CHECK_OK(connect_path(ws, "/echo", &status, NULL));
+    CHECK_OK(connect_path(ws, "/echo", &status));
     CHECK(status == AsyncStatus_Completed);
     CHECK_OK(tu_send_text(ws, "after failures"));
     rec_expect_message(&r, 0, SocketMessageType_Binary, "after failures");
     CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
-    rec_expect_closed(&r, 1, 1000);
+    rec_expect_closed_at(&r, 1, 1000);
     CHECK(MessageWebSocket_Release(ws) == 0);
     rec_free(&r);
 }
@@ -810,7 +605,7 @@ static void test_server_credential(void)
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         got = good; /* must be overwritten with NULL */
         CHECK_OK(MessageWebSocketControl_get_ServerCredential(c, &got));
         CHECK(got == NULL);
@@ -849,7 +644,7 @@ static void test_server_credential(void)
         /* The right one: the same socket connects and echoes. */
         CHECK_OK(MessageWebSocketControl_put_ServerCredential(c, good));
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, path, &status, NULL));
+        CHECK_OK(connect_path(ws, path, &status));
         CHECK(status == AsyncStatus_Completed);
         CHECK_HR(MessageWebSocketControl_put_ServerCredential(c, bad), E_ILLEGAL_METHOD_CALL);
         CHECK_HR(MessageWebSocketControl_put_ServerCredential(c, NULL), E_ILLEGAL_METHOD_CALL);
@@ -863,7 +658,7 @@ static void test_server_credential(void)
         CHECK_OK(tu_send_text(ws, "authorized"));
         rec_expect_message(&r, 0, SocketMessageType_Binary, "authorized");
         CHECK_OK(MessageWebSocket_Close(ws));
-        rec_expect_closed(&r, 1, 1005);
+        rec_expect_closed_at(&r, 1, 1005);
         MessageWebSocketControl_Release(c);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&r);
@@ -873,17 +668,17 @@ static void test_server_credential(void)
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         PasswordCredential *temp = NULL;
         CHECK_OK(PasswordCredential_Create("", "alice", "s3cret", &temp));
         CHECK_OK(MessageWebSocketControl_put_ServerCredential(c, temp));
         PasswordCredential_Release(temp);
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, path, &status, NULL));
+        CHECK_OK(connect_path(ws, path, &status));
         CHECK_OK(tu_send_text(ws, "again"));
         rec_expect_message(&r, 0, SocketMessageType_Binary, "again");
         CHECK_OK(MessageWebSocket_Close(ws));
-        rec_expect_closed(&r, 1, 1005);
+        rec_expect_closed_at(&r, 1, 1005);
         MessageWebSocketControl_Release(c);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&r);
@@ -903,11 +698,11 @@ static void test_network_failures(void)
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, "/reset?after=1&midmessage=1", &status, NULL));
+        CHECK_OK(connect_path(ws, "/reset?after=1&midmessage=1", &status));
         CHECK_OK(tu_send_text(ws, "one"));
         rec_expect_message(&r, 0, SocketMessageType_Binary, "one");
         rec_expect_failure(&r, 1, WININET_E_CONNECTION_RESET, WebErrorStatus_ConnectionReset);
-        rec_expect_closed(&r, 2, 1006);
+        rec_expect_closed_at(&r, 2, 1006);
         expect_store_refused(ws);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&r);
@@ -918,9 +713,9 @@ static void test_network_failures(void)
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, "/vanish?after=0", &status, NULL));
+        CHECK_OK(connect_path(ws, "/vanish?after=0", &status));
         rec_expect_failure(&r, 0, WININET_E_CONNECTION_ABORTED, WebErrorStatus_ConnectionAborted);
-        rec_expect_closed(&r, 1, 1006);
+        rec_expect_closed_at(&r, 1, 1006);
         expect_store_refused(ws);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&r);
@@ -932,8 +727,8 @@ static void test_network_failures(void)
         MessageWebSocket *ws = rec_socket(&r);
         char url[128];
         AsyncStatus status;
-        snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", free_port());
-        HRESULT hr = connect_url(ws, url, &status, NULL);
+        snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", tu_free_port());
+        HRESULT hr = connect_url(ws, url, &status);
         CHECK_HR(hr, WININET_E_CANNOT_CONNECT);
         CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect);
         CHECK(status == AsyncStatus_Error);
@@ -961,9 +756,9 @@ static void test_network_failures(void)
                 CHECK_OK(DataWriter_WriteBytes(writers[i], BIG, big));
         }
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, "/reset?after=1&midmessage=1", &status, NULL));
+        CHECK_OK(connect_path(ws, "/reset?after=1&midmessage=1", &status));
         int n = 0;
-        CHECK_OK(store_nowait(ws, "one", 3, &ops[n++]));
+        CHECK_OK(tu_store_nowait(ws, "one", 3, &ops[n++]));
         for (int i = 0; i < NW; i++)
             if (writers[i]) {
                 CHECK_OK(DataWriter_StoreAsync(writers[i], &ops[n]));
@@ -995,7 +790,7 @@ static void test_network_failures(void)
         rec_expect_message(&r, 0, SocketMessageType_Binary, "one");
         rec_expect_failure2(&r, 1, WININET_E_CONNECTION_RESET, WebErrorStatus_ConnectionReset,
                             WININET_E_CONNECTION_ABORTED, WebErrorStatus_ConnectionAborted);
-        rec_expect_closed(&r, 2, 1006);
+        rec_expect_closed_at(&r, 2, 1006);
         expect_store_refused(ws);
         for (int i = 0; i < n; i++)
             if (ops[i])
@@ -1039,12 +834,12 @@ static void test_cancellation(void)
             IAsyncAction_Release(op);
         }
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, "/echo", &status, NULL));
+        CHECK_OK(connect_path(ws, "/echo", &status));
         CHECK(status == AsyncStatus_Completed);
         CHECK_OK(tu_send_text(ws, "after cancel"));
         rec_expect_message(&r, 0, SocketMessageType_Binary, "after cancel");
         CHECK_OK(MessageWebSocket_Close(ws));
-        rec_expect_closed(&r, 1, 1005);
+        rec_expect_closed_at(&r, 1, 1005);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&r);
     }
@@ -1055,16 +850,16 @@ static void test_cancellation(void)
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         CHECK_OK(MessageWebSocketControl_put_SendTimeout(c, ms_span(2000)));
         AsyncStatus status;
-        CHECK_OK(connect_path(ws, "/silent", &status, NULL));
+        CHECK_OK(connect_path(ws, "/silent", &status));
         enum { N = 12 };
         uint8_t *big = calloc(1, BIG);
         IAsyncOperationUInt32 *ops[N] = {0};
         int n = 0;
         for (; big && n < N; n++)
-            if (RTWS_FAILED(store_nowait(ws, big, BIG, &ops[n])))
+            if (RTWS_FAILED(tu_store_nowait(ws, big, BIG, &ops[n])))
                 break;
         CHECK(n == N);
         /* Let the pipe fill: the first stores complete, one stalls, the rest queue. */

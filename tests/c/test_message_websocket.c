@@ -16,330 +16,16 @@
  */
 #include "testutil.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /* Bound for anything that should happen promptly on loopback. */
 #define WAIT_MS 10000
 /* How long to watch for an event that must not come. */
 #define QUIET_MS 200
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
-
-/* A TCP port on 127.0.0.1 with nothing listening: bound, read back, closed. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return 1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    int port = 1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* Reads the whole message of `args`. Returns GetDataReader's result; on success
- * `*data` (malloc'd, NULL when empty) and `*len` hold the message. */
-static HRESULT read_message(MessageWebSocketMessageReceivedEventArgs *args, unsigned char **data,
-                            uint32_t *len)
-{
-    DataReader *reader = NULL;
-    *data = NULL;
-    *len = 0;
-    HRESULT hr = MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, &reader);
-    if (RTWS_FAILED(hr))
-        return hr;
-    uint32_t n = 0;
-    hr = DataReader_get_UnconsumedBufferLength(reader, &n);
-    if (RTWS_SUCCEEDED(hr) && n > 0) {
-        *data = malloc(n);
-        hr = *data ? DataReader_ReadBytes(reader, n, *data) : E_OUTOFMEMORY;
-    }
-    if (RTWS_SUCCEEDED(hr))
-        *len = n;
-    else {
-        free(*data);
-        *data = NULL;
-    }
-    DataReader_Release(reader);
-    return hr;
-}
-
-/* Sends one message through a fresh DataWriter without waiting: the operation is
- * returned in `*op` (caller releases), the writer is detached and released. */
-static HRESULT store_nowait(MessageWebSocket *ws, const void *data, uint32_t len,
-                            IAsyncOperationUInt32 **op)
-{
-    IOutputStream *stream = NULL;
-    DataWriter *writer = NULL;
-    *op = NULL;
-    HRESULT hr = MessageWebSocket_get_OutputStream(ws, &stream);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_CreateDataWriter(stream, &writer);
-    if (stream)
-        IOutputStream_Release(stream);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_WriteBytes(writer, len, (const uint8_t *)data);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_StoreAsync(writer, op);
-    if (writer) {
-        IOutputStream *detached = NULL;
-        if (RTWS_SUCCEEDED(DataWriter_DetachStream(writer, &detached)))
-            IOutputStream_Release(detached);
-        DataWriter_Release(writer);
-    }
-    return hr;
-}
-
-/* Starts ConnectAsync to a full URL and waits (bounded); returns Wait's result and
- * the operation's final status. */
-static HRESULT connect_url(MessageWebSocket *ws, const char *url, AsyncStatus *status)
-{
-    IAsyncAction *op = NULL;
-    *status = -1;
-    HRESULT hr = MessageWebSocket_ConnectAsync(ws, url, &op);
-    if (RTWS_FAILED(hr))
-        return hr;
-    hr = IAsyncAction_Wait(op, WAIT_MS);
-    if (RTWS_FAILED(IAsyncAction_get_Status(op, status)))
-        *status = -1;
-    IAsyncAction_Release(op);
-    return hr;
-}
-
-static MessageWebSocketControl *control_of(MessageWebSocket *ws)
-{
-    MessageWebSocketControl *c = NULL;
-    CHECK_OK(MessageWebSocket_get_Control(ws, &c));
-    return c;
-}
-
-/* ------------------------------------------------------------------------- */
-/* Recorder: the events of one socket, in the order the handlers saw them.     */
-
-#define REC_MAX 256
-
-typedef struct {
-    char kind;             /* 'M' message with data, 'F' failure message, 'C' closed */
-    SocketMessageType type;
-    HRESULT hr;            /* GetDataReader's result */
-    uint32_t len;
-    unsigned char *data;
-    uint16_t code;
-    char reason[128];
-} rec_event;
-
-typedef struct {
-    pthread_mutex_t lock;
-    MessageWebSocket *ws; /* expected sender */
-    rec_event ev[REC_MAX];
-    int n;
-    int overflow;
-    int in_handler, overlaps;  /* handlers of one socket must never overlap */
-    int wrong_sender;
-    int not_complete;          /* IsMessageComplete false in FullMessage mode */
-    int bad_reread;            /* a second GetDataReader did not start over */
-    int closed_seen, after_closed;
-    tu_signal msgs;   /* MessageReceived events */
-    tu_signal closed; /* Closed events */
-} recorder;
-
-static void rec_init(recorder *r)
-{
-    memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->lock, NULL);
-    tu_signal_init(&r->msgs);
-    tu_signal_init(&r->closed);
-}
-
-static void rec_free(recorder *r)
-{
-    for (int i = 0; i < r->n; i++)
-        free(r->ev[i].data);
-    tu_signal_destroy(&r->msgs);
-    tu_signal_destroy(&r->closed);
-    pthread_mutex_destroy(&r->lock);
-}
-
-static void rec_enter(recorder *r, MessageWebSocket *sender)
-{
-    pthread_mutex_lock(&r->lock);
-    if (r->in_handler)
-        r->overlaps++;
-    r->in_handler++;
-    if (r->ws && sender != r->ws)
-        r->wrong_sender++;
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void rec_leave(recorder *r)
-{
-    pthread_mutex_lock(&r->lock);
-    r->in_handler--;
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void rec_push(recorder *r, const rec_event *e)
-{
-    pthread_mutex_lock(&r->lock);
-    if (r->n < REC_MAX)
-        r->ev[r->n++] = *e;
-    else {
-        r->overflow++;
-        free(e->data);
-    }
-    pthread_mutex_unlock(&r->lock);
-}
-
-/* Records one MessageReceived (the body of every recording handler). */
-static void rec_message(recorder *r, MessageWebSocketMessageReceivedEventArgs *args)
-{
-    rec_event e;
-    memset(&e, 0, sizeof e);
-    e.hr = read_message(args, &e.data, &e.len);
-    e.kind = RTWS_SUCCEEDED(e.hr) ? 'M' : 'F';
-    if (e.kind == 'M') {
-        bool complete = false;
-        if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_get_MessageType(args, &e.type)))
-            e.type = -1;
-        if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete(args, &complete)) ||
-            !complete) {
-            pthread_mutex_lock(&r->lock);
-            r->not_complete++;
-            pthread_mutex_unlock(&r->lock);
-        }
-        /* Each GetDataReader gives a fresh reader at the start of the message. */
-        DataReader *again = NULL;
-        uint32_t n = 0;
-        if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, &again)) ||
-            RTWS_FAILED(DataReader_get_UnconsumedBufferLength(again, &n)) || n != e.len) {
-            pthread_mutex_lock(&r->lock);
-            r->bad_reread++;
-            pthread_mutex_unlock(&r->lock);
-        }
-        if (again)
-            DataReader_Release(again);
-    }
-    pthread_mutex_lock(&r->lock);
-    if (r->closed_seen)
-        r->after_closed++;
-    pthread_mutex_unlock(&r->lock);
-    rec_push(r, &e);
-    tu_signal_bump(&r->msgs);
-}
-
-static void on_rec_message(void *ctx, MessageWebSocket *sender,
-                           MessageWebSocketMessageReceivedEventArgs *args)
-{
-    recorder *r = ctx;
-    rec_enter(r, sender);
-    rec_message(r, args);
-    rec_leave(r);
-}
-
-static void on_rec_closed(void *ctx, MessageWebSocket *sender, WebSocketClosedEventArgs *args)
-{
-    recorder *r = ctx;
-    rec_enter(r, sender);
-    rec_event e;
-    memset(&e, 0, sizeof e);
-    e.kind = 'C';
-    const char *reason = NULL;
-    if (RTWS_FAILED(WebSocketClosedEventArgs_get_Code(args, &e.code)))
-        e.code = 0;
-    if (RTWS_SUCCEEDED(WebSocketClosedEventArgs_get_Reason(args, &reason)) && reason)
-        snprintf(e.reason, sizeof e.reason, "%s", reason);
-    else
-        snprintf(e.reason, sizeof e.reason, "<no reason>");
-    pthread_mutex_lock(&r->lock);
-    r->closed_seen++;
-    pthread_mutex_unlock(&r->lock);
-    rec_push(r, &e);
-    rec_leave(r);
-    tu_signal_bump(&r->closed);
-}
-
-/* A socket with the recorder's handlers on both events. */
-static MessageWebSocket *rec_socket(recorder *r)
-{
-    MessageWebSocket *ws = NULL;
-    EventRegistrationToken t1, t2;
-    CHECK_OK(MessageWebSocket_Create(&ws));
-    r->ws = ws;
-    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_rec_message, r, &t1));
-    CHECK_OK(MessageWebSocket_add_Closed(ws, on_rec_closed, r, &t2));
-    return ws;
-}
-
-/* Snapshot accessors (the handlers may still be appending). */
-static int rec_count(recorder *r)
-{
-    pthread_mutex_lock(&r->lock);
-    int n = r->n;
-    pthread_mutex_unlock(&r->lock);
-    return n;
-}
-
-/* Checks the invariants every recorded socket must keep. */
-static void rec_check_invariants(recorder *r)
-{
-    pthread_mutex_lock(&r->lock);
-    int overlaps = r->overlaps, wrong = r->wrong_sender, notc = r->not_complete,
-        reread = r->bad_reread, after = r->after_closed, overflow = r->overflow;
-    pthread_mutex_unlock(&r->lock);
-    CHECK(overlaps == 0);      /* handlers of one socket never run concurrently */
-    CHECK(wrong == 0);         /* sender is the socket */
-    CHECK(notc == 0);          /* FullMessage: every message is complete */
-    CHECK(reread == 0);        /* GetDataReader gives a fresh reader each time */
-    CHECK(after == 0);         /* no MessageReceived after Closed */
-    CHECK(overflow == 0);
-}
-
-/* Waits for the Closed event, then a little more to see that no second one comes;
- * checks it was the last event, with `code` and `reason` (NULL: any reason). */
-static void rec_expect_closed(recorder *r, uint16_t code, const char *reason)
-{
-    CHECK(tu_signal_wait(&r->closed, 1, WAIT_MS));
-    tu_sleep_ms(QUIET_MS);
-    CHECK(tu_signal_get(&r->closed) == 1);
-    pthread_mutex_lock(&r->lock);
-    int n = r->n;
-    rec_event last = n > 0 ? r->ev[n - 1] : (rec_event){0};
-    pthread_mutex_unlock(&r->lock);
-    CHECK(n > 0 && last.kind == 'C');
-    if (last.kind == 'C') {
-        CHECK(last.code == code);
-        if (last.code != code)
-            fprintf(stderr, "  Closed code %u, expected %u\n", (unsigned)last.code, (unsigned)code);
-        if (reason) {
-            CHECK(strcmp(last.reason, reason) == 0);
-            if (strcmp(last.reason, reason) != 0)
-                fprintf(stderr, "  Closed reason \"%s\", expected \"%s\"\n", last.reason, reason);
-        }
-    }
-}
-
-static int ev_is_message(const rec_event *e, SocketMessageType type, const void *data, uint32_t len)
-{
-    return e->kind == 'M' && e->type == type && e->len == len &&
-           (len == 0 || memcmp(e->data, data, len) == 0);
-}
+#define REC_WAIT_MS WAIT_MS
+#define REC_QUIET_MS QUIET_MS
+#include "recorder.h"
 
 /* ------------------------------------------------------------------------- */
 /* Echo and message types.                                                    */
@@ -349,7 +35,7 @@ static void test_echo_and_message_types(void)
     recorder r;
     rec_init(&r);
     MessageWebSocket *ws = rec_socket(&r);
-    MessageWebSocketControl *control = control_of(ws);
+    MessageWebSocketControl *control = tu_control_of(ws);
 
     SocketMessageType type = -1;
     CHECK_OK(MessageWebSocketControl_get_MessageType(control, &type));
@@ -379,7 +65,7 @@ static void test_echo_and_message_types(void)
     /* 5: the type is taken when StoreAsync is called, not when it is written */
     IAsyncOperationUInt32 *op = NULL;
     uint32_t stored = 0;
-    CHECK_OK(store_nowait(ws, "captured", 8, &op));
+    CHECK_OK(tu_store_nowait(ws, "captured", 8, &op));
     CHECK_OK(tu_set_type(ws, SocketMessageType_Binary));
     if (op) {
         CHECK_OK(IAsyncOperationUInt32_Wait(op, WAIT_MS, &stored));
@@ -402,13 +88,13 @@ static void test_echo_and_message_types(void)
     CHECK(rec_count(&r) == 7);
     pthread_mutex_lock(&r.lock);
     if (r.n == 7) {
-        CHECK(ev_is_message(&r.ev[0], SocketMessageType_Utf8, text, (uint32_t)strlen(text)));
-        CHECK(ev_is_message(&r.ev[1], SocketMessageType_Binary, bin, sizeof bin));
-        CHECK(ev_is_message(&r.ev[2], SocketMessageType_Utf8, "again", 5));
-        CHECK(ev_is_message(&r.ev[3], SocketMessageType_Binary, NULL, 0)); /* 0 unconsumed bytes */
-        CHECK(ev_is_message(&r.ev[4], SocketMessageType_Utf8, NULL, 0));
-        CHECK(ev_is_message(&r.ev[5], SocketMessageType_Utf8, "captured", 8));
-        CHECK(ev_is_message(&r.ev[6], SocketMessageType_Binary, big, big_len));
+        CHECK(rec_is_message(&r.ev[0], SocketMessageType_Utf8, text, (uint32_t)strlen(text)));
+        CHECK(rec_is_message(&r.ev[1], SocketMessageType_Binary, bin, sizeof bin));
+        CHECK(rec_is_message(&r.ev[2], SocketMessageType_Utf8, "again", 5));
+        CHECK(rec_is_message(&r.ev[3], SocketMessageType_Binary, NULL, 0)); /* 0 unconsumed bytes */
+        CHECK(rec_is_message(&r.ev[4], SocketMessageType_Utf8, NULL, 0));
+        CHECK(rec_is_message(&r.ev[5], SocketMessageType_Utf8, "captured", 8));
+        CHECK(rec_is_message(&r.ev[6], SocketMessageType_Binary, big, big_len));
     }
     pthread_mutex_unlock(&r.lock);
     free(big);
@@ -446,7 +132,7 @@ static void test_event_order(void)
         int in_order = r.n == N + 1;
         for (int i = 0; in_order && i < N; i++) {
             snprintf(msg, sizeof msg, "message %d", i);
-            in_order = ev_is_message(&r.ev[i], SocketMessageType_Utf8, msg, (uint32_t)strlen(msg));
+            in_order = rec_is_message(&r.ev[i], SocketMessageType_Utf8, msg, (uint32_t)strlen(msg));
         }
         pthread_mutex_unlock(&r.lock);
         CHECK(in_order);
@@ -465,7 +151,7 @@ static void test_event_order(void)
         CHECK_OK(tu_connect(ws, "/echo"));
         for (int i = 0; i < N; i++) {
             snprintf(msg, sizeof msg, "queued %d", i);
-            CHECK_OK(store_nowait(ws, msg, (uint32_t)strlen(msg), &ops[i]));
+            CHECK_OK(tu_store_nowait(ws, msg, (uint32_t)strlen(msg), &ops[i]));
         }
         CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, NULL));
         int store_ok = 0, store_bad = 0;
@@ -485,7 +171,7 @@ static void test_event_order(void)
         int prefix = r.n >= 1;
         for (int i = 0; prefix && i < r.n - 1; i++) {
             snprintf(msg, sizeof msg, "queued %d", i);
-            prefix = ev_is_message(&r.ev[i], SocketMessageType_Binary, msg, (uint32_t)strlen(msg));
+            prefix = rec_is_message(&r.ev[i], SocketMessageType_Binary, msg, (uint32_t)strlen(msg));
         }
         int received = r.n - 1;
         pthread_mutex_unlock(&r.lock);
@@ -533,7 +219,7 @@ static void on_count_message(void *ctx, MessageWebSocket *sender,
     counter *c = ctx;
     unsigned char *data = NULL;
     uint32_t len = 0;
-    if (RTWS_FAILED(read_message(args, &data, &len)))
+    if (RTWS_FAILED(tu_read_message(args, &data, &len)))
         c->read_failures++;
     free(data);
     if (c->sleep_ms) {
@@ -671,7 +357,7 @@ static int flood(MessageWebSocket *ws)
         IAsyncOperationUInt32 *op = NULL;
         char msg[16];
         snprintf(msg, sizeof msg, "flood %d", i);
-        if (store_nowait(ws, msg, (uint32_t)strlen(msg), &op) == S_OK)
+        if (tu_store_nowait(ws, msg, (uint32_t)strlen(msg), &op) == S_OK)
             queued++;
         if (op)
             IAsyncOperationUInt32_Release(op);
@@ -745,8 +431,8 @@ static void test_release_during_flood(void)
         CHECK_OK(tu_connect(ws, "/echo"));
         /* Not tu_send: a store waits for the socket's task, which the handler holds. */
         IAsyncOperationUInt32 *ops[2] = {0};
-        CHECK_OK(store_nowait(ws, "slow 1", 6, &ops[0]));
-        CHECK_OK(store_nowait(ws, "slow 2", 6, &ops[1]));
+        CHECK_OK(tu_store_nowait(ws, "slow 1", 6, &ops[0]));
+        CHECK_OK(tu_store_nowait(ws, "slow 2", 6, &ops[1]));
         CHECK(tu_signal_wait(&c->entered, 1, WAIT_MS));
         int was_inside = __atomic_load_n(&c->inside, __ATOMIC_SEQ_CST);
         CHECK(MessageWebSocket_Release(ws) == 0);
@@ -848,7 +534,7 @@ static void on_blocking_message(void *ctx, MessageWebSocket *sender,
     (void)sender;
     (void)args;
     if (tu_signal_get(&b->entered) == 0)
-        b->entered_at = now_ms();
+        b->entered_at = tu_now_ms();
     tu_signal_bump(&b->entered);
     tu_sleep_ms(BLOCK_MS);
 }
@@ -871,15 +557,15 @@ static void test_blocking_handler_isolation(void)
     MessageWebSocket *free_ws = rec_socket(&r);
     CHECK_OK(tu_connect(free_ws, "/echo"));
 
-    double t0 = now_ms();
+    double t0 = tu_now_ms();
     for (int i = 0; i < BLOCKERS; i++)
-        CHECK_OK(store_nowait(ws[i], "block", 5, &ops[i]));
+        CHECK_OK(tu_store_nowait(ws[i], "block", 5, &ops[i]));
     for (int i = 0; i < BLOCKERS; i++)
         CHECK(tu_signal_wait(&b[i].entered, 1, WAIT_MS));
-    double t_free = now_ms();
+    double t_free = tu_now_ms();
     CHECK_OK(tu_send_text(free_ws, "free"));
     CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
-    double free_echo_ms = now_ms() - t_free;
+    double free_echo_ms = tu_now_ms() - t_free;
 
     double worst_entry = 0;
     for (int i = 0; i < BLOCKERS; i++)
@@ -984,31 +670,25 @@ static actor release_actor, release_in_closed_actor;
 
 static void test_close_and_release_in_handler(void)
 {
-    /* CloseWithStatus(1000) inside MessageReceived. */
-    {
+    /* CloseWithStatus(1000) inside MessageReceived; Close() inside MessageReceived (empty
+     * close frame, so the echo gives 1005). */
+    static const struct {
+        int action;
+        uint16_t code;
+        const char *reason;
+    } closes[] = {
+        {ACT_CLOSE_STATUS, 1000, "closed in handler"},
+        {ACT_CLOSE, 1005, ""},
+    };
+    for (size_t i = 0; i < sizeof closes / sizeof closes[0]; i++) {
         actor a;
-        actor_init(&a, ACT_CLOSE_STATUS);
+        actor_init(&a, closes[i].action);
         MessageWebSocket *ws = actor_socket(&a);
         CHECK_OK(tu_connect(ws, "/echo"));
         CHECK_OK(tu_send_text(ws, "close me"));
         CHECK(tu_signal_wait(&a.handler_done, 1, WAIT_MS));
         CHECK(a.action_hr == S_OK);
-        rec_expect_closed(&a.rec, 1000, "closed in handler");
-        rec_check_invariants(&a.rec);
-        CHECK(MessageWebSocket_Release(ws) == 0);
-        rec_free(&a.rec);
-        tu_signal_destroy(&a.handler_done);
-    }
-    /* Close() inside MessageReceived: empty close frame, so the echo gives 1005. */
-    {
-        actor a;
-        actor_init(&a, ACT_CLOSE);
-        MessageWebSocket *ws = actor_socket(&a);
-        CHECK_OK(tu_connect(ws, "/echo"));
-        CHECK_OK(tu_send_text(ws, "close me"));
-        CHECK(tu_signal_wait(&a.handler_done, 1, WAIT_MS));
-        CHECK(a.action_hr == S_OK);
-        rec_expect_closed(&a.rec, 1005, "");
+        rec_expect_closed(&a.rec, closes[i].code, closes[i].reason);
         rec_check_invariants(&a.rec);
         CHECK(MessageWebSocket_Release(ws) == 0);
         rec_free(&a.rec);
@@ -1082,7 +762,7 @@ static MessageWebSocket *open_recorded(recorder *r, const char *path, uint32_t m
 {
     MessageWebSocket *ws = rec_socket(r);
     if (max_size) {
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         CHECK_OK(MessageWebSocketControl_put_MaxMessageSize(c, max_size));
         MessageWebSocketControl_Release(c);
     }
@@ -1093,9 +773,7 @@ static MessageWebSocket *open_recorded(recorder *r, const char *path, uint32_t m
 /* Expects a failure event (GetDataReader returning `hr1` or `hr2`) as event `i`. */
 static void expect_failure_event(recorder *r, int i, HRESULT hr1, HRESULT hr2)
 {
-    pthread_mutex_lock(&r->lock);
-    rec_event e = i < r->n ? r->ev[i] : (rec_event){0};
-    pthread_mutex_unlock(&r->lock);
+    rec_event e = rec_get(r, i);
     CHECK(e.kind == 'F');
     CHECK(e.hr == hr1 || e.hr == hr2);
     if (e.kind != 'F' || (e.hr != hr1 && e.hr != hr2))
@@ -1169,9 +847,9 @@ static void test_closed_codes(void)
         rec_init(&r);
         MessageWebSocket *ws = open_recorded(&r, "/vanish?after=3", 0);
         IAsyncOperationUInt32 *ops[3] = {0};
-        CHECK_OK(store_nowait(ws, "last words 0", 12, &ops[0]));
-        CHECK_OK(store_nowait(ws, "last words 1", 12, &ops[1]));
-        CHECK_OK(store_nowait(ws, "last words 2", 12, &ops[2]));
+        CHECK_OK(tu_store_nowait(ws, "last words 0", 12, &ops[0]));
+        CHECK_OK(tu_store_nowait(ws, "last words 1", 12, &ops[1]));
+        CHECK_OK(tu_store_nowait(ws, "last words 2", 12, &ops[2]));
         for (int i = 0; i < 3; i++) {
             if (ops[i]) {
                 CHECK_OK(IAsyncOperationUInt32_Wait(ops[i], WAIT_MS, NULL));
@@ -1181,9 +859,9 @@ static void test_closed_codes(void)
         rec_expect_closed(&r, 1006, NULL);
         CHECK(rec_count(&r) == 5);
         pthread_mutex_lock(&r.lock);
-        CHECK(ev_is_message(&r.ev[0], SocketMessageType_Binary, "last words 0", 12));
-        CHECK(ev_is_message(&r.ev[1], SocketMessageType_Binary, "last words 1", 12));
-        CHECK(ev_is_message(&r.ev[2], SocketMessageType_Binary, "last words 2", 12));
+        CHECK(rec_is_message(&r.ev[0], SocketMessageType_Binary, "last words 0", 12));
+        CHECK(rec_is_message(&r.ev[1], SocketMessageType_Binary, "last words 1", 12));
+        CHECK(rec_is_message(&r.ev[2], SocketMessageType_Binary, "last words 2", 12));
         pthread_mutex_unlock(&r.lock);
         expect_failure_event(&r, 3, WININET_E_CONNECTION_ABORTED, WININET_E_CONNECTION_ABORTED);
         CHECK(WebSocketError_GetStatus(WININET_E_CONNECTION_ABORTED) ==
@@ -1216,7 +894,7 @@ static void test_closed_codes(void)
         rec_expect_closed(&r, 1007, NULL);
         CHECK(rec_count(&r) == 3);
         pthread_mutex_lock(&r.lock);
-        CHECK(ev_is_message(&r.ev[0], SocketMessageType_Binary, "fine", 4));
+        CHECK(rec_is_message(&r.ev[0], SocketMessageType_Binary, "fine", 4));
         pthread_mutex_unlock(&r.lock);
         expect_failure_event(&r, 1, E_INVALID_PROTOCOL_FORMAT, E_INVALID_PROTOCOL_FORMAT);
         rec_check_invariants(&r);
@@ -1248,7 +926,7 @@ static void test_closed_codes(void)
         MessageWebSocket *ws = open_recorded(&r, "/big?size=1000", 1000);
         CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
         pthread_mutex_lock(&r.lock);
-        CHECK(r.n >= 1 && ev_is_message(&r.ev[0], SocketMessageType_Binary, bin, 1000));
+        CHECK(r.n >= 1 && rec_is_message(&r.ev[0], SocketMessageType_Binary, bin, 1000));
         pthread_mutex_unlock(&r.lock);
         CHECK_OK(MessageWebSocket_Close(ws));
         rec_expect_closed(&r, 1005, "");
@@ -1260,7 +938,7 @@ static void test_closed_codes(void)
         ws = open_recorded(&r, "/big?size=1000&type=text", 1000);
         CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
         pthread_mutex_lock(&r.lock);
-        CHECK(r.n >= 1 && ev_is_message(&r.ev[0], SocketMessageType_Utf8, text, 1000));
+        CHECK(r.n >= 1 && rec_is_message(&r.ev[0], SocketMessageType_Utf8, text, 1000));
         pthread_mutex_unlock(&r.lock);
         CHECK_OK(MessageWebSocket_Close(ws));
         rec_expect_closed(&r, 1005, "");
@@ -1368,18 +1046,19 @@ static void test_handshake_failures(void)
         IAsyncAction_Release(op);
     }
     /* 401 */
-    HRESULT hr = connect_url(ws, tu_url("/status?code=401"), &status);
+    HRESULT hr = tu_connect_url(ws, tu_url("/status?code=401"), WAIT_MS, &status, NULL);
     CHECK_HR(hr, HTTP_E_STATUS_DENIED);
     CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_Unauthorized);
     CHECK(status == AsyncStatus_Error);
     /* 500 */
-    hr = connect_url(ws, tu_url("/status?code=500"), &status);
+    hr = tu_connect_url(ws, tu_url("/status?code=500"), WAIT_MS, &status, NULL);
     CHECK_HR(hr, (HRESULT)0x801901F4u);
     CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_InternalServerError);
 
     /* The failed socket can be retried, and then works. */
     CHECK_OK(tu_connect(ws, "/echo"));
-    CHECK_HR(connect_url(ws, tu_url("/echo"), &status), E_ILLEGAL_METHOD_CALL); /* connected */
+    CHECK_HR(tu_connect_url(ws, tu_url("/echo"), WAIT_MS, &status, NULL),
+             E_ILLEGAL_METHOD_CALL); /* connected */
     CHECK_OK(tu_send_text(ws, "after retry"));
     CHECK(tu_signal_get(&closed.calls) == 0); /* failed connects raise no Closed */
     CHECK_OK(MessageWebSocket_Close(ws));
@@ -1393,8 +1072,8 @@ static void test_handshake_failures(void)
     recorder r;
     rec_init(&r);
     ws = rec_socket(&r);
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", free_port());
-    hr = connect_url(ws, url, &status);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", tu_free_port());
+    hr = tu_connect_url(ws, url, WAIT_MS, &status, NULL);
     CHECK_HR(hr, WININET_E_CANNOT_CONNECT);
     CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect);
     CHECK(status == AsyncStatus_Error);
@@ -1403,7 +1082,7 @@ static void test_handshake_failures(void)
     CHECK_OK(tu_send_text(ws, "retried"));
     CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
     pthread_mutex_lock(&r.lock);
-    CHECK(r.n >= 1 && ev_is_message(&r.ev[0], SocketMessageType_Binary, "retried", 7));
+    CHECK(r.n >= 1 && rec_is_message(&r.ev[0], SocketMessageType_Binary, "retried", 7));
     pthread_mutex_unlock(&r.lock);
     CHECK_OK(MessageWebSocket_Close(ws));
     rec_expect_closed(&r, 1005, "");
@@ -1550,7 +1229,7 @@ static void check_info(MessageWebSocket *ws, const char *protocol, const char *l
 
 static void offer(MessageWebSocket *ws, const char *a, const char *b)
 {
-    MessageWebSocketControl *c = control_of(ws);
+    MessageWebSocketControl *c = tu_control_of(ws);
     IVectorString *protocols = NULL;
     CHECK_OK(MessageWebSocketControl_get_SupportedProtocols(c, &protocols));
     if (protocols) {
@@ -1603,7 +1282,7 @@ static void test_protocols_info_headers(void)
         pthread_mutex_unlock(&r.lock);
         /* Frozen after connect (MessageType excepted). */
         CHECK_HR(MessageWebSocket_SetRequestHeader(ws, "X-Late", "1"), E_ILLEGAL_METHOD_CALL);
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         IVectorString *protocols = NULL;
         CHECK_OK(MessageWebSocketControl_get_SupportedProtocols(c, &protocols));
         if (protocols) {
@@ -1623,10 +1302,11 @@ static void test_protocols_info_headers(void)
         MessageWebSocket *ws = NULL;
         CHECK_OK(MessageWebSocket_Create(&ws));
         offer(ws, "chat", "superchat");
-        CHECK_HR(connect_url(ws, tu_url("/echo?proto="), &status), E_SUBPROTOCOL_NOT_SUPPORTED);
+        CHECK_HR(tu_connect_url(ws, tu_url("/echo?proto="), WAIT_MS, &status, NULL),
+                 E_SUBPROTOCOL_NOT_SUPPORTED);
         CHECK(status == AsyncStatus_Error);
         check_info(ws, "", "");
-        MessageWebSocketControl *c = control_of(ws);
+        MessageWebSocketControl *c = tu_control_of(ws);
         IVectorString *protocols = NULL;
         CHECK_OK(MessageWebSocketControl_get_SupportedProtocols(c, &protocols));
         if (protocols) {
@@ -1643,14 +1323,16 @@ static void test_protocols_info_headers(void)
         MessageWebSocket *ws = NULL;
         CHECK_OK(MessageWebSocket_Create(&ws));
         offer(ws, "chat", "superchat");
-        CHECK_HR(connect_url(ws, tu_url("/echo?proto=other"), &status), E_SUBPROTOCOL_NOT_SUPPORTED);
+        CHECK_HR(tu_connect_url(ws, tu_url("/echo?proto=other"), WAIT_MS, &status, NULL),
+                 E_SUBPROTOCOL_NOT_SUPPORTED);
         CHECK(MessageWebSocket_Release(ws) == 0);
     }
     /* ... also when nothing was offered. */
     {
         MessageWebSocket *ws = NULL;
         CHECK_OK(MessageWebSocket_Create(&ws));
-        CHECK_HR(connect_url(ws, tu_url("/echo?proto=other"), &status), E_SUBPROTOCOL_NOT_SUPPORTED);
+        CHECK_HR(tu_connect_url(ws, tu_url("/echo?proto=other"), WAIT_MS, &status, NULL),
+                 E_SUBPROTOCOL_NOT_SUPPORTED);
         CHECK(MessageWebSocket_Release(ws) == 0);
     }
     /* Server forces the second offered one. */
@@ -1693,7 +1375,7 @@ static void on_concurrent_message(void *ctx, MessageWebSocket *sender,
     unsigned char *d = NULL;
     uint32_t len = 0;
     (void)sender;
-    int ok = RTWS_SUCCEEDED(read_message(args, &d, &len)) && len >= 6;
+    int ok = RTWS_SUCCEEDED(tu_read_message(args, &d, &len)) && len >= 6;
     if (ok) {
         int tid = d[0], seq = d[1];
         uint32_t declared = ((uint32_t)d[2] << 24) | ((uint32_t)d[3] << 16) | ((uint32_t)d[4] << 8) | d[5];
@@ -1873,9 +1555,9 @@ static void on_wait_message(void *ctx, MessageWebSocket *sender,
         IAsyncAction *pending = NULL;
         if (RTWS_SUCCEEDED(MessageWebSocket_Create(&other)) &&
             RTWS_SUCCEEDED(MessageWebSocket_ConnectAsync(other, w->nohandshake_url, &pending))) {
-            double t0 = now_ms();
+            double t0 = tu_now_ms();
             w->wait_pending_hr = IAsyncAction_Wait(pending, 3000);
-            w->wait_pending_ms = now_ms() - t0;
+            w->wait_pending_ms = tu_now_ms() - t0;
             w->poll_pending_hr = IAsyncAction_Wait(pending, 0);
             w->put_completed_hr = IAsyncAction_put_Completed(pending, on_action_completed, &w->pending_done);
             w->cancel_hr = IAsyncAction_Cancel(pending);
@@ -1885,7 +1567,7 @@ static void on_wait_message(void *ctx, MessageWebSocket *sender,
             MessageWebSocket_Release(other);
         /* Reply from inside the handler, completion through put_Completed. */
         IAsyncOperationUInt32 *store = NULL;
-        w->reply_hr = store_nowait(sender, "reply", 5, &store);
+        w->reply_hr = tu_store_nowait(sender, "reply", 5, &store);
         if (store) {
             HRESULT hr = IAsyncOperationUInt32_put_Completed(store, on_store_completed, &w->reply_done);
             if (RTWS_FAILED(hr))
@@ -1910,7 +1592,7 @@ static void test_completed_and_wait_in_handler(void)
         memset(&c, 0, sizeof c);
         tu_signal_init(&c.done);
         IAsyncOperationUInt32 *op = NULL;
-        CHECK_OK(store_nowait(ws, payload, sizeof payload, &op));
+        CHECK_OK(tu_store_nowait(ws, payload, sizeof payload, &op));
         if (op) {
             CHECK_OK(IAsyncOperationUInt32_put_Completed(op, on_store_completed, &c));
             CHECK_HR(IAsyncOperationUInt32_put_Completed(op, on_store_completed, &c),
@@ -1929,7 +1611,7 @@ static void test_completed_and_wait_in_handler(void)
         memset(&c2, 0, sizeof c2);
         tu_signal_init(&c2.done);
         op = NULL;
-        CHECK_OK(store_nowait(ws, payload, 7, &op));
+        CHECK_OK(tu_store_nowait(ws, payload, 7, &op));
         if (op) {
             CHECK_OK(IAsyncOperationUInt32_Wait(op, WAIT_MS, NULL));
             CHECK_OK(IAsyncOperationUInt32_put_Completed(op, on_store_completed, &c2));
@@ -2013,7 +1695,7 @@ static void on_many_message(void *ctx, MessageWebSocket *sender,
     uint32_t len = 0;
     (void)sender;
     snprintf(expect, sizeof expect, "socket %d", m->index);
-    if (RTWS_FAILED(read_message(args, &d, &len)) || len != strlen(expect) ||
+    if (RTWS_FAILED(tu_read_message(args, &d, &len)) || len != strlen(expect) ||
         memcmp(d, expect, len) != 0)
         m->bad++;
     free(d);
@@ -2032,7 +1714,7 @@ static void on_many_closed(void *ctx, MessageWebSocket *sender, WebSocketClosedE
 
 static void test_thousand_sockets(void)
 {
-    double t0 = now_ms();
+    double t0 = tu_now_ms();
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
         lim.rlim_cur = lim.rlim_max;
@@ -2060,12 +1742,12 @@ static void test_thousand_sockets(void)
         MessageWebSocket_ConnectAsync(ws[i], tu_url("/echo"), &ops[i]);
     }
     CHECK(created == MANY);
-    double deadline = now_ms() + 15000;
+    double deadline = tu_now_ms() + 15000;
     HRESULT first_failure = S_OK;
     for (int i = 0; i < MANY; i++) {
         if (!ops[i])
             continue;
-        double left = deadline - now_ms();
+        double left = deadline - tu_now_ms();
         HRESULT hr = IAsyncAction_Wait(ops[i], left > 0 ? (uint32_t)left : 0);
         if (hr == S_OK)
             connected++;
@@ -2076,7 +1758,7 @@ static void test_thousand_sockets(void)
     CHECK(connected == MANY);
     if (connected != MANY)
         fprintf(stderr, "  %d connected; first failure 0x%08X\n", connected, (unsigned)first_failure);
-    double t_connected = now_ms();
+    double t_connected = tu_now_ms();
     for (int i = 0; i < MANY; i++) {
         char msg[32];
         snprintf(msg, sizeof msg, "socket %d", i);
@@ -2085,7 +1767,7 @@ static void test_thousand_sockets(void)
     }
     CHECK(sent == MANY);
     CHECK(tu_signal_wait(&shared.echoed, MANY, WAIT_MS));
-    double t_echoed = now_ms();
+    double t_echoed = tu_now_ms();
     for (int i = 0; i < MANY; i++)
         if (ws[i])
             MessageWebSocket_CloseWithStatus(ws[i], 1000, NULL);
@@ -2104,7 +1786,7 @@ static void test_thousand_sockets(void)
     CHECK(bad == 0);         /* each socket got its own message back */
     CHECK(wrong_count == 0); /* one echo and one Closed per socket */
     CHECK(wrong_code == 0);
-    double t_end = now_ms();
+    double t_end = tu_now_ms();
     printf("  1000 sockets: connect %.0f ms, echo %.0f ms, close+release %.0f ms\n",
            t_connected - t0, t_echoed - t_connected, t_end - t_echoed);
     CHECK(t_end - t0 < 20000);

@@ -55,21 +55,45 @@ static HRESULT store(DataWriter *w, uint32_t *n)
     return hr;
 }
 
-/* Stores and returns a reader over the echoed message (NULL on any failure). */
-static DataReader *round_trip(conn *c, DataWriter *w)
+/* conn_open, then a DataWriter over the socket (checked); NULL if either failed. */
+static DataWriter *conn_open_writer(conn *c, const char *path)
 {
-    HRESULT hr = store(w, NULL);
-    CHECK_OK(hr);
-    if (RTWS_FAILED(hr))
+    DataWriter *w;
+    conn_open(c, path);
+    if (!c->ok)
         return NULL;
-    return tu_inbox_next_reader(&c->inbox, WAIT_MS);
+    w = tu_writer_for(c->ws);
+    CHECK(w != NULL);
+    return w;
 }
 
-static uint32_t unconsumed(DataReader *r)
+/* Stores and returns a reader over the echoed message, checking both steps (NULL on any
+ * failure). */
+static DataReader *round_trip(conn *c, DataWriter *w)
 {
-    uint32_t n = 0xFFFFFFFFu;
-    CHECK_OK(DataReader_get_UnconsumedBufferLength(r, &n));
-    return n;
+    DataReader *r = NULL;
+    HRESULT hr = store(w, NULL);
+    CHECK_OK(hr);
+    if (RTWS_SUCCEEDED(hr))
+        r = tu_inbox_next_reader(&c->inbox, WAIT_MS);
+    CHECK(r != NULL);
+    return r;
+}
+
+/* Checks that the next echoed message is the `len` (at most 16) bytes of `bytes`. */
+static void expect_next_message(conn *c, const char *bytes, uint32_t len)
+{
+    uint8_t buf[16];
+    DataReader *r = tu_inbox_next_reader(&c->inbox, WAIT_MS);
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK(tu_unconsumed(r) == len);
+    if (len > 0) {
+        CHECK_OK(DataReader_ReadBytes(r, len, buf));
+        CHECK(memcmp(buf, bytes, len) == 0);
+    }
+    DataReader_Release(r);
 }
 
 static uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
@@ -98,6 +122,29 @@ static const uint64_t double_bits[] = {
 #define N_FLOATS (sizeof float_bits / sizeof float_bits[0])
 #define N_DOUBLES (sizeof double_bits / sizeof double_bits[0])
 
+/* The integer types, each written and read back as its two extremes, one row a type:
+ * X(Name of DataWriter_Write<Name> / DataReader_Read<Name>, C type, first, second). */
+#define INT_EXTREMES(X)                     \
+    X(Int16, int16_t, INT16_MIN, INT16_MAX) \
+    X(UInt16, uint16_t, 0, UINT16_MAX)      \
+    X(Int32, int32_t, INT32_MIN, INT32_MAX) \
+    X(UInt32, uint32_t, 0, UINT32_MAX)      \
+    X(Int64, int64_t, INT64_MIN, INT64_MAX) \
+    X(UInt64, uint64_t, 0, UINT64_MAX)
+
+/* One row written to `w`, */
+#define WRITE_EXTREMES(Name, type, first, second) \
+    CHECK_OK(DataWriter_Write##Name(w, first));   \
+    CHECK_OK(DataWriter_Write##Name(w, second));
+/* and read back from `r` (into values that a failed read cannot leave matching). */
+#define READ_EXTREMES(Name, type, first, second)                              \
+    {                                                                         \
+        type first_ = (type)~(type)(first), second_ = (type)~(type)(second); \
+        CHECK_OK(DataReader_Read##Name(r, &first_));                          \
+        CHECK_OK(DataReader_Read##Name(r, &second_));                         \
+        CHECK(first_ == (first) && second_ == (second));                      \
+    }
+
 static void typed_round_trip(ByteOrder order)
 {
     conn c;
@@ -105,20 +152,11 @@ static void typed_round_trip(ByteOrder order)
     DataReader *r;
     uint8_t u8 = 0, bytes[5] = {0};
     bool b1 = false, b2 = true;
-    int16_t i16a = 0, i16b = 0;
-    uint16_t u16a = 1, u16b = 0;
-    int32_t i32a = 0, i32b = 0;
-    uint32_t u32a = 1, u32b = 0, len = 0, needed = 0;
-    int64_t i64a = 0, i64b = 0;
-    uint64_t u64a = 1, u64b = 0;
+    uint32_t len = 0, needed = 0;
     char text[64];
     size_t i;
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto out;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto out;
     CHECK_OK(DataWriter_put_ByteOrder(w, order));
@@ -127,18 +165,7 @@ static void typed_round_trip(ByteOrder order)
     CHECK_OK(DataWriter_WriteBytes(w, 5, (const uint8_t *)"\x00\x01\xfe\xff\x80"));
     CHECK_OK(DataWriter_WriteBoolean(w, true));
     CHECK_OK(DataWriter_WriteBoolean(w, false));
-    CHECK_OK(DataWriter_WriteInt16(w, INT16_MIN));
-    CHECK_OK(DataWriter_WriteInt16(w, INT16_MAX));
-    CHECK_OK(DataWriter_WriteUInt16(w, 0));
-    CHECK_OK(DataWriter_WriteUInt16(w, UINT16_MAX));
-    CHECK_OK(DataWriter_WriteInt32(w, INT32_MIN));
-    CHECK_OK(DataWriter_WriteInt32(w, INT32_MAX));
-    CHECK_OK(DataWriter_WriteUInt32(w, 0));
-    CHECK_OK(DataWriter_WriteUInt32(w, UINT32_MAX));
-    CHECK_OK(DataWriter_WriteInt64(w, INT64_MIN));
-    CHECK_OK(DataWriter_WriteInt64(w, INT64_MAX));
-    CHECK_OK(DataWriter_WriteUInt64(w, 0));
-    CHECK_OK(DataWriter_WriteUInt64(w, UINT64_MAX));
+    INT_EXTREMES(WRITE_EXTREMES)
     for (i = 0; i < N_FLOATS; i++)
         CHECK_OK(DataWriter_WriteSingle(w, u2f(float_bits[i])));
     for (i = 0; i < N_DOUBLES; i++)
@@ -153,7 +180,6 @@ static void typed_round_trip(ByteOrder order)
         CHECK(unstored == expected);
     }
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     tu_writer_done(w);
     if (!r)
         goto out;
@@ -169,24 +195,7 @@ static void typed_round_trip(ByteOrder order)
     CHECK(b1 == true);
     CHECK_OK(DataReader_ReadBoolean(r, &b2));
     CHECK(b2 == false);
-    CHECK_OK(DataReader_ReadInt16(r, &i16a));
-    CHECK_OK(DataReader_ReadInt16(r, &i16b));
-    CHECK(i16a == INT16_MIN && i16b == INT16_MAX);
-    CHECK_OK(DataReader_ReadUInt16(r, &u16a));
-    CHECK_OK(DataReader_ReadUInt16(r, &u16b));
-    CHECK(u16a == 0 && u16b == UINT16_MAX);
-    CHECK_OK(DataReader_ReadInt32(r, &i32a));
-    CHECK_OK(DataReader_ReadInt32(r, &i32b));
-    CHECK(i32a == INT32_MIN && i32b == INT32_MAX);
-    CHECK_OK(DataReader_ReadUInt32(r, &u32a));
-    CHECK_OK(DataReader_ReadUInt32(r, &u32b));
-    CHECK(u32a == 0 && u32b == UINT32_MAX);
-    CHECK_OK(DataReader_ReadInt64(r, &i64a));
-    CHECK_OK(DataReader_ReadInt64(r, &i64b));
-    CHECK(i64a == INT64_MIN && i64b == INT64_MAX);
-    CHECK_OK(DataReader_ReadUInt64(r, &u64a));
-    CHECK_OK(DataReader_ReadUInt64(r, &u64b));
-    CHECK(u64a == 0 && u64b == UINT64_MAX);
+    INT_EXTREMES(READ_EXTREMES)
     for (i = 0; i < N_FLOATS; i++) {
         float f = 0;
         CHECK_OK(DataReader_ReadSingle(r, &f));
@@ -197,11 +206,11 @@ static void typed_round_trip(ByteOrder order)
         CHECK_OK(DataReader_ReadDouble(r, &d));
         CHECK(d2u(d) == double_bits[i]);
     }
-    CHECK(unconsumed(r) == 11);
+    CHECK(tu_unconsumed(r) == 11);
     CHECK_OK(DataReader_ReadString(r, 11, text, sizeof text, &needed));
     CHECK(needed == 12);
     CHECK(strcmp(text, KOSME) == 0);
-    CHECK(unconsumed(r) == 0);
+    CHECK(tu_unconsumed(r) == 0);
     DataReader_Release(r);
 out:
     conn_close(&c);
@@ -224,11 +233,7 @@ static void test_wire_bytes(void)
     uint16_t u16 = 0;
     double d = 0;
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto out;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto out;
     CHECK_OK(DataWriter_get_ByteOrder(w, &order));
@@ -244,11 +249,10 @@ static void test_wire_bytes(void)
     CHECK_OK(DataWriter_WriteUInt16(w, 0xBEEF));                 /* LE: EF BE */
     CHECK_OK(DataWriter_WriteInt64(w, -2));                      /* LE: FE FF.. */
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     tu_writer_done(w);
     if (!r)
         goto out;
-    CHECK(unconsumed(r) == 26);
+    CHECK(tu_unconsumed(r) == 26);
     CHECK_OK(DataReader_get_ByteOrder(r, &order));
     CHECK(order == ByteOrder_BigEndian);
     CHECK_OK(DataReader_get_UnicodeEncoding(r, &enc));
@@ -269,7 +273,6 @@ static void test_wire_bytes(void)
     CHECK_OK(DataWriter_WriteBytes(w, 14, (const uint8_t *)"\x01\x02\x03\x04\x01\x02\x03\x04\xbe\xef"
                                                            "\x00\x00\xf0\x3f"));
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     tu_writer_done(w);
     if (!r)
         goto out;
@@ -351,11 +354,7 @@ static void test_strings_in_each_encoding(void)
     uint32_t n = 0, needed = 0;
     UnicodeEncoding enc = (UnicodeEncoding)-1;
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto out;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto out;
     CHECK_OK(DataWriter_put_UnicodeEncoding(w, UnicodeEncoding_Utf16LE));
@@ -374,11 +373,10 @@ static void test_strings_in_each_encoding(void)
     CHECK_OK(DataWriter_WriteString(w, KOSME GCLEF, &n));
     CHECK(n == 15);
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     tu_writer_done(w);
     if (!r)
         goto out;
-    CHECK(unconsumed(r) == 10 + 4 + 10 + 4 + 15);
+    CHECK(tu_unconsumed(r) == 10 + 4 + 10 + 4 + 15);
 
     /* Utf16LE: κ = U+03BA → BA 03; check the first two units, then read as text. */
     CHECK_OK(DataReader_put_UnicodeEncoding(r, UnicodeEncoding_Utf16LE));
@@ -390,7 +388,7 @@ static void test_strings_in_each_encoding(void)
     CHECK_OK(DataReader_ReadString(r, 2, text, sizeof text, &needed)); /* surrogate pair */
     CHECK(needed == 5);
     CHECK(strcmp(text, GCLEF) == 0);
-    CHECK(unconsumed(r) == 10 + 4 + 15);
+    CHECK(tu_unconsumed(r) == 10 + 4 + 15);
 
     /* Utf16BE. */
     CHECK_OK(DataReader_put_UnicodeEncoding(r, UnicodeEncoding_Utf16BE));
@@ -405,7 +403,7 @@ static void test_strings_in_each_encoding(void)
     CHECK_OK(DataReader_ReadString(r, 15, text, sizeof text, &needed));
     CHECK(needed == 16);
     CHECK(strcmp(text, KOSME GCLEF) == 0);
-    CHECK(unconsumed(r) == 0);
+    CHECK(tu_unconsumed(r) == 0);
     /* ReadString(0) is the empty string. */
     CHECK_OK(DataReader_ReadString(r, 0, text, sizeof text, &needed));
     CHECK(needed == 1 && text[0] == '\0');
@@ -421,11 +419,10 @@ static void test_strings_in_each_encoding(void)
     CHECK_OK(DataWriter_put_UnicodeEncoding(w, UnicodeEncoding_Utf16BE));
     CHECK_OK(DataWriter_WriteString(w, "\xce\xba", NULL));
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     tu_writer_done(w);
     if (!r)
         goto out;
-    CHECK(unconsumed(r) == 8);
+    CHECK(tu_unconsumed(r) == 8);
     CHECK_OK(DataReader_ReadBytes(r, 8, bytes));
     CHECK(memcmp(bytes, "\xba\x03\x34\xd8\x1e\xdd\x03\xba", 8) == 0);
     DataReader_Release(r);
@@ -443,23 +440,18 @@ static void test_read_string_invalid_text(void)
     uint32_t needed = 0;
     uint8_t b = 0;
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto out;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto out;
     /* Binary message (no UTF-8 check on the way): C3 28 is an invalid sequence. */
     CHECK_OK(DataWriter_WriteBytes(w, 4, (const uint8_t *)"\xc3\x28\xa0\xa1"));
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     if (r) {
         CHECK_HR(DataReader_ReadString(r, 4, text, sizeof text, &needed),
                  RTWS_E_NO_UNICODE_TRANSLATION);
         CHECK_HR(DataReader_ReadString(r, 2, text, sizeof text, &needed),
                  RTWS_E_NO_UNICODE_TRANSLATION);
-        CHECK(unconsumed(r) == 4);
+        CHECK(tu_unconsumed(r) == 4);
         CHECK_OK(DataReader_ReadByte(r, &b));
         CHECK(b == 0xC3);
         DataReader_Release(r);
@@ -468,11 +460,10 @@ static void test_read_string_invalid_text(void)
     /* A truncated sequence at the end of the range is invalid too. */
     CHECK_OK(DataWriter_WriteBytes(w, 3, (const uint8_t *)"a\xce\xba"));
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     if (r) {
         CHECK_HR(DataReader_ReadString(r, 2, text, sizeof text, &needed),
                  RTWS_E_NO_UNICODE_TRANSLATION);
-        CHECK(unconsumed(r) == 3);
+        CHECK(tu_unconsumed(r) == 3);
         CHECK_OK(DataReader_ReadString(r, 3, text, sizeof text, &needed));
         CHECK(strcmp(text, "a\xce\xba") == 0);
         DataReader_Release(r);
@@ -481,12 +472,11 @@ static void test_read_string_invalid_text(void)
     /* A lone UTF-16 surrogate (D800 then 'a'). */
     CHECK_OK(DataWriter_WriteBytes(w, 4, (const uint8_t *)"\x00\xd8\x61\x00"));
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     if (r) {
         CHECK_OK(DataReader_put_UnicodeEncoding(r, UnicodeEncoding_Utf16LE));
         CHECK_HR(DataReader_ReadString(r, 2, text, sizeof text, &needed),
                  RTWS_E_NO_UNICODE_TRANSLATION);
-        CHECK(unconsumed(r) == 4);
+        CHECK(tu_unconsumed(r) == 4);
         DataReader_Release(r);
     }
     tu_writer_done(w);
@@ -513,16 +503,11 @@ static void test_read_past_end(void)
     bool b = false;
     char text[16];
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto out;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto out;
     CHECK_OK(DataWriter_WriteBytes(w, 3, (const uint8_t *)"\x01\x02\x03"));
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     if (r) {
         CHECK_HR(DataReader_ReadUInt32(r, &u32), E_BOUNDS);
         CHECK(u32 == 0x12345678u); /* output untouched */
@@ -534,15 +519,15 @@ static void test_read_past_end(void)
         CHECK_HR(DataReader_ReadBytes(r, 4, buf), E_BOUNDS);
         CHECK(buf[0] == 9);
         CHECK_HR(DataReader_ReadString(r, 4, text, sizeof text, &needed), E_BOUNDS);
-        CHECK(unconsumed(r) == 3); /* nothing consumed */
+        CHECK(tu_unconsumed(r) == 3); /* nothing consumed */
         CHECK_OK(DataReader_ReadUInt16(r, &u16));
         CHECK(u16 == 0x0102);
         CHECK_HR(DataReader_ReadUInt16(r, &u16), E_BOUNDS);
         CHECK_HR(DataReader_ReadInt16(r, &i16), E_BOUNDS);
-        CHECK(unconsumed(r) == 1);
+        CHECK(tu_unconsumed(r) == 1);
         CHECK_OK(DataReader_ReadByte(r, &u8));
         CHECK(u8 == 3);
-        CHECK(unconsumed(r) == 0);
+        CHECK(tu_unconsumed(r) == 0);
         u8 = 0x55;
         CHECK_HR(DataReader_ReadByte(r, &u8), E_BOUNDS);
         CHECK(u8 == 0x55);
@@ -550,20 +535,19 @@ static void test_read_past_end(void)
         CHECK_HR(DataReader_ReadBytes(r, 1, buf), E_BOUNDS);
         CHECK_HR(DataReader_ReadString(r, 1, text, sizeof text, &needed), E_BOUNDS);
         CHECK_OK(DataReader_ReadBytes(r, 0, NULL)); /* an empty read always fits */
-        CHECK(unconsumed(r) == 0);
+        CHECK(tu_unconsumed(r) == 0);
         DataReader_Release(r);
     }
     /* In UTF-16, ReadString counts 16-bit units: 2 units need 4 bytes. */
     CHECK_OK(DataWriter_WriteBytes(w, 3, (const uint8_t *)"a\0b"));
     r = round_trip(&c, w);
-    CHECK(r != NULL);
     if (r) {
         CHECK_OK(DataReader_put_UnicodeEncoding(r, UnicodeEncoding_Utf16LE));
         CHECK_HR(DataReader_ReadString(r, 2, text, sizeof text, &needed), E_BOUNDS);
-        CHECK(unconsumed(r) == 3);
+        CHECK(tu_unconsumed(r) == 3);
         CHECK_OK(DataReader_ReadString(r, 1, text, sizeof text, &needed));
         CHECK(strcmp(text, "a") == 0);
-        CHECK(unconsumed(r) == 1);
+        CHECK(tu_unconsumed(r) == 1);
         DataReader_Release(r);
     }
     tu_writer_done(w);
@@ -580,11 +564,7 @@ static void test_unstored_buffer_length(void)
     IAsyncOperationUInt32 *op = NULL;
     uint32_t n = 99, sent = 0;
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto out;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto out;
     CHECK_OK(DataWriter_get_UnstoredBufferLength(w, &n));
@@ -611,15 +591,9 @@ static void test_one_store_one_message(void)
 {
     conn c;
     DataWriter *w;
-    DataReader *r;
     uint32_t n = 0;
-    uint8_t buf[8];
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto out;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto out;
     CHECK_OK(DataWriter_WriteBytes(w, 3, (const uint8_t *)"one"));
@@ -632,28 +606,9 @@ static void test_one_store_one_message(void)
     CHECK_OK(store(w, &n)); /* an empty store is an empty message */
     CHECK(n == 0);
 
-    r = tu_inbox_next_reader(&c.inbox, WAIT_MS);
-    CHECK(r != NULL);
-    if (r) {
-        CHECK(unconsumed(r) == 3);
-        CHECK_OK(DataReader_ReadBytes(r, 3, buf));
-        CHECK(memcmp(buf, "one", 3) == 0);
-        DataReader_Release(r);
-    }
-    r = tu_inbox_next_reader(&c.inbox, WAIT_MS);
-    CHECK(r != NULL);
-    if (r) {
-        CHECK(unconsumed(r) == 5);
-        CHECK_OK(DataReader_ReadBytes(r, 5, buf));
-        CHECK(memcmp(buf, "two!!", 5) == 0);
-        DataReader_Release(r);
-    }
-    r = tu_inbox_next_reader(&c.inbox, WAIT_MS);
-    CHECK(r != NULL);
-    if (r) {
-        CHECK(unconsumed(r) == 0);
-        DataReader_Release(r);
-    }
+    expect_next_message(&c, "one", 3);
+    expect_next_message(&c, "two!!", 5);
+    expect_next_message(&c, "", 0);
     /* Exactly three messages. */
     tu_sleep_ms(200);
     CHECK(tu_signal_get(&c.inbox.received) == 3);
@@ -704,11 +659,7 @@ static void test_pending_stores_complete_in_order(void)
     pthread_mutex_init(&so.lock, NULL);
     tu_signal_init(&so.done);
     memset(ops, 0, sizeof ops);
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto out;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto out;
     for (i = 0; i < N_STORES; i++) {
@@ -744,7 +695,7 @@ static void test_pending_stores_complete_in_order(void)
             arrived_in_order = 0;
             break;
         }
-        if (unconsumed(r) != 1 + (uint32_t)i * 1000)
+        if (tu_unconsumed(r) != 1 + (uint32_t)i * 1000)
             arrived_in_order = 0;
         DataReader_ReadByte(r, &first);
         if (first != (uint8_t)i)
@@ -772,11 +723,7 @@ static void test_flush(void)
     bool result = false;
     AsyncStatus status = (AsyncStatus)-1;
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto done;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto done;
     CHECK_OK(DataWriter_WriteBytes(w, 4, (const uint8_t *)"abcd"));
@@ -822,11 +769,7 @@ static void test_detach_stream_then_new_writer(void)
     uint32_t n = 0;
     uint8_t buf[8];
 
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto done;
-    w1 = tu_writer_for(c.ws);
-    CHECK(w1 != NULL);
+    w1 = conn_open_writer(&c, "/echo");
     if (!w1)
         goto done;
     CHECK_OK(DataWriter_WriteBytes(w1, 3, (const uint8_t *)"one"));
@@ -861,14 +804,7 @@ static void test_detach_stream_then_new_writer(void)
         CHECK(memcmp(buf, "one", 3) == 0);
         DataReader_Release(r);
     }
-    r = tu_inbox_next_reader(&c.inbox, WAIT_MS);
-    CHECK(r != NULL);
-    if (r) {
-        CHECK(unconsumed(r) == 3);
-        CHECK_OK(DataReader_ReadBytes(r, 3, buf));
-        CHECK(memcmp(buf, "two", 3) == 0);
-        DataReader_Release(r);
-    }
+    expect_next_message(&c, "two", 3);
     /* A third writer (over a fresh OutputStream reference) still sends. */
     w2 = tu_writer_for(c.ws);
     CHECK(w2 != NULL);
@@ -880,7 +816,7 @@ static void test_detach_stream_then_new_writer(void)
         r = tu_inbox_next_reader(&c.inbox, WAIT_MS);
         CHECK(r != NULL);
         if (r) {
-            CHECK(unconsumed(r) == 5);
+            CHECK(tu_unconsumed(r) == 5);
             DataReader_Release(r);
         }
     }
@@ -1018,7 +954,7 @@ static void test_utf8_message_with_invalid_bytes(void)
         CHECK(type == SocketMessageType_Utf8);
         CHECK_OK(MessageWebSocketMessageReceivedEventArgs_GetDataReader(a, &r));
         if (r) {
-            CHECK(unconsumed(r) == 11);
+            CHECK(tu_unconsumed(r) == 11);
             DataReader_Release(r);
         }
         MessageWebSocketMessageReceivedEventArgs_Release(a);
@@ -1043,17 +979,12 @@ static void test_reader_close(void)
     uint32_t n = 0, needed = 0;
     char text[8];
     ByteOrder order;
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto done;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto done;
     CHECK_OK(DataWriter_WriteBytes(w, 4, (const uint8_t *)"data"));
     r = round_trip(&c, w);
     tu_writer_done(w);
-    CHECK(r != NULL);
     if (!r)
         goto done;
     CHECK_OK(DataReader_ReadByte(r, &u8));
@@ -1079,11 +1010,7 @@ static void test_two_readers_are_independent(void)
     DataReader *r1 = NULL, *r2 = NULL, *r3 = NULL;
     uint32_t u32 = 0;
     uint8_t buf[8];
-    conn_open(&c, "/echo");
-    if (!c.ok)
-        goto done;
-    w = tu_writer_for(c.ws);
-    CHECK(w != NULL);
+    w = conn_open_writer(&c, "/echo");
     if (!w)
         goto done;
     CHECK_OK(DataWriter_WriteBytes(w, 8, (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08"));
@@ -1100,9 +1027,9 @@ static void test_two_readers_are_independent(void)
         CHECK_OK(DataReader_put_ByteOrder(r1, ByteOrder_LittleEndian));
         CHECK_OK(DataReader_ReadUInt32(r1, &u32));
         CHECK(u32 == 0x04030201u);
-        CHECK(unconsumed(r1) == 4);
+        CHECK(tu_unconsumed(r1) == 4);
         /* r2: still at position 0, with its own (default) byte order. */
-        CHECK(unconsumed(r2) == 8);
+        CHECK(tu_unconsumed(r2) == 8);
         CHECK_OK(DataReader_ReadUInt32(r2, &u32));
         CHECK(u32 == 0x01020304u);
         /* Closing one leaves the other readable. */
@@ -1112,7 +1039,7 @@ static void test_two_readers_are_independent(void)
         /* A third reader after the others are consumed/closed starts over too. */
         CHECK_OK(MessageWebSocketMessageReceivedEventArgs_GetDataReader(a, &r3));
         if (r3) {
-            CHECK(unconsumed(r3) == 8);
+            CHECK(tu_unconsumed(r3) == 8);
             DataReader_Release(r3);
         }
     }

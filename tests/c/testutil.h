@@ -3,7 +3,7 @@
  * bounded waits for events, and helpers to connect a MessageWebSocket to the
  * bundled test server. Every C test is a program run by ctest as
  *   tests/run_with_server.py --server rtws-testserver -- test_x ws://127.0.0.1:PORT
- * and exits non-zero if any check failed.
+ * and exits non-zero if any check failed. recorder.h adds an event recorder on top.
  */
 #ifndef RTWS_TESTUTIL_H
 #define RTWS_TESTUTIL_H
@@ -11,11 +11,15 @@
 #define _POSIX_C_SOURCE 200809L
 #include <rtws.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static int tu_checks, tu_failures;
 static const char *tu_base_url; /* ws://127.0.0.1:PORT, from argv[1] */
@@ -142,16 +146,77 @@ static inline void tu_sleep_ms(int ms)
     nanosleep(&t, NULL);
 }
 
+/* Starts ConnectAsync to the full `url` and waits at most `timeout_ms`. Returns Wait's result
+ * (ConnectAsync's if that failed) and, if `status` is not NULL, the operation's final status
+ * (-1 if there is none). The operation goes to `*op_out` if that is not NULL (the caller
+ * releases it; NULL if ConnectAsync failed), else it is released here. */
+static inline HRESULT tu_connect_url(MessageWebSocket *ws, const char *url, uint32_t timeout_ms,
+                                     AsyncStatus *status, IAsyncAction **op_out)
+{
+    IAsyncAction *op = NULL;
+    HRESULT hr;
+    if (status)
+        *status = -1;
+    if (op_out)
+        *op_out = NULL;
+    hr = MessageWebSocket_ConnectAsync(ws, url, &op);
+    if (RTWS_FAILED(hr))
+        return hr;
+    hr = IAsyncAction_Wait(op, timeout_ms);
+    if (status && RTWS_FAILED(IAsyncAction_get_Status(op, status)))
+        *status = -1;
+    if (op_out)
+        *op_out = op;
+    else
+        IAsyncAction_Release(op);
+    return hr;
+}
+
 /* Connects `ws` to `path` on the test server, waiting at most 10 s. */
 static inline HRESULT tu_connect(MessageWebSocket *ws, const char *path)
 {
-    IAsyncAction *op = NULL;
-    HRESULT hr = MessageWebSocket_ConnectAsync(ws, tu_url(path), &op);
-    if (RTWS_FAILED(hr))
-        return hr;
-    hr = IAsyncAction_Wait(op, 10000);
-    IAsyncAction_Release(op);
-    return hr;
+    return tu_connect_url(ws, tu_url(path), 10000, NULL, NULL);
+}
+
+/* The socket's Control (caller releases it), or NULL; the call counts as a check. */
+static inline MessageWebSocketControl *tu_control_of(MessageWebSocket *ws)
+{
+    MessageWebSocketControl *c = NULL;
+    CHECK_OK(MessageWebSocket_get_Control(ws, &c));
+    return c;
+}
+
+/* A TCP socket bound to a free port on 127.0.0.1 and not listening (connects to it are
+ * refused while it stays open). Returns the fd, or -1; the port goes to `*port` (1 on failure). */
+static inline int tu_bind_loopback(int *port)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    *port = 1;
+    if (fd < 0)
+        return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A TCP port on 127.0.0.1 with nothing listening: bound, read back, closed (1 on failure). */
+static inline int tu_free_port(void)
+{
+    int port;
+    int fd = tu_bind_loopback(&port);
+    if (fd >= 0)
+        close(fd);
+    return port;
 }
 
 /* A DataWriter over `ws`'s output stream, or NULL. */
@@ -199,6 +264,27 @@ static inline HRESULT tu_send(MessageWebSocket *ws, const void *data, uint32_t l
 static inline HRESULT tu_send_text(MessageWebSocket *ws, const char *text)
 {
     return tu_send(ws, text, (uint32_t)strlen(text));
+}
+
+/* Sends one message through a fresh DataWriter without waiting: the operation is
+ * returned in `*op` (caller releases), the writer is detached and released. */
+static inline HRESULT tu_store_nowait(MessageWebSocket *ws, const void *data, uint32_t len,
+                                      IAsyncOperationUInt32 **op)
+{
+    IOutputStream *stream = NULL;
+    DataWriter *writer = NULL;
+    *op = NULL;
+    HRESULT hr = MessageWebSocket_get_OutputStream(ws, &stream);
+    if (RTWS_SUCCEEDED(hr))
+        hr = DataWriter_CreateDataWriter(stream, &writer);
+    if (stream)
+        IOutputStream_Release(stream);
+    if (RTWS_SUCCEEDED(hr))
+        hr = DataWriter_WriteBytes(writer, len, (const uint8_t *)data);
+    if (RTWS_SUCCEEDED(hr))
+        hr = DataWriter_StoreAsync(writer, op);
+    tu_writer_done(writer);
+    return hr;
 }
 
 /* Sets the socket's Control.MessageType. */
@@ -313,6 +399,55 @@ static inline void tu_inbox_detach(tu_inbox *in, MessageWebSocket *ws)
             MessageWebSocketMessageReceivedEventArgs_Release(in->args[i]);
     tu_signal_destroy(&in->received);
     tu_signal_destroy(&in->closed);
+}
+
+/* Reads the whole message of `args`. Returns GetDataReader's result; on success
+ * `*data` (malloc'd, NULL when empty) and `*len` hold the message. */
+static inline HRESULT tu_read_message(MessageWebSocketMessageReceivedEventArgs *args,
+                                      unsigned char **data, uint32_t *len)
+{
+    DataReader *reader = NULL;
+    *data = NULL;
+    *len = 0;
+    HRESULT hr = MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, &reader);
+    if (RTWS_FAILED(hr))
+        return hr;
+    uint32_t n = 0;
+    hr = DataReader_get_UnconsumedBufferLength(reader, &n);
+    if (RTWS_SUCCEEDED(hr) && n > 0) {
+        *data = malloc(n);
+        hr = *data ? DataReader_ReadBytes(reader, n, *data) : E_OUTOFMEMORY;
+    }
+    if (RTWS_SUCCEEDED(hr))
+        *len = n;
+    else {
+        free(*data);
+        *data = NULL;
+    }
+    DataReader_Release(reader);
+    return hr;
+}
+
+/* The bytes left to read in `r` (0xFFFFFFFF if the call failed); the call counts as a check. */
+static inline uint32_t tu_unconsumed(DataReader *r)
+{
+    uint32_t n = 0xFFFFFFFFu;
+    CHECK_OK(DataReader_get_UnconsumedBufferLength(r, &n));
+    return n;
+}
+
+/* Completed handlers that do nothing, for tests that only need one to be installed. */
+static inline void tu_on_action_noop(void *context, IAsyncAction *op, AsyncStatus status)
+{
+    (void)context; (void)op; (void)status;
+}
+static inline void tu_on_uint32_noop(void *context, IAsyncOperationUInt32 *op, AsyncStatus status)
+{
+    (void)context; (void)op; (void)status;
+}
+static inline void tu_on_boolean_noop(void *context, IAsyncOperationBoolean *op, AsyncStatus status)
+{
+    (void)context; (void)op; (void)status;
 }
 
 /* Milliseconds from a monotonic clock, for timing checks. */
