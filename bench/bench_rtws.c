@@ -5,9 +5,16 @@
  *   bench_rtws URL pipelined N INFLIGHT  64 B messages, up to INFLIGHT in flight, msgs/s
  *   bench_rtws URL bulk N SIZE           N messages of SIZE bytes, one round trip at a
  *                                        time: MB/s of (sent + received) bytes, peak RSS
+ *   bench_rtws URL connections N         N connections opened at once: connections/s,
+ *                                        then RSS per open (idle) connection, then all closed
  *   options: --max-secs S (default 60)   each measured loop stops at N or after S seconds,
  *                                        whichever comes first, and reports what it did
  *            --only VARIANT              run one variant only (for profiling)
+ *            --smaps                     connections: also print the RSS growth by kind
+ *                                        of mapping (heap, anonymous, stack, files)
+ *            --exit-open                 connections: _exit right after the measurement,
+ *                                        all connections open (for heaptrack/valgrind:
+ *                                        what they hold is then reported as leaked)
  *
  * URL is ws://127.0.0.1:PORT/echo. Variants, run one after the other on one connection:
  *   latency:   handler          the next message is sent from inside MessageReceived
@@ -23,6 +30,12 @@
  *   RESULT client=rtws threads=T mode=M metric=NAME value=V n=COUNT
  * where T is $RTWS_WORKER_THREADS (or "default"). Exit status 0 only if every loop did all
  * N iterations without an error. A watchdog (alarm) ends the process if something hangs.
+ *
+ * connections: after one connect/close (so that the library's threads exist), VmRSS is
+ * read; N sockets are created, every ConnectAsync is issued, then each is Waited for
+ * (connections/s = N / time from the first ConnectAsync to the last Wait returning);
+ * with all N open and idle, (VmRSS - the first reading) / N is the KiB per connection.
+ * Then every socket is Closed, the Closed events are awaited (bounded) and all Released.
  *
  * How rtws is used (the fastest honest way found):
  * - one DataWriter attached to the socket's OutputStream for every send;
@@ -499,6 +512,281 @@ static void bulk(struct bench *b, long n)
     result("bulk", "bulk_peak_rss_MiB", (double)peak_rss_kib() / 1024.0, b->received);
 }
 
+/* ---- connections ---------------------------------------------------------------------- */
+
+/* Current resident set size (VmRSS) in KiB, 0 when unknown. */
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    long v = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            v = atol(line + 6);
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+/* Soft RLIMIT_NOFILE up to the hard limit: N sockets need more than the usual 1024. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            fprintf(stderr, "bench_rtws: setrlimit(RLIMIT_NOFILE): %s\n", strerror(errno));
+    }
+}
+
+/* --smaps: where the resident memory is, by kind of mapping (KiB): [heap], anonymous
+ * mappings (glibc's per-thread arenas, large mallocs, thread stacks), [stack], files. */
+enum { SM_HEAP, SM_ANON, SM_STACK, SM_FILE, SM_KINDS };
+static const char *const sm_names[SM_KINDS] = {"heap", "anon", "stack", "file"};
+static int want_smaps;
+static int exit_open; /* --exit-open: _exit with every connection open (heap profilers
+                         then list what an open connection holds as "leaked") */
+
+static void smaps_kib(long out[SM_KINDS], long *anon_maps)
+{
+    memset(out, 0, sizeof(long) * SM_KINDS);
+    *anon_maps = 0;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return;
+    char line[512];
+    int kind = SM_FILE;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ':') &&
+            line[strspn(line, "0123456789abcdef")] == '-') {
+            /* A mapping's header: "lo-hi perms offset dev inode [path]". */
+            char path[256] = "";
+            sscanf(line, "%*s %*s %*s %*s %*s %255s", path);
+            kind = path[0] == '\0'                  ? SM_ANON
+                   : strcmp(path, "[heap]") == 0   ? SM_HEAP
+                   : strcmp(path, "[stack]") == 0  ? SM_STACK
+                   : path[0] == '['                ? SM_ANON
+                                                   : SM_FILE;
+            if (kind == SM_ANON)
+                (*anon_maps)++;
+        } else if (strncmp(line, "Rss:", 4) == 0) {
+            out[kind] += atol(line + 4);
+        }
+    }
+    fclose(f);
+}
+
+struct closed_count {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    long closed;
+};
+
+static void on_conn_closed(void *context, MessageWebSocket *sender, WebSocketClosedEventArgs *args)
+{
+    struct closed_count *c = context;
+    (void)sender;
+    (void)args;
+    pthread_mutex_lock(&c->lock);
+    c->closed++;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void on_conn_message(void *context, MessageWebSocket *sender,
+                            MessageWebSocketMessageReceivedEventArgs *args)
+{
+    (void)context;
+    (void)sender;
+    (void)args; /* idle connections: nothing is expected */
+}
+
+/* Waits until `c->closed` reaches `want` or `limit_ns` passes; returns the count. */
+static long wait_closed(struct closed_count *c, long want, int64_t limit_ns)
+{
+    struct timespec ts;
+    abs_deadline(&ts, limit_ns);
+    pthread_mutex_lock(&c->lock);
+    while (c->closed < want) {
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    long got = c->closed;
+    pthread_mutex_unlock(&c->lock);
+    return got;
+}
+
+/* Creates a socket with both handlers and starts connecting it. */
+static HRESULT conn_start(const char *url, struct closed_count *c, MessageWebSocket **ws,
+                          IAsyncAction **op)
+{
+    EventRegistrationToken t1, t2;
+    HRESULT hr = MessageWebSocket_Create(ws);
+    if (RTWS_FAILED(hr))
+        return hr;
+    hr = MessageWebSocket_add_MessageReceived(*ws, on_conn_message, c, &t1);
+    if (RTWS_SUCCEEDED(hr))
+        hr = MessageWebSocket_add_Closed(*ws, on_conn_closed, c, &t2);
+    if (RTWS_SUCCEEDED(hr))
+        hr = MessageWebSocket_ConnectAsync(*ws, url, op);
+    return hr;
+}
+
+/* Process CPU time (user, system) in ms: where the connects' cost goes. */
+static void cpu_ms(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
+    *sys = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
+}
+
+static uint32_t ms_until(int64_t limit_ns)
+{
+    int64_t left = (limit_ns - now_ns()) / 1000000;
+    return left > 0 ? (uint32_t)left : 0;
+}
+
+static int connections(const char *url, long n)
+{
+    raise_nofile();
+    struct closed_count c;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c.cond, &ca);
+    pthread_condattr_destroy(&ca);
+
+    /* Warm-up: one connect/close starts the library's runtime and threads. */
+    MessageWebSocket *w = NULL;
+    IAsyncAction *op = NULL;
+    HRESULT hr = conn_start(url, &c, &w, &op);
+    if (RTWS_SUCCEEDED(hr))
+        hr = IAsyncAction_Wait(op, 10000);
+    if (op)
+        IAsyncAction_Release(op);
+    if (RTWS_FAILED(hr)) {
+        fail("ConnectAsync (warm-up)", hr);
+        if (w)
+            MessageWebSocket_Release(w);
+        return 1;
+    }
+    MessageWebSocket_Close(w);
+    if (wait_closed(&c, 1, now_ns() + 10 * (int64_t)1000000000) < 1) {
+        fprintf(stderr, "bench_rtws: connections: no Closed event for the warm-up socket\n");
+        failures++;
+    }
+    MessageWebSocket_Release(w);
+    pthread_mutex_lock(&c.lock);
+    c.closed = 0;
+    pthread_mutex_unlock(&c.lock);
+
+    /* The host's own arrays, allocated and touched before the first reading. */
+    MessageWebSocket **socks = calloc((size_t)n, sizeof *socks);
+    IAsyncAction **ops = calloc((size_t)n, sizeof *ops);
+    if (!socks || !ops) {
+        fprintf(stderr, "bench_rtws: out of memory\n");
+        return 1;
+    }
+    memset(socks, 0, (size_t)n * sizeof *socks);
+    memset(ops, 0, (size_t)n * sizeof *ops);
+    usleep(100000); /* let the warm-up's close settle */
+    long sm_before[SM_KINDS], sm_open[SM_KINDS], maps_before, maps_open;
+    if (want_smaps)
+        smaps_kib(sm_before, &maps_before);
+    long rss_before = rss_kib();
+
+    double u0, s0, u1, s1;
+    cpu_ms(&u0, &s0);
+    int64_t start = now_ns();
+    int64_t limit = start + (int64_t)(max_secs * 1e9);
+    long started = 0;
+    for (long i = 0; i < n; i++) {
+        hr = conn_start(url, &c, &socks[i], &ops[i]);
+        if (RTWS_FAILED(hr)) {
+            fail("ConnectAsync", hr);
+            if (ops[i])
+                IAsyncAction_Release(ops[i]);
+            if (socks[i])
+                MessageWebSocket_Release(socks[i]);
+            break;
+        }
+        started++;
+        if (now_ns() >= limit)
+            break;
+    }
+    int64_t issued = now_ns();
+    long opened = 0;
+    for (long i = 0; i < started; i++) {
+        hr = IAsyncAction_Wait(ops[i], ms_until(limit + 10 * (int64_t)1000000000));
+        if (RTWS_SUCCEEDED(hr))
+            opened++;
+        else if (opened + 5 > i) /* report the first few */
+            fail("ConnectAsync (Wait)", hr);
+        else
+            failures++;
+    }
+    int64_t end = now_ns();
+    cpu_ms(&u1, &s1);
+    for (long i = 0; i < started; i++) {
+        IAsyncAction_Release(ops[i]);
+        ops[i] = NULL;
+    }
+    usleep(100000); /* idle */
+    long rss_open = rss_kib();
+    if (want_smaps) {
+        smaps_kib(sm_open, &maps_open);
+        fprintf(stderr, "bench_rtws: connections: RSS growth by mapping (KiB per connection):");
+        for (int k = 0; k < SM_KINDS; k++)
+            fprintf(stderr, " %s %.2f", sm_names[k],
+                    opened ? (double)(sm_open[k] - sm_before[k]) / (double)opened : 0.0);
+        fprintf(stderr, "; anonymous mappings %ld -> %ld\n", maps_before, maps_open);
+    }
+    double secs = (double)(end - start) / 1e9;
+    result("connections", "connections_per_s", (double)opened / secs, opened);
+    result("connections", "connection_rss_KiB",
+           opened > 0 ? (double)(rss_open - rss_before) / (double)opened : 0.0, opened);
+    if (exit_open) {
+        fflush(stdout);
+        fflush(stderr);
+        _exit(failures ? 1 : 0);
+    }
+
+    /* Close all, wait for their Closed events (bounded), release. */
+    int64_t t_close = now_ns();
+    for (long i = 0; i < started; i++)
+        MessageWebSocket_Close(socks[i]);
+    long closed = wait_closed(&c, opened, now_ns() + (int64_t)((max_secs + 10) * 1e9));
+    int64_t t_closed = now_ns();
+    if (closed < opened) {
+        fprintf(stderr, "bench_rtws: connections: %ld of %ld Closed events\n", closed, opened);
+        failures++;
+    }
+    for (long i = 0; i < started; i++)
+        MessageWebSocket_Release(socks[i]);
+    long rss_after = rss_kib();
+    fprintf(stderr,
+            "bench_rtws: connections: %ld opened of %ld in %.1f ms (every ConnectAsync issued "
+            "after %.1f ms; CPU user %.1f ms, sys %.1f ms); VmRSS %ld KiB before, %ld KiB open, "
+            "%ld KiB after closing (%ld closed in %.1f ms)\n",
+            opened, n, secs * 1e3, (double)(issued - start) / 1e6, u1 - u0, s1 - s0, rss_before,
+            rss_open, rss_after, closed,
+            (double)(t_closed - t_close) / 1e6);
+    if (opened < n)
+        failures++;
+    free(socks);
+    free(ops);
+    rtws_Shutdown(2000);
+    return failures ? 1 : 0;
+}
+
 /* ---- setup -------------------------------------------------------------------------- */
 
 static void on_alarm(int sig)
@@ -515,8 +803,9 @@ static int usage(const char *argv0)
     fprintf(stderr,
             "usage: %s ws://127.0.0.1:PORT/echo latency N [--max-secs S]\n"
             "       %s URL pipelined N INFLIGHT [--max-secs S]\n"
-            "       %s URL bulk N SIZE [--max-secs S]\n",
-            argv0, argv0, argv0);
+            "       %s URL bulk N SIZE [--max-secs S]\n"
+            "       %s URL connections N [--max-secs S] [--smaps] [--exit-open]\n",
+            argv0, argv0, argv0, argv0);
     return 2;
 }
 
@@ -528,6 +817,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--smaps") == 0) {
+            want_smaps = 1;
+        } else if (strcmp(argv[i], "--exit-open") == 0) {
+            exit_open = 1;
         } else if (strcmp(argv[i], "--max-secs") == 0 && i + 1 < argc) {
             max_secs = atof(argv[++i]);
             if (!(max_secs > 0))
@@ -543,7 +836,8 @@ int main(int argc, char **argv)
     const char *url = args[0], *mode = args[1];
     long n = atol(args[2]);
     long extra = nargs > 3 ? atol(args[3]) : 0;
-    if (n <= 0 || (strcmp(mode, "latency") != 0 && extra <= 0))
+    int conn_mode = strcmp(mode, "connections") == 0;
+    if (n <= 0 || (strcmp(mode, "latency") != 0 && !conn_mode && extra <= 0))
         return usage(argv[0]);
     if (strcmp(mode, "bulk") == 0 && (extra > 0x7fffffffL))
         return usage(argv[0]);
@@ -555,6 +849,9 @@ int main(int argc, char **argv)
     const char *t = getenv("RTWS_WORKER_THREADS");
     if (t && *t)
         threads_label = t;
+
+    if (conn_mode)
+        return connections(url, n);
 
     struct bench b;
     memset(&b, 0, sizeof b);

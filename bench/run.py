@@ -37,15 +37,16 @@ RELEASE = os.path.join(ROOT, "target", "release")
 
 MIB16 = 16 * 1024 * 1024
 FULL = {"latency": 20000, "pipelined": 1000000, "inflight": 128, "bulk": 64, "size": MIB16,
-        "max_secs": 60}
+        "connections": 1000, "max_secs": 60}
 QUICK = {"latency": 2000, "pipelined": 50000, "inflight": 128, "bulk": 4, "size": MIB16,
-         "max_secs": 20}
+         "connections": 200, "max_secs": 20}
 
 # Metrics each client owes per mode, and the raw metric each rtws metric is compared with.
 RAW_METRICS = {
     "latency": ["latency_p50_us", "latency_p99_us", "latency_mean_us"],
     "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
+    "connections": ["connections_per_s", "connection_rss_KiB"],
 }
 RTWS_METRICS = {
     "latency": [f"latency_{v}_{s}" for v in ("handler", "blocking", "blocking_nowait")
@@ -53,6 +54,7 @@ RTWS_METRICS = {
     "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
                   "pipelined_burst_msgs_per_s"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
+    "connections": ["connections_per_s", "connection_rss_KiB"],
 }
 
 
@@ -75,10 +77,12 @@ LABELS = {
     "pipelined_burst_msgs_per_s": "64 B msgs/s, main thread refills by halves (burst)",
     "bulk_MB_per_s": "16 MiB echoes, MB/s sent+received",
     "bulk_peak_rss_MiB": "16 MiB echoes, peak RSS MiB",
+    "connections_per_s": "connections/s ({n:,} concurrent)",
+    "connection_rss_KiB": "RSS per open connection KiB",
 }
 
 
-def label(group, metric):
+def label(group, metric, cfg):
     if metric.startswith("latency"):
         variant = "raw"
         for v in ("blocking_nowait", "blocking", "handler"):
@@ -88,13 +92,14 @@ def label(group, metric):
         stat = LABELS[baseline_of(metric)]
         where = "1 CPU" if group == "latency-1cpu" else "2 CPUs"
         return f"32 B round trip ({where}), {variant}: {stat}"
-    return LABELS[metric]
+    return LABELS[metric].format(n=cfg["connections"])
 
 
 HIGHER_IS_BETTER = {"pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
-                    "pipelined_burst_msgs_per_s", "bulk_MB_per_s"}
+                    "pipelined_burst_msgs_per_s", "bulk_MB_per_s", "connections_per_s"}
 SANE = {"latency": (0.0, 1e6), "pipelined": (0.0, 1e9), "bulk_MB": (0.0, 1e6),
-        "bulk_peak": (0.0, 1e6)}
+        "bulk_peak": (0.0, 1e6), "connections_per_s": (0.0, 1e8),
+        "connection_rss": (0.0, 1e5)}
 
 
 def sane(metric, value):
@@ -233,6 +238,7 @@ def main():
         ("latency-1cpu", "latency", [str(cfg["latency"])], server_cpu),
         ("pipelined", "pipelined", [str(cfg["pipelined"]), str(cfg["inflight"])], client_cpu),
         ("bulk", "bulk", [str(cfg["bulk"]), str(cfg["size"])], client_cpu),
+        ("connections", "connections", [str(cfg["connections"])], client_cpu),
     ]
     if not pin:
         groups = [g for g in groups if g[0] != "latency-1cpu"]
@@ -276,6 +282,11 @@ def main():
                     log(f"[{group} rep {rep + 1}/{a.reps}] {name}: rc={rc} "
                         f"{time.time() - t0:.1f}s " +
                         " ".join(f"{m}={res[m][0]:.1f}" for m in owed if m in res))
+                    if mode == "connections":
+                        # The clients' own summary: RSS before/open/after, close time.
+                        for line in stderr.splitlines():
+                            if "connections:" in line:
+                                log("    " + line.strip())
                     if rc != 0:
                         problems.append(f"{group}/{name} rep {rep + 1}: exit status {rc}: "
                                         f"{stderr.strip()[-500:]}")
@@ -363,7 +374,8 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
                                    if pin else "none"))
     lines.append(f"- counts: latency {cfg['latency']} round trips (+ warm-up), pipelined "
                  f"{cfg['pipelined']} messages ({cfg['inflight']} in flight), bulk "
-                 f"{cfg['bulk']} × {cfg['size'] // (1024 * 1024)} MiB")
+                 f"{cfg['bulk']} × {cfg['size'] // (1024 * 1024)} MiB, connections "
+                 f"{cfg['connections']} opened at once")
     lines.append("- raw = tokio-tungstenite 0.30, current_thread runtime; raw-mt = the same on "
                  "a 2-worker multi_thread runtime; rtws T=n = RTWS_WORKER_THREADS=n")
     lines.append("")
@@ -373,7 +385,7 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
     for group, mode, _, _ in groups:
         for m in RTWS_METRICS[mode]:
             base = baseline_of(m)
-            row = [label(group, m)]
+            row = [label(group, m, cfg)]
             raw_v = None
             for n in names:
                 is_raw = n.startswith("raw")

@@ -5,16 +5,15 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::{sleep, sleep_until, timeout, timeout_at, Instant};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
 
+use crate::conn::Conn;
 use crate::{
-    binary_pattern, chosen_protocol, close_and_drain, echo, peek_head, upgrade, Echoed, Head, Ws,
-    HEAD_TIMEOUT,
+    binary_pattern, chosen_protocol, close_and_drain, echo, upgrade, Echoed, Head, Ws, HEAD_TIMEOUT,
 };
 
 /// How long /badaccept keeps the connection after its bad 101.
@@ -32,7 +31,7 @@ const LINGER: Duration = Duration::from_secs(5);
 
 /// `/badaccept`: a well-formed `101 Switching Protocols` whose `Sec-WebSocket-Accept`
 /// answers a different key, then the connection is held (reads discarded) up to 30 s.
-pub async fn bad_accept(mut stream: TcpStream, head: &Head) -> Result<(), Error> {
+pub async fn bad_accept(mut stream: Conn, head: &Head) -> Result<(), Error> {
     let key = head.header("sec-websocket-key").unwrap_or("");
     let wrong = derive_accept_key(format!("{key}-not-yours").as_bytes());
     let mut resp = format!(
@@ -51,7 +50,7 @@ pub async fn bad_accept(mut stream: TcpStream, head: &Head) -> Result<(), Error>
 }
 
 /// `/garbage`: answers the upgrade request with bytes that are not HTTP, then closes (FIN).
-pub async fn garbage(mut stream: TcpStream, head: &Head) -> Result<(), Error> {
+pub async fn garbage(mut stream: Conn, head: &Head) -> Result<(), Error> {
     stream.read_exact(&mut vec![0; head.len]).await?;
     stream.write_all(b"SSH-2.0-nope\r\n\r\n").await?;
     stream.shutdown().await?;
@@ -60,7 +59,7 @@ pub async fn garbage(mut stream: TcpStream, head: &Head) -> Result<(), Error> {
 }
 
 /// Reads and discards until EOF, an error or `limit`.
-async fn drain(stream: &mut TcpStream, limit: Duration) {
+async fn drain(stream: &mut Conn, limit: Duration) {
     let _ = timeout(limit, async {
         let mut buf = [0u8; 4096];
         while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
@@ -193,7 +192,7 @@ pub fn wants_close(head: &Head) -> bool {
 /// keep-alive) for a retried request, which is checked against the same U:P; after the
 /// 5th refusal, or if the request said `Connection: close`, the 401 says
 /// `Connection: close` and the connection is closed.
-pub async fn auth(mut stream: TcpStream, mut head: Head) -> Result<(), Error> {
+pub async fn auth(mut stream: Conn, mut head: Head) -> Result<(), Error> {
     let user = head.query.get("user").unwrap_or("user");
     let pass = head.query.get("pass").unwrap_or("pass");
     let expected = format!("{user}:{pass}");
@@ -218,7 +217,7 @@ pub async fn auth(mut stream: TcpStream, mut head: Head) -> Result<(), Error> {
         if !keep_alive {
             break;
         }
-        head = match timeout(HEAD_TIMEOUT, peek_head(&stream)).await {
+        head = match timeout(HEAD_TIMEOUT, stream.peek_head()).await {
             Ok(Ok(Some(next))) => next,
             _ => return Ok(()),
         };

@@ -2,20 +2,24 @@
 //!
 //! Prints `PORT <n>` as its first stdout line, then serves until killed or until
 //! `--exit-after-secs` elapses. The request path selects a behaviour (see `serve` and
-//! `USAGE`). With `--proxy` it is an HTTP CONNECT proxy instead (see `proxy`).
+//! `USAGE`). With `--tls-dir` the same routes are served over TLS too (see `tls`). With
+//! `--proxy` it is an HTTP CONNECT proxy instead (see `proxy`).
 
 mod autobahn;
+mod conn;
 mod faults;
 mod proxy;
+mod tls;
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::{sleep, timeout};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue, StatusCode};
@@ -25,11 +29,14 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::WebSocketStream;
 
-type Ws = WebSocketStream<TcpStream>;
+use crate::conn::Conn;
+
+type Ws = WebSocketStream<Conn>;
 
 const USAGE: &str = "\
 usage: rtws-testserver [--host 127.0.0.1] [--port 0] [--threads N] [--exit-after-secs S]
-       rtws-testserver --proxy [--proxy-auth USER:PASS] [same options]
+                      [--tls-dir DIR]
+       rtws-testserver --proxy [--proxy-auth USER:PASS] [same options but --tls-dir]
 Prints `PORT <n>` first. Routes (request path + query; K defaults to 0):
   /echo (any other path)       echo Text/Binary messages
   /close?after=K&code=C&reason=R
@@ -63,6 +70,16 @@ Prints `PORT <n>` first. Routes (request path + query; K defaults to 0):
   /auth?user=U&pass=P          require `Authorization: Basic` U:P (default user:pass):
                                401 + WWW-Authenticate, connection kept open for a
                                retry (up to 5 requests); with it, upgrade and echo
+--tls-dir DIR: first makes a new test PKI (ECDSA P-256) and writes into DIR (created if
+  missing, files replaced): ca.pem (test root CA), client.pem + client-key.pem (PKCS#8;
+  clientAuth, signed by the CA), client.p12 (the same + ca, password `rtws`) and the
+  server certificates NAME.pem (no keys). Then serves every route over TLS 1.2/1.3 too,
+  one port per NAME (same --host), printed after `PORT <n>` as `TLS_PORT NAME <n>`:
+  valid       signed by ca.pem; SAN 127.0.0.1, ::1, localhost; now-1d .. now+30d
+  expired     as valid, but now-30d .. now-1d
+  wrongname   as valid, but SAN wrong.example only
+  selfsigned  self-signed (not by ca.pem); SAN 127.0.0.1, localhost; now-1d .. now+30d
+  clientauth  as valid, and requires a client certificate signed by ca.pem
 Proxy mode: HTTP CONNECT to 127.0.0.1 / ::1 / localhost only (else 403); prints
   `PROXY CONNECT host:port` per tunnel; --proxy-auth requires Proxy-Authorization
   Basic (else 407, connection kept open for a retry); tunnels idle 60 s are closed.";
@@ -80,6 +97,8 @@ struct Args {
     /// `--proxy`: run the CONNECT proxy; `--proxy-auth` sets the required `user:pass`.
     proxy: bool,
     proxy_auth: Option<String>,
+    /// `--tls-dir`: where the test PKI goes; also turns the TLS listeners on.
+    tls_dir: Option<PathBuf>,
 }
 
 impl Args {
@@ -91,6 +110,7 @@ impl Args {
             exit_after: Duration::from_secs(900),
             proxy: false,
             proxy_auth: None,
+            tls_dir: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -116,11 +136,15 @@ impl Args {
                 }
                 "--proxy-auth" if value.contains(':') => args.proxy_auth = Some(value.clone()),
                 "--proxy-auth" => return Err(format!("--proxy-auth wants USER:PASS, got {value}")),
+                "--tls-dir" => args.tls_dir = Some(PathBuf::from(value)),
                 _ => return Err(format!("unknown argument {flag}")),
             }
         }
         if args.proxy_auth.is_some() && !args.proxy {
             return Err("--proxy-auth needs --proxy".into());
+        }
+        if args.tls_dir.is_some() && args.proxy {
+            return Err("--tls-dir does not go with --proxy".into());
         }
         Ok(args)
     }
@@ -180,19 +204,27 @@ async fn run(args: Args) -> io::Result<()> {
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| io::Error::other(format!("cannot resolve {}", args.host)))?;
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
+    let listener = bind(addr)?;
+    let tls_listeners = match &args.tls_dir {
+        Some(dir) => tls::listen(dir, addr)?,
+        None => Vec::new(),
     };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    let listener = socket.listen(4096)?;
 
     let mut out = io::stdout().lock();
     writeln!(out, "PORT {}", listener.local_addr()?.port())?;
+    for tls in &tls_listeners {
+        writeln!(
+            out,
+            "TLS_PORT {} {}",
+            tls.name,
+            tls.listener.local_addr()?.port()
+        )?;
+    }
     out.flush()?;
     drop(out);
+    for tls in tls_listeners {
+        tokio::spawn(tls::serve(tls));
+    }
 
     let proxy_auth: Option<Arc<str>> = args.proxy_auth.as_deref().map(Arc::from);
     let accept_loop = async {
@@ -202,7 +234,7 @@ async fn run(args: Args) -> io::Result<()> {
                     tokio::spawn(proxy::handle(stream, proxy_auth.clone()));
                 }
                 Ok((stream, _)) => {
-                    tokio::spawn(handle(stream));
+                    tokio::spawn(handle(Conn::plain(stream)));
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning.
@@ -217,6 +249,17 @@ async fn run(args: Args) -> io::Result<()> {
         () = sleep(args.exit_after) => eprintln!("rtws-testserver: exiting after {:?}", args.exit_after),
     }
     Ok(())
+}
+
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 /// The parts of the upgrade request that routing needs.
@@ -293,19 +336,27 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Request heads longer than this are routed on their first `MAX_HEAD` bytes.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// The length of the request head at the start of `buf` (through its blank line), if whole.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
 /// Peeks (without consuming) the request head, so routes that must not answer with
 /// tungstenite's handshake can be told apart while tungstenite still sees the full request.
+/// (`Conn::peek_head` does the same over TLS.)
 async fn peek_head(stream: &TcpStream) -> io::Result<Option<Head>> {
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; MAX_HEAD];
     let mut seen = 0;
     loop {
         let n = stream.peek(&mut buf).await?;
         if n == 0 {
             return Ok(None);
         }
-        let end = buf[..n].windows(4).position(|w| w == b"\r\n\r\n");
-        if let Some(end) = end {
-            return Ok(Some(parse_head(&buf[..end + 4])));
+        if let Some(end) = head_end(&buf[..n]) {
+            return Ok(Some(parse_head(&buf[..end])));
         }
         if n == buf.len() {
             // Oversized head: route on what we have and let tungstenite judge the rest.
@@ -340,9 +391,9 @@ fn parse_head(raw: &[u8]) -> Head {
     }
 }
 
-async fn handle(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let head = match timeout(HEAD_TIMEOUT, peek_head(&stream)).await {
+async fn handle(mut stream: Conn) {
+    let _ = stream.tcp().set_nodelay(true);
+    let head = match timeout(HEAD_TIMEOUT, stream.peek_head()).await {
         Ok(Ok(Some(head))) => head,
         _ => return,
     };
@@ -369,7 +420,7 @@ fn is_abrupt_disconnect(e: &Error) -> bool {
     }
 }
 
-async fn serve(mut stream: TcpStream, head: Head) -> Result<(), Error> {
+async fn serve(mut stream: Conn, head: Head) -> Result<(), Error> {
     match head.path.as_str() {
         "/status" => return respond_status(stream, &head).await,
         "/nohandshake" => {
@@ -483,7 +534,7 @@ fn chosen_protocol(head: &Head) -> Option<String> {
 }
 
 /// Completes the WebSocket handshake with tungstenite (answering `chosen_protocol`).
-async fn upgrade(stream: TcpStream, head: &Head) -> Result<Ws, Error> {
+async fn upgrade(stream: Conn, head: &Head) -> Result<Ws, Error> {
     let proto = chosen_protocol(head);
     // The Err type is fixed by tungstenite's Callback trait.
     #[allow(clippy::result_large_err)]
@@ -502,7 +553,7 @@ async fn upgrade(stream: TcpStream, head: &Head) -> Result<Ws, Error> {
 
 /// Answers with a plain HTTP status instead of upgrading; written by hand so that any
 /// code (even 1xx/2xx, which tungstenite's ErrorResponse refuses) can be produced.
-async fn respond_status(mut stream: TcpStream, head: &Head) -> Result<(), Error> {
+async fn respond_status(mut stream: Conn, head: &Head) -> Result<(), Error> {
     let status = StatusCode::from_u16(head.query.num("code", 404)).unwrap_or(StatusCode::NOT_FOUND);
     let mut resp = format!(
         "HTTP/1.1 {} {}\r\nContent-Length: 0\r\nConnection: close\r\n",

@@ -6,6 +6,7 @@
 //! rtws-bench-raw URL latency N             [--flavor current|multi] [--threads T] [--max-secs S]
 //! rtws-bench-raw URL pipelined N INFLIGHT  [...]
 //! rtws-bench-raw URL bulk N SIZE           [...]
+//! rtws-bench-raw URL connections N         [...]
 //! ```
 //!
 //! Output: `RESULT client=raw flavor=F threads=T mode=M metric=NAME value=V n=COUNT`.
@@ -20,6 +21,15 @@
 //! with batch B). The config only lifts the
 //! message/frame size limits (16 MiB is exactly the default frame limit) — as rtws does;
 //! `--read-buffer B` (default: tungstenite's 128 KiB) exists to reproduce rtws's choice.
+//!
+//! `connections` opens N connections at once (one spawned task per connection: TCP
+//! connect + handshake, then it waits for the next message, as a receiving client does,
+//! until told to close; all joined at the end): connections/s = N / time from the first
+//! spawn to the last handshake reported; then, with all N open and idle, (VmRSS - VmRSS
+//! before opening them) / N in KiB, the first reading taken after one connect/close warmed
+//! the runtime up; then every connection is closed (close frame, then read until the
+//! server's close, 10 s at most). `--no-read` leaves the open connections unpolled (so
+//! tungstenite never allocates their read buffers).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -45,12 +55,14 @@ struct Opts {
     flush_each: bool,
     /// Pipelined refill batch; None: run batch 1, then INFLIGHT/2 (the "hbatch" variant).
     batch: Option<u64>,
+    /// connections: do not poll the open connections (no read, so no read buffer).
+    no_read: bool,
 }
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: rtws-bench-raw ws://127.0.0.1:PORT/echo (latency N | pipelined N INFLIGHT | bulk N SIZE)\n\
-         \x20      [--flavor current|multi] [--threads T] [--max-secs S] [--read-buffer BYTES] [--flush-each] [--batch B]"
+        "usage: rtws-bench-raw ws://127.0.0.1:PORT/echo (latency N | pipelined N INFLIGHT | bulk N SIZE | connections N)\n\
+         \x20      [--flavor current|multi] [--threads T] [--max-secs S] [--read-buffer BYTES] [--flush-each] [--batch B] [--no-read]"
     );
     ExitCode::from(2)
 }
@@ -68,6 +80,7 @@ fn parse() -> Option<Opts> {
         read_buffer: None,
         flush_each: false,
         batch: None,
+        no_read: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -77,6 +90,7 @@ fn parse() -> Option<Opts> {
             "--max-secs" => o.max_secs = it.next()?.parse().ok()?,
             "--read-buffer" => o.read_buffer = Some(it.next()?.parse().ok()?),
             "--flush-each" => o.flush_each = true,
+            "--no-read" => o.no_read = true,
             "--batch" => o.batch = Some(it.next()?.parse().ok().filter(|&b| b > 0)?),
             _ => pos.push(a),
         }
@@ -88,7 +102,7 @@ fn parse() -> Option<Opts> {
     o.mode = pos[1].clone();
     o.n = pos[2].parse().ok().filter(|&n| n > 0)?;
     o.extra = match o.mode.as_str() {
-        "latency" => 0,
+        "latency" | "connections" => 0,
         "pipelined" | "bulk" => pos.get(3)?.parse().ok().filter(|&n| n > 0)?,
         _ => return None,
     };
@@ -100,6 +114,7 @@ fn parse() -> Option<Opts> {
 
 fn main() -> ExitCode {
     let Some(o) = parse() else { return usage() };
+    raise_nofile_limit();
     // Watchdog: the loops stop themselves at max_secs; this only catches a hang.
     let limit = Duration::from_secs_f64(o.max_secs * 3.0 + 10.0);
     std::thread::spawn(move || {
@@ -166,23 +181,11 @@ async fn run(o: Opts) -> Result<bool, BoxError> {
     if let Some(b) = o.read_buffer {
         config = config.read_buffer_size(b);
     }
-    // What connect_async does (its `connect` feature is off here): TCP connect with
-    // TCP_NODELAY, then the client handshake.
-    let hostport = o
-        .url
-        .strip_prefix("ws://")
-        .and_then(|rest| rest.split('/').next())
-        .ok_or("the URL must be ws://HOST:PORT/...")?
-        .to_owned();
-    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), async {
-        let tcp = tokio::net::TcpStream::connect(hostport.as_str()).await?;
-        tcp.set_nodelay(true)?;
-        let ws =
-            tokio_tungstenite::client_async_with_config(o.url.as_str(), tcp, Some(config)).await?;
-        Ok::<_, BoxError>(ws)
-    })
-    .await??;
     let out = Out { o: &o };
+    if o.mode == "connections" {
+        return connections(&o, &out, config).await;
+    }
+    let mut ws = tokio::time::timeout(Duration::from_secs(10), connect(&o.url, config)).await??;
     let max = Duration::from_secs_f64(o.max_secs);
     let complete = match o.mode.as_str() {
         "latency" => latency(&mut ws, &o, &out, max).await?,
@@ -198,6 +201,158 @@ async fn run(o: Opts) -> Result<bool, BoxError> {
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
     Ok(complete)
+}
+
+/// What connect_async does (its `connect` feature is off here): TCP connect with
+/// TCP_NODELAY, then the client handshake.
+async fn connect(url: &str, config: WebSocketConfig) -> Result<Ws, BoxError> {
+    let hostport = url
+        .strip_prefix("ws://")
+        .and_then(|rest| rest.split('/').next())
+        .ok_or("the URL must be ws://HOST:PORT/...")?;
+    let tcp = tokio::net::TcpStream::connect(hostport).await?;
+    tcp.set_nodelay(true)?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await?;
+    Ok(ws)
+}
+
+/// Sends a close frame and reads until the server's close (or the end), bounded.
+async fn close(mut ws: Ws) -> bool {
+    tokio::time::timeout(Duration::from_secs(10), async move {
+        if ws.close(None).await.is_err() {
+            return false;
+        }
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) => return true,
+                Some(Ok(Message::Close(_))) => {}
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// One connection of `connections`: connect, report, then wait for the next message
+/// (as any client that receives does; `--no-read` leaves the stream unpolled) until told
+/// to close. Returns whether the close handshake completed.
+async fn hold(
+    url: std::sync::Arc<str>,
+    config: WebSocketConfig,
+    limit: Duration,
+    read: bool,
+    opened: tokio::sync::mpsc::UnboundedSender<Result<(), String>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    let mut ws = match tokio::time::timeout(limit, connect(&url, config)).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            let _ = opened.send(Err(e.to_string()));
+            return false;
+        }
+        Err(_) => {
+            let _ = opened.send(Err("connect timed out".into()));
+            return false;
+        }
+    };
+    let _ = opened.send(Ok(()));
+    drop(opened);
+    loop {
+        tokio::select! {
+            m = ws.next(), if read => match m {
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return false,
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    close(ws).await
+}
+
+async fn connections(o: &Opts, out: &Out<'_>, config: WebSocketConfig) -> Result<bool, BoxError> {
+    let url: std::sync::Arc<str> = o.url.as_str().into();
+    let n = o.n as usize;
+    // Warm-up: one connect/close, so the runtime's threads and buffers exist.
+    let ws = tokio::time::timeout(Duration::from_secs(10), connect(&url, config)).await??;
+    if !close(ws).await {
+        return Err("warm-up connection: close failed".into());
+    }
+    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // The client's own vector, allocated before the first reading.
+    let mut tasks = Vec::with_capacity(n);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let rss_before = rss_kib();
+    let limit = Duration::from_secs_f64(o.max_secs);
+    let cpu0 = cpu_ms();
+    let start = Instant::now();
+    for _ in 0..n {
+        tasks.push(tokio::spawn(hold(
+            url.clone(),
+            config,
+            limit,
+            !o.no_read,
+            opened_tx.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    drop(opened_tx);
+    let (mut opened, mut failed) = (0usize, 0usize);
+    let wait = tokio::time::timeout(limit + Duration::from_secs(10), async {
+        while let Some(r) = opened_rx.recv().await {
+            match r {
+                Ok(()) => opened += 1,
+                Err(e) => {
+                    if failed < 5 {
+                        eprintln!("rtws-bench-raw: connect: {e}");
+                    }
+                    failed += 1;
+                }
+            }
+            if opened + failed == n {
+                break;
+            }
+        }
+    })
+    .await;
+    let secs = start.elapsed().as_secs_f64();
+    let cpu1 = cpu_ms();
+    if wait.is_err() {
+        eprintln!("rtws-bench-raw: connections: timed out waiting for the handshakes");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await; // idle
+    let rss_open = rss_kib();
+    out.result("connections_per_s", opened as f64 / secs, opened as u64);
+    out.result(
+        "connection_rss_KiB",
+        if opened > 0 {
+            (rss_open as f64 - rss_before as f64) / opened as f64
+        } else {
+            0.0
+        },
+        opened as u64,
+    );
+    let t_close = Instant::now();
+    let _ = stop_tx.send(true);
+    let mut closed = 0usize;
+    for t in tasks {
+        // Each close is bounded (10 s); a task that never connected returns at once.
+        if matches!(t.await, Ok(true)) {
+            closed += 1;
+        }
+    }
+    eprintln!(
+        "rtws-bench-raw: connections: {opened} opened of {n} in {:.1} ms (CPU user {:.1} ms, \
+         sys {:.1} ms); VmRSS {rss_before} KiB before, {rss_open} KiB open, {} KiB after closing \
+         ({closed} closed in {:.1} ms)",
+        secs * 1e3,
+        cpu1.0 - cpu0.0,
+        cpu1.1 - cpu0.1,
+        rss_kib(),
+        t_close.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(failed == 0 && opened == n && closed == opened)
 }
 
 /// The next data message; Ping/Pong are skipped, anything else ends the benchmark.
@@ -337,13 +492,101 @@ async fn bulk(ws: &mut Ws, o: &Opts, out: &Out<'_>, max: Duration) -> Result<boo
 
 /// Peak RSS (VmHWM, what getrusage's ru_maxrss reports on Linux), in KiB.
 fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// Current RSS (VmRSS), in KiB.
+fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
 }
+
+/// Process CPU time (user, system) in ms, from getrusage (declared here for the reason
+/// given at `raise_nofile_limit`); zeros where not available.
+#[cfg(target_os = "linux")]
+fn cpu_ms() -> (f64, f64) {
+    use std::os::raw::c_long;
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Timeval {
+        sec: c_long,
+        usec: c_long,
+    }
+    #[repr(C)]
+    struct Rusage {
+        utime: Timeval,
+        stime: Timeval,
+        rest: [c_long; 14],
+    }
+    extern "C" {
+        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+    }
+    let mut ru = Rusage {
+        utime: Timeval { sec: 0, usec: 0 },
+        stime: Timeval { sec: 0, usec: 0 },
+        rest: [0; 14],
+    };
+    // SAFETY: getrusage(RUSAGE_SELF = 0) fills the struct rusage we own (its Linux layout).
+    if unsafe { getrusage(0, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let ms = |t: Timeval| t.sec as f64 * 1e3 + t.usec as f64 / 1e3;
+    (ms(ru.utime), ms(ru.stime))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cpu_ms() -> (f64, f64) {
+    (0.0, 0.0)
+}
+
+/// Soft RLIMIT_NOFILE up to the hard limit: N sockets need more than the usual 1024.
+/// Declared here rather than through the libc crate, to keep this crate's dependencies
+/// (and the workspace's Cargo.lock) as they are.
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+fn raise_nofile_limit() {
+    #[repr(C)]
+    struct Rlimit {
+        cur: std::os::raw::c_ulong,
+        max: std::os::raw::c_ulong,
+    }
+    extern "C" {
+        fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
+        fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
+    }
+    #[cfg(target_os = "linux")]
+    const RLIMIT_NOFILE: i32 = if cfg!(any(target_arch = "mips", target_arch = "mips64")) {
+        5
+    } else if cfg!(any(target_arch = "sparc", target_arch = "sparc64")) {
+        6
+    } else {
+        7
+    };
+    #[cfg(target_os = "macos")]
+    const RLIMIT_NOFILE: i32 = 8;
+    let mut lim = Rlimit { cur: 0, max: 0 };
+    // SAFETY: getrlimit writes into the struct we own (the C layout of struct rlimit:
+    // two rlim_t, unsigned long on these targets); setrlimit only reads it.
+    unsafe {
+        if getrlimit(RLIMIT_NOFILE, &mut lim) == 0 && lim.cur < lim.max {
+            lim.cur = lim.max;
+            if setrlimit(RLIMIT_NOFILE, &lim) != 0 {
+                lim.cur = lim.max.min(10240); // macOS: OPEN_MAX
+                setrlimit(RLIMIT_NOFILE, &lim);
+            }
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn raise_nofile_limit() {}
