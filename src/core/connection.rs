@@ -12,6 +12,7 @@ use crate::core::message_websocket::{
     c_text, ClosedArgs, MessageReceivedArgs, Socket, SocketMessageType,
 };
 use crate::core::proxy::Proxy;
+use crate::core::queue::Receiver;
 use crate::core::read_ahead::ReadAhead;
 use crate::core::traffic::Traffic;
 use bytes::Bytes;
@@ -25,7 +26,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{timeout, Sleep};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -414,7 +414,7 @@ const ABNORMAL: u16 = 1006;
 pub struct Connection {
     socket: Arc<Socket>,
     ws: Ws,
-    commands: UnboundedReceiver<Command>,
+    commands: Receiver<Command>,
     commands_open: bool,
     /// Sends handed to tungstenite and not yet reported: the operation, the
     /// message length, and where its frame ends in the outgoing byte stream.
@@ -450,12 +450,7 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    pub fn new(
-        socket: Arc<Socket>,
-        ws: Ws,
-        commands: UnboundedReceiver<Command>,
-        timing: Timing,
-    ) -> Self {
+    pub fn new(socket: Arc<Socket>, ws: Ws, commands: Receiver<Command>, timing: Timing) -> Self {
         let pong_timer = (!timing.pong_interval.is_zero()).then(|| {
             let start = tokio::time::Instant::now() + timing.pong_interval;
             let mut t = tokio::time::interval_at(start, timing.pong_interval);
@@ -511,8 +506,7 @@ impl Connection {
         for op in self.flushes.drain(..) {
             op.complete(Err(err.clone()));
         }
-        self.commands.close();
-        while let Ok(cmd) = self.commands.try_recv() {
+        for cmd in self.commands.close_and_drain() {
             match cmd {
                 Command::Send { op, .. } => op.complete(Err(err.clone())),
                 Command::Flush(op) => op.complete(Err(err.clone())),

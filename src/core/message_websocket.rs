@@ -6,6 +6,7 @@ use crate::core::credential::PasswordCredential;
 use crate::core::error::*;
 use crate::core::events::{Dispatcher, EventSource, Token};
 use crate::core::proxy::{self, ProxySetting};
+use crate::core::queue::{queue, Sender};
 use crate::core::runtime;
 use crate::core::streams::{DataReader, OutputSink, OutputStream};
 use crate::core::string_vector::StringVector;
@@ -16,7 +17,6 @@ use parking_lot::Mutex;
 use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 #[repr(i32)]
@@ -86,7 +86,7 @@ enum State {
         attempt: u64,
         abort: tokio::task::AbortHandle,
     },
-    Connected(UnboundedSender<Command>),
+    Connected(Sender<Command>),
     Closed,
 }
 
@@ -440,7 +440,7 @@ impl Socket {
         }
     }
 
-    fn connect_succeeded(&self, attempt: u64, tx: UnboundedSender<Command>) -> bool {
+    fn connect_succeeded(&self, attempt: u64, tx: Sender<Command>) -> bool {
         let mut state = self.state.lock();
         if matches!(*state, State::Connecting { attempt: a, .. } if a == attempt) {
             *state = State::Connected(tx);
@@ -557,13 +557,15 @@ async fn connect_task(socket: Arc<Socket>, attempt: u64, target: Target, abandon
             let _ = socket.local_address.set(c_text(&est.local_address));
             let _ = socket.actual_pong.set(timing.pong_interval);
             let _ = socket.traffic.set(est.traffic.clone());
-            let (tx, rx) = unbounded_channel();
+            let (tx, rx) = queue();
             if !socket.connect_succeeded(attempt, tx) {
                 return; // closed or canceled meanwhile: `abandoned` reports it
             }
             socket.dispatcher.dispatch(|| op.complete(Ok(())));
             drop(abandoned);
-            Connection::new(socket, est.ws, rx, timing).run().await;
+            // A task of its own: this one is sized for the handshake's futures
+            // (~5 KiB), the connection needs a fraction of that for its lifetime.
+            tokio::spawn(Connection::new(socket, est.ws, rx, timing).run());
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod message_websocket;
 pub mod proxy;
+pub mod queue;
 pub mod read_ahead;
 pub mod runtime;
 pub mod streams;

@@ -3,9 +3,10 @@
 //! tungstenite reads at most its `read_buffer_size` per syscall, and that buffer
 //! is allocated (and zero-filled) for every connection. A small one keeps idle
 //! connections cheap but costs one syscall per 4 KiB on large messages. This
-//! wrapper gives both: when tungstenite asks for less than `CHUNK`, it reads up to
-//! `CHUNK` bytes at once into a buffer that exists only while it holds unread
-//! data, and serves tungstenite's small reads from it.
+//! wrapper gives both: it reads straight into tungstenite's buffer while reads are
+//! small, and once a read fills it (bulk data is flowing) it reads up to
+//! `BIG_CHUNK` bytes at once into a buffer that exists only while it holds unread
+//! data, serving tungstenite's small reads from it, until reads are small again.
 //!
 //! It also counts the bytes it writes and follows the frame boundaries of what it
 //! hands on, so the connection can tell a stalled send, or a message stalled half
@@ -20,7 +21,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-const CHUNK: usize = 64 * 1024;
+const BIG_CHUNK: usize = 64 * 1024;
 
 pub struct ReadAhead {
     tcp: TcpStream,
@@ -31,6 +32,9 @@ pub struct ReadAhead {
     /// Bytes handed to tungstenite so far, and where they stand in the frame stream.
     delivered: u64,
     frames: FrameTracker,
+    /// The read size when tungstenite asks for less: 0 reads straight into its
+    /// buffer; `BIG_CHUNK` while bulk data flows.
+    chunk: usize,
 }
 
 impl ReadAhead {
@@ -42,6 +46,7 @@ impl ReadAhead {
             traffic,
             delivered: 0,
             frames: FrameTracker::default(),
+            chunk: 0,
         }
     }
 
@@ -144,10 +149,15 @@ impl AsyncRead for ReadAhead {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.pending.is_empty() {
-            if out.remaining() >= CHUNK {
-                let before = out.filled().len();
+            if out.remaining() >= this.chunk {
+                let (before, wanted) = (out.filled().len(), out.remaining());
                 ready!(Pin::new(&mut this.tcp).poll_read(cx, out))?;
-                this.traffic.received(out.filled().len() - before);
+                let n = out.filled().len() - before;
+                if n == wanted && wanted < BIG_CHUNK {
+                    // More was waiting than tungstenite asked for: read ahead from now on.
+                    this.chunk = BIG_CHUNK;
+                }
+                this.traffic.received(n);
                 this.hand_on(&out.filled()[before..]);
                 return Poll::Ready(Ok(()));
             }
@@ -155,10 +165,14 @@ impl AsyncRead for ReadAhead {
                 ready!(this.tcp.poll_read_ready(cx))?;
                 // Allocated only once the socket is readable, so idle connections
                 // hold no read-ahead memory.
-                let mut chunk = BytesMut::with_capacity(CHUNK);
+                let mut chunk = BytesMut::with_capacity(this.chunk);
                 match this.tcp.try_read_buf(&mut chunk) {
                     Ok(0) => return Poll::Ready(Ok(())), // end of stream
                     Ok(n) => {
+                        if n < this.chunk / 4 {
+                            // Small reads again: back to reading straight into tungstenite.
+                            this.chunk = 0;
+                        }
                         this.traffic.received(n);
                         this.pending = chunk;
                         break;

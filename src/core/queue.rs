@@ -1,0 +1,91 @@
+//! The command queue from a socket to its connection task.
+//!
+//! Unbounded and in call order, like tokio's unbounded channel, but it allocates
+//! nothing until the first command (an idle connection pays for an empty
+//! `VecDeque`, not a 1.5 KiB block), and the receiver takes everything queued in
+//! one lock.
+
+use futures_util::task::AtomicWaker;
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+struct Shared<T> {
+    items: Mutex<(VecDeque<T>, bool)>,
+    receiver: AtomicWaker,
+}
+
+/// The socket's end. Dropping it closes the queue: the receiver sees the end once
+/// it has taken what was queued before.
+pub struct Sender<T>(Arc<Shared<T>>);
+
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    /// Taken from the shared queue, not yet handed out.
+    local: VecDeque<T>,
+}
+
+pub fn queue<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Shared {
+        items: Mutex::new((VecDeque::new(), false)),
+        receiver: AtomicWaker::new(),
+    });
+    (
+        Sender(shared.clone()),
+        Receiver {
+            shared,
+            local: VecDeque::new(),
+        },
+    )
+}
+
+impl<T> Sender<T> {
+    /// Queues `item`; gives it back when the receiver is gone.
+    pub fn send(&self, item: T) -> Result<(), T> {
+        {
+            let mut q = self.0.items.lock();
+            if q.1 {
+                return Err(item);
+            }
+            q.0.push_back(item);
+        }
+        self.0.receiver.wake();
+        Ok(())
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.0.items.lock().1 = true;
+        self.0.receiver.wake();
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The next item; `Ready(None)` once the sender is gone and all is taken.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if let Some(item) = self.local.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        self.shared.receiver.register(cx.waker());
+        let mut q = self.shared.items.lock();
+        std::mem::swap(&mut self.local, &mut q.0);
+        let closed = q.1;
+        drop(q);
+        match self.local.pop_front() {
+            Some(item) => Poll::Ready(Some(item)),
+            None if closed => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Refuses later sends and returns everything still queued.
+    pub fn close_and_drain(&mut self) -> Vec<T> {
+        let mut q = self.shared.items.lock();
+        q.1 = true;
+        let mut rest: Vec<T> = self.local.drain(..).collect();
+        rest.extend(q.0.drain(..));
+        rest
+    }
+}
