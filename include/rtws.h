@@ -9,10 +9,25 @@
  *   last failure on the calling thread.
  * - Objects are reference counted (X_AddRef / X_Release). Getters and factories
  *   hand the caller a new reference; objects passed to handlers are borrowed.
- * - Every handle is checked: NULL gives E_POINTER, a released or wrong-type
- *   handle E_INVALIDARG.
- * - Every function may be called from any thread. Handlers run on library
- *   threads, one at a time per object, and must not throw or longjmp.
+ * - HRESULTs every function may return besides those it lists: E_POINTER for a
+ *   NULL handle, string or output pointer; E_INVALIDARG for a released,
+ *   wrong-type or made-up handle, a misaligned output pointer or a string that is
+ *   not UTF-8; E_UNEXPECTED if rtws hit an internal error (a bug: please report).
+ * - "Before ConnectAsync only" means: not while a connect is pending or after one
+ *   succeeded (E_ILLEGAL_METHOD_CALL); after a failed or canceled connect the
+ *   setting may change again.
+ * - Threads: every function may be called from any thread, and from inside
+ *   handlers, except two refused there with E_ILLEGAL_METHOD_CALL: a Wait with a
+ *   non-zero timeout on an unfinished operation, and rtws_Shutdown. Calls that
+ *   block: the *_Wait functions, rtws_Shutdown, and remove_X / the last Release of
+ *   a socket while one of its handlers runs on another thread (they wait for it).
+ *   DataWriter and DataReader are internally locked.
+ * - Handlers run on library threads, one at a time per socket, and must not throw
+ *   or longjmp. A handler that blocks holds up its socket and one library thread.
+ *   A Completed handler runs at once on the calling thread when put_Completed or
+ *   Cancel finishes the operation.
+ * - Every pending operation finishes exactly once: RTWS_E_CANCELLED (status
+ *   Canceled) after Cancel, RTWS_E_OPERATION_ABORTED if rtws_Shutdown ends it.
  * - HRESULT values are the Windows ones. Define RTWS_SYSTEM_HRESULTS before
  *   including this header to take HRESULT and its E_ codes from <windows.h>.
  */
@@ -127,12 +142,22 @@ typedef int32_t WebErrorStatus;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+/**
+ * `SocketMessageType`: the type of a WebSocket message. MessageWebSocketControl's
+ * MessageType defaults to Binary; Utf8 messages must be valid UTF-8.
+ */
 enum SocketMessageType
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+  /**
+   * A binary message (opcode 2).
+   */
   SocketMessageType_Binary = 0,
+  /**
+   * A text message (opcode 1), UTF-8.
+   */
   SocketMessageType_Utf8 = 1,
 };
 #ifndef __cplusplus
@@ -143,12 +168,21 @@ typedef int32_t SocketMessageType;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+/**
+ * `MessageWebSocketReceiveMode`: whole messages (the default) or pieces.
+ */
 enum MessageWebSocketReceiveMode
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+  /**
+   * One MessageReceived per whole message.
+   */
   MessageWebSocketReceiveMode_FullMessage = 0,
+  /**
+   * One MessageReceived per piece (not implemented yet: `E_NOTIMPL`).
+   */
   MessageWebSocketReceiveMode_PartialMessage = 1,
 };
 #ifndef __cplusplus
@@ -159,6 +193,10 @@ typedef int32_t MessageWebSocketReceiveMode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+/**
+ * `UnicodeEncoding` of DataWriter_WriteString and DataReader_ReadString (default Utf8;
+ * the C side always passes and receives UTF-8, converted as needed).
+ */
 enum UnicodeEncoding
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -176,6 +214,9 @@ typedef int32_t UnicodeEncoding;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+/**
+ * `ByteOrder` of DataWriter's and DataReader's multi-byte values (default BigEndian).
+ */
 enum ByteOrder
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -193,13 +234,12 @@ typedef int32_t ByteOrder;
 #endif // __cplusplus
 
 /**
- * `DataReader` over bytes already received (a message).
+ * Opaque handle of a DataReader.
  */
 typedef struct DataReader DataReader;
 
 /**
- * `DataWriter`. It owns its stream: dropping or closing a writer that still holds
- * the stream closes that stream, as in UWP; `detach_stream` gives it back.
+ * Opaque handle of a DataWriter.
  */
 typedef struct DataWriter DataWriter;
 
@@ -229,15 +269,18 @@ typedef struct IOutputStream IOutputStream;
 typedef struct IVectorString IVectorString;
 
 /**
- * The user-facing `MessageWebSocket`: dropping it (the last C reference) closes it.
+ * Opaque handle of a MessageWebSocket.
  */
 typedef struct MessageWebSocket MessageWebSocket;
 
 /**
- * `MessageWebSocketControl` and `MessageWebSocketInformation` are views of the socket.
+ * Opaque handle of a MessageWebSocketControl (settings of one socket).
  */
 typedef struct MessageWebSocketControl MessageWebSocketControl;
 
+/**
+ * Opaque handle of a MessageWebSocketInformation (read-only facts of one socket).
+ */
 typedef struct MessageWebSocketInformation MessageWebSocketInformation;
 
 /**
@@ -246,7 +289,7 @@ typedef struct MessageWebSocketInformation MessageWebSocketInformation;
 typedef struct MessageWebSocketMessageReceivedEventArgs MessageWebSocketMessageReceivedEventArgs;
 
 /**
- * Immutable once created; its strings are kept NUL-terminated for C getters.
+ * Opaque handle of a PasswordCredential.
  */
 typedef struct PasswordCredential PasswordCredential;
 
@@ -302,7 +345,8 @@ typedef struct {
 } EventRegistrationToken;
 
 /**
- * Closed handler: `sender` and `args` are borrowed for the call.
+ * Closed handler: `sender` and `args` are borrowed for the call (AddRef to keep
+ * them); `context` is what was given to add_Closed.
  */
 typedef void (*MessageWebSocketClosedHandler)(void *context,
                                               MessageWebSocket *sender,
@@ -615,13 +659,6 @@ typedef struct {
 
 #if !defined(RTWS_SYSTEM_HRESULTS)
 /**
- * FACILITY_HTTP (25): `HTTP_E_STATUS_*` = 0x80190000 | status. (0x80190000)
- */
-#define HTTP_E_STATUS_BASE (HRESULT)2149122048u
-#endif
-
-#if !defined(RTWS_SYSTEM_HRESULTS)
-/**
  * 0x80190001
  */
 #define HTTP_E_STATUS_UNEXPECTED (HRESULT)2149122049u
@@ -750,14 +787,17 @@ HRESULT IAsyncAction_get_Id(IAsyncAction *op, uint32_t *id);
 
 /**
  * `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
- * `AsyncStatus_Canceled` (its Completed handler runs); a finished one is unchanged.
+ * `AsyncStatus_Canceled` at once, and its Completed handler runs on this thread
+ * before Cancel returns; a finished one is unchanged. The work behind it stops if
+ * it can: a connect is abandoned; a store not yet handed to the socket is not
+ * sent (one already being written still goes out).
  * Returns `S_OK`; `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
  */
 HRESULT IAsyncAction_Cancel(IAsyncAction *op);
 
 /**
  * `IAsyncInfo.Close`: ends the operation's use; later calls other than
- * AddRef/Release fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
+ * AddRef/Release, get_Id and Close fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
  * `E_ILLEGAL_STATE_CHANGE` (still started).
  */
 HRESULT IAsyncAction_Close(IAsyncAction *op);
@@ -781,7 +821,7 @@ HRESULT IAsyncAction_GetResults(IAsyncAction *op);
  * ```c
  * IAsyncAction *connect;
  * HRESULT hr = MessageWebSocket_ConnectAsync(ws, "ws://127.0.0.1:8080/", &connect);
- * if (SUCCEEDED(hr)) { hr = IAsyncAction_Wait(connect, 5000); IAsyncAction_Release(connect); }
+ * if (RTWS_SUCCEEDED(hr)) { hr = IAsyncAction_Wait(connect, 5000); IAsyncAction_Release(connect); }
  * ```
  */
 HRESULT IAsyncAction_Wait(IAsyncAction *op, uint32_t timeout_ms);
@@ -835,14 +875,17 @@ HRESULT IAsyncOperationUInt32_get_Id(IAsyncOperationUInt32 *op, uint32_t *id);
 
 /**
  * `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
- * `AsyncStatus_Canceled` (its Completed handler runs); a finished one is unchanged.
+ * `AsyncStatus_Canceled` at once, and its Completed handler runs on this thread
+ * before Cancel returns; a finished one is unchanged. The work behind it stops if
+ * it can: a connect is abandoned; a store not yet handed to the socket is not
+ * sent (one already being written still goes out).
  * Returns `S_OK`; `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
  */
 HRESULT IAsyncOperationUInt32_Cancel(IAsyncOperationUInt32 *op);
 
 /**
  * `IAsyncInfo.Close`: ends the operation's use; later calls other than
- * AddRef/Release fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
+ * AddRef/Release, get_Id and Close fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
  * `E_ILLEGAL_STATE_CHANGE` (still started).
  */
 HRESULT IAsyncOperationUInt32_Close(IAsyncOperationUInt32 *op);
@@ -912,14 +955,17 @@ HRESULT IAsyncOperationBoolean_get_Id(IAsyncOperationBoolean *op, uint32_t *id);
 
 /**
  * `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
- * `AsyncStatus_Canceled` (its Completed handler runs); a finished one is unchanged.
+ * `AsyncStatus_Canceled` at once, and its Completed handler runs on this thread
+ * before Cancel returns; a finished one is unchanged. The work behind it stops if
+ * it can: a connect is abandoned; a store not yet handed to the socket is not
+ * sent (one already being written still goes out).
  * Returns `S_OK`; `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
  */
 HRESULT IAsyncOperationBoolean_Cancel(IAsyncOperationBoolean *op);
 
 /**
  * `IAsyncInfo.Close`: ends the operation's use; later calls other than
- * AddRef/Release fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
+ * AddRef/Release, get_Id and Close fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
  * `E_ILLEGAL_STATE_CHANGE` (still started).
  */
 HRESULT IAsyncOperationBoolean_Close(IAsyncOperationBoolean *op);
@@ -997,7 +1043,7 @@ HRESULT PasswordCredential_get_Password(PasswordCredential *this_, const char **
  *
  * ```c
  * HRESULT hr = IAsyncAction_Wait(connect, RTWS_INFINITE);
- * if (FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
+ * if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
  * ```
  */
 WebErrorStatus WebSocketError_GetStatus(HRESULT hresult);
@@ -1015,15 +1061,18 @@ WebErrorStatus WebSocketError_GetStatus(HRESULT hresult);
 const char *rtws_GetLastErrorMessage(void);
 
 /**
- * Ends rtws: releases every handle still alive (their sockets close without a
- * close handshake, their pending operations finish with `RTWS_E_OPERATION_ABORTED`),
- * stops the
+ * Ends rtws: releases every handle still alive (each socket first waits for a
+ * handler of it running on another thread, then queues its close frame without
+ * waiting for the reply; no Closed event is raised), finishes every pending
+ * operation with `RTWS_E_OPERATION_ABORTED` (Completed handlers still run, on
+ * library threads, but their operation handle is already invalid), stops the
  * library threads and frees what rtws allocated, so a host can end with zero
  * leaks (valgrind). Handles obtained before are invalid afterwards; the next
  * rtws call starts the library again.
  *
  * Call it from a host thread when no other thread uses rtws, never from a
- * handler. Waits at most `timeout_ms` milliseconds for library threads to stop.
+ * handler. Waits at most `timeout_ms` milliseconds for library threads to stop
+ * (plus the wait for running handlers above).
  *
  * Returns `S_OK`, or `E_ILLEGAL_METHOD_CALL` when called from inside an rtws
  * handler.
@@ -1040,7 +1089,7 @@ HRESULT rtws_Shutdown(uint32_t timeout_ms);
  *
  * ```c
  * MessageWebSocket *ws = NULL;
- * if (FAILED(MessageWebSocket_Create(&ws))) { puts(rtws_GetLastErrorMessage()); }
+ * if (RTWS_FAILED(MessageWebSocket_Create(&ws))) { puts(rtws_GetLastErrorMessage()); }
  * ```
  */
 HRESULT MessageWebSocket_Create(MessageWebSocket **result);
@@ -1090,21 +1139,25 @@ HRESULT MessageWebSocket_get_OutputStream(MessageWebSocket *this_, IOutputStream
  * may be retried on the same socket.
  *
  * Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
- * not a live handle); `E_NOTIMPL` (`wss:`, not available yet);
- * `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED` (closed).
+ * a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
+ * handle); `E_NOTIMPL` (`wss:`, not available yet); `E_ILLEGAL_METHOD_CALL`
+ * (already connecting or connected); `RO_E_CLOSED` (closed).
  * The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
- * `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (60 s per address, at most 5
- * addresses), `HTTP_E_STATUS_*` (the server answered another HTTP status than
- * 101), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake),
- * `E_SUBPROTOCOL_NOT_SUPPORTED` (the server chose no offered subprotocol, or one
- * not offered), `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or
- * status Canceled after `IAsyncAction_Cancel`.
+ * `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (ConnectTimeout, default 60 s,
+ * for each of at most 5 addresses, for the proxy's CONNECT and for the
+ * handshake), `HTTP_E_STATUS_*` (the server, or the proxy, answered another HTTP
+ * status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
+ * or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
+ * (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
+ * (the server chose no offered subprotocol, or one not offered),
+ * `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
+ * after `IAsyncAction_Cancel`.
  *
  * ```c
  * IAsyncAction *op;
  * HRESULT hr = MessageWebSocket_ConnectAsync(ws, "ws://127.0.0.1:9001/echo", &op);
- * if (SUCCEEDED(hr)) { hr = IAsyncAction_Wait(op, RTWS_INFINITE); IAsyncAction_Release(op); }
- * if (FAILED(hr)) printf("%d %s\n", WebSocketError_GetStatus(hr), rtws_GetLastErrorMessage());
+ * if (RTWS_SUCCEEDED(hr)) { hr = IAsyncAction_Wait(op, RTWS_INFINITE); IAsyncAction_Release(op); }
+ * if (RTWS_FAILED(hr)) printf("%d %s\n", WebSocketError_GetStatus(hr), rtws_GetLastErrorMessage());
  * ```
  */
 HRESULT MessageWebSocket_ConnectAsync(MessageWebSocket *this_,
@@ -1112,10 +1165,12 @@ HRESULT MessageWebSocket_ConnectAsync(MessageWebSocket *this_,
                                       IAsyncAction **operation);
 
 /**
- * `SetRequestHeader`: adds a header to the opening handshake request. Before
- * ConnectAsync only. `name` must be an HTTP token and not one the handshake owns
- * (Host, Upgrade, Connection, Sec-WebSocket-*; use SupportedProtocols for
- * subprotocols); `value` must not contain CR, LF. Both UTF-8, copied.
+ * `SetRequestHeader`: adds a header to the opening handshake request (a repeated
+ * name adds another line). Before ConnectAsync only. `name` must be an HTTP token
+ * and not one the handshake owns: Host, Upgrade, Connection, Content-Length,
+ * Transfer-Encoding, Sec-WebSocket-Key, -Version, -Accept, -Extensions,
+ * -Protocol (use SupportedProtocols for subprotocols); `value` must not contain
+ * CR, LF. Both UTF-8, copied.
  * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
  * ConnectAsync); `RO_E_CLOSED`.
  */
@@ -1125,7 +1180,8 @@ HRESULT MessageWebSocket_SetRequestHeader(MessageWebSocket *this_,
 
 /**
  * `Close()`: closes the socket with an empty close frame (no status code). A
- * pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED`. Sends queued before
+ * pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED` (and no Closed event is
+ * raised for a socket that never connected). Sends queued before
  * the Close still go out, ahead of the close frame (if the server reads nothing,
  * SendTimeout ends the connection and fails them); later stores fail with
  * `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).

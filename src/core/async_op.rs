@@ -84,14 +84,15 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
         }
     }
 
-    /// Finishes the operation; ignored when it was canceled (or finished) already.
-    pub fn complete(&self, result: Result<T>) {
+    /// Finishes the operation; ignored (and false) when it was canceled (or
+    /// finished) already.
+    pub fn complete(&self, result: Result<T>) -> bool {
         let status = if result.is_ok() {
             AsyncStatus::Completed
         } else {
             AsyncStatus::Error
         };
-        self.finish(status, result);
+        self.finish(status, result)
     }
 
     fn finish(&self, status: AsyncStatus, result: Result<T>) -> bool {

@@ -508,8 +508,12 @@ impl Connection {
         }
         for cmd in self.commands.close_and_drain() {
             match cmd {
-                Command::Send { op, .. } => op.complete(Err(err.clone())),
-                Command::Flush(op) => op.complete(Err(err.clone())),
+                Command::Send { op, .. } => {
+                    op.complete(Err(err.clone()));
+                }
+                Command::Flush(op) => {
+                    op.complete(Err(err.clone()));
+                }
                 Command::Close(_) => {}
             }
         }

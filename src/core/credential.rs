@@ -4,6 +4,9 @@ use crate::core::message_websocket::c_text;
 use std::ffi::CString;
 
 /// Immutable once created; its strings are kept NUL-terminated for C getters.
+///
+/// The C type of this name is the opaque handle in `crate::ffi`:
+/// cbindgen:ignore
 pub struct PasswordCredential {
     pub resource: CString,
     pub user_name: CString,

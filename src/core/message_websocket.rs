@@ -19,17 +19,24 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
+/// `SocketMessageType`: the type of a WebSocket message. MessageWebSocketControl's
+/// MessageType defaults to Binary; Utf8 messages must be valid UTF-8.
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SocketMessageType {
+    /// A binary message (opcode 2).
     Binary = 0,
+    /// A text message (opcode 1), UTF-8.
     Utf8 = 1,
 }
 
+/// `MessageWebSocketReceiveMode`: whole messages (the default) or pieces.
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MessageWebSocketReceiveMode {
+    /// One MessageReceived per whole message.
     FullMessage = 0,
+    /// One MessageReceived per piece (not implemented yet: `E_NOTIMPL`).
     PartialMessage = 1,
 }
 
@@ -428,6 +435,15 @@ impl Socket {
         }
     }
 
+    fn undo_connect(&self) {
+        let mut state = self.state.lock();
+        if matches!(*state, State::Connected(_)) {
+            *state = State::Created;
+            drop(state);
+            self.unfreeze();
+        }
+    }
+
     fn cancel_connect(&self, attempt: u64) {
         let mut state = self.state.lock();
         if let State::Connecting { attempt: a, abort } = &*state {
@@ -561,8 +577,14 @@ async fn connect_task(socket: Arc<Socket>, attempt: u64, target: Target, abandon
             if !socket.connect_succeeded(attempt, tx) {
                 return; // closed or canceled meanwhile: `abandoned` reports it
             }
-            socket.dispatcher.dispatch(|| op.complete(Ok(())));
+            let completed = socket.dispatcher.dispatch(|| op.complete(Ok(())));
             drop(abandoned);
+            if !completed {
+                // Canceled after the handshake succeeded: leave the socket as a cancel
+                // a moment earlier would have (the new connection is dropped here).
+                socket.undo_connect();
+                return;
+            }
             // A task of its own: this one is sized for the handshake's futures
             // (~5 KiB), the connection needs a fraction of that for its lifetime.
             tokio::spawn(Connection::new(socket, est.ws, rx, timing).run());
@@ -620,6 +642,9 @@ fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16)> {
 }
 
 /// The user-facing `MessageWebSocket`: dropping it (the last C reference) closes it.
+///
+/// The C type of this name is the opaque handle in `crate::ffi`:
+/// cbindgen:ignore
 pub struct MessageWebSocket {
     socket: Arc<Socket>,
 }
@@ -647,8 +672,14 @@ impl Drop for MessageWebSocket {
     }
 }
 
-/// `MessageWebSocketControl` and `MessageWebSocketInformation` are views of the socket.
+/// `MessageWebSocketControl`: a view of the socket's settings.
+/// The C type of this name is the opaque handle in `crate::ffi`:
+/// cbindgen:ignore
 pub struct MessageWebSocketControl(pub Arc<Socket>);
+
+/// `MessageWebSocketInformation`: a view of the socket's connection facts.
+/// The C type of this name is the opaque handle in `crate::ffi`:
+/// cbindgen:ignore
 pub struct MessageWebSocketInformation(pub Arc<Socket>);
 
 /// The socket's output stream: each write is one message of the current MessageType.

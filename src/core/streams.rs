@@ -11,6 +11,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
 
+/// `ByteOrder` of DataWriter's and DataReader's multi-byte values (default BigEndian).
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteOrder {
@@ -18,6 +19,8 @@ pub enum ByteOrder {
     BigEndian = 1,
 }
 
+/// `UnicodeEncoding` of DataWriter_WriteString and DataReader_ReadString (default Utf8;
+/// the C side always passes and receives UTF-8, converted as needed).
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnicodeEncoding {
@@ -62,6 +65,9 @@ struct WriterState {
 
 /// `DataWriter`. It owns its stream: dropping or closing a writer that still holds
 /// the stream closes that stream, as in UWP; `detach_stream` gives it back.
+///
+/// The C type of this name is the opaque handle in `crate::ffi`:
+/// cbindgen:ignore
 pub struct DataWriter {
     st: Mutex<WriterState>,
 }
@@ -202,6 +208,9 @@ struct ReaderState {
 }
 
 /// `DataReader` over bytes already received (a message).
+///
+/// The C type of this name is the opaque handle in `crate::ffi`:
+/// cbindgen:ignore
 pub struct DataReader {
     st: Mutex<ReaderState>,
 }

@@ -138,7 +138,10 @@ pub extern "C" fn IAsyncAction_get_Id(op: *mut IAsyncAction, id: *mut u32) -> HR
 }
 
 /// `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
-/// `AsyncStatus_Canceled` (its Completed handler runs); a finished one is unchanged.
+/// `AsyncStatus_Canceled` at once, and its Completed handler runs on this thread
+/// before Cancel returns; a finished one is unchanged. The work behind it stops if
+/// it can: a connect is abandoned; a store not yet handed to the socket is not
+/// sent (one already being written still goes out).
 /// Returns `S_OK`; `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
 #[no_mangle]
 pub extern "C" fn IAsyncAction_Cancel(op: *mut IAsyncAction) -> HRESULT {
@@ -146,7 +149,7 @@ pub extern "C" fn IAsyncAction_Cancel(op: *mut IAsyncAction) -> HRESULT {
 }
 
 /// `IAsyncInfo.Close`: ends the operation's use; later calls other than
-/// AddRef/Release fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
+/// AddRef/Release, get_Id and Close fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
 /// `E_ILLEGAL_STATE_CHANGE` (still started).
 #[no_mangle]
 pub extern "C" fn IAsyncAction_Close(op: *mut IAsyncAction) -> HRESULT {
@@ -172,7 +175,7 @@ pub extern "C" fn IAsyncAction_GetResults(op: *mut IAsyncAction) -> HRESULT {
 /// ```c
 /// IAsyncAction *connect;
 /// HRESULT hr = MessageWebSocket_ConnectAsync(ws, "ws://127.0.0.1:8080/", &connect);
-/// if (SUCCEEDED(hr)) { hr = IAsyncAction_Wait(connect, 5000); IAsyncAction_Release(connect); }
+/// if (RTWS_SUCCEEDED(hr)) { hr = IAsyncAction_Wait(connect, 5000); IAsyncAction_Release(connect); }
 /// ```
 #[no_mangle]
 pub extern "C" fn IAsyncAction_Wait(op: *mut IAsyncAction, timeout_ms: u32) -> HRESULT {
@@ -259,7 +262,10 @@ pub extern "C" fn IAsyncOperationUInt32_get_Id(
 }
 
 /// `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
-/// `AsyncStatus_Canceled` (its Completed handler runs); a finished one is unchanged.
+/// `AsyncStatus_Canceled` at once, and its Completed handler runs on this thread
+/// before Cancel returns; a finished one is unchanged. The work behind it stops if
+/// it can: a connect is abandoned; a store not yet handed to the socket is not
+/// sent (one already being written still goes out).
 /// Returns `S_OK`; `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
 #[no_mangle]
 pub extern "C" fn IAsyncOperationUInt32_Cancel(op: *mut IAsyncOperationUInt32) -> HRESULT {
@@ -267,7 +273,7 @@ pub extern "C" fn IAsyncOperationUInt32_Cancel(op: *mut IAsyncOperationUInt32) -
 }
 
 /// `IAsyncInfo.Close`: ends the operation's use; later calls other than
-/// AddRef/Release fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
+/// AddRef/Release, get_Id and Close fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
 /// `E_ILLEGAL_STATE_CHANGE` (still started).
 #[no_mangle]
 pub extern "C" fn IAsyncOperationUInt32_Close(op: *mut IAsyncOperationUInt32) -> HRESULT {
@@ -386,7 +392,10 @@ pub extern "C" fn IAsyncOperationBoolean_get_Id(
 }
 
 /// `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
-/// `AsyncStatus_Canceled` (its Completed handler runs); a finished one is unchanged.
+/// `AsyncStatus_Canceled` at once, and its Completed handler runs on this thread
+/// before Cancel returns; a finished one is unchanged. The work behind it stops if
+/// it can: a connect is abandoned; a store not yet handed to the socket is not
+/// sent (one already being written still goes out).
 /// Returns `S_OK`; `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
 #[no_mangle]
 pub extern "C" fn IAsyncOperationBoolean_Cancel(op: *mut IAsyncOperationBoolean) -> HRESULT {
@@ -394,7 +403,7 @@ pub extern "C" fn IAsyncOperationBoolean_Cancel(op: *mut IAsyncOperationBoolean)
 }
 
 /// `IAsyncInfo.Close`: ends the operation's use; later calls other than
-/// AddRef/Release fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
+/// AddRef/Release, get_Id and Close fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
 /// `E_ILLEGAL_STATE_CHANGE` (still started).
 #[no_mangle]
 pub extern "C" fn IAsyncOperationBoolean_Close(op: *mut IAsyncOperationBoolean) -> HRESULT {

@@ -17,7 +17,7 @@ use std::time::Duration;
 ///
 /// ```c
 /// HRESULT hr = IAsyncAction_Wait(connect, RTWS_INFINITE);
-/// if (FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
+/// if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
 /// ```
 #[no_mangle]
 pub extern "C" fn WebSocketError_GetStatus(hresult: HRESULT) -> WebErrorStatus {
@@ -37,15 +37,18 @@ pub extern "C" fn rtws_GetLastErrorMessage() -> *const c_char {
     last_error_ptr()
 }
 
-/// Ends rtws: releases every handle still alive (their sockets close without a
-/// close handshake, their pending operations finish with `RTWS_E_OPERATION_ABORTED`),
-/// stops the
+/// Ends rtws: releases every handle still alive (each socket first waits for a
+/// handler of it running on another thread, then queues its close frame without
+/// waiting for the reply; no Closed event is raised), finishes every pending
+/// operation with `RTWS_E_OPERATION_ABORTED` (Completed handlers still run, on
+/// library threads, but their operation handle is already invalid), stops the
 /// library threads and frees what rtws allocated, so a host can end with zero
 /// leaks (valgrind). Handles obtained before are invalid afterwards; the next
 /// rtws call starts the library again.
 ///
 /// Call it from a host thread when no other thread uses rtws, never from a
-/// handler. Waits at most `timeout_ms` milliseconds for library threads to stop.
+/// handler. Waits at most `timeout_ms` milliseconds for library threads to stop
+/// (plus the wait for running handlers above).
 ///
 /// Returns `S_OK`, or `E_ILLEGAL_METHOD_CALL` when called from inside an rtws
 /// handler.

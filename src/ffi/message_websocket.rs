@@ -76,7 +76,8 @@ pub type MessageWebSocketMessageReceivedHandler = Option<
     ),
 >;
 
-/// Closed handler: `sender` and `args` are borrowed for the call.
+/// Closed handler: `sender` and `args` are borrowed for the call (AddRef to keep
+/// them); `context` is what was given to add_Closed.
 pub type MessageWebSocketClosedHandler = Option<
     extern "C" fn(
         context: *mut c_void,
@@ -119,7 +120,7 @@ fn with_borrowed<H: Handle>(args: &Arc<H::Target>, f: impl FnOnce(*mut H)) {
 ///
 /// ```c
 /// MessageWebSocket *ws = NULL;
-/// if (FAILED(MessageWebSocket_Create(&ws))) { puts(rtws_GetLastErrorMessage()); }
+/// if (RTWS_FAILED(MessageWebSocket_Create(&ws))) { puts(rtws_GetLastErrorMessage()); }
 /// ```
 #[no_mangle]
 pub extern "C" fn MessageWebSocket_Create(result: *mut *mut MessageWebSocket) -> HRESULT {
@@ -204,21 +205,25 @@ pub extern "C" fn MessageWebSocket_get_OutputStream(
 /// may be retried on the same socket.
 ///
 /// Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
-/// not a live handle); `E_NOTIMPL` (`wss:`, not available yet);
-/// `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED` (closed).
+/// a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
+/// handle); `E_NOTIMPL` (`wss:`, not available yet); `E_ILLEGAL_METHOD_CALL`
+/// (already connecting or connected); `RO_E_CLOSED` (closed).
 /// The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
-/// `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (60 s per address, at most 5
-/// addresses), `HTTP_E_STATUS_*` (the server answered another HTTP status than
-/// 101), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake),
-/// `E_SUBPROTOCOL_NOT_SUPPORTED` (the server chose no offered subprotocol, or one
-/// not offered), `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or
-/// status Canceled after `IAsyncAction_Cancel`.
+/// `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (ConnectTimeout, default 60 s,
+/// for each of at most 5 addresses, for the proxy's CONNECT and for the
+/// handshake), `HTTP_E_STATUS_*` (the server, or the proxy, answered another HTTP
+/// status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
+/// or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
+/// (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
+/// (the server chose no offered subprotocol, or one not offered),
+/// `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
+/// after `IAsyncAction_Cancel`.
 ///
 /// ```c
 /// IAsyncAction *op;
 /// HRESULT hr = MessageWebSocket_ConnectAsync(ws, "ws://127.0.0.1:9001/echo", &op);
-/// if (SUCCEEDED(hr)) { hr = IAsyncAction_Wait(op, RTWS_INFINITE); IAsyncAction_Release(op); }
-/// if (FAILED(hr)) printf("%d %s\n", WebSocketError_GetStatus(hr), rtws_GetLastErrorMessage());
+/// if (RTWS_SUCCEEDED(hr)) { hr = IAsyncAction_Wait(op, RTWS_INFINITE); IAsyncAction_Release(op); }
+/// if (RTWS_FAILED(hr)) printf("%d %s\n", WebSocketError_GetStatus(hr), rtws_GetLastErrorMessage());
 /// ```
 #[no_mangle]
 pub extern "C" fn MessageWebSocket_ConnectAsync(
@@ -234,10 +239,12 @@ pub extern "C" fn MessageWebSocket_ConnectAsync(
     })
 }
 
-/// `SetRequestHeader`: adds a header to the opening handshake request. Before
-/// ConnectAsync only. `name` must be an HTTP token and not one the handshake owns
-/// (Host, Upgrade, Connection, Sec-WebSocket-*; use SupportedProtocols for
-/// subprotocols); `value` must not contain CR, LF. Both UTF-8, copied.
+/// `SetRequestHeader`: adds a header to the opening handshake request (a repeated
+/// name adds another line). Before ConnectAsync only. `name` must be an HTTP token
+/// and not one the handshake owns: Host, Upgrade, Connection, Content-Length,
+/// Transfer-Encoding, Sec-WebSocket-Key, -Version, -Accept, -Extensions,
+/// -Protocol (use SupportedProtocols for subprotocols); `value` must not contain
+/// CR, LF. Both UTF-8, copied.
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
 /// ConnectAsync); `RO_E_CLOSED`.
 #[no_mangle]
@@ -256,7 +263,8 @@ pub extern "C" fn MessageWebSocket_SetRequestHeader(
 }
 
 /// `Close()`: closes the socket with an empty close frame (no status code). A
-/// pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED`. Sends queued before
+/// pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED` (and no Closed event is
+/// raised for a socket that never connected). Sends queued before
 /// the Close still go out, ahead of the close frame (if the server reads nothing,
 /// SendTimeout ends the connection and fails them); later stores fail with
 /// `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).

@@ -284,11 +284,12 @@ pub extern "C" fn DataWriter_WriteString(
 ) -> HRESULT {
     call(|| {
         let s = in_str(value, "value")?;
+        // Check the output before writing, so a refused call appends nothing.
+        let length = (!length.is_null())
+            .then(|| out(length, "length"))
+            .transpose()?;
         let n = writer(this)?.write_string(s)?;
-        if !length.is_null() {
-            out(length, "length")?.set(n)?;
-        }
-        Ok(())
+        length.map_or(Ok(()), |l| l.set(n))
     })
 }
 
