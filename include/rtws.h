@@ -1061,18 +1061,17 @@ WebErrorStatus WebSocketError_GetStatus(HRESULT hresult);
 const char *rtws_GetLastErrorMessage(void);
 
 /**
- * Ends rtws: releases every handle still alive (each socket first waits for a
- * handler of it running on another thread, then queues its close frame without
- * waiting for the reply; no Closed event is raised), finishes every pending
- * operation with `RTWS_E_OPERATION_ABORTED` (Completed handlers still run, on
- * library threads, but their operation handle is already invalid), stops the
- * library threads and frees what rtws allocated, so a host can end with zero
+ * Ends rtws: stops the library threads (waiting at most `timeout_ms`
+ * milliseconds for them), which drops every connection without a close handshake
+ * (no Closed event is raised) and finishes every pending operation with
+ * `RTWS_E_OPERATION_ABORTED` (Completed handlers still run, on the thread that
+ * drops the task, with their operation handle still valid); then releases every
+ * handle still alive and frees what rtws allocated, so a host can end with zero
  * leaks (valgrind). Handles obtained before are invalid afterwards; the next
  * rtws call starts the library again.
  *
  * Call it from a host thread when no other thread uses rtws, never from a
- * handler. Waits at most `timeout_ms` milliseconds for library threads to stop
- * (plus the wait for running handlers above).
+ * handler.
  *
  * Returns `S_OK`, or `E_ILLEGAL_METHOD_CALL` when called from inside an rtws
  * handler.

@@ -378,6 +378,10 @@ struct StallTimer {
 }
 
 impl StallTimer {
+    fn restart(&mut self) {
+        self.armed = None;
+    }
+
     fn poll(&mut self, cx: &mut Context<'_>, active: bool, progress: u64, limit: Duration) -> bool {
         if !active {
             self.armed = None;
@@ -420,6 +424,9 @@ pub struct Connection {
     /// message length, and where its frame ends in the outgoing byte stream.
     unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32, u64)>,
     unflushed_bytes: usize,
+    /// Messages read since the last flush attempt: a flood of input must not keep
+    /// our output (or its timeout) waiting.
+    reads_since_flush: usize,
     /// Bytes handed to tungstenite so far, counting the control frames it adds
     /// itself (pong and close replies), so `written` tells which sends are out.
     queued: u64,
@@ -470,6 +477,7 @@ impl Connection {
             commands_open: true,
             unflushed: VecDeque::new(),
             unflushed_bytes: 0,
+            reads_since_flush: 0,
             queued,
             flushes: Vec::new(),
             need_flush: false,
@@ -540,7 +548,7 @@ impl Connection {
             let mut read_pending = false;
 
             // 1. Move queued commands into the WebSocket's write buffer.
-            while self.commands_open && self.close_deadline.is_none() {
+            while self.commands_open && self.close_deadline.is_none() && self.peer_close.is_none() {
                 match self.ws().poll_ready(cx) {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(e)) => return Poll::Ready(self.io_ending(e)),
@@ -601,8 +609,8 @@ impl Connection {
             } else {
                 match self.ws().poll_next(cx) {
                     Poll::Ready(Some(Ok(msg))) => {
-                        read_pending = false;
                         progress = true;
+                        self.reads_since_flush += 1;
                         self.on_message(msg);
                     }
                     Poll::Ready(Some(Err(e))) => {
@@ -620,10 +628,14 @@ impl Connection {
             //    keep arriving, replies queue up and go out in one write when reading
             //    would block (or enough piled up): one syscall for many echoes.
             let batch_full = self.unflushed.len() >= FLUSH_BATCH_MESSAGES
-                || self.unflushed_bytes >= FLUSH_BATCH_BYTES;
-            if self.need_flush && (read_pending || batch_full || self.failure.is_some()) {
+                || self.unflushed_bytes >= FLUSH_BATCH_BYTES
+                || self.reads_since_flush >= FLUSH_BATCH_MESSAGES;
+            let closing = self.failure.is_some() || self.peer_close.is_some();
+            if self.need_flush && (read_pending || batch_full || closing) {
+                self.reads_since_flush = 0;
                 match self.ws().poll_flush(cx) {
                     Poll::Ready(Ok(())) => {
+                        progress = true;
                         self.need_flush = false;
                         self.unflushed_bytes = 0;
                         for (op, len, _) in self.unflushed.drain(..) {
@@ -636,6 +648,18 @@ impl Connection {
                     Poll::Ready(Err(e)) => return Poll::Ready(self.io_ending(e)),
                     Poll::Pending => {}
                 }
+            }
+
+            // The peer closed and our reply (tungstenite's echo of its frame) is on the
+            // wire: the close handshake is over, whether or not the server ever
+            // closes TCP (RFC 6455 §7.1.1 lets the client close it).
+            if self.peer_close.is_some() && !self.need_flush {
+                let (code, reason) = self.peer_close.take().expect("checked");
+                return Poll::Ready(Ending {
+                    code,
+                    reason,
+                    failure: None,
+                });
             }
 
             // Sends whose last byte the kernel has taken are done, whatever follows them.
@@ -652,7 +676,10 @@ impl Connection {
 
             // 4. Keepalive: an unsolicited pong every interval (RFC 6455 §5.5.3).
             if let Some(timer) = self.pong_timer.as_mut() {
-                if timer.poll_tick(cx).is_ready() && self.close_deadline.is_none() {
+                if timer.poll_tick(cx).is_ready()
+                    && self.close_deadline.is_none()
+                    && self.peer_close.is_none()
+                {
                     self.need_flush = true;
                     progress = true;
                     self.queued += frame_len(0);
@@ -663,7 +690,12 @@ impl Connection {
             }
 
             // 5. Output, or a message half received, that makes no progress for its
-            //    timeout fails the connection.
+            //    timeout fails the connection. A pass that read messages (and ran their
+            //    handlers) restarts the clocks: handler time is not network silence.
+            if progress {
+                self.send_stall.restart();
+                self.receive_stall.restart();
+            }
             if let Some(ending) = self.poll_stalls(cx) {
                 return Poll::Ready(ending);
             }
@@ -726,9 +758,12 @@ impl Connection {
             Message::Binary(b) => (SocketMessageType::Binary, b),
             Message::Close(frame) => {
                 if self.close_deadline.is_none() {
-                    // tungstenite echoes the peer's close frame.
+                    // tungstenite echoes the peer's close frame: flush it, within a limit.
                     self.queued += frame_len(frame.as_ref().map_or(0, |f| 2 + f.reason.len()));
+                    self.close_deadline = Some(Box::pin(tokio::time::sleep(CLOSE_TIMEOUT)));
+                    self.socket.connection_ended();
                 }
+                self.need_flush = true;
                 self.peer_close = Some(match frame {
                     Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
                     None => (NO_STATUS, String::new()),

@@ -329,9 +329,9 @@ impl Socket {
                  (use SupportedProtocols for Sec-WebSocket-Protocol)"
             )));
         }
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        if http::HeaderValue::from_str(value).is_err() {
             return Err(Error::invalid_arg(
-                "a header value cannot contain CR, LF or NUL",
+                "a header value must be visible ASCII, spaces or tabs (no CR, LF or other control characters)",
             ));
         }
         self.edit_settings(|s| s.headers.push((name.to_owned(), value.to_owned())))
@@ -383,6 +383,8 @@ impl Socket {
             // A bad environment proxy fails the call before anything is frozen.
             let proxy = proxy::choose(&s.proxy, &host, false)?;
             s.frozen = true;
+            // Frozen before it is copied, so no Append slips in between unsent.
+            self.protocols.freeze(FROZEN);
             Target {
                 uri,
                 host,
@@ -397,7 +399,6 @@ impl Socket {
                 proxy_credential: s.proxy_credential.as_deref().map(Credential::from),
             }
         };
-        self.protocols.freeze(FROZEN);
         let op = AsyncOp::<()>::new();
         let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
         let task = connect_task(self.clone(), attempt, target, Abandoned(op.clone()));
@@ -430,7 +431,7 @@ impl Socket {
         let mut state = self.state.lock();
         if matches!(*state, State::Connecting { attempt: a, .. } if a == attempt) {
             *state = State::Created;
-            drop(state);
+            // Under the state lock: a ConnectAsync racing in must not be unfrozen.
             self.unfreeze();
         }
     }
@@ -439,7 +440,7 @@ impl Socket {
         let mut state = self.state.lock();
         if matches!(*state, State::Connected(_)) {
             *state = State::Created;
-            drop(state);
+            // Under the state lock: a ConnectAsync racing in must not be unfrozen.
             self.unfreeze();
         }
     }
@@ -450,7 +451,6 @@ impl Socket {
             if *a == attempt {
                 abort.abort();
                 *state = State::Created;
-                drop(state);
                 self.unfreeze();
             }
         }
@@ -569,14 +569,14 @@ async fn connect_task(socket: Arc<Socket>, attempt: u64, target: Target, abandon
             op.complete(Err(e));
         }
         Ok(est) => {
-            let _ = socket.protocol.set(c_text(&est.protocol));
-            let _ = socket.local_address.set(c_text(&est.local_address));
-            let _ = socket.actual_pong.set(timing.pong_interval);
-            let _ = socket.traffic.set(est.traffic.clone());
             let (tx, rx) = queue();
             if !socket.connect_succeeded(attempt, tx) {
                 return; // closed or canceled meanwhile: `abandoned` reports it
             }
+            let _ = socket.protocol.set(c_text(&est.protocol));
+            let _ = socket.local_address.set(c_text(&est.local_address));
+            let _ = socket.actual_pong.set(timing.pong_interval);
+            let _ = socket.traffic.set(est.traffic.clone());
             let completed = socket.dispatcher.dispatch(|| op.complete(Ok(())));
             drop(abandoned);
             if !completed {

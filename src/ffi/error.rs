@@ -37,18 +37,17 @@ pub extern "C" fn rtws_GetLastErrorMessage() -> *const c_char {
     last_error_ptr()
 }
 
-/// Ends rtws: releases every handle still alive (each socket first waits for a
-/// handler of it running on another thread, then queues its close frame without
-/// waiting for the reply; no Closed event is raised), finishes every pending
-/// operation with `RTWS_E_OPERATION_ABORTED` (Completed handlers still run, on
-/// library threads, but their operation handle is already invalid), stops the
-/// library threads and frees what rtws allocated, so a host can end with zero
+/// Ends rtws: stops the library threads (waiting at most `timeout_ms`
+/// milliseconds for them), which drops every connection without a close handshake
+/// (no Closed event is raised) and finishes every pending operation with
+/// `RTWS_E_OPERATION_ABORTED` (Completed handlers still run, on the thread that
+/// drops the task, with their operation handle still valid); then releases every
+/// handle still alive and frees what rtws allocated, so a host can end with zero
 /// leaks (valgrind). Handles obtained before are invalid afterwards; the next
 /// rtws call starts the library again.
 ///
 /// Call it from a host thread when no other thread uses rtws, never from a
-/// handler. Waits at most `timeout_ms` milliseconds for library threads to stop
-/// (plus the wait for running handlers above).
+/// handler.
 ///
 /// Returns `S_OK`, or `E_ILLEGAL_METHOD_CALL` when called from inside an rtws
 /// handler.
@@ -58,7 +57,10 @@ pub extern "C" fn rtws_Shutdown(timeout_ms: u32) -> HRESULT {
         if runtime::in_handler() {
             return runtime::shutdown(Duration::ZERO);
         }
+        // The runtime first: with no library thread left, no task publishes or
+        // releases a handle while the registry is swept, and no handler runs.
+        let stopped = runtime::shutdown(Duration::from_millis(u64::from(timeout_ms)));
         handle::clear_all();
-        runtime::shutdown(Duration::from_millis(u64::from(timeout_ms)))
+        stopped
     })
 }

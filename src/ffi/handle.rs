@@ -136,7 +136,13 @@ pub trait Handle: Sized {
     /// Drops one reference; the last one frees the handle, and the object is
     /// dropped here unless a call in flight still holds it.
     fn release(ptr: *const Self) -> Result<u32> {
-        let left = with_entry::<Self, _>(ptr, |e| e.refs.fetch_sub(1, Ordering::AcqRel) - 1)?;
+        // Never below zero: two racing final releases must not wrap the count.
+        let left = with_entry::<Self, _>(ptr, |e| {
+            e.refs
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+                .map(|n| n - 1)
+        })?
+        .map_err(|_| not_a_handle::<Self>(ptr as usize))?;
         if left == 0 {
             let (slot, gen) = slot_of(ptr as usize).expect("checked by with_entry");
             let removed = {

@@ -24,12 +24,15 @@ thread_local! {
 /// Records `err` as this thread's last failure and returns its HRESULT.
 pub(crate) fn fail(err: &Error) -> HRESULT {
     let text = CString::new(err.message.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|m| *m.borrow_mut() = text);
+    // `try_with`: a call from a thread-local destructor must not panic here.
+    let _ = LAST_ERROR.try_with(|m| *m.borrow_mut() = text);
     err.hr
 }
 
 pub(crate) fn last_error_ptr() -> *const c_char {
-    LAST_ERROR.with(|m| m.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|m| m.borrow().as_ptr())
+        .unwrap_or(c"".as_ptr())
 }
 
 fn panic_error(p: Box<dyn std::any::Any + Send>) -> Error {
