@@ -372,35 +372,48 @@ fn frame_len(payload: usize) -> u64 {
 }
 
 /// Fires when `active` stays true and `progress` stays the same for `limit`.
+///
+/// Cheap on the hot path: moving the deadline only records it; the one timer,
+/// allocated once, is re-armed when it fires early (at most once per `limit`).
 #[derive(Default)]
 struct StallTimer {
-    armed: Option<(Pin<Box<Sleep>>, u64)>,
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// When the stall would be declared; `None` while inactive or just restarted.
+    due: Option<tokio::time::Instant>,
+    at: u64,
 }
 
 impl StallTimer {
+    /// Counts as progress (handlers ran): the clock starts again.
     fn restart(&mut self) {
-        self.armed = None;
+        self.due = None;
     }
 
     fn poll(&mut self, cx: &mut Context<'_>, active: bool, progress: u64, limit: Duration) -> bool {
         if !active {
-            self.armed = None;
+            self.due = None;
             return false;
         }
-        match &mut self.armed {
-            Some((sleep, at)) if *at == progress => sleep.as_mut().poll(cx).is_ready(),
-            Some((sleep, at)) => {
-                sleep.as_mut().reset(tokio::time::Instant::now() + limit);
-                *at = progress;
-                sleep.as_mut().poll(cx).is_ready()
+        let due = match self.due {
+            Some(due) if self.at == progress => due,
+            _ => {
+                self.at = progress;
+                *self.due.insert(tokio::time::Instant::now() + limit)
             }
-            None => {
-                let mut sleep = Box::pin(tokio::time::sleep(limit));
-                let fired = sleep.as_mut().poll(cx).is_ready();
-                self.armed = Some((sleep, progress));
-                fired
-            }
+        };
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        if sleep.as_mut().poll(cx).is_pending() {
+            return false;
         }
+        if tokio::time::Instant::now() >= due {
+            return true;
+        }
+        // The deadline moved on since the timer was set: wait for the new one.
+        sleep.as_mut().reset(due);
+        let _ = sleep.as_mut().poll(cx);
+        false
     }
 }
 
