@@ -7,7 +7,7 @@
 
 use crate::core::error::{
     Error, Result, E_ILLEGAL_DELEGATE_ASSIGNMENT, E_ILLEGAL_METHOD_CALL, E_ILLEGAL_STATE_CHANGE,
-    HRESULT, RTWS_E_TIMEOUT, S_OK,
+    RTWS_E_TIMEOUT,
 };
 use crate::core::runtime::{in_handler, HandlerScope};
 use parking_lot::{Condvar, Mutex};
@@ -62,6 +62,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
     }
 
     /// An operation that has already finished with `result`.
+    #[cfg(test)]
     pub fn finished(result: Result<T>) -> Arc<Self> {
         let op = Self::new();
         op.complete(result);
@@ -234,14 +235,6 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
             Some(r) => r.clone(),
             None => unreachable!("a finished operation has a result"),
         }
-    }
-}
-
-/// The HRESULT a finished result stands for.
-pub fn hresult_of<T>(r: &Result<T>) -> HRESULT {
-    match r {
-        Ok(_) => S_OK,
-        Err(e) => e.hr,
     }
 }
 

@@ -667,12 +667,7 @@ impl Connection {
             // wire: the close handshake is over, whether or not the server ever
             // closes TCP (RFC 6455 §7.1.1 lets the client close it).
             if self.peer_close.is_some() && !self.need_flush {
-                let (code, reason) = self.peer_close.take().expect("checked");
-                return Poll::Ready(Ending {
-                    code,
-                    reason,
-                    failure: None,
-                });
+                return Poll::Ready(self.ending(None));
             }
 
             // Sends whose last byte the kernel has taken are done, whatever follows them.
@@ -715,13 +710,7 @@ impl Connection {
 
             if let Some(deadline) = self.close_deadline.as_mut() {
                 if deadline.as_mut().poll(cx).is_ready() {
-                    let (code, reason) =
-                        self.peer_close.take().unwrap_or((ABNORMAL, String::new()));
-                    return Poll::Ready(Ending {
-                        code,
-                        reason,
-                        failure: self.failure.take().map(|(e, _)| e),
-                    });
+                    return Poll::Ready(self.ending(None));
                 }
             }
 
@@ -844,31 +833,11 @@ impl Connection {
         None
     }
 
-    /// The stream ended cleanly (the close handshake is over) or after our failure close.
-    fn stream_ended(&mut self) -> Ending {
-        if let Some((err, code)) = self.failure.take() {
-            return Ending {
-                code,
-                reason: String::new(),
-                failure: Some(err),
-            };
-        }
-        match self.peer_close.take() {
-            Some((code, reason)) => Ending {
-                code,
-                reason,
-                failure: None,
-            },
-            None => self.lost(Error::new(
-                WININET_E_CONNECTION_ABORTED,
-                "the connection ended without a close frame",
-            )),
-        }
-    }
-
-    fn lost(&mut self, err: Error) -> Ending {
+    /// How the connection ends: with the peer's close frame if the close handshake
+    /// got that far; else with the failure we sent a close frame for; else 1006,
+    /// reporting `cause` (if any) as a last MessageReceived.
+    fn ending(&mut self, cause: Option<Error>) -> Ending {
         if let Some((code, reason)) = self.peer_close.take() {
-            // The close handshake finished; the TCP end that followed is normal.
             return Ending {
                 code,
                 reason,
@@ -885,8 +854,21 @@ impl Connection {
         Ending {
             code: ABNORMAL,
             reason: String::new(),
-            failure: Some(err),
+            failure: cause,
         }
+    }
+
+    /// The stream ended: cleanly (close handshake over), after our failure close,
+    /// or without any close frame.
+    fn stream_ended(&mut self) -> Ending {
+        self.ending(Some(Error::new(
+            WININET_E_CONNECTION_ABORTED,
+            "the connection ended without a close frame",
+        )))
+    }
+
+    fn lost(&mut self, err: Error) -> Ending {
+        self.ending(Some(err))
     }
 
     fn io_ending(&mut self, e: WsError) -> Ending {

@@ -109,10 +109,6 @@ impl<A: ?Sized> EventSource<A> {
         *list = Arc::new(Vec::new());
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.handlers.lock().is_empty()
-    }
-
     /// Calls every handler still registered; must run inside `Dispatcher::dispatch`.
     pub fn raise(&self, args: &A) {
         let list = self.handlers.lock().clone();

@@ -405,7 +405,6 @@ impl Socket {
         let join = match runtime::handle() {
             Ok(h) => h.spawn(task),
             Err(e) => {
-                drop(state);
                 self.unfreeze();
                 return Err(e);
             }
@@ -425,35 +424,34 @@ impl Socket {
         self.protocols.unfreeze();
     }
 
-    /// A failed or canceled connect leaves the socket as it was before, so the
-    /// host can change its settings and try again.
-    fn connect_failed(&self, attempt: u64) {
+    /// A failed, canceled or undone connect leaves the socket as it was before
+    /// ConnectAsync, so the host can change its settings and try again.
+    fn revert_if(&self, applies: impl FnOnce(&State) -> bool) {
         let mut state = self.state.lock();
-        if matches!(*state, State::Connecting { attempt: a, .. } if a == attempt) {
+        if applies(&state) {
             *state = State::Created;
             // Under the state lock: a ConnectAsync racing in must not be unfrozen.
             self.unfreeze();
         }
     }
 
+    fn connect_failed(&self, attempt: u64) {
+        self.revert_if(|s| matches!(s, State::Connecting { attempt: a, .. } if *a == attempt));
+    }
+
+    /// Canceled after the handshake succeeded but before the operation completed.
     fn undo_connect(&self) {
-        let mut state = self.state.lock();
-        if matches!(*state, State::Connected(_)) {
-            *state = State::Created;
-            // Under the state lock: a ConnectAsync racing in must not be unfrozen.
-            self.unfreeze();
-        }
+        self.revert_if(|s| matches!(s, State::Connected(_)));
     }
 
     fn cancel_connect(&self, attempt: u64) {
-        let mut state = self.state.lock();
-        if let State::Connecting { attempt: a, abort } = &*state {
-            if *a == attempt {
+        self.revert_if(|s| match s {
+            State::Connecting { attempt: a, abort } if *a == attempt => {
                 abort.abort();
-                *state = State::Created;
-                self.unfreeze();
+                true
             }
-        }
+            _ => false,
+        });
     }
 
     fn connect_succeeded(&self, attempt: u64, tx: Sender<Command>) -> bool {

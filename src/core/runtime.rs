@@ -7,7 +7,6 @@
 use crate::core::error::{Error, Result};
 use parking_lot::Mutex;
 use std::cell::Cell;
-use std::future::Future;
 use std::time::Duration;
 use tokio::runtime::{Handle, Runtime};
 
@@ -48,15 +47,6 @@ pub fn handle() -> Result<Handle> {
     let handle = rt.handle().clone();
     *guard = Some(rt);
     Ok(handle)
-}
-
-/// Runs `fut` as a task of the runtime.
-pub fn spawn<F>(fut: F) -> Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    handle()?.spawn(fut);
-    Ok(())
 }
 
 /// Stops the runtime: every task is dropped (its socket closed without a close

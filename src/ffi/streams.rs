@@ -4,11 +4,11 @@
 //! DataReader is internally locked, so concurrent calls on it are safe but their
 //! order is up to the caller.
 
-use crate::core::error::{Error, Result, E_NOT_SUFFICIENT_BUFFER, HRESULT};
+use crate::core::error::{Result, HRESULT};
 use crate::core::streams::{self as core, ByteOrder, UnicodeEncoding};
 use crate::ffi::async_op::{IAsyncOperationBoolean, IAsyncOperationUInt32};
 use crate::ffi::handle::Handle;
-use crate::ffi::{call, call_count, in_bytes, in_enum, in_str, out, out_bytes};
+use crate::ffi::{call, call_count, copy_str_out, in_bytes, in_enum, in_str, out, out_bytes};
 use std::ffi::c_char;
 
 /// Opaque handle of an IOutputStream (a socket's output stream).
@@ -528,20 +528,9 @@ pub extern "C" fn DataReader_ReadString(
     needed: *mut u32,
 ) -> HRESULT {
     call(|| {
-        let needed = out(needed, "needed")?;
+        // An error from the copy (NULL `needed`, short buffer) leaves the bytes unread.
         reader(this)?.read_string(code_unit_count, |s| {
-            let size = s.len() as u64 + 1;
-            needed.set(u32::try_from(size).map_err(|_| Error::invalid_arg("string too long"))?)?;
-            if buffer.is_null() || u64::from(buffer_size) < size {
-                return Err(Error::new(
-                    E_NOT_SUFFICIENT_BUFFER,
-                    format!("ReadString needs a buffer of {size} bytes; {buffer_size} given"),
-                ));
-            }
-            let dst = out_bytes(buffer.cast::<u8>(), size as u32, "buffer")?;
-            dst[..s.len()].copy_from_slice(s.as_bytes());
-            dst[s.len()] = 0;
-            Ok(())
+            copy_str_out(s, buffer, buffer_size, needed)
         })
     })
 }
