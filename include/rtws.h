@@ -44,6 +44,21 @@ typedef int32_t HRESULT;
 #define RTWS_FAILED(hr) (((HRESULT)(hr)) < 0)
 
 
+#define PROTOCOL_ERROR 1002
+
+#define UNSUPPORTED_DATA 1003
+
+#define INVALID_PAYLOAD 1007
+
+#define MESSAGE_TOO_BIG 1009
+
+/**
+ * `InputStreamOptions` flags.
+ */
+#define PARTIAL 1
+
+#define READ_AHEAD 2
+
 /**
  * `timeout_ms` value for the `Wait` functions: wait until the operation finishes.
  */
@@ -181,7 +196,7 @@ enum MessageWebSocketReceiveMode
    */
   MessageWebSocketReceiveMode_FullMessage = 0,
   /**
-   * One MessageReceived per piece (not implemented yet: `E_NOTIMPL`).
+   * One MessageReceived per piece as it arrives; IsMessageComplete on the last.
    */
   MessageWebSocketReceiveMode_PartialMessage = 1,
 };
@@ -254,9 +269,27 @@ typedef struct IAsyncAction IAsyncAction;
 typedef struct IAsyncOperationBoolean IAsyncOperationBoolean;
 
 /**
+ * Opaque handle of an IAsyncOperationIBuffer (returned by IInputStream_ReadAsync;
+ * UWP's IAsyncOperationWithProgress<IBuffer, UInt32>, without progress).
+ */
+typedef struct IAsyncOperationIBuffer IAsyncOperationIBuffer;
+
+/**
  * Opaque handle of an IAsyncOperationUInt32 (returned by StoreAsync (bytes stored)).
  */
 typedef struct IAsyncOperationUInt32 IAsyncOperationUInt32;
+
+/**
+ * Opaque handle of an IBuffer (`Windows.Storage.Streams.Buffer`): bytes with a
+ * capacity and a length, owned by rtws so no caller pointer outlives a call.
+ */
+typedef struct IBuffer IBuffer;
+
+/**
+ * Opaque handle of an IInputStream (a StreamWebSocket's input, or a received
+ * message's data stream).
+ */
+typedef struct IInputStream IInputStream;
 
 /**
  * Opaque handle of an IOutputStream (a socket's output stream).
@@ -294,6 +327,21 @@ typedef struct MessageWebSocketMessageReceivedEventArgs MessageWebSocketMessageR
 typedef struct PasswordCredential PasswordCredential;
 
 /**
+ * Opaque handle of a StreamWebSocket.
+ */
+typedef struct StreamWebSocket StreamWebSocket;
+
+/**
+ * Opaque handle of a StreamWebSocketControl (settings of one socket).
+ */
+typedef struct StreamWebSocketControl StreamWebSocketControl;
+
+/**
+ * Opaque handle of a StreamWebSocketInformation (read-only facts of one socket).
+ */
+typedef struct StreamWebSocketInformation StreamWebSocketInformation;
+
+/**
  * Opaque handle of the arguments of a Closed event.
  */
 typedef struct WebSocketClosedEventArgs WebSocketClosedEventArgs;
@@ -328,6 +376,17 @@ typedef void (*Completed_IAsyncOperationBoolean)(void *context,
  * borrowed for the call; AddRef it to keep it. Must not throw or longjmp.
  */
 typedef Completed_IAsyncOperationBoolean AsyncOperationCompletedHandlerBoolean;
+
+typedef void (*Completed_IAsyncOperationIBuffer)(void *context,
+                                                 IAsyncOperationIBuffer *async_info,
+                                                 AsyncStatus status);
+
+/**
+ * Called once when an IAsyncOperationIBuffer completes, fails or is canceled, on a library thread
+ * (or at once, on the calling thread, if it had already finished). `async_info` is
+ * borrowed for the call; AddRef it to keep it. Must not throw or longjmp.
+ */
+typedef Completed_IAsyncOperationIBuffer AsyncOperationCompletedHandlerIBuffer;
 
 /**
  * MessageReceived handler: `sender` and `args` are borrowed for the call
@@ -370,6 +429,19 @@ typedef struct {
   bool OutboundBandwidthPeaked;
   bool InboundBandwidthPeaked;
 } BandwidthStatistics;
+
+/**
+ * Closed handler: `sender` and `args` are borrowed for the call (AddRef to keep
+ * them); `context` is what was given to add_Closed.
+ */
+typedef void (*StreamWebSocketClosedHandler)(void *context,
+                                             StreamWebSocket *sender,
+                                             WebSocketClosedEventArgs *args);
+
+/**
+ * `InputStreamOptions` flags of ReadAsync and DataReader.LoadAsync.
+ */
+typedef uint32_t InputStreamOptions;
 
 #if !defined(RTWS_SYSTEM_HRESULTS)
 #define S_OK 0
@@ -734,6 +806,22 @@ typedef struct {
 #define E_PROTOCOL_VERSION_NOT_SUPPORTED (HRESULT)2205548549u
 #endif
 
+/**
+ * Complete when `count` bytes arrived, or the stream ended.
+ */
+#define InputStreamOptions_None 0
+
+/**
+ * Complete as soon as at least one byte is there (up to `count`).
+ */
+#define InputStreamOptions_Partial 1
+
+/**
+ * May return more than `count` bytes (up to the buffer's capacity; for LoadAsync,
+ * everything already received).
+ */
+#define InputStreamOptions_ReadAhead 2
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -985,6 +1073,88 @@ HRESULT IAsyncOperationBoolean_GetResults(IAsyncOperationBoolean *op, bool *resu
 HRESULT IAsyncOperationBoolean_Wait(IAsyncOperationBoolean *op, uint32_t timeout_ms, bool *results);
 
 /**
+ * Adds a reference to the operation. Returns the new count, or 0 (with the last
+ * error message set) when `op` is not a live IAsyncOperationIBuffer handle. Any thread.
+ */
+uint32_t IAsyncOperationIBuffer_AddRef(IAsyncOperationIBuffer *op);
+
+/**
+ * Releases a reference; the handle is invalid once the count reaches 0. Releasing
+ * does not cancel the operation: its work goes on and its Completed handler (if
+ * any) still runs. Returns the new count, or 0 when `op` is not a live handle.
+ */
+uint32_t IAsyncOperationIBuffer_Release(IAsyncOperationIBuffer *op);
+
+/**
+ * Sets the Completed handler (once per operation). `context` is passed back
+ * verbatim. If the operation already finished, the handler runs before this returns,
+ * on the calling thread; otherwise later on a library thread. rtws holds a reference
+ * on `op` until the handler has returned.
+ *
+ * Returns `S_OK`; `E_POINTER` (NULL handler), `E_INVALIDARG` (not a live handle),
+ * `E_ILLEGAL_DELEGATE_ASSIGNMENT` (a handler was already set), `E_ILLEGAL_METHOD_CALL`
+ * (the operation was closed).
+ */
+HRESULT IAsyncOperationIBuffer_put_Completed(IAsyncOperationIBuffer *op,
+                                             AsyncOperationCompletedHandlerIBuffer handler,
+                                             void *context);
+
+/**
+ * `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
+ * Returns `S_OK`; `E_POINTER`, `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
+ */
+HRESULT IAsyncOperationIBuffer_get_Status(IAsyncOperationIBuffer *op, AsyncStatus *status);
+
+/**
+ * `IAsyncInfo.ErrorCode`: `S_OK` while started or when completed, the failure
+ * HRESULT after an error, `0x800704C7` (ERROR_CANCELLED) after a cancel. A failure
+ * code also becomes the thread's last error message. Returns `S_OK`; `E_POINTER`,
+ * `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
+ */
+HRESULT IAsyncOperationIBuffer_get_ErrorCode(IAsyncOperationIBuffer *op, HRESULT *error_code);
+
+/**
+ * `IAsyncInfo.Id`: a process-unique number for the operation. Returns `S_OK`;
+ * `E_POINTER`, `E_INVALIDARG`.
+ */
+HRESULT IAsyncOperationIBuffer_get_Id(IAsyncOperationIBuffer *op, uint32_t *id);
+
+/**
+ * `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
+ * `AsyncStatus_Canceled` at once, and its Completed handler runs on this thread
+ * before Cancel returns; a finished one is unchanged. The work behind it stops if
+ * it can: a connect is abandoned; a store not yet handed to the socket is not
+ * sent (one already being written still goes out).
+ * Returns `S_OK`; `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
+ */
+HRESULT IAsyncOperationIBuffer_Cancel(IAsyncOperationIBuffer *op);
+
+/**
+ * `IAsyncInfo.Close`: ends the operation's use; later calls other than
+ * AddRef/Release, get_Id and Close fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
+ * `E_ILLEGAL_STATE_CHANGE` (still started).
+ */
+HRESULT IAsyncOperationIBuffer_Close(IAsyncOperationIBuffer *op);
+
+/**
+ * `GetResults`: once completed, stores in `*results` a new reference (the caller
+ * owns it) to the buffer the read filled. Returns `S_OK`; the failure HRESULT
+ * after an error, `0x800704C7` after a cancel, `E_ILLEGAL_METHOD_CALL` while
+ * started or closed; `E_POINTER`, `E_INVALIDARG`.
+ */
+HRESULT IAsyncOperationIBuffer_GetResults(IAsyncOperationIBuffer *op, IBuffer **results);
+
+/**
+ * rtws extension: blocks until the operation finishes or `timeout_ms` passes
+ * (`RTWS_INFINITE`: no limit; 0: poll), then stores a new reference to the filled
+ * buffer in `*results` (caller owns it; `results` may be NULL when not wanted).
+ * Returns as `IAsyncAction_Wait` does.
+ */
+HRESULT IAsyncOperationIBuffer_Wait(IAsyncOperationIBuffer *op,
+                                    uint32_t timeout_ms,
+                                    IBuffer **results);
+
+/**
  * `PasswordCredential(resource, userName, password)` (ABI name
  * CreatePasswordCredential): a user name and password, for example for
  * `MessageWebSocketControl_put_ServerCredential`. The strings (UTF-8) are copied;
@@ -1164,6 +1334,38 @@ HRESULT MessageWebSocket_ConnectAsync(MessageWebSocket *this_,
                                       IAsyncAction **operation);
 
 /**
+ * `SendNonfinalFrameAsync(buffer)`: sends the buffer's first `Length` bytes
+ * (copied now) as a frame without FIN: the start, or a middle part, of a message
+ * of the Control's MessageType (taken from its first frame). The message goes on
+ * with more SendNonfinalFrameAsync calls and ends with SendFinalFrameAsync (or
+ * with the next OutputStream write, whose frame then ends it). Text must be valid
+ * UTF-8 over the whole message; a frame that breaks it fails with
+ * `RTWS_E_NO_UNICODE_TRANSLATION` and is not sent. The operation (caller owns it)
+ * completes with the byte count once the kernel has taken the frame. UWP's
+ * IAsyncOperationWithProgress<UInt32, UInt32>; progress is not reported.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (not
+ * connected yet); `RO_E_CLOSED`. The operation fails as DataWriter_StoreAsync's.
+ *
+ * ```c
+ * IBuffer *part; IAsyncOperationUInt32 *op;
+ * Buffer_CreateFromBytes((const uint8_t *)"Hel", 3, &part);
+ * MessageWebSocket_SendNonfinalFrameAsync(ws, part, &op);  // then "lo" as final
+ * ```
+ */
+HRESULT MessageWebSocket_SendNonfinalFrameAsync(MessageWebSocket *this_,
+                                                IBuffer *data,
+                                                IAsyncOperationUInt32 **operation);
+
+/**
+ * `SendFinalFrameAsync(buffer)`: sends the buffer's bytes as a frame with FIN:
+ * the end of the message begun by SendNonfinalFrameAsync, or (if none was begun)
+ * a whole message. As SendNonfinalFrameAsync otherwise.
+ */
+HRESULT MessageWebSocket_SendFinalFrameAsync(MessageWebSocket *this_,
+                                             IBuffer *data,
+                                             IAsyncOperationUInt32 **operation);
+
+/**
  * `SetRequestHeader`: adds a header to the opening handshake request (a repeated
  * name adds another line). Before ConnectAsync only. `name` must be an HTTP token
  * and not one the handshake owns: Host, Upgrade, Connection, Content-Length,
@@ -1286,9 +1488,14 @@ HRESULT MessageWebSocketControl_get_ReceiveMode(MessageWebSocketControl *this_,
                                                 MessageWebSocketReceiveMode *value);
 
 /**
- * Sets `ReceiveMode` (a `MessageWebSocketReceiveMode` value). Before ConnectAsync
- * only. Returns `S_OK`; `E_INVALIDARG` (other value); `E_NOTIMPL` (PartialMessage,
- * not available yet); `E_ILLEGAL_METHOD_CALL` (after ConnectAsync); `RO_E_CLOSED`.
+ * Sets `ReceiveMode` (a `MessageWebSocketReceiveMode` value). With PartialMessage,
+ * each MessageReceived carries the part of a message that arrived since the last
+ * one (a message of any size is delivered in pieces, never held whole; a text
+ * piece may end inside a UTF-8 character; the message's UTF-8 is still checked);
+ * `IsMessageComplete` is true on its last piece. MaxMessageSize applies to the
+ * whole message in both modes. Before ConnectAsync only. Returns `S_OK`;
+ * `E_INVALIDARG` (other value); `E_ILLEGAL_METHOD_CALL` (after ConnectAsync);
+ * `RO_E_CLOSED`.
  */
 HRESULT MessageWebSocketControl_put_ReceiveMode(MessageWebSocketControl *this_, int32_t value);
 
@@ -1491,8 +1698,8 @@ HRESULT MessageWebSocketMessageReceivedEventArgs_get_MessageType(MessageWebSocke
                                                                  SocketMessageType *value);
 
 /**
- * `IsMessageComplete`: true when this event carries the end of a message (always,
- * in FullMessage mode). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ * `IsMessageComplete`: true when this event carries the end of a message (always
+ * in FullMessage mode; on the last piece in PartialMessage mode). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
  */
 HRESULT MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete(MessageWebSocketMessageReceivedEventArgs *this_,
                                                                        bool *value);
@@ -1507,6 +1714,16 @@ HRESULT MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete(MessageWe
  */
 HRESULT MessageWebSocketMessageReceivedEventArgs_GetDataReader(MessageWebSocketMessageReceivedEventArgs *this_,
                                                                DataReader **reader);
+
+/**
+ * `GetDataStream`: a new input stream over the message (the caller owns the
+ * reference), read with `IInputStream_ReadAsync` or a DataReader; it ends (reads
+ * complete with 0 bytes) after the message. For an event that reports a failure,
+ * returns that failure instead, as GetDataReader does.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; the failure HRESULT.
+ */
+HRESULT MessageWebSocketMessageReceivedEventArgs_GetDataStream(MessageWebSocketMessageReceivedEventArgs *this_,
+                                                               IInputStream **stream);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
@@ -1530,6 +1747,365 @@ HRESULT WebSocketClosedEventArgs_get_Code(WebSocketClosedEventArgs *this_, uint1
 HRESULT WebSocketClosedEventArgs_get_Reason(WebSocketClosedEventArgs *this_, const char **value);
 
 /**
+ * `InputStream`: a new reference to the socket's input stream. The payload of the
+ * binary messages the server sends arrives there as one byte stream, handed on as
+ * it arrives (a message of any size is read in sections); read it with
+ * `IInputStream_ReadAsync` or a `DataReader` (`DataReader_CreateDataReader`,
+ * `DataReader_LoadAsync`). While 1 MiB waits unread, rtws stops reading the socket
+ * (the server is held back by TCP). After the close handshake, reads complete
+ * with 0 bytes; after a failure, with the failure HRESULT (once the bytes received
+ * before it are read). A text message from the server fails the connection with
+ * close code 1003 (StreamWebSocket is binary only) and `E_INVALID_PROTOCOL_FORMAT`.
+ * Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+ */
+HRESULT StreamWebSocket_get_InputStream(StreamWebSocket *this_, IInputStream **stream);
+
+/**
+ * `NoDelay` (default true: TCP_NODELAY, Nagle's algorithm off). Returns `S_OK`;
+ * `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_NoDelay(StreamWebSocketControl *this_, bool *value);
+
+/**
+ * Sets `NoDelay`: false lets the kernel coalesce small writes (Nagle). Before
+ * ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`
+ * (after ConnectAsync); `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_NoDelay(StreamWebSocketControl *this_, bool value);
+
+/**
+ * Creates a StreamWebSocket (the `StreamWebSocket()` constructor), with UWP's
+ * defaults (NoDelay true).
+ * The caller owns one reference in `*result`; releasing the last reference closes
+ * the socket (as `Close`) and no handler of it runs afterwards.
+ *
+ * Returns `S_OK`; `E_POINTER` (NULL `result`).
+ *
+ * ```c
+ * StreamWebSocket *ws = NULL;
+ * if (RTWS_FAILED(StreamWebSocket_Create(&ws))) { puts(rtws_GetLastErrorMessage()); }
+ * ```
+ */
+HRESULT StreamWebSocket_Create(StreamWebSocket **result);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when `self` is not a live handle.
+ */
+uint32_t StreamWebSocket_AddRef(StreamWebSocket *this_);
+
+/**
+ * Releases a reference. The last one closes the socket (an empty close frame, as
+ * `Close`), unregisters every handler, and waits for a handler of this socket
+ * that is running on another thread to return (not when called from one of this
+ * socket's own handlers, which may release their socket). Returns the new count,
+ * or 0 when `self` is not a live handle.
+ */
+uint32_t StreamWebSocket_Release(StreamWebSocket *this_);
+
+/**
+ * `Control`: a new reference to the socket's settings object in `*control`.
+ * Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+ */
+HRESULT StreamWebSocket_get_Control(StreamWebSocket *this_, StreamWebSocketControl **control);
+
+/**
+ * `Information`: a new reference to the socket's information object.
+ * Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+ */
+HRESULT StreamWebSocket_get_Information(StreamWebSocket *this_,
+                                        StreamWebSocketInformation **information);
+
+/**
+ * `OutputStream`: a new reference to the socket's output stream. Every write (one
+ * `DataWriter_StoreAsync` or `IOutputStream_WriteAsync`) sends one binary
+ * message, completing once the kernel has taken it. Sends from several threads or writers are queued and go
+ * out whole, in call order. A DataWriter released while attached closes this
+ * stream for good (`RO_E_CLOSED` afterwards), as in UWP; detach it first.
+ * Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+ */
+HRESULT StreamWebSocket_get_OutputStream(StreamWebSocket *this_,
+                                         IOutputStream **stream);
+
+/**
+ * `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` URI, UTF-8;
+ * IPv4, `[IPv6]` or a host name) and returns the operation in `*operation` (caller
+ * owns it). Settings are taken now; until the connect fails or is canceled, Control
+ * properties cannot change. A failed or canceled connect
+ * may be retried on the same socket.
+ *
+ * Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
+ * a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
+ * handle); `E_NOTIMPL` (`wss:`, not available yet); `E_ILLEGAL_METHOD_CALL`
+ * (already connecting or connected); `RO_E_CLOSED` (closed).
+ * The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
+ * `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (ConnectTimeout, default 60 s,
+ * for each of at most 5 addresses, for the proxy's CONNECT and for the
+ * handshake), `HTTP_E_STATUS_*` (the server, or the proxy, answered another HTTP
+ * status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
+ * or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
+ * (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
+ * (the server chose no offered subprotocol, or one not offered),
+ * `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
+ * after `IAsyncAction_Cancel`.
+ *
+ * ```c
+ * IAsyncAction *op;
+ * HRESULT hr = StreamWebSocket_ConnectAsync(ws, "ws://127.0.0.1:9001/echo", &op);
+ * if (RTWS_SUCCEEDED(hr)) { hr = IAsyncAction_Wait(op, RTWS_INFINITE); IAsyncAction_Release(op); }
+ * if (RTWS_FAILED(hr)) printf("%d %s\n", WebSocketError_GetStatus(hr), rtws_GetLastErrorMessage());
+ * ```
+ */
+HRESULT StreamWebSocket_ConnectAsync(StreamWebSocket *this_,
+                                     const char *uri,
+                                     IAsyncAction **operation);
+
+/**
+ * `SetRequestHeader`: adds a header to the opening handshake request (a repeated
+ * name adds another line). Before ConnectAsync only. `name` must be an HTTP token
+ * and not one the handshake owns: Host, Upgrade, Connection, Content-Length,
+ * Transfer-Encoding, Sec-WebSocket-Key, -Version, -Accept, -Extensions,
+ * -Protocol (use SupportedProtocols for subprotocols); `value` must not contain
+ * CR, LF. Both UTF-8, copied.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
+ * ConnectAsync); `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocket_SetRequestHeader(StreamWebSocket *this_,
+                                         const char *name,
+                                         const char *value);
+
+/**
+ * `Close()`: closes the socket with an empty close frame (no status code). A
+ * pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED` (and no Closed event is
+ * raised for a socket that never connected). Sends queued before
+ * the Close still go out, ahead of the close frame (if the server reads nothing,
+ * SendTimeout ends the connection and fails them); later stores fail with
+ * `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).
+ * Closing again is harmless. Allowed inside handlers.
+ * Returns `S_OK`; `E_INVALIDARG` (not a live handle).
+ */
+HRESULT StreamWebSocket_Close(StreamWebSocket *this_);
+
+/**
+ * `Close(code, reason)` (ABI name CloseWithStatus): as `Close`, with a status.
+ * `code` must be 1000 or 3000–4999; `reason` (UTF-8, may be NULL for none) at most
+ * 123 bytes. Returns `S_OK`; `E_INVALIDARG` (code, reason, not a live handle).
+ */
+HRESULT StreamWebSocket_CloseWithStatus(StreamWebSocket *this_, uint16_t code, const char *reason);
+
+/**
+ * Adds a Closed handler: raised exactly once per established connection, with
+ * the close code and reason the server sent (1005 when its close frame had none,
+ * 1006 when the connection was lost without one, or the code rtws sent when it
+ * failed the connection: 1002, 1003 for a text message, 1007). A failure also
+ * reaches pending and later reads of the InputStream.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocket_add_Closed(StreamWebSocket *this_,
+                                   StreamWebSocketClosedHandler handler,
+                                   void *context,
+                                   EventRegistrationToken *token);
+
+/**
+ * Removes a Closed handler. Once this returns, the handler is not called again
+ * (it waits for a running one on another thread; not from inside a handler of
+ * this socket). Unknown tokens are ignored.
+ * Returns `S_OK`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocket_remove_Closed(StreamWebSocket *this_, EventRegistrationToken token);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t StreamWebSocketControl_AddRef(StreamWebSocketControl *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t StreamWebSocketControl_Release(StreamWebSocketControl *this_);
+
+/**
+ * `OutboundBufferSizeInBytes`: the TCP send buffer (SO_SNDBUF) the connection
+ * asks for; the system default until set. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_OutboundBufferSizeInBytes(StreamWebSocketControl *this_,
+                                                             uint32_t *value);
+
+/**
+ * Sets `OutboundBufferSizeInBytes` (1 to 2147483647), applied as SO_SNDBUF at
+ * connect (the kernel may round it). Before ConnectAsync only. Returns `S_OK`;
+ * `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after ConnectAsync); `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_OutboundBufferSizeInBytes(StreamWebSocketControl *this_,
+                                                             uint32_t value);
+
+/**
+ * `SupportedProtocols`: a new reference to the socket's list of subprotocols to
+ * offer (sent as Sec-WebSocket-Protocol, in order). Editable before ConnectAsync;
+ * afterwards its edits fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`;
+ * `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_SupportedProtocols(StreamWebSocketControl *this_,
+                                                      IVectorString **value);
+
+/**
+ * `DesiredUnsolicitedPongInterval`: how often rtws sends an unsolicited Pong frame
+ * (a one-way heartbeat, RFC 6455 §5.5.3); zero (the default) sends none.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_DesiredUnsolicitedPongInterval(StreamWebSocketControl *this_,
+                                                                  TimeSpan *value);
+
+/**
+ * Sets `DesiredUnsolicitedPongInterval` (0, or 10 ms to 1 day). Before ConnectAsync
+ * only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
+ * ConnectAsync); `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_DesiredUnsolicitedPongInterval(StreamWebSocketControl *this_,
+                                                                  TimeSpan value);
+
+/**
+ * `ActualUnsolicitedPongInterval`: the interval in force on the connection (rtws
+ * applies the desired one exactly); zero before the connect completes or when none.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_ActualUnsolicitedPongInterval(StreamWebSocketControl *this_,
+                                                                 TimeSpan *value);
+
+/**
+ * rtws extension: `ConnectTimeout`, the limit for each TCP connect attempt and for
+ * the opening handshake (default 60 s, as UWP). Returns `S_OK`; `E_POINTER`;
+ * `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_ConnectTimeout(StreamWebSocketControl *this_, TimeSpan *value);
+
+/**
+ * rtws extension: sets `ConnectTimeout` (1 ms to 1 day). A connect that runs out of
+ * time fails with `WININET_E_TIMEOUT` (WebErrorStatus_Timeout). Before ConnectAsync
+ * only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_ConnectTimeout(StreamWebSocketControl *this_, TimeSpan value);
+
+/**
+ * rtws extension: `SendTimeout`, how long queued output may make no progress (the
+ * server reads nothing) before the connection fails (default 30 s, as UWP).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_SendTimeout(StreamWebSocketControl *this_, TimeSpan *value);
+
+/**
+ * rtws extension: sets `SendTimeout` (1 ms to 1 day). When it runs out, pending
+ * sends and reads fail with `WININET_E_TIMEOUT`, and Closed follows with 1006. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`;
+ * `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_SendTimeout(StreamWebSocketControl *this_,
+                                               TimeSpan value);
+
+/**
+ * rtws extension: `ReceiveTimeout`, how long a message that has begun to arrive may
+ * receive no byte before the connection fails (default 30 s, as UWP); time while
+ * 1 MiB waits unread in the InputStream does not count. An idle connection
+ * between messages never times out (use DesiredUnsolicitedPongInterval
+ * and the server's pings for liveness). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_ReceiveTimeout(StreamWebSocketControl *this_, TimeSpan *value);
+
+/**
+ * rtws extension: sets `ReceiveTimeout` (1 ms to 1 day). When it runs out, reads
+ * fail with `WININET_E_TIMEOUT` and Closed follows with 1006.
+ * Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`;
+ * `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_ReceiveTimeout(StreamWebSocketControl *this_, TimeSpan value);
+
+/**
+ * `ServerCredential`: a new reference to the credential set, or NULL when none
+ * (the caller releases a non-NULL one). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_ServerCredential(StreamWebSocketControl *this_,
+                                                    PasswordCredential **value);
+
+/**
+ * Sets `ServerCredential` (NULL clears it; the socket keeps its own reference).
+ * When the server answers the upgrade with `401` and a Basic challenge, rtws
+ * repeats the handshake once, on a new connection, with `Authorization: Basic`;
+ * a second 401 fails the connect with `HTTP_E_STATUS_DENIED`
+ * (WebErrorStatus_Unauthorized). Basic sends the password readable to anyone on
+ * the path: use it over `wss:` only. Before ConnectAsync only. Returns `S_OK`;
+ * `E_INVALIDARG` (not a live PasswordCredential); `E_ILLEGAL_METHOD_CALL`;
+ * `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_ServerCredential(StreamWebSocketControl *this_,
+                                                    PasswordCredential *value);
+
+/**
+ * `ProxyCredential`: a new reference to the credential set, or NULL when none.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_ProxyCredential(StreamWebSocketControl *this_,
+                                                   PasswordCredential **value);
+
+/**
+ * Sets `ProxyCredential` (NULL clears it): sent as `Proxy-Authorization: Basic` in
+ * the CONNECT request when the connection goes through an HTTP proxy (a proxy
+ * URI's own `user:password@` is used when no ProxyCredential is set). A proxy that
+ * still answers 407 fails the connect with `0x80190197`
+ * (WebErrorStatus_ProxyAuthenticationRequired). Before ConnectAsync only.
+ * Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_ProxyCredential(StreamWebSocketControl *this_,
+                                                   PasswordCredential *value);
+
+/**
+ * rtws extension: the HTTP proxy. NULL (the default) takes it from the environment
+ * at ConnectAsync: `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY` (a bare
+ * `host:port` is accepted), except for hosts listed in `no_proxy`/`NO_PROXY` and
+ * for loopback hosts; "" means no proxy; `http://[user:password@]host[:port]` means
+ * that proxy, for every host. The connection is tunneled with HTTP CONNECT; a
+ * refusal fails the connect with the proxy's HTTP status (`0x80190000 | status`).
+ * `uri` is copied. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not an
+ * `http://` URI); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_ProxyUri(StreamWebSocketControl *this_, const char *uri);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t StreamWebSocketInformation_AddRef(StreamWebSocketInformation *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t StreamWebSocketInformation_Release(StreamWebSocketInformation *this_);
+
+/**
+ * `Protocol`: the subprotocol the server chose, as a UTF-8 string owned by the
+ * Information object (valid while it lives; it never changes once set). Empty
+ * before the connect completes or when none was negotiated.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketInformation_get_Protocol(StreamWebSocketInformation *this_,
+                                                const char **value);
+
+/**
+ * `LocalAddress`: the local IP address of the connection ("127.0.0.1", "::1"), a
+ * string owned by the Information object (valid while it lives). Empty before the
+ * connect completes. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketInformation_get_LocalAddress(StreamWebSocketInformation *this_,
+                                                    const char **value);
+
+/**
+ * `BandwidthStatistics`: the bits per second the connection moved each way,
+ * measured by rtws over the window between calls (at least one second: calls
+ * closer together return the last window's figures; all zero before the connect
+ * and during its first second). The instability and peaked members are not
+ * measured and stay 0/false, as UWP reports them without extended TCP statistics.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketInformation_get_BandwidthStatistics(StreamWebSocketInformation *this_,
+                                                           BandwidthStatistics *value);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t IOutputStream_AddRef(IOutputStream *this_);
@@ -1547,6 +2123,105 @@ uint32_t IOutputStream_Release(IOutputStream *this_);
  * (stream or socket closed).
  */
 HRESULT IOutputStream_FlushAsync(IOutputStream *this_, IAsyncOperationBoolean **operation);
+
+/**
+ * `WriteAsync(buffer)`: sends the buffer's first `Length` bytes (copied now) as
+ * one message (binary on a StreamWebSocket; the Control's MessageType on a
+ * MessageWebSocket). The operation (caller owns it) completes with the number of
+ * bytes once the kernel has taken the whole message: with a writer that waits for
+ * each write, memory stays bounded by the socket's send buffer
+ * (OutboundBufferSizeInBytes) plus rtws's 256 KiB. UWP's
+ * IAsyncOperationWithProgress; progress is not reported.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (not
+ * connected yet); `RO_E_CLOSED` (stream or socket closed). The operation fails
+ * as DataWriter_StoreAsync's does.
+ */
+HRESULT IOutputStream_WriteAsync(IOutputStream *this_,
+                                 IBuffer *buffer,
+                                 IAsyncOperationUInt32 **operation);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t IInputStream_AddRef(IInputStream *this_);
+
+/**
+ * Releases a reference (the socket keeps its stream). Returns the new count, or 0
+ * when not a live handle.
+ */
+uint32_t IInputStream_Release(IInputStream *this_);
+
+/**
+ * `ReadAsync(buffer, count, options)`: reads into `buffer` (rtws holds a reference
+ * until the operation ends) and returns the operation (caller owns it). It
+ * completes per `options` (`InputStreamOptions_*`): None when `count` bytes came
+ * or the stream ended; Partial as soon as any byte is there; ReadAhead may fill
+ * the buffer up to its capacity. `GetResults` gives the buffer, its Length the
+ * bytes read (0: the stream ended with a close handshake). Bytes are taken only
+ * when the read completes: canceling it (`IAsyncOperationIBuffer_Cancel`) loses
+ * nothing. One read at a time per stream.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`count` over the capacity, unknown
+ * flags, not live handles); `RTWS_E_INVALID_OPERATION` (a read is pending). The
+ * operation fails with the connection's failure (e.g.
+ * `WININET_E_CONNECTION_ABORTED`) once the bytes before it were read.
+ */
+HRESULT IInputStream_ReadAsync(IInputStream *this_,
+                               IBuffer *buffer,
+                               uint32_t count,
+                               InputStreamOptions options,
+                               IAsyncOperationIBuffer **operation);
+
+/**
+ * `Buffer(capacity)`: a new buffer of `capacity` bytes, Length 0 (the caller owns
+ * the reference). Memory is taken as it is filled. Returns `S_OK`; `E_POINTER`.
+ */
+HRESULT Buffer_Create(uint32_t capacity, IBuffer **result);
+
+/**
+ * A new buffer holding a copy of `data[0..length)` (Capacity = Length = `length`;
+ * `data` may be NULL when `length` is 0), as `CryptographicBuffer.CreateFromByteArray`.
+ * Returns `S_OK`; `E_POINTER`.
+ */
+HRESULT Buffer_CreateFromBytes(const uint8_t *data, uint32_t length, IBuffer **result);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t IBuffer_AddRef(IBuffer *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t IBuffer_Release(IBuffer *this_);
+
+/**
+ * `Capacity`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT IBuffer_get_Capacity(IBuffer *this_, uint32_t *value);
+
+/**
+ * `Length`: the bytes in use. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT IBuffer_get_Length(IBuffer *this_, uint32_t *value);
+
+/**
+ * Sets `Length` (at most Capacity; bytes a longer length reveals are zeros).
+ * Returns `S_OK`; `E_INVALIDARG` (over the capacity, not a live handle).
+ */
+HRESULT IBuffer_put_Length(IBuffer *this_, uint32_t value);
+
+/**
+ * rtws's `IBufferByteAccess`: copies up to `capacity` bytes of the buffer, from
+ * byte `offset` on, into `data` (caller-owned; may be NULL when `capacity` is 0)
+ * and stores how many were copied in `*copied`. Safe while a read fills the same
+ * buffer on another thread (you get the bytes before or after, whole).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT IBuffer_CopyTo(IBuffer *this_,
+                       uint32_t offset,
+                       uint8_t *data,
+                       uint32_t capacity,
+                       uint32_t *copied);
 
 /**
  * `DataWriter()`: a writer with no stream (it can buffer and measure; StoreAsync
@@ -1743,6 +2418,54 @@ uint32_t DataReader_AddRef(DataReader *this_);
  * Releases a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t DataReader_Release(DataReader *this_);
+
+/**
+ * `DataReader(IInputStream)`: a reader that loads from `stream` (LoadAsync); the
+ * reader owns the stream until DetachStream. Defaults: UnicodeEncoding Utf8,
+ * ByteOrder BigEndian, InputStreamOptions None. Returns `S_OK`; `E_POINTER`;
+ * `E_INVALIDARG`.
+ *
+ * ```c
+ * DataReader *r; IAsyncOperationUInt32 *load; uint32_t n;
+ * DataReader_CreateDataReader(input, &r);
+ * DataReader_put_InputStreamOptions(r, InputStreamOptions_Partial);
+ * DataReader_LoadAsync(r, 256, &load);
+ * IAsyncOperationUInt32_Wait(load, RTWS_INFINITE, &n);  // n bytes loaded
+ * ```
+ */
+HRESULT DataReader_CreateDataReader(IInputStream *stream, DataReader **result);
+
+/**
+ * `LoadAsync(count)`: reads from the reader's stream into its buffer, per its
+ * InputStreamOptions (None: until `count` bytes or the end; Partial: as soon as
+ * any; ReadAhead: also what else already arrived). The operation (caller owns it)
+ * completes with the bytes loaded, fewer (or 0) when the stream ended; canceled,
+ * it loads nothing and loses nothing. One load at a time.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (no stream:
+ * a message's reader, or detached); `RTWS_E_INVALID_OPERATION` (a load or read is
+ * pending); `RO_E_CLOSED`. The operation fails with the connection's failure.
+ */
+HRESULT DataReader_LoadAsync(DataReader *this_, uint32_t count, IAsyncOperationUInt32 **operation);
+
+/**
+ * `InputStreamOptions` of LoadAsync (default None). Returns `S_OK`; `E_POINTER`;
+ * `E_INVALIDARG`; `RO_E_CLOSED`.
+ */
+HRESULT DataReader_get_InputStreamOptions(DataReader *this_, InputStreamOptions *value);
+
+/**
+ * Sets `InputStreamOptions` (`InputStreamOptions_*` flags). Returns `S_OK`;
+ * `E_INVALIDARG` (unknown flags); `RO_E_CLOSED`.
+ */
+HRESULT DataReader_put_InputStreamOptions(DataReader *this_, InputStreamOptions value);
+
+/**
+ * `DetachStream`: the reader lets go of its stream and returns a new reference to
+ * it (the caller owns it); the stream stays open, and bytes already loaded stay
+ * in the reader. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`;
+ * `E_ILLEGAL_METHOD_CALL` (no stream); `RO_E_CLOSED`.
+ */
+HRESULT DataReader_DetachStream(DataReader *this_, IInputStream **stream);
 
 /**
  * `UnconsumedBufferLength`: bytes loaded and not yet read. Returns `S_OK`;

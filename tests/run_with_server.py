@@ -3,7 +3,7 @@
 
 usage: run_with_server.py --server PATH [--server-arg ARG]... [--expect-server REGEX]...
                           [--proxy-arg ARG]... [--expect-proxy REGEX]...
-                          [--timeout SECS] -- CMD ARGS...
+                          [--timeout SECS] [--max-rss-mib M] -- CMD ARGS...
 
 Starts `PATH --port 0 ARG...`, waits (10 s max) for its `PORT <n>` stdout line, replaces
 `{url}` (ws://127.0.0.1:<n>) and `{port}` (<n>) in CMD/ARGS, runs the command with inherited
@@ -11,8 +11,13 @@ stdout/stderr, stops the server by its PID, then checks each --expect-server reg
 server's stdout. When CMD/ARGS contain `{proxy}`, a second instance runs as an HTTP CONNECT
 proxy (`PATH --port 0 --proxy ARG...`, ARGs from --proxy-arg), `{proxy}` becomes
 http://127.0.0.1:<its port>, and --expect-proxy regexes are checked against its stdout.
+After the command exits, its peak resident set size (ru_maxrss from wait4 on its PID: the
+command itself, or its largest descendant that it waited for; never the servers) is logged as
+"peak RSS of the test: X MiB"; with --max-rss-mib M, above M MiB is a failure. Linux starts a
+child's ru_maxrss at the peak RSS of the process that spawned it (this runner, ~15 MiB), so a
+smaller figure reads as that floor ("(or less: ...)" is logged after it then).
 Exit status: the command's (128+N if killed by signal N), or 1 on timeout,
-server failure or unmet expectation. Any failure prints a line starting with
+server failure, unmet expectation or too much memory. Any failure prints a line starting with
 "run_with_server: FAIL" so CMake can set FAIL_REGULAR_EXPRESSION on it: that keeps a crash
 visible even for tests judged by PASS_REGULAR_EXPRESSION (which makes ctest ignore exit codes).
 Use --server-arg=VALUE for values that start with '-'. Python stdlib only.
@@ -20,14 +25,19 @@ Use --server-arg=VALUE for values that start with '-'. Python stdlib only.
 import argparse
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 PORT_WAIT_SECS = 10
 SERVER_STOP_GRACE_SECS = 3
 PORT_LINE = re.compile(r"^PORT (\d+)\s*$")
+# ru_maxrss is in KiB on Linux, in bytes on macOS.
+RU_MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
+MIB = 1 << 20
 
 
 def log(msg):
@@ -77,6 +87,25 @@ class Server:
         self.reader.join(2)
 
 
+def wait_with_rusage(proc, timeout):
+    """Waits up to `timeout` s for `proc` and reaps it with os.wait4 (Popen.wait would throw
+    its rusage away). Returns (returncode as Popen has it, ru_maxrss in bytes), or None on
+    timeout (then `proc` is not reaped and can still be killed and waited for)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while True:
+        # WNOHANG polling with a growing sleep, as Popen.wait(timeout) does itself.
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+            return proc.returncode, usage.ru_maxrss * RU_MAXRSS_UNIT
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        delay = min(delay * 2, remaining, 0.05)
+        time.sleep(delay)
+
+
 def kill_group(proc):
     """Stop the command and everything it spawned (it leads its own process group)."""
     for sig, grace in ((signal.SIGTERM, SERVER_STOP_GRACE_SECS), (signal.SIGKILL, None)):
@@ -112,16 +141,24 @@ def run(opts):
             if not proxy.ready.wait(PORT_WAIT_SECS) or proxy.port is None:
                 return fail(f"the proxy instance printed no 'PORT <n>' line:\n{proxy.output()}")
             cmd = [a.replace("{proxy}", f"http://127.0.0.1:{proxy.port}") for a in cmd]
+        # The child's ru_maxrss starts at (at most) ours: see the module docstring.
+        rss_floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * RU_MAXRSS_UNIT
         # Own process group, so a timeout can kill the whole tree (e.g. valgrind + helpers).
         child = subprocess.Popen(cmd, start_new_session=True)
-        try:
-            rc = child.wait(opts.timeout)
-        except subprocess.TimeoutExpired:
+        waited = wait_with_rusage(child, opts.timeout)
+        if waited is None:
             kill_group(child)
             return fail(f"command timed out after {opts.timeout} s: {' '.join(cmd)}")
         child = None
+        rc, peak_rss = waited
         server.stop()
         status = 0
+        peak_mib = peak_rss / MIB
+        # At or below our own peak, the figure is the floor (see the module docstring).
+        floor = " (or less: the runner's own peak, counted in)" if peak_rss <= rss_floor else ""
+        log(f"peak RSS of the test: {peak_mib:.1f} MiB{floor}")
+        if opts.max_rss_mib is not None and peak_mib > opts.max_rss_mib:
+            status = fail(f"peak RSS {peak_mib:.1f} MiB exceeds {opts.max_rss_mib:g} MiB")
         missing = [rx for rx in opts.expect_server if not re.search(rx, server.output(), re.M)]
         if proxy is not None:
             proxy.stop()
@@ -153,6 +190,8 @@ def main():
     p.add_argument("--expect-proxy", action="append", default=[], metavar="REGEX",
                    help="regex the proxy instance's stdout must match")
     p.add_argument("--timeout", type=float, default=120, help="command timeout in seconds")
+    p.add_argument("--max-rss-mib", type=float, metavar="M",
+                   help="fail if the command's peak resident set size is above M MiB")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     opts = p.parse_args()
     if opts.command[:1] == ["--"]:

@@ -34,6 +34,8 @@ struct State<T> {
     handler: Option<CompletedHandler>,
     handler_assigned: bool,
     closed: bool,
+    /// The work is finishing (`claim`): a cancel now comes too late.
+    claimed: bool,
     on_cancel: Option<CancelHook>,
 }
 
@@ -55,6 +57,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
                 handler: None,
                 handler_assigned: false,
                 closed: false,
+                claimed: false,
                 on_cancel: None,
             }),
             finished: Condvar::new(),
@@ -99,7 +102,8 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
     fn finish(&self, status: AsyncStatus, result: Result<T>) -> bool {
         let (handler, hook) = {
             let mut st = self.state.lock();
-            if st.status != AsyncStatus::Started {
+            if st.status != AsyncStatus::Started || (status == AsyncStatus::Canceled && st.claimed)
+            {
                 return false;
             }
             st.status = status;
@@ -116,6 +120,18 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
             let _scope = HandlerScope::enter();
             handler(status);
         }
+        true
+    }
+
+    /// The work is about to complete the operation and must not be undone by a
+    /// cancel from now on (it moved data the operation will hand over); false if
+    /// the operation was canceled (or finished) already.
+    pub fn claim(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.status != AsyncStatus::Started {
+            return false;
+        }
+        st.claimed = true;
         true
     }
 

@@ -8,16 +8,15 @@
 
 use crate::core::async_op::AsyncOp;
 use crate::core::error::*;
-use crate::core::message_websocket::{
-    c_text, ClosedArgs, MessageReceivedArgs, Socket, SocketMessageType,
-};
+use crate::core::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
+use crate::core::inbound::Inbound;
+use crate::core::message_websocket::{MessageReceivedArgs, SocketMessageType};
 use crate::core::proxy::Proxy;
 use crate::core::queue::Receiver;
-use crate::core::read_ahead::ReadAhead;
+use crate::core::socket::{c_text, ClosedArgs, Socket};
 use crate::core::traffic::Traffic;
-use bytes::Bytes;
-use bytes::BytesMut;
-use futures_util::{Sink, Stream};
+use crate::core::wire::Wire;
+use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,23 +26,24 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{timeout, Sleep};
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The seed's documented limit: at most 5 addresses tried for one name.
 pub(crate) const MAX_ADDRESSES: usize = 5;
 /// How long a close handshake we started may wait for the peer's reply.
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
-/// tungstenite's default 128 KiB read buffer is zero-filled per connection;
-/// 4 KiB keeps an idle connection near 10 KiB (see shared/design/PERFORMANCE.md),
-/// and `ReadAhead` keeps large messages from costing a syscall per 4 KiB.
-const READ_BUFFER_SIZE: usize = 4096;
+/// tungstenite reads only the response head (see `Wire`); a small buffer will do.
+const HANDSHAKE_READ_BUFFER: usize = 4096;
 /// Queued sends are flushed when reading would block, or at these sizes.
 const FLUSH_BATCH_MESSAGES: usize = 32;
 const FLUSH_BATCH_BYTES: usize = 64 * 1024;
+/// No more commands are taken while this much output waits for the kernel: a
+/// fast writer is held back by its pending operations, not by our memory.
+const OUT_LIMIT: usize = 256 * 1024;
+/// An output buffer this large is let go once written, not kept for later.
+const OUT_KEEP: usize = 64 * 1024;
 
 /// What `ConnectAsync` needs, taken from the socket when it is called.
 pub struct Target {
@@ -52,8 +52,8 @@ pub struct Target {
     pub port: u16,
     pub headers: Vec<(String, String)>,
     pub protocols: Vec<String>,
-    pub max_message_size: u32,
     pub send_buffer_size: Option<u32>,
+    pub no_delay: bool,
     pub timing: Timing,
     /// Answers a `401` Basic challenge (Control.ServerCredential).
     pub server_credential: Option<Credential>,
@@ -98,20 +98,33 @@ impl Default for Timing {
 
 /// What the socket's users ask of its connection task.
 pub enum Command {
+    /// One frame of a message: `fin` ends the message (a whole message is one
+    /// frame with `fin`). The type is the message's first frame's.
     Send {
         data: Bytes,
         kind: SocketMessageType,
+        fin: bool,
         op: Arc<AsyncOp<u32>>,
     },
     Flush(Arc<AsyncOp<bool>>),
-    Close(Option<CloseFrame>),
+    /// Our close frame: its code and reason, or none (an empty close frame).
+    Close(Option<(u16, String)>),
 }
 
-pub type Ws = WebSocketStream<ReadAhead>;
+/// Where received data goes.
+pub enum Delivery {
+    /// MessageWebSocket, FullMessage: one MessageReceived per whole message, of at
+    /// most this many bytes (MaxMessageSize; None: any).
+    Messages(Option<u64>),
+    /// MessageWebSocket, PartialMessage: one MessageReceived per piece.
+    Pieces(Option<u64>),
+    /// StreamWebSocket: the input stream (binary messages only).
+    Stream(Arc<Inbound>),
+}
 
 /// What a successful connect learned.
 pub struct Established {
-    pub ws: Ws,
+    pub wire: Wire,
     pub traffic: Arc<Traffic>,
     pub protocol: String,
     pub local_address: String,
@@ -229,6 +242,11 @@ async fn handshake(
     authorization: Option<&str>,
 ) -> std::result::Result<Established, Rejected> {
     let (stream, already_read) = open_tcp(target).await?;
+    // Control.NoDelay (true by default): output is already batched per write, so
+    // Nagle would only delay it.
+    stream
+        .set_nodelay(target.no_delay)
+        .map_err(|e| Error::from_io(&e, "setting TCP_NODELAY"))?;
     let traffic = Traffic::new();
     let local_address = stream
         .local_addr()
@@ -264,14 +282,10 @@ async fn handshake(
             })?,
         );
     }
-    let max = target.max_message_size as usize;
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_SIZE)
-        .max_message_size(Some(max))
-        .max_frame_size(Some(max));
+    let config = WebSocketConfig::default().read_buffer_size(HANDSHAKE_READ_BUFFER);
     let handshake = tokio_tungstenite::client_async_with_config(
         request,
-        ReadAhead::new(stream, already_read, traffic.clone()),
+        Wire::new(stream, already_read, traffic.clone()),
         Some(config),
     );
     let (ws, response) = match timeout(target.timing.connect, handshake).await {
@@ -302,7 +316,8 @@ async fn handshake(
         .unwrap_or("")
         .to_owned();
     Ok(Established {
-        ws,
+        // Every byte after the response head is still in the wire's buffer.
+        wire: ws.into_inner(),
         protocol,
         local_address,
         traffic,
@@ -334,8 +349,6 @@ async fn connect_one(
             ),
             _ => during(e),
         })?;
-    // Messages are latency-sensitive and already batched per flush: Nagle only delays them.
-    stream.set_nodelay(true).map_err(during)?;
     Ok(stream)
 }
 
@@ -358,17 +371,6 @@ fn handshake_error(e: WsError) -> Error {
             format!("invalid handshake response: {other}"),
         ),
     }
-}
-
-/// The size on the wire of a client frame with `payload` bytes (RFC 6455 §5.2:
-/// header, extended length, 4-byte mask).
-fn frame_len(payload: usize) -> u64 {
-    let ext = match payload {
-        0..=125 => 0,
-        126..=65535 => 2,
-        _ => 8,
-    };
-    (2 + ext + 4 + payload) as u64
 }
 
 /// Fires when `active` stays true and `progress` stays the same for `limit`.
@@ -430,21 +432,30 @@ const ABNORMAL: u16 = 1006;
 
 pub struct Connection {
     socket: Arc<Socket>,
-    ws: Ws,
+    wire: Wire,
+    reader: FrameReader,
+    delivery: Delivery,
+    /// The message being put together (FullMessage), when it came in pieces.
+    assembling: BytesMut,
     commands: Receiver<Command>,
     commands_open: bool,
-    /// Sends handed to tungstenite and not yet reported: the operation, the
-    /// message length, and where its frame ends in the outgoing byte stream.
-    unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32, u64)>,
-    unflushed_bytes: usize,
-    /// Messages read since the last flush attempt: a flood of input must not keep
-    /// our output (or its timeout) waiting.
-    reads_since_flush: usize,
-    /// Bytes handed to tungstenite so far, counting the control frames it adds
-    /// itself (pong and close replies), so `written` tells which sends are out.
+    /// Frames not yet taken by the kernel: `out[out_pos..]`.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Bytes ever queued for the wire (the upgrade request included), so a send's
+    /// end offset, compared with the bytes written, tells when it is out.
     queued: u64,
+    /// Sends queued and not yet reported: the operation, its length, its end offset.
+    unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32, u64)>,
     flushes: Vec<Arc<AsyncOp<bool>>>,
-    need_flush: bool,
+    /// Data read since the last write attempt: a flood of input must not keep our
+    /// output (or its timeout) waiting.
+    reads_since_flush: usize,
+    /// An outgoing message was begun without FIN (SendNonfinalFrameAsync).
+    sending_fragments: bool,
+    /// The type of the outgoing message (of its first frame), and its UTF-8 check.
+    outgoing_kind: SocketMessageType,
+    outgoing_utf8: Utf8Check,
     /// Set once we sent a close frame: the deadline for the peer's reply.
     close_deadline: Option<Pin<Box<Sleep>>>,
     /// The close frame the peer sent, once it arrived.
@@ -462,38 +473,56 @@ pub struct Connection {
 impl Drop for Connection {
     /// A task dropped mid-way (runtime shutdown) still finishes every operation.
     fn drop(&mut self) {
-        self.fail_pending(&Error::new(
+        let err = Error::new(
             RTWS_E_OPERATION_ABORTED,
             "the connection was dropped: rtws was shut down",
-        ));
+        );
+        if let Delivery::Stream(inbound) = &self.delivery {
+            inbound.finish(Err(err.clone()));
+        }
+        self.fail_pending(&err);
     }
 }
 
 impl Connection {
-    pub fn new(socket: Arc<Socket>, ws: Ws, commands: Receiver<Command>, timing: Timing) -> Self {
+    pub fn new(
+        socket: Arc<Socket>,
+        wire: Wire,
+        delivery: Delivery,
+        commands: Receiver<Command>,
+        timing: Timing,
+    ) -> Self {
         let pong_timer = (!timing.pong_interval.is_zero()).then(|| {
             let start = tokio::time::Instant::now() + timing.pong_interval;
             let mut t = tokio::time::interval_at(start, timing.pong_interval);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         });
-        // The upgrade request went through the same byte counter.
-        let queued = ws.get_ref().written();
+        let max_message = match &delivery {
+            Delivery::Messages(max) | Delivery::Pieces(max) => *max,
+            Delivery::Stream(_) => None,
+        };
         Connection {
             timing,
             send_stall: StallTimer::default(),
             receive_stall: StallTimer::default(),
             pong_timer,
             socket,
-            ws,
+            queued: wire.written(),
+            wire,
+            reader: FrameReader::new(max_message),
+            delivery,
+            assembling: BytesMut::new(),
             commands,
             commands_open: true,
+            out: Vec::new(),
+            out_pos: 0,
             unflushed: VecDeque::new(),
-            unflushed_bytes: 0,
-            reads_since_flush: 0,
-            queued,
             flushes: Vec::new(),
-            need_flush: false,
+            reads_since_flush: 0,
+            sending_fragments: false,
+            outgoing_kind: SocketMessageType::Binary,
+            outgoing_utf8: Utf8Check::default(),
             close_deadline: None,
             peer_close: None,
             failure: None,
@@ -508,9 +537,14 @@ impl Connection {
             .unwrap_or_else(|| Error::closed("the WebSocket"));
         self.fail_pending(&pending_error);
         self.socket.connection_ended();
+        if let Delivery::Stream(inbound) = &self.delivery {
+            // After a close handshake, reads find the end of the stream (0 bytes).
+            inbound.finish(ending.failure.clone().map_or(Ok(()), Err));
+        }
         let socket = self.socket.clone();
+        let message_events = !matches!(self.delivery, Delivery::Stream(_));
         socket.dispatcher().dispatch(|| {
-            if let Some(err) = ending.failure {
+            if let Some(err) = ending.failure.filter(|_| message_events) {
                 socket.raise_message(&Arc::new(MessageReceivedArgs::failed(err)));
             }
             socket.raise_closed(&Arc::new(ClosedArgs {
@@ -540,19 +574,108 @@ impl Connection {
         }
     }
 
-    fn ws(&mut self) -> Pin<&mut Ws> {
-        Pin::new(&mut self.ws)
+    fn unwritten(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    fn queue_frame(&mut self, opcode: frames::OpCode, fin: bool, payload: &[u8]) {
+        let before = self.out.len();
+        frames::encode(&mut self.out, opcode, fin, payload);
+        self.queued += (self.out.len() - before) as u64;
     }
 
     /// Starts our side of the close handshake (at most once).
-    fn send_close(&mut self, frame: Option<CloseFrame>) -> std::result::Result<(), WsError> {
+    fn send_close(&mut self, status: Option<(u16, &str)>) {
         if self.close_deadline.is_some() {
-            return Ok(());
+            return;
         }
         self.close_deadline = Some(Box::pin(tokio::time::sleep(CLOSE_TIMEOUT)));
-        self.need_flush = true;
-        self.queued += frame_len(frame.as_ref().map_or(0, |f| 2 + f.reason.len()));
-        self.ws().start_send(Message::Close(frame))
+        let payload = status.map_or_else(Vec::new, |(code, reason)| {
+            let mut p = code.to_be_bytes().to_vec();
+            p.extend_from_slice(reason.as_bytes());
+            p
+        });
+        self.queue_frame(frames::close_opcode(), true, &payload);
+    }
+
+    /// Moves one command into the output; false when there was none to take.
+    fn take_command(&mut self, cx: &mut Context<'_>) -> bool {
+        let cmd = match self.commands.poll_recv(cx) {
+            Poll::Ready(Some(cmd)) => cmd,
+            Poll::Ready(None) => {
+                self.commands_open = false;
+                return false;
+            }
+            Poll::Pending => return false,
+        };
+        match cmd {
+            Command::Send {
+                data,
+                kind,
+                fin,
+                op,
+            } => {
+                if op.is_canceled() {
+                    return true;
+                }
+                let first = !self.sending_fragments;
+                if first {
+                    self.outgoing_kind = kind;
+                    self.outgoing_utf8 = Utf8Check::default();
+                }
+                if self.outgoing_kind == SocketMessageType::Utf8
+                    && !(self.outgoing_utf8.feed(&data) && (!fin || self.outgoing_utf8.finish()))
+                {
+                    op.complete(Err(Error::new(
+                        RTWS_E_NO_UNICODE_TRANSLATION,
+                        "MessageType is Utf8 but the stored bytes are not valid UTF-8",
+                    )));
+                    return true;
+                }
+                let len = data.len() as u32;
+                self.queue_frame(frames::data_opcode(self.outgoing_kind, first), fin, &data);
+                self.sending_fragments = !fin;
+                self.unflushed.push_back((op, len, self.queued));
+            }
+            Command::Flush(op) => self.flushes.push(op),
+            Command::Close(status) => {
+                self.send_close(status.as_ref().map(|(c, r)| (*c, r.as_str())))
+            }
+        }
+        true
+    }
+
+    /// Writes what the kernel takes of the output.
+    fn write_out(&mut self, cx: &mut Context<'_>) -> std::result::Result<bool, Error> {
+        let mut wrote = false;
+        while self.unwritten() > 0 {
+            match self.wire.poll_send(cx, &self.out[self.out_pos..]) {
+                Poll::Ready(Ok(n)) => {
+                    wrote = true;
+                    self.out_pos += n;
+                }
+                Poll::Ready(Err(e)) => return Err(Error::from_io(&e, "WebSocket connection")),
+                Poll::Pending => break,
+            }
+        }
+        if self.unwritten() == 0 && self.out_pos > 0 {
+            self.out_pos = 0;
+            if self.out.capacity() > OUT_KEEP {
+                self.out = Vec::new();
+            } else {
+                self.out.clear();
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// There is room for more input: always for messages; for a stream, while the
+    /// host's reads keep up (otherwise TCP holds the server back).
+    fn input_room(&self, cx: &mut Context<'_>) -> bool {
+        match &self.delivery {
+            Delivery::Stream(inbound) => inbound.poll_room(cx),
+            _ => true,
+        }
     }
 
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {
@@ -560,126 +683,86 @@ impl Connection {
             let mut progress = false;
             let mut read_pending = false;
 
-            // 1. Move queued commands into the WebSocket's write buffer.
-            while self.commands_open && self.close_deadline.is_none() && self.peer_close.is_none() {
-                match self.ws().poll_ready(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(self.io_ending(e)),
-                    Poll::Pending => break,
-                }
-                let cmd = match self.commands.poll_recv(cx) {
-                    Poll::Ready(Some(cmd)) => cmd,
-                    Poll::Ready(None) => {
-                        self.commands_open = false;
-                        break;
-                    }
-                    Poll::Pending => break,
-                };
+            // 1. Move queued commands into the output, unless much is still unwritten.
+            while self.commands_open
+                && self.close_deadline.is_none()
+                && self.peer_close.is_none()
+                && self.unwritten() < OUT_LIMIT
+                && self.take_command(cx)
+            {
                 progress = true;
-                let sent = match cmd {
-                    Command::Send { data, kind, op } => {
-                        if op.is_canceled() {
-                            continue;
-                        }
-                        let len = data.len() as u32;
-                        let msg = match kind {
-                            SocketMessageType::Binary => Message::Binary(data),
-                            SocketMessageType::Utf8 => match data.try_into() {
-                                Ok(text) => Message::Text(text),
-                                Err(_) => {
-                                    op.complete(Err(Error::new(
-                                        RTWS_E_NO_UNICODE_TRANSLATION,
-                                        "MessageType is Utf8 but the stored bytes are not valid UTF-8",
-                                    )));
-                                    continue;
-                                }
-                            },
-                        };
-                        self.queued += frame_len(len as usize);
-                        self.unflushed.push_back((op, len, self.queued));
-                        self.unflushed_bytes += len as usize;
-                        self.need_flush = true;
-                        self.ws().start_send(msg)
-                    }
-                    Command::Flush(op) => {
-                        self.flushes.push(op);
-                        self.need_flush = true;
-                        Ok(())
-                    }
-                    Command::Close(frame) => self.send_close(frame),
-                };
-                if let Err(e) = sent {
-                    return Poll::Ready(self.io_ending(e));
-                }
             }
 
-            // 2. Read one message and raise its event. After a read failure the read
-            //    side is over: only our close frame still has to reach the wire.
+            // 2. Handle one frame (or piece) received. After a read failure, or once the
+            //    peer's close frame came, the read side is over.
             if self.failure.is_some() {
-                if !self.need_flush {
+                if self.unwritten() == 0 {
                     return Poll::Ready(self.stream_ended());
                 }
-            } else {
-                match self.ws().poll_next(cx) {
-                    Poll::Ready(Some(Ok(msg))) => {
+            } else if self.peer_close.is_none() {
+                match self.reader.next(&mut self.wire.buf) {
+                    Ok(Some(incoming)) => {
                         progress = true;
                         self.reads_since_flush += 1;
-                        self.on_message(msg);
-                    }
-                    Poll::Ready(Some(Err(e))) => {
-                        if let Some(ending) = self.on_read_error(e) {
-                            return Poll::Ready(ending);
+                        if let Err(v) = self.on_incoming(incoming) {
+                            self.on_violation(v);
                         }
-                        progress = true;
                     }
-                    Poll::Ready(None) => return Poll::Ready(self.stream_ended()),
-                    Poll::Pending => read_pending = true,
+                    Err(v) => {
+                        progress = true;
+                        self.on_violation(v);
+                    }
+                    Ok(None) if !self.input_room(cx) => read_pending = true,
+                    Ok(None) => match self.wire.poll_fill(cx) {
+                        Poll::Ready(Ok(0)) => return Poll::Ready(self.stream_ended()),
+                        Poll::Ready(Ok(_)) => progress = true,
+                        Poll::Ready(Err(e)) => {
+                            return Poll::Ready(
+                                self.lost(Error::from_io(&e, "WebSocket connection")),
+                            )
+                        }
+                        Poll::Pending => read_pending = true,
+                    },
                 }
             }
 
-            // 3. Flush, then report the sends that are now on the wire. While messages
-            //    keep arriving, replies queue up and go out in one write when reading
-            //    would block (or enough piled up): one syscall for many echoes.
+            // 3. Write. While messages keep arriving, replies queue up and go out in one
+            //    write when reading would block (or enough piled up): one syscall for
+            //    many echoes.
             let batch_full = self.unflushed.len() >= FLUSH_BATCH_MESSAGES
-                || self.unflushed_bytes >= FLUSH_BATCH_BYTES
+                || self.unwritten() >= FLUSH_BATCH_BYTES
                 || self.reads_since_flush >= FLUSH_BATCH_MESSAGES;
-            let closing = self.failure.is_some() || self.peer_close.is_some();
-            if self.need_flush && (read_pending || batch_full || closing) {
+            let closing = self.failure.is_some()
+                || self.peer_close.is_some()
+                || self.close_deadline.is_some();
+            if self.unwritten() > 0 && (read_pending || batch_full || closing) {
                 self.reads_since_flush = 0;
-                match self.ws().poll_flush(cx) {
-                    Poll::Ready(Ok(())) => {
-                        progress = true;
-                        self.need_flush = false;
-                        self.unflushed_bytes = 0;
-                        for (op, len, _) in self.unflushed.drain(..) {
-                            op.complete(Ok(len));
-                        }
-                        for op in self.flushes.drain(..) {
-                            op.complete(Ok(true));
-                        }
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(self.io_ending(e)),
-                    Poll::Pending => {}
+                match self.write_out(cx) {
+                    Ok(wrote) => progress |= wrote,
+                    Err(e) => return Poll::Ready(self.lost(fail_to_aborted(e))),
                 }
             }
-
-            // The peer closed and our reply (tungstenite's echo of its frame) is on the
-            // wire: the close handshake is over, whether or not the server ever
-            // closes TCP (RFC 6455 §7.1.1 lets the client close it).
-            if self.peer_close.is_some() && !self.need_flush {
-                return Poll::Ready(self.ending(None));
+            if self.unwritten() == 0 {
+                for op in self.flushes.drain(..) {
+                    op.complete(Ok(true));
+                }
             }
-
             // Sends whose last byte the kernel has taken are done, whatever follows them.
-            let written = self.ws.get_ref().written();
+            let written = self.wire.written();
             while self
                 .unflushed
                 .front()
                 .is_some_and(|(_, _, end)| *end <= written)
             {
                 let (op, len, _) = self.unflushed.pop_front().expect("front exists");
-                self.unflushed_bytes -= len as usize;
                 op.complete(Ok(len));
+            }
+
+            // The peer closed and our reply is on the wire: the close handshake is over,
+            // whether or not the server ever closes TCP (RFC 6455 §7.1.1 lets the client
+            // close it).
+            if self.peer_close.is_some() && self.unwritten() == 0 {
+                return Poll::Ready(self.ending(None));
             }
 
             // 4. Keepalive: an unsolicited pong every interval (RFC 6455 §5.5.3).
@@ -688,12 +771,8 @@ impl Connection {
                     && self.close_deadline.is_none()
                     && self.peer_close.is_none()
                 {
-                    self.need_flush = true;
                     progress = true;
-                    self.queued += frame_len(0);
-                    if let Err(e) = self.ws().start_send(Message::Pong(Bytes::new())) {
-                        return Poll::Ready(self.io_ending(e));
-                    }
+                    self.queue_frame(frames::pong_opcode(), true, &[]);
                 }
             }
 
@@ -723,11 +802,11 @@ impl Connection {
     /// The send and receive timeouts: output pending, or a message half received,
     /// with no byte moving for the limit.
     fn poll_stalls(&mut self, cx: &mut Context<'_>) -> Option<Ending> {
-        let t = self.ws.get_ref();
-        let (written, delivered, mid_message) = (t.written(), t.delivered(), t.mid_message());
+        let (written, received) = (self.wire.written(), self.wire.received());
+        let mid_message = self.reader.mid_message(&self.wire.buf) && self.input_room(cx);
         let what = if self
             .send_stall
-            .poll(cx, self.need_flush, written, self.timing.send)
+            .poll(cx, self.unwritten() > 0, written, self.timing.send)
         {
             (
                 "the server accepted no data",
@@ -737,7 +816,7 @@ impl Connection {
         } else if self.receive_stall.poll(
             cx,
             mid_message && self.failure.is_none(),
-            delivered,
+            received,
             self.timing.receive,
         ) {
             (
@@ -754,83 +833,65 @@ impl Connection {
         )))
     }
 
-    fn on_message(&mut self, msg: Message) {
-        let (kind, data) = match msg {
-            Message::Text(t) => (SocketMessageType::Utf8, Bytes::from(t)),
-            Message::Binary(b) => (SocketMessageType::Binary, b),
-            Message::Close(frame) => {
-                if self.close_deadline.is_none() {
-                    // tungstenite echoes the peer's close frame: flush it, within a limit.
-                    self.queued += frame_len(frame.as_ref().map_or(0, |f| 2 + f.reason.len()));
-                    self.close_deadline = Some(Box::pin(tokio::time::sleep(CLOSE_TIMEOUT)));
-                    self.socket.connection_ended();
-                }
-                self.need_flush = true;
-                self.peer_close = Some(match frame {
-                    Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
-                    None => (NO_STATUS, String::new()),
-                });
-                return;
-            }
-            Message::Ping(payload) => {
-                // tungstenite queued a pong with the same payload.
-                self.queued += frame_len(payload.len());
-                return;
-            }
-            Message::Pong(_) | Message::Frame(_) => return,
-        };
-        let args = Arc::new(MessageReceivedArgs::message(kind, data));
+    fn raise(&self, args: MessageReceivedArgs) {
+        let args = Arc::new(args);
         let socket = &self.socket;
         socket.dispatcher().dispatch(|| socket.raise_message(&args));
     }
 
-    /// A read failure: protocol violations get a close frame with the code RFC 6455
-    /// names; a lost connection ends at once.
-    fn on_read_error(&mut self, e: WsError) -> Option<Ending> {
-        let (err, code) = match e {
-            WsError::Utf8(detail) => (
-                Error::new(
-                    E_INVALID_PROTOCOL_FORMAT,
-                    format!("the server sent a text message that is not valid UTF-8: {detail}"),
-                ),
-                CloseCode::Invalid,
-            ),
-            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
-                Error::new(
-                    RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE,
-                    format!("the server sent a message of {size} bytes, over MaxMessageSize ({max_size})"),
-                ),
-                CloseCode::Size,
-            ),
-            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-                return Some(self.lost(Error::new(
-                    WININET_E_CONNECTION_ABORTED,
-                    "the server closed the connection without a close frame",
-                )))
+    fn on_incoming(&mut self, incoming: Incoming) -> std::result::Result<(), Violation> {
+        match incoming {
+            Incoming::Data {
+                kind,
+                first,
+                last,
+                payload,
+            } => match &self.delivery {
+                Delivery::Messages(_) if first && last => {
+                    self.raise(MessageReceivedArgs::message(kind, payload, true))
+                }
+                Delivery::Messages(_) => {
+                    self.assembling.extend_from_slice(&payload);
+                    if last {
+                        let whole = std::mem::take(&mut self.assembling).freeze();
+                        self.raise(MessageReceivedArgs::message(kind, whole, true));
+                    }
+                }
+                Delivery::Pieces(_) => self.raise(MessageReceivedArgs::message(kind, payload, last)),
+                Delivery::Stream(_) if kind == SocketMessageType::Utf8 => {
+                    return Err(Violation {
+                        error: Error::new(
+                            E_INVALID_PROTOCOL_FORMAT,
+                            "the server sent a text message; a StreamWebSocket accepts binary messages only",
+                        ),
+                        code: frames::UNSUPPORTED_DATA,
+                    })
+                }
+                Delivery::Stream(inbound) => inbound.push(payload),
+            },
+            Incoming::Ping(payload) => {
+                if self.close_deadline.is_none() {
+                    self.queue_frame(frames::pong_opcode(), true, &payload);
+                }
             }
-            WsError::Protocol(p) => (
-                Error::new(
-                    E_INVALID_PROTOCOL_FORMAT,
-                    format!("the server violated the WebSocket protocol: {p}"),
-                ),
-                CloseCode::Protocol,
-            ),
-            other => return Some(self.io_ending(other)),
-        };
-        let code_num = u16::from(code);
-        self.failure = Some((err, code_num));
-        // tungstenite's read side is finished after an error; send our close frame,
-        // flush it, and end without waiting for a reply we could not read.
-        let frame = CloseFrame {
-            code,
-            reason: "".into(),
-        };
-        if self.close_deadline.is_none() {
-            let _ = self.send_close(Some(frame));
+            Incoming::Pong => {}
+            Incoming::Close(frame) => {
+                // Our reply echoes the code (§5.5.1), unless we had sent our close already.
+                self.send_close(frame.as_ref().map(|(code, _)| (*code, "")));
+                self.socket.connection_ended();
+                self.peer_close = Some(frame.unwrap_or((NO_STATUS, String::new())));
+            }
         }
+        Ok(())
+    }
+
+    /// The server broke the protocol: our close frame names why (RFC 6455 §7.4.1),
+    /// and the connection ends once it is written, without waiting for a reply.
+    fn on_violation(&mut self, v: Violation) {
+        self.failure = Some((v.error, v.code));
+        self.send_close(Some((v.code, "")));
         self.close_deadline = Some(Box::pin(tokio::time::sleep(Duration::from_secs(1))));
         self.commands_open = false;
-        None
     }
 
     /// How the connection ends: with the peer's close frame if the close handshake
@@ -868,26 +929,16 @@ impl Connection {
     }
 
     fn lost(&mut self, err: Error) -> Ending {
-        self.ending(Some(err))
+        self.ending(Some(fail_to_aborted(err)))
     }
+}
 
-    fn io_ending(&mut self, e: WsError) -> Ending {
-        let err = match e {
-            WsError::Io(io) => Error::from_io(&io, "WebSocket connection"),
-            WsError::ConnectionClosed | WsError::AlreadyClosed => {
-                return self.stream_ended();
-            }
-            other => Error::new(
-                WININET_E_CONNECTION_ABORTED,
-                format!("WebSocket connection failed: {other}"),
-            ),
-        };
-        let err = if err.hr == E_FAIL {
-            Error::new(WININET_E_CONNECTION_ABORTED, err.message)
-        } else {
-            err
-        };
-        self.lost(err)
+/// An I/O failure with no better name is a connection aborted.
+fn fail_to_aborted(err: Error) -> Error {
+    if err.hr == E_FAIL {
+        Error::new(WININET_E_CONNECTION_ABORTED, err.message)
+    } else {
+        err
     }
 }
 

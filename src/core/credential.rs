@@ -1,6 +1,6 @@
 //! `Windows.Security.Credentials.PasswordCredential`: resource, user name, password.
 
-use crate::core::message_websocket::c_text;
+use crate::core::socket::c_text;
 use std::ffi::CString;
 
 /// Immutable once created; its strings are kept NUL-terminated for C getters.

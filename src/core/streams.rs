@@ -1,12 +1,15 @@
-//! Windows.Storage.Streams: `IOutputStream`, `DataWriter`, `DataReader`.
+//! Windows.Storage.Streams: `IOutputStream`, `IBuffer`, `DataWriter`, `DataReader`,
+//! and `IInputStream.ReadAsync` (the input stream itself is `core::inbound`).
 //!
 //! A `DataWriter` buffers typed values and hands the buffer to its output stream
-//! on `store`; a `DataReader` decodes typed values from bytes it was given.
+//! on `store`; a `DataReader` decodes typed values from bytes it was given or
+//! loaded from its input stream.
 
 use crate::core::async_op::AsyncOp;
 use crate::core::error::{
     Error, Result, E_BOUNDS, E_ILLEGAL_METHOD_CALL, RO_E_CLOSED, RTWS_E_NO_UNICODE_TRANSLATION,
 };
+use crate::core::inbound::{self, Inbound};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -202,12 +205,16 @@ fn encode_string(s: &str, enc: UnicodeEncoding, out: &mut Vec<u8>) {
 struct ReaderState {
     data: Bytes,
     pos: usize,
+    /// The input stream LoadAsync reads from (none for a message's reader).
+    source: Option<Arc<Inbound>>,
+    options: u32,
     byte_order: ByteOrder,
     encoding: UnicodeEncoding,
     closed: bool,
 }
 
-/// `DataReader` over bytes already received (a message).
+/// `DataReader`: over bytes already received (a message), or over an input
+/// stream that `LoadAsync` reads from.
 ///
 /// The C type of this name is the opaque handle in `crate::ffi`:
 /// cbindgen:ignore
@@ -217,10 +224,21 @@ pub struct DataReader {
 
 impl DataReader {
     pub fn from_bytes(data: Bytes) -> Self {
+        Self::new(data, None)
+    }
+
+    /// `DataReader(IInputStream)`: empty until LoadAsync.
+    pub fn from_stream(source: Arc<Inbound>) -> Self {
+        Self::new(Bytes::new(), Some(source))
+    }
+
+    fn new(data: Bytes, source: Option<Arc<Inbound>>) -> Self {
         DataReader {
             st: Mutex::new(ReaderState {
                 data,
                 pos: 0,
+                source,
+                options: 0,
                 byte_order: ByteOrder::BigEndian,
                 encoding: UnicodeEncoding::Utf8,
                 closed: false,
@@ -332,11 +350,187 @@ impl DataReader {
         })
     }
 
+    pub fn input_stream_options(&self) -> Result<u32> {
+        self.with(|st| Ok(st.options))
+    }
+    pub fn set_input_stream_options(&self, v: u32) -> Result<()> {
+        if v & !(inbound::PARTIAL | inbound::READ_AHEAD) != 0 {
+            return Err(Error::invalid_arg(format!(
+                "{v} is not a set of InputStreamOptions flags"
+            )));
+        }
+        self.with(|st| {
+            st.options = v;
+            Ok(())
+        })
+    }
+
+    /// `LoadAsync(count)`: reads from the stream into the reader, per the reader's
+    /// InputStreamOptions; completes with the number of bytes loaded (fewer, or 0,
+    /// when the stream ended).
+    pub fn load(self: &Arc<Self>, count: u32) -> Result<Arc<AsyncOp<u32>>> {
+        let (source, options) = self.with(|st| match &st.source {
+            Some(s) => Ok((s.clone(), st.options)),
+            None => Err(Error::illegal_call(
+                "this DataReader has no input stream to load from (it was detached, or the reader reads a message)",
+            )),
+        })?;
+        let op = AsyncOp::<u32>::new();
+        let max = if options & inbound::READ_AHEAD != 0 {
+            usize::MAX
+        } else {
+            count as usize
+        };
+        let (claim_op, done_op, reader) = (op.clone(), op.clone(), self.clone());
+        let id = source.read(
+            count as usize,
+            options,
+            max,
+            Box::new(move || claim_op.claim()),
+            Box::new(move |result| {
+                let result = result.map(|bytes| {
+                    let mut st = reader.st.lock();
+                    let left = st.data.slice(st.pos..);
+                    st.data = if left.is_empty() {
+                        bytes.clone()
+                    } else {
+                        [&left[..], &bytes[..]].concat().into()
+                    };
+                    st.pos = 0;
+                    bytes.len() as u32
+                });
+                done_op.complete(result);
+            }),
+        )?;
+        op.on_cancel(move || source.cancel(id));
+        Ok(op)
+    }
+
+    /// `DetachStream`: the reader lets go of its stream (which stays open).
+    pub fn detach_stream(&self) -> Result<Arc<Inbound>> {
+        self.with(|st| {
+            st.source
+                .take()
+                .ok_or_else(|| Error::illegal_call("this DataReader has no input stream"))
+        })
+    }
+
     pub fn close(&self) {
         let mut st = self.st.lock();
         st.closed = true;
         st.data = Bytes::new();
+        st.source = None;
     }
+}
+
+/// `Windows.Storage.Streams.Buffer` (IBuffer): bytes with a fixed capacity and a
+/// length. Reads fill it; writes send its first `length` bytes.
+///
+/// The C type of this name is the opaque handle in `crate::ffi`:
+/// cbindgen:ignore
+pub struct Buffer {
+    capacity: u32,
+    data: Mutex<Vec<u8>>,
+}
+
+impl Buffer {
+    pub fn new(capacity: u32) -> Self {
+        Buffer {
+            capacity,
+            data: Mutex::new(Vec::new()),
+        }
+    }
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let capacity = u32::try_from(bytes.len())
+            .map_err(|_| Error::invalid_arg("a Buffer holds at most 4 GiB - 1"))?;
+        Ok(Buffer {
+            capacity,
+            data: Mutex::new(bytes.to_vec()),
+        })
+    }
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+    pub fn len(&self) -> u32 {
+        self.data.lock().len() as u32
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// `put_Length`: at most the capacity; bytes a longer length reveals are zeros.
+    pub fn set_len(&self, n: u32) -> Result<()> {
+        if n > self.capacity {
+            return Err(Error::invalid_arg(format!(
+                "Length {n} is over the buffer's Capacity {}",
+                self.capacity
+            )));
+        }
+        self.data.lock().resize(n as usize, 0);
+        Ok(())
+    }
+    /// Copies up to `out.len()` bytes from `offset` on; how many were copied.
+    pub fn copy_to(&self, offset: u32, out: &mut [u8]) -> usize {
+        let data = self.data.lock();
+        let from = (offset as usize).min(data.len());
+        let n = out.len().min(data.len() - from);
+        out[..n].copy_from_slice(&data[from..from + n]);
+        n
+    }
+    /// The first `length` bytes, for a write.
+    pub fn contents(&self) -> Bytes {
+        Bytes::copy_from_slice(&self.data.lock())
+    }
+    /// Replaces the contents (at most the capacity) with what a read got.
+    fn fill(&self, bytes: &[u8]) {
+        let mut data = self.data.lock();
+        data.clear();
+        data.extend_from_slice(bytes);
+    }
+}
+
+/// `IInputStream.ReadAsync(buffer, count, options)`: completes with `buffer`
+/// holding what was read (at most `count` bytes, or up to its capacity with
+/// ReadAhead; 0 at the end of the stream).
+pub fn read_async(
+    source: &Arc<Inbound>,
+    buffer: Arc<Buffer>,
+    count: u32,
+    options: u32,
+) -> Result<Arc<AsyncOp<Arc<Buffer>>>> {
+    if count > buffer.capacity() {
+        return Err(Error::invalid_arg(format!(
+            "count {count} is over the buffer's Capacity {}",
+            buffer.capacity()
+        )));
+    }
+    if options & !(inbound::PARTIAL | inbound::READ_AHEAD) != 0 {
+        return Err(Error::invalid_arg(format!(
+            "{options} is not a set of InputStreamOptions flags"
+        )));
+    }
+    let max = if options & inbound::READ_AHEAD != 0 {
+        buffer.capacity()
+    } else {
+        count
+    };
+    let op = AsyncOp::<Arc<Buffer>>::new();
+    let (claim_op, done_op) = (op.clone(), op.clone());
+    let id = source.read(
+        count as usize,
+        options,
+        max as usize,
+        Box::new(move || claim_op.claim()),
+        Box::new(move |result| {
+            let result = result.map(|bytes| {
+                buffer.fill(&bytes);
+                buffer
+            });
+            done_op.complete(result);
+        }),
+    )?;
+    let source = source.clone();
+    op.on_cancel(move || source.cancel(id));
+    Ok(op)
 }
 
 fn bad_text(e: &dyn std::fmt::Display) -> Error {

@@ -48,6 +48,10 @@ impl Traffic {
         self.outbound.load(Ordering::Relaxed)
     }
 
+    pub fn total_received(&self) -> u64 {
+        self.inbound.load(Ordering::Relaxed)
+    }
+
     /// (inbound, outbound) bits per second over the last window of at least one
     /// second that ended at a call; 0 until one second after the connect.
     pub fn rates(&self) -> (u64, u64) {

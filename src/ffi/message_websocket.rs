@@ -9,10 +9,10 @@
 use crate::core::error::{Error, Result, E_POINTER, HRESULT};
 use crate::core::message_websocket as core;
 use crate::core::message_websocket::{MessageWebSocketReceiveMode, SocketMessageType};
-use crate::ffi::async_op::IAsyncAction;
+use crate::ffi::async_op::{IAsyncAction, IAsyncOperationUInt32};
 use crate::ffi::credential::{self, PasswordCredential};
 use crate::ffi::handle::Handle;
-use crate::ffi::streams::{DataReader, IOutputStream};
+use crate::ffi::streams::{DataReader, IBuffer, IInputStream, IOutputStream};
 use crate::ffi::vector::IVectorString;
 use crate::ffi::{
     call, call_count, in_enum, in_str, out, Context, EventRegistrationToken, TimeSpan,
@@ -62,7 +62,7 @@ pub struct WebSocketClosedEventArgs {
     _private: [u8; 0],
 }
 impl Handle for WebSocketClosedEventArgs {
-    type Target = core::ClosedArgs;
+    type Target = crate::core::socket::ClosedArgs;
     const NAME: &'static str = "WebSocketClosedEventArgs";
 }
 
@@ -103,7 +103,7 @@ fn receive_mode(v: i32) -> Option<MessageWebSocketReceiveMode> {
 }
 
 /// Passes a core event argument to a C handler as a handle borrowed for the call.
-fn with_borrowed<H: Handle>(args: &Arc<H::Target>, f: impl FnOnce(*mut H)) {
+pub(crate) fn with_borrowed<H: Handle>(args: &Arc<H::Target>, f: impl FnOnce(*mut H)) {
     let handle = H::publish(args.clone());
     f(handle);
     let _ = H::release(handle);
@@ -239,6 +239,56 @@ pub extern "C" fn MessageWebSocket_ConnectAsync(
     })
 }
 
+/// `SendNonfinalFrameAsync(buffer)`: sends the buffer's first `Length` bytes
+/// (copied now) as a frame without FIN: the start, or a middle part, of a message
+/// of the Control's MessageType (taken from its first frame). The message goes on
+/// with more SendNonfinalFrameAsync calls and ends with SendFinalFrameAsync (or
+/// with the next OutputStream write, whose frame then ends it). Text must be valid
+/// UTF-8 over the whole message; a frame that breaks it fails with
+/// `RTWS_E_NO_UNICODE_TRANSLATION` and is not sent. The operation (caller owns it)
+/// completes with the byte count once the kernel has taken the frame. UWP's
+/// IAsyncOperationWithProgress<UInt32, UInt32>; progress is not reported.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (not
+/// connected yet); `RO_E_CLOSED`. The operation fails as DataWriter_StoreAsync's.
+///
+/// ```c
+/// IBuffer *part; IAsyncOperationUInt32 *op;
+/// Buffer_CreateFromBytes((const uint8_t *)"Hel", 3, &part);
+/// MessageWebSocket_SendNonfinalFrameAsync(ws, part, &op);  // then "lo" as final
+/// ```
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_SendNonfinalFrameAsync(
+    this: *mut MessageWebSocket,
+    data: *mut IBuffer,
+    operation: *mut *mut IAsyncOperationUInt32,
+) -> HRESULT {
+    call(|| send_frame(this, data, false, operation))
+}
+
+/// `SendFinalFrameAsync(buffer)`: sends the buffer's bytes as a frame with FIN:
+/// the end of the message begun by SendNonfinalFrameAsync, or (if none was begun)
+/// a whole message. As SendNonfinalFrameAsync otherwise.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_SendFinalFrameAsync(
+    this: *mut MessageWebSocket,
+    data: *mut IBuffer,
+    operation: *mut *mut IAsyncOperationUInt32,
+) -> HRESULT {
+    call(|| send_frame(this, data, true, operation))
+}
+
+fn send_frame(
+    this: *mut MessageWebSocket,
+    data: *mut IBuffer,
+    fin: bool,
+    operation: *mut *mut IAsyncOperationUInt32,
+) -> Result<()> {
+    let operation = out(operation, "operation")?;
+    let bytes = IBuffer::get(data)?.contents();
+    let op = MessageWebSocket::get(this)?.send_frame(bytes, fin)?;
+    operation.set(IAsyncOperationUInt32::publish(op))
+}
+
 /// `SetRequestHeader`: adds a header to the opening handshake request (a repeated
 /// name adds another line). Before ConnectAsync only. `name` must be an HTTP token
 /// and not one the handshake owns: Host, Upgrade, Connection, Content-Length,
@@ -296,7 +346,7 @@ pub extern "C" fn MessageWebSocket_CloseWithStatus(
     })
 }
 
-fn handler_missing() -> Error {
+pub(crate) fn handler_missing() -> Error {
     Error::new(E_POINTER, "the handler is NULL")
 }
 
@@ -400,7 +450,7 @@ pub extern "C" fn MessageWebSocketControl_Release(this: *mut MessageWebSocketCon
     call_count(|| MessageWebSocketControl::release(this))
 }
 
-fn control(this: *mut MessageWebSocketControl) -> Result<Arc<core::Socket>> {
+fn control(this: *mut MessageWebSocketControl) -> Result<Arc<crate::core::socket::Socket>> {
     Ok(MessageWebSocketControl::get(this)?.0.clone())
 }
 
@@ -461,9 +511,14 @@ pub extern "C" fn MessageWebSocketControl_get_ReceiveMode(
     call(|| out(value, "value")?.set(control(this)?.receive_mode()))
 }
 
-/// Sets `ReceiveMode` (a `MessageWebSocketReceiveMode` value). Before ConnectAsync
-/// only. Returns `S_OK`; `E_INVALIDARG` (other value); `E_NOTIMPL` (PartialMessage,
-/// not available yet); `E_ILLEGAL_METHOD_CALL` (after ConnectAsync); `RO_E_CLOSED`.
+/// Sets `ReceiveMode` (a `MessageWebSocketReceiveMode` value). With PartialMessage,
+/// each MessageReceived carries the part of a message that arrived since the last
+/// one (a message of any size is delivered in pieces, never held whole; a text
+/// piece may end inside a UTF-8 character; the message's UTF-8 is still checked);
+/// `IsMessageComplete` is true on its last piece. MaxMessageSize applies to the
+/// whole message in both modes. Before ConnectAsync only. Returns `S_OK`;
+/// `E_INVALIDARG` (other value); `E_ILLEGAL_METHOD_CALL` (after ConnectAsync);
+/// `RO_E_CLOSED`.
 #[no_mangle]
 pub extern "C" fn MessageWebSocketControl_put_ReceiveMode(
     this: *mut MessageWebSocketControl,
@@ -805,7 +860,7 @@ pub extern "C" fn MessageWebSocketInformation_get_BandwidthStatistics(
 }
 
 /// The core keeps these strings NUL-terminated (see `Socket::protocol`).
-fn borrowed_c(s: &CStr) -> *const c_char {
+pub(crate) fn borrowed_c(s: &CStr) -> *const c_char {
     s.as_ptr()
 }
 
@@ -840,8 +895,8 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_get_MessageType(
     })
 }
 
-/// `IsMessageComplete`: true when this event carries the end of a message (always,
-/// in FullMessage mode). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+/// `IsMessageComplete`: true when this event carries the end of a message (always
+/// in FullMessage mode; on the last piece in PartialMessage mode). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
 #[no_mangle]
 pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete(
     this: *mut MessageWebSocketMessageReceivedEventArgs,
@@ -868,6 +923,23 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_GetDataReader(
         let reader = out(reader, "reader")?;
         let r = MessageWebSocketMessageReceivedEventArgs::get(this)?.data_reader()?;
         reader.set(DataReader::new_handle(r))
+    })
+}
+
+/// `GetDataStream`: a new input stream over the message (the caller owns the
+/// reference), read with `IInputStream_ReadAsync` or a DataReader; it ends (reads
+/// complete with 0 bytes) after the message. For an event that reports a failure,
+/// returns that failure instead, as GetDataReader does.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; the failure HRESULT.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_GetDataStream(
+    this: *mut MessageWebSocketMessageReceivedEventArgs,
+    stream: *mut *mut IInputStream,
+) -> HRESULT {
+    call(|| {
+        let stream = out(stream, "stream")?;
+        let input = MessageWebSocketMessageReceivedEventArgs::get(this)?.data_stream()?;
+        stream.set(IInputStream::publish(input))
     })
 }
 

@@ -7,6 +7,7 @@ pub mod credential;
 pub mod error;
 pub mod handle;
 pub mod message_websocket;
+pub mod stream_websocket;
 pub mod streams;
 pub mod vector;
 

@@ -1,12 +1,14 @@
-//! Windows.Storage.Streams: `IOutputStream`, `DataWriter`, `DataReader`.
+//! Windows.Storage.Streams: `IOutputStream`, `IInputStream`, `IBuffer`,
+//! `DataWriter`, `DataReader`.
 //!
 //! Thread rules: every function may be called from any thread; one DataWriter or
 //! DataReader is internally locked, so concurrent calls on it are safe but their
 //! order is up to the caller.
 
 use crate::core::error::{Result, HRESULT};
+use crate::core::inbound::Inbound;
 use crate::core::streams::{self as core, ByteOrder, UnicodeEncoding};
-use crate::ffi::async_op::{IAsyncOperationBoolean, IAsyncOperationUInt32};
+use crate::ffi::async_op::{IAsyncOperationBoolean, IAsyncOperationIBuffer, IAsyncOperationUInt32};
 use crate::ffi::handle::Handle;
 use crate::ffi::{call, call_count, copy_str_out, in_bytes, in_enum, in_str, out, out_bytes};
 use std::ffi::c_char;
@@ -19,6 +21,39 @@ impl Handle for IOutputStream {
     type Target = core::OutputStream;
     const NAME: &'static str = "IOutputStream";
 }
+
+/// Opaque handle of an IInputStream (a StreamWebSocket's input, or a received
+/// message's data stream).
+pub struct IInputStream {
+    _private: [u8; 0],
+}
+impl Handle for IInputStream {
+    type Target = Inbound;
+    const NAME: &'static str = "IInputStream";
+}
+
+/// Opaque handle of an IBuffer (`Windows.Storage.Streams.Buffer`): bytes with a
+/// capacity and a length, owned by rtws so no caller pointer outlives a call.
+pub struct IBuffer {
+    _private: [u8; 0],
+}
+impl Handle for IBuffer {
+    type Target = core::Buffer;
+    const NAME: &'static str = "IBuffer";
+}
+
+/// `InputStreamOptions` flags of ReadAsync and DataReader.LoadAsync.
+pub type InputStreamOptions = u32;
+/// Complete when `count` bytes arrived, or the stream ended.
+#[allow(non_upper_case_globals)] // the WinRT names
+pub const InputStreamOptions_None: InputStreamOptions = 0;
+/// Complete as soon as at least one byte is there (up to `count`).
+#[allow(non_upper_case_globals)] // the WinRT names
+pub const InputStreamOptions_Partial: InputStreamOptions = 1;
+/// May return more than `count` bytes (up to the buffer's capacity; for LoadAsync,
+/// everything already received).
+#[allow(non_upper_case_globals)] // the WinRT names
+pub const InputStreamOptions_ReadAhead: InputStreamOptions = 2;
 
 /// Opaque handle of a DataWriter.
 pub struct DataWriter {
@@ -84,6 +119,151 @@ pub extern "C" fn IOutputStream_FlushAsync(
         operation.set(IAsyncOperationBoolean::publish(
             IOutputStream::get(this)?.flush()?,
         ))
+    })
+}
+
+/// `WriteAsync(buffer)`: sends the buffer's first `Length` bytes (copied now) as
+/// one message (binary on a StreamWebSocket; the Control's MessageType on a
+/// MessageWebSocket). The operation (caller owns it) completes with the number of
+/// bytes once the kernel has taken the whole message: with a writer that waits for
+/// each write, memory stays bounded by the socket's send buffer
+/// (OutboundBufferSizeInBytes) plus rtws's 256 KiB. UWP's
+/// IAsyncOperationWithProgress; progress is not reported.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (not
+/// connected yet); `RO_E_CLOSED` (stream or socket closed). The operation fails
+/// as DataWriter_StoreAsync's does.
+#[no_mangle]
+pub extern "C" fn IOutputStream_WriteAsync(
+    this: *mut IOutputStream,
+    buffer: *mut IBuffer,
+    operation: *mut *mut IAsyncOperationUInt32,
+) -> HRESULT {
+    call(|| {
+        let operation = out(operation, "operation")?;
+        let data = IBuffer::get(buffer)?.contents();
+        operation.set(IAsyncOperationUInt32::publish(
+            IOutputStream::get(this)?.write(data)?,
+        ))
+    })
+}
+
+// ----- IInputStream --------------------------------------------------------------
+
+/// Adds a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn IInputStream_AddRef(this: *mut IInputStream) -> u32 {
+    call_count(|| IInputStream::add_ref(this))
+}
+
+/// Releases a reference (the socket keeps its stream). Returns the new count, or 0
+/// when not a live handle.
+#[no_mangle]
+pub extern "C" fn IInputStream_Release(this: *mut IInputStream) -> u32 {
+    call_count(|| IInputStream::release(this))
+}
+
+/// `ReadAsync(buffer, count, options)`: reads into `buffer` (rtws holds a reference
+/// until the operation ends) and returns the operation (caller owns it). It
+/// completes per `options` (`InputStreamOptions_*`): None when `count` bytes came
+/// or the stream ended; Partial as soon as any byte is there; ReadAhead may fill
+/// the buffer up to its capacity. `GetResults` gives the buffer, its Length the
+/// bytes read (0: the stream ended with a close handshake). Bytes are taken only
+/// when the read completes: canceling it (`IAsyncOperationIBuffer_Cancel`) loses
+/// nothing. One read at a time per stream.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`count` over the capacity, unknown
+/// flags, not live handles); `RTWS_E_INVALID_OPERATION` (a read is pending). The
+/// operation fails with the connection's failure (e.g.
+/// `WININET_E_CONNECTION_ABORTED`) once the bytes before it were read.
+#[no_mangle]
+pub extern "C" fn IInputStream_ReadAsync(
+    this: *mut IInputStream,
+    buffer: *mut IBuffer,
+    count: u32,
+    options: InputStreamOptions,
+    operation: *mut *mut IAsyncOperationIBuffer,
+) -> HRESULT {
+    call(|| {
+        let operation = out(operation, "operation")?;
+        let buffer = IBuffer::get(buffer)?;
+        let op = core::read_async(&IInputStream::get(this)?, buffer, count, options)?;
+        operation.set(IAsyncOperationIBuffer::publish(op))
+    })
+}
+
+// ----- IBuffer -------------------------------------------------------------------
+
+/// `Buffer(capacity)`: a new buffer of `capacity` bytes, Length 0 (the caller owns
+/// the reference). Memory is taken as it is filled. Returns `S_OK`; `E_POINTER`.
+#[no_mangle]
+pub extern "C" fn Buffer_Create(capacity: u32, result: *mut *mut IBuffer) -> HRESULT {
+    call(|| out(result, "result")?.set(IBuffer::new_handle(core::Buffer::new(capacity))))
+}
+
+/// A new buffer holding a copy of `data[0..length)` (Capacity = Length = `length`;
+/// `data` may be NULL when `length` is 0), as `CryptographicBuffer.CreateFromByteArray`.
+/// Returns `S_OK`; `E_POINTER`.
+#[no_mangle]
+pub extern "C" fn Buffer_CreateFromBytes(
+    data: *const u8,
+    length: u32,
+    result: *mut *mut IBuffer,
+) -> HRESULT {
+    call(|| {
+        let result = out(result, "result")?;
+        let bytes = in_bytes(data, length, "data")?;
+        result.set(IBuffer::new_handle(core::Buffer::from_bytes(bytes)?))
+    })
+}
+
+/// Adds a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn IBuffer_AddRef(this: *mut IBuffer) -> u32 {
+    call_count(|| IBuffer::add_ref(this))
+}
+
+/// Releases a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn IBuffer_Release(this: *mut IBuffer) -> u32 {
+    call_count(|| IBuffer::release(this))
+}
+
+/// `Capacity`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn IBuffer_get_Capacity(this: *mut IBuffer, value: *mut u32) -> HRESULT {
+    call(|| out(value, "value")?.set(IBuffer::get(this)?.capacity()))
+}
+
+/// `Length`: the bytes in use. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn IBuffer_get_Length(this: *mut IBuffer, value: *mut u32) -> HRESULT {
+    call(|| out(value, "value")?.set(IBuffer::get(this)?.len()))
+}
+
+/// Sets `Length` (at most Capacity; bytes a longer length reveals are zeros).
+/// Returns `S_OK`; `E_INVALIDARG` (over the capacity, not a live handle).
+#[no_mangle]
+pub extern "C" fn IBuffer_put_Length(this: *mut IBuffer, value: u32) -> HRESULT {
+    call(|| IBuffer::get(this)?.set_len(value))
+}
+
+/// rtws's `IBufferByteAccess`: copies up to `capacity` bytes of the buffer, from
+/// byte `offset` on, into `data` (caller-owned; may be NULL when `capacity` is 0)
+/// and stores how many were copied in `*copied`. Safe while a read fills the same
+/// buffer on another thread (you get the bytes before or after, whole).
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn IBuffer_CopyTo(
+    this: *mut IBuffer,
+    offset: u32,
+    data: *mut u8,
+    capacity: u32,
+    copied: *mut u32,
+) -> HRESULT {
+    call(|| {
+        let copied = out(copied, "copied")?;
+        let dst = out_bytes(data, capacity, "data")?;
+        let n = IBuffer::get(this)?.copy_to(offset, dst);
+        copied.set(n as u32)
     })
 }
 
@@ -384,6 +564,87 @@ pub extern "C" fn DataReader_Release(this: *mut DataReader) -> u32 {
 
 fn reader(this: *mut DataReader) -> Result<std::sync::Arc<core::DataReader>> {
     DataReader::get(this)
+}
+
+/// `DataReader(IInputStream)`: a reader that loads from `stream` (LoadAsync); the
+/// reader owns the stream until DetachStream. Defaults: UnicodeEncoding Utf8,
+/// ByteOrder BigEndian, InputStreamOptions None. Returns `S_OK`; `E_POINTER`;
+/// `E_INVALIDARG`.
+///
+/// ```c
+/// DataReader *r; IAsyncOperationUInt32 *load; uint32_t n;
+/// DataReader_CreateDataReader(input, &r);
+/// DataReader_put_InputStreamOptions(r, InputStreamOptions_Partial);
+/// DataReader_LoadAsync(r, 256, &load);
+/// IAsyncOperationUInt32_Wait(load, RTWS_INFINITE, &n);  // n bytes loaded
+/// ```
+#[no_mangle]
+pub extern "C" fn DataReader_CreateDataReader(
+    stream: *mut IInputStream,
+    result: *mut *mut DataReader,
+) -> HRESULT {
+    call(|| {
+        let result = out(result, "result")?;
+        let source = IInputStream::get(stream)?;
+        result.set(DataReader::new_handle(core::DataReader::from_stream(
+            source,
+        )))
+    })
+}
+
+/// `LoadAsync(count)`: reads from the reader's stream into its buffer, per its
+/// InputStreamOptions (None: until `count` bytes or the end; Partial: as soon as
+/// any; ReadAhead: also what else already arrived). The operation (caller owns it)
+/// completes with the bytes loaded, fewer (or 0) when the stream ended; canceled,
+/// it loads nothing and loses nothing. One load at a time.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (no stream:
+/// a message's reader, or detached); `RTWS_E_INVALID_OPERATION` (a load or read is
+/// pending); `RO_E_CLOSED`. The operation fails with the connection's failure.
+#[no_mangle]
+pub extern "C" fn DataReader_LoadAsync(
+    this: *mut DataReader,
+    count: u32,
+    operation: *mut *mut IAsyncOperationUInt32,
+) -> HRESULT {
+    call(|| {
+        let operation = out(operation, "operation")?;
+        operation.set(IAsyncOperationUInt32::publish(reader(this)?.load(count)?))
+    })
+}
+
+/// `InputStreamOptions` of LoadAsync (default None). Returns `S_OK`; `E_POINTER`;
+/// `E_INVALIDARG`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn DataReader_get_InputStreamOptions(
+    this: *mut DataReader,
+    value: *mut InputStreamOptions,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(reader(this)?.input_stream_options()?))
+}
+
+/// Sets `InputStreamOptions` (`InputStreamOptions_*` flags). Returns `S_OK`;
+/// `E_INVALIDARG` (unknown flags); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn DataReader_put_InputStreamOptions(
+    this: *mut DataReader,
+    value: InputStreamOptions,
+) -> HRESULT {
+    call(|| reader(this)?.set_input_stream_options(value))
+}
+
+/// `DetachStream`: the reader lets go of its stream and returns a new reference to
+/// it (the caller owns it); the stream stays open, and bytes already loaded stay
+/// in the reader. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`;
+/// `E_ILLEGAL_METHOD_CALL` (no stream); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn DataReader_DetachStream(
+    this: *mut DataReader,
+    stream: *mut *mut IInputStream,
+) -> HRESULT {
+    call(|| {
+        let stream = out(stream, "stream")?;
+        stream.set(IInputStream::publish(reader(this)?.detach_stream()?))
+    })
 }
 
 /// `UnconsumedBufferLength`: bytes loaded and not yet read. Returns `S_OK`;

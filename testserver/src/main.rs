@@ -9,6 +9,7 @@ mod autobahn;
 mod conn;
 mod faults;
 mod proxy;
+mod stream;
 mod tls;
 
 use std::io::{self, Write};
@@ -44,6 +45,14 @@ Prints `PORT <n>` first. Routes (request path + query; K defaults to 0):
   /badutf8?after=K             echo K, then a Text frame with invalid UTF-8
   /big?after=K&size=N&type=text
                                echo K, then one N-byte message (default 1 MiB binary)
+  /stream?bytes=N&frames=F&chunk=C&type=text&then=echo
+                               one N-byte message (default 1 MiB binary, N up to 2^64-1,
+                               bytes as /big) in F frames (default 1, sizes as equal as
+                               possible), written C bytes at a time (default 65536, at
+                               most 16 MiB) without building it in memory, reading
+                               nothing meanwhile; then echo, or with then=close close
+                               1000 and wait for the reply; a write stalled 120 s drops
+                               the connection
   /vanish?after=K&rst=1        echo K, then FIN (RST with rst=1), no close frame
   /headers                     send the request headers as Text, then echo
   /fragments?count=N&size=B&type=text&ping=0
@@ -504,6 +513,7 @@ async fn serve(mut stream: Conn, head: Head) -> Result<(), Error> {
             send_fragments(&mut ws, q).await?;
             echo(&mut ws, None).await?;
         }
+        "/stream" => stream::serve(&mut ws, q).await?,
         "/silent" => sleep(HOLD).await,
         "/getCaseCount" | "/runCase" | "/updateReports" => {
             autobahn::serve(&mut ws, &head.path, q).await?

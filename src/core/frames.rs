@@ -1,0 +1,520 @@
+//! WebSocket frames on the client side (RFC 6455 §5).
+//!
+//! tungstenite's message reader holds every message whole before handing it over;
+//! StreamWebSocket and PartialMessage need payload as it arrives, so the
+//! connection reads frames itself: `FrameReader` hands out payload pieces and
+//! checks the rules tungstenite's reader checks (reserved bits, masking, opcodes,
+//! fragmentation, control frame limits, UTF-8 of text and close reasons, close
+//! codes, MaxMessageSize). Header coding is tungstenite's `FrameHeader`.
+
+use crate::core::error::*;
+use crate::core::message_websocket::SocketMessageType;
+use bytes::{Bytes, BytesMut};
+use std::io::Cursor;
+pub use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data};
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+
+pub const PROTOCOL_ERROR: u16 = 1002;
+pub const UNSUPPORTED_DATA: u16 = 1003;
+pub const INVALID_PAYLOAD: u16 = 1007;
+pub const MESSAGE_TOO_BIG: u16 = 1009;
+
+/// What the server sent, as far as it has arrived.
+#[derive(Debug, PartialEq)]
+pub enum Incoming {
+    /// Payload of a data message: `first` on its first piece, `last` on its final
+    /// one (a message that arrives at once is one piece with both).
+    Data {
+        kind: SocketMessageType,
+        first: bool,
+        last: bool,
+        payload: Bytes,
+    },
+    Ping(Bytes),
+    Pong,
+    /// The peer's close frame: its code and reason, if it had any.
+    Close(Option<(u16, String)>),
+}
+
+/// The server broke the protocol: the error to report and the close code to send.
+#[derive(Debug)]
+pub struct Violation {
+    pub error: Error,
+    pub code: u16,
+}
+
+fn violation(code: u16, what: impl std::fmt::Display) -> Violation {
+    let (hr, text) = match code {
+        MESSAGE_TOO_BIG => (RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE, what.to_string()),
+        INVALID_PAYLOAD => (
+            E_INVALID_PROTOCOL_FORMAT,
+            format!("the server sent invalid UTF-8: {what}"),
+        ),
+        _ => (
+            E_INVALID_PROTOCOL_FORMAT,
+            format!("the server violated the WebSocket protocol: {what}"),
+        ),
+    };
+    Violation {
+        error: Error::new(hr, text),
+        code,
+    }
+}
+
+/// Reads frames from the bytes received so far, handing payload on as it comes.
+pub struct FrameReader {
+    /// Payload bytes of the current data frame still to come (`in_frame`).
+    remaining: u64,
+    in_frame: bool,
+    /// The current frame ends its message.
+    fin: bool,
+    /// The message in progress: its first frame arrived, its final one has not ended.
+    message: Option<SocketMessageType>,
+    /// No piece of the current message handed on yet.
+    first: bool,
+    message_len: u64,
+    max_message: Option<u64>,
+    utf8: Utf8Check,
+}
+
+impl FrameReader {
+    /// `max_message`: the largest message accepted (MaxMessageSize); None: any.
+    pub fn new(max_message: Option<u64>) -> Self {
+        FrameReader {
+            remaining: 0,
+            in_frame: false,
+            fin: false,
+            message: None,
+            first: false,
+            message_len: 0,
+            max_message,
+            utf8: Utf8Check::default(),
+        }
+    }
+
+    /// A message has begun and not ended (its data frames, or a frame header, are
+    /// still arriving), given the bytes received and not yet read.
+    pub fn mid_message(&self, unread: &[u8]) -> bool {
+        self.in_frame || self.message.is_some() || !unread.is_empty()
+    }
+
+    /// The next thing `buf` holds, taking its bytes out of `buf`; `None` until more
+    /// bytes arrive. Payload is split off `buf`, not copied.
+    pub fn next(&mut self, buf: &mut BytesMut) -> std::result::Result<Option<Incoming>, Violation> {
+        loop {
+            if self.in_frame {
+                let n = self.remaining.min(buf.len() as u64) as usize;
+                if n == 0 && self.remaining > 0 {
+                    return Ok(None);
+                }
+                let payload = buf.split_to(n).freeze();
+                self.remaining -= n as u64;
+                self.in_frame = self.remaining > 0;
+                let last = !self.in_frame && self.fin;
+                let kind = self.message.expect("a data frame belongs to a message");
+                if kind == SocketMessageType::Utf8 {
+                    if !self.utf8.feed(&payload) {
+                        return Err(violation(INVALID_PAYLOAD, "a text message"));
+                    }
+                    if last && !self.utf8.finish() {
+                        return Err(violation(
+                            INVALID_PAYLOAD,
+                            "a text message ends mid-character",
+                        ));
+                    }
+                }
+                if payload.is_empty() && !last {
+                    continue; // nothing to hand on: an empty non-final frame
+                }
+                if last {
+                    self.message = None;
+                }
+                return Ok(Some(Incoming::Data {
+                    kind,
+                    first: std::mem::take(&mut self.first),
+                    last,
+                    payload,
+                }));
+            }
+            let mut cursor = Cursor::new(&buf[..]);
+            let (header, len) = match FrameHeader::parse(&mut cursor) {
+                Ok(Some(h)) => h,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(violation(PROTOCOL_ERROR, e)),
+            };
+            let header_len = cursor.position() as usize;
+            if header.rsv1 || header.rsv2 || header.rsv3 {
+                return Err(violation(
+                    PROTOCOL_ERROR,
+                    "reserved bits set (no extension was negotiated)",
+                ));
+            }
+            if header.mask.is_some() {
+                return Err(violation(PROTOCOL_ERROR, "a server frame was masked"));
+            }
+            match header.opcode {
+                OpCode::Control(control) => {
+                    if !header.is_final {
+                        return Err(violation(PROTOCOL_ERROR, "a control frame was fragmented"));
+                    }
+                    if len > 125 {
+                        return Err(violation(
+                            PROTOCOL_ERROR,
+                            "a control frame is over 125 bytes",
+                        ));
+                    }
+                    if ((buf.len() - header_len) as u64) < len {
+                        return Ok(None); // control frames are handled whole
+                    }
+                    let _ = buf.split_to(header_len);
+                    let payload = buf.split_to(len as usize).freeze();
+                    return match control {
+                        Control::Close => close_payload(&payload).map(|c| Some(Incoming::Close(c))),
+                        Control::Ping => Ok(Some(Incoming::Ping(payload))),
+                        Control::Pong => Ok(Some(Incoming::Pong)),
+                        Control::Reserved(op) => Err(violation(
+                            PROTOCOL_ERROR,
+                            format_args!("unknown opcode {op}"),
+                        )),
+                    };
+                }
+                OpCode::Data(data) => {
+                    match (data, self.message) {
+                        (Data::Continue, None) => {
+                            return Err(violation(
+                                PROTOCOL_ERROR,
+                                "a continuation frame without a message",
+                            ))
+                        }
+                        (Data::Continue, Some(_)) => {}
+                        (Data::Text | Data::Binary, Some(_)) => {
+                            return Err(violation(
+                                PROTOCOL_ERROR,
+                                "a new message began before the fragmented one ended",
+                            ))
+                        }
+                        (Data::Text | Data::Binary, None) => {
+                            self.message = Some(if data == Data::Text {
+                                SocketMessageType::Utf8
+                            } else {
+                                SocketMessageType::Binary
+                            });
+                            self.first = true;
+                            self.message_len = 0;
+                        }
+                        (Data::Reserved(op), _) => {
+                            return Err(violation(
+                                PROTOCOL_ERROR,
+                                format_args!("unknown opcode {op}"),
+                            ))
+                        }
+                    }
+                    self.message_len = self.message_len.saturating_add(len);
+                    if let Some(max) = self.max_message.filter(|max| self.message_len > *max) {
+                        return Err(violation(
+                            MESSAGE_TOO_BIG,
+                            format_args!(
+                                "the server sent a message of {} bytes or more, over MaxMessageSize ({max})",
+                                self.message_len
+                            ),
+                        ));
+                    }
+                    let _ = buf.split_to(header_len);
+                    self.in_frame = true;
+                    self.remaining = len;
+                    self.fin = header.is_final;
+                }
+            }
+        }
+    }
+}
+
+/// A close frame's payload: nothing, or a valid code and a UTF-8 reason (§5.5.1).
+fn close_payload(p: &[u8]) -> std::result::Result<Option<(u16, String)>, Violation> {
+    if p.is_empty() {
+        return Ok(None);
+    }
+    if p.len() == 1 {
+        return Err(violation(
+            PROTOCOL_ERROR,
+            "a close frame with a 1-byte payload",
+        ));
+    }
+    let code = u16::from_be_bytes([p[0], p[1]]);
+    if !CloseCode::from(code).is_allowed() {
+        return Err(violation(
+            PROTOCOL_ERROR,
+            format_args!("close code {code} is not allowed on the wire"),
+        ));
+    }
+    let reason =
+        std::str::from_utf8(&p[2..]).map_err(|_| violation(INVALID_PAYLOAD, "a close reason"))?;
+    Ok(Some((code, reason.to_owned())))
+}
+
+/// UTF-8 validation of a message that arrives in pieces: a character may be split
+/// between pieces.
+#[derive(Default)]
+pub struct Utf8Check {
+    pending: [u8; 4],
+    len: usize,
+}
+
+impl Utf8Check {
+    pub fn feed(&mut self, mut bytes: &[u8]) -> bool {
+        if self.len > 0 {
+            let width = match self.pending[0] {
+                0xC2..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+            while self.len < width && !bytes.is_empty() {
+                self.pending[self.len] = bytes[0];
+                self.len += 1;
+                bytes = &bytes[1..];
+            }
+            match std::str::from_utf8(&self.pending[..self.len]) {
+                Ok(_) => self.len = 0,
+                Err(e) if e.error_len().is_none() => return true, // still incomplete
+                Err(_) => return false,
+            }
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(_) => true,
+            Err(e) if e.error_len().is_none() => {
+                let tail = &bytes[e.valid_up_to()..];
+                self.pending[..tail.len()].copy_from_slice(tail);
+                self.len = tail.len();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The message ended: no character may be left half.
+    pub fn finish(&mut self) -> bool {
+        std::mem::take(&mut self.len) == 0
+    }
+}
+
+/// Appends one masked client frame (§5.3) holding `payload` to `out`.
+pub fn encode(out: &mut Vec<u8>, opcode: OpCode, fin: bool, payload: &[u8]) {
+    let mask: [u8; 4] = rand::random();
+    let header = FrameHeader {
+        is_final: fin,
+        rsv1: false,
+        rsv2: false,
+        rsv3: false,
+        opcode,
+        mask: Some(mask),
+    };
+    header
+        .format(payload.len() as u64, out)
+        .expect("writing to a Vec cannot fail");
+    let start = out.len();
+    out.extend_from_slice(payload);
+    apply_mask(&mut out[start..], mask);
+}
+
+/// The opcode of a data frame: the message's type on its first frame.
+pub fn data_opcode(kind: SocketMessageType, first: bool) -> OpCode {
+    OpCode::Data(match (first, kind) {
+        (false, _) => Data::Continue,
+        (true, SocketMessageType::Binary) => Data::Binary,
+        (true, SocketMessageType::Utf8) => Data::Text,
+    })
+}
+
+pub fn close_opcode() -> OpCode {
+    OpCode::Control(Control::Close)
+}
+
+pub fn ping_opcode() -> OpCode {
+    OpCode::Control(Control::Ping)
+}
+
+pub fn pong_opcode() -> OpCode {
+    OpCode::Control(Control::Pong)
+}
+
+/// XORs `buf` with the 4-byte mask, eight bytes at a time.
+fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
+    let wide = u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let v = u64::from_ne_bytes(chunk.try_into().expect("8 bytes")) ^ wide;
+        chunk.copy_from_slice(&v.to_ne_bytes());
+    }
+    // The remainder starts at a multiple of 8, so the mask phase is 0 again.
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= mask[i & 3];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SocketMessageType::*;
+
+    fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![first_byte];
+        match payload.len() {
+            n @ 0..=125 => v.push(n as u8),
+            n @ 126..=65535 => {
+                v.push(126);
+                v.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                v.push(127);
+                v.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn all(reader: &mut FrameReader, buf: &mut BytesMut) -> Vec<Incoming> {
+        let mut out = Vec::new();
+        while let Some(i) = reader.next(buf).unwrap() {
+            out.push(i);
+        }
+        out
+    }
+
+    fn data(kind: SocketMessageType, first: bool, last: bool, p: &[u8]) -> Incoming {
+        Incoming::Data {
+            kind,
+            first,
+            last,
+            payload: Bytes::copy_from_slice(p),
+        }
+    }
+
+    #[test]
+    fn whole_frames_pieces_and_fragments() {
+        let mut r = FrameReader::new(None);
+        let mut buf = BytesMut::from(&frame(0x82, b"abc")[..]);
+        assert_eq!(
+            all(&mut r, &mut buf),
+            vec![data(Binary, true, true, b"abc")]
+        );
+        // A frame arriving in three reads is handed on in pieces.
+        let f = frame(0x81, &[b'x'; 300]);
+        let mut buf = BytesMut::from(&f[..3]);
+        assert!(all(&mut r, &mut buf).is_empty(), "half a header");
+        buf.extend_from_slice(&f[3..104]);
+        assert_eq!(
+            all(&mut r, &mut buf),
+            vec![data(Utf8, true, false, &[b'x'; 100])]
+        );
+        assert!(r.mid_message(&buf));
+        buf.extend_from_slice(&f[104..]);
+        assert_eq!(
+            all(&mut r, &mut buf),
+            vec![data(Utf8, false, true, &[b'x'; 200])]
+        );
+        assert!(!r.mid_message(&buf));
+        // Fragments with a ping between them.
+        let mut bytes = frame(0x02, b"12");
+        bytes.extend(frame(0x89, b"p"));
+        bytes.extend(frame(0x00, b""));
+        bytes.extend(frame(0x80, b"3"));
+        let mut buf = BytesMut::from(&bytes[..]);
+        assert_eq!(
+            all(&mut r, &mut buf),
+            vec![
+                data(Binary, true, false, b"12"),
+                Incoming::Ping(Bytes::from_static(b"p")),
+                data(Binary, false, true, b"3"),
+            ]
+        );
+        // An empty message is one empty piece.
+        let mut buf = BytesMut::from(&frame(0x82, b"")[..]);
+        assert_eq!(all(&mut r, &mut buf), vec![data(Binary, true, true, b"")]);
+    }
+
+    #[test]
+    fn violations_carry_their_close_codes() {
+        let code = |bytes: Vec<u8>, max: Option<u64>| {
+            let mut r = FrameReader::new(max);
+            let mut buf = BytesMut::from(&bytes[..]);
+            loop {
+                match r.next(&mut buf) {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => return None,
+                    Err(v) => return Some(v.code),
+                }
+            }
+        };
+        assert_eq!(code(frame(0xC2, b"a"), None), Some(1002), "rsv1");
+        assert_eq!(
+            code(frame(0x80, b"a"), None),
+            Some(1002),
+            "continuation first"
+        );
+        assert_eq!(code(frame(0x83, b"a"), None), Some(1002), "reserved opcode");
+        assert_eq!(code(frame(0x09, b"a"), None), Some(1002), "fragmented ping");
+        assert_eq!(code(frame(0x89, &[0; 126]), None), Some(1002), "big ping");
+        let mut two = frame(0x01, b"a");
+        two.extend(frame(0x81, b"b"));
+        assert_eq!(code(two, None), Some(1002), "interleaved messages");
+        assert_eq!(code(frame(0x81, &[0xFF]), None), Some(1007), "bad UTF-8");
+        assert_eq!(
+            code(frame(0x81, &[0xE2, 0x82]), None),
+            Some(1007),
+            "cut character"
+        );
+        assert_eq!(code(frame(0x82, &[0; 11]), Some(10)), Some(1009), "too big");
+        assert_eq!(
+            code(frame(0x88, &[3, 0xED]), None),
+            Some(1002),
+            "close 1005 sent"
+        );
+        assert_eq!(code(frame(0x88, &[3]), None), Some(1002), "1-byte close");
+        assert_eq!(
+            code(frame(0x88, &[3, 0xE8, 0xFF]), None),
+            Some(1007),
+            "bad reason"
+        );
+        let mut masked = frame(0x82, b"");
+        masked[1] |= 0x80;
+        masked.extend([0, 0, 0, 0]);
+        assert_eq!(code(masked, None), Some(1002), "masked");
+    }
+
+    #[test]
+    fn utf8_split_anywhere_is_accepted() {
+        let text = "aé€😀z".as_bytes();
+        for cut in 0..=text.len() {
+            for cut2 in cut..=text.len() {
+                let mut c = Utf8Check::default();
+                assert!(c.feed(&text[..cut]) && c.feed(&text[cut..cut2]) && c.feed(&text[cut2..]));
+                assert!(c.finish(), "cuts {cut} {cut2}");
+            }
+        }
+        let mut c = Utf8Check::default();
+        assert!(
+            c.feed(&[0xF0, 0x9F]) && !c.feed(&[0x41]),
+            "a broken 4-byte character"
+        );
+    }
+
+    #[test]
+    fn encoded_frames_parse_back_unmasked() {
+        for len in [0usize, 5, 125, 126, 70_000] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut out = Vec::new();
+            encode(&mut out, data_opcode(Binary, true), true, &payload);
+            let mut cursor = Cursor::new(&out[..]);
+            let (h, n) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+            assert_eq!(n, len as u64);
+            let mask = h.mask.unwrap();
+            let mut body = out[cursor.position() as usize..].to_vec();
+            apply_mask(&mut body, mask);
+            assert_eq!(body, payload);
+        }
+    }
+}

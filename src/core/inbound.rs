@@ -1,0 +1,256 @@
+//! `IInputStream`: the bytes a StreamWebSocket received and the host has not read
+//! yet, and the one read that may wait for them (`ReadAsync`, `DataReader.LoadAsync`).
+//!
+//! The connection pushes payload in as it arrives and stops reading the socket
+//! while `ROOM` bytes wait here, so a host that reads slowly holds the server back
+//! through TCP instead of growing our memory. A read takes its bytes only when it
+//! completes (under the lock, after claiming its operation), so a canceled read
+//! loses nothing.
+
+use crate::core::error::*;
+use bytes::{Bytes, BytesMut};
+use futures_util::task::AtomicWaker;
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::task::Context;
+
+/// `InputStreamOptions` flags.
+pub const PARTIAL: u32 = 1;
+pub const READ_AHEAD: u32 = 2;
+
+/// The connection stops reading from the socket while this much waits here.
+const ROOM: usize = 1 << 20;
+
+type Deliver = Box<dyn FnOnce(Result<Bytes>) + Send>;
+
+struct Pending {
+    id: u64,
+    /// Complete once this many bytes are here (or the stream ended)...
+    count: usize,
+    /// ...or as soon as there is any byte (InputStreamOptions.Partial)...
+    partial: bool,
+    /// ...taking at most this many.
+    max: usize,
+    /// Claims the operation (false: it was canceled, leave the bytes here).
+    claim: Box<dyn Fn() -> bool + Send>,
+    deliver: Deliver,
+}
+
+#[derive(Default)]
+struct State {
+    chunks: VecDeque<Bytes>,
+    len: usize,
+    /// How the stream ended: cleanly (reads then get 0 bytes) or with a failure.
+    end: Option<Result<()>>,
+    read: Option<Pending>,
+    next_id: u64,
+}
+
+#[derive(Default)]
+pub struct Inbound {
+    state: Mutex<State>,
+    room: AtomicWaker,
+}
+
+impl Inbound {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Inbound::default())
+    }
+
+    /// A stream that holds `data` and then ends (a received message's data stream).
+    pub fn from_bytes(data: Bytes) -> Arc<Self> {
+        let inbound = Inbound::new();
+        inbound.push(data);
+        inbound.finish(Ok(()));
+        inbound
+    }
+
+    /// Bytes received (from the connection).
+    pub fn push(&self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        let mut st = self.state.lock();
+        st.len += data.len();
+        st.chunks.push_back(data);
+        self.complete_read(st);
+    }
+
+    /// The stream ended (from the connection): pending and later reads get what is
+    /// left, then 0 bytes (`Ok`) or the failure.
+    pub fn finish(&self, end: Result<()>) {
+        let mut st = self.state.lock();
+        if st.end.is_none() {
+            st.end = Some(end);
+        }
+        self.complete_read(st);
+    }
+
+    /// Whether the connection may read more from the socket; if not, it is woken
+    /// when reads make room.
+    pub fn poll_room(&self, cx: &mut Context<'_>) -> bool {
+        if self.state.lock().len < ROOM {
+            return true;
+        }
+        self.room.register(cx.waker());
+        self.state.lock().len < ROOM
+    }
+
+    /// Starts a read (see `Pending`); `deliver` runs once with the bytes or the
+    /// failure. Returns an id for `cancel`. One read at a time.
+    pub fn read(
+        &self,
+        count: usize,
+        options: u32,
+        max: usize,
+        claim: Box<dyn Fn() -> bool + Send>,
+        deliver: Deliver,
+    ) -> Result<u64> {
+        let mut st = self.state.lock();
+        if st.read.is_some() {
+            return Err(Error::new(
+                RTWS_E_INVALID_OPERATION,
+                "a read is already pending on this input stream: wait for it to complete",
+            ));
+        }
+        st.next_id += 1;
+        let id = st.next_id;
+        st.read = Some(Pending {
+            id,
+            count,
+            partial: options & PARTIAL != 0,
+            max: max.max(count),
+            claim,
+            deliver,
+        });
+        self.complete_read(st);
+        Ok(id)
+    }
+
+    /// Drops read `id` if it still waits (its operation was canceled).
+    pub fn cancel(&self, id: u64) {
+        let mut st = self.state.lock();
+        if st.read.as_ref().is_some_and(|p| p.id == id) {
+            st.read = None;
+        }
+    }
+
+    /// Completes the pending read if it can complete now.
+    fn complete_read(&self, mut st: parking_lot::MutexGuard<'_, State>) {
+        let ready = match &st.read {
+            None => false,
+            Some(p) => {
+                st.len >= p.count.max(1)
+                    || (p.partial && st.len > 0)
+                    || st.end.is_some()
+                    || p.count == 0
+            }
+        };
+        if !ready {
+            return;
+        }
+        let pending = st.read.take().expect("checked above");
+        if !(pending.claim)() {
+            return; // canceled: the bytes stay for the next read
+        }
+        let result = if st.len == 0 {
+            match &st.end {
+                Some(Err(e)) => Err(e.clone()),
+                _ => Ok(Bytes::new()),
+            }
+        } else {
+            Ok(take(&mut st, pending.max))
+        };
+        let made_room = st.len < ROOM;
+        drop(st);
+        if made_room {
+            self.room.wake();
+        }
+        (pending.deliver)(result);
+    }
+}
+
+/// Takes up to `max` bytes from the front, without copying when one chunk has them.
+fn take(st: &mut State, max: usize) -> Bytes {
+    let n = max.min(st.len);
+    st.len -= n;
+    let front = st.chunks.front_mut().expect("len > 0");
+    if front.len() >= n {
+        let out = front.split_to(n);
+        if front.is_empty() {
+            st.chunks.pop_front();
+        }
+        return out;
+    }
+    let mut out = BytesMut::with_capacity(n);
+    while out.len() < n {
+        let front = st.chunks.front_mut().expect("len counts the chunks");
+        let k = front.len().min(n - out.len());
+        out.extend_from_slice(&front.split_to(k));
+        if front.is_empty() {
+            st.chunks.pop_front();
+        }
+    }
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn read(i: &Inbound, count: usize, options: u32) -> mpsc::Receiver<Result<Bytes>> {
+        let (tx, rx) = mpsc::channel();
+        i.read(
+            count,
+            options,
+            count,
+            Box::new(|| true),
+            Box::new(move |r| tx.send(r).unwrap()),
+        )
+        .unwrap();
+        rx
+    }
+
+    #[test]
+    fn reads_wait_for_count_or_any_byte_and_see_the_end() {
+        let i = Inbound::new();
+        let rx = read(&i, 5, 0);
+        i.push(Bytes::from_static(b"abc"));
+        assert!(rx.try_recv().is_err(), "None waits for all 5");
+        i.push(Bytes::from_static(b"defg"));
+        assert_eq!(&rx.try_recv().unwrap().unwrap()[..], b"abcde");
+        let rx = read(&i, 10, PARTIAL);
+        assert_eq!(&rx.try_recv().unwrap().unwrap()[..], b"fg");
+        let rx = read(&i, 10, 0);
+        i.push(Bytes::from_static(b"h"));
+        i.finish(Ok(()));
+        assert_eq!(
+            &rx.try_recv().unwrap().unwrap()[..],
+            b"h",
+            "fewer at the end"
+        );
+        assert!(read(&i, 10, 0).try_recv().unwrap().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_canceled_read_takes_nothing_and_failures_come_after_the_data() {
+        let i = Inbound::new();
+        i.read(
+            4,
+            0,
+            4,
+            Box::new(|| false),
+            Box::new(|_| panic!("canceled")),
+        )
+        .unwrap();
+        i.push(Bytes::from_static(b"wxyz"));
+        i.finish(Err(Error::closed("x")));
+        let rx = read(&i, 2, 0);
+        assert_eq!(&rx.try_recv().unwrap().unwrap()[..], b"wx");
+        let rx = read(&i, 9, 0);
+        assert_eq!(&rx.try_recv().unwrap().unwrap()[..], b"yz");
+        assert!(read(&i, 1, 0).try_recv().unwrap().is_err());
+    }
+}

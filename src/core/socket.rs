@@ -1,0 +1,659 @@
+//! What MessageWebSocket and StreamWebSocket share: the state a socket shares
+//! with its connection task, Control settings, Information, connect and close,
+//! and the Closed event.
+
+use crate::core::async_op::AsyncOp;
+use crate::core::connection::{self, Command, Connection, Credential, Delivery, Target, Timing};
+use crate::core::credential::PasswordCredential;
+use crate::core::error::*;
+use crate::core::events::{Dispatcher, EventSource, Token};
+use crate::core::inbound::Inbound;
+use crate::core::message_websocket::{
+    MessageReceivedArgs, MessageWebSocketReceiveMode, SocketMessageType,
+};
+use crate::core::proxy::{self, ProxySetting};
+use crate::core::queue::{queue, Sender};
+use crate::core::runtime;
+use crate::core::string_vector::StringVector;
+use crate::core::traffic::Traffic;
+use once_cell::sync::{Lazy, OnceCell};
+use parking_lot::Mutex;
+use std::ffi::{CStr, CString};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+
+/// `WebSocketClosedEventArgs`.
+pub struct ClosedArgs {
+    pub code: u16,
+    pub reason: CString,
+}
+
+/// Text from the wire as a C string: a NUL inside cannot be represented in C.
+pub fn c_text(s: &str) -> CString {
+    CString::new(s.replace('\0', "\u{FFFD}")).expect("NULs were replaced")
+}
+
+/// Which class a socket is, and where what it receives goes.
+pub enum Kind {
+    Message,
+    Stream(Arc<Inbound>),
+}
+
+pub type MessageHandler = Box<dyn Fn(&Arc<MessageReceivedArgs>) + Send + Sync>;
+pub type ClosedHandler = Box<dyn Fn(&Arc<ClosedArgs>) + Send + Sync>;
+
+enum State {
+    Created,
+    Connecting {
+        attempt: u64,
+        abort: tokio::task::AbortHandle,
+    },
+    Connected(Sender<Command>),
+    Closed,
+}
+
+struct Settings {
+    max_message_size: u32,
+    no_delay: bool,
+    receive_mode: MessageWebSocketReceiveMode,
+    send_buffer_size: Option<u32>,
+    headers: Vec<(String, String)>,
+    timing: Timing,
+    server_credential: Option<Arc<PasswordCredential>>,
+    proxy_credential: Option<Arc<PasswordCredential>>,
+    proxy: ProxySetting,
+    /// Set while a connect runs or after it succeeded: only MessageType may change.
+    frozen: bool,
+}
+
+/// The state a socket shares with its connection task and its satellite objects.
+pub struct Socket {
+    kind: Kind,
+    message_type: AtomicU8,
+    settings: Mutex<Settings>,
+    protocols: Arc<StringVector>,
+    state: Mutex<State>,
+    attempts: AtomicU64,
+    protocol: OnceCell<CString>,
+    local_address: OnceCell<CString>,
+    /// The unsolicited pong interval of the established connection.
+    actual_pong: OnceCell<std::time::Duration>,
+    traffic: OnceCell<Arc<Traffic>>,
+    output_closed: AtomicBool,
+    dispatcher: Dispatcher,
+    message_received: EventSource<Arc<MessageReceivedArgs>>,
+    closed: EventSource<Arc<ClosedArgs>>,
+}
+
+const FROZEN: &str = "Control properties (other than MessageType) cannot change after ConnectAsync";
+
+/// The OS default SO_SNDBUF, reported until OutboundBufferSizeInBytes is set.
+static DEFAULT_SEND_BUFFER: Lazy<u32> = Lazy::new(|| {
+    tokio::net::TcpSocket::new_v4()
+        .and_then(|s| s.send_buffer_size())
+        .unwrap_or(0)
+});
+
+/// A subprotocol is an HTTP token (RFC 6455 §4.1, RFC 7230 §3.2.6).
+fn validate_protocol(p: &str) -> Result<()> {
+    if is_token(p) {
+        Ok(())
+    } else {
+        Err(Error::invalid_arg(format!(
+            "'{p}' is not a valid subprotocol name (an HTTP token)"
+        )))
+    }
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Headers the opening handshake owns; setting them would break it.
+const HANDSHAKE_HEADERS: &[&str] = &[
+    "host",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-accept",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+    "content-length",
+    "transfer-encoding",
+];
+
+impl Socket {
+    pub(crate) fn new(kind: Kind) -> Arc<Self> {
+        Arc::new(Socket {
+            kind,
+            message_type: AtomicU8::new(SocketMessageType::Binary as u8),
+            settings: Mutex::new(Settings {
+                max_message_size: u32::MAX,
+                no_delay: true,
+                receive_mode: MessageWebSocketReceiveMode::FullMessage,
+                send_buffer_size: None,
+                headers: Vec::new(),
+                timing: Timing::default(),
+                server_credential: None,
+                proxy_credential: None,
+                proxy: ProxySetting::default(),
+                frozen: false,
+            }),
+            protocols: Arc::new(StringVector::new(validate_protocol)),
+            state: Mutex::new(State::Created),
+            attempts: AtomicU64::new(0),
+            protocol: OnceCell::new(),
+            local_address: OnceCell::new(),
+            actual_pong: OnceCell::new(),
+            traffic: OnceCell::new(),
+            output_closed: AtomicBool::new(false),
+            dispatcher: Dispatcher::default(),
+            message_received: EventSource::default(),
+            closed: EventSource::default(),
+        })
+    }
+
+    pub(crate) fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+    pub(crate) fn raise_message(&self, args: &Arc<MessageReceivedArgs>) {
+        self.message_received.raise(args)
+    }
+    pub(crate) fn raise_closed(&self, args: &Arc<ClosedArgs>) {
+        self.closed.raise(args)
+    }
+
+    /// The class name, for messages.
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Message => "the MessageWebSocket",
+            Kind::Stream(_) => "the StreamWebSocket",
+        }
+    }
+
+    pub(crate) fn inbound(&self) -> Option<&Arc<Inbound>> {
+        match &self.kind {
+            Kind::Stream(inbound) => Some(inbound),
+            Kind::Message => None,
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        matches!(*self.state.lock(), State::Closed)
+    }
+
+    fn check_not_closed(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::closed(self.name()))
+        } else {
+            Ok(())
+        }
+    }
+
+    // ----- Control -------------------------------------------------------------
+
+    fn edit_settings<R>(&self, f: impl FnOnce(&mut Settings) -> R) -> Result<R> {
+        self.check_not_closed()?;
+        let mut s = self.settings.lock();
+        if s.frozen {
+            return Err(Error::illegal_call(FROZEN));
+        }
+        Ok(f(&mut s))
+    }
+
+    pub fn message_type(&self) -> SocketMessageType {
+        match self.message_type.load(Ordering::Relaxed) {
+            0 => SocketMessageType::Binary,
+            _ => SocketMessageType::Utf8,
+        }
+    }
+    /// MessageType may change at any time; it applies to the next store.
+    pub fn set_message_type(&self, t: SocketMessageType) -> Result<()> {
+        self.check_not_closed()?;
+        self.message_type.store(t as u8, Ordering::Relaxed);
+        Ok(())
+    }
+    pub fn max_message_size(&self) -> u32 {
+        self.settings.lock().max_message_size
+    }
+    pub fn set_max_message_size(&self, v: u32) -> Result<()> {
+        if v == 0 {
+            return Err(Error::invalid_arg("MaxMessageSize must be at least 1"));
+        }
+        self.edit_settings(|s| s.max_message_size = v)
+    }
+    pub fn receive_mode(&self) -> MessageWebSocketReceiveMode {
+        self.settings.lock().receive_mode
+    }
+    pub fn set_receive_mode(&self, v: MessageWebSocketReceiveMode) -> Result<()> {
+        self.edit_settings(|s| s.receive_mode = v)
+    }
+    pub fn no_delay(&self) -> bool {
+        self.settings.lock().no_delay
+    }
+    pub fn set_no_delay(&self, v: bool) -> Result<()> {
+        self.edit_settings(|s| s.no_delay = v)
+    }
+    pub fn outbound_buffer_size(&self) -> u32 {
+        self.settings
+            .lock()
+            .send_buffer_size
+            .unwrap_or(*DEFAULT_SEND_BUFFER)
+    }
+    pub fn set_outbound_buffer_size(&self, v: u32) -> Result<()> {
+        if v == 0 || v > i32::MAX as u32 {
+            return Err(Error::invalid_arg(
+                "OutboundBufferSizeInBytes must be between 1 and 2147483647",
+            ));
+        }
+        self.edit_settings(|s| s.send_buffer_size = Some(v))
+    }
+    pub fn timing(&self) -> Timing {
+        self.settings.lock().timing
+    }
+    /// Changes one timing setting (before ConnectAsync only).
+    pub fn set_timing(&self, f: impl FnOnce(&mut Timing)) -> Result<()> {
+        self.edit_settings(|s| f(&mut s.timing))
+    }
+    pub fn proxy_credential(&self) -> Option<Arc<PasswordCredential>> {
+        self.settings.lock().proxy_credential.clone()
+    }
+    pub fn set_proxy_credential(&self, c: Option<Arc<PasswordCredential>>) -> Result<()> {
+        self.edit_settings(|s| s.proxy_credential = c)
+    }
+    /// The proxy extension: `None` uses the environment, `Some("")` none at all,
+    /// `Some(uri)` that proxy (checked now).
+    pub fn set_proxy(&self, uri: Option<&str>) -> Result<()> {
+        let setting = match uri {
+            None => ProxySetting::Environment,
+            Some("") => ProxySetting::Direct,
+            Some(uri) => {
+                proxy::parse_proxy_uri(uri)?;
+                ProxySetting::Uri(uri.to_owned())
+            }
+        };
+        self.edit_settings(|s| s.proxy = setting)
+    }
+    pub fn server_credential(&self) -> Option<Arc<PasswordCredential>> {
+        self.settings.lock().server_credential.clone()
+    }
+    pub fn set_server_credential(&self, c: Option<Arc<PasswordCredential>>) -> Result<()> {
+        self.edit_settings(|s| s.server_credential = c)
+    }
+    pub fn actual_pong_interval(&self) -> std::time::Duration {
+        self.actual_pong.get().copied().unwrap_or_default()
+    }
+    pub fn supported_protocols(&self) -> Arc<StringVector> {
+        self.protocols.clone()
+    }
+
+    pub fn set_request_header(&self, name: &str, value: &str) -> Result<()> {
+        if !is_token(name) {
+            return Err(Error::invalid_arg(format!(
+                "'{name}' is not a valid HTTP header name"
+            )));
+        }
+        if HANDSHAKE_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(Error::invalid_arg(format!(
+                "the '{name}' header belongs to the WebSocket handshake and cannot be set \
+                 (use SupportedProtocols for Sec-WebSocket-Protocol)"
+            )));
+        }
+        if http::HeaderValue::from_str(value).is_err() {
+            return Err(Error::invalid_arg(
+                "a header value must be visible ASCII, spaces or tabs (no CR, LF or other control characters)",
+            ));
+        }
+        self.edit_settings(|s| s.headers.push((name.to_owned(), value.to_owned())))
+            .map_err(|e| {
+                if e.hr == E_ILLEGAL_METHOD_CALL {
+                    Error::illegal_call("SetRequestHeader must be called before ConnectAsync")
+                } else {
+                    e
+                }
+            })
+    }
+
+    // ----- Information ---------------------------------------------------------
+
+    /// The subprotocol the server chose; empty before connect or when none.
+    pub fn protocol(&self) -> &CStr {
+        self.protocol.get().map(CString::as_c_str).unwrap_or(c"")
+    }
+    /// The local IP address of the connection; empty before connect.
+    pub fn local_address(&self) -> &CStr {
+        self.local_address
+            .get()
+            .map(CString::as_c_str)
+            .unwrap_or(c"")
+    }
+
+    /// (inbound, outbound) bits per second measured on the connection (see
+    /// `Traffic::rates`); zeros before connect.
+    pub fn bandwidth(&self) -> (u64, u64) {
+        self.traffic.get().map_or((0, 0), |t| t.rates())
+    }
+
+    // ----- Connect and close ---------------------------------------------------
+
+    pub fn connect(self: &Arc<Self>, uri: &str) -> Result<Arc<AsyncOp<()>>> {
+        let (uri, host, port) = parse_ws_uri(uri)?;
+        let mut state = self.state.lock();
+        match *state {
+            State::Created => {}
+            State::Closed => return Err(Error::closed(self.name())),
+            _ => {
+                return Err(Error::illegal_call(
+                    "ConnectAsync was already called on this socket",
+                ))
+            }
+        }
+        let target = {
+            let mut s = self.settings.lock();
+            // A bad environment proxy fails the call before anything is frozen.
+            let proxy = proxy::choose(&s.proxy, &host, false)?;
+            s.frozen = true;
+            // Frozen before it is copied, so no Append slips in between unsent.
+            self.protocols.freeze(FROZEN);
+            Target {
+                uri,
+                host,
+                port,
+                headers: s.headers.clone(),
+                protocols: self.protocols.to_vec(),
+                send_buffer_size: s.send_buffer_size,
+                no_delay: s.no_delay,
+                timing: s.timing,
+                server_credential: s.server_credential.as_deref().map(Credential::from),
+                proxy,
+                proxy_credential: s.proxy_credential.as_deref().map(Credential::from),
+            }
+        };
+        let op = AsyncOp::<()>::new();
+        let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
+        let delivery = {
+            let s = self.settings.lock();
+            let max = (s.max_message_size != u32::MAX).then_some(u64::from(s.max_message_size));
+            match (&self.kind, s.receive_mode) {
+                (Kind::Stream(inbound), _) => Delivery::Stream(inbound.clone()),
+                (Kind::Message, MessageWebSocketReceiveMode::FullMessage) => {
+                    Delivery::Messages(max)
+                }
+                (Kind::Message, MessageWebSocketReceiveMode::PartialMessage) => {
+                    Delivery::Pieces(max)
+                }
+            }
+        };
+        let task = connect_task(
+            self.clone(),
+            attempt,
+            target,
+            delivery,
+            Abandoned(op.clone()),
+        );
+        let join = match runtime::handle() {
+            Ok(h) => h.spawn(task),
+            Err(e) => {
+                self.unfreeze();
+                return Err(e);
+            }
+        };
+        *state = State::Connecting {
+            attempt,
+            abort: join.abort_handle(),
+        };
+        drop(state);
+        let socket = self.clone();
+        op.on_cancel(move || socket.cancel_connect(attempt));
+        Ok(op)
+    }
+
+    fn unfreeze(&self) {
+        self.settings.lock().frozen = false;
+        self.protocols.unfreeze();
+    }
+
+    /// A failed, canceled or undone connect leaves the socket as it was before
+    /// ConnectAsync, so the host can change its settings and try again.
+    fn revert_if(&self, applies: impl FnOnce(&State) -> bool) {
+        let mut state = self.state.lock();
+        if applies(&state) {
+            *state = State::Created;
+            // Under the state lock: a ConnectAsync racing in must not be unfrozen.
+            self.unfreeze();
+        }
+    }
+
+    fn connect_failed(&self, attempt: u64) {
+        self.revert_if(|s| matches!(s, State::Connecting { attempt: a, .. } if *a == attempt));
+    }
+
+    /// Canceled after the handshake succeeded but before the operation completed.
+    fn undo_connect(&self) {
+        self.revert_if(|s| matches!(s, State::Connected(_)));
+    }
+
+    fn cancel_connect(&self, attempt: u64) {
+        self.revert_if(|s| match s {
+            State::Connecting { attempt: a, abort } if *a == attempt => {
+                abort.abort();
+                true
+            }
+            _ => false,
+        });
+    }
+
+    fn connect_succeeded(&self, attempt: u64, tx: Sender<Command>) -> bool {
+        let mut state = self.state.lock();
+        if matches!(*state, State::Connecting { attempt: a, .. } if a == attempt) {
+            *state = State::Connected(tx);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn connection_ended(&self) {
+        *self.state.lock() = State::Closed;
+    }
+
+    /// `Close` (no frame payload) or `CloseWithStatus`.
+    pub fn close(&self, status: Option<(u16, &str)>) -> Result<()> {
+        let frame = match status {
+            None => None,
+            Some((code, reason)) => {
+                if !(code == 1000 || (3000..=4999).contains(&code)) {
+                    return Err(Error::invalid_arg(format!(
+                        "close code {code} is not allowed: use 1000 or 3000-4999"
+                    )));
+                }
+                if reason.len() > 123 {
+                    return Err(Error::invalid_arg(format!(
+                        "the close reason is {} bytes of UTF-8; at most 123 are allowed",
+                        reason.len()
+                    )));
+                }
+                Some((code, reason.to_owned()))
+            }
+        };
+        let previous = std::mem::replace(&mut *self.state.lock(), State::Closed);
+        match previous {
+            State::Connecting { abort, .. } => abort.abort(),
+            State::Connected(tx) => {
+                let _ = tx.send(Command::Close(frame));
+            }
+            State::Created | State::Closed => {}
+        }
+        Ok(())
+    }
+
+    /// Hands a command to the connection: only once connected, and while the
+    /// output stream is open.
+    pub(crate) fn send(&self, cmd: Command) -> Result<()> {
+        if self.output_closed.load(Ordering::Acquire) {
+            return Err(Error::closed("the output stream"));
+        }
+        match &*self.state.lock() {
+            State::Connected(tx) => tx.send(cmd).map_err(|_| Error::closed(self.name())),
+            State::Closed => Err(Error::closed(self.name())),
+            State::Created | State::Connecting { .. } => Err(Error::illegal_call(
+                "the socket is not connected yet: wait for ConnectAsync to complete",
+            )),
+        }
+    }
+
+    // ----- Events --------------------------------------------------------------
+
+    pub fn add_message_received(&self, h: MessageHandler) -> Token {
+        self.message_received.add(h)
+    }
+    pub fn remove_message_received(&self, token: Token) {
+        self.message_received.remove(token);
+        self.dispatcher.barrier();
+    }
+    pub fn add_closed(&self, h: ClosedHandler) -> Token {
+        self.closed.add(h)
+    }
+    pub fn remove_closed(&self, token: Token) {
+        self.closed.remove(token);
+        self.dispatcher.barrier();
+    }
+
+    /// The output stream was closed (its DataWriter let go of it): later writes
+    /// fail with RO_E_CLOSED.
+    pub(crate) fn close_output(&self) {
+        self.output_closed.store(true, Ordering::Release);
+    }
+
+    /// The host let go of the socket: no handler runs again, and the connection
+    /// closes (Close() semantics).
+    pub(crate) fn release(&self) {
+        self.message_received.clear();
+        self.closed.clear();
+        self.dispatcher.barrier();
+        let _ = self.close(None);
+    }
+}
+
+/// Finishes a connect operation that its task never got to finish: the task was
+/// dropped (aborted by Close before or while it ran, or by runtime shutdown).
+/// Created before the task is spawned, so even a task aborted before its first
+/// poll reports it.
+struct Abandoned(Arc<AsyncOp<()>>);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        self.0.complete(Err(Error::new(
+            RTWS_E_OPERATION_ABORTED,
+            "ConnectAsync was aborted: the socket was closed (or rtws shut down)",
+        )));
+    }
+}
+
+async fn connect_task(
+    socket: Arc<Socket>,
+    attempt: u64,
+    target: Target,
+    delivery: Delivery,
+    abandoned: Abandoned,
+) {
+    let op = abandoned.0.clone();
+    let timing = target.timing;
+    match connection::establish(target).await {
+        Err(e) => {
+            socket.connect_failed(attempt);
+            op.complete(Err(e));
+        }
+        Ok(est) => {
+            let (tx, rx) = queue();
+            if !socket.connect_succeeded(attempt, tx) {
+                return; // closed or canceled meanwhile: `abandoned` reports it
+            }
+            let _ = socket.protocol.set(c_text(&est.protocol));
+            let _ = socket.local_address.set(c_text(&est.local_address));
+            let _ = socket.actual_pong.set(timing.pong_interval);
+            let _ = socket.traffic.set(est.traffic.clone());
+            let completed = socket.dispatcher.dispatch(|| op.complete(Ok(())));
+            drop(abandoned);
+            if !completed {
+                // Canceled after the handshake succeeded: leave the socket as a cancel
+                // a moment earlier would have (the new connection is dropped here).
+                socket.undo_connect();
+                return;
+            }
+            // A task of its own: this one is sized for the handshake's futures
+            // (~5 KiB), the connection needs a fraction of that for its lifetime.
+            tokio::spawn(Connection::new(socket, est.wire, delivery, rx, timing).run());
+        }
+    }
+}
+
+/// Checks a ConnectAsync URI: absolute `ws:` (or `wss:`), with a host, no fragment.
+fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16)> {
+    let bad = |why: &str| Error::invalid_arg(format!("invalid WebSocket URI '{uri}': {why}"));
+    if uri.contains('#') {
+        return Err(bad("a WebSocket URI cannot have a fragment"));
+    }
+    let parsed: http::Uri = uri.parse().map_err(|e| bad(&format!("{e}")))?;
+    let scheme = parsed
+        .scheme_str()
+        .ok_or_else(|| bad("it is not absolute"))?;
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "ws" => 80,
+        "wss" => {
+            return Err(Error::new(
+                E_NOTIMPL,
+                "wss: (WebSocket over TLS) is not implemented yet; use ws:",
+            ))
+        }
+        other => return Err(bad(&format!("the scheme must be ws or wss, not '{other}'"))),
+    };
+    let host = parsed
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad("it has no host"))?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    // http::Uri::port() hides a port it cannot parse; read the authority itself.
+    let authority = parsed.authority().map(|a| a.as_str()).unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let after_host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),
+        None => host_port.split_once(':').map_or("", |(_, p)| p),
+    };
+    let port_text = after_host.strip_prefix(':').unwrap_or(after_host);
+    let port = if port_text.is_empty() {
+        default_port
+    } else {
+        port_text
+            .parse::<u16>()
+            .map_err(|_| bad(&format!("'{port_text}' is not a port number")))?
+    };
+    if port == 0 {
+        return Err(bad("port 0 is not a valid destination"));
+    }
+    Ok((parsed, host, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_checks() {
+        assert!(parse_ws_uri("ws://127.0.0.1:80/x?y").is_ok());
+        assert_eq!(parse_ws_uri("ws://[::1]:9/").unwrap().1, "::1");
+        assert_eq!(parse_ws_uri("http://a/").unwrap_err().hr, E_INVALIDARG);
+        assert_eq!(parse_ws_uri("ws://a/#f").unwrap_err().hr, E_INVALIDARG);
+        assert_eq!(parse_ws_uri("/relative").unwrap_err().hr, E_INVALIDARG);
+        assert_eq!(parse_ws_uri("").unwrap_err().hr, E_INVALIDARG);
+        assert_eq!(parse_ws_uri("ws://a:99999/").unwrap_err().hr, E_INVALIDARG);
+        assert_eq!(parse_ws_uri("ws://a:b/").unwrap_err().hr, E_INVALIDARG);
+        assert_eq!(parse_ws_uri("wss://a/").unwrap_err().hr, E_NOTIMPL);
+    }
+}

@@ -1,0 +1,658 @@
+//! `StreamWebSocket`, `StreamWebSocketControl`, `StreamWebSocketInformation`.
+//!
+//! The members it shares with MessageWebSocket call the same core (`core::socket`)
+//! and behave the same; each is documented here in full, as C users read one
+//! function at a time.
+//!
+//! Thread rules for every function here: callable from any thread, including from
+//! inside rtws handlers. The Closed handler runs on a library thread; it must not
+//! throw or longjmp out.
+
+use crate::core::error::{Result, HRESULT};
+use crate::core::socket::Socket;
+use crate::core::stream_websocket as core;
+use crate::ffi::async_op::IAsyncAction;
+use crate::ffi::credential::{self, PasswordCredential};
+use crate::ffi::handle::Handle;
+use crate::ffi::message_websocket::{
+    borrowed_c, handler_missing, with_borrowed, BandwidthStatistics, WebSocketClosedEventArgs,
+};
+use crate::ffi::streams::{IInputStream, IOutputStream};
+use crate::ffi::vector::IVectorString;
+use crate::ffi::{call, call_count, in_str, out, Context, EventRegistrationToken, TimeSpan};
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Opaque handle of a StreamWebSocket.
+pub struct StreamWebSocket {
+    _private: [u8; 0],
+}
+impl Handle for StreamWebSocket {
+    type Target = core::StreamWebSocket;
+    const NAME: &'static str = "StreamWebSocket";
+}
+
+/// Opaque handle of a StreamWebSocketControl (settings of one socket).
+pub struct StreamWebSocketControl {
+    _private: [u8; 0],
+}
+impl Handle for StreamWebSocketControl {
+    type Target = core::StreamWebSocketControl;
+    const NAME: &'static str = "StreamWebSocketControl";
+}
+
+/// Opaque handle of a StreamWebSocketInformation (read-only facts of one socket).
+pub struct StreamWebSocketInformation {
+    _private: [u8; 0],
+}
+impl Handle for StreamWebSocketInformation {
+    type Target = core::StreamWebSocketInformation;
+    const NAME: &'static str = "StreamWebSocketInformation";
+}
+
+/// Closed handler: `sender` and `args` are borrowed for the call (AddRef to keep
+/// them); `context` is what was given to add_Closed.
+pub type StreamWebSocketClosedHandler = Option<
+    extern "C" fn(
+        context: *mut c_void,
+        sender: *mut StreamWebSocket,
+        args: *mut WebSocketClosedEventArgs,
+    ),
+>;
+
+fn control(this: *mut StreamWebSocketControl) -> Result<Arc<Socket>> {
+    Ok(StreamWebSocketControl::get(this)?.0.clone())
+}
+
+/// `InputStream`: a new reference to the socket's input stream. The payload of the
+/// binary messages the server sends arrives there as one byte stream, handed on as
+/// it arrives (a message of any size is read in sections); read it with
+/// `IInputStream_ReadAsync` or a `DataReader` (`DataReader_CreateDataReader`,
+/// `DataReader_LoadAsync`). While 1 MiB waits unread, rtws stops reading the socket
+/// (the server is held back by TCP). After the close handshake, reads complete
+/// with 0 bytes; after a failure, with the failure HRESULT (once the bytes received
+/// before it are read). A text message from the server fails the connection with
+/// close code 1003 (StreamWebSocket is binary only) and `E_INVALID_PROTOCOL_FORMAT`.
+/// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_get_InputStream(
+    this: *mut StreamWebSocket,
+    stream: *mut *mut IInputStream,
+) -> HRESULT {
+    call(|| {
+        let stream = out(stream, "stream")?;
+        let input = StreamWebSocket::get(this)?.input_stream();
+        stream.set(IInputStream::publish(input))
+    })
+}
+
+/// `NoDelay` (default true: TCP_NODELAY, Nagle's algorithm off). Returns `S_OK`;
+/// `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_NoDelay(
+    this: *mut StreamWebSocketControl,
+    value: *mut bool,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(control(this)?.no_delay()))
+}
+
+/// Sets `NoDelay`: false lets the kernel coalesce small writes (Nagle). Before
+/// ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`
+/// (after ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_NoDelay(
+    this: *mut StreamWebSocketControl,
+    value: bool,
+) -> HRESULT {
+    call(|| control(this)?.set_no_delay(value))
+}
+
+/// Creates a StreamWebSocket (the `StreamWebSocket()` constructor), with UWP's
+/// defaults (NoDelay true).
+/// The caller owns one reference in `*result`; releasing the last reference closes
+/// the socket (as `Close`) and no handler of it runs afterwards.
+///
+/// Returns `S_OK`; `E_POINTER` (NULL `result`).
+///
+/// ```c
+/// StreamWebSocket *ws = NULL;
+/// if (RTWS_FAILED(StreamWebSocket_Create(&ws))) { puts(rtws_GetLastErrorMessage()); }
+/// ```
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_Create(result: *mut *mut StreamWebSocket) -> HRESULT {
+    call(|| {
+        let result = out(result, "result")?;
+        result.set(StreamWebSocket::new_handle(core::StreamWebSocket::default()))
+    })
+}
+
+/// Adds a reference. Returns the new count, or 0 when `self` is not a live handle.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_AddRef(this: *mut StreamWebSocket) -> u32 {
+    call_count(|| StreamWebSocket::add_ref(this))
+}
+
+/// Releases a reference. The last one closes the socket (an empty close frame, as
+/// `Close`), unregisters every handler, and waits for a handler of this socket
+/// that is running on another thread to return (not when called from one of this
+/// socket's own handlers, which may release their socket). Returns the new count,
+/// or 0 when `self` is not a live handle.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_Release(this: *mut StreamWebSocket) -> u32 {
+    call_count(|| StreamWebSocket::release(this))
+}
+
+/// `Control`: a new reference to the socket's settings object in `*control`.
+/// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_get_Control(
+    this: *mut StreamWebSocket,
+    control: *mut *mut StreamWebSocketControl,
+) -> HRESULT {
+    call(|| {
+        let control = out(control, "control")?;
+        let socket = StreamWebSocket::get(this)?.socket().clone();
+        control.set(StreamWebSocketControl::new_handle(
+            core::StreamWebSocketControl(socket),
+        ))
+    })
+}
+
+/// `Information`: a new reference to the socket's information object.
+/// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_get_Information(
+    this: *mut StreamWebSocket,
+    information: *mut *mut StreamWebSocketInformation,
+) -> HRESULT {
+    call(|| {
+        let information = out(information, "information")?;
+        let socket = StreamWebSocket::get(this)?.socket().clone();
+        information.set(StreamWebSocketInformation::new_handle(
+            core::StreamWebSocketInformation(socket),
+        ))
+    })
+}
+
+/// `OutputStream`: a new reference to the socket's output stream. Every write (one
+/// `DataWriter_StoreAsync` or `IOutputStream_WriteAsync`) sends one binary
+/// message, completing once the kernel has taken it. Sends from several threads or writers are queued and go
+/// out whole, in call order. A DataWriter released while attached closes this
+/// stream for good (`RO_E_CLOSED` afterwards), as in UWP; detach it first.
+/// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_get_OutputStream(
+    this: *mut StreamWebSocket,
+    stream: *mut *mut IOutputStream,
+) -> HRESULT {
+    call(|| {
+        let stream = out(stream, "stream")?;
+        let output = StreamWebSocket::get(this)?.output_stream();
+        stream.set(IOutputStream::new_handle(output))
+    })
+}
+
+/// `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` URI, UTF-8;
+/// IPv4, `[IPv6]` or a host name) and returns the operation in `*operation` (caller
+/// owns it). Settings are taken now; until the connect fails or is canceled, Control
+/// properties cannot change. A failed or canceled connect
+/// may be retried on the same socket.
+///
+/// Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
+/// a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
+/// handle); `E_NOTIMPL` (`wss:`, not available yet); `E_ILLEGAL_METHOD_CALL`
+/// (already connecting or connected); `RO_E_CLOSED` (closed).
+/// The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
+/// `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (ConnectTimeout, default 60 s,
+/// for each of at most 5 addresses, for the proxy's CONNECT and for the
+/// handshake), `HTTP_E_STATUS_*` (the server, or the proxy, answered another HTTP
+/// status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
+/// or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
+/// (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
+/// (the server chose no offered subprotocol, or one not offered),
+/// `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
+/// after `IAsyncAction_Cancel`.
+///
+/// ```c
+/// IAsyncAction *op;
+/// HRESULT hr = StreamWebSocket_ConnectAsync(ws, "ws://127.0.0.1:9001/echo", &op);
+/// if (RTWS_SUCCEEDED(hr)) { hr = IAsyncAction_Wait(op, RTWS_INFINITE); IAsyncAction_Release(op); }
+/// if (RTWS_FAILED(hr)) printf("%d %s\n", WebSocketError_GetStatus(hr), rtws_GetLastErrorMessage());
+/// ```
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_ConnectAsync(
+    this: *mut StreamWebSocket,
+    uri: *const c_char,
+    operation: *mut *mut IAsyncAction,
+) -> HRESULT {
+    call(|| {
+        let operation = out(operation, "operation")?;
+        let uri = in_str(uri, "uri")?;
+        let op = StreamWebSocket::get(this)?.socket().connect(uri)?;
+        operation.set(IAsyncAction::publish(op))
+    })
+}
+
+/// `SetRequestHeader`: adds a header to the opening handshake request (a repeated
+/// name adds another line). Before ConnectAsync only. `name` must be an HTTP token
+/// and not one the handshake owns: Host, Upgrade, Connection, Content-Length,
+/// Transfer-Encoding, Sec-WebSocket-Key, -Version, -Accept, -Extensions,
+/// -Protocol (use SupportedProtocols for subprotocols); `value` must not contain
+/// CR, LF. Both UTF-8, copied.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
+/// ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_SetRequestHeader(
+    this: *mut StreamWebSocket,
+    name: *const c_char,
+    value: *const c_char,
+) -> HRESULT {
+    call(|| {
+        let name = in_str(name, "name")?;
+        let value = in_str(value, "value")?;
+        StreamWebSocket::get(this)?
+            .socket()
+            .set_request_header(name, value)
+    })
+}
+
+/// `Close()`: closes the socket with an empty close frame (no status code). A
+/// pending ConnectAsync fails with `RTWS_E_OPERATION_ABORTED` (and no Closed event is
+/// raised for a socket that never connected). Sends queued before
+/// the Close still go out, ahead of the close frame (if the server reads nothing,
+/// SendTimeout ends the connection and fails them); later stores fail with
+/// `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).
+/// Closing again is harmless. Allowed inside handlers.
+/// Returns `S_OK`; `E_INVALIDARG` (not a live handle).
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_Close(this: *mut StreamWebSocket) -> HRESULT {
+    call(|| StreamWebSocket::get(this)?.socket().close(None))
+}
+
+/// `Close(code, reason)` (ABI name CloseWithStatus): as `Close`, with a status.
+/// `code` must be 1000 or 3000–4999; `reason` (UTF-8, may be NULL for none) at most
+/// 123 bytes. Returns `S_OK`; `E_INVALIDARG` (code, reason, not a live handle).
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_CloseWithStatus(
+    this: *mut StreamWebSocket,
+    code: u16,
+    reason: *const c_char,
+) -> HRESULT {
+    call(|| {
+        let reason = if reason.is_null() {
+            ""
+        } else {
+            in_str(reason, "reason")?
+        };
+        StreamWebSocket::get(this)?
+            .socket()
+            .close(Some((code, reason)))
+    })
+}
+
+/// Adds a Closed handler: raised exactly once per established connection, with
+/// the close code and reason the server sent (1005 when its close frame had none,
+/// 1006 when the connection was lost without one, or the code rtws sent when it
+/// failed the connection: 1002, 1003 for a text message, 1007). A failure also
+/// reaches pending and later reads of the InputStream.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_add_Closed(
+    this: *mut StreamWebSocket,
+    handler: StreamWebSocketClosedHandler,
+    context: *mut c_void,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
+    call(|| {
+        let token = out(token, "token")?;
+        let handler = handler.ok_or_else(handler_missing)?;
+        let socket = StreamWebSocket::get(this)?;
+        let sender = this as usize;
+        let ctx = Context(context);
+        let value = socket.socket().add_closed(Box::new(move |args| {
+            let ctx = ctx;
+            with_borrowed(args, |a| handler(ctx.0, sender as *mut StreamWebSocket, a));
+        }));
+        token.set(EventRegistrationToken { value })
+    })
+}
+
+/// Removes a Closed handler. Once this returns, the handler is not called again
+/// (it waits for a running one on another thread; not from inside a handler of
+/// this socket). Unknown tokens are ignored.
+/// Returns `S_OK`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_remove_Closed(
+    this: *mut StreamWebSocket,
+    token: EventRegistrationToken,
+) -> HRESULT {
+    call(|| {
+        StreamWebSocket::get(this)?
+            .socket()
+            .remove_closed(token.value);
+        Ok(())
+    })
+}
+
+/// Adds a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_AddRef(this: *mut StreamWebSocketControl) -> u32 {
+    call_count(|| StreamWebSocketControl::add_ref(this))
+}
+
+/// Releases a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_Release(this: *mut StreamWebSocketControl) -> u32 {
+    call_count(|| StreamWebSocketControl::release(this))
+}
+
+/// `OutboundBufferSizeInBytes`: the TCP send buffer (SO_SNDBUF) the connection
+/// asks for; the system default until set. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_OutboundBufferSizeInBytes(
+    this: *mut StreamWebSocketControl,
+    value: *mut u32,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(control(this)?.outbound_buffer_size()))
+}
+
+/// Sets `OutboundBufferSizeInBytes` (1 to 2147483647), applied as SO_SNDBUF at
+/// connect (the kernel may round it). Before ConnectAsync only. Returns `S_OK`;
+/// `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_OutboundBufferSizeInBytes(
+    this: *mut StreamWebSocketControl,
+    value: u32,
+) -> HRESULT {
+    call(|| control(this)?.set_outbound_buffer_size(value))
+}
+
+/// `SupportedProtocols`: a new reference to the socket's list of subprotocols to
+/// offer (sent as Sec-WebSocket-Protocol, in order). Editable before ConnectAsync;
+/// afterwards its edits fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`;
+/// `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_SupportedProtocols(
+    this: *mut StreamWebSocketControl,
+    value: *mut *mut IVectorString,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(IVectorString::publish(control(this)?.supported_protocols()))
+    })
+}
+
+/// `DesiredUnsolicitedPongInterval`: how often rtws sends an unsolicited Pong frame
+/// (a one-way heartbeat, RFC 6455 §5.5.3); zero (the default) sends none.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_DesiredUnsolicitedPongInterval(
+    this: *mut StreamWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| {
+        out(value, "value")?.set(TimeSpan::from_duration(
+            control(this)?.timing().pong_interval,
+        ))
+    })
+}
+
+/// Sets `DesiredUnsolicitedPongInterval` (0, or 10 ms to 1 day). Before ConnectAsync
+/// only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (after
+/// ConnectAsync); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_DesiredUnsolicitedPongInterval(
+    this: *mut StreamWebSocketControl,
+    value: TimeSpan,
+) -> HRESULT {
+    call(|| {
+        let d = if value.Duration == 0 {
+            Duration::ZERO
+        } else {
+            value.to_duration("DesiredUnsolicitedPongInterval", Duration::from_millis(10))?
+        };
+        control(this)?.set_timing(|t| t.pong_interval = d)
+    })
+}
+
+/// `ActualUnsolicitedPongInterval`: the interval in force on the connection (rtws
+/// applies the desired one exactly); zero before the connect completes or when none.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_ActualUnsolicitedPongInterval(
+    this: *mut StreamWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| {
+        out(value, "value")?.set(TimeSpan::from_duration(
+            control(this)?.actual_pong_interval(),
+        ))
+    })
+}
+
+/// rtws extension: `ConnectTimeout`, the limit for each TCP connect attempt and for
+/// the opening handshake (default 60 s, as UWP). Returns `S_OK`; `E_POINTER`;
+/// `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_ConnectTimeout(
+    this: *mut StreamWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(TimeSpan::from_duration(control(this)?.timing().connect)))
+}
+
+/// rtws extension: sets `ConnectTimeout` (1 ms to 1 day). A connect that runs out of
+/// time fails with `WININET_E_TIMEOUT` (WebErrorStatus_Timeout). Before ConnectAsync
+/// only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_ConnectTimeout(
+    this: *mut StreamWebSocketControl,
+    value: TimeSpan,
+) -> HRESULT {
+    call(|| {
+        let d = value.to_duration("ConnectTimeout", Duration::from_millis(1))?;
+        control(this)?.set_timing(|t| t.connect = d)
+    })
+}
+
+/// rtws extension: `SendTimeout`, how long queued output may make no progress (the
+/// server reads nothing) before the connection fails (default 30 s, as UWP).
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_SendTimeout(
+    this: *mut StreamWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(TimeSpan::from_duration(control(this)?.timing().send)))
+}
+
+/// rtws extension: sets `SendTimeout` (1 ms to 1 day). When it runs out, pending
+/// sends and reads fail with `WININET_E_TIMEOUT`, and Closed follows with 1006. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`;
+/// `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_SendTimeout(
+    this: *mut StreamWebSocketControl,
+    value: TimeSpan,
+) -> HRESULT {
+    call(|| {
+        let d = value.to_duration("SendTimeout", Duration::from_millis(1))?;
+        control(this)?.set_timing(|t| t.send = d)
+    })
+}
+
+/// rtws extension: `ReceiveTimeout`, how long a message that has begun to arrive may
+/// receive no byte before the connection fails (default 30 s, as UWP); time while
+/// 1 MiB waits unread in the InputStream does not count. An idle connection
+/// between messages never times out (use DesiredUnsolicitedPongInterval
+/// and the server's pings for liveness). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_ReceiveTimeout(
+    this: *mut StreamWebSocketControl,
+    value: *mut TimeSpan,
+) -> HRESULT {
+    call(|| out(value, "value")?.set(TimeSpan::from_duration(control(this)?.timing().receive)))
+}
+
+/// rtws extension: sets `ReceiveTimeout` (1 ms to 1 day). When it runs out, reads
+/// fail with `WININET_E_TIMEOUT` and Closed follows with 1006.
+/// Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`;
+/// `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_ReceiveTimeout(
+    this: *mut StreamWebSocketControl,
+    value: TimeSpan,
+) -> HRESULT {
+    call(|| {
+        let d = value.to_duration("ReceiveTimeout", Duration::from_millis(1))?;
+        control(this)?.set_timing(|t| t.receive = d)
+    })
+}
+
+/// `ServerCredential`: a new reference to the credential set, or NULL when none
+/// (the caller releases a non-NULL one). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_ServerCredential(
+    this: *mut StreamWebSocketControl,
+    value: *mut *mut PasswordCredential,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(credential::publish_optional(
+            control(this)?.server_credential(),
+        ))
+    })
+}
+
+/// Sets `ServerCredential` (NULL clears it; the socket keeps its own reference).
+/// When the server answers the upgrade with `401` and a Basic challenge, rtws
+/// repeats the handshake once, on a new connection, with `Authorization: Basic`;
+/// a second 401 fails the connect with `HTTP_E_STATUS_DENIED`
+/// (WebErrorStatus_Unauthorized). Basic sends the password readable to anyone on
+/// the path: use it over `wss:` only. Before ConnectAsync only. Returns `S_OK`;
+/// `E_INVALIDARG` (not a live PasswordCredential); `E_ILLEGAL_METHOD_CALL`;
+/// `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_ServerCredential(
+    this: *mut StreamWebSocketControl,
+    value: *mut PasswordCredential,
+) -> HRESULT {
+    call(|| control(this)?.set_server_credential(credential::optional(value)?))
+}
+
+/// `ProxyCredential`: a new reference to the credential set, or NULL when none.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_ProxyCredential(
+    this: *mut StreamWebSocketControl,
+    value: *mut *mut PasswordCredential,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(credential::publish_optional(
+            control(this)?.proxy_credential(),
+        ))
+    })
+}
+
+/// Sets `ProxyCredential` (NULL clears it): sent as `Proxy-Authorization: Basic` in
+/// the CONNECT request when the connection goes through an HTTP proxy (a proxy
+/// URI's own `user:password@` is used when no ProxyCredential is set). A proxy that
+/// still answers 407 fails the connect with `0x80190197`
+/// (WebErrorStatus_ProxyAuthenticationRequired). Before ConnectAsync only.
+/// Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_ProxyCredential(
+    this: *mut StreamWebSocketControl,
+    value: *mut PasswordCredential,
+) -> HRESULT {
+    call(|| control(this)?.set_proxy_credential(credential::optional(value)?))
+}
+
+/// rtws extension: the HTTP proxy. NULL (the default) takes it from the environment
+/// at ConnectAsync: `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY` (a bare
+/// `host:port` is accepted), except for hosts listed in `no_proxy`/`NO_PROXY` and
+/// for loopback hosts; "" means no proxy; `http://[user:password@]host[:port]` means
+/// that proxy, for every host. The connection is tunneled with HTTP CONNECT; a
+/// refusal fails the connect with the proxy's HTTP status (`0x80190000 | status`).
+/// `uri` is copied. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not an
+/// `http://` URI); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_ProxyUri(
+    this: *mut StreamWebSocketControl,
+    uri: *const c_char,
+) -> HRESULT {
+    call(|| {
+        let uri = if uri.is_null() {
+            None
+        } else {
+            Some(in_str(uri, "uri")?)
+        };
+        control(this)?.set_proxy(uri)
+    })
+}
+
+/// Adds a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_AddRef(this: *mut StreamWebSocketInformation) -> u32 {
+    call_count(|| StreamWebSocketInformation::add_ref(this))
+}
+
+/// Releases a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_Release(this: *mut StreamWebSocketInformation) -> u32 {
+    call_count(|| StreamWebSocketInformation::release(this))
+}
+
+/// `Protocol`: the subprotocol the server chose, as a UTF-8 string owned by the
+/// Information object (valid while it lives; it never changes once set). Empty
+/// before the connect completes or when none was negotiated.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_Protocol(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *const c_char,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        let info = StreamWebSocketInformation::get(this)?;
+        value.set(borrowed_c(info.0.protocol()))
+    })
+}
+
+/// `LocalAddress`: the local IP address of the connection ("127.0.0.1", "::1"), a
+/// string owned by the Information object (valid while it lives). Empty before the
+/// connect completes. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_LocalAddress(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *const c_char,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        let info = StreamWebSocketInformation::get(this)?;
+        value.set(borrowed_c(info.0.local_address()))
+    })
+}
+
+/// `BandwidthStatistics`: the bits per second the connection moved each way,
+/// measured by rtws over the window between calls (at least one second: calls
+/// closer together return the last window's figures; all zero before the connect
+/// and during its first second). The instability and peaked members are not
+/// measured and stay 0/false, as UWP reports them without extended TCP statistics.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_BandwidthStatistics(
+    this: *mut StreamWebSocketInformation,
+    value: *mut BandwidthStatistics,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        let (inbound, outbound) = StreamWebSocketInformation::get(this)?.0.bandwidth();
+        value.set(BandwidthStatistics {
+            OutboundBitsPerSecond: outbound,
+            InboundBitsPerSecond: inbound,
+            ..BandwidthStatistics::default()
+        })
+    })
+}
