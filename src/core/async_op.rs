@@ -34,8 +34,6 @@ struct State<T> {
     handler: Option<CompletedHandler>,
     handler_assigned: bool,
     closed: bool,
-    /// The work is finishing (`claim`): a cancel now comes too late.
-    claimed: bool,
     on_cancel: Option<CancelHook>,
 }
 
@@ -43,6 +41,26 @@ pub struct AsyncOp<T> {
     id: u32,
     state: Mutex<State<T>>,
     finished: Condvar,
+}
+
+/// A finished operation whose cancel hook and Completed handler are still to run.
+#[must_use = "run() calls the Completed handler"]
+pub struct Settled {
+    status: AsyncStatus,
+    handler: Option<CompletedHandler>,
+    hook: Option<CancelHook>,
+}
+
+impl Settled {
+    pub fn run(self) {
+        if let Some(hook) = self.hook {
+            hook();
+        }
+        if let Some(handler) = self.handler {
+            let _scope = HandlerScope::enter();
+            handler(self.status);
+        }
+    }
 }
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
@@ -57,7 +75,6 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
                 handler: None,
                 handler_assigned: false,
                 closed: false,
-                claimed: false,
                 on_cancel: None,
             }),
             finished: Condvar::new(),
@@ -100,39 +117,44 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
     }
 
     fn finish(&self, status: AsyncStatus, result: Result<T>) -> bool {
+        match self.settle_as(status, result) {
+            Some(notify) => {
+                notify.run();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Finishes the operation now (a cancel after this changes nothing) but leaves
+    /// running its Completed handler to the caller, once it holds no lock the
+    /// handler could need: `Settled::run`. None when it was canceled (or finished)
+    /// already.
+    pub fn settle(&self, result: Result<T>) -> Option<Settled> {
+        let status = if result.is_ok() {
+            AsyncStatus::Completed
+        } else {
+            AsyncStatus::Error
+        };
+        self.settle_as(status, result)
+    }
+
+    fn settle_as(&self, status: AsyncStatus, result: Result<T>) -> Option<Settled> {
         let (handler, hook) = {
             let mut st = self.state.lock();
-            if st.status != AsyncStatus::Started || (status == AsyncStatus::Canceled && st.claimed)
-            {
-                return false;
+            if st.status != AsyncStatus::Started {
+                return None;
             }
             st.status = status;
             st.result = Some(result);
             (st.handler.take(), st.on_cancel.take())
         };
         self.finished.notify_all();
-        if status == AsyncStatus::Canceled {
-            if let Some(hook) = hook {
-                hook();
-            }
-        }
-        if let Some(handler) = handler {
-            let _scope = HandlerScope::enter();
-            handler(status);
-        }
-        true
-    }
-
-    /// The work is about to complete the operation and must not be undone by a
-    /// cancel from now on (it moved data the operation will hand over); false if
-    /// the operation was canceled (or finished) already.
-    pub fn claim(&self) -> bool {
-        let mut st = self.state.lock();
-        if st.status != AsyncStatus::Started {
-            return false;
-        }
-        st.claimed = true;
-        true
+        Some(Settled {
+            status,
+            handler,
+            hook: hook.filter(|_| status == AsyncStatus::Canceled),
+        })
     }
 
     pub fn is_canceled(&self) -> bool {

@@ -742,12 +742,8 @@ impl Connection {
                     Err(e) => return Poll::Ready(self.lost(fail_to_aborted(e))),
                 }
             }
-            if self.unwritten() == 0 {
-                for op in self.flushes.drain(..) {
-                    op.complete(Ok(true));
-                }
-            }
-            // Sends whose last byte the kernel has taken are done, whatever follows them.
+            // Sends whose last byte the kernel has taken are done, whatever follows them;
+            // then flushes, which report that everything before them is out.
             let written = self.wire.written();
             while self
                 .unflushed
@@ -756,6 +752,11 @@ impl Connection {
             {
                 let (op, len, _) = self.unflushed.pop_front().expect("front exists");
                 op.complete(Ok(len));
+            }
+            if self.unwritten() == 0 {
+                for op in self.flushes.drain(..) {
+                    op.complete(Ok(true));
+                }
             }
 
             // The peer closed and our reply is on the wire: the close handshake is over,

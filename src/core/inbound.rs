@@ -4,9 +4,10 @@
 //! The connection pushes payload in as it arrives and stops reading the socket
 //! while `ROOM` bytes wait here, so a host that reads slowly holds the server back
 //! through TCP instead of growing our memory. A read takes its bytes only when it
-//! completes (under the lock, after claiming its operation), so a canceled read
-//! loses nothing.
+//! completes, and finishes its operation under the lock, so a canceled read
+//! loses nothing and a cancel never meets a read half done.
 
+use crate::core::async_op::Settled;
 use crate::core::error::*;
 use bytes::{Bytes, BytesMut};
 use futures_util::task::AtomicWaker;
@@ -22,7 +23,10 @@ pub const READ_AHEAD: u32 = 2;
 /// The connection stops reading from the socket while this much waits here.
 const ROOM: usize = 1 << 20;
 
-type Deliver = Box<dyn FnOnce(Result<Bytes>) + Send>;
+/// Finishes a read with its bytes (or the failure), under the stream's lock so no
+/// cancel or other read can come between; the operation's Completed handler runs
+/// after the lock is released. None: the operation was canceled, the bytes stay.
+pub type Settle = Box<dyn FnOnce(Result<Bytes>) -> Option<Settled> + Send>;
 
 struct Pending {
     id: u64,
@@ -32,9 +36,7 @@ struct Pending {
     partial: bool,
     /// ...taking at most this many.
     max: usize,
-    /// Claims the operation (false: it was canceled, leave the bytes here).
-    claim: Box<dyn Fn() -> bool + Send>,
-    deliver: Deliver,
+    settle: Settle,
 }
 
 #[derive(Default)]
@@ -97,16 +99,9 @@ impl Inbound {
         self.state.lock().len < ROOM
     }
 
-    /// Starts a read (see `Pending`); `deliver` runs once with the bytes or the
+    /// Starts a read (see `Pending`); `settle` runs once with the bytes or the
     /// failure. Returns an id for `cancel`. One read at a time.
-    pub fn read(
-        &self,
-        count: usize,
-        options: u32,
-        max: usize,
-        claim: Box<dyn Fn() -> bool + Send>,
-        deliver: Deliver,
-    ) -> Result<u64> {
+    pub fn read(&self, count: usize, options: u32, max: usize, settle: Settle) -> Result<u64> {
         let mut st = self.state.lock();
         if st.read.is_some() {
             return Err(Error::new(
@@ -121,8 +116,7 @@ impl Inbound {
             count,
             partial: options & PARTIAL != 0,
             max: max.max(count),
-            claim,
-            deliver,
+            settle,
         });
         self.complete_read(st);
         Ok(id)
@@ -151,23 +145,30 @@ impl Inbound {
             return;
         }
         let pending = st.read.take().expect("checked above");
-        if !(pending.claim)() {
-            return; // canceled: the bytes stay for the next read
-        }
-        let result = if st.len == 0 {
-            match &st.end {
+        let (result, taken) = if st.len == 0 {
+            let r = match &st.end {
                 Some(Err(e)) => Err(e.clone()),
                 _ => Ok(Bytes::new()),
-            }
+            };
+            (r, Bytes::new())
         } else {
-            Ok(take(&mut st, pending.max))
+            let bytes = take(&mut st, pending.max);
+            (Ok(bytes.clone()), bytes)
+        };
+        let Some(settled) = (pending.settle)(result) else {
+            // Canceled meanwhile: the bytes go back where they were.
+            if !taken.is_empty() {
+                st.len += taken.len();
+                st.chunks.push_front(taken);
+            }
+            return;
         };
         let made_room = st.len < ROOM;
         drop(st);
         if made_room {
             self.room.wake();
         }
-        (pending.deliver)(result);
+        settled.run();
     }
 }
 
@@ -206,8 +207,10 @@ mod tests {
             count,
             options,
             count,
-            Box::new(|| true),
-            Box::new(move |r| tx.send(r).unwrap()),
+            Box::new(move |r| {
+                tx.send(r).unwrap();
+                crate::core::async_op::AsyncOp::<()>::new().settle(Ok(()))
+            }),
         )
         .unwrap();
         rx
@@ -237,14 +240,7 @@ mod tests {
     #[test]
     fn a_canceled_read_takes_nothing_and_failures_come_after_the_data() {
         let i = Inbound::new();
-        i.read(
-            4,
-            0,
-            4,
-            Box::new(|| false),
-            Box::new(|_| panic!("canceled")),
-        )
-        .unwrap();
+        i.read(4, 0, 4, Box::new(|_| None)).unwrap(); // its operation was canceled
         i.push(Bytes::from_static(b"wxyz"));
         i.finish(Err(Error::closed("x")));
         let rx = read(&i, 2, 0);

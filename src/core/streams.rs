@@ -381,25 +381,26 @@ impl DataReader {
         } else {
             count as usize
         };
-        let (claim_op, done_op, reader) = (op.clone(), op.clone(), self.clone());
+        let (done_op, reader) = (op.clone(), self.clone());
         let id = source.read(
             count as usize,
             options,
             max,
-            Box::new(move || claim_op.claim()),
             Box::new(move |result| {
-                let result = result.map(|bytes| {
-                    let mut st = reader.st.lock();
+                // Under the stream's lock: a canceled load must not add its bytes.
+                let mut st = reader.st.lock();
+                let n = result.as_ref().map_or(0, |b| b.len() as u32);
+                let settled = done_op.settle(result.as_ref().map(|_| n).map_err(Clone::clone))?;
+                if let Ok(bytes) = result {
                     let left = st.data.slice(st.pos..);
                     st.data = if left.is_empty() {
-                        bytes.clone()
+                        bytes
                     } else {
                         [&left[..], &bytes[..]].concat().into()
                     };
                     st.pos = 0;
-                    bytes.len() as u32
-                });
-                done_op.complete(result);
+                }
+                Some(settled)
             }),
         )?;
         op.on_cancel(move || source.cancel(id));
@@ -514,18 +515,18 @@ pub fn read_async(
         count
     };
     let op = AsyncOp::<Arc<Buffer>>::new();
-    let (claim_op, done_op) = (op.clone(), op.clone());
+    let done_op = op.clone();
     let id = source.read(
         count as usize,
         options,
         max as usize,
-        Box::new(move || claim_op.claim()),
         Box::new(move |result| {
-            let result = result.map(|bytes| {
-                buffer.fill(&bytes);
-                buffer
-            });
-            done_op.complete(result);
+            // Filled before the operation finishes, so a waiter sees the bytes (a
+            // canceled read's buffer holds a copy of bytes that stay in the stream).
+            if let Ok(bytes) = &result {
+                buffer.fill(bytes);
+            }
+            done_op.settle(result.map(|_| buffer.clone()))
         }),
     )?;
     let source = source.clone();
