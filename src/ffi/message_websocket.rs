@@ -6,7 +6,7 @@
 //! on a library thread; every MessageReceived of a connection comes before its one
 //! Closed. Handlers must not throw or longjmp out.
 
-use crate::core::error::{Error, Result, E_POINTER, HRESULT};
+use crate::core::error::{Result, HRESULT};
 use crate::core::message_websocket as core;
 use crate::core::message_websocket::{MessageWebSocketReceiveMode, SocketMessageType};
 use crate::ffi::async_op::{IAsyncAction, IAsyncOperationUInt32};
@@ -14,10 +14,13 @@ use crate::ffi::credential::{self, PasswordCredential};
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{DataReader, IBuffer, IInputStream, IOutputStream};
 use crate::ffi::vector::IVectorString;
+use crate::ffi::websocket::{
+    self, borrowed_c, handler_missing, with_borrowed, BandwidthStatistics,
+};
 use crate::ffi::{
     call, call_count, in_enum, in_str, out, Context, EventRegistrationToken, TimeSpan,
 };
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,13 +103,6 @@ fn receive_mode(v: i32) -> Option<MessageWebSocketReceiveMode> {
         1 => Some(MessageWebSocketReceiveMode::PartialMessage),
         _ => None,
     }
-}
-
-/// Passes a core event argument to a C handler as a handle borrowed for the call.
-pub(crate) fn with_borrowed<H: Handle>(args: &Arc<H::Target>, f: impl FnOnce(*mut H)) {
-    let handle = H::publish(args.clone());
-    f(handle);
-    let _ = H::release(handle);
 }
 
 // ----- MessageWebSocket ----------------------------------------------------------
@@ -231,12 +227,7 @@ pub extern "C" fn MessageWebSocket_ConnectAsync(
     uri: *const c_char,
     operation: *mut *mut IAsyncAction,
 ) -> HRESULT {
-    call(|| {
-        let operation = out(operation, "operation")?;
-        let uri = in_str(uri, "uri")?;
-        let op = MessageWebSocket::get(this)?.socket().connect(uri)?;
-        operation.set(IAsyncAction::publish(op))
-    })
+    call(|| websocket::connect(MessageWebSocket::get(this)?.socket(), uri, operation))
 }
 
 /// `SendNonfinalFrameAsync(buffer)`: sends the buffer's first `Length` bytes
@@ -303,13 +294,7 @@ pub extern "C" fn MessageWebSocket_SetRequestHeader(
     name: *const c_char,
     value: *const c_char,
 ) -> HRESULT {
-    call(|| {
-        let name = in_str(name, "name")?;
-        let value = in_str(value, "value")?;
-        MessageWebSocket::get(this)?
-            .socket()
-            .set_request_header(name, value)
-    })
+    call(|| websocket::set_request_header(MessageWebSocket::get(this)?.socket(), name, value))
 }
 
 /// `Close()`: closes the socket with an empty close frame (no status code). A
@@ -334,20 +319,7 @@ pub extern "C" fn MessageWebSocket_CloseWithStatus(
     code: u16,
     reason: *const c_char,
 ) -> HRESULT {
-    call(|| {
-        let reason = if reason.is_null() {
-            ""
-        } else {
-            in_str(reason, "reason")?
-        };
-        MessageWebSocket::get(this)?
-            .socket()
-            .close(Some((code, reason)))
-    })
-}
-
-pub(crate) fn handler_missing() -> Error {
-    Error::new(E_POINTER, "the handler is NULL")
+    call(|| websocket::close_with_status(MessageWebSocket::get(this)?.socket(), code, reason))
 }
 
 /// Adds a MessageReceived handler (any time, also after ConnectAsync). The handler
@@ -408,16 +380,13 @@ pub extern "C" fn MessageWebSocket_add_Closed(
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
     call(|| {
-        let token = out(token, "token")?;
-        let handler = handler.ok_or_else(handler_missing)?;
-        let socket = MessageWebSocket::get(this)?;
-        let sender = this as usize;
-        let ctx = Context(context);
-        let value = socket.socket().add_closed(Box::new(move |args| {
-            let ctx = ctx;
-            with_borrowed(args, |a| handler(ctx.0, sender as *mut MessageWebSocket, a));
-        }));
-        token.set(EventRegistrationToken { value })
+        websocket::add_closed(
+            MessageWebSocket::get(this)?.socket(),
+            this,
+            handler,
+            context,
+            token,
+        )
     })
 }
 
@@ -824,19 +793,6 @@ pub extern "C" fn MessageWebSocketInformation_get_LocalAddress(
     })
 }
 
-/// `BandwidthStatistics` (Windows.Networking.Sockets), as in the WinRT ABI.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-#[allow(non_snake_case)] // the WinRT ABI field names
-pub struct BandwidthStatistics {
-    pub OutboundBitsPerSecond: u64,
-    pub InboundBitsPerSecond: u64,
-    pub OutboundBitsPerSecondInstability: u64,
-    pub InboundBitsPerSecondInstability: u64,
-    pub OutboundBandwidthPeaked: bool,
-    pub InboundBandwidthPeaked: bool,
-}
-
 /// `BandwidthStatistics`: the bits per second the connection moved each way,
 /// measured by rtws over the window between calls (at least one second: calls
 /// closer together return the last window's figures; all zero before the connect
@@ -848,20 +804,7 @@ pub extern "C" fn MessageWebSocketInformation_get_BandwidthStatistics(
     this: *mut MessageWebSocketInformation,
     value: *mut BandwidthStatistics,
 ) -> HRESULT {
-    call(|| {
-        let value = out(value, "value")?;
-        let (inbound, outbound) = MessageWebSocketInformation::get(this)?.0.bandwidth();
-        value.set(BandwidthStatistics {
-            OutboundBitsPerSecond: outbound,
-            InboundBitsPerSecond: inbound,
-            ..BandwidthStatistics::default()
-        })
-    })
-}
-
-/// The core keeps these strings NUL-terminated (see `Socket::protocol`).
-pub(crate) fn borrowed_c(s: &CStr) -> *const c_char {
-    s.as_ptr()
+    call(|| websocket::bandwidth_statistics(&MessageWebSocketInformation::get(this)?.0, value))
 }
 
 // ----- Event arguments -------------------------------------------------------------

@@ -10,6 +10,7 @@ pub mod message_websocket;
 pub mod stream_websocket;
 pub mod streams;
 pub mod vector;
+pub mod websocket;
 
 use crate::core::error::{
     Error, Result, E_INVALIDARG, E_NOT_SUFFICIENT_BUFFER, E_POINTER, E_UNEXPECTED, HRESULT, S_OK,

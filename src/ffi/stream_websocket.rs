@@ -14,12 +14,11 @@ use crate::core::stream_websocket as core;
 use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::credential::{self, PasswordCredential};
 use crate::ffi::handle::Handle;
-use crate::ffi::message_websocket::{
-    borrowed_c, handler_missing, with_borrowed, BandwidthStatistics, WebSocketClosedEventArgs,
-};
+use crate::ffi::message_websocket::WebSocketClosedEventArgs;
 use crate::ffi::streams::{IInputStream, IOutputStream};
 use crate::ffi::vector::IVectorString;
-use crate::ffi::{call, call_count, in_str, out, Context, EventRegistrationToken, TimeSpan};
+use crate::ffi::websocket::{self, borrowed_c, BandwidthStatistics};
+use crate::ffi::{call, call_count, in_str, out, EventRegistrationToken, TimeSpan};
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
@@ -226,12 +225,7 @@ pub extern "C" fn StreamWebSocket_ConnectAsync(
     uri: *const c_char,
     operation: *mut *mut IAsyncAction,
 ) -> HRESULT {
-    call(|| {
-        let operation = out(operation, "operation")?;
-        let uri = in_str(uri, "uri")?;
-        let op = StreamWebSocket::get(this)?.socket().connect(uri)?;
-        operation.set(IAsyncAction::publish(op))
-    })
+    call(|| websocket::connect(StreamWebSocket::get(this)?.socket(), uri, operation))
 }
 
 /// `SetRequestHeader`: adds a header to the opening handshake request (a repeated
@@ -248,13 +242,7 @@ pub extern "C" fn StreamWebSocket_SetRequestHeader(
     name: *const c_char,
     value: *const c_char,
 ) -> HRESULT {
-    call(|| {
-        let name = in_str(name, "name")?;
-        let value = in_str(value, "value")?;
-        StreamWebSocket::get(this)?
-            .socket()
-            .set_request_header(name, value)
-    })
+    call(|| websocket::set_request_header(StreamWebSocket::get(this)?.socket(), name, value))
 }
 
 /// `Close()`: closes the socket with an empty close frame (no status code). A
@@ -279,16 +267,7 @@ pub extern "C" fn StreamWebSocket_CloseWithStatus(
     code: u16,
     reason: *const c_char,
 ) -> HRESULT {
-    call(|| {
-        let reason = if reason.is_null() {
-            ""
-        } else {
-            in_str(reason, "reason")?
-        };
-        StreamWebSocket::get(this)?
-            .socket()
-            .close(Some((code, reason)))
-    })
+    call(|| websocket::close_with_status(StreamWebSocket::get(this)?.socket(), code, reason))
 }
 
 /// Adds a Closed handler: raised exactly once per established connection, with
@@ -305,16 +284,13 @@ pub extern "C" fn StreamWebSocket_add_Closed(
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
     call(|| {
-        let token = out(token, "token")?;
-        let handler = handler.ok_or_else(handler_missing)?;
-        let socket = StreamWebSocket::get(this)?;
-        let sender = this as usize;
-        let ctx = Context(context);
-        let value = socket.socket().add_closed(Box::new(move |args| {
-            let ctx = ctx;
-            with_borrowed(args, |a| handler(ctx.0, sender as *mut StreamWebSocket, a));
-        }));
-        token.set(EventRegistrationToken { value })
+        websocket::add_closed(
+            StreamWebSocket::get(this)?.socket(),
+            this,
+            handler,
+            context,
+            token,
+        )
     })
 }
 
@@ -646,13 +622,5 @@ pub extern "C" fn StreamWebSocketInformation_get_BandwidthStatistics(
     this: *mut StreamWebSocketInformation,
     value: *mut BandwidthStatistics,
 ) -> HRESULT {
-    call(|| {
-        let value = out(value, "value")?;
-        let (inbound, outbound) = StreamWebSocketInformation::get(this)?.0.bandwidth();
-        value.set(BandwidthStatistics {
-            OutboundBitsPerSecond: outbound,
-            InboundBitsPerSecond: inbound,
-            ..BandwidthStatistics::default()
-        })
-    })
+    call(|| websocket::bandwidth_statistics(&StreamWebSocketInformation::get(this)?.0, value))
 }

@@ -1,0 +1,100 @@
+//! The bodies of the members both socket classes have (UWP's IWebSocket,
+//! IWebSocketControl and IWebSocketInformation): `MessageWebSocket_X` and
+//! `StreamWebSocket_X` are separate C symbols (and separately documented), and
+//! both call the function here with their `core::socket::Socket`.
+
+use crate::core::error::{Error, Result, E_POINTER};
+use crate::core::socket::Socket;
+use crate::ffi::async_op::IAsyncAction;
+use crate::ffi::handle::Handle;
+use crate::ffi::message_websocket::WebSocketClosedEventArgs;
+use crate::ffi::{in_str, out, Context, EventRegistrationToken};
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::Arc;
+
+/// `BandwidthStatistics` (Windows.Networking.Sockets), as in the WinRT ABI.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(non_snake_case)] // the WinRT ABI field names
+pub struct BandwidthStatistics {
+    pub OutboundBitsPerSecond: u64,
+    pub InboundBitsPerSecond: u64,
+    pub OutboundBitsPerSecondInstability: u64,
+    pub InboundBitsPerSecondInstability: u64,
+    pub OutboundBandwidthPeaked: bool,
+    pub InboundBandwidthPeaked: bool,
+}
+
+pub(crate) fn handler_missing() -> Error {
+    Error::new(E_POINTER, "the handler is NULL")
+}
+
+/// Passes a core event argument to a C handler as a handle borrowed for the call.
+pub(crate) fn with_borrowed<H: Handle>(args: &Arc<H::Target>, f: impl FnOnce(*mut H)) {
+    let handle = H::publish(args.clone());
+    f(handle);
+    let _ = H::release(handle);
+}
+
+/// The core keeps these strings NUL-terminated (see `Socket::protocol`).
+pub(crate) fn borrowed_c(s: &CStr) -> *const c_char {
+    s.as_ptr()
+}
+
+pub(crate) fn connect(
+    socket: &Arc<Socket>,
+    uri: *const c_char,
+    operation: *mut *mut IAsyncAction,
+) -> Result<()> {
+    let operation = out(operation, "operation")?;
+    let uri = in_str(uri, "uri")?;
+    operation.set(IAsyncAction::publish(socket.connect(uri)?))
+}
+
+pub(crate) fn set_request_header(
+    socket: &Socket,
+    name: *const c_char,
+    value: *const c_char,
+) -> Result<()> {
+    let name = in_str(name, "name")?;
+    let value = in_str(value, "value")?;
+    socket.set_request_header(name, value)
+}
+
+pub(crate) fn close_with_status(socket: &Socket, code: u16, reason: *const c_char) -> Result<()> {
+    let reason = if reason.is_null() {
+        ""
+    } else {
+        in_str(reason, "reason")?
+    };
+    socket.close(Some((code, reason)))
+}
+
+/// `sender` is the C handle the handler gets back (borrowed for the call).
+pub(crate) fn add_closed<S: 'static>(
+    socket: &Socket,
+    sender: *mut S,
+    handler: Option<extern "C" fn(*mut c_void, *mut S, *mut WebSocketClosedEventArgs)>,
+    context: *mut c_void,
+    token: *mut EventRegistrationToken,
+) -> Result<()> {
+    let token = out(token, "token")?;
+    let handler = handler.ok_or_else(handler_missing)?;
+    let sender = sender as usize;
+    let ctx = Context(context);
+    let value = socket.add_closed(Box::new(move |args| {
+        let ctx = ctx;
+        with_borrowed(args, |a| handler(ctx.0, sender as *mut S, a));
+    }));
+    token.set(EventRegistrationToken { value })
+}
+
+pub(crate) fn bandwidth_statistics(socket: &Socket, value: *mut BandwidthStatistics) -> Result<()> {
+    let value = out(value, "value")?;
+    let (inbound, outbound) = socket.bandwidth();
+    value.set(BandwidthStatistics {
+        OutboundBitsPerSecond: outbound,
+        InboundBitsPerSecond: inbound,
+        ..BandwidthStatistics::default()
+    })
+}
