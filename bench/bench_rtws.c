@@ -7,6 +7,9 @@
  *                                        time: MB/s of (sent + received) bytes, peak RSS
  *   bench_rtws URL connections N         N connections opened at once: connections/s,
  *                                        then RSS per open (idle) connection, then all closed
+ *   bench_rtws URL stream TOTAL CHUNK    a StreamWebSocket sends TOTAL bytes as CHUNK-byte
+ *                                        messages while reading the echoes back: MB/s of
+ *                                        (sent + received) bytes, peak RSS
  *   options: --max-secs S (default 60)   each measured loop stops at N or after S seconds,
  *                                        whichever comes first, and reports what it did
  *            --only VARIANT              run one variant only (for profiling)
@@ -15,6 +18,10 @@
  *            --exit-open                 connections: _exit right after the measurement,
  *                                        all connections open (for heaptrack/valgrind:
  *                                        what they hold is then reported as leaked)
+ *            --window W                  stream: chunks outstanding (sent, echo not yet
+ *                                        back) at most (default 16, as the raw client)
+ *            --writes K                  stream: WriteAsync operations in flight at most
+ *                                        (default 2, at most W)
  *
  * URL is ws://127.0.0.1:PORT/echo. Variants, run one after the other on one connection:
  *   latency:   handler          the next message is sent from inside MessageReceived
@@ -36,6 +43,18 @@
  * (connections/s = N / time from the first ConnectAsync to the last Wait returning);
  * with all N open and idle, (VmRSS - the first reading) / N is the KiB per connection.
  * Then every socket is Closed, the Closed events are awaited (bounded) and all Released.
+ *
+ * stream: a sender thread writes chunk i (the payload with i mod 256 in its first byte)
+ * with Buffer_CreateFromBytes + IOutputStream_WriteAsync (WriteAsync copies the bytes,
+ * so the buffer is released at once), with at most W chunks outstanding (sent, echo not
+ * yet back: the raw client's window) and at most K writes in flight: it Waits (bounded)
+ * for write i-K before issuing write i. K = 2: one write being sent, the next one queued
+ * behind it (the raw client's writer has one message in its sink at a time, and no
+ * thread hop between a completed write and the next); every queued write holds a copy
+ * of its chunk, so K costs memory. The main thread reads the InputStream with
+ * ReadAsync(CHUNK, Partial) into one Buffer_Create(CHUNK) buffer, counts the bytes and
+ * checks, with IBuffer_CopyTo of one byte, the index byte of every chunk start the read
+ * covers (the stream carries no message boundaries; chunk i starts at byte i * CHUNK).
  *
  * How rtws is used (the fastest honest way found):
  * - one DataWriter attached to the socket's OutputStream for every send;
@@ -484,11 +503,29 @@ static void pipelined_burst(struct bench *b, long n, long inflight)
     result("pipelined", "pipelined_burst_msgs_per_s", (double)b->received / secs, b->received);
 }
 
+/* Peak RSS in KiB: VmHWM, this process image's high-water mark. Not getrusage's
+ * ru_maxrss, which on Linux survives execve: it would report the parent's RSS at fork
+ * time (run.py's Python, ~14 MiB) when that is higher than ours. */
 static long peak_rss_kib(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss; /* KiB on Linux */
+    FILE *f = fopen("/proc/self/status", "r");
+    long v = 0;
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, "VmHWM:", 6) == 0) {
+                v = atol(line + 6);
+                break;
+            }
+        }
+        fclose(f);
+    }
+    if (v <= 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        v = ru.ru_maxrss; /* KiB on Linux */
+    }
+    return v;
 }
 
 static void bulk(struct bench *b, long n)
@@ -787,6 +824,294 @@ static int connections(const char *url, long n)
     return failures ? 1 : 0;
 }
 
+
+/* ---- stream (StreamWebSocket) ------------------------------------------------------- */
+
+static long stream_window = 16; /* --window W */
+static long stream_writes = 2;  /* --writes K */
+
+struct stream {
+    IOutputStream *out;
+    uint64_t total, chunk, chunks;
+    long window;
+    long writes; /* WriteAsync operations in flight at most */
+    int64_t deadline_ns, hard_ns;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint64_t sent;           /* chunks written (WriteAsync issued) */
+    uint64_t bytes_received; /* echoed bytes read so far */
+    int sender_done;         /* the sender stopped (all sent, deadline, error) */
+    int stop;                /* the reader gave up: the sender stops too */
+    HRESULT error;
+};
+
+static uint32_t stream_chunk_len(const struct stream *s, uint64_t i)
+{
+    uint64_t left = s->total - i * s->chunk;
+    return (uint32_t)(left < s->chunk ? left : s->chunk);
+}
+
+static void stream_set_error(struct stream *s, HRESULT hr)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->error == S_OK)
+        s->error = hr;
+    s->stop = 1;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits for a write (bounded) and checks that it sent `len` bytes. */
+static HRESULT stream_wait_write(struct stream *s, IAsyncOperationUInt32 *op, uint32_t len)
+{
+    uint32_t written = 0;
+    HRESULT hr = IAsyncOperationUInt32_Wait(op, ms_until(s->hard_ns), &written);
+    IAsyncOperationUInt32_Release(op);
+    if (RTWS_SUCCEEDED(hr) && written != len) {
+        fprintf(stderr, "bench_rtws: stream: WriteAsync wrote %u of %u bytes\n", written, len);
+        hr = E_UNEXPECTED;
+    }
+    return hr;
+}
+
+static void *stream_sender(void *arg)
+{
+    struct stream *s = arg;
+    long w = s->window, k = s->writes;
+    IAsyncOperationUInt32 **ring = calloc((size_t)k, sizeof *ring);
+    uint32_t *ring_len = calloc((size_t)k, sizeof *ring_len);
+    uint8_t *chunk = malloc(s->chunk); /* the payload pattern; byte 0 set per chunk */
+    HRESULT hr = ring && ring_len && chunk ? S_OK : E_OUTOFMEMORY;
+    for (uint64_t j = 0; chunk && j < s->chunk; j++)
+        chunk[j] = (uint8_t)(j * 31 + 7);
+    uint64_t i = 0;
+    for (; i < s->chunks && RTWS_SUCCEEDED(hr); i++) {
+        if (now_ns() >= s->deadline_ns)
+            break;
+        /* At most `window` chunks outstanding: wait for the reader to catch up. */
+        struct timespec ts;
+        abs_deadline(&ts, s->hard_ns);
+        pthread_mutex_lock(&s->lock);
+        while (!s->stop && i - s->bytes_received / s->chunk >= (uint64_t)w) {
+            if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
+                break;
+        }
+        int go = !s->stop && i - s->bytes_received / s->chunk < (uint64_t)w;
+        pthread_mutex_unlock(&s->lock);
+        if (!go)
+            break;
+        /* The write K writes ago: Wait for it before reusing its slot. */
+        long slot = (long)(i % (uint64_t)k);
+        if (ring[slot]) {
+            hr = stream_wait_write(s, ring[slot], ring_len[slot]);
+            ring[slot] = NULL;
+            if (RTWS_FAILED(hr)) {
+                fail("WriteAsync (Wait)", hr);
+                break;
+            }
+        }
+        uint32_t len = stream_chunk_len(s, i);
+        chunk[0] = (uint8_t)i;
+        IBuffer *buf = NULL;
+        hr = Buffer_CreateFromBytes(chunk, len, &buf);
+        if (RTWS_SUCCEEDED(hr))
+            hr = IOutputStream_WriteAsync(s->out, buf, &ring[slot]);
+        if (buf)
+            IBuffer_Release(buf); /* WriteAsync copied the bytes */
+        if (RTWS_FAILED(hr)) {
+            fail("WriteAsync", hr);
+            break;
+        }
+        ring_len[slot] = len;
+        pthread_mutex_lock(&s->lock);
+        s->sent = i + 1;
+        pthread_mutex_unlock(&s->lock);
+    }
+    /* Wait for the writes still in flight, oldest first. */
+    for (uint64_t j = 0; ring && j < (uint64_t)k; j++) {
+        long slot = (long)((i + j) % (uint64_t)k);
+        if (!ring[slot])
+            continue;
+        HRESULT h = stream_wait_write(s, ring[slot], ring_len[slot]);
+        ring[slot] = NULL;
+        if (RTWS_FAILED(h) && RTWS_SUCCEEDED(hr)) {
+            fail("WriteAsync (Wait)", h);
+            hr = h;
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    if (RTWS_FAILED(hr) && s->error == S_OK)
+        s->error = hr;
+    s->sender_done = 1;
+    pthread_mutex_unlock(&s->lock);
+    free(ring);
+    free(ring_len);
+    free(chunk);
+    return NULL;
+}
+
+/* Connects a StreamWebSocket, streams TOTAL bytes out in CHUNK-byte messages from a
+ * sender thread and reads the echoes back on this thread. */
+static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
+{
+    struct stream s;
+    memset(&s, 0, sizeof s);
+    s.total = total;
+    s.chunk = chunk_size;
+    s.chunks = (total + chunk_size - 1) / chunk_size;
+    s.window = stream_window;
+    s.writes = stream_writes < stream_window ? stream_writes : stream_window;
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s.cond, &ca);
+    pthread_condattr_destroy(&ca);
+
+    StreamWebSocket *ws = NULL;
+    IAsyncAction *connect = NULL;
+    IInputStream *in = NULL;
+    IBuffer *rbuf = NULL;
+    HRESULT hr = StreamWebSocket_Create(&ws);
+    if (RTWS_SUCCEEDED(hr))
+        hr = StreamWebSocket_ConnectAsync(ws, url, &connect);
+    if (RTWS_SUCCEEDED(hr)) {
+        hr = IAsyncAction_Wait(connect, 10000);
+        IAsyncAction_Release(connect);
+    }
+    if (RTWS_FAILED(hr)) {
+        fail("StreamWebSocket ConnectAsync", hr);
+        if (ws)
+            StreamWebSocket_Release(ws);
+        return 1;
+    }
+    hr = StreamWebSocket_get_OutputStream(ws, &s.out);
+    if (RTWS_SUCCEEDED(hr))
+        hr = StreamWebSocket_get_InputStream(ws, &in);
+    if (RTWS_SUCCEEDED(hr))
+        hr = Buffer_Create((uint32_t)chunk_size, &rbuf);
+    if (RTWS_FAILED(hr)) {
+        fail("StreamWebSocket streams", hr);
+        return 1;
+    }
+
+    double u0, s0, u1, s1;
+    cpu_ms(&u0, &s0);
+    int64_t start = now_ns();
+    s.deadline_ns = start + (int64_t)(max_secs * 1e9);
+    s.hard_ns = s.deadline_ns + 10 * (int64_t)1000000000;
+    pthread_t sender;
+    if (pthread_create(&sender, NULL, stream_sender, &s) != 0) {
+        fprintf(stderr, "bench_rtws: pthread_create failed\n");
+        return 1;
+    }
+
+    /* The reader: ReadAsync(Partial) into the one buffer until every byte came back. */
+    uint64_t received = 0, reads = 0;
+    uint64_t next_check = 0; /* the next chunk whose first byte is checked */
+    HRESULT rerr = S_OK;
+    while (received < total) {
+        IAsyncOperationIBuffer *op = NULL;
+        hr = IInputStream_ReadAsync(in, rbuf, (uint32_t)chunk_size, InputStreamOptions_Partial,
+                                    &op);
+        if (RTWS_FAILED(hr)) {
+            fail("ReadAsync", hr);
+            rerr = hr;
+            break;
+        }
+        IBuffer *res = NULL;
+        int finished = 0; /* the sender stopped early and every byte it sent came back */
+        for (;;) {
+            hr = IAsyncOperationIBuffer_Wait(op, 100, &res);
+            if (hr != RTWS_E_TIMEOUT)
+                break;
+            pthread_mutex_lock(&s.lock);
+            int sdone = s.sender_done, serr = s.error != S_OK;
+            uint64_t sent_bytes = s.sent * s.chunk < total ? s.sent * s.chunk : total;
+            pthread_mutex_unlock(&s.lock);
+            if ((sdone && received >= sent_bytes) || serr || now_ns() >= s.hard_ns) {
+                IAsyncOperationIBuffer_Cancel(op);
+                finished = sdone && received >= sent_bytes && !serr;
+                break;
+            }
+        }
+        IAsyncOperationIBuffer_Release(op);
+        if (finished)
+            break;
+        if (hr == RTWS_E_TIMEOUT) {
+            fprintf(stderr, "bench_rtws: stream: %llu of %llu bytes back in time\n",
+                    (unsigned long long)received, (unsigned long long)total);
+            rerr = hr;
+            break;
+        }
+        if (RTWS_FAILED(hr)) {
+            fail("ReadAsync (Wait)", hr);
+            rerr = hr;
+            break;
+        }
+        uint32_t len = 0;
+        IBuffer_get_Length(res, &len);
+        /* The index byte of every chunk that starts within these bytes. */
+        for (; next_check < s.chunks && next_check * chunk_size < received + len; next_check++) {
+            uint8_t byte = 0;
+            uint32_t copied = 0;
+            hr = IBuffer_CopyTo(res, (uint32_t)(next_check * chunk_size - received), &byte, 1,
+                                &copied);
+            if (RTWS_FAILED(hr) || copied != 1 || byte != (uint8_t)next_check) {
+                fprintf(stderr, "bench_rtws: stream: chunk %llu starts with %u (copied %u), "
+                        "expected %u\n", (unsigned long long)next_check, byte, copied,
+                        (uint8_t)next_check);
+                rerr = E_UNEXPECTED;
+                break;
+            }
+        }
+        IBuffer_Release(res);
+        if (rerr != S_OK)
+            break;
+        if (len == 0) {
+            fprintf(stderr, "bench_rtws: stream: the input stream ended after %llu bytes\n",
+                    (unsigned long long)received);
+            rerr = E_UNEXPECTED;
+            break;
+        }
+        received += len;
+        reads++;
+        pthread_mutex_lock(&s.lock);
+        s.bytes_received = received;
+        pthread_cond_signal(&s.cond);
+        pthread_mutex_unlock(&s.lock);
+    }
+    int64_t end = now_ns();
+    if (rerr != S_OK)
+        stream_set_error(&s, rerr);
+    pthread_join(sender, NULL);
+    cpu_ms(&u1, &s1);
+    fprintf(stderr, "bench_rtws: stream: %llu of %llu bytes back in %.1f ms (%llu reads; window "
+            "%ld, %ld writes in flight); CPU user %.1f ms, sys %.1f ms\n",
+            (unsigned long long)received, (unsigned long long)total,
+            (double)(end - start) / 1e6, (unsigned long long)reads, s.window, s.writes, u1 - u0,
+            s1 - s0);
+
+    double secs = (double)(end - start) / 1e9;
+    uint64_t full = received / chunk_size + (received == total && total % chunk_size ? 1 : 0);
+    if (s.error == S_OK && received > 0) {
+        /* Bytes sent that came back + bytes received, as bulk counts them. */
+        result("stream", "stream_MB_per_s", 2.0 * (double)received / secs / 1e6, (long)full);
+        result("stream", "stream_peak_rss_MiB", (double)peak_rss_kib() / 1024.0, (long)full);
+    }
+    if (s.error != S_OK || received < total)
+        failures++;
+
+    IBuffer_Release(rbuf);
+    IInputStream_Release(in);
+    IOutputStream_Release(s.out);
+    StreamWebSocket_CloseWithStatus(ws, 1000, NULL);
+    StreamWebSocket_Release(ws);
+    rtws_Shutdown(2000);
+    return failures ? 1 : 0;
+}
+
 /* ---- setup -------------------------------------------------------------------------- */
 
 static void on_alarm(int sig)
@@ -804,8 +1129,9 @@ static int usage(const char *argv0)
             "usage: %s ws://127.0.0.1:PORT/echo latency N [--max-secs S]\n"
             "       %s URL pipelined N INFLIGHT [--max-secs S]\n"
             "       %s URL bulk N SIZE [--max-secs S]\n"
-            "       %s URL connections N [--max-secs S] [--smaps] [--exit-open]\n",
-            argv0, argv0, argv0, argv0);
+            "       %s URL connections N [--max-secs S] [--smaps] [--exit-open]\n"
+            "       %s URL stream TOTAL CHUNK [--max-secs S] [--window W] [--writes K]\n",
+            argv0, argv0, argv0, argv0, argv0);
     return 2;
 }
 
@@ -821,6 +1147,14 @@ int main(int argc, char **argv)
             want_smaps = 1;
         } else if (strcmp(argv[i], "--exit-open") == 0) {
             exit_open = 1;
+        } else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) {
+            stream_window = atol(argv[++i]);
+            if (stream_window <= 0 || stream_window > 4096)
+                return usage(argv[0]);
+        } else if (strcmp(argv[i], "--writes") == 0 && i + 1 < argc) {
+            stream_writes = atol(argv[++i]);
+            if (stream_writes <= 0 || stream_writes > 4096)
+                return usage(argv[0]);
         } else if (strcmp(argv[i], "--max-secs") == 0 && i + 1 < argc) {
             max_secs = atof(argv[++i]);
             if (!(max_secs > 0))
@@ -852,6 +1186,14 @@ int main(int argc, char **argv)
 
     if (conn_mode)
         return connections(url, n);
+    if (strcmp(mode, "stream") == 0) {
+        /* TOTAL and CHUNK: 64-bit counts; CHUNK must fit an IBuffer (uint32). */
+        unsigned long long total = strtoull(args[2], NULL, 10);
+        unsigned long long chunk = nargs > 3 ? strtoull(args[3], NULL, 10) : 0;
+        if (total == 0 || chunk == 0 || chunk > 0xffffffffULL)
+            return usage(argv[0]);
+        return stream_mode(url, total, chunk);
+    }
 
     struct bench b;
     memset(&b, 0, sizeof b);

@@ -2,7 +2,7 @@
 """Benchmark harness: rtws (through its C API) against a plain tokio-tungstenite client.
 
     python3 bench/run.py [--quick] [--reps 3] [--bench-exe PATH] [--server PATH] [--raw PATH]
-                         [--md FILE] [--json FILE] [--no-pin]
+                         [--md FILE] [--json FILE] [--no-pin] [--only GROUP[,GROUP...]]
 
 Builds nothing except, when --bench-exe is not given, bench/bench_rtws.c with gcc into
 target/bench/bench_rtws (if missing or older than its source or librtws.so). Expects
@@ -35,11 +35,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
 
-MIB16 = 16 * 1024 * 1024
+MIB = 1024 * 1024
+MIB16 = 16 * MIB
 FULL = {"latency": 20000, "pipelined": 1000000, "inflight": 128, "bulk": 64, "size": MIB16,
-        "connections": 1000, "max_secs": 60}
+        "connections": 1000, "stream": 1024 * MIB, "chunk": 256 * 1024, "max_secs": 60}
 QUICK = {"latency": 2000, "pipelined": 50000, "inflight": 128, "bulk": 4, "size": MIB16,
-         "connections": 200, "max_secs": 20}
+         "connections": 200, "stream": 64 * MIB, "chunk": 256 * 1024, "max_secs": 20}
 
 # Metrics each client owes per mode, and the raw metric each rtws metric is compared with.
 RAW_METRICS = {
@@ -47,6 +48,7 @@ RAW_METRICS = {
     "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
+    "stream": ["stream_MB_per_s", "stream_peak_rss_MiB"],
 }
 RTWS_METRICS = {
     "latency": [f"latency_{v}_{s}" for v in ("handler", "blocking", "blocking_nowait")
@@ -55,6 +57,7 @@ RTWS_METRICS = {
                   "pipelined_burst_msgs_per_s"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
+    "stream": ["stream_MB_per_s", "stream_peak_rss_MiB"],
 }
 
 
@@ -79,7 +82,18 @@ LABELS = {
     "bulk_peak_rss_MiB": "16 MiB echoes, peak RSS MiB",
     "connections_per_s": "connections/s ({n:,} concurrent)",
     "connection_rss_KiB": "RSS per open connection KiB",
+    "stream_MB_per_s":
+        "{stream} stream in {chunk} messages (StreamWebSocket), MB/s sent+received",
+    "stream_peak_rss_MiB": "{stream} stream in {chunk} messages (StreamWebSocket), peak RSS MiB",
 }
+
+
+def size_name(n):
+    """1073741824 -> '1 GiB', 262144 -> '256 KiB'."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} B"
 
 
 def label(group, metric, cfg):
@@ -92,14 +106,16 @@ def label(group, metric, cfg):
         stat = LABELS[baseline_of(metric)]
         where = "1 CPU" if group == "latency-1cpu" else "2 CPUs"
         return f"32 B round trip ({where}), {variant}: {stat}"
-    return LABELS[metric].format(n=cfg["connections"])
+    return LABELS[metric].format(n=cfg["connections"], stream=size_name(cfg["stream"]),
+                                 chunk=size_name(cfg["chunk"]))
 
 
 HIGHER_IS_BETTER = {"pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
-                    "pipelined_burst_msgs_per_s", "bulk_MB_per_s", "connections_per_s"}
+                    "pipelined_burst_msgs_per_s", "bulk_MB_per_s", "connections_per_s",
+                    "stream_MB_per_s"}
 SANE = {"latency": (0.0, 1e6), "pipelined": (0.0, 1e9), "bulk_MB": (0.0, 1e6),
         "bulk_peak": (0.0, 1e6), "connections_per_s": (0.0, 1e8),
-        "connection_rss": (0.0, 1e5)}
+        "connection_rss": (0.0, 1e5), "stream_MB": (0.0, 1e6), "stream_peak": (0.0, 1e6)}
 
 
 def sane(metric, value):
@@ -107,6 +123,10 @@ def sane(metric, value):
         if metric.startswith(prefix):
             return lo < value < hi
     return value > 0
+
+
+# Every group, in the order they run (see main).
+GROUPS = ["latency", "latency-1cpu", "pipelined", "bulk", "connections", "stream"]
 
 
 def log(*a):
@@ -125,9 +145,17 @@ def parse_args():
     p.add_argument("--no-pin", action="store_true", help="do not use taskset")
     p.add_argument("--no-raw-mt", action="store_true",
                    help="skip the multi-thread flavour of the raw client")
+    p.add_argument("--only", metavar="GROUP[,GROUP...]",
+                   help="run only these groups (" + ", ".join(GROUPS) + ")")
     a = p.parse_args()
     if a.reps < 1 or a.reps > 9:
         p.error("--reps must be 1..9")
+    if a.only is not None:
+        a.only = [g.strip() for g in a.only.split(",") if g.strip()]
+        unknown = [g for g in a.only if g not in GROUPS]
+        if unknown or not a.only:
+            p.error(f"--only: unknown group {', '.join(unknown) or '(none)'}; "
+                    f"groups: {', '.join(GROUPS)}")
     return a
 
 
@@ -239,9 +267,15 @@ def main():
         ("pipelined", "pipelined", [str(cfg["pipelined"]), str(cfg["inflight"])], client_cpu),
         ("bulk", "bulk", [str(cfg["bulk"]), str(cfg["size"])], client_cpu),
         ("connections", "connections", [str(cfg["connections"])], client_cpu),
+        ("stream", "stream", [str(cfg["stream"]), str(cfg["chunk"])], client_cpu),
     ]
+    assert [g[0] for g in groups] == GROUPS
     if not pin:
         groups = [g for g in groups if g[0] != "latency-1cpu"]
+    if a.only:
+        if "latency-1cpu" in a.only and not pin:
+            log("run.py: latency-1cpu needs pinning (two CPUs and taskset); skipped")
+        groups = [g for g in groups if g[0] in a.only]
 
     max_secs = cfg["max_secs"]
     run_timeout = max_secs * 3 + 30
@@ -282,10 +316,11 @@ def main():
                     log(f"[{group} rep {rep + 1}/{a.reps}] {name}: rc={rc} "
                         f"{time.time() - t0:.1f}s " +
                         " ".join(f"{m}={res[m][0]:.1f}" for m in owed if m in res))
-                    if mode == "connections":
-                        # The clients' own summary: RSS before/open/after, close time.
+                    if mode in ("connections", "stream"):
+                        # The clients' own summary (connections: RSS before/open/after,
+                        # close time; stream: CPU time).
                         for line in stderr.splitlines():
-                            if "connections:" in line:
+                            if f"{mode}:" in line:
                                 log("    " + line.strip())
                     if rc != 0:
                         problems.append(f"{group}/{name} rep {rep + 1}: exit status {rc}: "
@@ -372,10 +407,16 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
     lines.append(f"- pinning: " + (f"server on CPU {server_cpu}, clients on CPU {client_cpu} "
                                    f"(latency-1cpu: clients on CPU {server_cpu})"
                                    if pin else "none"))
-    lines.append(f"- counts: latency {cfg['latency']} round trips (+ warm-up), pipelined "
-                 f"{cfg['pipelined']} messages ({cfg['inflight']} in flight), bulk "
-                 f"{cfg['bulk']} × {cfg['size'] // (1024 * 1024)} MiB, connections "
-                 f"{cfg['connections']} opened at once")
+    counts = {
+        "latency": f"latency {cfg['latency']} round trips (+ warm-up)",
+        "pipelined": f"pipelined {cfg['pipelined']} messages ({cfg['inflight']} in flight)",
+        "bulk": f"bulk {cfg['bulk']} × {size_name(cfg['size'])}",
+        "connections": f"connections {cfg['connections']} opened at once",
+        "stream": f"stream {size_name(cfg['stream'])} in {size_name(cfg['chunk'])} messages "
+                  "(16 outstanding)",
+    }
+    modes = list(dict.fromkeys(mode for _, mode, _, _ in groups))
+    lines.append("- counts: " + ", ".join(counts[m] for m in modes))
     lines.append("- raw = tokio-tungstenite 0.30, current_thread runtime; raw-mt = the same on "
                  "a 2-worker multi_thread runtime; rtws T=n = RTWS_WORKER_THREADS=n")
     lines.append("")

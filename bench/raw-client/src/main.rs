@@ -7,6 +7,7 @@
 //! rtws-bench-raw URL pipelined N INFLIGHT  [...]
 //! rtws-bench-raw URL bulk N SIZE           [...]
 //! rtws-bench-raw URL connections N         [...]
+//! rtws-bench-raw URL stream TOTAL CHUNK     [--window W] [...]
 //! ```
 //!
 //! Output: `RESULT client=raw flavor=F threads=T mode=M metric=NAME value=V n=COUNT`.
@@ -30,6 +31,16 @@
 //! the runtime up; then every connection is closed (close frame, then read until the
 //! server's close, 10 s at most). `--no-read` leaves the open connections unpolled (so
 //! tungstenite never allocates their read buffers).
+//!
+//! `stream` sends TOTAL bytes as binary messages of CHUNK bytes (the first byte of each
+//! carries the chunk's index mod 256) while reading the echoes concurrently: the
+//! connection is `split`, a spawned writer task `send`s (feed + flush: one message
+//! handed to the socket at a time, the sink's own backpressure) and keeps at most
+//! `--window` (default 16) chunks outstanding (sent, echo not yet back) through a
+//! semaphore the reader refills; the reader checks each echo's length and index byte.
+//! Each message is a fresh copy of the pattern (bench_rtws makes a new IBuffer per
+//! write). MB/s = (bytes sent that came back + bytes received) / s / 10^6 from the first
+//! send to the last echo, as bulk counts; peak RSS = VmHWM after the run.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -57,12 +68,14 @@ struct Opts {
     batch: Option<u64>,
     /// connections: do not poll the open connections (no read, so no read buffer).
     no_read: bool,
+    /// stream: chunks outstanding (sent, echo not yet back) at most.
+    window: u64,
 }
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: rtws-bench-raw ws://127.0.0.1:PORT/echo (latency N | pipelined N INFLIGHT | bulk N SIZE | connections N)\n\
-         \x20      [--flavor current|multi] [--threads T] [--max-secs S] [--read-buffer BYTES] [--flush-each] [--batch B] [--no-read]"
+        "usage: rtws-bench-raw ws://127.0.0.1:PORT/echo (latency N | pipelined N INFLIGHT | bulk N SIZE | connections N | stream TOTAL CHUNK)\n\
+         \x20      [--flavor current|multi] [--threads T] [--max-secs S] [--read-buffer BYTES] [--flush-each] [--batch B] [--no-read] [--window W]"
     );
     ExitCode::from(2)
 }
@@ -81,6 +94,7 @@ fn parse() -> Option<Opts> {
         flush_each: false,
         batch: None,
         no_read: false,
+        window: 16,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -91,6 +105,7 @@ fn parse() -> Option<Opts> {
             "--read-buffer" => o.read_buffer = Some(it.next()?.parse().ok()?),
             "--flush-each" => o.flush_each = true,
             "--no-read" => o.no_read = true,
+            "--window" => o.window = it.next()?.parse().ok().filter(|&w| w > 0)?,
             "--batch" => o.batch = Some(it.next()?.parse().ok().filter(|&b| b > 0)?),
             _ => pos.push(a),
         }
@@ -104,6 +119,12 @@ fn parse() -> Option<Opts> {
     o.extra = match o.mode.as_str() {
         "latency" | "connections" => 0,
         "pipelined" | "bulk" => pos.get(3)?.parse().ok().filter(|&n| n > 0)?,
+        // CHUNK: what one message carries (bench_rtws's buffers take at most u32::MAX).
+        "stream" => pos
+            .get(3)?
+            .parse()
+            .ok()
+            .filter(|&n| n > 0 && n <= u32::MAX as u64)?,
         _ => return None,
     };
     if !matches!(o.flavor.as_str(), "current" | "multi") {
@@ -185,8 +206,12 @@ async fn run(o: Opts) -> Result<bool, BoxError> {
     if o.mode == "connections" {
         return connections(&o, &out, config).await;
     }
-    let mut ws = tokio::time::timeout(Duration::from_secs(10), connect(&o.url, config)).await??;
+    let ws = tokio::time::timeout(Duration::from_secs(10), connect(&o.url, config)).await??;
     let max = Duration::from_secs_f64(o.max_secs);
+    if o.mode == "stream" {
+        return stream(ws, &o, &out, max).await;
+    }
+    let mut ws = ws;
     let complete = match o.mode.as_str() {
         "latency" => latency(&mut ws, &o, &out, max).await?,
         "pipelined" => match o.batch {
@@ -488,6 +513,140 @@ async fn bulk(ws: &mut Ws, o: &Opts, out: &Out<'_>, max: Duration) -> Result<boo
     out.result("bulk_MB_per_s", bytes as f64 / secs / 1e6, done);
     out.result("bulk_peak_rss_MiB", peak_rss_kib() as f64 / 1024.0, done);
     Ok(done == o.n)
+}
+
+/// The content of chunk `index` of `stream`: the payload pattern with the index (mod
+/// 256) in its first byte. A fresh buffer per message, as bench_rtws makes one
+/// (Buffer_CreateFromBytes) per write.
+fn stream_chunk(template: &[u8], len: usize, index: u64) -> Bytes {
+    let mut v = template[..len].to_vec();
+    v[0] = index as u8;
+    v.into()
+}
+
+/// `stream`: TOTAL bytes out in CHUNK-byte messages while the echoes are read back
+/// concurrently (module docs). Returns Ok(true) when all TOTAL bytes came back.
+async fn stream(ws: Ws, o: &Opts, out: &Out<'_>, max: Duration) -> Result<bool, BoxError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (total, chunk) = (o.n, o.extra);
+    let chunks = total.div_ceil(chunk);
+    let chunk_len = move |i: u64| chunk.min(total - i * chunk) as usize;
+    let template = payload(chunk as usize);
+    let window = Arc::new(tokio::sync::Semaphore::new(o.window.min(chunks) as usize));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (mut sink, mut source) = ws.split();
+    let cpu0 = cpu_ms();
+    let start = Instant::now();
+    let deadline = start + max;
+
+    // The writer: one message at a time through the sink, at most `window` outstanding.
+    let writer = {
+        let (window, stop) = (window.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            while sent < chunks && Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                let permit = tokio::time::timeout_at(deadline.into(), window.acquire()).await;
+                match permit {
+                    Ok(Ok(p)) => p.forget(),
+                    _ => break, // the deadline, or the reader is gone
+                }
+                let msg = stream_chunk(&template, chunk_len(sent), sent);
+                if let Err(e) = sink.send(Message::Binary(msg)).await {
+                    return (sent, sink, Some(e));
+                }
+                sent += 1;
+            }
+            (sent, sink, None)
+        })
+    };
+
+    // The reader (this task): every echo, in order, until all came back.
+    let hard = tokio::time::sleep_until((deadline + Duration::from_secs(10)).into());
+    tokio::pin!(hard);
+    let mut writer = Some(writer);
+    let mut sent_final: Option<u64> = None;
+    let mut sink_back = None;
+    let (mut received, mut bytes) = (0u64, 0u64);
+    let mut error: Option<BoxError> = None;
+    while received < chunks && sent_final.is_none_or(|s| received < s) {
+        tokio::select! {
+            m = source.next() => {
+                let b = match m {
+                    Some(Ok(Message::Binary(b))) => b,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(other)) => {
+                        error = Some(format!("unexpected message {other:?}").into());
+                        break;
+                    }
+                    Some(Err(e)) => { error = Some(e.into()); break; }
+                    None => { error = Some("connection ended".into()); break; }
+                };
+                if b.len() != chunk_len(received) || b[0] != received as u8 {
+                    let (len, first) = (b.len(), b.first().copied().unwrap_or(0));
+                    let want = chunk_len(received);
+                    error = Some(format!("echo {received}: {len} bytes starting with {first}, \
+                                          expected {want} starting with {}", received as u8)
+                        .into());
+                    break;
+                }
+                bytes += b.len() as u64;
+                received += 1;
+                window.add_permits(1);
+            }
+            r = async { writer.as_mut().unwrap().await }, if writer.is_some() => {
+                writer = None;
+                match r {
+                    Ok((sent, sink, e)) => {
+                        sent_final = Some(sent);
+                        sink_back = Some(sink);
+                        if let Some(e) = e {
+                            error = Some(e.into());
+                            break;
+                        }
+                    }
+                    Err(e) => { error = Some(e.into()); break; }
+                }
+            }
+            _ = &mut hard => {
+                error = Some(format!("stream: only {received} of {chunks} echoes in time").into());
+                break;
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let cpu1 = cpu_ms();
+    eprintln!(
+        "rtws-bench-raw: stream: {bytes} of {total} bytes back in {:.1} ms (window {}); \
+         CPU user {:.1} ms, sys {:.1} ms",
+        secs * 1e3,
+        o.window,
+        cpu1.0 - cpu0.0,
+        cpu1.1 - cpu0.1
+    );
+    window.close();
+    if let Some(w) = writer {
+        if let Ok(Ok((_, sink, _))) = tokio::time::timeout(Duration::from_secs(10), w).await {
+            sink_back = Some(sink);
+        }
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    // Bytes sent that came back + bytes received, as bulk counts them.
+    out.result("stream_MB_per_s", (2 * bytes) as f64 / secs / 1e6, received);
+    out.result(
+        "stream_peak_rss_MiB",
+        peak_rss_kib() as f64 / 1024.0,
+        received,
+    );
+    if let Some(sink) = sink_back {
+        if let Ok(mut ws) = sink.reunite(source) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
+        }
+    }
+    Ok(received == chunks)
 }
 
 /// Peak RSS (VmHWM, what getrusage's ru_maxrss reports on Linux), in KiB.
