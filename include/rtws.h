@@ -1335,7 +1335,8 @@ HRESULT MessageWebSocket_ConnectAsync(MessageWebSocket *this_,
 
 /**
  * `SendNonfinalFrameAsync(buffer)`: sends the buffer's first `Length` bytes
- * (copied now) as a frame without FIN: the start, or a middle part, of a message
+ * (read when the frame is built: leave the buffer unchanged until the operation
+ * completes, as for IOutputStream_WriteAsync) as a frame without FIN: the start, or a middle part, of a message
  * of the Control's MessageType (taken from its first frame). The message goes on
  * with more SendNonfinalFrameAsync calls and ends with SendFinalFrameAsync (or
  * with the next OutputStream write, whose frame then ends it). Text must be valid
@@ -2125,10 +2126,12 @@ uint32_t IOutputStream_Release(IOutputStream *this_);
 HRESULT IOutputStream_FlushAsync(IOutputStream *this_, IAsyncOperationBoolean **operation);
 
 /**
- * `WriteAsync(buffer)`: sends the buffer's first `Length` bytes (copied now) as
- * one message (binary on a StreamWebSocket; the Control's MessageType on a
- * MessageWebSocket). The operation (caller owns it) completes with the number of
- * bytes once the kernel has taken the whole message: with a writer that waits for
+ * `WriteAsync(buffer)`: sends the buffer's first `Length` bytes as one message (binary on a StreamWebSocket; the Control's MessageType on a
+ * MessageWebSocket). As in WinRT, rtws reads the buffer when it builds the frame,
+ * without a copy of its own: leave the buffer unchanged until the operation
+ * completes (rtws holds a reference until then; releasing yours is fine). The
+ * operation (caller owns it) completes with the number of bytes once the kernel
+ * has taken the whole message: with a writer that waits for
  * each write, memory stays bounded by the socket's send buffer
  * (OutboundBufferSizeInBytes) plus rtws's 256 KiB. UWP's
  * IAsyncOperationWithProgress; progress is not reported.

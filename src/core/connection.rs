@@ -14,9 +14,10 @@ use crate::core::message_websocket::{MessageReceivedArgs, SocketMessageType};
 use crate::core::proxy::Proxy;
 use crate::core::queue::Receiver;
 use crate::core::socket::{c_text, ClosedArgs, Socket};
+use crate::core::streams::Payload;
 use crate::core::traffic::Traffic;
 use crate::core::wire::Wire;
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,7 +43,7 @@ const FLUSH_BATCH_BYTES: usize = 64 * 1024;
 /// No more commands are taken while this much output waits for the kernel: a
 /// fast writer is held back by its pending operations, not by our memory.
 const OUT_LIMIT: usize = 256 * 1024;
-/// An output buffer this large is let go once written, not kept for later.
+/// An output buffer larger than this is let go when the connection goes idle.
 const OUT_KEEP: usize = 64 * 1024;
 
 /// What `ConnectAsync` needs, taken from the socket when it is called.
@@ -101,7 +102,7 @@ pub enum Command {
     /// One frame of a message: `fin` ends the message (a whole message is one
     /// frame with `fin`). The type is the message's first frame's.
     Send {
-        data: Bytes,
+        data: Payload,
         kind: SocketMessageType,
         fin: bool,
         op: Arc<AsyncOp<u32>>,
@@ -623,17 +624,28 @@ impl Connection {
                     self.outgoing_kind = kind;
                     self.outgoing_utf8 = Utf8Check::default();
                 }
-                if self.outgoing_kind == SocketMessageType::Utf8
-                    && !(self.outgoing_utf8.feed(&data) && (!fin || self.outgoing_utf8.finish()))
-                {
+                let opcode = frames::data_opcode(self.outgoing_kind, first);
+                let (text, check) = (
+                    self.outgoing_kind == SocketMessageType::Utf8,
+                    &mut self.outgoing_utf8,
+                );
+                let before = self.out.len();
+                let out = &mut self.out;
+                let len = data.with(|bytes| {
+                    if text && !(check.feed(bytes) && (!fin || check.finish())) {
+                        return None;
+                    }
+                    frames::encode(out, opcode, fin, bytes);
+                    Some(bytes.len() as u32)
+                });
+                let Some(len) = len else {
                     op.complete(Err(Error::new(
                         RTWS_E_NO_UNICODE_TRANSLATION,
                         "MessageType is Utf8 but the stored bytes are not valid UTF-8",
                     )));
                     return true;
-                }
-                let len = data.len() as u32;
-                self.queue_frame(frames::data_opcode(self.outgoing_kind, first), fin, &data);
+                };
+                self.queued += (self.out.len() - before) as u64;
                 self.sending_fragments = !fin;
                 self.unflushed.push_back((op, len, self.queued));
             }
@@ -660,11 +672,7 @@ impl Connection {
         }
         if self.unwritten() == 0 && self.out_pos > 0 {
             self.out_pos = 0;
-            if self.out.capacity() > OUT_KEEP {
-                self.out = Vec::new();
-            } else {
-                self.out.clear();
-            }
+            self.out.clear();
         }
         Ok(wrote)
     }
@@ -795,6 +803,11 @@ impl Connection {
             }
 
             if !progress {
+                if self.unwritten() == 0 && self.out.capacity() > OUT_KEEP {
+                    // Idle: a large output buffer is let go (kept while busy, so a
+                    // stream of large writes does not allocate one per write).
+                    self.out = Vec::new();
+                }
                 return Poll::Pending;
             }
         }

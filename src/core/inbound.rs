@@ -9,7 +9,7 @@
 
 use crate::core::async_op::Settled;
 use crate::core::error::*;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -26,7 +26,29 @@ const ROOM: usize = 1 << 20;
 /// Finishes a read with its bytes (or the failure), under the stream's lock so no
 /// cancel or other read can come between; the operation's Completed handler runs
 /// after the lock is released. None: the operation was canceled, the bytes stay.
-pub type Settle = Box<dyn FnOnce(Result<Bytes>) -> Option<Settled> + Send>;
+pub type Settle = Box<dyn FnOnce(Result<Taken>) -> Option<Settled> + Send>;
+
+/// The bytes a read took, as the pieces they arrived in (copied once, by whoever
+/// gets them, into a buffer or a reader).
+#[derive(Debug, Default)]
+pub struct Taken(pub Vec<Bytes>);
+
+impl Taken {
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Bytes::len).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// One `Bytes`: no copy when the bytes came in one piece.
+    pub fn into_bytes(mut self) -> Bytes {
+        match self.0.len() {
+            0 => Bytes::new(),
+            1 => self.0.pop().expect("one piece"),
+            _ => self.0.concat().into(),
+        }
+    }
+}
 
 struct Pending {
     id: u64,
@@ -148,18 +170,18 @@ impl Inbound {
         let (result, taken) = if st.len == 0 {
             let r = match &st.end {
                 Some(Err(e)) => Err(e.clone()),
-                _ => Ok(Bytes::new()),
+                _ => Ok(Taken::default()),
             };
-            (r, Bytes::new())
+            (r, Vec::new())
         } else {
-            let bytes = take(&mut st, pending.max);
-            (Ok(bytes.clone()), bytes)
+            let taken = take(&mut st, pending.max);
+            (Ok(Taken(taken.clone())), taken)
         };
         let Some(settled) = (pending.settle)(result) else {
             // Canceled meanwhile: the bytes go back where they were.
-            if !taken.is_empty() {
-                st.len += taken.len();
-                st.chunks.push_front(taken);
+            for chunk in taken.into_iter().rev() {
+                st.len += chunk.len();
+                st.chunks.push_front(chunk);
             }
             return;
         };
@@ -172,28 +194,21 @@ impl Inbound {
     }
 }
 
-/// Takes up to `max` bytes from the front, without copying when one chunk has them.
-fn take(st: &mut State, max: usize) -> Bytes {
-    let n = max.min(st.len);
-    st.len -= n;
-    let front = st.chunks.front_mut().expect("len > 0");
-    if front.len() >= n {
-        let out = front.split_to(n);
-        if front.is_empty() {
-            st.chunks.pop_front();
-        }
-        return out;
-    }
-    let mut out = BytesMut::with_capacity(n);
-    while out.len() < n {
+/// Takes up to `max` bytes from the front, as the pieces they are (no copy).
+fn take(st: &mut State, max: usize) -> Vec<Bytes> {
+    let mut left = max.min(st.len);
+    st.len -= left;
+    let mut out = Vec::new();
+    while left > 0 {
         let front = st.chunks.front_mut().expect("len counts the chunks");
-        let k = front.len().min(n - out.len());
-        out.extend_from_slice(&front.split_to(k));
+        let k = front.len().min(left);
+        out.push(front.split_to(k));
+        left -= k;
         if front.is_empty() {
             st.chunks.pop_front();
         }
     }
-    out.freeze()
+    out
 }
 
 #[cfg(test)]
@@ -207,8 +222,8 @@ mod tests {
             count,
             options,
             count,
-            Box::new(move |r| {
-                tx.send(r).unwrap();
+            Box::new(move |r: Result<Taken>| {
+                tx.send(r.map(Taken::into_bytes)).unwrap();
                 crate::core::async_op::AsyncOp::<()>::new().settle(Ok(()))
             }),
         )

@@ -6,7 +6,7 @@ use crate::core::connection::Command;
 use crate::core::error::*;
 use crate::core::inbound::Inbound;
 use crate::core::socket::{Kind, Socket};
-use crate::core::streams::{DataReader, OutputSink, OutputStream};
+use crate::core::streams::{DataReader, OutputSink, OutputStream, Payload};
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -100,12 +100,12 @@ impl MessageWebSocket {
     }
     /// `SendNonfinalFrameAsync` (`fin` false) / `SendFinalFrameAsync` (true): one
     /// frame of a message of the current MessageType; the final one ends it.
-    pub fn send_frame(&self, data: Bytes, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
+    pub fn send_frame(&self, data: Payload, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
         send(&self.socket, data, fin)
     }
 }
 
-fn send(socket: &Socket, data: Bytes, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
+fn send(socket: &Socket, data: Payload, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
     let op = AsyncOp::new();
     socket.send(Command::Send {
         data,
@@ -137,7 +137,7 @@ pub struct MessageWebSocketInformation(pub Arc<Socket>);
 pub(crate) struct MessageOutput(pub Arc<Socket>);
 
 impl OutputSink for MessageOutput {
-    fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>> {
+    fn write(&self, data: Payload) -> Result<Arc<AsyncOp<u32>>> {
         send(&self.0, data, true)
     }
     fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {

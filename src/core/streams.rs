@@ -9,7 +9,7 @@ use crate::core::async_op::AsyncOp;
 use crate::core::error::{
     Error, Result, E_BOUNDS, E_ILLEGAL_METHOD_CALL, RO_E_CLOSED, RTWS_E_NO_UNICODE_TRANSLATION,
 };
-use crate::core::inbound::{self, Inbound};
+use crate::core::inbound::{self, Inbound, Taken};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -32,10 +32,35 @@ pub enum UnicodeEncoding {
     Utf16BE = 2,
 }
 
+/// What a write sends: bytes handed over (a DataWriter's store), or an IBuffer that
+/// is read when the frame is built, without a copy of its own (as in WinRT, the
+/// caller leaves the buffer alone until the write completes).
+#[derive(Clone)]
+pub enum Payload {
+    Bytes(Bytes),
+    Buffer(Arc<Buffer>),
+}
+
+impl Payload {
+    /// Runs `f` on the bytes (the buffer's first `Length` bytes).
+    pub fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            Payload::Bytes(b) => f(b),
+            Payload::Buffer(b) => f(&b.data.lock()),
+        }
+    }
+}
+
+impl From<Bytes> for Payload {
+    fn from(b: Bytes) -> Self {
+        Payload::Bytes(b)
+    }
+}
+
 /// What an output stream writes to: one socket's outbound side.
 pub trait OutputSink: Send + Sync {
     /// Queues `data` to go out; the operation completes with its length once sent.
-    fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>>;
+    fn write(&self, data: Payload) -> Result<Arc<AsyncOp<u32>>>;
     /// Completes once everything queued before it has been sent.
     fn flush(&self) -> Result<Arc<AsyncOp<bool>>>;
     /// Closes the stream for good: later writes fail with `RO_E_CLOSED`.
@@ -47,7 +72,7 @@ pub trait OutputSink: Send + Sync {
 pub struct OutputStream(pub Arc<dyn OutputSink>);
 
 impl OutputStream {
-    pub fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>> {
+    pub fn write(&self, data: Payload) -> Result<Arc<AsyncOp<u32>>> {
         self.0.write(data)
     }
     pub fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {
@@ -155,7 +180,7 @@ impl DataWriter {
         self.with(|st| {
             let stream = Self::stream(st)?.clone();
             let data = Bytes::from(std::mem::take(&mut st.buf));
-            stream.write(data.clone()).inspect_err(|_| {
+            stream.write(data.clone().into()).inspect_err(|_| {
                 // A refused store loses nothing: the bytes stay unstored.
                 st.buf = Vec::from(data);
             })
@@ -389,9 +414,10 @@ impl DataReader {
             Box::new(move |result| {
                 // Under the stream's lock: a canceled load must not add its bytes.
                 let mut st = reader.st.lock();
-                let n = result.as_ref().map_or(0, |b| b.len() as u32);
+                let n = result.as_ref().map_or(0, |t| t.len() as u32);
                 let settled = done_op.settle(result.as_ref().map(|_| n).map_err(Clone::clone))?;
-                if let Ok(bytes) = result {
+                if let Ok(taken) = result {
+                    let bytes = taken.into_bytes();
                     let left = st.data.slice(st.pos..);
                     st.data = if left.is_empty() {
                         bytes
@@ -477,15 +503,13 @@ impl Buffer {
         out[..n].copy_from_slice(&data[from..from + n]);
         n
     }
-    /// The first `length` bytes, for a write.
-    pub fn contents(&self) -> Bytes {
-        Bytes::copy_from_slice(&self.data.lock())
-    }
     /// Replaces the contents (at most the capacity) with what a read got.
-    fn fill(&self, bytes: &[u8]) {
+    fn fill(&self, taken: &Taken) {
         let mut data = self.data.lock();
         data.clear();
-        data.extend_from_slice(bytes);
+        for chunk in &taken.0 {
+            data.extend_from_slice(chunk);
+        }
     }
 }
 
@@ -523,8 +547,8 @@ pub fn read_async(
         Box::new(move |result| {
             // Filled before the operation finishes, so a waiter sees the bytes (a
             // canceled read's buffer holds a copy of bytes that stay in the stream).
-            if let Ok(bytes) = &result {
-                buffer.fill(bytes);
+            if let Ok(taken) = &result {
+                buffer.fill(taken);
             }
             done_op.settle(result.map(|_| buffer.clone()))
         }),

@@ -122,10 +122,12 @@ pub extern "C" fn IOutputStream_FlushAsync(
     })
 }
 
-/// `WriteAsync(buffer)`: sends the buffer's first `Length` bytes (copied now) as
-/// one message (binary on a StreamWebSocket; the Control's MessageType on a
-/// MessageWebSocket). The operation (caller owns it) completes with the number of
-/// bytes once the kernel has taken the whole message: with a writer that waits for
+/// `WriteAsync(buffer)`: sends the buffer's first `Length` bytes as one message (binary on a StreamWebSocket; the Control's MessageType on a
+/// MessageWebSocket). As in WinRT, rtws reads the buffer when it builds the frame,
+/// without a copy of its own: leave the buffer unchanged until the operation
+/// completes (rtws holds a reference until then; releasing yours is fine). The
+/// operation (caller owns it) completes with the number of bytes once the kernel
+/// has taken the whole message: with a writer that waits for
 /// each write, memory stays bounded by the socket's send buffer
 /// (OutboundBufferSizeInBytes) plus rtws's 256 KiB. UWP's
 /// IAsyncOperationWithProgress; progress is not reported.
@@ -140,7 +142,7 @@ pub extern "C" fn IOutputStream_WriteAsync(
 ) -> HRESULT {
     call(|| {
         let operation = out(operation, "operation")?;
-        let data = IBuffer::get(buffer)?.contents();
+        let data = core::Payload::Buffer(IBuffer::get(buffer)?);
         operation.set(IAsyncOperationUInt32::publish(
             IOutputStream::get(this)?.write(data)?,
         ))
