@@ -43,8 +43,14 @@ const FLUSH_BATCH_BYTES: usize = 64 * 1024;
 /// No more commands are taken while this much output waits for the kernel: a
 /// fast writer is held back by its pending operations, not by our memory.
 const OUT_LIMIT: usize = 256 * 1024;
-/// An output buffer larger than this is let go when the connection goes idle.
+/// A message arriving in pieces gets room for up to this much of its frame at once.
+const ASSEMBLY_RESERVE: u64 = 64 * 1024 * 1024;
+/// Buffers up to this size are kept for the connection's life; larger ones are
+/// reused while in use (no allocation and page faults per large message) and let
+/// go after `TRIM_AFTER` without use.
 const OUT_KEEP: usize = 64 * 1024;
+/// Large buffers (output, message assembly) unused for this long are let go.
+const TRIM_AFTER: Duration = Duration::from_secs(1);
 
 /// What `ConnectAsync` needs, taken from the socket when it is called.
 pub struct Target {
@@ -469,6 +475,9 @@ pub struct Connection {
     /// Armed while a message is half received; pushed back whenever a byte arrives.
     receive_stall: StallTimer,
     pong_timer: Option<tokio::time::Interval>,
+    /// Lets large buffers go once unused for `TRIM_AFTER`; `large_uses` counts uses.
+    trim: StallTimer,
+    large_uses: u64,
 }
 
 impl Drop for Connection {
@@ -508,6 +517,8 @@ impl Connection {
             send_stall: StallTimer::default(),
             receive_stall: StallTimer::default(),
             pong_timer,
+            trim: StallTimer::default(),
+            large_uses: 0,
             socket,
             queued: wire.written(),
             wire,
@@ -646,6 +657,9 @@ impl Connection {
                     return true;
                 };
                 self.queued += (self.out.len() - before) as u64;
+                if self.out.capacity() > OUT_KEEP {
+                    self.large_uses += 1;
+                }
                 self.sending_fragments = !fin;
                 self.unflushed.push_back((op, len, self.queued));
             }
@@ -803,10 +817,15 @@ impl Connection {
             }
 
             if !progress {
-                if self.unwritten() == 0 && self.out.capacity() > OUT_KEEP {
-                    // Idle: a large output buffer is let go (kept while busy, so a
-                    // stream of large writes does not allocate one per write).
+                let large = self.out.capacity() > OUT_KEEP || self.assembling.capacity() > OUT_KEEP;
+                if self.trim.poll(
+                    cx,
+                    large && self.unwritten() == 0,
+                    self.large_uses,
+                    TRIM_AFTER,
+                ) {
                     self.out = Vec::new();
+                    self.assembling = BytesMut::new();
                 }
                 return Poll::Pending;
             }
@@ -848,9 +867,12 @@ impl Connection {
     }
 
     fn raise(&self, args: MessageReceivedArgs) {
-        let args = Arc::new(args);
+        self.raise_shared(&Arc::new(args));
+    }
+
+    fn raise_shared(&self, args: &Arc<MessageReceivedArgs>) {
         let socket = &self.socket;
-        socket.dispatcher().dispatch(|| socket.raise_message(&args));
+        socket.dispatcher().dispatch(|| socket.raise_message(args));
     }
 
     fn on_incoming(&mut self, incoming: Incoming) -> std::result::Result<(), Violation> {
@@ -865,10 +887,24 @@ impl Connection {
                     self.raise(MessageReceivedArgs::message(kind, payload, true))
                 }
                 Delivery::Messages(_) => {
+                    if first {
+                        // Room for the rest of this frame at once (not by doubling), up
+                        // to a limit: a header may announce far more than ever arrives.
+                        let rest = self.reader.frame_remaining().min(ASSEMBLY_RESERVE);
+                        self.assembling.reserve(payload.len() + rest as usize);
+                    }
                     self.assembling.extend_from_slice(&payload);
                     if last {
                         let whole = std::mem::take(&mut self.assembling).freeze();
-                        self.raise(MessageReceivedArgs::message(kind, whole, true));
+                        let args = Arc::new(MessageReceivedArgs::message(kind, whole, true));
+                        self.raise_shared(&args);
+                        // Nobody kept the message (no AddRef'd args, no DataReader left):
+                        // its buffer serves the next one.
+                        if let Some(mut buf) = Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim) {
+                            buf.clear();
+                            self.large_uses += 1;
+                            self.assembling = buf;
+                        }
                     }
                 }
                 Delivery::Pieces(_) => self.raise(MessageReceivedArgs::message(kind, payload, last)),

@@ -93,6 +93,15 @@ impl FrameReader {
         }
     }
 
+    /// Payload bytes of the current data frame not handed on yet.
+    pub fn frame_remaining(&self) -> u64 {
+        if self.in_frame {
+            self.remaining
+        } else {
+            0
+        }
+    }
+
     /// A message has begun and not ended (its data frames, or a frame header, are
     /// still arriving), given the bytes received and not yet read.
     pub fn mid_message(&self, unread: &[u8]) -> bool {

@@ -62,6 +62,10 @@ impl MessageReceivedArgs {
             Err(e) => Err(e.clone()),
         }
     }
+    /// The message's buffer back, if nothing else holds it.
+    pub(crate) fn reclaim(self) -> Option<bytes::BytesMut> {
+        self.payload.ok()?.try_into_mut().ok()
+    }
     /// `GetDataStream`: an input stream over the message, ending after it.
     pub fn data_stream(&self) -> Result<Arc<Inbound>> {
         match &self.payload {
