@@ -209,6 +209,26 @@ typedef int32_t MessageWebSocketReceiveMode;
 #endif // __cplusplus
 
 /**
+ * `SocketSslErrorSeverity`.
+ */
+enum SocketSslErrorSeverity
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  SocketSslErrorSeverity_None = 0,
+  SocketSslErrorSeverity_Ignorable = 1,
+  SocketSslErrorSeverity_Fatal = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum SocketSslErrorSeverity SocketSslErrorSeverity;
+#else
+typedef int32_t SocketSslErrorSeverity;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * `UnicodeEncoding` of DataWriter_WriteString and DataReader_ReadString (default Utf8;
  * the C side always passes and receives UTF-8, converted as needed).
  */
@@ -245,6 +265,37 @@ enum ByteOrder
 typedef enum ByteOrder ByteOrder;
 #else
 typedef int32_t ByteOrder;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * `ChainValidationResult` (Windows.Security.Cryptography.Certificates).
+ */
+enum ChainValidationResult
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  ChainValidationResult_Success = 0,
+  ChainValidationResult_Untrusted = 1,
+  ChainValidationResult_Revoked = 2,
+  ChainValidationResult_Expired = 3,
+  ChainValidationResult_IncompleteChain = 4,
+  ChainValidationResult_InvalidSignature = 5,
+  ChainValidationResult_WrongUsage = 6,
+  ChainValidationResult_InvalidName = 7,
+  ChainValidationResult_InvalidCertificateAuthorityPolicy = 8,
+  ChainValidationResult_BasicConstraintsError = 9,
+  ChainValidationResult_UnknownCriticalExtension = 10,
+  ChainValidationResult_RevocationInformationMissing = 11,
+  ChainValidationResult_RevocationFailure = 12,
+  ChainValidationResult_OtherErrors = 13,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ChainValidationResult ChainValidationResult;
+#else
+typedef int32_t ChainValidationResult;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -295,6 +346,12 @@ typedef struct IInputStream IInputStream;
  * Opaque handle of an IOutputStream (a socket's output stream).
  */
 typedef struct IOutputStream IOutputStream;
+
+/**
+ * Opaque handle of an `IVector<ChainValidationResult>`
+ * (IgnorableServerCertificateErrors; read-only for ServerCertificateErrors).
+ */
+typedef struct IVectorChainValidationResult IVectorChainValidationResult;
 
 /**
  * Opaque handle of an `IVector<String>`.
@@ -1301,16 +1358,18 @@ HRESULT MessageWebSocket_get_Information(MessageWebSocket *this_,
 HRESULT MessageWebSocket_get_OutputStream(MessageWebSocket *this_, IOutputStream **stream);
 
 /**
- * `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` URI, UTF-8;
- * IPv4, `[IPv6]` or a host name) and returns the operation in `*operation` (caller
+ * `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` or `wss://`
+ * URI, UTF-8; IPv4, `[IPv6]` or a host name; `wss:` is TLS 1.2 or 1.3 by the
+ * system's OpenSSL, with SNI, hostname verification and the system's trusted roots,
+ * plus the Control's TrustedRootCertificates) and returns the operation in `*operation` (caller
  * owns it). Settings are taken now; until the connect fails or is canceled, Control
  * properties other than MessageType cannot change. A failed or canceled connect
  * may be retried on the same socket.
  *
  * Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
  * a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
- * handle); `E_NOTIMPL` (`wss:`, not available yet); `E_ILLEGAL_METHOD_CALL`
- * (already connecting or connected); `RO_E_CLOSED` (closed).
+ * handle); `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED`
+ * (closed).
  * The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
  * `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (ConnectTimeout, default 60 s,
  * for each of at most 5 addresses, for the proxy's CONNECT and for the
@@ -1318,8 +1377,16 @@ HRESULT MessageWebSocket_get_OutputStream(MessageWebSocket *this_, IOutputStream
  * status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
  * or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
  * (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
- * (the server chose no offered subprotocol, or one not offered),
- * `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
+ * (the server chose no offered subprotocol, or one not offered); for `wss:`, a
+ * certificate error not in IgnorableServerCertificateErrors:
+ * `WININET_E_SEC_CERT_DATE_INVALID` (Expired; WebErrorStatus CertificateExpired),
+ * `WININET_E_SEC_CERT_CN_INVALID` (InvalidName; CertificateCommonNameIsIncorrect),
+ * `WININET_E_INVALID_CA` (Untrusted, IncompleteChain; CertificateIsInvalid),
+ * `WININET_E_SEC_CERT_REVOKED` / `_REV_FAILED` (CertificateRevoked),
+ * `WININET_E_SEC_CERT_ERRORS` (any other; CertificateContainsErrors), and
+ * `WININET_E_SECURITY_CHANNEL_ERROR` for a TLS failure that is no certificate
+ * error (no common protocol version or cipher, the server wants a client
+ * certificate, …); `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
  * after `IAsyncAction_Cancel`.
  *
  * ```c
@@ -1644,6 +1711,41 @@ HRESULT MessageWebSocketControl_put_ProxyCredential(MessageWebSocketControl *thi
 HRESULT MessageWebSocketControl_put_ProxyUri(MessageWebSocketControl *this_, const char *uri);
 
 /**
+ * `IgnorableServerCertificateErrors`: a new reference to the socket's list of
+ * certificate errors (`ChainValidationResult` values) that a `wss:` connect
+ * accepts; empty by default (every error fails the connect). Each is matched
+ * exactly: ignoring `ChainValidationResult_Expired` accepts an expired
+ * certificate that is otherwise valid, while an untrusted or wrongly named one
+ * still fails. rtws maps OpenSSL's verification errors to the values: expired or
+ * not yet valid → Expired; unknown issuer, self-signed → Untrusted; a chain
+ * missing an intermediate → IncompleteChain; name or IP mismatch → InvalidName;
+ * revoked → Revoked; bad signature → InvalidSignature; wrong purpose → WrongUsage;
+ * CA and path-length errors → BasicConstraintsError; policy errors →
+ * InvalidCertificateAuthorityPolicy; others → OtherErrors. Frozen at ConnectAsync.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ *
+ * ```c
+ * IVectorChainValidationResult *ignore;
+ * MessageWebSocketControl_get_IgnorableServerCertificateErrors(c, &ignore);
+ * IVectorChainValidationResult_Append(ignore, ChainValidationResult_Expired);
+ * IVectorChainValidationResult_Release(ignore);
+ * ```
+ */
+HRESULT MessageWebSocketControl_get_IgnorableServerCertificateErrors(MessageWebSocketControl *this_,
+                                                                     IVectorChainValidationResult **value);
+
+/**
+ * rtws extension: certificates (PEM, one or more, UTF-8) that `wss:` connects
+ * trust as roots besides the system's store, with full validation still on (a
+ * private CA). Replaces earlier ones; "" trusts the system's store alone again.
+ * Before ConnectAsync only. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (no
+ * certificate in the text, or one OpenSSL cannot read); `E_ILLEGAL_METHOD_CALL`;
+ * `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_TrustedRootCertificates(MessageWebSocketControl *this_,
+                                                            const char *pem);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t MessageWebSocketInformation_AddRef(MessageWebSocketInformation *this_);
@@ -1680,6 +1782,24 @@ HRESULT MessageWebSocketInformation_get_LocalAddress(MessageWebSocketInformation
  */
 HRESULT MessageWebSocketInformation_get_BandwidthStatistics(MessageWebSocketInformation *this_,
                                                             BandwidthStatistics *value);
+
+/**
+ * `ServerCertificateErrorSeverity` of a `wss:` connection: None (the server's
+ * certificate had no error), Ignorable (it had errors, all in
+ * IgnorableServerCertificateErrors). A connect with any other error fails, so
+ * Fatal is never seen on a connected socket. None before connect and for `ws:`.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketInformation_get_ServerCertificateErrorSeverity(MessageWebSocketInformation *this_,
+                                                                       SocketSslErrorSeverity *value);
+
+/**
+ * `ServerCertificateErrors`: a new reference (caller owns it) to a read-only list
+ * of the certificate errors the `wss:` connection had (the ignored ones); empty
+ * when none, before connect, and for `ws:`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketInformation_get_ServerCertificateErrors(MessageWebSocketInformation *this_,
+                                                                IVectorChainValidationResult **value);
 
 /**
  * Adds a reference (to keep the arguments past the handler). Returns the new
@@ -1828,16 +1948,18 @@ HRESULT StreamWebSocket_get_OutputStream(StreamWebSocket *this_,
                                          IOutputStream **stream);
 
 /**
- * `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` URI, UTF-8;
- * IPv4, `[IPv6]` or a host name) and returns the operation in `*operation` (caller
+ * `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` or `wss://`
+ * URI, UTF-8; IPv4, `[IPv6]` or a host name; `wss:` is TLS 1.2 or 1.3 by the
+ * system's OpenSSL, with SNI, hostname verification and the system's trusted roots,
+ * plus the Control's TrustedRootCertificates) and returns the operation in `*operation` (caller
  * owns it). Settings are taken now; until the connect fails or is canceled, Control
  * properties cannot change. A failed or canceled connect
  * may be retried on the same socket.
  *
  * Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
  * a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
- * handle); `E_NOTIMPL` (`wss:`, not available yet); `E_ILLEGAL_METHOD_CALL`
- * (already connecting or connected); `RO_E_CLOSED` (closed).
+ * handle); `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED`
+ * (closed).
  * The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
  * `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (ConnectTimeout, default 60 s,
  * for each of at most 5 addresses, for the proxy's CONNECT and for the
@@ -1845,8 +1967,16 @@ HRESULT StreamWebSocket_get_OutputStream(StreamWebSocket *this_,
  * status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
  * or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
  * (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
- * (the server chose no offered subprotocol, or one not offered),
- * `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
+ * (the server chose no offered subprotocol, or one not offered); for `wss:`, a
+ * certificate error not in IgnorableServerCertificateErrors:
+ * `WININET_E_SEC_CERT_DATE_INVALID` (Expired; WebErrorStatus CertificateExpired),
+ * `WININET_E_SEC_CERT_CN_INVALID` (InvalidName; CertificateCommonNameIsIncorrect),
+ * `WININET_E_INVALID_CA` (Untrusted, IncompleteChain; CertificateIsInvalid),
+ * `WININET_E_SEC_CERT_REVOKED` / `_REV_FAILED` (CertificateRevoked),
+ * `WININET_E_SEC_CERT_ERRORS` (any other; CertificateContainsErrors), and
+ * `WININET_E_SECURITY_CHANNEL_ERROR` for a TLS failure that is no certificate
+ * error (no common protocol version or cipher, the server wants a client
+ * certificate, …); `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
  * after `IAsyncAction_Cancel`.
  *
  * ```c
@@ -2069,6 +2199,41 @@ HRESULT StreamWebSocketControl_put_ProxyCredential(StreamWebSocketControl *this_
 HRESULT StreamWebSocketControl_put_ProxyUri(StreamWebSocketControl *this_, const char *uri);
 
 /**
+ * `IgnorableServerCertificateErrors`: a new reference to the socket's list of
+ * certificate errors (`ChainValidationResult` values) that a `wss:` connect
+ * accepts; empty by default (every error fails the connect). Each is matched
+ * exactly: ignoring `ChainValidationResult_Expired` accepts an expired
+ * certificate that is otherwise valid, while an untrusted or wrongly named one
+ * still fails. rtws maps OpenSSL's verification errors to the values: expired or
+ * not yet valid → Expired; unknown issuer, self-signed → Untrusted; a chain
+ * missing an intermediate → IncompleteChain; name or IP mismatch → InvalidName;
+ * revoked → Revoked; bad signature → InvalidSignature; wrong purpose → WrongUsage;
+ * CA and path-length errors → BasicConstraintsError; policy errors →
+ * InvalidCertificateAuthorityPolicy; others → OtherErrors. Frozen at ConnectAsync.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ *
+ * ```c
+ * IVectorChainValidationResult *ignore;
+ * StreamWebSocketControl_get_IgnorableServerCertificateErrors(c, &ignore);
+ * IVectorChainValidationResult_Append(ignore, ChainValidationResult_Expired);
+ * IVectorChainValidationResult_Release(ignore);
+ * ```
+ */
+HRESULT StreamWebSocketControl_get_IgnorableServerCertificateErrors(StreamWebSocketControl *this_,
+                                                                    IVectorChainValidationResult **value);
+
+/**
+ * rtws extension: certificates (PEM, one or more, UTF-8) that `wss:` connects
+ * trust as roots besides the system's store, with full validation still on (a
+ * private CA). Replaces earlier ones; "" trusts the system's store alone again.
+ * Before ConnectAsync only. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (no
+ * certificate in the text, or one OpenSSL cannot read); `E_ILLEGAL_METHOD_CALL`;
+ * `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_TrustedRootCertificates(StreamWebSocketControl *this_,
+                                                           const char *pem);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t StreamWebSocketInformation_AddRef(StreamWebSocketInformation *this_);
@@ -2105,6 +2270,24 @@ HRESULT StreamWebSocketInformation_get_LocalAddress(StreamWebSocketInformation *
  */
 HRESULT StreamWebSocketInformation_get_BandwidthStatistics(StreamWebSocketInformation *this_,
                                                            BandwidthStatistics *value);
+
+/**
+ * `ServerCertificateErrorSeverity` of a `wss:` connection: None (the server's
+ * certificate had no error), Ignorable (it had errors, all in
+ * IgnorableServerCertificateErrors). A connect with any other error fails, so
+ * Fatal is never seen on a connected socket. None before connect and for `ws:`.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketInformation_get_ServerCertificateErrorSeverity(StreamWebSocketInformation *this_,
+                                                                      SocketSslErrorSeverity *value);
+
+/**
+ * `ServerCertificateErrors`: a new reference (caller owns it) to a read-only list
+ * of the certificate errors the `wss:` connection had (the ignored ones); empty
+ * when none, before connect, and for `ws:`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketInformation_get_ServerCertificateErrors(StreamWebSocketInformation *this_,
+                                                               IVectorChainValidationResult **value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
@@ -2633,6 +2816,54 @@ HRESULT IVectorString_RemoveAt(IVectorString *this_, uint32_t index);
  * `E_ILLEGAL_METHOD_CALL` (frozen).
  */
 HRESULT IVectorString_Clear(IVectorString *this_);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t IVectorChainValidationResult_AddRef(IVectorChainValidationResult *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t IVectorChainValidationResult_Release(IVectorChainValidationResult *this_);
+
+/**
+ * `Size`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT IVectorChainValidationResult_get_Size(IVectorChainValidationResult *this_, uint32_t *size);
+
+/**
+ * `GetAt`: item `index`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_BOUNDS`.
+ */
+HRESULT IVectorChainValidationResult_GetAt(IVectorChainValidationResult *this_,
+                                           uint32_t index,
+                                           ChainValidationResult *value);
+
+/**
+ * `IndexOf`: whether `value` is in the list, and where (`*found` false leaves
+ * `*index` 0). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT IVectorChainValidationResult_IndexOf(IVectorChainValidationResult *this_,
+                                             int32_t value,
+                                             uint32_t *index,
+                                             bool *found);
+
+/**
+ * `Append`: adds a `ChainValidationResult` value (not `ChainValidationResult_Success`).
+ * Returns `S_OK`; `E_INVALIDARG` (other value); `E_ILLEGAL_METHOD_CALL` (frozen:
+ * ConnectAsync was called, or a read-only list such as ServerCertificateErrors).
+ */
+HRESULT IVectorChainValidationResult_Append(IVectorChainValidationResult *this_, int32_t value);
+
+/**
+ * `RemoveAt`. Returns `S_OK`; `E_INVALIDARG`; `E_BOUNDS`; `E_ILLEGAL_METHOD_CALL` (frozen).
+ */
+HRESULT IVectorChainValidationResult_RemoveAt(IVectorChainValidationResult *this_, uint32_t index);
+
+/**
+ * `Clear`. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (frozen).
+ */
+HRESULT IVectorChainValidationResult_Clear(IVectorChainValidationResult *this_);
 
 #ifdef __cplusplus
 }  // extern "C"

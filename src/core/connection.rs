@@ -15,8 +15,9 @@ use crate::core::proxy::Proxy;
 use crate::core::queue::Receiver;
 use crate::core::socket::{c_text, ClosedArgs, Socket};
 use crate::core::streams::Payload;
+use crate::core::tls::{self, ServerTrust, TlsSettings};
 use crate::core::traffic::Traffic;
-use crate::core::wire::Wire;
+use crate::core::wire::{Io, Wire};
 use bytes::BytesMut;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -61,6 +62,8 @@ pub struct Target {
     pub protocols: Vec<String>,
     pub send_buffer_size: Option<u32>,
     pub no_delay: bool,
+    /// `wss:`: the TLS settings (Control, frozen at connect).
+    pub tls: Option<TlsSettings>,
     pub timing: Timing,
     /// Answers a `401` Basic challenge (Control.ServerCredential).
     pub server_credential: Option<Credential>,
@@ -132,6 +135,8 @@ pub enum Delivery {
 /// What a successful connect learned.
 pub struct Established {
     pub wire: Wire,
+    /// `wss:`: what TLS showed of the server.
+    pub trust: Option<ServerTrust>,
     pub traffic: Arc<Traffic>,
     pub protocol: String,
     pub local_address: String,
@@ -289,10 +294,34 @@ async fn handshake(
             })?,
         );
     }
+    let (io, trust) = match &target.tls {
+        None => (Io::Plain(stream), None),
+        Some(settings) => {
+            if !already_read.is_empty() {
+                return Err(Error::new(
+                    WININET_E_INVALID_SERVER_RESPONSE,
+                    "the proxy sent data past its answer, before the TLS handshake",
+                )
+                .into());
+            }
+            let (tls, trust) = timeout(
+                target.timing.connect,
+                tls::connect(stream, &target.host, settings),
+            )
+            .await
+            .map_err(|_| {
+                Error::new(
+                    WININET_E_TIMEOUT,
+                    "the server did not complete the TLS handshake in time",
+                )
+            })??;
+            (Io::Tls(Box::new(tls)), Some(trust))
+        }
+    };
     let config = WebSocketConfig::default().read_buffer_size(HANDSHAKE_READ_BUFFER);
     let handshake = tokio_tungstenite::client_async_with_config(
         request,
-        Wire::new(stream, already_read, traffic.clone()),
+        Wire::new(io, already_read, traffic.clone()),
         Some(config),
     );
     let (ws, response) = match timeout(target.timing.connect, handshake).await {
@@ -325,6 +354,7 @@ async fn handshake(
     Ok(Established {
         // Every byte after the response head is still in the wire's buffer.
         wire: ws.into_inner(),
+        trust,
         protocol,
         local_address,
         traffic,

@@ -15,6 +15,7 @@ pub mod runtime;
 pub mod socket;
 pub mod stream_websocket;
 pub mod streams;
-pub mod string_vector;
+pub mod tls;
 pub mod traffic;
+pub mod vector;
 pub mod wire;

@@ -14,8 +14,9 @@ use crate::core::message_websocket::{
 use crate::core::proxy::{self, ProxySetting};
 use crate::core::queue::{queue, Sender};
 use crate::core::runtime;
-use crate::core::string_vector::StringVector;
+use crate::core::tls::{ChainValidationResult, ClientIdentity, ServerTrust, TlsSettings};
 use crate::core::traffic::Traffic;
+use crate::core::vector::{StringVector, Vector};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 use std::ffi::{CStr, CString};
@@ -62,6 +63,9 @@ struct Settings {
     server_credential: Option<Arc<PasswordCredential>>,
     proxy_credential: Option<Arc<PasswordCredential>>,
     proxy: ProxySetting,
+    /// `wss:` extension: roots trusted besides the system's.
+    extra_roots: Vec<openssl::x509::X509>,
+    client_certificate: Option<ClientIdentity>,
     /// Set while a connect runs or after it succeeded: only MessageType may change.
     frozen: bool,
 }
@@ -72,6 +76,7 @@ pub struct Socket {
     message_type: AtomicU8,
     settings: Mutex<Settings>,
     protocols: Arc<StringVector>,
+    ignorable: Arc<Vector<ChainValidationResult>>,
     state: Mutex<State>,
     attempts: AtomicU64,
     protocol: OnceCell<CString>,
@@ -79,6 +84,8 @@ pub struct Socket {
     /// The unsolicited pong interval of the established connection.
     actual_pong: OnceCell<std::time::Duration>,
     traffic: OnceCell<Arc<Traffic>>,
+    /// `wss:`: the server's chain and the certificate errors found.
+    trust: OnceCell<ServerTrust>,
     output_closed: AtomicBool,
     dispatcher: Dispatcher,
     message_received: EventSource<Arc<MessageReceivedArgs>>,
@@ -102,6 +109,17 @@ fn validate_protocol(p: &str) -> Result<()> {
         Err(Error::invalid_arg(format!(
             "'{p}' is not a valid subprotocol name (an HTTP token)"
         )))
+    }
+}
+
+/// Success is no error to ignore.
+fn validate_ignorable(v: &ChainValidationResult) -> Result<()> {
+    if *v == ChainValidationResult::Success {
+        Err(Error::invalid_arg(
+            "ChainValidationResult_Success is not an error that can be ignored",
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -140,15 +158,19 @@ impl Socket {
                 server_credential: None,
                 proxy_credential: None,
                 proxy: ProxySetting::default(),
+                extra_roots: Vec::new(),
+                client_certificate: None,
                 frozen: false,
             }),
-            protocols: Arc::new(StringVector::new(validate_protocol)),
+            protocols: Arc::new(StringVector::new(|p| validate_protocol(p))),
+            ignorable: Arc::new(Vector::new(validate_ignorable)),
             state: Mutex::new(State::Created),
             attempts: AtomicU64::new(0),
             protocol: OnceCell::new(),
             local_address: OnceCell::new(),
             actual_pong: OnceCell::new(),
             traffic: OnceCell::new(),
+            trust: OnceCell::new(),
             output_closed: AtomicBool::new(false),
             dispatcher: Dispatcher::default(),
             message_received: EventSource::default(),
@@ -289,6 +311,30 @@ impl Socket {
     pub fn supported_protocols(&self) -> Arc<StringVector> {
         self.protocols.clone()
     }
+    pub fn ignorable_server_certificate_errors(&self) -> Arc<Vector<ChainValidationResult>> {
+        self.ignorable.clone()
+    }
+    /// The trusted-roots extension: PEM certificates trusted (for `wss:`) besides
+    /// the system's; replaces earlier ones; "" trusts the system's alone again.
+    pub fn set_trusted_roots_pem(&self, pem: &str) -> Result<()> {
+        let roots = if pem.is_empty() {
+            Vec::new()
+        } else {
+            crate::core::tls::parse_roots(pem)?
+        };
+        self.edit_settings(|s| s.extra_roots = roots)
+    }
+    /// Control.ClientCertificate; None removes it.
+    pub fn set_client_certificate(&self, id: Option<ClientIdentity>) -> Result<()> {
+        self.edit_settings(|s| s.client_certificate = id)
+    }
+    pub fn has_client_certificate(&self) -> bool {
+        self.settings.lock().client_certificate.is_some()
+    }
+    /// `wss:`, once connected: the server's chain (leaf first) and errors.
+    pub fn server_trust(&self) -> Option<&ServerTrust> {
+        self.trust.get()
+    }
 
     pub fn set_request_header(&self, name: &str, value: &str) -> Result<()> {
         if !is_token(name) {
@@ -340,7 +386,7 @@ impl Socket {
     // ----- Connect and close ---------------------------------------------------
 
     pub fn connect(self: &Arc<Self>, uri: &str) -> Result<Arc<AsyncOp<()>>> {
-        let (uri, host, port) = parse_ws_uri(uri)?;
+        let (uri, host, port, secure) = parse_ws_uri(uri)?;
         let mut state = self.state.lock();
         match *state {
             State::Created => {}
@@ -354,10 +400,11 @@ impl Socket {
         let target = {
             let mut s = self.settings.lock();
             // A bad environment proxy fails the call before anything is frozen.
-            let proxy = proxy::choose(&s.proxy, &host, false)?;
+            let proxy = proxy::choose(&s.proxy, &host, secure)?;
             s.frozen = true;
             // Frozen before it is copied, so no Append slips in between unsent.
             self.protocols.freeze(FROZEN);
+            self.ignorable.freeze(FROZEN);
             Target {
                 uri,
                 host,
@@ -366,6 +413,11 @@ impl Socket {
                 protocols: self.protocols.to_vec(),
                 send_buffer_size: s.send_buffer_size,
                 no_delay: s.no_delay,
+                tls: secure.then(|| TlsSettings {
+                    ignorable: self.ignorable.to_vec(),
+                    extra_roots: s.extra_roots.clone(),
+                    client: s.client_certificate.clone(),
+                }),
                 timing: s.timing,
                 server_credential: s.server_credential.as_deref().map(Credential::from),
                 proxy,
@@ -414,6 +466,7 @@ impl Socket {
     fn unfreeze(&self) {
         self.settings.lock().frozen = false;
         self.protocols.unfreeze();
+        self.ignorable.unfreeze();
     }
 
     /// A failed, canceled or undone connect leaves the socket as it was before
@@ -576,6 +629,9 @@ async fn connect_task(
             let _ = socket.local_address.set(c_text(&est.local_address));
             let _ = socket.actual_pong.set(timing.pong_interval);
             let _ = socket.traffic.set(est.traffic.clone());
+            if let Some(trust) = est.trust.clone() {
+                let _ = socket.trust.set(trust);
+            }
             let completed = socket.dispatcher.dispatch(|| op.complete(Ok(())));
             drop(abandoned);
             if !completed {
@@ -592,7 +648,8 @@ async fn connect_task(
 }
 
 /// Checks a ConnectAsync URI: absolute `ws:` (or `wss:`), with a host, no fragment.
-fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16)> {
+/// Returns the URI, host, port and whether it is `wss:`.
+fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16, bool)> {
     let bad = |why: &str| Error::invalid_arg(format!("invalid WebSocket URI '{uri}': {why}"));
     if uri.contains('#') {
         return Err(bad("a WebSocket URI cannot have a fragment"));
@@ -601,14 +658,9 @@ fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16)> {
     let scheme = parsed
         .scheme_str()
         .ok_or_else(|| bad("it is not absolute"))?;
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "ws" => 80,
-        "wss" => {
-            return Err(Error::new(
-                E_NOTIMPL,
-                "wss: (WebSocket over TLS) is not implemented yet; use ws:",
-            ))
-        }
+    let (default_port, secure) = match scheme.to_ascii_lowercase().as_str() {
+        "ws" => (80, false),
+        "wss" => (443, true),
         other => return Err(bad(&format!("the scheme must be ws or wss, not '{other}'"))),
     };
     let host = parsed
@@ -637,7 +689,7 @@ fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16)> {
     if port == 0 {
         return Err(bad("port 0 is not a valid destination"));
     }
-    Ok((parsed, host, port))
+    Ok((parsed, host, port, secure))
 }
 
 #[cfg(test)]
@@ -654,6 +706,7 @@ mod tests {
         assert_eq!(parse_ws_uri("").unwrap_err().hr, E_INVALIDARG);
         assert_eq!(parse_ws_uri("ws://a:99999/").unwrap_err().hr, E_INVALIDARG);
         assert_eq!(parse_ws_uri("ws://a:b/").unwrap_err().hr, E_INVALIDARG);
-        assert_eq!(parse_ws_uri("wss://a/").unwrap_err().hr, E_NOTIMPL);
+        assert_eq!(parse_ws_uri("wss://a/").unwrap().2, 443);
+        assert!(parse_ws_uri("WSS://a:8443/").unwrap().3);
     }
 }

@@ -1,5 +1,5 @@
-//! The TCP connection of one WebSocket: its read buffer, sized to the traffic, and
-//! its byte counters.
+//! The connection of one WebSocket (TCP, or TLS over TCP for `wss:`): its read
+//! buffer, sized to the traffic, and its byte counters.
 //!
 //! During the opening handshake it is the stream under tungstenite, and hands on
 //! nothing past the end of the HTTP response head: whatever the server sent after
@@ -10,6 +10,7 @@
 //! (bulk data is flowing), and the buffer is let go whenever it is empty and the
 //! socket has nothing to read, so idle connections hold no read memory.
 
+use crate::core::tls::TlsStream;
 use crate::core::traffic::Traffic;
 use bytes::BytesMut;
 use std::io;
@@ -22,8 +23,14 @@ use tokio::net::TcpStream;
 const SMALL_READ: usize = 4096;
 const BIG_READ: usize = 64 * 1024;
 
+/// The byte stream: TCP, or TLS over TCP (`wss:`).
+pub enum Io {
+    Plain(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
 pub struct Wire {
-    tcp: TcpStream,
+    io: Io,
     /// Bytes received and not yet consumed.
     pub buf: BytesMut,
     traffic: Arc<Traffic>,
@@ -34,9 +41,9 @@ pub struct Wire {
 
 impl Wire {
     /// `already_read`: bytes of the stream read before (past a proxy's answer).
-    pub fn new(tcp: TcpStream, already_read: BytesMut, traffic: Arc<Traffic>) -> Self {
+    pub fn new(io: Io, already_read: BytesMut, traffic: Arc<Traffic>) -> Self {
         Wire {
-            tcp,
+            io,
             buf: already_read,
             traffic,
             head_end: 0,
@@ -44,8 +51,12 @@ impl Wire {
         }
     }
 
-    pub fn tcp(&self) -> &TcpStream {
-        &self.tcp
+    /// The TLS session of a `wss:` connection.
+    pub fn tls(&self) -> Option<&TlsStream> {
+        match &self.io {
+            Io::Tls(s) => Some(s),
+            Io::Plain(_) => None,
+        }
     }
 
     /// Bytes the kernel has taken from us so far.
@@ -60,44 +71,72 @@ impl Wire {
 
     /// Reads what the socket has into `buf`: Ready(0) at the end of the stream.
     pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        loop {
-            match self.tcp.poll_read_ready(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => {
-                    if self.buf.is_empty() {
-                        self.buf = BytesMut::new(); // idle: hold no read memory
-                    }
-                    return Poll::Pending;
+        let (n, spare) = match &mut self.io {
+            Io::Plain(tcp) => loop {
+                match tcp.poll_read_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return self.idle(),
                 }
-            }
-            let spare = self.buf.capacity() - self.buf.len();
-            if spare < self.read_size / 2 {
-                self.buf.reserve(self.read_size);
-            }
-            let spare = self.buf.capacity() - self.buf.len();
-            match self.tcp.try_read_buf(&mut self.buf) {
-                Ok(n) => {
-                    if n == spare && self.read_size < BIG_READ {
-                        self.read_size = BIG_READ; // more was waiting: read more at once
-                    } else if n < SMALL_READ / 4 {
-                        self.read_size = SMALL_READ;
-                    }
-                    self.traffic.received(n);
-                    return Poll::Ready(Ok(n));
+                // Room is made only once there is something to read.
+                let spare = reserve(&mut self.buf, self.read_size);
+                match tcp.try_read_buf(&mut self.buf) {
+                    Ok(n) => break (n, spare),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Poll::Ready(Err(e)),
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
+            },
+            Io::Tls(tls) => {
+                // OpenSSL may hold decrypted bytes already: room first.
+                let spare = reserve(&mut self.buf, self.read_size);
+                let mut out = ReadBuf::uninit(self.buf.spare_capacity_mut());
+                match Pin::new(&mut **tls).poll_read(cx, &mut out) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return self.idle(),
+                }
+                let n = out.filled().len();
+                // SAFETY: `poll_read` initialized the first `n` bytes of the spare
+                // capacity (`ReadBuf::filled`), right after the buffer's length.
+                unsafe { self.buf.set_len(self.buf.len() + n) };
+                (n, spare)
             }
+        };
+        if n == spare && self.read_size < BIG_READ {
+            self.read_size = BIG_READ; // more was waiting: read more at once
+        } else if n < SMALL_READ / 4 {
+            self.read_size = SMALL_READ;
         }
+        self.traffic.received(n);
+        Poll::Ready(Ok(n))
+    }
+
+    /// Nothing to read: an empty buffer is let go, so idle connections hold no
+    /// read memory.
+    fn idle<T>(&mut self) -> Poll<T> {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+        }
+        Poll::Pending
     }
 
     /// Writes some of `bytes`; how many the kernel took.
     pub fn poll_send(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
-        let n = ready!(Pin::new(&mut self.tcp).poll_write(cx, bytes))?;
+        let n = ready!(match &mut self.io {
+            Io::Plain(tcp) => Pin::new(tcp).poll_write(cx, bytes),
+            Io::Tls(tls) => Pin::new(&mut **tls).poll_write(cx, bytes),
+        })?;
         self.traffic.sent(n);
         Poll::Ready(Ok(n))
     }
+}
+
+/// Makes room for a read of about `size` bytes; the room there is.
+fn reserve(buf: &mut BytesMut, size: usize) -> usize {
+    if buf.capacity() - buf.len() < size / 2 {
+        buf.reserve(size);
+    }
+    buf.capacity() - buf.len()
 }
 
 /// How many of `bytes` (the next ones handed on) still belong to the HTTP head;
@@ -148,9 +187,15 @@ impl AsyncWrite for Wire {
         self.get_mut().poll_send(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+        match &mut self.get_mut().io {
+            Io::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Io::Tls(tls) => Pin::new(&mut **tls).poll_flush(cx),
+        }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+        match &mut self.get_mut().io {
+            Io::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Io::Tls(tls) => Pin::new(&mut **tls).poll_shutdown(cx),
+        }
     }
 }

@@ -9,11 +9,12 @@
 use crate::core::error::{Result, HRESULT};
 use crate::core::message_websocket as core;
 use crate::core::message_websocket::{MessageWebSocketReceiveMode, SocketMessageType};
+use crate::core::tls::SocketSslErrorSeverity;
 use crate::ffi::async_op::{IAsyncAction, IAsyncOperationUInt32};
 use crate::ffi::credential::{self, PasswordCredential};
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{DataReader, IBuffer, IInputStream, IOutputStream};
-use crate::ffi::vector::IVectorString;
+use crate::ffi::vector::{IVectorChainValidationResult, IVectorString};
 use crate::ffi::websocket::{
     self, borrowed_c, handler_missing, with_borrowed, BandwidthStatistics,
 };
@@ -194,16 +195,18 @@ pub extern "C" fn MessageWebSocket_get_OutputStream(
     })
 }
 
-/// `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` URI, UTF-8;
-/// IPv4, `[IPv6]` or a host name) and returns the operation in `*operation` (caller
+/// `ConnectAsync(Uri)`: starts connecting to `uri` (an absolute `ws://` or `wss://`
+/// URI, UTF-8; IPv4, `[IPv6]` or a host name; `wss:` is TLS 1.2 or 1.3 by the
+/// system's OpenSSL, with SNI, hostname verification and the system's trusted roots,
+/// plus the Control's TrustedRootCertificates) and returns the operation in `*operation` (caller
 /// owns it). Settings are taken now; until the connect fails or is canceled, Control
 /// properties other than MessageType cannot change. A failed or canceled connect
 /// may be retried on the same socket.
 ///
 /// Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
 /// a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
-/// handle); `E_NOTIMPL` (`wss:`, not available yet); `E_ILLEGAL_METHOD_CALL`
-/// (already connecting or connected); `RO_E_CLOSED` (closed).
+/// handle); `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED`
+/// (closed).
 /// The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
 /// `WININET_E_CANNOT_CONNECT`, `WININET_E_TIMEOUT` (ConnectTimeout, default 60 s,
 /// for each of at most 5 addresses, for the proxy's CONNECT and for the
@@ -211,8 +214,16 @@ pub extern "C" fn MessageWebSocket_get_OutputStream(
 /// status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
 /// or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
 /// (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
-/// (the server chose no offered subprotocol, or one not offered),
-/// `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
+/// (the server chose no offered subprotocol, or one not offered); for `wss:`, a
+/// certificate error not in IgnorableServerCertificateErrors:
+/// `WININET_E_SEC_CERT_DATE_INVALID` (Expired; WebErrorStatus CertificateExpired),
+/// `WININET_E_SEC_CERT_CN_INVALID` (InvalidName; CertificateCommonNameIsIncorrect),
+/// `WININET_E_INVALID_CA` (Untrusted, IncompleteChain; CertificateIsInvalid),
+/// `WININET_E_SEC_CERT_REVOKED` / `_REV_FAILED` (CertificateRevoked),
+/// `WININET_E_SEC_CERT_ERRORS` (any other; CertificateContainsErrors), and
+/// `WININET_E_SECURITY_CHANNEL_ERROR` for a TLS failure that is no certificate
+/// error (no common protocol version or cipher, the server wants a client
+/// certificate, …); `RTWS_E_OPERATION_ABORTED` (the socket was closed meanwhile), or status Canceled
 /// after `IAsyncAction_Cancel`.
 ///
 /// ```c
@@ -745,6 +756,52 @@ pub extern "C" fn MessageWebSocketControl_put_ProxyUri(
     })
 }
 
+/// `IgnorableServerCertificateErrors`: a new reference to the socket's list of
+/// certificate errors (`ChainValidationResult` values) that a `wss:` connect
+/// accepts; empty by default (every error fails the connect). Each is matched
+/// exactly: ignoring `ChainValidationResult_Expired` accepts an expired
+/// certificate that is otherwise valid, while an untrusted or wrongly named one
+/// still fails. rtws maps OpenSSL's verification errors to the values: expired or
+/// not yet valid → Expired; unknown issuer, self-signed → Untrusted; a chain
+/// missing an intermediate → IncompleteChain; name or IP mismatch → InvalidName;
+/// revoked → Revoked; bad signature → InvalidSignature; wrong purpose → WrongUsage;
+/// CA and path-length errors → BasicConstraintsError; policy errors →
+/// InvalidCertificateAuthorityPolicy; others → OtherErrors. Frozen at ConnectAsync.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+///
+/// ```c
+/// IVectorChainValidationResult *ignore;
+/// MessageWebSocketControl_get_IgnorableServerCertificateErrors(c, &ignore);
+/// IVectorChainValidationResult_Append(ignore, ChainValidationResult_Expired);
+/// IVectorChainValidationResult_Release(ignore);
+/// ```
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_IgnorableServerCertificateErrors(
+    this: *mut MessageWebSocketControl,
+    value: *mut *mut IVectorChainValidationResult,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(IVectorChainValidationResult::publish(
+            control(this)?.ignorable_server_certificate_errors(),
+        ))
+    })
+}
+
+/// rtws extension: certificates (PEM, one or more, UTF-8) that `wss:` connects
+/// trust as roots besides the system's store, with full validation still on (a
+/// private CA). Replaces earlier ones; "" trusts the system's store alone again.
+/// Before ConnectAsync only. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (no
+/// certificate in the text, or one OpenSSL cannot read); `E_ILLEGAL_METHOD_CALL`;
+/// `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_TrustedRootCertificates(
+    this: *mut MessageWebSocketControl,
+    pem: *const c_char,
+) -> HRESULT {
+    call(|| control(this)?.set_trusted_roots_pem(in_str(pem, "pem")?))
+}
+
 // ----- MessageWebSocketInformation -------------------------------------------------
 
 /// Adds a reference. Returns the new count, or 0 when not a live handle.
@@ -806,6 +863,32 @@ pub extern "C" fn MessageWebSocketInformation_get_BandwidthStatistics(
     value: *mut BandwidthStatistics,
 ) -> HRESULT {
     call(|| websocket::bandwidth_statistics(&MessageWebSocketInformation::get(this)?.0, value))
+}
+
+/// `ServerCertificateErrorSeverity` of a `wss:` connection: None (the server's
+/// certificate had no error), Ignorable (it had errors, all in
+/// IgnorableServerCertificateErrors). A connect with any other error fails, so
+/// Fatal is never seen on a connected socket. None before connect and for `ws:`.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketInformation_get_ServerCertificateErrorSeverity(
+    this: *mut MessageWebSocketInformation,
+    value: *mut SocketSslErrorSeverity,
+) -> HRESULT {
+    call(|| {
+        websocket::certificate_error_severity(&MessageWebSocketInformation::get(this)?.0, value)
+    })
+}
+
+/// `ServerCertificateErrors`: a new reference (caller owns it) to a read-only list
+/// of the certificate errors the `wss:` connection had (the ignored ones); empty
+/// when none, before connect, and for `ws:`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketInformation_get_ServerCertificateErrors(
+    this: *mut MessageWebSocketInformation,
+    value: *mut *mut IVectorChainValidationResult,
+) -> HRESULT {
+    call(|| websocket::certificate_errors(&MessageWebSocketInformation::get(this)?.0, value))
 }
 
 // ----- Event arguments -------------------------------------------------------------

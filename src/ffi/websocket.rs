@@ -5,9 +5,12 @@
 
 use crate::core::error::{Error, Result, E_POINTER};
 use crate::core::socket::Socket;
+use crate::core::tls::{ChainValidationResult, SocketSslErrorSeverity};
+use crate::core::vector::Vector;
 use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::handle::Handle;
 use crate::ffi::message_websocket::WebSocketClosedEventArgs;
+use crate::ffi::vector::IVectorChainValidationResult;
 use crate::ffi::{in_str, out, Context, EventRegistrationToken};
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
@@ -97,4 +100,34 @@ pub(crate) fn bandwidth_statistics(socket: &Socket, value: *mut BandwidthStatist
         InboundBitsPerSecond: inbound,
         ..BandwidthStatistics::default()
     })
+}
+
+pub(crate) fn certificate_error_severity(
+    socket: &Socket,
+    value: *mut SocketSslErrorSeverity,
+) -> Result<()> {
+    let value = out(value, "value")?;
+    value.set(
+        socket
+            .server_trust()
+            .map_or(SocketSslErrorSeverity::None, |t| t.severity()),
+    )
+}
+
+/// A read-only copy of the errors.
+pub(crate) fn certificate_errors(
+    socket: &Socket,
+    value: *mut *mut IVectorChainValidationResult,
+) -> Result<()> {
+    let value = out(value, "value")?;
+    let list = Vector::<ChainValidationResult>::new(|_| Ok(()));
+    for e in socket
+        .server_trust()
+        .map(|t| t.errors.clone())
+        .unwrap_or_default()
+    {
+        list.append(e)?;
+    }
+    list.freeze("ServerCertificateErrors is a read-only view");
+    value.set(IVectorChainValidationResult::new_handle(list))
 }

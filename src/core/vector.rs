@@ -1,16 +1,20 @@
-//! `IVector<String>` as used by `SupportedProtocols`: a list that can be frozen.
+//! `IVector<T>` as the Controls use it (SupportedProtocols,
+//! IgnorableServerCertificateErrors): a checked list that ConnectAsync freezes.
 
 use crate::core::error::{Error, Result, E_BOUNDS};
 use parking_lot::Mutex;
 
-pub struct StringVector {
-    st: Mutex<(Vec<String>, Option<&'static str>)>,
-    validate: fn(&str) -> Result<()>,
+pub struct Vector<T> {
+    st: Mutex<(Vec<T>, Option<&'static str>)>,
+    validate: fn(&T) -> Result<()>,
 }
 
-impl StringVector {
-    pub fn new(validate: fn(&str) -> Result<()>) -> Self {
-        StringVector {
+/// `IVector<String>` (SupportedProtocols).
+pub type StringVector = Vector<String>;
+
+impl<T: Clone + PartialEq> Vector<T> {
+    pub fn new(validate: fn(&T) -> Result<()>) -> Self {
+        Vector {
             st: Mutex::new((Vec::new(), None)),
             validate,
         }
@@ -25,7 +29,7 @@ impl StringVector {
         self.st.lock().1 = None;
     }
 
-    fn edit<R>(&self, f: impl FnOnce(&mut Vec<String>) -> Result<R>) -> Result<R> {
+    fn edit<R>(&self, f: impl FnOnce(&mut Vec<T>) -> Result<R>) -> Result<R> {
         let mut st = self.st.lock();
         if let Some(why) = st.1 {
             return Err(Error::illegal_call(why));
@@ -33,12 +37,22 @@ impl StringVector {
         f(&mut st.0)
     }
 
-    pub fn append(&self, s: &str) -> Result<()> {
-        (self.validate)(s)?;
+    pub fn append(&self, item: T) -> Result<()> {
+        (self.validate)(&item)?;
         self.edit(|v| {
-            v.push(s.to_owned());
+            v.push(item);
             Ok(())
         })
+    }
+
+    /// `IndexOf`: the index of the first item equal to `item`.
+    pub fn index_of(&self, item: &T) -> Option<u32> {
+        self.st
+            .lock()
+            .0
+            .iter()
+            .position(|x| x == item)
+            .map(|i| i as u32)
     }
 
     pub fn clear(&self) -> Result<()> {
@@ -67,7 +81,7 @@ impl StringVector {
         self.len() == 0
     }
 
-    pub fn get<R>(&self, index: u32, f: impl FnOnce(&str) -> Result<R>) -> Result<R> {
+    pub fn get<R>(&self, index: u32, f: impl FnOnce(&T) -> Result<R>) -> Result<R> {
         let st = self.st.lock();
         match st.0.get(index as usize) {
             Some(s) => f(s),
@@ -75,7 +89,7 @@ impl StringVector {
         }
     }
 
-    pub fn to_vec(&self) -> Vec<String> {
+    pub fn to_vec(&self) -> Vec<T> {
         self.st.lock().0.clone()
     }
 }

@@ -1,0 +1,293 @@
+//! `wss:`: TLS over the connection, by the system's OpenSSL.
+//!
+//! Why the `openssl` crate and not native-tls's interface (both are the same
+//! system OpenSSL): UWP lets a host ignore chosen certificate errors
+//! (IgnorableServerCertificateErrors) and shows it every error and the server's
+//! chain (Information, ServerCustomValidationRequested). native-tls can only turn
+//! verification off as a whole (or only the name check) and shows the leaf alone.
+//! OpenSSL's verify callback sees each error of the chain as OpenSSL's own
+//! verification finds it: rtws records it, maps it to a `ChainValidationResult`,
+//! and lets verification go on only past the errors the host named. No TLS or
+//! crypto is written here: handshakes, chain building, signature and name checks
+//! are OpenSSL's.
+
+use crate::core::error::*;
+use openssl::pkcs12::Pkcs12;
+use openssl::pkey::{PKey, Private};
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use openssl::x509::{X509VerifyResult, X509};
+use parking_lot::Mutex;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_openssl::SslStream;
+
+/// `ChainValidationResult` (Windows.Security.Cryptography.Certificates).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainValidationResult {
+    Success = 0,
+    Untrusted = 1,
+    Revoked = 2,
+    Expired = 3,
+    IncompleteChain = 4,
+    InvalidSignature = 5,
+    WrongUsage = 6,
+    InvalidName = 7,
+    InvalidCertificateAuthorityPolicy = 8,
+    BasicConstraintsError = 9,
+    UnknownCriticalExtension = 10,
+    RevocationInformationMissing = 11,
+    RevocationFailure = 12,
+    OtherErrors = 13,
+}
+
+impl ChainValidationResult {
+    pub fn from_i32(v: i32) -> Option<Self> {
+        use ChainValidationResult::*;
+        Some(match v {
+            0 => Success,
+            1 => Untrusted,
+            2 => Revoked,
+            3 => Expired,
+            4 => IncompleteChain,
+            5 => InvalidSignature,
+            6 => WrongUsage,
+            7 => InvalidName,
+            8 => InvalidCertificateAuthorityPolicy,
+            9 => BasicConstraintsError,
+            10 => UnknownCriticalExtension,
+            11 => RevocationInformationMissing,
+            12 => RevocationFailure,
+            13 => OtherErrors,
+            _ => return None,
+        })
+    }
+
+    /// The HRESULT a connect fails with when this error was not ignorable.
+    fn hresult(self) -> HRESULT {
+        use ChainValidationResult::*;
+        match self {
+            Expired => WININET_E_SEC_CERT_DATE_INVALID,
+            InvalidName => WININET_E_SEC_CERT_CN_INVALID,
+            Untrusted | IncompleteChain => WININET_E_INVALID_CA,
+            Revoked => WININET_E_SEC_CERT_REVOKED,
+            RevocationInformationMissing | RevocationFailure => WININET_E_SEC_CERT_REV_FAILED,
+            _ => WININET_E_SEC_CERT_ERRORS,
+        }
+    }
+}
+
+/// OpenSSL's verification error, in UWP's terms.
+fn classify(e: X509VerifyResult) -> ChainValidationResult {
+    use ChainValidationResult::*;
+    // Codes from OpenSSL's x509_vfy.h (stable across 1.1 and 3.x).
+    match e.as_raw() {
+        9 | 10 => Expired,                  // not yet valid, has expired
+        2 | 18 | 19 | 20 | 27 => Untrusted, // unknown issuer, self-signed, untrusted
+        21 => IncompleteChain,              // unable to verify the first certificate
+        23 => Revoked,
+        3 | 33 => RevocationInformationMissing, // no CRL
+        11..=17 => RevocationFailure,           // CRL unusable
+        4..=8 => InvalidSignature,
+        26 | 28 => WrongUsage,                 // purpose, rejected
+        62..=64 => InvalidName,                // host, email, IP mismatch
+        24 | 25 | 41 => BasicConstraintsError, // not a CA, path length, pathlen
+        34 => UnknownCriticalExtension,
+        42..=53 => InvalidCertificateAuthorityPolicy,
+        _ => OtherErrors,
+    }
+}
+
+/// A client certificate (Control.ClientCertificate): the certificate, its key
+/// and any intermediates to send along.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    cert: X509,
+    key: PKey<Private>,
+    chain: Vec<X509>,
+}
+
+impl ClientIdentity {
+    /// From PKCS#12 (DER) bytes and their password.
+    pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Self> {
+        let bad = |e: openssl::error::ErrorStack| {
+            Error::invalid_arg(format!("cannot read the PKCS#12 client certificate: {e}"))
+        };
+        let parsed = Pkcs12::from_der(der)
+            .map_err(bad)?
+            .parse2(password)
+            .map_err(bad)?;
+        let (Some(cert), Some(key)) = (parsed.cert, parsed.pkey) else {
+            return Err(Error::invalid_arg(
+                "the PKCS#12 data holds no certificate with its private key",
+            ));
+        };
+        Ok(ClientIdentity {
+            cert,
+            key,
+            chain: parsed
+                .ca
+                .map(|s| s.into_iter().collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// From PEM: the certificate (then any intermediates) and its private key.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self> {
+        let mut certs = X509::stack_from_pem(cert_pem)
+            .map_err(|e| Error::invalid_arg(format!("cannot read the PEM certificate: {e}")))?
+            .into_iter();
+        let cert = certs
+            .next()
+            .ok_or_else(|| Error::invalid_arg("the PEM text holds no certificate"))?;
+        let key = PKey::private_key_from_pem(key_pem)
+            .map_err(|e| Error::invalid_arg(format!("cannot read the PEM private key: {e}")))?;
+        if !cert
+            .public_key()
+            .map(|p| p.public_eq(&key))
+            .unwrap_or(false)
+        {
+            return Err(Error::invalid_arg(
+                "the private key does not belong to the certificate",
+            ));
+        }
+        Ok(ClientIdentity {
+            cert,
+            key,
+            chain: certs.collect(),
+        })
+    }
+}
+
+/// Parses extra trusted roots (PEM, one or more certificates).
+pub fn parse_roots(pem: &str) -> Result<Vec<X509>> {
+    let roots = X509::stack_from_pem(pem.as_bytes())
+        .map_err(|e| Error::invalid_arg(format!("cannot read the PEM certificates: {e}")))?;
+    if roots.is_empty() {
+        return Err(Error::invalid_arg("the PEM text holds no certificate"));
+    }
+    Ok(roots)
+}
+
+/// What TLS needs from the Control (frozen at ConnectAsync).
+#[derive(Clone, Default)]
+pub struct TlsSettings {
+    pub ignorable: Vec<ChainValidationResult>,
+    pub extra_roots: Vec<X509>,
+    pub client: Option<ClientIdentity>,
+}
+
+/// `SocketSslErrorSeverity`.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketSslErrorSeverity {
+    None = 0,
+    Ignorable = 1,
+    Fatal = 2,
+}
+
+/// What the TLS handshake showed of the server: its chain (leaf first, DER) and
+/// the certificate errors found (ignored ones included).
+#[derive(Clone, Default)]
+pub struct ServerTrust {
+    pub chain: Vec<Vec<u8>>,
+    pub errors: Vec<ChainValidationResult>,
+}
+
+impl ServerTrust {
+    pub fn severity(&self) -> SocketSslErrorSeverity {
+        if self.errors.is_empty() {
+            SocketSslErrorSeverity::None
+        } else {
+            SocketSslErrorSeverity::Ignorable
+        }
+    }
+}
+
+pub type TlsStream = SslStream<TcpStream>;
+
+/// Runs the TLS handshake on `tcp` for `host`: SNI, the system's trusted roots
+/// (plus `extra_roots`), hostname verification, TLS 1.2 or 1.3.
+pub async fn connect(
+    tcp: TcpStream,
+    host: &str,
+    settings: &TlsSettings,
+) -> Result<(TlsStream, ServerTrust)> {
+    let failed = |e: openssl::error::ErrorStack| {
+        Error::new(
+            WININET_E_SECURITY_CHANNEL_ERROR,
+            format!("cannot set up TLS: {e}"),
+        )
+    };
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(failed)?;
+    builder
+        .set_min_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(failed)?;
+    for root in &settings.extra_roots {
+        builder
+            .cert_store_mut()
+            .add_cert(root.clone())
+            .map_err(failed)?;
+    }
+    if let Some(id) = &settings.client {
+        builder.set_certificate(&id.cert).map_err(failed)?;
+        builder.set_private_key(&id.key).map_err(failed)?;
+        for c in &id.chain {
+            builder.add_extra_chain_cert(c.clone()).map_err(failed)?;
+        }
+    }
+    let connector = builder.build();
+    let mut config = connector.configure().map_err(failed)?;
+    // An IP address is no server name for SNI, but it is still checked.
+    config.set_use_server_name_indication(host.parse::<std::net::IpAddr>().is_err());
+    let errors: Arc<Mutex<Vec<ChainValidationResult>>> = Arc::default();
+    let (seen, ignorable) = (errors.clone(), settings.ignorable.clone());
+    config.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
+        if ok {
+            return true;
+        }
+        let kind = classify(ctx.error());
+        let mut seen = seen.lock();
+        if !seen.contains(&kind) {
+            seen.push(kind);
+        }
+        ignorable.contains(&kind)
+    });
+    let ssl = config.into_ssl(host).map_err(failed)?;
+    let mut stream = SslStream::new(ssl, tcp).map_err(failed)?;
+    let result = Pin::new(&mut stream).connect().await;
+    let found = std::mem::take(&mut *errors.lock());
+    if let Err(e) = result {
+        let fatal = found.iter().find(|k| !settings.ignorable.contains(k));
+        return Err(match fatal {
+            Some(kind) => Error::new(
+                kind.hresult(),
+                format!(
+                    "the server's certificate failed validation ({kind:?}; all errors found: {found:?})"
+                ),
+            ),
+            None => match e.io_error() {
+                Some(io) if io.kind() != std::io::ErrorKind::Other => {
+                    Error::from_io(io, "during the TLS handshake")
+                }
+                _ => Error::new(
+                    WININET_E_SECURITY_CHANNEL_ERROR,
+                    format!("the TLS handshake failed: {e}"),
+                ),
+            },
+        });
+    }
+    let chain = stream
+        .ssl()
+        .peer_cert_chain()
+        .map(|c| c.iter().filter_map(|x| x.to_der().ok()).collect())
+        .unwrap_or_default();
+    Ok((
+        stream,
+        ServerTrust {
+            chain,
+            errors: found,
+        },
+    ))
+}
