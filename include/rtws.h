@@ -86,6 +86,26 @@ typedef int32_t AsyncStatus;
 #endif // __cplusplus
 
 /**
+ * `SocketSslErrorSeverity`.
+ */
+enum SocketSslErrorSeverity
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  SocketSslErrorSeverity_None = 0,
+  SocketSslErrorSeverity_Ignorable = 1,
+  SocketSslErrorSeverity_Fatal = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum SocketSslErrorSeverity SocketSslErrorSeverity;
+#else
+typedef int32_t SocketSslErrorSeverity;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * `Windows.Web.WebErrorStatus`, with the UWP numeric values.
  */
 enum WebErrorStatus
@@ -209,26 +229,6 @@ typedef int32_t MessageWebSocketReceiveMode;
 #endif // __cplusplus
 
 /**
- * `SocketSslErrorSeverity`.
- */
-enum SocketSslErrorSeverity
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  SocketSslErrorSeverity_None = 0,
-  SocketSslErrorSeverity_Ignorable = 1,
-  SocketSslErrorSeverity_Fatal = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum SocketSslErrorSeverity SocketSslErrorSeverity;
-#else
-typedef int32_t SocketSslErrorSeverity;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
  * `UnicodeEncoding` of DataWriter_WriteString and DataReader_ReadString (default Utf8;
  * the C side always passes and receives UTF-8, converted as needed).
  */
@@ -300,6 +300,11 @@ typedef int32_t ChainValidationResult;
 #endif // __cplusplus
 
 /**
+ * Opaque handle of a Certificate (Windows.Security.Cryptography.Certificates).
+ */
+typedef struct Certificate Certificate;
+
+/**
  * Opaque handle of a DataReader.
  */
 typedef struct DataReader DataReader;
@@ -308,6 +313,11 @@ typedef struct DataReader DataReader;
  * Opaque handle of a DataWriter.
  */
 typedef struct DataWriter DataWriter;
+
+/**
+ * Opaque handle of a Deferral (Windows.Foundation).
+ */
+typedef struct Deferral Deferral;
 
 /**
  * Opaque handle of an IAsyncAction (returned by ConnectAsync).
@@ -359,6 +369,11 @@ typedef struct IVectorChainValidationResult IVectorChainValidationResult;
 typedef struct IVectorString IVectorString;
 
 /**
+ * Opaque handle of a read-only list of certificates (`IVectorView<Certificate>`).
+ */
+typedef struct IVectorViewCertificate IVectorViewCertificate;
+
+/**
  * Opaque handle of a MessageWebSocket.
  */
 typedef struct MessageWebSocket MessageWebSocket;
@@ -403,6 +418,11 @@ typedef struct StreamWebSocketInformation StreamWebSocketInformation;
  */
 typedef struct WebSocketClosedEventArgs WebSocketClosedEventArgs;
 
+/**
+ * Opaque handle of the arguments of ServerCustomValidationRequested.
+ */
+typedef struct WebSocketServerCustomValidationRequestedEventArgs WebSocketServerCustomValidationRequestedEventArgs;
+
 typedef void (*Completed_IAsyncAction)(void *context, IAsyncAction *async_info, AsyncStatus status);
 
 /**
@@ -446,6 +466,13 @@ typedef void (*Completed_IAsyncOperationIBuffer)(void *context,
 typedef Completed_IAsyncOperationIBuffer AsyncOperationCompletedHandlerIBuffer;
 
 /**
+ * `Windows.Foundation.DateTime`: 100-nanosecond units since 1601-01-01 UTC.
+ */
+typedef struct {
+  int64_t UniversalTime;
+} DateTime;
+
+/**
  * MessageReceived handler: `sender` and `args` are borrowed for the call
  * (AddRef to keep them); `context` is what was given to add_MessageReceived.
  */
@@ -467,6 +494,14 @@ typedef struct {
 typedef void (*MessageWebSocketClosedHandler)(void *context,
                                               MessageWebSocket *sender,
                                               WebSocketClosedEventArgs *args);
+
+/**
+ * ServerCustomValidationRequested handler: `sender` and `args` are borrowed for the
+ * call (AddRef `args` to decide after it returns, with a Deferral).
+ */
+typedef void (*MessageWebSocketServerCustomValidationRequestedHandler)(void *context,
+                                                                       MessageWebSocket *sender,
+                                                                       WebSocketServerCustomValidationRequestedEventArgs *args);
 
 /**
  * `Windows.Foundation.TimeSpan`: a duration in 100-nanosecond units.
@@ -494,6 +529,14 @@ typedef struct {
 typedef void (*StreamWebSocketClosedHandler)(void *context,
                                              StreamWebSocket *sender,
                                              WebSocketClosedEventArgs *args);
+
+/**
+ * ServerCustomValidationRequested handler: `sender` and `args` are borrowed for the
+ * call (AddRef `args` to decide after it returns, with a Deferral).
+ */
+typedef void (*StreamWebSocketServerCustomValidationRequestedHandler)(void *context,
+                                                                      StreamWebSocket *sender,
+                                                                      WebSocketServerCustomValidationRequestedEventArgs *args);
 
 /**
  * `InputStreamOptions` flags of ReadAsync and DataReader.LoadAsync.
@@ -1212,6 +1255,208 @@ HRESULT IAsyncOperationIBuffer_Wait(IAsyncOperationIBuffer *op,
                                     IBuffer **results);
 
 /**
+ * `Certificate(IBuffer)`: a certificate from its DER encoding (or PEM text) in
+ * `blob`'s first Length bytes (the caller owns the new reference). It has no
+ * private key. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live IBuffer,
+ * or no certificate OpenSSL can read).
+ */
+HRESULT Certificate_CreateCertificate(IBuffer *blob, Certificate **result);
+
+/**
+ * rtws extension (UWP imports PFX data into a certificate store instead): a client
+ * certificate with its private key from PKCS#12 (`.p12`/`.pfx`) bytes
+ * `data[0..length)` and their `password` (UTF-8; may be "" but not NULL). For
+ * `Control_put_ClientCertificate`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`
+ * (unreadable, wrong password, or no certificate with its key).
+ */
+HRESULT Certificate_CreateFromPkcs12(const uint8_t *data,
+                                     uint32_t length,
+                                     const char *password,
+                                     Certificate **result);
+
+/**
+ * rtws extension: a client certificate with its private key from PEM text (UTF-8):
+ * `certificate_pem` (the certificate, then any intermediates to send along) and
+ * `private_key_pem` (PKCS#8 or traditional, unencrypted). Returns `S_OK`;
+ * `E_POINTER`; `E_INVALIDARG` (unreadable, or the key does not match).
+ */
+HRESULT Certificate_CreateFromPem(const char *certificate_pem,
+                                  const char *private_key_pem,
+                                  Certificate **result);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t Certificate_AddRef(Certificate *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t Certificate_Release(Certificate *this_);
+
+/**
+ * `Subject`: the subject's common name (or, without one, its whole name as
+ * "C=…, O=…"), UTF-8, owned by the certificate (valid while it lives).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT Certificate_get_Subject(Certificate *this_, const char **value);
+
+/**
+ * `Issuer`: the issuer's common name (or whole name), as `Certificate_get_Subject`.
+ */
+HRESULT Certificate_get_Issuer(Certificate *this_, const char **value);
+
+/**
+ * `ValidFrom` (notBefore). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT Certificate_get_ValidFrom(Certificate *this_, DateTime *value);
+
+/**
+ * `ValidTo` (notAfter). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT Certificate_get_ValidTo(Certificate *this_, DateTime *value);
+
+/**
+ * `HasPrivateKey`: true for a client certificate made with its key.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT Certificate_get_HasPrivateKey(Certificate *this_, bool *value);
+
+/**
+ * `GetHashValue()`: the SHA-1 thumbprint (20 bytes) into `buffer` (Win32
+ * caller-buffer pattern: `*needed` gets the size; NULL or short `buffer` gives
+ * `E_NOT_SUFFICIENT_BUFFER`). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`;
+ * `E_NOT_SUFFICIENT_BUFFER`.
+ */
+HRESULT Certificate_GetHashValue(Certificate *this_,
+                                 uint8_t *buffer,
+                                 uint32_t capacity,
+                                 uint32_t *needed);
+
+/**
+ * `GetHashValue(hashAlgorithmName)`: the thumbprint by "SHA1" (20 bytes) or
+ * "SHA256" (32 bytes), as `Certificate_GetHashValue`. Returns also `E_INVALIDARG`
+ * for another algorithm name.
+ */
+HRESULT Certificate_GetHashValueWithAlgorithm(Certificate *this_,
+                                              const char *hash_algorithm_name,
+                                              uint8_t *buffer,
+                                              uint32_t capacity,
+                                              uint32_t *needed);
+
+/**
+ * `GetCertificateBlob`: a new IBuffer (caller owns it) holding the certificate's
+ * DER encoding. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT Certificate_GetCertificateBlob(Certificate *this_, IBuffer **value);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t IVectorViewCertificate_AddRef(IVectorViewCertificate *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t IVectorViewCertificate_Release(IVectorViewCertificate *this_);
+
+/**
+ * `Size`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT IVectorViewCertificate_get_Size(IVectorViewCertificate *this_, uint32_t *size);
+
+/**
+ * `GetAt`: a new reference (caller owns it) to certificate `index`.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_BOUNDS`.
+ */
+HRESULT IVectorViewCertificate_GetAt(IVectorViewCertificate *this_,
+                                     uint32_t index,
+                                     Certificate **value);
+
+/**
+ * Adds a reference (to keep the arguments past the handler, e.g. to decide later
+ * with a deferral). Returns the new count, or 0 when not a live handle.
+ */
+uint32_t WebSocketServerCustomValidationRequestedEventArgs_AddRef(WebSocketServerCustomValidationRequestedEventArgs *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t WebSocketServerCustomValidationRequestedEventArgs_Release(WebSocketServerCustomValidationRequestedEventArgs *this_);
+
+/**
+ * `ServerCertificate`: a new reference (caller owns it) to the server's
+ * certificate. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT WebSocketServerCustomValidationRequestedEventArgs_get_ServerCertificate(WebSocketServerCustomValidationRequestedEventArgs *this_,
+                                                                                Certificate **value);
+
+/**
+ * `ServerCertificateErrorSeverity`: None, or Ignorable (errors there were all
+ * in IgnorableServerCertificateErrors; with any other error the connect fails
+ * before this event). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT WebSocketServerCustomValidationRequestedEventArgs_get_ServerCertificateErrorSeverity(WebSocketServerCustomValidationRequestedEventArgs *this_,
+                                                                                             SocketSslErrorSeverity *value);
+
+/**
+ * `ServerCertificateErrors`: a new reference to a read-only list of the errors
+ * OpenSSL found (the ignored ones). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT WebSocketServerCustomValidationRequestedEventArgs_get_ServerCertificateErrors(WebSocketServerCustomValidationRequestedEventArgs *this_,
+                                                                                      IVectorChainValidationResult **value);
+
+/**
+ * `ServerIntermediateCertificates`: a new reference to a read-only list of the
+ * certificates the server sent after its own. Returns `S_OK`; `E_POINTER`;
+ * `E_INVALIDARG`.
+ */
+HRESULT WebSocketServerCustomValidationRequestedEventArgs_get_ServerIntermediateCertificates(WebSocketServerCustomValidationRequestedEventArgs *this_,
+                                                                                             IVectorViewCertificate **value);
+
+/**
+ * `Reject`: the connect fails with `WININET_E_SEC_INVALID_CERT`
+ * (WebErrorStatus_CertificateIsInvalid) once the handlers (and deferrals) are
+ * done. Returns `S_OK`; `E_INVALIDARG`.
+ */
+HRESULT WebSocketServerCustomValidationRequestedEventArgs_Reject(WebSocketServerCustomValidationRequestedEventArgs *this_);
+
+/**
+ * `GetDeferral`: a Deferral (caller owns it): the connect waits until
+ * `Deferral_Complete` (or the deferral's last Release), at most ConnectTimeout
+ * (then it fails with `WININET_E_TIMEOUT`), so the host may decide on another
+ * thread, after the handler returned. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ *
+ * ```c
+ * static void on_validate(void *ctx, MessageWebSocket *ws,
+ *                         WebSocketServerCustomValidationRequestedEventArgs *args) {
+ *     Deferral *d; WebSocketServerCustomValidationRequestedEventArgs_GetDeferral(args, &d);
+ *     WebSocketServerCustomValidationRequestedEventArgs_AddRef(args);
+ *     start_my_check(args, d);  // later: maybe _Reject(args); Deferral_Complete(d); release both
+ * }
+ * ```
+ */
+HRESULT WebSocketServerCustomValidationRequestedEventArgs_GetDeferral(WebSocketServerCustomValidationRequestedEventArgs *this_,
+                                                                      Deferral **value);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t Deferral_AddRef(Deferral *this_);
+
+/**
+ * Releases a reference; the last one completes the deferral if `Complete` was not
+ * called. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t Deferral_Release(Deferral *this_);
+
+/**
+ * `Complete`: the handler's decision is made (calling it again does nothing).
+ * Returns `S_OK`; `E_INVALIDARG`.
+ */
+HRESULT Deferral_Complete(Deferral *this_);
+
+/**
  * `PasswordCredential(resource, userName, password)` (ABI name
  * CreatePasswordCredential): a user name and password, for example for
  * `MessageWebSocketControl_put_ServerCredential`. The strings (UTF-8) are copied;
@@ -1510,6 +1755,28 @@ HRESULT MessageWebSocket_add_Closed(MessageWebSocket *this_,
 HRESULT MessageWebSocket_remove_Closed(MessageWebSocket *this_, EventRegistrationToken token);
 
 /**
+ * Adds a ServerCustomValidationRequested handler: raised once per `wss:` connect,
+ * after OpenSSL validated the server's certificate (errors in
+ * IgnorableServerCertificateErrors aside) and before the WebSocket handshake, on a
+ * library thread. The handler may inspect the certificate and its chain, call
+ * `WebSocketServerCustomValidationRequestedEventArgs_Reject` (the connect fails
+ * with `WININET_E_SEC_INVALID_CERT`), or take a Deferral to decide later (the
+ * connect waits, at most ConnectTimeout). `sender` and `args` are borrowed for the
+ * call. Returns `S_OK`; `E_POINTER` (NULL handler or token); `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocket_add_ServerCustomValidationRequested(MessageWebSocket *this_,
+                                                             MessageWebSocketServerCustomValidationRequestedHandler handler,
+                                                             void *context,
+                                                             EventRegistrationToken *token);
+
+/**
+ * Removes a ServerCustomValidationRequested handler, with the guarantee of the
+ * other `remove_` functions. Returns `S_OK`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocket_remove_ServerCustomValidationRequested(MessageWebSocket *this_,
+                                                                EventRegistrationToken token);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t MessageWebSocketControl_AddRef(MessageWebSocketControl *this_);
@@ -1746,6 +2013,24 @@ HRESULT MessageWebSocketControl_put_TrustedRootCertificates(MessageWebSocketCont
                                                             const char *pem);
 
 /**
+ * `ClientCertificate`: a new reference (caller owns it) to the certificate sent to
+ * servers that ask for one (mutual TLS), or NULL when none is set.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_ClientCertificate(MessageWebSocketControl *this_,
+                                                      Certificate **value);
+
+/**
+ * Sets `ClientCertificate` (NULL removes it; the socket keeps its own reference):
+ * a certificate with its private key (`Certificate_CreateFromPkcs12`,
+ * `Certificate_CreateFromPem`), presented when a `wss:` server asks for one.
+ * Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not a live
+ * Certificate, or one without a private key); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocketControl_put_ClientCertificate(MessageWebSocketControl *this_,
+                                                      Certificate *value);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t MessageWebSocketInformation_AddRef(MessageWebSocketInformation *this_);
@@ -1800,6 +2085,22 @@ HRESULT MessageWebSocketInformation_get_ServerCertificateErrorSeverity(MessageWe
  */
 HRESULT MessageWebSocketInformation_get_ServerCertificateErrors(MessageWebSocketInformation *this_,
                                                                 IVectorChainValidationResult **value);
+
+/**
+ * `ServerCertificate`: a new reference (caller owns it) to the `wss:` server's
+ * certificate, or NULL (before connect, and for `ws:`). Returns `S_OK`;
+ * `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketInformation_get_ServerCertificate(MessageWebSocketInformation *this_,
+                                                          Certificate **value);
+
+/**
+ * `ServerIntermediateCertificates`: a new reference (caller owns it) to a
+ * read-only list of the certificates the `wss:` server sent after its own (empty
+ * before connect and for `ws:`). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketInformation_get_ServerIntermediateCertificates(MessageWebSocketInformation *this_,
+                                                                       IVectorViewCertificate **value);
 
 /**
  * Adds a reference (to keep the arguments past the handler). Returns the new
@@ -2045,6 +2346,28 @@ HRESULT StreamWebSocket_add_Closed(StreamWebSocket *this_,
 HRESULT StreamWebSocket_remove_Closed(StreamWebSocket *this_, EventRegistrationToken token);
 
 /**
+ * Adds a ServerCustomValidationRequested handler: raised once per `wss:` connect,
+ * after OpenSSL validated the server's certificate (errors in
+ * IgnorableServerCertificateErrors aside) and before the WebSocket handshake, on a
+ * library thread. The handler may inspect the certificate and its chain, call
+ * `WebSocketServerCustomValidationRequestedEventArgs_Reject` (the connect fails
+ * with `WININET_E_SEC_INVALID_CERT`), or take a Deferral to decide later (the
+ * connect waits, at most ConnectTimeout). `sender` and `args` are borrowed for the
+ * call. Returns `S_OK`; `E_POINTER` (NULL handler or token); `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocket_add_ServerCustomValidationRequested(StreamWebSocket *this_,
+                                                            StreamWebSocketServerCustomValidationRequestedHandler handler,
+                                                            void *context,
+                                                            EventRegistrationToken *token);
+
+/**
+ * Removes a ServerCustomValidationRequested handler, with the guarantee of the
+ * other `remove_` functions. Returns `S_OK`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocket_remove_ServerCustomValidationRequested(StreamWebSocket *this_,
+                                                               EventRegistrationToken token);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t StreamWebSocketControl_AddRef(StreamWebSocketControl *this_);
@@ -2234,6 +2557,24 @@ HRESULT StreamWebSocketControl_put_TrustedRootCertificates(StreamWebSocketContro
                                                            const char *pem);
 
 /**
+ * `ClientCertificate`: a new reference (caller owns it) to the certificate sent to
+ * servers that ask for one (mutual TLS), or NULL when none is set.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_ClientCertificate(StreamWebSocketControl *this_,
+                                                     Certificate **value);
+
+/**
+ * Sets `ClientCertificate` (NULL removes it; the socket keeps its own reference):
+ * a certificate with its private key (`Certificate_CreateFromPkcs12`,
+ * `Certificate_CreateFromPem`), presented when a `wss:` server asks for one.
+ * Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not a live
+ * Certificate, or one without a private key); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_ClientCertificate(StreamWebSocketControl *this_,
+                                                     Certificate *value);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t StreamWebSocketInformation_AddRef(StreamWebSocketInformation *this_);
@@ -2288,6 +2629,22 @@ HRESULT StreamWebSocketInformation_get_ServerCertificateErrorSeverity(StreamWebS
  */
 HRESULT StreamWebSocketInformation_get_ServerCertificateErrors(StreamWebSocketInformation *this_,
                                                                IVectorChainValidationResult **value);
+
+/**
+ * `ServerCertificate`: a new reference (caller owns it) to the `wss:` server's
+ * certificate, or NULL (before connect, and for `ws:`). Returns `S_OK`;
+ * `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketInformation_get_ServerCertificate(StreamWebSocketInformation *this_,
+                                                         Certificate **value);
+
+/**
+ * `ServerIntermediateCertificates`: a new reference (caller owns it) to a
+ * read-only list of the certificates the `wss:` server sent after its own (empty
+ * before connect and for `ws:`). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketInformation_get_ServerIntermediateCertificates(StreamWebSocketInformation *this_,
+                                                                      IVectorViewCertificate **value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.

@@ -15,7 +15,7 @@ use crate::core::proxy::Proxy;
 use crate::core::queue::Receiver;
 use crate::core::socket::{c_text, ClosedArgs, Socket};
 use crate::core::streams::Payload;
-use crate::core::tls::{self, ServerTrust, TlsSettings};
+use crate::core::tls::{self, ServerTrust, TlsSettings, ValidationRequest};
 use crate::core::traffic::Traffic;
 use crate::core::wire::{Io, Wire};
 use bytes::BytesMut;
@@ -64,6 +64,8 @@ pub struct Target {
     pub no_delay: bool,
     /// `wss:`: the TLS settings (Control, frozen at connect).
     pub tls: Option<TlsSettings>,
+    /// `wss:`: raises ServerCustomValidationRequested once TLS accepted the server.
+    pub validate: Option<Validate>,
     pub timing: Timing,
     /// Answers a `401` Basic challenge (Control.ServerCredential).
     pub server_credential: Option<Credential>,
@@ -71,6 +73,9 @@ pub struct Target {
     pub proxy: Option<Proxy>,
     pub proxy_credential: Option<Credential>,
 }
+
+/// Raises ServerCustomValidationRequested and hands back the request to wait on.
+pub type Validate = Arc<dyn Fn(ServerTrust) -> Arc<ValidationRequest> + Send + Sync>;
 
 /// A user name and password (from a `PasswordCredential`).
 #[derive(Clone)]
@@ -315,6 +320,24 @@ async fn handshake(
                     "the server did not complete the TLS handshake in time",
                 )
             })??;
+            if let Some(raise) = &target.validate {
+                let request = raise(trust.clone());
+                let accepted = timeout(target.timing.connect, request.accepted())
+                    .await
+                    .map_err(|_| {
+                        Error::new(
+                            WININET_E_TIMEOUT,
+                            "a ServerCustomValidationRequested deferral was not completed within ConnectTimeout",
+                        )
+                    })?;
+                if !accepted {
+                    return Err(Error::new(
+                        WININET_E_SEC_INVALID_CERT,
+                        "a ServerCustomValidationRequested handler rejected the server's certificate",
+                    )
+                    .into());
+                }
+            }
             (Io::Tls(Box::new(tls)), Some(trust))
         }
     };

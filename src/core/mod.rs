@@ -2,6 +2,7 @@
 //! knowing nothing of C. `crate::ffi` is the only caller that does.
 
 pub mod async_op;
+pub mod certificate;
 pub mod connection;
 pub mod credential;
 pub mod error;

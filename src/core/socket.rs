@@ -3,6 +3,7 @@
 //! and the Closed event.
 
 use crate::core::async_op::AsyncOp;
+use crate::core::certificate::Certificate;
 use crate::core::connection::{self, Command, Connection, Credential, Delivery, Target, Timing};
 use crate::core::credential::PasswordCredential;
 use crate::core::error::*;
@@ -14,7 +15,7 @@ use crate::core::message_websocket::{
 use crate::core::proxy::{self, ProxySetting};
 use crate::core::queue::{queue, Sender};
 use crate::core::runtime;
-use crate::core::tls::{ChainValidationResult, ClientIdentity, ServerTrust, TlsSettings};
+use crate::core::tls::{ChainValidationResult, ServerTrust, TlsSettings, ValidationRequest};
 use crate::core::traffic::Traffic;
 use crate::core::vector::{StringVector, Vector};
 use once_cell::sync::{Lazy, OnceCell};
@@ -42,6 +43,7 @@ pub enum Kind {
 
 pub type MessageHandler = Box<dyn Fn(&Arc<MessageReceivedArgs>) + Send + Sync>;
 pub type ClosedHandler = Box<dyn Fn(&Arc<ClosedArgs>) + Send + Sync>;
+pub type ValidationHandler = Box<dyn Fn(&Arc<ValidationRequest>) + Send + Sync>;
 
 enum State {
     Created,
@@ -65,7 +67,7 @@ struct Settings {
     proxy: ProxySetting,
     /// `wss:` extension: roots trusted besides the system's.
     extra_roots: Vec<openssl::x509::X509>,
-    client_certificate: Option<ClientIdentity>,
+    client_certificate: Option<Arc<Certificate>>,
     /// Set while a connect runs or after it succeeded: only MessageType may change.
     frozen: bool,
 }
@@ -90,6 +92,7 @@ pub struct Socket {
     dispatcher: Dispatcher,
     message_received: EventSource<Arc<MessageReceivedArgs>>,
     closed: EventSource<Arc<ClosedArgs>>,
+    validation_requested: EventSource<Arc<ValidationRequest>>,
 }
 
 const FROZEN: &str = "Control properties (other than MessageType) cannot change after ConnectAsync";
@@ -175,6 +178,7 @@ impl Socket {
             dispatcher: Dispatcher::default(),
             message_received: EventSource::default(),
             closed: EventSource::default(),
+            validation_requested: EventSource::default(),
         })
     }
 
@@ -324,12 +328,17 @@ impl Socket {
         };
         self.edit_settings(|s| s.extra_roots = roots)
     }
-    /// Control.ClientCertificate; None removes it.
-    pub fn set_client_certificate(&self, id: Option<ClientIdentity>) -> Result<()> {
-        self.edit_settings(|s| s.client_certificate = id)
+    /// Control.ClientCertificate (one with its private key); None removes it.
+    pub fn set_client_certificate(&self, cert: Option<Arc<Certificate>>) -> Result<()> {
+        if cert.as_ref().is_some_and(|c| !c.has_private_key()) {
+            return Err(Error::invalid_arg(
+                "a client certificate needs its private key (create it from PKCS#12 or PEM with the key)",
+            ));
+        }
+        self.edit_settings(|s| s.client_certificate = cert)
     }
-    pub fn has_client_certificate(&self) -> bool {
-        self.settings.lock().client_certificate.is_some()
+    pub fn client_certificate(&self) -> Option<Arc<Certificate>> {
+        self.settings.lock().client_certificate.clone()
     }
     /// `wss:`, once connected: the server's chain (leaf first) and errors.
     pub fn server_trust(&self) -> Option<&ServerTrust> {
@@ -416,7 +425,21 @@ impl Socket {
                 tls: secure.then(|| TlsSettings {
                     ignorable: self.ignorable.to_vec(),
                     extra_roots: s.extra_roots.clone(),
-                    client: s.client_certificate.clone(),
+                    client: s
+                        .client_certificate
+                        .as_ref()
+                        .and_then(|c| c.identity().cloned()),
+                }),
+                validate: secure.then(|| {
+                    let socket = self.clone();
+                    let raise: connection::Validate = Arc::new(move |trust| {
+                        let request = ValidationRequest::new(trust);
+                        socket
+                            .dispatcher
+                            .dispatch(|| socket.validation_requested.raise(&request));
+                        request
+                    });
+                    raise
                 }),
                 timing: s.timing,
                 server_credential: s.server_credential.as_deref().map(Credential::from),
@@ -567,6 +590,13 @@ impl Socket {
         self.message_received.remove(token);
         self.dispatcher.barrier();
     }
+    pub fn add_validation_requested(&self, h: ValidationHandler) -> Token {
+        self.validation_requested.add(h)
+    }
+    pub fn remove_validation_requested(&self, token: Token) {
+        self.validation_requested.remove(token);
+        self.dispatcher.barrier();
+    }
     pub fn add_closed(&self, h: ClosedHandler) -> Token {
         self.closed.add(h)
     }
@@ -586,6 +616,7 @@ impl Socket {
     pub(crate) fn release(&self) {
         self.message_received.clear();
         self.closed.clear();
+        self.validation_requested.clear();
         self.dispatcher.barrier();
         let _ = self.close(None);
     }

@@ -3,6 +3,7 @@
 //! `call` is the panic boundary every export goes through.
 
 pub mod async_op;
+pub mod certificate;
 pub mod credential;
 pub mod error;
 pub mod handle;
@@ -185,6 +186,14 @@ unsafe impl Sync for Context {}
 #[derive(Clone, Copy, Debug)]
 pub struct EventRegistrationToken {
     pub value: i64,
+}
+
+/// `Windows.Foundation.DateTime`: 100-nanosecond units since 1601-01-01 UTC.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(non_snake_case)] // the WinRT ABI field name
+pub struct DateTime {
+    pub UniversalTime: i64,
 }
 
 /// `Windows.Foundation.TimeSpan`: a duration in 100-nanosecond units.

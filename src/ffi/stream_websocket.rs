@@ -13,6 +13,9 @@ use crate::core::socket::Socket;
 use crate::core::stream_websocket as core;
 use crate::core::tls::SocketSslErrorSeverity;
 use crate::ffi::async_op::IAsyncAction;
+use crate::ffi::certificate::{
+    Certificate, IVectorViewCertificate, WebSocketServerCustomValidationRequestedEventArgs,
+};
 use crate::ffi::credential::{self, PasswordCredential};
 use crate::ffi::handle::Handle;
 use crate::ffi::message_websocket::WebSocketClosedEventArgs;
@@ -58,6 +61,16 @@ pub type StreamWebSocketClosedHandler = Option<
         context: *mut c_void,
         sender: *mut StreamWebSocket,
         args: *mut WebSocketClosedEventArgs,
+    ),
+>;
+
+/// ServerCustomValidationRequested handler: `sender` and `args` are borrowed for the
+/// call (AddRef `args` to decide after it returns, with a Deferral).
+pub type StreamWebSocketServerCustomValidationRequestedHandler = Option<
+    extern "C" fn(
+        context: *mut c_void,
+        sender: *mut StreamWebSocket,
+        args: *mut WebSocketServerCustomValidationRequestedEventArgs,
     ),
 >;
 
@@ -318,6 +331,42 @@ pub extern "C" fn StreamWebSocket_remove_Closed(
         StreamWebSocket::get(this)?
             .socket()
             .remove_closed(token.value);
+        Ok(())
+    })
+}
+
+/// Adds a ServerCustomValidationRequested handler: raised once per `wss:` connect,
+/// after OpenSSL validated the server's certificate (errors in
+/// IgnorableServerCertificateErrors aside) and before the WebSocket handshake, on a
+/// library thread. The handler may inspect the certificate and its chain, call
+/// `WebSocketServerCustomValidationRequestedEventArgs_Reject` (the connect fails
+/// with `WININET_E_SEC_INVALID_CERT`), or take a Deferral to decide later (the
+/// connect waits, at most ConnectTimeout). `sender` and `args` are borrowed for the
+/// call. Returns `S_OK`; `E_POINTER` (NULL handler or token); `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_add_ServerCustomValidationRequested(
+    this: *mut StreamWebSocket,
+    handler: StreamWebSocketServerCustomValidationRequestedHandler,
+    context: *mut c_void,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
+    call(|| {
+        let socket = StreamWebSocket::get(this)?;
+        websocket::add_validation_requested(socket.socket(), this, handler, context, token)
+    })
+}
+
+/// Removes a ServerCustomValidationRequested handler, with the guarantee of the
+/// other `remove_` functions. Returns `S_OK`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_remove_ServerCustomValidationRequested(
+    this: *mut StreamWebSocket,
+    token: EventRegistrationToken,
+) -> HRESULT {
+    call(|| {
+        StreamWebSocket::get(this)?
+            .socket()
+            .remove_validation_requested(token.value);
         Ok(())
     })
 }
@@ -625,6 +674,30 @@ pub extern "C" fn StreamWebSocketControl_put_TrustedRootCertificates(
     call(|| control(this)?.set_trusted_roots_pem(in_str(pem, "pem")?))
 }
 
+/// `ClientCertificate`: a new reference (caller owns it) to the certificate sent to
+/// servers that ask for one (mutual TLS), or NULL when none is set.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_get_ClientCertificate(
+    this: *mut StreamWebSocketControl,
+    value: *mut *mut Certificate,
+) -> HRESULT {
+    call(|| websocket::client_certificate(&*control(this)?, value))
+}
+
+/// Sets `ClientCertificate` (NULL removes it; the socket keeps its own reference):
+/// a certificate with its private key (`Certificate_CreateFromPkcs12`,
+/// `Certificate_CreateFromPem`), presented when a `wss:` server asks for one.
+/// Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not a live
+/// Certificate, or one without a private key); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketControl_put_ClientCertificate(
+    this: *mut StreamWebSocketControl,
+    value: *mut Certificate,
+) -> HRESULT {
+    call(|| websocket::set_client_certificate(&*control(this)?, value))
+}
+
 /// Adds a reference. Returns the new count, or 0 when not a live handle.
 #[no_mangle]
 pub extern "C" fn StreamWebSocketInformation_AddRef(this: *mut StreamWebSocketInformation) -> u32 {
@@ -703,5 +776,42 @@ pub extern "C" fn StreamWebSocketInformation_get_ServerCertificateErrors(
     this: *mut StreamWebSocketInformation,
     value: *mut *mut IVectorChainValidationResult,
 ) -> HRESULT {
-    call(|| websocket::certificate_errors(&StreamWebSocketInformation::get(this)?.0, value))
+    call(|| {
+        websocket::certificate_error_list(
+            StreamWebSocketInformation::get(this)?.0.server_trust(),
+            value,
+        )
+    })
+}
+
+/// `ServerCertificate`: a new reference (caller owns it) to the `wss:` server's
+/// certificate, or NULL (before connect, and for `ws:`). Returns `S_OK`;
+/// `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_ServerCertificate(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *mut Certificate,
+) -> HRESULT {
+    call(|| {
+        websocket::server_certificate(
+            StreamWebSocketInformation::get(this)?.0.server_trust(),
+            value,
+        )
+    })
+}
+
+/// `ServerIntermediateCertificates`: a new reference (caller owns it) to a
+/// read-only list of the certificates the `wss:` server sent after its own (empty
+/// before connect and for `ws:`). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_ServerIntermediateCertificates(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *mut IVectorViewCertificate,
+) -> HRESULT {
+    call(|| {
+        websocket::intermediate_certificates(
+            StreamWebSocketInformation::get(this)?.0.server_trust(),
+            value,
+        )
+    })
 }

@@ -5,9 +5,12 @@
 
 use crate::core::error::{Error, Result, E_POINTER};
 use crate::core::socket::Socket;
-use crate::core::tls::{ChainValidationResult, SocketSslErrorSeverity};
+use crate::core::tls::{ChainValidationResult, ServerTrust, SocketSslErrorSeverity};
 use crate::core::vector::Vector;
 use crate::ffi::async_op::IAsyncAction;
+use crate::ffi::certificate::{
+    Certificate, IVectorViewCertificate, WebSocketServerCustomValidationRequestedEventArgs,
+};
 use crate::ffi::handle::Handle;
 use crate::ffi::message_websocket::WebSocketClosedEventArgs;
 use crate::ffi::vector::IVectorChainValidationResult;
@@ -114,20 +117,80 @@ pub(crate) fn certificate_error_severity(
     )
 }
 
-/// A read-only copy of the errors.
-pub(crate) fn certificate_errors(
-    socket: &Socket,
+/// A read-only copy of the certificate errors (empty without TLS).
+pub(crate) fn certificate_error_list(
+    trust: Option<&ServerTrust>,
     value: *mut *mut IVectorChainValidationResult,
 ) -> Result<()> {
     let value = out(value, "value")?;
     let list = Vector::<ChainValidationResult>::new(|_| Ok(()));
-    for e in socket
-        .server_trust()
-        .map(|t| t.errors.clone())
-        .unwrap_or_default()
-    {
+    for e in trust.map(|t| t.errors.clone()).unwrap_or_default() {
         list.append(e)?;
     }
     list.freeze("ServerCertificateErrors is a read-only view");
     value.set(IVectorChainValidationResult::new_handle(list))
+}
+
+/// The server's certificate, or NULL without TLS (and before connect).
+pub(crate) fn server_certificate(
+    trust: Option<&ServerTrust>,
+    value: *mut *mut Certificate,
+) -> Result<()> {
+    let value = out(value, "value")?;
+    value.set(match trust.and_then(ServerTrust::certificate) {
+        Some(cert) => Certificate::publish(cert.clone()),
+        None => std::ptr::null_mut(),
+    })
+}
+
+/// The certificates after the server's own (an empty list without TLS).
+pub(crate) fn intermediate_certificates(
+    trust: Option<&ServerTrust>,
+    value: *mut *mut IVectorViewCertificate,
+) -> Result<()> {
+    let value = out(value, "value")?;
+    let list = trust
+        .map(|t| t.intermediates().to_vec())
+        .unwrap_or_default();
+    value.set(IVectorViewCertificate::new_handle(list))
+}
+
+/// `sender` is the C handle the handler gets back (borrowed for the call).
+pub(crate) fn add_validation_requested<S: 'static>(
+    socket: &Socket,
+    sender: *mut S,
+    handler: Option<
+        extern "C" fn(*mut c_void, *mut S, *mut WebSocketServerCustomValidationRequestedEventArgs),
+    >,
+    context: *mut c_void,
+    token: *mut EventRegistrationToken,
+) -> Result<()> {
+    let token = out(token, "token")?;
+    let handler = handler.ok_or_else(handler_missing)?;
+    let sender = sender as usize;
+    let ctx = Context(context);
+    let value = socket.add_validation_requested(Box::new(move |args| {
+        let ctx = ctx;
+        with_borrowed(args, |a| handler(ctx.0, sender as *mut S, a));
+    }));
+    token.set(EventRegistrationToken { value })
+}
+
+/// Control.ClientCertificate: a new reference, or NULL when none.
+pub(crate) fn client_certificate(socket: &Socket, value: *mut *mut Certificate) -> Result<()> {
+    let value = out(value, "value")?;
+    value.set(match socket.client_certificate() {
+        Some(cert) => Certificate::publish(cert),
+        None => std::ptr::null_mut(),
+    })
+}
+
+/// Sets (or, with NULL, removes) Control.ClientCertificate.
+pub(crate) fn set_client_certificate(socket: &Socket, cert: *mut Certificate) -> Result<()> {
+    let cert = if cert.is_null() {
+        None
+    } else {
+        Some(Certificate::get(cert)?)
+    };
+    socket.set_client_certificate(cert)
 }
