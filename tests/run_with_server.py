@@ -2,7 +2,7 @@
 """Run one command against a fresh rtws test server (the only way tests and the demo start a peer).
 
 usage: run_with_server.py --server PATH [--server-arg ARG]... [--expect-server REGEX]...
-                          [--proxy-arg ARG]... [--expect-proxy REGEX]...
+                          [--proxy-arg ARG]... [--expect-proxy REGEX]... [--tls]
                           [--timeout SECS] [--max-rss-mib M] -- CMD ARGS...
 
 Starts `PATH --port 0 ARG...`, waits (10 s max) for its `PORT <n>` stdout line, replaces
@@ -11,6 +11,12 @@ stdout/stderr, stops the server by its PID, then checks each --expect-server reg
 server's stdout. When CMD/ARGS contain `{proxy}`, a second instance runs as an HTTP CONNECT
 proxy (`PATH --port 0 --proxy ARG...`, ARGs from --proxy-arg), `{proxy}` becomes
 http://127.0.0.1:<its port>, and --expect-proxy regexes are checked against its stdout.
+With --tls, the runner makes a temporary directory, passes `--tls-dir <it>` to the server (not
+to a proxy instance), which writes its test PKI there (ca.pem, client.pem, ...) and prints a
+`TLS_PORT NAME <n>` line per TLS listener after the PORT line; `{tls_dir}` becomes that
+directory and `{tls_port_NAME}` the port of listener NAME (e.g. {tls_port_valid}). The runner
+waits (within the same 10 s) for the TLS_PORT line of every NAME the command uses, and
+removes the directory when done. Without --tls, a command using them is an error.
 After the command exits, its peak resident set size (ru_maxrss from wait4 on its PID: the
 command itself, or its largest descendant that it waited for; never the servers) is logged as
 "peak RSS of the test: X MiB"; with --max-rss-mib M, above M MiB is a failure. Linux starts a
@@ -26,15 +32,21 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 PORT_WAIT_SECS = 10
 SERVER_STOP_GRACE_SECS = 3
 PORT_LINE = re.compile(r"^PORT (\d+)\s*$")
+TLS_PORT_LINE = re.compile(r"^TLS_PORT (\S+) (\d+)\s*$")
+# The TLS placeholders in a command: {tls_dir} and {tls_port_NAME}.
+TLS_PLACEHOLDER = re.compile(r"\{tls_(?:dir|port_[^{}\s]+)\}")
+TLS_PORT_PLACEHOLDER = re.compile(r"\{tls_port_([^{}\s]+)\}")
 # ru_maxrss is in KiB on Linux, in bytes on macOS.
 RU_MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
 MIB = 1 << 20
@@ -52,13 +64,18 @@ def fail(msg, code=1):
 class Server:
     """The server process plus a thread that collects its stdout (so its pipe never fills)."""
 
-    def __init__(self, path, args):
+    def __init__(self, path, args, tls_names=()):
+        """`tls_names`: the TLS listeners (`TLS_PORT NAME <n>` lines) to wait for as well."""
         # Same process group as us: a Ctrl-C or a group kill from above reaches it too.
         self.proc = subprocess.Popen([path, "--port", "0", *args], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, text=True, errors="replace")
         self.lines = []
         self.port = None
-        self.ready = threading.Event()  # set on the PORT line or on EOF
+        self.tls_ports = {}  # NAME -> port, from the TLS_PORT lines
+        self.tls_names = frozenset(tls_names)
+        # Set once the PORT line and the TLS_PORT line of every name in tls_names came, or on
+        # EOF. The server prints them together, PORT first, right after binding.
+        self.ready = threading.Event()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -68,8 +85,16 @@ class Server:
             m = PORT_LINE.match(line)
             if self.port is None and m:
                 self.port = int(m.group(1))
+            m = TLS_PORT_LINE.match(line)
+            if self.port is not None and m and m.group(1) not in self.tls_ports:
+                self.tls_ports[m.group(1)] = int(m.group(2))
+            if self.port is not None and self.tls_names <= self.tls_ports.keys():
                 self.ready.set()
         self.ready.set()
+
+    def missing_tls(self):
+        """The awaited TLS listener names that have no TLS_PORT line (yet), sorted."""
+        return sorted(self.tls_names - self.tls_ports.keys())
 
     def output(self):
         return "".join(self.lines)
@@ -120,22 +145,43 @@ def kill_group(proc):
             pass
 
 
+def server_state(server):
+    try:
+        return f"exited with status {server.proc.wait(0.5)}"
+    except subprocess.TimeoutExpired:
+        return "is still running"
+
+
 def run(opts):
     if not opts.command:
         return fail("no command given after --")
-    server = Server(opts.server, opts.server_arg)
+    tls_names = sorted({m for a in opts.command for m in TLS_PORT_PLACEHOLDER.findall(a)})
+    if not opts.tls and any(TLS_PLACEHOLDER.search(a) for a in opts.command):
+        return fail("the command uses {tls_dir} or {tls_port_NAME}, which need --tls")
+    tls_dir = None
+    server = None
     proxy = None
     child = None
     try:
-        if not server.ready.wait(PORT_WAIT_SECS) or server.port is None:
-            try:
-                state = f"exited with status {server.proc.wait(0.5)}"
-            except subprocess.TimeoutExpired:
-                state = "is still running"
+        server_args = list(opts.server_arg)
+        if opts.tls:
+            tls_dir = tempfile.mkdtemp(prefix="rtws-tls-")
+            server_args = ["--tls-dir", tls_dir, *server_args]
+        server = Server(opts.server, server_args, tls_names)
+        ready = server.ready.wait(PORT_WAIT_SECS)
+        if server.port is None:
             return fail(f"server {opts.server} printed no 'PORT <n>' line within "
-                        f"{PORT_WAIT_SECS} s (it {state}); its stdout was:\n{server.output()}")
+                        f"{PORT_WAIT_SECS} s (it {server_state(server)}); its stdout was:\n"
+                        f"{server.output()}")
+        if not ready or server.missing_tls():
+            return fail(f"server {opts.server} printed no 'TLS_PORT NAME <n>' line for "
+                        f"{', '.join(server.missing_tls())} within {PORT_WAIT_SECS} s (it "
+                        f"{server_state(server)}); its stdout was:\n{server.output()}")
         url = f"ws://127.0.0.1:{server.port}"
         cmd = [a.replace("{url}", url).replace("{port}", str(server.port)) for a in opts.command]
+        if tls_dir is not None:
+            cmd = [TLS_PORT_PLACEHOLDER.sub(lambda m: str(server.tls_ports[m.group(1)]), a)
+                   .replace("{tls_dir}", tls_dir) for a in cmd]
         if any("{proxy}" in a for a in cmd):
             proxy = Server(opts.server, ["--proxy", *opts.proxy_arg])
             if not proxy.ready.wait(PORT_WAIT_SECS) or proxy.port is None:
@@ -174,9 +220,12 @@ def run(opts):
     finally:
         if child is not None:  # interrupted (Ctrl-C, SIGTERM) or an exception
             kill_group(child)
-        server.stop()
+        if server is not None:
+            server.stop()
         if proxy is not None:
             proxy.stop()
+        if tls_dir is not None:
+            shutil.rmtree(tls_dir, ignore_errors=True)
 
 
 def main():
@@ -189,6 +238,9 @@ def main():
                    help="extra argument of the proxy instance (started when CMD uses {proxy})")
     p.add_argument("--expect-proxy", action="append", default=[], metavar="REGEX",
                    help="regex the proxy instance's stdout must match")
+    p.add_argument("--tls", action="store_true",
+                   help="serve TLS too (--tls-dir in a temporary directory): {tls_dir} and "
+                        "{tls_port_NAME} in CMD/ARGS")
     p.add_argument("--timeout", type=float, default=120, help="command timeout in seconds")
     p.add_argument("--max-rss-mib", type=float, metavar="M",
                    help="fail if the command's peak resident set size is above M MiB")

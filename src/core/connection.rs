@@ -425,6 +425,14 @@ fn handshake_error(e: WsError) -> Error {
             E_SUBPROTOCOL_NOT_SUPPORTED,
             format!("subprotocol negotiation failed: {sub}"),
         ),
+        // A TLS alert (e.g. TLS 1.3's refusal of a missing client certificate,
+        // which arrives after the client's side of the TLS handshake).
+        WsError::Io(io) if io.get_ref().is_some_and(|e| e.is::<openssl::ssl::Error>()) => {
+            Error::new(
+                WININET_E_SECURITY_CHANNEL_ERROR,
+                format!("TLS failed during the WebSocket handshake: {io}"),
+            )
+        }
         WsError::Io(io) => Error::from_io(&io, "during the WebSocket handshake"),
         other => Error::new(
             WININET_E_INVALID_SERVER_RESPONSE,
