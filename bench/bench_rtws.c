@@ -22,8 +22,14 @@
  *                                        back) at most (default 16, as the raw client)
  *            --writes K                  stream: WriteAsync operations in flight at most
  *                                        (default 2, at most W)
+ *            --ca FILE                   wss: the PEM certificates in FILE are set as
+ *                                        TrustedRootCertificates on the Control of every
+ *                                        socket before its ConnectAsync (the test
+ *                                        server's ca.pem)
  *
- * URL is ws://127.0.0.1:PORT/echo. Variants, run one after the other on one connection:
+ * URL is ws://127.0.0.1:PORT/echo, or wss://127.0.0.1:PORT/echo for the same over TLS
+ * (every metric name then gets a "wss_" prefix: wss_connections_per_s, ...).
+ * Variants, run one after the other on one connection:
  *   latency:   handler          the next message is sent from inside MessageReceived
  *              blocking         the main thread sends (StoreAsync + Wait) and blocks on a
  *                               condvar that MessageReceived signals
@@ -123,6 +129,8 @@ struct bench {
 
 static const char *threads_label = "default";
 static int failures;
+static const char *metric_prefix = ""; /* "wss_" over TLS */
+static char *ca_pem;                   /* --ca FILE: its text, or NULL */
 
 static int64_t now_ns(void)
 {
@@ -140,9 +148,75 @@ static void fail(const char *what, HRESULT hr)
 
 static void result(const char *mode, const char *metric, double value, long n)
 {
-    printf("RESULT client=rtws threads=%s mode=%s metric=%s value=%.3f n=%ld\n", threads_label,
-           mode, metric, value, n);
+    printf("RESULT client=rtws threads=%s mode=%s metric=%s%s value=%.3f n=%ld\n",
+           threads_label, mode, metric_prefix, metric, value, n);
     fflush(stdout);
+}
+
+/* --ca: the extra trusted roots on a socket's Control, before its ConnectAsync. */
+static HRESULT set_roots(MessageWebSocket *ws)
+{
+    if (!ca_pem)
+        return S_OK;
+    MessageWebSocketControl *control = NULL;
+    HRESULT hr = MessageWebSocket_get_Control(ws, &control);
+    if (RTWS_SUCCEEDED(hr))
+        hr = MessageWebSocketControl_put_TrustedRootCertificates(control, ca_pem);
+    if (control)
+        MessageWebSocketControl_Release(control);
+    return hr;
+}
+
+static HRESULT stream_set_roots(StreamWebSocket *ws)
+{
+    if (!ca_pem)
+        return S_OK;
+    StreamWebSocketControl *control = NULL;
+    HRESULT hr = StreamWebSocket_get_Control(ws, &control);
+    if (RTWS_SUCCEEDED(hr))
+        hr = StreamWebSocketControl_put_TrustedRootCertificates(control, ca_pem);
+    if (control)
+        StreamWebSocketControl_Release(control);
+    return hr;
+}
+
+/* Reads a whole (small) file into a NUL-terminated string; NULL on failure. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap);
+    while (text) {
+        size_t got = fread(text + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+        if (cap - len - 1 == 0) {
+            if (cap >= (1u << 24)) { /* 16 MiB of PEM is not a CA file */
+                free(text);
+                text = NULL;
+                break;
+            }
+            char *bigger = realloc(text, cap * 2);
+            if (!bigger) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = bigger;
+            cap *= 2;
+        }
+    }
+    if (text && ferror(f)) {
+        free(text);
+        text = NULL;
+    }
+    fclose(f);
+    if (text)
+        text[len] = '\0';
+    return text;
 }
 
 /* ---- handler side ------------------------------------------------------------------ */
@@ -666,7 +740,9 @@ static HRESULT conn_start(const char *url, struct closed_count *c, MessageWebSoc
     HRESULT hr = MessageWebSocket_Create(ws);
     if (RTWS_FAILED(hr))
         return hr;
-    hr = MessageWebSocket_add_MessageReceived(*ws, on_conn_message, c, &t1);
+    hr = set_roots(*ws);
+    if (RTWS_SUCCEEDED(hr))
+        hr = MessageWebSocket_add_MessageReceived(*ws, on_conn_message, c, &t1);
     if (RTWS_SUCCEEDED(hr))
         hr = MessageWebSocket_add_Closed(*ws, on_conn_closed, c, &t2);
     if (RTWS_SUCCEEDED(hr))
@@ -975,6 +1051,8 @@ static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
     IBuffer *rbuf = NULL;
     HRESULT hr = StreamWebSocket_Create(&ws);
     if (RTWS_SUCCEEDED(hr))
+        hr = stream_set_roots(ws);
+    if (RTWS_SUCCEEDED(hr))
         hr = StreamWebSocket_ConnectAsync(ws, url, &connect);
     if (RTWS_SUCCEEDED(hr)) {
         hr = IAsyncAction_Wait(connect, 10000);
@@ -1130,7 +1208,8 @@ static int usage(const char *argv0)
             "       %s URL pipelined N INFLIGHT [--max-secs S]\n"
             "       %s URL bulk N SIZE [--max-secs S]\n"
             "       %s URL connections N [--max-secs S] [--smaps] [--exit-open]\n"
-            "       %s URL stream TOTAL CHUNK [--max-secs S] [--window W] [--writes K]\n",
+            "       %s URL stream TOTAL CHUNK [--max-secs S] [--window W] [--writes K]\n"
+            "       URL may be wss://127.0.0.1:PORT/echo, with [--ca FILE] (PEM roots to trust)\n",
             argv0, argv0, argv0, argv0, argv0);
     return 2;
 }
@@ -1155,6 +1234,14 @@ int main(int argc, char **argv)
             stream_writes = atol(argv[++i]);
             if (stream_writes <= 0 || stream_writes > 4096)
                 return usage(argv[0]);
+        } else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
+            const char *path = argv[++i];
+            free(ca_pem);
+            ca_pem = read_text(path);
+            if (!ca_pem) {
+                fprintf(stderr, "bench_rtws: --ca %s: cannot read it\n", path);
+                return 2;
+            }
         } else if (strcmp(argv[i], "--max-secs") == 0 && i + 1 < argc) {
             max_secs = atof(argv[++i]);
             if (!(max_secs > 0))
@@ -1168,6 +1255,8 @@ int main(int argc, char **argv)
     if (nargs < 3)
         return usage(argv[0]);
     const char *url = args[0], *mode = args[1];
+    if (strncmp(url, "wss://", 6) == 0)
+        metric_prefix = "wss_";
     long n = atol(args[2]);
     long extra = nargs > 3 ? atol(args[3]) : 0;
     int conn_mode = strcmp(mode, "connections") == 0;
@@ -1223,6 +1312,11 @@ int main(int argc, char **argv)
     HRESULT hr = MessageWebSocket_Create(&b.ws);
     if (RTWS_FAILED(hr)) {
         fail("MessageWebSocket_Create", hr);
+        return 1;
+    }
+    hr = set_roots(b.ws);
+    if (RTWS_FAILED(hr)) {
+        fail("put_TrustedRootCertificates", hr);
         return 1;
     }
     EventRegistrationToken token;

@@ -13,6 +13,10 @@ two or more), runs every client on the second CPU (the latency-1cpu group: on th
 server's CPU), alternating clients within each repetition, and prints a markdown table
 of medians to stdout (progress goes to stderr). The server is stopped by its PID.
 
+The wss groups (wss-connections, wss-bulk) run the connections and bulk modes over TLS:
+the server then gets a temporary --tls-dir (its test PKI, removed afterwards), and the
+clients get wss://127.0.0.1:PORT/echo on its `valid` TLS port and `--ca DIR/ca.pem`.
+
 Every client run must exit 0 and print every RESULT line it owes with a finite, positive,
 sane value; otherwise the exit status is 1 (this is what the ctest `bench_smoke` checks:
 no performance threshold is asserted, timing on CI machines is too noisy).
@@ -37,18 +41,26 @@ RELEASE = os.path.join(ROOT, "target", "release")
 
 MIB = 1024 * 1024
 MIB16 = 16 * MIB
+# wss_connections / wss_bulk: the wss groups' counts (TLS handshakes are costly on 2 vCPUs:
+# a few seconds per run).
 FULL = {"latency": 20000, "pipelined": 1000000, "inflight": 128, "bulk": 64, "size": MIB16,
-        "connections": 1000, "stream": 1024 * MIB, "chunk": 256 * 1024, "max_secs": 60}
+        "connections": 1000, "stream": 1024 * MIB, "chunk": 256 * 1024,
+        "wss_connections": 200, "wss_bulk": 32, "max_secs": 60}
 QUICK = {"latency": 2000, "pipelined": 50000, "inflight": 128, "bulk": 4, "size": MIB16,
-         "connections": 200, "stream": 64 * MIB, "chunk": 256 * 1024, "max_secs": 20}
+         "connections": 200, "stream": 64 * MIB, "chunk": 256 * 1024,
+         "wss_connections": 20, "wss_bulk": 2, "max_secs": 20}
 
-# Metrics each client owes per mode, and the raw metric each rtws metric is compared with.
+# Metrics each client owes per mode (or per group, where a group has its own entry: the
+# wss groups, whose clients prefix every metric with "wss_" over a wss:// URL), and the
+# raw metric each rtws metric is compared with.
 RAW_METRICS = {
     "latency": ["latency_p50_us", "latency_p99_us", "latency_mean_us"],
     "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
     "stream": ["stream_MB_per_s", "stream_peak_rss_MiB"],
+    "wss-connections": ["wss_connections_per_s", "wss_connection_rss_KiB"],
+    "wss-bulk": ["wss_bulk_MB_per_s", "wss_bulk_peak_rss_MiB"],
 }
 RTWS_METRICS = {
     "latency": [f"latency_{v}_{s}" for v in ("handler", "blocking", "blocking_nowait")
@@ -58,7 +70,14 @@ RTWS_METRICS = {
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
     "stream": ["stream_MB_per_s", "stream_peak_rss_MiB"],
+    "wss-connections": ["wss_connections_per_s", "wss_connection_rss_KiB"],
+    "wss-bulk": ["wss_bulk_MB_per_s", "wss_bulk_peak_rss_MiB"],
 }
+
+
+def metrics(table, group, mode):
+    """The metrics a client owes in `group` (running `mode`)."""
+    return table[group] if group in table else table[mode]
 
 
 def baseline_of(metric):
@@ -85,6 +104,10 @@ LABELS = {
     "stream_MB_per_s":
         "{stream} stream in {chunk} messages (StreamWebSocket), MB/s sent+received",
     "stream_peak_rss_MiB": "{stream} stream in {chunk} messages (StreamWebSocket), peak RSS MiB",
+    "wss_connections_per_s": "wss connections/s ({wss_n:,} concurrent)",
+    "wss_connection_rss_KiB": "wss: RSS per open connection KiB",
+    "wss_bulk_MB_per_s": "wss 16 MiB echoes, MB/s sent+received",
+    "wss_bulk_peak_rss_MiB": "wss 16 MiB echoes, peak RSS MiB",
 }
 
 
@@ -107,15 +130,17 @@ def label(group, metric, cfg):
         where = "1 CPU" if group == "latency-1cpu" else "2 CPUs"
         return f"32 B round trip ({where}), {variant}: {stat}"
     return LABELS[metric].format(n=cfg["connections"], stream=size_name(cfg["stream"]),
-                                 chunk=size_name(cfg["chunk"]))
+                                 chunk=size_name(cfg["chunk"]), wss_n=cfg["wss_connections"])
 
 
 HIGHER_IS_BETTER = {"pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
                     "pipelined_burst_msgs_per_s", "bulk_MB_per_s", "connections_per_s",
-                    "stream_MB_per_s"}
+                    "stream_MB_per_s", "wss_connections_per_s", "wss_bulk_MB_per_s"}
 SANE = {"latency": (0.0, 1e6), "pipelined": (0.0, 1e9), "bulk_MB": (0.0, 1e6),
         "bulk_peak": (0.0, 1e6), "connections_per_s": (0.0, 1e8),
-        "connection_rss": (0.0, 1e5), "stream_MB": (0.0, 1e6), "stream_peak": (0.0, 1e6)}
+        "connection_rss": (0.0, 1e5), "stream_MB": (0.0, 1e6), "stream_peak": (0.0, 1e6),
+        "wss_bulk_MB": (0.0, 1e6), "wss_bulk_peak": (0.0, 1e6),
+        "wss_connections_per_s": (0.0, 1e8), "wss_connection_rss": (0.0, 1e5)}
 
 
 def sane(metric, value):
@@ -126,7 +151,8 @@ def sane(metric, value):
 
 
 # Every group, in the order they run (see main).
-GROUPS = ["latency", "latency-1cpu", "pipelined", "bulk", "connections", "stream"]
+GROUPS = ["latency", "latency-1cpu", "pipelined", "bulk", "connections", "stream",
+          "wss-connections", "wss-bulk"]
 
 
 def log(*a):
@@ -188,21 +214,49 @@ def cpus():
 
 
 class Server:
-    """The one test server, started once, stopped by its PID."""
+    """The one test server, started once, stopped by its PID.
 
-    def __init__(self, exe, cpu, budget_secs):
+    With `tls_dir`, the server writes its test PKI there and serves TLS too; `tls_port` is
+    then its `valid` listener (certificate for 127.0.0.1 signed by tls_dir/ca.pem)."""
+
+    def __init__(self, exe, cpu, budget_secs, tls_dir=None):
         self.err = tempfile.TemporaryFile()
         cmd = [exe, "--port", "0", "--exit-after-secs", str(int(budget_secs))]
+        if tls_dir:
+            cmd += ["--tls-dir", tls_dir]
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu)] + cmd
         log("server:", " ".join(cmd))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 10)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("PORT "):
+        self.tls_port = None
+        # `PORT n` first, then (with --tls-dir) `TLS_PORT NAME n` lines: read the pipe's
+        # descriptor directly (bounded), so no line waits in a Python buffer unseen.
+        fd = self.proc.stdout.fileno()
+        data = b""
+        lines = []
+        deadline = time.time() + 10
+        while True:
+            lines = data.decode(errors="replace").split("\n")[:-1]  # complete lines
+            if lines and (not tls_dir or any(l.startswith("TLS_PORT valid ") for l in lines)):
+                break
+            left = deadline - time.time()
+            ready = select.select([fd], [], [], left)[0] if left > 0 else []
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
+                break
+            data += chunk
+        first = lines[0] if lines else data.decode(errors="replace")
+        if not first.startswith("PORT "):
             self.stop()
-            sys.exit(f"run.py: the server did not print its port (got {line!r}){self.stderr()}")
-        self.port = int(line.split()[1])
+            sys.exit(f"run.py: the server did not print its port (got {first!r}){self.stderr()}")
+        self.port = int(first.split()[1])
+        if tls_dir:
+            valid = [l for l in lines if l.startswith("TLS_PORT valid ")]
+            if not valid:
+                self.stop()
+                sys.exit(f"run.py: the server did not print its TLS port `valid` "
+                         f"(got {lines!r}){self.stderr()}")
+            self.tls_port = int(valid[0].split()[2])
 
     def alive(self):
         return self.proc.poll() is None
@@ -261,13 +315,17 @@ def main():
     clients += [("rtws T=1", [bench_exe], {"RTWS_WORKER_THREADS": "1"}, "rtws"),
                 ("rtws T=2", [bench_exe], {"RTWS_WORKER_THREADS": "2"}, "rtws")]
 
+    # (group, mode, arguments, client CPU, over TLS)
     groups = [
-        ("latency", "latency", [str(cfg["latency"])], client_cpu),
-        ("latency-1cpu", "latency", [str(cfg["latency"])], server_cpu),
-        ("pipelined", "pipelined", [str(cfg["pipelined"]), str(cfg["inflight"])], client_cpu),
-        ("bulk", "bulk", [str(cfg["bulk"]), str(cfg["size"])], client_cpu),
-        ("connections", "connections", [str(cfg["connections"])], client_cpu),
-        ("stream", "stream", [str(cfg["stream"]), str(cfg["chunk"])], client_cpu),
+        ("latency", "latency", [str(cfg["latency"])], client_cpu, False),
+        ("latency-1cpu", "latency", [str(cfg["latency"])], server_cpu, False),
+        ("pipelined", "pipelined", [str(cfg["pipelined"]), str(cfg["inflight"])], client_cpu,
+         False),
+        ("bulk", "bulk", [str(cfg["bulk"]), str(cfg["size"])], client_cpu, False),
+        ("connections", "connections", [str(cfg["connections"])], client_cpu, False),
+        ("stream", "stream", [str(cfg["stream"]), str(cfg["chunk"])], client_cpu, False),
+        ("wss-connections", "connections", [str(cfg["wss_connections"])], client_cpu, True),
+        ("wss-bulk", "bulk", [str(cfg["wss_bulk"]), str(cfg["size"])], client_cpu, True),
     ]
     assert [g[0] for g in groups] == GROUPS
     if not pin:
@@ -283,11 +341,23 @@ def main():
     samples = {}  # (group, client, metric) -> [values]
     problems = []
     started = time.time()
-    server = Server(a.server, server_cpu, budget)
-    url = f"ws://127.0.0.1:{server.port}/echo"
-    log(f"server on port {server.port} (cpu {server_cpu}); clients on cpu {client_cpu}")
+    # The wss groups: the server's test PKI goes into a temporary directory.
+    tls_tmp = (tempfile.TemporaryDirectory(prefix="rtws-bench-tls-")
+               if any(g[4] for g in groups) else None)
     try:
-        for group, mode, args, cpu in groups:
+        server = Server(a.server, server_cpu, budget, tls_tmp.name if tls_tmp else None)
+    except BaseException:
+        if tls_tmp:
+            tls_tmp.cleanup()
+        raise
+    url = f"ws://127.0.0.1:{server.port}/echo"
+    wss_url = f"wss://127.0.0.1:{server.tls_port}/echo" if tls_tmp else None
+    ca = os.path.join(tls_tmp.name, "ca.pem") if tls_tmp else None
+    log(f"server on port {server.port}" +
+        (f", TLS (valid) on port {server.tls_port}" if tls_tmp else "") +
+        f" (cpu {server_cpu}); clients on cpu {client_cpu}")
+    try:
+        for group, mode, args, cpu, tls in groups:
             for rep in range(a.reps):
                 # Alternate: each repetition rotates the order of the clients.
                 order = clients[rep % len(clients):] + clients[:rep % len(clients)]
@@ -295,7 +365,10 @@ def main():
                     if not server.alive():
                         problems.append(f"the server died{server.stderr()}")
                         raise RuntimeError("server died")
-                    cmd = base + [url, mode] + args + ["--max-secs", str(max_secs)]
+                    cmd = base + [wss_url if tls else url, mode] + args
+                    cmd += ["--max-secs", str(max_secs)]
+                    if tls:
+                        cmd += ["--ca", ca]
                     if name == "raw-mt":
                         cmd += ["--flavor", "multi", "--threads", "2"]
                     if cpu is not None:
@@ -312,7 +385,7 @@ def main():
                         rc, stderr = "timeout", str(e.stderr or "")
                         stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
                     res = parse_results(stdout)
-                    owed = (RAW_METRICS if kind == "raw" else RTWS_METRICS)[mode]
+                    owed = metrics(RAW_METRICS if kind == "raw" else RTWS_METRICS, group, mode)
                     log(f"[{group} rep {rep + 1}/{a.reps}] {name}: rc={rc} "
                         f"{time.time() - t0:.1f}s " +
                         " ".join(f"{m}={res[m][0]:.1f}" for m in owed if m in res))
@@ -339,6 +412,8 @@ def main():
         pass
     finally:
         server.stop()
+        if tls_tmp:
+            tls_tmp.cleanup()
     elapsed = time.time() - started
 
     md = report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapsed)
@@ -376,12 +451,17 @@ def git_state():
                               capture_output=True, text=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src",
                                 "Cargo.toml", "Cargo.lock"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+                               capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return "commit unknown"
     if not head:
         return "commit unknown (not a git checkout)"
-    return f"commit {head}" + (" + uncommitted changes in src/" if dirty else "")
+    if not dirty.strip():
+        return f"commit {head}"
+    # Porcelain lines are "XY path" (a rename: "XY old -> new").
+    paths = sorted({"src/" if line[3:].startswith("src/") else line[3:].split(" -> ")[-1]
+                    for line in dirty.splitlines() if len(line) > 3})
+    return f"commit {head} + uncommitted changes in {', '.join(paths)}"
 
 
 def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapsed):
@@ -414,17 +494,24 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
         "connections": f"connections {cfg['connections']} opened at once",
         "stream": f"stream {size_name(cfg['stream'])} in {size_name(cfg['chunk'])} messages "
                   "(16 outstanding)",
+        "wss-connections": f"wss connections {cfg['wss_connections']} opened at once",
+        "wss-bulk": f"wss bulk {cfg['wss_bulk']} × {size_name(cfg['size'])}",
     }
-    modes = list(dict.fromkeys(mode for _, mode, _, _ in groups))
-    lines.append("- counts: " + ", ".join(counts[m] for m in modes))
+    keys = list(dict.fromkeys(group if group in counts else mode
+                              for group, mode, _, _, _ in groups))
+    lines.append("- counts: " + ", ".join(counts[k] for k in keys))
     lines.append("- raw = tokio-tungstenite 0.30, current_thread runtime; raw-mt = the same on "
                  "a 2-worker multi_thread runtime; rtws T=n = RTWS_WORKER_THREADS=n")
+    if any(g[4] for g in groups):
+        lines.append("- wss: the test server's `valid` TLS port, its ca.pem as an extra root "
+                     "(rtws: TrustedRootCertificates on every socket; raw: native-tls, one "
+                     "TlsConnector for all connections, all records a write takes at once)")
     lines.append("")
     head = ["metric"] + names + [f"{n}/raw" for n in rtws_names]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * 1 + "---:|" * (len(head) - 1))
-    for group, mode, _, _ in groups:
-        for m in RTWS_METRICS[mode]:
+    for group, mode, _, _, _ in groups:
+        for m in metrics(RTWS_METRICS, group, mode):
             base = baseline_of(m)
             row = [label(group, m, cfg)]
             raw_v = None

@@ -13,9 +13,10 @@
 
 use crate::core::certificate::Certificate;
 use crate::core::error::*;
+use openssl::error::ErrorStack;
 use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{SslConnector, SslMethod, SslMode, SslVerifyMode, SslVersion};
 use openssl::x509::{X509VerifyResult, X509};
 use parking_lot::Mutex;
 use std::pin::Pin;
@@ -220,6 +221,59 @@ impl ServerTrust {
 
 pub type TlsStream = SslStream<TcpStream>;
 
+/// Connectors by (extra roots, client certificate), most recently used last.
+/// Building one loads the system's trusted roots (~30 ms and ~800 KiB for a
+/// typical bundle), so connections with the same settings share one.
+type ConnectorKey = (Vec<Vec<u8>>, Option<Vec<u8>>);
+static CONNECTORS: Mutex<Vec<(ConnectorKey, SslConnector)>> = Mutex::new(Vec::new());
+const CONNECTORS_KEPT: usize = 8;
+
+fn connector_for(settings: &TlsSettings) -> std::result::Result<SslConnector, ErrorStack> {
+    let key: ConnectorKey = (
+        settings
+            .extra_roots
+            .iter()
+            .map(|r| r.to_der())
+            .collect::<std::result::Result<_, _>>()?,
+        match &settings.client {
+            Some(id) => {
+                let mut k = id.cert.to_der()?;
+                k.extend(id.key.private_key_to_der()?);
+                Some(k)
+            }
+            None => None,
+        },
+    );
+    let mut cache = CONNECTORS.lock();
+    if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+        let entry = cache.remove(i);
+        let connector = entry.1.clone();
+        cache.push(entry);
+        return Ok(connector);
+    }
+    let mut builder = SslConnector::builder(SslMethod::tls_client())?;
+    builder.set_min_proto_version(Some(SslVersion::TLS1_2))?;
+    // OpenSSL's record buffers (~34 KiB) only while data moves: idle wss
+    // connections stay small, as plain ones do.
+    builder.set_mode(SslMode::RELEASE_BUFFERS);
+    for root in &settings.extra_roots {
+        builder.cert_store_mut().add_cert(root.clone())?;
+    }
+    if let Some(id) = &settings.client {
+        builder.set_certificate(&id.cert)?;
+        builder.set_private_key(&id.key)?;
+        for c in &id.chain {
+            builder.add_extra_chain_cert(c.clone())?;
+        }
+    }
+    let connector = builder.build();
+    if cache.len() == CONNECTORS_KEPT {
+        cache.remove(0);
+    }
+    cache.push((key, connector.clone()));
+    Ok(connector)
+}
+
 /// Runs the TLS handshake on `tcp` for `host`: SNI, the system's trusted roots
 /// (plus `extra_roots`), hostname verification, TLS 1.2 or 1.3.
 pub async fn connect(
@@ -233,24 +287,7 @@ pub async fn connect(
             format!("cannot set up TLS: {e}"),
         )
     };
-    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(failed)?;
-    builder
-        .set_min_proto_version(Some(SslVersion::TLS1_2))
-        .map_err(failed)?;
-    for root in &settings.extra_roots {
-        builder
-            .cert_store_mut()
-            .add_cert(root.clone())
-            .map_err(failed)?;
-    }
-    if let Some(id) = &settings.client {
-        builder.set_certificate(&id.cert).map_err(failed)?;
-        builder.set_private_key(&id.key).map_err(failed)?;
-        for c in &id.chain {
-            builder.add_extra_chain_cert(c.clone()).map_err(failed)?;
-        }
-    }
-    let connector = builder.build();
+    let connector = connector_for(settings).map_err(failed)?;
     let mut config = connector.configure().map_err(failed)?;
     // An IP address is no server name for SNI, but it is still checked.
     config.set_use_server_name_indication(host.parse::<std::net::IpAddr>().is_err());

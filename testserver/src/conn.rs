@@ -109,6 +109,33 @@ impl AsyncRead for Conn {
     }
 }
 
+/// Over TLS, one `poll_write` writes as many records as the socket takes, not one.
+///
+/// OpenSSL (in the partial-write mode the openssl crate sets) returns from each
+/// `SSL_write` after one record, at most 16 KiB, and tungstenite drains what was written
+/// from the front of its output buffer after every write: a 16 MiB message would be
+/// memmoved ~1,000 times (8 GiB of copying, most of the server's CPU; measured with the
+/// benchmark's wss-bulk group). Stops at the first Pending or error once something was
+/// written (the next call reports the error, or retries the same bytes, as OpenSSL needs
+/// after WANT_WRITE: the caller passes the unwritten rest again).
+fn poll_write_tls(
+    s: &mut SslStream<TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    let mut written = 0;
+    while written < buf.len() {
+        match Pin::new(&mut *s).poll_write(cx, &buf[written..]) {
+            Poll::Ready(Ok(0)) => break,
+            Poll::Ready(Ok(n)) => written += n,
+            Poll::Ready(Err(e)) if written == 0 => return Poll::Ready(Err(e)),
+            Poll::Pending if written == 0 => return Poll::Pending,
+            Poll::Ready(Err(_)) | Poll::Pending => break,
+        }
+    }
+    Poll::Ready(Ok(written))
+}
+
 impl AsyncWrite for Conn {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -117,7 +144,7 @@ impl AsyncWrite for Conn {
     ) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => poll_write_tls(s, cx, buf),
         }
     }
 

@@ -10,6 +10,18 @@
 //! rtws-bench-raw URL stream TOTAL CHUNK     [--window W] [...]
 //! ```
 //!
+//! URL is `ws://HOST:PORT/PATH`, or `wss://HOST:PORT/PATH` for the same over TLS:
+//! native-tls (the system's OpenSSL on Linux) through tokio-native-tls, with one
+//! `TlsConnector` built before anything is measured and shared by every connection (as
+//! an idiomatic client does), then `client_async_with_config` over the TLS stream (what
+//! tokio-tungstenite's `client_async_tls_with_config` does with `Connector::NativeTls`).
+//! `--ca FILE` adds the PEM certificates in FILE as trusted roots (the test server's
+//! `ca.pem`); the system's roots stay trusted, and hostname/IP verification is on.
+//! The TLS stream writes as many records per write as the socket takes (`TlsIo`: stock,
+//! tungstenite's large sends over TLS are quadratic); `--stock-tls-writes` restores
+//! one record per write.
+//! Over wss every metric name gets a `wss_` prefix (`wss_connections_per_s`, ...).
+//!
 //! Output: `RESULT client=raw flavor=F threads=T mode=M metric=NAME value=V n=COUNT`.
 //! Every measured loop stops at N or after `--max-secs` (default 60), whichever comes
 //! first; a watchdog thread ends the process if something hangs anyway.
@@ -42,16 +54,132 @@
 //! write). MB/s = (bytes sent that came back + bytes received) / s / 10^6 from the first
 //! send to the last echo, as bulk counts; peak RSS = VmHWM after the run.
 
+use std::future::Future;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::WebSocketStream;
 
-type Ws = WebSocketStream<tokio::net::TcpStream>;
+/// A connection over plain TCP (ws://) or TLS (wss://): the benchmark loops are generic
+/// over the stream, so the plain path runs on a bare `TcpStream` as before.
+type Ws<S> = WebSocketStream<S>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// How a connection is made: TCP + handshake, or TCP + TLS + handshake.
+trait Dial: Clone + Send + Sync + 'static {
+    type S: Io;
+    fn dial(
+        &self,
+        url: &str,
+        config: WebSocketConfig,
+    ) -> impl Future<Output = Result<Ws<Self::S>, BoxError>> + Send;
+}
+
+/// ws://
+#[derive(Clone)]
+struct Plain;
+
+impl Dial for Plain {
+    type S = TcpStream;
+    fn dial(
+        &self,
+        url: &str,
+        config: WebSocketConfig,
+    ) -> impl Future<Output = Result<Ws<TcpStream>, BoxError>> + Send {
+        connect(url, config)
+    }
+}
+
+/// wss://: one native-tls connector (the system's OpenSSL), shared by every connection;
+/// `stock`: `--stock-tls-writes` (see `TlsIo`).
+#[derive(Clone)]
+struct Tls {
+    connector: tokio_native_tls::TlsConnector,
+    stock: bool,
+}
+
+impl Dial for Tls {
+    type S = TlsIo;
+    fn dial(
+        &self,
+        url: &str,
+        config: WebSocketConfig,
+    ) -> impl Future<Output = Result<Ws<Self::S>, BoxError>> + Send {
+        connect_tls(url, config, self)
+    }
+}
+
+/// The TLS stream tungstenite writes into. OpenSSL (in the partial-write mode that the
+/// openssl crate, and so native-tls, sets) returns from each `SSL_write` after one
+/// record, at most 16 KiB, and tungstenite drains what was written from the front of its
+/// output buffer after every write: sending a 16 MiB message memmoves the rest of it
+/// ~1,000 times (8 GiB of copying; the stock client reaches ~70 MB/s in wss-bulk). So
+/// one `poll_write` here writes as many records as the socket takes, stopping at the
+/// first Pending or error once something was written (the next call then reports the
+/// error, or passes the unwritten rest again, as OpenSSL needs after WANT_WRITE).
+/// `--stock-tls-writes` turns this off: one record per write, as tokio-tungstenite's
+/// own `Connector::NativeTls` path does.
+struct TlsIo {
+    tls: tokio_native_tls::TlsStream<TcpStream>,
+    stock: bool,
+}
+
+impl AsyncRead for TlsIo {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tls).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsIo {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        if this.stock {
+            return std::pin::Pin::new(&mut this.tls).poll_write(cx, buf);
+        }
+        let mut written = 0;
+        while written < buf.len() {
+            match std::pin::Pin::new(&mut this.tls).poll_write(cx, &buf[written..]) {
+                Poll::Ready(Ok(0)) => break,
+                Poll::Ready(Ok(n)) => written += n,
+                Poll::Ready(Err(e)) if written == 0 => return Poll::Ready(Err(e)),
+                Poll::Pending if written == 0 => return Poll::Pending,
+                Poll::Ready(Err(_)) | Poll::Pending => break,
+            }
+        }
+        Poll::Ready(Ok(written))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tls).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tls).poll_shutdown(cx)
+    }
+}
 
 #[derive(Clone)]
 struct Opts {
@@ -70,12 +198,17 @@ struct Opts {
     no_read: bool,
     /// stream: chunks outstanding (sent, echo not yet back) at most.
     window: u64,
+    /// wss: a PEM file of extra trusted roots.
+    ca: Option<String>,
+    /// wss: one TLS record per write (see `TlsIo`).
+    stock_tls_writes: bool,
 }
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: rtws-bench-raw ws://127.0.0.1:PORT/echo (latency N | pipelined N INFLIGHT | bulk N SIZE | connections N | stream TOTAL CHUNK)\n\
-         \x20      [--flavor current|multi] [--threads T] [--max-secs S] [--read-buffer BYTES] [--flush-each] [--batch B] [--no-read] [--window W]"
+         \x20      [--flavor current|multi] [--threads T] [--max-secs S] [--read-buffer BYTES] [--flush-each] [--batch B] [--no-read] [--window W]\n\
+         \x20      [--ca FILE] [--stock-tls-writes] (wss://HOST:PORT/echo: PEM roots to trust besides the system's)"
     );
     ExitCode::from(2)
 }
@@ -95,6 +228,8 @@ fn parse() -> Option<Opts> {
         batch: None,
         no_read: false,
         window: 16,
+        ca: None,
+        stock_tls_writes: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -107,6 +242,8 @@ fn parse() -> Option<Opts> {
             "--no-read" => o.no_read = true,
             "--window" => o.window = it.next()?.parse().ok().filter(|&w| w > 0)?,
             "--batch" => o.batch = Some(it.next()?.parse().ok().filter(|&b| b > 0)?),
+            "--ca" => o.ca = Some(it.next()?),
+            "--stock-tls-writes" => o.stock_tls_writes = true,
             _ => pos.push(a),
         }
     }
@@ -187,8 +324,14 @@ impl Out<'_> {
         } else {
             1
         };
+        // Over TLS every metric is named apart from the plain one.
+        let prefix = if self.o.url.starts_with("wss://") {
+            "wss_"
+        } else {
+            ""
+        };
         println!(
-            "RESULT client=raw flavor={} threads={} mode={} metric={} value={:.3} n={}",
+            "RESULT client=raw flavor={} threads={} mode={} metric={prefix}{} value={:.3} n={}",
             self.o.flavor, threads, self.o.mode, metric, value, n
         );
     }
@@ -202,27 +345,45 @@ async fn run(o: Opts) -> Result<bool, BoxError> {
     if let Some(b) = o.read_buffer {
         config = config.read_buffer_size(b);
     }
-    let out = Out { o: &o };
-    if o.mode == "connections" {
-        return connections(&o, &out, config).await;
+    if o.url.starts_with("wss://") {
+        // Built once, before anything is measured.
+        let mut builder = native_tls::TlsConnector::builder();
+        if let Some(path) = &o.ca {
+            let pem = std::fs::read(path).map_err(|e| format!("--ca {path}: {e}"))?;
+            builder.add_root_certificate(native_tls::Certificate::from_pem(&pem)?);
+        }
+        let tls = Tls {
+            connector: builder.build()?.into(),
+            stock: o.stock_tls_writes,
+        };
+        run_with(&o, config, tls).await
+    } else {
+        run_with(&o, config, Plain).await
     }
-    let ws = tokio::time::timeout(Duration::from_secs(10), connect(&o.url, config)).await??;
+}
+
+async fn run_with<D: Dial>(o: &Opts, config: WebSocketConfig, dial: D) -> Result<bool, BoxError> {
+    let out = Out { o };
+    if o.mode == "connections" {
+        return connections(o, &out, config, dial).await;
+    }
+    let ws = tokio::time::timeout(Duration::from_secs(10), dial.dial(&o.url, config)).await??;
     let max = Duration::from_secs_f64(o.max_secs);
     if o.mode == "stream" {
-        return stream(ws, &o, &out, max).await;
+        return stream(ws, o, &out, max).await;
     }
     let mut ws = ws;
     let complete = match o.mode.as_str() {
-        "latency" => latency(&mut ws, &o, &out, max).await?,
+        "latency" => latency(&mut ws, o, &out, max).await?,
         "pipelined" => match o.batch {
-            Some(b) => pipelined(&mut ws, &o, &out, max, b).await?,
+            Some(b) => pipelined(&mut ws, o, &out, max, b).await?,
             None => {
-                let a = pipelined(&mut ws, &o, &out, max, 1).await?;
-                let b = pipelined(&mut ws, &o, &out, max, (o.extra / 2).max(1)).await?;
+                let a = pipelined(&mut ws, o, &out, max, 1).await?;
+                let b = pipelined(&mut ws, o, &out, max, (o.extra / 2).max(1)).await?;
                 a && b
             }
         },
-        _ => bulk(&mut ws, &o, &out, max).await?,
+        _ => bulk(&mut ws, o, &out, max).await?,
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
     Ok(complete)
@@ -230,7 +391,7 @@ async fn run(o: Opts) -> Result<bool, BoxError> {
 
 /// What connect_async does (its `connect` feature is off here): TCP connect with
 /// TCP_NODELAY, then the client handshake.
-async fn connect(url: &str, config: WebSocketConfig) -> Result<Ws, BoxError> {
+async fn connect(url: &str, config: WebSocketConfig) -> Result<Ws<TcpStream>, BoxError> {
     let hostport = url
         .strip_prefix("ws://")
         .and_then(|rest| rest.split('/').next())
@@ -241,8 +402,33 @@ async fn connect(url: &str, config: WebSocketConfig) -> Result<Ws, BoxError> {
     Ok(ws)
 }
 
+/// What connect_async_tls_with_config does with `Connector::NativeTls` (its `connect`
+/// and `native-tls` features are off here; see Cargo.toml): TCP connect with TCP_NODELAY,
+/// the TLS handshake (SNI for a host name, certificate and host/IP verification), then
+/// the client handshake; the one difference is the `TlsIo` around the TLS stream.
+async fn connect_tls(url: &str, config: WebSocketConfig, tls: &Tls) -> Result<Ws<TlsIo>, BoxError> {
+    let hostport = url
+        .strip_prefix("wss://")
+        .and_then(|rest| rest.split('/').next())
+        .ok_or("the URL must be wss://HOST:PORT/...")?;
+    // The name the certificate must carry: the host without the port (and brackets).
+    let host = match hostport.rsplit_once(':') {
+        Some((h, port)) if port.parse::<u16>().is_ok() => h,
+        _ => hostport,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let tcp = TcpStream::connect(hostport).await?;
+    tcp.set_nodelay(true)?;
+    let stream = TlsIo {
+        tls: tls.connector.connect(host, tcp).await?,
+        stock: tls.stock,
+    };
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
+    Ok(ws)
+}
+
 /// Sends a close frame and reads until the server's close (or the end), bounded.
-async fn close(mut ws: Ws) -> bool {
+async fn close<S: Io>(mut ws: Ws<S>) -> bool {
     tokio::time::timeout(Duration::from_secs(10), async move {
         if ws.close(None).await.is_err() {
             return false;
@@ -262,7 +448,8 @@ async fn close(mut ws: Ws) -> bool {
 /// One connection of `connections`: connect, report, then wait for the next message
 /// (as any client that receives does; `--no-read` leaves the stream unpolled) until told
 /// to close. Returns whether the close handshake completed.
-async fn hold(
+async fn hold<D: Dial>(
+    dial: D,
     url: std::sync::Arc<str>,
     config: WebSocketConfig,
     limit: Duration,
@@ -270,7 +457,7 @@ async fn hold(
     opened: tokio::sync::mpsc::UnboundedSender<Result<(), String>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> bool {
-    let mut ws = match tokio::time::timeout(limit, connect(&url, config)).await {
+    let mut ws = match tokio::time::timeout(limit, dial.dial(&url, config)).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             let _ = opened.send(Err(e.to_string()));
@@ -295,11 +482,16 @@ async fn hold(
     close(ws).await
 }
 
-async fn connections(o: &Opts, out: &Out<'_>, config: WebSocketConfig) -> Result<bool, BoxError> {
+async fn connections<D: Dial>(
+    o: &Opts,
+    out: &Out<'_>,
+    config: WebSocketConfig,
+    dial: D,
+) -> Result<bool, BoxError> {
     let url: std::sync::Arc<str> = o.url.as_str().into();
     let n = o.n as usize;
     // Warm-up: one connect/close, so the runtime's threads and buffers exist.
-    let ws = tokio::time::timeout(Duration::from_secs(10), connect(&url, config)).await??;
+    let ws = tokio::time::timeout(Duration::from_secs(10), dial.dial(&url, config)).await??;
     if !close(ws).await {
         return Err("warm-up connection: close failed".into());
     }
@@ -314,6 +506,7 @@ async fn connections(o: &Opts, out: &Out<'_>, config: WebSocketConfig) -> Result
     let start = Instant::now();
     for _ in 0..n {
         tasks.push(tokio::spawn(hold(
+            dial.clone(),
             url.clone(),
             config,
             limit,
@@ -381,7 +574,7 @@ async fn connections(o: &Opts, out: &Out<'_>, config: WebSocketConfig) -> Result
 }
 
 /// The next data message; Ping/Pong are skipped, anything else ends the benchmark.
-async fn next_data(ws: &mut Ws) -> Result<Bytes, BoxError> {
+async fn next_data<S: Io>(ws: &mut Ws<S>) -> Result<Bytes, BoxError> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Binary(b))) => return Ok(b),
@@ -401,7 +594,12 @@ fn payload(size: usize) -> Bytes {
         .into()
 }
 
-async fn latency(ws: &mut Ws, o: &Opts, out: &Out<'_>, max: Duration) -> Result<bool, BoxError> {
+async fn latency<S: Io>(
+    ws: &mut Ws<S>,
+    o: &Opts,
+    out: &Out<'_>,
+    max: Duration,
+) -> Result<bool, BoxError> {
     let warmup = (o.n / 10).clamp(100, 2000);
     let msg = payload(32);
     let mut samples = Vec::with_capacity(o.n as usize);
@@ -435,8 +633,8 @@ async fn latency(ws: &mut Ws, o: &Opts, out: &Out<'_>, max: Duration) -> Result<
     Ok(n == o.n)
 }
 
-async fn pipelined(
-    ws: &mut Ws,
+async fn pipelined<S: Io>(
+    ws: &mut Ws<S>,
     o: &Opts,
     out: &Out<'_>,
     max: Duration,
@@ -495,7 +693,12 @@ async fn pipelined(
     Ok(received == n)
 }
 
-async fn bulk(ws: &mut Ws, o: &Opts, out: &Out<'_>, max: Duration) -> Result<bool, BoxError> {
+async fn bulk<S: Io>(
+    ws: &mut Ws<S>,
+    o: &Opts,
+    out: &Out<'_>,
+    max: Duration,
+) -> Result<bool, BoxError> {
     let msg = payload(o.extra as usize);
     let start = Instant::now();
     let mut done = 0u64;
@@ -526,7 +729,12 @@ fn stream_chunk(template: &[u8], len: usize, index: u64) -> Bytes {
 
 /// `stream`: TOTAL bytes out in CHUNK-byte messages while the echoes are read back
 /// concurrently (module docs). Returns Ok(true) when all TOTAL bytes came back.
-async fn stream(ws: Ws, o: &Opts, out: &Out<'_>, max: Duration) -> Result<bool, BoxError> {
+async fn stream<S: Io>(
+    ws: Ws<S>,
+    o: &Opts,
+    out: &Out<'_>,
+    max: Duration,
+) -> Result<bool, BoxError> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let (total, chunk) = (o.n, o.extra);
