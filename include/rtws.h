@@ -1335,7 +1335,8 @@ HRESULT Certificate_GetHashValue(Certificate *this_,
 
 /**
  * `GetHashValue(hashAlgorithmName)`: the thumbprint by "SHA1" (20 bytes) or
- * "SHA256" (32 bytes), as `Certificate_GetHashValue`. Returns also `E_INVALIDARG`
+ * "SHA256" (32 bytes) (HashAlgorithmNames; ASCII case does not matter), as
+ * `Certificate_GetHashValue`. Returns also `E_INVALIDARG`
  * for another algorithm name.
  */
 HRESULT Certificate_GetHashValueWithAlgorithm(Certificate *this_,

@@ -102,10 +102,11 @@ impl Certificate {
     pub fn has_private_key(&self) -> bool {
         self.identity.is_some()
     }
-    /// `GetHashValue(algorithm)`: the thumbprint, "SHA1" (the default) or "SHA256".
+    /// `GetHashValue(algorithm)`: the thumbprint by "SHA1" or "SHA256" (the names
+    /// of HashAlgorithmNames; case does not matter).
     pub fn hash(&self, algorithm: &str) -> Result<Vec<u8>> {
-        let md = match algorithm.to_ascii_uppercase().replace('-', "").as_str() {
-            "" | "SHA1" => MessageDigest::sha1(),
+        let md = match algorithm.to_ascii_uppercase().as_str() {
+            "SHA1" => MessageDigest::sha1(),
             "SHA256" => MessageDigest::sha256(),
             other => {
                 return Err(Error::invalid_arg(format!(

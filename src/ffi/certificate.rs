@@ -219,7 +219,8 @@ pub extern "C" fn Certificate_GetHashValue(
 }
 
 /// `GetHashValue(hashAlgorithmName)`: the thumbprint by "SHA1" (20 bytes) or
-/// "SHA256" (32 bytes), as `Certificate_GetHashValue`. Returns also `E_INVALIDARG`
+/// "SHA256" (32 bytes) (HashAlgorithmNames; ASCII case does not matter), as
+/// `Certificate_GetHashValue`. Returns also `E_INVALIDARG`
 /// for another algorithm name.
 #[no_mangle]
 pub extern "C" fn Certificate_GetHashValueWithAlgorithm(
