@@ -157,6 +157,10 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
         })
     }
 
+    pub fn is_finished(&self) -> bool {
+        self.state.lock().status != AsyncStatus::Started
+    }
+
     pub fn is_canceled(&self) -> bool {
         self.state.lock().status == AsyncStatus::Canceled
     }

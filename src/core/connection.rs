@@ -688,19 +688,21 @@ impl Connection {
                 fin,
                 op,
             } => {
-                if op.is_canceled() {
+                let first = !self.sending_fragments;
+                // A canceled frame of a message already begun still goes out: the
+                // message must stay whole on the wire.
+                if op.is_canceled() && first {
                     return true;
                 }
-                let first = !self.sending_fragments;
                 if first {
                     self.outgoing_kind = kind;
                     self.outgoing_utf8 = Utf8Check::default();
                 }
                 let opcode = frames::data_opcode(self.outgoing_kind, first);
-                let (text, check) = (
-                    self.outgoing_kind == SocketMessageType::Utf8,
-                    &mut self.outgoing_utf8,
-                );
+                // Checked on a copy: a refused frame leaves the message's state as it was.
+                let text = self.outgoing_kind == SocketMessageType::Utf8;
+                let mut checked = self.outgoing_utf8.clone();
+                let check = &mut checked;
                 let before = self.out.len();
                 let out = &mut self.out;
                 let len = data.with(|bytes| {
@@ -717,6 +719,7 @@ impl Connection {
                     )));
                     return true;
                 };
+                self.outgoing_utf8 = checked;
                 self.queued += (self.out.len() - before) as u64;
                 if self.out.capacity() > OUT_KEEP {
                     self.large_uses += 1;
@@ -878,15 +881,18 @@ impl Connection {
             }
 
             if !progress {
-                let large = self.out.capacity() > OUT_KEEP || self.assembling.capacity() > OUT_KEEP;
-                if self.trim.poll(
-                    cx,
-                    large && self.unwritten() == 0,
-                    self.large_uses,
-                    TRIM_AFTER,
-                ) {
-                    self.out = Vec::new();
-                    self.assembling = BytesMut::new();
+                // Only buffers holding nothing: not output still to write, not a
+                // message half put together (however slowly it arrives).
+                let large = (self.out.capacity() > OUT_KEEP && self.unwritten() == 0)
+                    || (self.assembling.capacity() > OUT_KEEP && self.assembling.is_empty());
+                let used = self.large_uses.wrapping_add(self.wire.received());
+                if self.trim.poll(cx, large, used, TRIM_AFTER) {
+                    if self.unwritten() == 0 {
+                        self.out = Vec::new();
+                    }
+                    if self.assembling.is_empty() {
+                        self.assembling = BytesMut::new();
+                    }
                 }
                 return Poll::Pending;
             }

@@ -264,7 +264,7 @@ fn close_payload(p: &[u8]) -> std::result::Result<Option<(u16, String)>, Violati
 
 /// UTF-8 validation of a message that arrives in pieces: a character may be split
 /// between pieces.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Utf8Check {
     pending: [u8; 4],
     len: usize,

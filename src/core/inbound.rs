@@ -71,6 +71,18 @@ struct State {
     next_id: u64,
 }
 
+impl State {
+    /// Under `ROOM` bytes wait, or a read waits for more than are here (a read of
+    /// more than `ROOM` bytes must be able to fill).
+    fn has_room(&self) -> bool {
+        self.len < ROOM
+            || self
+                .read
+                .as_ref()
+                .is_some_and(|p| !p.partial && p.count > self.len)
+    }
+}
+
 #[derive(Default)]
 pub struct Inbound {
     state: Mutex<State>,
@@ -114,11 +126,11 @@ impl Inbound {
     /// Whether the connection may read more from the socket; if not, it is woken
     /// when reads make room.
     pub fn poll_room(&self, cx: &mut Context<'_>) -> bool {
-        if self.state.lock().len < ROOM {
+        if self.state.lock().has_room() {
             return true;
         }
         self.room.register(cx.waker());
-        self.state.lock().len < ROOM
+        self.state.lock().has_room()
     }
 
     /// Starts a read (see `Pending`); `settle` runs once with the bytes or the
@@ -141,6 +153,8 @@ impl Inbound {
             settle,
         });
         self.complete_read(st);
+        // The connection may have stopped reading for want of room this read makes.
+        self.room.wake();
         Ok(id)
     }
 
@@ -185,7 +199,7 @@ impl Inbound {
             }
             return;
         };
-        let made_room = st.len < ROOM;
+        let made_room = st.has_room();
         drop(st);
         if made_room {
             self.room.wake();

@@ -233,6 +233,8 @@ struct ReaderState {
     /// The input stream LoadAsync reads from (none for a message's reader).
     source: Option<Arc<Inbound>>,
     options: u32,
+    /// The LoadAsync waiting for bytes, to end when the reader closes.
+    loading: Option<(u64, Arc<AsyncOp<u32>>)>,
     byte_order: ByteOrder,
     encoding: UnicodeEncoding,
     closed: bool,
@@ -264,6 +266,7 @@ impl DataReader {
                 pos: 0,
                 source,
                 options: 0,
+                loading: None,
                 byte_order: ByteOrder::BigEndian,
                 encoding: UnicodeEncoding::Utf8,
                 closed: false,
@@ -406,16 +409,22 @@ impl DataReader {
         } else {
             count as usize
         };
-        let (done_op, reader) = (op.clone(), self.clone());
+        let (done_op, reader) = (op.clone(), Arc::downgrade(self));
         let id = source.read(
             count as usize,
             options,
             max,
             Box::new(move |result| {
-                // Under the stream's lock: a canceled load must not add its bytes.
+                // Under the stream's lock: a load of a closed (or dropped) reader, or
+                // a canceled one, takes nothing: the bytes stay in the stream.
+                let reader = reader.upgrade()?;
                 let mut st = reader.st.lock();
+                if st.closed {
+                    return None;
+                }
                 let n = result.as_ref().map_or(0, |t| t.len() as u32);
                 let settled = done_op.settle(result.as_ref().map(|_| n).map_err(Clone::clone))?;
+                st.loading = None;
                 if let Ok(taken) = result {
                     let bytes = taken.into_bytes();
                     let left = st.data.slice(st.pos..);
@@ -429,6 +438,9 @@ impl DataReader {
                 Some(settled)
             }),
         )?;
+        if !op.is_finished() {
+            self.st.lock().loading = Some((id, op.clone()));
+        }
         op.on_cancel(move || source.cancel(id));
         Ok(op)
     }
@@ -442,11 +454,25 @@ impl DataReader {
         })
     }
 
+    /// `Close`: a pending LoadAsync ends with `RO_E_CLOSED`, taking nothing.
     pub fn close(&self) {
-        let mut st = self.st.lock();
-        st.closed = true;
-        st.data = Bytes::new();
-        st.source = None;
+        let (source, loading) = {
+            let mut st = self.st.lock();
+            st.closed = true;
+            st.data = Bytes::new();
+            (st.source.take(), st.loading.take())
+        };
+        // Outside the reader's lock: the stream's lock comes first (see `load`).
+        if let (Some(source), Some((id, op))) = (source, loading) {
+            source.cancel(id);
+            op.complete(Err(Error::new(RO_E_CLOSED, "the DataReader was closed")));
+        }
+    }
+}
+
+impl Drop for DataReader {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

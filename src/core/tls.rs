@@ -85,9 +85,11 @@ fn classify(e: X509VerifyResult) -> ChainValidationResult {
     use ChainValidationResult::*;
     // Codes from OpenSSL's x509_vfy.h (stable across 1.1 and 3.x).
     match e.as_raw() {
-        9 | 10 => Expired,                  // not yet valid, has expired
-        2 | 18 | 19 | 20 | 27 => Untrusted, // unknown issuer, self-signed, untrusted
-        21 => IncompleteChain,              // unable to verify the first certificate
+        9 | 10 => Expired,         // not yet valid, has expired
+        18 | 19 | 27 => Untrusted, // self-signed leaf or root not trusted, untrusted
+        // The issuer is nowhere to be found (a private CA's leaf sent alone): one
+        // error to ignore, as Windows reports a partial chain.
+        2 | 20 | 21 => IncompleteChain,
         23 => Revoked,
         3 | 33 => RevocationInformationMissing, // no CRL
         11..=17 => RevocationFailure,           // CRL unusable

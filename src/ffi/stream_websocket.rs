@@ -634,8 +634,10 @@ pub extern "C" fn StreamWebSocketControl_put_ProxyUri(
 /// exactly: ignoring `ChainValidationResult_Expired` accepts an expired
 /// certificate that is otherwise valid, while an untrusted or wrongly named one
 /// still fails. rtws maps OpenSSL's verification errors to the values: expired or
-/// not yet valid → Expired; unknown issuer, self-signed → Untrusted; a chain
-/// missing an intermediate → IncompleteChain; name or IP mismatch → InvalidName;
+/// not yet valid → Expired; a self-signed certificate, or a chain ending in a root
+/// that is not trusted → Untrusted; an issuer nowhere to be found (a private CA's
+/// certificate sent alone, its CA not trusted; a missing intermediate) →
+/// IncompleteChain; name or IP mismatch → InvalidName;
 /// revoked → Revoked; bad signature → InvalidSignature; wrong purpose → WrongUsage;
 /// CA and path-length errors → BasicConstraintsError; policy errors →
 /// InvalidCertificateAuthorityPolicy; others → OtherErrors. Frozen at ConnectAsync.

@@ -433,9 +433,19 @@ static void test_ignorable_errors(void)
                     SocketSslErrorSeverity_Ignorable, untrusted, 1);
     mws_fresh_failure(NULL, expired_and_name, 2, wss("127.0.0.1", port_selfsigned, "/echo"),
                       WININET_E_INVALID_CA, WebErrorStatus_CertificateIsInvalid);
-    /* Untrusted (no extra root) is not covered by ignoring Expired either. */
+    /* A private CA's certificate sent alone, its CA not trusted: the issuer is nowhere
+     * to be found, one error (IncompleteChain), not covered by ignoring Expired... */
     mws_fresh_failure(NULL, expired, 1, wss("127.0.0.1", port_valid, "/echo"),
                       WININET_E_INVALID_CA, WebErrorStatus_CertificateIsInvalid);
+    /* ...nor by Untrusted (a different class)... */
+    mws_fresh_failure(NULL, untrusted, 1, wss("127.0.0.1", port_valid, "/echo"),
+                      WININET_E_INVALID_CA, WebErrorStatus_CertificateIsInvalid);
+    /* ...but ignoring IncompleteChain alone lets it connect. */
+    {
+        static const ChainValidationResult incomplete[] = {ChainValidationResult_IncompleteChain};
+        mws_expect_echo(NULL, incomplete, 1, wss("127.0.0.1", port_valid, "/echo"),
+                        SocketSslErrorSeverity_Ignorable, incomplete, 1);
+    }
 }
 
 static void test_ignorable_list(void)

@@ -1,0 +1,164 @@
+//! Regressions found by a review of the frame layer and the stream readers, each
+//! against a raw TCP peer on loopback (bounded: every wait has a timeout, the peer
+//! threads end by themselves).
+
+use rtws::core::message_websocket::MessageWebSocket;
+use rtws::core::socket::Socket;
+use rtws::core::stream_websocket::StreamWebSocket;
+use rtws::core::streams::DataReader;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+fn accept(l: &TcpListener) -> TcpStream {
+    let (mut s, _) = l.accept().unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut b).unwrap();
+        head.push(b[0]);
+    }
+    let text = String::from_utf8(head).unwrap();
+    let key = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Sec-WebSocket-Key: ")
+                .or_else(|| l.strip_prefix("sec-websocket-key: "))
+        })
+        .unwrap()
+        .trim()
+        .to_owned();
+    let resp = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    s.write_all(resp.as_bytes()).unwrap();
+    s
+}
+
+fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![first];
+    let n = payload.len();
+    if n < 126 {
+        v.push(n as u8)
+    } else if n < 65536 {
+        v.push(126);
+        v.extend((n as u16).to_be_bytes())
+    } else {
+        v.push(127);
+        v.extend((n as u64).to_be_bytes())
+    }
+    v.extend_from_slice(payload);
+    v
+}
+
+fn connect(socket: &Arc<Socket>, port: u16) {
+    socket
+        .connect(&format!("ws://127.0.0.1:{port}/"))
+        .unwrap()
+        .wait(Some(Duration::from_secs(5)))
+        .unwrap();
+}
+
+/// FullMessage: a fragmented message whose second fragment comes 1.5 s later.
+#[test]
+fn slow_fragmented_message_is_whole() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut s = accept(&l);
+        s.write_all(&frame(0x02, &vec![7u8; 200_000])).unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        s.write_all(&frame(0x80, b"0123456789")).unwrap();
+        std::thread::sleep(Duration::from_millis(1000));
+    });
+    let ws = MessageWebSocket::default();
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    ws.socket().add_message_received(Box::new(move |args| {
+        let n = args.data_reader().map(|r| r.unconsumed_len().unwrap());
+        let _ = tx.lock().unwrap().send(n.ok());
+    }));
+    connect(ws.socket(), port);
+    let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    server.join().unwrap();
+    assert_eq!(got, Some(200_010), "message length");
+}
+
+/// StreamWebSocket: LoadAsync(2 MiB) with InputStreamOptions None.
+#[test]
+fn load_of_more_than_one_mib_completes() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let _server = std::thread::spawn(move || {
+        let mut s = accept(&l);
+        s.write_all(&frame(0x82, &vec![1u8; 3 << 20])).unwrap();
+        std::thread::sleep(Duration::from_secs(6));
+    });
+    let ws = StreamWebSocket::default();
+    connect(ws.socket(), port);
+    let reader = Arc::new(DataReader::from_stream(ws.input_stream()));
+    let op = reader.load(2 << 20).unwrap();
+    let r = op.wait(Some(Duration::from_secs(5)));
+    assert_eq!(r.map_err(|e| format!("{:?}", e.message)), Ok(2 << 20));
+}
+
+/// FullMessage: one 200 KB frame whose second half comes 1.5 s later.
+#[test]
+fn slow_single_frame_is_whole() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut s = accept(&l);
+        let f = frame(0x82, &vec![7u8; 200_000]);
+        s.write_all(&f[..100_000]).unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        s.write_all(&f[100_000..]).unwrap();
+        std::thread::sleep(Duration::from_millis(1000));
+    });
+    let ws = MessageWebSocket::default();
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    ws.socket().add_message_received(Box::new(move |args| {
+        let n = args.data_reader().map(|r| r.unconsumed_len().unwrap());
+        let _ = tx.lock().unwrap().send(n.ok());
+    }));
+    connect(ws.socket(), port);
+    let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    server.join().unwrap();
+    assert_eq!(got, Some(200_000), "message length");
+}
+
+/// A reader closed with a load pending: a new reader on the same stream.
+#[test]
+fn closed_reader_keeps_its_load() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let _server = std::thread::spawn(move || {
+        let mut s = accept(&l);
+        std::thread::sleep(Duration::from_millis(500));
+        s.write_all(&frame(0x82, b"hello")).unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let ws = StreamWebSocket::default();
+    connect(ws.socket(), port);
+    let old = Arc::new(DataReader::from_stream(ws.input_stream()));
+    let pending = old.load(5).unwrap();
+    old.close();
+    drop(old);
+    let closed = pending.wait(Some(Duration::from_secs(1)));
+    assert_eq!(closed.unwrap_err().hr, rtws::core::error::RO_E_CLOSED);
+    // The bytes the closed reader never took reach the next one.
+    let new = Arc::new(DataReader::from_stream(ws.input_stream()));
+    let n = new
+        .load(5)
+        .unwrap()
+        .wait(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(n, 5);
+    let mut got = [0u8; 5];
+    new.read_bytes(&mut got).unwrap();
+    assert_eq!(&got, b"hello");
+}
