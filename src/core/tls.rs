@@ -241,6 +241,9 @@ fn connector_for(settings: &TlsSettings) -> std::result::Result<SslConnector, Er
             Some(id) => {
                 let mut k = id.cert.to_der()?;
                 k.extend(id.key.private_key_to_der()?);
+                for c in &id.chain {
+                    k.extend(c.to_der()?);
+                }
                 Some(k)
             }
             None => None,
