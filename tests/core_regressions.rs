@@ -62,18 +62,15 @@ fn connect(socket: &Arc<Socket>, port: u16) {
         .unwrap();
 }
 
-/// FullMessage: a fragmented message whose second fragment comes 1.5 s later.
-#[test]
-fn slow_fragmented_message_is_whole() {
+/// A loopback peer that accepts one client and then runs `script` on its stream.
+fn peer(script: impl FnOnce(TcpStream) + Send + 'static) -> (u16, std::thread::JoinHandle<()>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let server = std::thread::spawn(move || {
-        let mut s = accept(&l);
-        s.write_all(&frame(0x02, &vec![7u8; 200_000])).unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
-        s.write_all(&frame(0x80, b"0123456789")).unwrap();
-        std::thread::sleep(Duration::from_millis(1000));
-    });
+    (port, std::thread::spawn(move || script(accept(&l))))
+}
+
+/// The length of the first message a FullMessage MessageWebSocket receives.
+fn first_message_len(port: u16) -> Option<u32> {
     let ws = MessageWebSocket::default();
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
@@ -82,18 +79,26 @@ fn slow_fragmented_message_is_whole() {
         let _ = tx.lock().unwrap().send(n.ok());
     }));
     connect(ws.socket(), port);
-    let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    rx.recv_timeout(Duration::from_secs(5)).unwrap()
+}
+
+/// FullMessage: a fragmented message whose second fragment comes 1.5 s later.
+#[test]
+fn slow_fragmented_message_is_whole() {
+    let (port, server) = peer(|mut s| {
+        s.write_all(&frame(0x02, &vec![7u8; 200_000])).unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        s.write_all(&frame(0x80, b"0123456789")).unwrap();
+        std::thread::sleep(Duration::from_millis(1000));
+    });
+    assert_eq!(first_message_len(port), Some(200_010), "message length");
     server.join().unwrap();
-    assert_eq!(got, Some(200_010), "message length");
 }
 
 /// StreamWebSocket: LoadAsync(2 MiB) with InputStreamOptions None.
 #[test]
 fn load_of_more_than_one_mib_completes() {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let _server = std::thread::spawn(move || {
-        let mut s = accept(&l);
+    let (port, _server) = peer(|mut s| {
         s.write_all(&frame(0x82, &vec![1u8; 3 << 20])).unwrap();
         std::thread::sleep(Duration::from_secs(6));
     });
@@ -108,36 +113,21 @@ fn load_of_more_than_one_mib_completes() {
 /// FullMessage: one 200 KB frame whose second half comes 1.5 s later.
 #[test]
 fn slow_single_frame_is_whole() {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let server = std::thread::spawn(move || {
-        let mut s = accept(&l);
+    let (port, server) = peer(|mut s| {
         let f = frame(0x82, &vec![7u8; 200_000]);
         s.write_all(&f[..100_000]).unwrap();
         std::thread::sleep(Duration::from_millis(1500));
         s.write_all(&f[100_000..]).unwrap();
         std::thread::sleep(Duration::from_millis(1000));
     });
-    let ws = MessageWebSocket::default();
-    let (tx, rx) = mpsc::channel();
-    let tx = std::sync::Mutex::new(tx);
-    ws.socket().add_message_received(Box::new(move |args| {
-        let n = args.data_reader().map(|r| r.unconsumed_len().unwrap());
-        let _ = tx.lock().unwrap().send(n.ok());
-    }));
-    connect(ws.socket(), port);
-    let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(first_message_len(port), Some(200_000), "message length");
     server.join().unwrap();
-    assert_eq!(got, Some(200_000), "message length");
 }
 
 /// A reader closed with a load pending: a new reader on the same stream.
 #[test]
 fn closed_reader_keeps_its_load() {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let _server = std::thread::spawn(move || {
-        let mut s = accept(&l);
+    let (port, _server) = peer(|mut s| {
         std::thread::sleep(Duration::from_millis(500));
         s.write_all(&frame(0x82, b"hello")).unwrap();
         std::thread::sleep(Duration::from_secs(3));
