@@ -22,9 +22,8 @@
  * thread-safe): they record what they saw (and anything unexpected as text), and the main
  * thread checks it.
  */
-#include "testutil.h"
+#include "tlsutil.h"
 
-#include <errno.h>
 #include <stdarg.h>
 
 #include <openssl/bio.h>
@@ -34,19 +33,13 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-/* Bound for anything that should happen promptly on loopback. */
-#define WAIT_MS 10000
-
-/* TimeSpan / DateTime units: 100 ns. */
-#define TS_MS(ms) ((int64_t)(ms) * 10000)
+/* DateTime units: 100 ns. */
 #define TICKS_PER_SEC 10000000LL
 #define TICKS_PER_DAY (86400LL * TICKS_PER_SEC)
 /* Seconds from 1601-01-01 to 1970-01-01 (UTC). */
 #define EPOCH_1601_TO_1970 11644473600LL
 
-static const char *tls_dir;
-static int port_valid, port_expired, port_wrongname, port_selfsigned, port_clientauth;
-static char *ca_pem, *client_pem, *client_key_pem, *valid_pem;
+static char *client_pem, *client_key_pem, *valid_pem;
 static unsigned char *client_p12;
 static size_t client_p12_len;
 static char *other_key_pem; /* a fresh EC key (PKCS#8 PEM) that matches no certificate */
@@ -73,37 +66,6 @@ static pki_cert pki_client = PKI_CERT("client.pem", "rtws test client", -1, 30);
 static pki_cert pki_ca = PKI_CERT("ca.pem", "rtws test CA", -1, 30); /* self-signed */
 
 /* ---- files and libcrypto ----------------------------------------------------------- */
-
-static void tls_path(char *path, size_t size, const char *name)
-{
-    snprintf(path, size, "%s/%s", tls_dir, name);
-}
-
-/* The whole file `name` in TLS_DIR, NUL-terminated (malloc'd; `*len` without the NUL), or NULL. */
-static char *read_tls_file(const char *name, size_t *len)
-{
-    char path[1024];
-    tls_path(path, sizeof path, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) != NULL) {
-        if (fread(text, 1, (size_t)size, f) == (size_t)size) {
-            text[size] = '\0';
-            if (len)
-                *len = (size_t)size;
-        } else {
-            free(text);
-            text = NULL;
-        }
-    }
-    fclose(f);
-    return text;
-}
 
 static void sha1_of(const void *data, size_t len, unsigned char out[20])
 {
@@ -179,21 +141,6 @@ static int64_t ticks_in_days(int days)
     return ((int64_t)time(NULL) + EPOCH_1601_TO_1970) * TICKS_PER_SEC + days * TICKS_PER_DAY;
 }
 
-/* "wss://HOST:PORT PATH" in a static buffer (one at a time; ConnectAsync copies it). */
-static const char *wss(const char *host, int port, const char *path)
-{
-    static char buf[256];
-    snprintf(buf, sizeof buf, "wss://%s:%d%s", host, port, path);
-    return buf;
-}
-
-/* Whether `hr` is one of WinINet's (HRESULT_FROM_WIN32 of 12000..12999: WININET_E_*). */
-static int is_wininet(HRESULT hr)
-{
-    uint32_t u = (uint32_t)hr;
-    return (u & 0xFFFF0000u) == 0x80070000u && (u & 0xFFFFu) >= 12000 && (u & 0xFFFFu) < 13000;
-}
-
 /* ---- Certificate helpers ------------------------------------------------------------- */
 
 /* The bytes of `c`'s GetCertificateBlob (malloc'd, length in `*len`), or NULL (checked). */
@@ -223,6 +170,24 @@ static void cert_sha1(Certificate *c, unsigned char out[20])
     memset(out, 0, 20);
     CHECK_OK(Certificate_GetHashValue(c, out, 20, &needed));
     CHECK(needed == 20);
+}
+
+/* Checks that `c`'s SHA-1 thumbprint is `want` (three checks). */
+static void check_thumbprint(Certificate *c, const unsigned char want[20])
+{
+    unsigned char h[20];
+    cert_sha1(c, h);
+    CHECK(memcmp(h, want, 20) == 0);
+}
+
+/* Checks that `a` and `b` have the same SHA-1 thumbprint (nothing if either is NULL). */
+static void check_same_cert(Certificate *a, Certificate *b)
+{
+    if (a && b) {
+        unsigned char ha[20];
+        cert_sha1(a, ha);
+        check_thumbprint(b, ha);
+    }
 }
 
 static void check_string(const char *what, const char *got, const char *want)
@@ -442,67 +407,59 @@ static HRESULT sock_close(sock *k)
     return k->stream ? StreamWebSocket_Close(k->s) : MessageWebSocket_Close(k->m);
 }
 
+/* The socket's Control: `c->s` for a StreamWebSocket, else `c->m`. */
+typedef struct {
+    StreamWebSocketControl *s;
+    MessageWebSocketControl *m;
+} sock_control;
+
+static HRESULT sock_control_get(sock *k, sock_control *c)
+{
+    c->s = NULL;
+    c->m = NULL;
+    return k->stream ? StreamWebSocket_get_Control(k->s, &c->s)
+                     : MessageWebSocket_get_Control(k->m, &c->m);
+}
+
+static void sock_control_release(sock_control *c)
+{
+    if (c->s)
+        StreamWebSocketControl_Release(c->s);
+    if (c->m)
+        MessageWebSocketControl_Release(c->m);
+}
+
 static HRESULT sock_put_timeout(sock *k, int ms)
 {
     TimeSpan t = {TS_MS(ms)};
-    HRESULT hr;
-    if (k->stream) {
-        StreamWebSocketControl *c = NULL;
-        hr = StreamWebSocket_get_Control(k->s, &c);
-        if (RTWS_SUCCEEDED(hr)) {
-            hr = StreamWebSocketControl_put_ConnectTimeout(c, t);
-            StreamWebSocketControl_Release(c);
-        }
-    } else {
-        MessageWebSocketControl *c = NULL;
-        hr = MessageWebSocket_get_Control(k->m, &c);
-        if (RTWS_SUCCEEDED(hr)) {
-            hr = MessageWebSocketControl_put_ConnectTimeout(c, t);
-            MessageWebSocketControl_Release(c);
-        }
-    }
+    sock_control c;
+    HRESULT hr = sock_control_get(k, &c);
+    if (RTWS_SUCCEEDED(hr))
+        hr = c.s ? StreamWebSocketControl_put_ConnectTimeout(c.s, t)
+                 : MessageWebSocketControl_put_ConnectTimeout(c.m, t);
+    sock_control_release(&c);
     return hr;
 }
 
 static HRESULT sock_put_client(sock *k, Certificate *cert)
 {
-    HRESULT hr;
-    if (k->stream) {
-        StreamWebSocketControl *c = NULL;
-        hr = StreamWebSocket_get_Control(k->s, &c);
-        if (RTWS_SUCCEEDED(hr)) {
-            hr = StreamWebSocketControl_put_ClientCertificate(c, cert);
-            StreamWebSocketControl_Release(c);
-        }
-    } else {
-        MessageWebSocketControl *c = NULL;
-        hr = MessageWebSocket_get_Control(k->m, &c);
-        if (RTWS_SUCCEEDED(hr)) {
-            hr = MessageWebSocketControl_put_ClientCertificate(c, cert);
-            MessageWebSocketControl_Release(c);
-        }
-    }
+    sock_control c;
+    HRESULT hr = sock_control_get(k, &c);
+    if (RTWS_SUCCEEDED(hr))
+        hr = c.s ? StreamWebSocketControl_put_ClientCertificate(c.s, cert)
+                 : MessageWebSocketControl_put_ClientCertificate(c.m, cert);
+    sock_control_release(&c);
     return hr;
 }
 
 static HRESULT sock_get_client(sock *k, Certificate **cert)
 {
-    HRESULT hr;
-    if (k->stream) {
-        StreamWebSocketControl *c = NULL;
-        hr = StreamWebSocket_get_Control(k->s, &c);
-        if (RTWS_SUCCEEDED(hr)) {
-            hr = StreamWebSocketControl_get_ClientCertificate(c, cert);
-            StreamWebSocketControl_Release(c);
-        }
-    } else {
-        MessageWebSocketControl *c = NULL;
-        hr = MessageWebSocket_get_Control(k->m, &c);
-        if (RTWS_SUCCEEDED(hr)) {
-            hr = MessageWebSocketControl_get_ClientCertificate(c, cert);
-            MessageWebSocketControl_Release(c);
-        }
-    }
+    sock_control c;
+    HRESULT hr = sock_control_get(k, &c);
+    if (RTWS_SUCCEEDED(hr))
+        hr = c.s ? StreamWebSocketControl_get_ClientCertificate(c.s, cert)
+                 : MessageWebSocketControl_get_ClientCertificate(c.m, cert);
+    sock_control_release(&c);
     return hr;
 }
 
@@ -555,12 +512,7 @@ static void sock_check_server_cert(sock *k, const pki_cert *want, uint32_t n_int
     check_cert_list(inter, n_inter);
     /* Asked again: the same certificate. */
     sock_server_certs(k, &again, &inter2);
-    if (cert && again) {
-        unsigned char a[20], b[20];
-        cert_sha1(cert, a);
-        cert_sha1(again, b);
-        CHECK(memcmp(a, b, 20) == 0);
-    }
+    check_same_cert(cert, again);
     if (again)
         Certificate_Release(again);
     if (inter2)
@@ -571,85 +523,13 @@ static void sock_check_server_cert(sock *k, const pki_cert *want, uint32_t n_int
         IVectorViewCertificate_Release(inter);
 }
 
-/* StreamWebSocket: writes `len` bytes and reads them back (ReadAsync, Partial). */
-static void sws_check_echo(StreamWebSocket *ws, const uint8_t *data, uint32_t len)
-{
-    IOutputStream *out = NULL;
-    IInputStream *in = NULL;
-    IBuffer *buf = NULL;
-    IAsyncOperationUInt32 *wop = NULL;
-    uint32_t n = 0, got = 0;
-    uint8_t back[256] = {0};
-    if (len > sizeof back)
-        len = sizeof back;
-    CHECK_OK(StreamWebSocket_get_OutputStream(ws, &out));
-    CHECK_OK(StreamWebSocket_get_InputStream(ws, &in));
-    CHECK_OK(Buffer_CreateFromBytes(data, len, &buf));
-    if (!out || !in || !buf)
-        goto out;
-    CHECK_OK(IOutputStream_WriteAsync(out, buf, &wop));
-    if (wop) {
-        CHECK_OK(IAsyncOperationUInt32_Wait(wop, WAIT_MS, &n));
-        CHECK(n == len);
-        IAsyncOperationUInt32_Release(wop);
-    }
-    double deadline = tu_now_ms() + WAIT_MS;
-    while (got < len && tu_now_ms() < deadline) {
-        IBuffer *rbuf = NULL, *res = NULL;
-        IAsyncOperationIBuffer *rop = NULL;
-        uint32_t rlen = 0, copied = 0;
-        CHECK_OK(Buffer_Create(len - got, &rbuf));
-        if (!rbuf)
-            break;
-        HRESULT hr = IInputStream_ReadAsync(in, rbuf, len - got, InputStreamOptions_Partial, &rop);
-        CHECK_OK(hr);
-        if (rop) {
-            hr = IAsyncOperationIBuffer_Wait(rop, WAIT_MS, &res);
-            CHECK_OK(hr);
-            if (hr == RTWS_E_TIMEOUT)
-                IAsyncOperationIBuffer_Cancel(rop);
-            IAsyncOperationIBuffer_Release(rop);
-        }
-        if (res) {
-            CHECK_OK(IBuffer_get_Length(res, &rlen));
-            CHECK_OK(IBuffer_CopyTo(res, 0, back + got, len - got, &copied));
-            CHECK(copied == rlen);
-            got += copied;
-            IBuffer_Release(res);
-        }
-        IBuffer_Release(rbuf);
-        if (hr != S_OK || rlen == 0)
-            break;
-    }
-    CHECK(got == len);
-    CHECK(memcmp(back, data, len) == 0);
-out:
-    if (buf)
-        IBuffer_Release(buf);
-    if (in)
-        IInputStream_Release(in);
-    if (out)
-        IOutputStream_Release(out);
-}
-
 /* Sends `text` and checks that the echo comes back. */
 static void sock_check_echo(sock *k, const char *text)
 {
-    if (k->stream) {
+    if (k->stream)
         sws_check_echo(k->s, (const uint8_t *)text, (uint32_t)strlen(text));
-        return;
-    }
-    CHECK_OK(tu_send_text(k->m, text));
-    MessageWebSocketMessageReceivedEventArgs *a = tu_inbox_next(&k->in, WAIT_MS);
-    CHECK(a != NULL);
-    if (!a)
-        return;
-    unsigned char *data = NULL;
-    uint32_t len = 0;
-    CHECK_OK(tu_read_message(a, &data, &len));
-    CHECK(len == strlen(text) && (len == 0 || memcmp(data, text, len) == 0));
-    free(data);
-    MessageWebSocketMessageReceivedEventArgs_Release(a);
+    else
+        mws_check_echo(k->m, &k->in, text);
 }
 
 /* ---- a ServerCustomValidationRequested handler that records ----------------------------- */
@@ -924,6 +804,16 @@ static void v_destroy(validator *v)
     tu_signal_destroy(&v->calls);
 }
 
+/* Completes and releases the deferral a V_DEFER_KEEP handler kept (if it got one; checked). */
+static void v_complete_kept(validator *v)
+{
+    if (v->d) {
+        CHECK_OK(Deferral_Complete(v->d));
+        CHECK(Deferral_Release(v->d) == 0);
+        v->d = NULL;
+    }
+}
+
 /* Checks the calls so far and what the last one saw of `want`'s certificate. */
 static void v_check_seen(validator *v, int calls, const pki_cert *want,
                          SocketSslErrorSeverity severity, const ChainValidationResult *errors,
@@ -977,9 +867,7 @@ static void information_for(int stream)
         IVectorViewCertificate *iv = NULL;
         sock_server_certs(&k, &c, &iv);
         if (c) {
-            unsigned char h[20];
-            cert_sha1(c, h);
-            CHECK(memcmp(h, pki_valid.sha1, 20) == 0);
+            check_thumbprint(c, pki_valid.sha1);
             Certificate_Release(c);
         } else {
             printf("  %s: no ServerCertificate after Close\n", class_name(stream));
@@ -1192,6 +1080,28 @@ static void test_hash_buffer_pattern(void)
 
 /* ---- 3. ServerCustomValidationRequested --------------------------------------------------- */
 
+/* A socket that ignores `ignore[0]` and has a `mode` validator connects to `port`: the connect
+ * returns `want`, and the handler saw `cert` as Ignorable with that one error. */
+static void validation_ignorable(int stream, const ChainValidationResult *ignore, int port,
+                                 const pki_cert *cert, int mode, HRESULT want)
+{
+    EventRegistrationToken t = {0};
+    validator v;
+    sock k;
+    if (!sock_open(&k, stream, ca_pem, ignore, 1))
+        return;
+    v_init(&v, mode, NULL);
+    CHECK_OK(sock_add_validator(&k, &v, &t));
+    HRESULT hr = sock_connect(&k, wss("127.0.0.1", port, "/echo"));
+    CHECK_HR(hr, want);
+    if (RTWS_FAILED(want))
+        CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CertificateIsInvalid);
+    v_check_seen(&v, 1, cert, SocketSslErrorSeverity_Ignorable, ignore, 1);
+    v_finish(&v);
+    sock_free(&k);
+    v_destroy(&v);
+}
+
 static void validation_accept_reject(int stream)
 {
     static const ChainValidationResult expired[] = {ChainValidationResult_Expired};
@@ -1266,36 +1176,11 @@ static void validation_accept_reject(int stream)
     v_destroy(&w);
 
     /* Ignorable errors reach the handler as Ignorable, with the list of them. */
-    if (sock_open(&k, stream, ca_pem, expired, 1)) {
-        v_init(&v, V_ACCEPT, NULL);
-        CHECK_OK(sock_add_validator(&k, &v, &t1));
-        CHECK_OK(sock_connect(&k, wss("127.0.0.1", port_expired, "/echo")));
-        v_check_seen(&v, 1, &pki_expired, SocketSslErrorSeverity_Ignorable, expired, 1);
-        v_finish(&v);
-        sock_free(&k);
-        v_destroy(&v);
-    }
-    if (sock_open(&k, stream, ca_pem, invalid_name, 1)) {
-        v_init(&v, V_ACCEPT, NULL);
-        CHECK_OK(sock_add_validator(&k, &v, &t1));
-        CHECK_OK(sock_connect(&k, wss("127.0.0.1", port_wrongname, "/echo")));
-        v_check_seen(&v, 1, &pki_wrongname, SocketSslErrorSeverity_Ignorable, invalid_name, 1);
-        v_finish(&v);
-        sock_free(&k);
-        v_destroy(&v);
-    }
+    validation_ignorable(stream, expired, port_expired, &pki_expired, V_ACCEPT, S_OK);
+    validation_ignorable(stream, invalid_name, port_wrongname, &pki_wrongname, V_ACCEPT, S_OK);
     /* An ignorable error, then Reject: the handler's Reject still wins. */
-    if (sock_open(&k, stream, ca_pem, expired, 1)) {
-        v_init(&v, V_REJECT, NULL);
-        CHECK_OK(sock_add_validator(&k, &v, &t1));
-        hr = sock_connect(&k, wss("127.0.0.1", port_expired, "/echo"));
-        CHECK_HR(hr, WININET_E_SEC_INVALID_CERT);
-        CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CertificateIsInvalid);
-        v_check_seen(&v, 1, &pki_expired, SocketSslErrorSeverity_Ignorable, expired, 1);
-        v_finish(&v);
-        sock_free(&k);
-        v_destroy(&v);
-    }
+    validation_ignorable(stream, expired, port_expired, &pki_expired, V_REJECT,
+                         WININET_E_SEC_INVALID_CERT);
     /* Self-signed with Untrusted ignored. */
     if (sock_open(&k, stream, NULL, untrusted, 1)) {
         v_init(&v, V_ACCEPT, NULL);
@@ -1422,6 +1307,19 @@ static void deferred_connect(int stream, int mode, int reject, int complete, HRE
     v_destroy(&v);
 }
 
+/* Starts a connect of `k` to the valid listener with a V_DEFER_KEEP validator `v` and waits
+ * until its handler ran (checked), so that the connect waits on the kept deferral. Returns the
+ * connect's operation (the caller releases it), or NULL. */
+static IAsyncAction *deferral_pending(sock *k, validator *v, EventRegistrationToken *t)
+{
+    IAsyncAction *op = NULL;
+    v_init(v, V_DEFER_KEEP, NULL);
+    CHECK_OK(sock_add_validator(k, v, t));
+    CHECK_OK(sock_connect_async(k, wss("127.0.0.1", port_valid, "/echo"), &op));
+    CHECK(tu_signal_wait(&v->calls, 1, WAIT_MS));
+    return op;
+}
+
 static void validation_deferrals(int stream)
 {
     /* Completed inside the handler, released inside it without Complete. */
@@ -1455,20 +1353,14 @@ static void validation_deferrals(int stream)
         CHECK(took < 5000);
         v_check_seen(&v, 1, &pki_valid, SocketSslErrorSeverity_None, NULL, 0);
         CHECK(v.d != NULL && v.args != NULL);
-        if (v.d) {
-            CHECK_OK(Deferral_Complete(v.d));
-            CHECK(Deferral_Release(v.d) == 0);
-            v.d = NULL;
-        }
+        v_complete_kept(&v);
         if (v.args) {
             /* The args outlive the connect while referenced; a Reject now changes nothing. */
             Certificate *c = NULL;
             CHECK_OK(WebSocketServerCustomValidationRequestedEventArgs_get_ServerCertificate(
                 v.args, &c));
             if (c) {
-                unsigned char h[20];
-                cert_sha1(c, h);
-                CHECK(memcmp(h, pki_valid.sha1, 20) == 0);
+                check_thumbprint(c, pki_valid.sha1);
                 Certificate_Release(c);
             }
             WebSocketServerCustomValidationRequestedEventArgs_Release(v.args);
@@ -1488,11 +1380,7 @@ static void validation_deferrals(int stream)
 
     /* A pending deferral and Cancel: Canceled at once; the deferral may be completed later. */
     if (sock_open(&k, stream, ca_pem, NULL, 0)) {
-        IAsyncAction *op = NULL;
-        v_init(&v, V_DEFER_KEEP, NULL);
-        CHECK_OK(sock_add_validator(&k, &v, &t));
-        CHECK_OK(sock_connect_async(&k, wss("127.0.0.1", port_valid, "/echo"), &op));
-        CHECK(tu_signal_wait(&v.calls, 1, WAIT_MS));
+        IAsyncAction *op = deferral_pending(&k, &v, &t);
         if (op) {
             AsyncStatus status = -1;
             tu_sleep_ms(50);
@@ -1505,11 +1393,7 @@ static void validation_deferrals(int stream)
             CHECK(status == AsyncStatus_Canceled);
             IAsyncAction_Release(op);
         }
-        if (v.d) {
-            CHECK_OK(Deferral_Complete(v.d));
-            CHECK(Deferral_Release(v.d) == 0);
-            v.d = NULL;
-        }
+        v_complete_kept(&v);
         v.mode = V_ACCEPT;
         CHECK_OK(sock_connect(&k, wss("127.0.0.1", port_valid, "/echo")));
         CHECK(tu_signal_get(&v.calls) == 2);
@@ -1520,21 +1404,13 @@ static void validation_deferrals(int stream)
 
     /* A pending deferral and Close: the connect fails with RTWS_E_OPERATION_ABORTED. */
     if (sock_open(&k, stream, ca_pem, NULL, 0)) {
-        IAsyncAction *op = NULL;
-        v_init(&v, V_DEFER_KEEP, NULL);
-        CHECK_OK(sock_add_validator(&k, &v, &t));
-        CHECK_OK(sock_connect_async(&k, wss("127.0.0.1", port_valid, "/echo"), &op));
-        CHECK(tu_signal_wait(&v.calls, 1, WAIT_MS));
+        IAsyncAction *op = deferral_pending(&k, &v, &t);
         if (op) {
             CHECK_OK(sock_close(&k));
             CHECK_HR(IAsyncAction_Wait(op, WAIT_MS), RTWS_E_OPERATION_ABORTED);
             IAsyncAction_Release(op);
         }
-        if (v.d) {
-            CHECK_OK(Deferral_Complete(v.d));
-            CHECK(Deferral_Release(v.d) == 0);
-            v.d = NULL;
-        }
+        v_complete_kept(&v);
         v_finish(&v);
         sock_free(&k);
         v_destroy(&v);
@@ -1542,22 +1418,14 @@ static void validation_deferrals(int stream)
 
     /* A pending deferral released by the socket's last Release: nothing hangs or crashes. */
     if (sock_open(&k, stream, ca_pem, NULL, 0)) {
-        IAsyncAction *op = NULL;
-        v_init(&v, V_DEFER_KEEP, NULL);
-        CHECK_OK(sock_add_validator(&k, &v, &t));
-        CHECK_OK(sock_connect_async(&k, wss("127.0.0.1", port_valid, "/echo"), &op));
-        CHECK(tu_signal_wait(&v.calls, 1, WAIT_MS));
+        IAsyncAction *op = deferral_pending(&k, &v, &t);
         sock_free(&k);
         if (op) {
             /* The last Release closes the socket, as Close. */
             CHECK_HR(IAsyncAction_Wait(op, WAIT_MS), RTWS_E_OPERATION_ABORTED);
             IAsyncAction_Release(op);
         }
-        if (v.d) {
-            CHECK_OK(Deferral_Complete(v.d));
-            CHECK(Deferral_Release(v.d) == 0);
-            v.d = NULL;
-        }
+        v_complete_kept(&v);
         v_destroy(&v);
     }
 }
@@ -1672,12 +1540,7 @@ static void test_client_certificate_create(void)
 
     /* Both ways: the same certificate. */
     Certificate *a = client_from_p12(), *b = client_from_pem();
-    if (a && b) {
-        unsigned char ha[20], hb[20];
-        cert_sha1(a, ha);
-        cert_sha1(b, hb);
-        CHECK(memcmp(ha, hb, 20) == 0);
-    }
+    check_same_cert(a, b);
     if (a)
         Certificate_Release(a);
     if (b)
@@ -1697,10 +1560,8 @@ static void sock_check_client(sock *k, const pki_cert *want)
     CHECK(c != NULL);
     if (!c)
         return;
-    unsigned char h[20];
     bool key = false;
-    cert_sha1(c, h);
-    CHECK(memcmp(h, want->sha1, 20) == 0);
+    check_thumbprint(c, want->sha1);
     CHECK_OK(Certificate_get_HasPrivateKey(c, &key));
     CHECK(key);
     Certificate_Release(c);
@@ -2346,34 +2207,9 @@ static void test_bad_input_args_and_deferral(void)
 
 /* --------------------------------------------------------------------------------------- */
 
-static int parse_port(const char *s)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!end || *end != '\0' || v <= 0 || v > 65535) {
-        fprintf(stderr, "bad port: %s\n", s);
-        exit(2);
-    }
-    return (int)v;
-}
-
 int main(int argc, char **argv)
 {
-    tu_init(argc, argv);
-    if (argc < 8) {
-        fprintf(stderr,
-                "usage: %s ws://127.0.0.1:PORT TLS_DIR VALID EXPIRED WRONGNAME SELFSIGNED "
-                "CLIENTAUTH\n",
-                argv[0]);
-        return 2;
-    }
-    tls_dir = argv[2];
-    port_valid = parse_port(argv[3]);
-    port_expired = parse_port(argv[4]);
-    port_wrongname = parse_port(argv[5]);
-    port_selfsigned = parse_port(argv[6]);
-    port_clientauth = parse_port(argv[7]);
-
+    tls_init(argc, argv);
     ca_pem = read_tls_file("ca.pem", NULL);
     client_pem = read_tls_file("client.pem", NULL);
     client_key_pem = read_tls_file("client-key.pem", NULL);

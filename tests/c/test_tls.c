@@ -17,61 +17,11 @@
  * Handlers never use CHECK (they run on library threads, and the check counters are not
  * thread-safe): they record what they saw, and the main thread checks it.
  */
-#include "testutil.h"
+#include "tlsutil.h"
 
-#include <errno.h>
 #include <poll.h>
 
-/* Bound for anything that should happen promptly on loopback. */
-#define WAIT_MS 10000
-
-/* TimeSpan units: 100 ns. */
-#define TS_MS(ms) ((int64_t)(ms) * 10000)
-
-static const char *tls_dir;
-static int port_valid, port_expired, port_wrongname, port_selfsigned, port_clientauth;
-static char *ca_pem; /* the contents of TLS_DIR/ca.pem */
-
 /* ---- helpers ---------------------------------------------------------------------- */
-
-/* The whole file `name` in TLS_DIR, NUL-terminated (malloc'd), or NULL. */
-static char *read_tls_file(const char *name)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", tls_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) != NULL) {
-        if (fread(text, 1, (size_t)size, f) == (size_t)size) {
-            text[size] = '\0';
-        } else {
-            free(text);
-            text = NULL;
-        }
-    }
-    fclose(f);
-    return text;
-}
-
-/* "wss://HOST:PORT PATH" in a static buffer (one at a time; ConnectAsync copies it). */
-static const char *wss(const char *host, int port, const char *path)
-{
-    static char buf[256];
-    snprintf(buf, sizeof buf, "wss://%s:%d%s", host, port, path);
-    return buf;
-}
-
-/* Whether `hr` is one of WinINet's (HRESULT_FROM_WIN32 of 12000..12999: WININET_E_*). */
-static int is_wininet(HRESULT hr)
-{
-    uint32_t u = (uint32_t)hr;
-    return (u & 0xFFFF0000u) == 0x80070000u && (u & 0xFFFFu) >= 12000 && (u & 0xFFFFu) < 13000;
-}
 
 /* Checks a list against `want[0..n)` (NULL list: fails). */
 static void check_list(IVectorChainValidationResult *v, const ChainValidationResult *want,
@@ -245,22 +195,6 @@ static void mws_check_trust(MessageWebSocket *ws, SocketSslErrorSeverity want_se
     if (errors)
         IVectorChainValidationResult_Release(errors);
     MessageWebSocketInformation_Release(info);
-}
-
-/* Sends `text` and checks that the echo comes back (through `in`). */
-static void mws_check_echo(MessageWebSocket *ws, tu_inbox *in, const char *text)
-{
-    CHECK_OK(tu_send_text(ws, text));
-    MessageWebSocketMessageReceivedEventArgs *a = tu_inbox_next(in, WAIT_MS);
-    CHECK(a != NULL);
-    if (!a)
-        return;
-    unsigned char *data = NULL;
-    uint32_t len = 0;
-    CHECK_OK(tu_read_message(a, &data, &len));
-    CHECK(len == strlen(text) && (len == 0 || memcmp(data, text, len) == 0));
-    free(data);
-    MessageWebSocketMessageReceivedEventArgs_Release(a);
 }
 
 /* Closes with 1000 and checks that Closed comes with 1000. */
@@ -576,8 +510,8 @@ static void test_trusted_roots_input(void)
         MessageWebSocket_Release(ws);
         return;
     }
-    char *client_key = read_tls_file("client-key.pem");
-    char *client_cert = read_tls_file("client.pem");
+    char *client_key = read_tls_file("client-key.pem", NULL);
+    char *client_cert = read_tls_file("client.pem", NULL);
     size_t ca_len = strlen(ca_pem);
     char *two = malloc(2 * ca_len + 1);
 
@@ -851,67 +785,6 @@ static void sws_check_trust(StreamWebSocket *ws, SocketSslErrorSeverity want_sev
     StreamWebSocketInformation_Release(info);
 }
 
-/* Writes `len` bytes and reads them back (ReadAsync, Partial) within WAIT_MS. */
-static void sws_check_echo(StreamWebSocket *ws, const uint8_t *data, uint32_t len)
-{
-    IOutputStream *out = NULL;
-    IInputStream *in = NULL;
-    IBuffer *buf = NULL;
-    IAsyncOperationUInt32 *wop = NULL;
-    uint32_t n = 0, got = 0;
-    uint8_t back[256] = {0};
-    if (len > sizeof back)
-        len = sizeof back;
-    CHECK_OK(StreamWebSocket_get_OutputStream(ws, &out));
-    CHECK_OK(StreamWebSocket_get_InputStream(ws, &in));
-    CHECK_OK(Buffer_CreateFromBytes(data, len, &buf));
-    if (!out || !in || !buf)
-        goto out;
-    CHECK_OK(IOutputStream_WriteAsync(out, buf, &wop));
-    if (wop) {
-        CHECK_OK(IAsyncOperationUInt32_Wait(wop, WAIT_MS, &n));
-        CHECK(n == len);
-        IAsyncOperationUInt32_Release(wop);
-    }
-    double deadline = tu_now_ms() + WAIT_MS;
-    while (got < len && tu_now_ms() < deadline) {
-        IBuffer *rbuf = NULL, *res = NULL;
-        IAsyncOperationIBuffer *rop = NULL;
-        uint32_t rlen = 0, copied = 0;
-        CHECK_OK(Buffer_Create(len - got, &rbuf));
-        if (!rbuf)
-            break;
-        HRESULT hr = IInputStream_ReadAsync(in, rbuf, len - got, InputStreamOptions_Partial, &rop);
-        CHECK_OK(hr);
-        if (rop) {
-            hr = IAsyncOperationIBuffer_Wait(rop, WAIT_MS, &res);
-            CHECK_OK(hr);
-            if (hr == RTWS_E_TIMEOUT)
-                IAsyncOperationIBuffer_Cancel(rop);
-            IAsyncOperationIBuffer_Release(rop);
-        }
-        if (res) {
-            CHECK_OK(IBuffer_get_Length(res, &rlen));
-            CHECK_OK(IBuffer_CopyTo(res, 0, back + got, len - got, &copied));
-            CHECK(copied == rlen);
-            got += copied;
-            IBuffer_Release(res);
-        }
-        IBuffer_Release(rbuf);
-        if (hr != S_OK || rlen == 0)
-            break;
-    }
-    CHECK(got == len);
-    CHECK(memcmp(back, data, len) == 0);
-out:
-    if (buf)
-        IBuffer_Release(buf);
-    if (in)
-        IInputStream_Release(in);
-    if (out)
-        IOutputStream_Release(out);
-}
-
 /* A StreamWebSocket with `roots`/`ignore` connects to `url`, has the Information given,
  * echoes 10 bytes over TLS and closes with 1000. */
 static void sws_expect_echo(const char *roots, const ChainValidationResult *ignore, int n,
@@ -1082,34 +955,10 @@ static void test_stream_websocket_tls_stage(void)
 
 /* --------------------------------------------------------------------------------------- */
 
-static int parse_port(const char *s)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!end || *end != '\0' || v <= 0 || v > 65535) {
-        fprintf(stderr, "bad port: %s\n", s);
-        exit(2);
-    }
-    return (int)v;
-}
-
 int main(int argc, char **argv)
 {
-    tu_init(argc, argv);
-    if (argc < 8) {
-        fprintf(stderr,
-                "usage: %s ws://127.0.0.1:PORT TLS_DIR VALID EXPIRED WRONGNAME SELFSIGNED "
-                "CLIENTAUTH\n",
-                argv[0]);
-        return 2;
-    }
-    tls_dir = argv[2];
-    port_valid = parse_port(argv[3]);
-    port_expired = parse_port(argv[4]);
-    port_wrongname = parse_port(argv[5]);
-    port_selfsigned = parse_port(argv[6]);
-    port_clientauth = parse_port(argv[7]);
-    ca_pem = read_tls_file("ca.pem");
+    tls_init(argc, argv);
+    ca_pem = read_tls_file("ca.pem", NULL);
     if (!ca_pem || !strstr(ca_pem, "-----BEGIN CERTIFICATE-----")) {
         fprintf(stderr, "%s/ca.pem is missing or holds no certificate\n", tls_dir);
         return 2;
