@@ -655,6 +655,9 @@ impl Connection {
         let before = self.out.len();
         frames::encode(&mut self.out, opcode, fin, payload);
         self.queued += (self.out.len() - before) as u64;
+        if self.out.capacity() > OUT_KEEP {
+            self.large_uses += 1;
+        }
     }
 
     /// Starts our side of the close handshake (at most once).
@@ -702,14 +705,11 @@ impl Connection {
                 // Checked on a copy: a refused frame leaves the message's state as it was.
                 let text = self.outgoing_kind == SocketMessageType::Utf8;
                 let mut checked = self.outgoing_utf8.clone();
-                let check = &mut checked;
-                let before = self.out.len();
-                let out = &mut self.out;
                 let len = data.with(|bytes| {
-                    if text && !(check.feed(bytes) && (!fin || check.finish())) {
+                    if text && !(checked.feed(bytes) && (!fin || checked.finish())) {
                         return None;
                     }
-                    frames::encode(out, opcode, fin, bytes);
+                    self.queue_frame(opcode, fin, bytes);
                     Some(bytes.len() as u32)
                 });
                 let Some(len) = len else {
@@ -720,10 +720,6 @@ impl Connection {
                     return true;
                 };
                 self.outgoing_utf8 = checked;
-                self.queued += (self.out.len() - before) as u64;
-                if self.out.capacity() > OUT_KEEP {
-                    self.large_uses += 1;
-                }
                 self.sending_fragments = !fin;
                 self.unflushed.push_back((op, len, self.queued));
             }

@@ -339,10 +339,6 @@ pub fn close_opcode() -> OpCode {
     OpCode::Control(Control::Close)
 }
 
-pub fn ping_opcode() -> OpCode {
-    OpCode::Control(Control::Ping)
-}
-
 pub fn pong_opcode() -> OpCode {
     OpCode::Control(Control::Pong)
 }

@@ -20,6 +20,16 @@ use std::task::Context;
 pub const PARTIAL: u32 = 1;
 pub const READ_AHEAD: u32 = 2;
 
+/// Refuses values that are not a set of InputStreamOptions flags.
+pub fn check_options(options: u32) -> Result<()> {
+    if options & !(PARTIAL | READ_AHEAD) != 0 {
+        return Err(Error::invalid_arg(format!(
+            "{options} is not a set of InputStreamOptions flags"
+        )));
+    }
+    Ok(())
+}
+
 /// The connection stops reading from the socket while this much waits here.
 const ROOM: usize = 1 << 20;
 

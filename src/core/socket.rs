@@ -406,7 +406,7 @@ impl Socket {
                 ))
             }
         }
-        let target = {
+        let (target, delivery) = {
             let mut s = self.settings.lock();
             // A bad environment proxy fails the call before anything is frozen.
             let proxy = proxy::choose(&s.proxy, &host, secure)?;
@@ -414,7 +414,17 @@ impl Socket {
             // Frozen before it is copied, so no Append slips in between unsent.
             self.protocols.freeze(FROZEN);
             self.ignorable.freeze(FROZEN);
-            Target {
+            let max = (s.max_message_size != u32::MAX).then_some(u64::from(s.max_message_size));
+            let delivery = match (&self.kind, s.receive_mode) {
+                (Kind::Stream(inbound), _) => Delivery::Stream(inbound.clone()),
+                (Kind::Message, MessageWebSocketReceiveMode::FullMessage) => {
+                    Delivery::Messages(max)
+                }
+                (Kind::Message, MessageWebSocketReceiveMode::PartialMessage) => {
+                    Delivery::Pieces(max)
+                }
+            };
+            let target = Target {
                 uri,
                 host,
                 port,
@@ -445,23 +455,11 @@ impl Socket {
                 server_credential: s.server_credential.as_deref().map(Credential::from),
                 proxy,
                 proxy_credential: s.proxy_credential.as_deref().map(Credential::from),
-            }
+            };
+            (target, delivery)
         };
         let op = AsyncOp::<()>::new();
         let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
-        let delivery = {
-            let s = self.settings.lock();
-            let max = (s.max_message_size != u32::MAX).then_some(u64::from(s.max_message_size));
-            match (&self.kind, s.receive_mode) {
-                (Kind::Stream(inbound), _) => Delivery::Stream(inbound.clone()),
-                (Kind::Message, MessageWebSocketReceiveMode::FullMessage) => {
-                    Delivery::Messages(max)
-                }
-                (Kind::Message, MessageWebSocketReceiveMode::PartialMessage) => {
-                    Delivery::Pieces(max)
-                }
-            }
-        };
         let task = connect_task(
             self.clone(),
             attempt,

@@ -382,11 +382,7 @@ impl DataReader {
         self.with(|st| Ok(st.options))
     }
     pub fn set_input_stream_options(&self, v: u32) -> Result<()> {
-        if v & !(inbound::PARTIAL | inbound::READ_AHEAD) != 0 {
-            return Err(Error::invalid_arg(format!(
-                "{v} is not a set of InputStreamOptions flags"
-            )));
-        }
+        inbound::check_options(v)?;
         self.with(|st| {
             st.options = v;
             Ok(())
@@ -554,11 +550,7 @@ pub fn read_async(
             buffer.capacity()
         )));
     }
-    if options & !(inbound::PARTIAL | inbound::READ_AHEAD) != 0 {
-        return Err(Error::invalid_arg(format!(
-            "{options} is not a set of InputStreamOptions flags"
-        )));
-    }
+    inbound::check_options(options)?;
     let max = if options & inbound::READ_AHEAD != 0 {
         buffer.capacity()
     } else {

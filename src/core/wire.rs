@@ -51,14 +51,6 @@ impl Wire {
         }
     }
 
-    /// The TLS session of a `wss:` connection.
-    pub fn tls(&self) -> Option<&TlsStream> {
-        match &self.io {
-            Io::Tls(s) => Some(s),
-            Io::Plain(_) => None,
-        }
-    }
-
     /// Bytes the kernel has taken from us so far.
     pub fn written(&self) -> u64 {
         self.traffic.total_sent()

@@ -2,11 +2,10 @@
 //! may be called from any thread.
 
 use crate::core::credential as core;
-use crate::core::error::{Result, HRESULT};
+use crate::core::error::HRESULT;
 use crate::ffi::handle::Handle;
 use crate::ffi::{call, call_count, in_str, out};
 use std::ffi::c_char;
-use std::sync::Arc;
 
 /// Opaque handle of a PasswordCredential.
 pub struct PasswordCredential {
@@ -96,22 +95,4 @@ pub extern "C" fn PasswordCredential_get_Password(
         let value = out(value, "value")?;
         value.set(PasswordCredential::get(this)?.password.as_ptr())
     })
-}
-
-/// A PasswordCredential parameter that may be NULL (none).
-pub(crate) fn optional(
-    p: *mut PasswordCredential,
-) -> Result<Option<Arc<core::PasswordCredential>>> {
-    if p.is_null() {
-        Ok(None)
-    } else {
-        PasswordCredential::get(p).map(Some)
-    }
-}
-
-/// A new reference to `c` for C, or NULL for none.
-pub(crate) fn publish_optional(
-    c: Option<Arc<core::PasswordCredential>>,
-) -> *mut PasswordCredential {
-    c.map_or(std::ptr::null_mut(), PasswordCredential::publish)
 }

@@ -122,6 +122,20 @@ pub trait Handle: Sized {
         Self::publish(Arc::new(object))
     }
 
+    /// A new reference for C, or NULL for none (optional properties).
+    fn publish_optional(object: Option<Arc<Self::Target>>) -> *mut Self {
+        object.map_or(std::ptr::null_mut(), Self::publish)
+    }
+
+    /// An optional parameter: NULL is none; anything else must be a live handle.
+    fn get_optional(ptr: *const Self) -> Result<Option<Arc<Self::Target>>> {
+        if ptr.is_null() {
+            Ok(None)
+        } else {
+            Self::get(ptr).map(Some)
+        }
+    }
+
     /// The object behind `ptr`, kept alive for as long as the caller holds it.
     fn get(ptr: *const Self) -> Result<Arc<Self::Target>> {
         with_entry::<Self, _>(ptr, |e| e.object.clone())?

@@ -14,7 +14,7 @@ use crate::ffi::async_op::{IAsyncAction, IAsyncOperationUInt32};
 use crate::ffi::certificate::{
     Certificate, IVectorViewCertificate, WebSocketServerCustomValidationRequestedEventArgs,
 };
-use crate::ffi::credential::{self, PasswordCredential};
+use crate::ffi::credential::PasswordCredential;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{DataReader, IBuffer, IInputStream, IOutputStream};
 use crate::ffi::vector::{IVectorChainValidationResult, IVectorString};
@@ -731,7 +731,7 @@ pub extern "C" fn MessageWebSocketControl_get_ServerCredential(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(credential::publish_optional(
+        value.set(PasswordCredential::publish_optional(
             control(this)?.server_credential(),
         ))
     })
@@ -750,7 +750,7 @@ pub extern "C" fn MessageWebSocketControl_put_ServerCredential(
     this: *mut MessageWebSocketControl,
     value: *mut PasswordCredential,
 ) -> HRESULT {
-    call(|| control(this)?.set_server_credential(credential::optional(value)?))
+    call(|| control(this)?.set_server_credential(PasswordCredential::get_optional(value)?))
 }
 
 /// `ProxyCredential`: a new reference to the credential set, or NULL when none.
@@ -762,7 +762,7 @@ pub extern "C" fn MessageWebSocketControl_get_ProxyCredential(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(credential::publish_optional(
+        value.set(PasswordCredential::publish_optional(
             control(this)?.proxy_credential(),
         ))
     })
@@ -779,7 +779,7 @@ pub extern "C" fn MessageWebSocketControl_put_ProxyCredential(
     this: *mut MessageWebSocketControl,
     value: *mut PasswordCredential,
 ) -> HRESULT {
-    call(|| control(this)?.set_proxy_credential(credential::optional(value)?))
+    call(|| control(this)?.set_proxy_credential(PasswordCredential::get_optional(value)?))
 }
 
 /// rtws extension: the HTTP proxy. NULL (the default) takes it from the environment

@@ -16,7 +16,7 @@ use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::certificate::{
     Certificate, IVectorViewCertificate, WebSocketServerCustomValidationRequestedEventArgs,
 };
-use crate::ffi::credential::{self, PasswordCredential};
+use crate::ffi::credential::PasswordCredential;
 use crate::ffi::handle::Handle;
 use crate::ffi::message_websocket::WebSocketClosedEventArgs;
 use crate::ffi::streams::{IInputStream, IOutputStream};
@@ -554,7 +554,7 @@ pub extern "C" fn StreamWebSocketControl_get_ServerCredential(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(credential::publish_optional(
+        value.set(PasswordCredential::publish_optional(
             control(this)?.server_credential(),
         ))
     })
@@ -573,7 +573,7 @@ pub extern "C" fn StreamWebSocketControl_put_ServerCredential(
     this: *mut StreamWebSocketControl,
     value: *mut PasswordCredential,
 ) -> HRESULT {
-    call(|| control(this)?.set_server_credential(credential::optional(value)?))
+    call(|| control(this)?.set_server_credential(PasswordCredential::get_optional(value)?))
 }
 
 /// `ProxyCredential`: a new reference to the credential set, or NULL when none.
@@ -585,7 +585,7 @@ pub extern "C" fn StreamWebSocketControl_get_ProxyCredential(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(credential::publish_optional(
+        value.set(PasswordCredential::publish_optional(
             control(this)?.proxy_credential(),
         ))
     })
@@ -602,7 +602,7 @@ pub extern "C" fn StreamWebSocketControl_put_ProxyCredential(
     this: *mut StreamWebSocketControl,
     value: *mut PasswordCredential,
 ) -> HRESULT {
-    call(|| control(this)?.set_proxy_credential(credential::optional(value)?))
+    call(|| control(this)?.set_proxy_credential(PasswordCredential::get_optional(value)?))
 }
 
 /// rtws extension: the HTTP proxy. NULL (the default) takes it from the environment

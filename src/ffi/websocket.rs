@@ -137,10 +137,9 @@ pub(crate) fn server_certificate(
     value: *mut *mut Certificate,
 ) -> Result<()> {
     let value = out(value, "value")?;
-    value.set(match trust.and_then(ServerTrust::certificate) {
-        Some(cert) => Certificate::publish(cert.clone()),
-        None => std::ptr::null_mut(),
-    })
+    value.set(Certificate::publish_optional(
+        trust.and_then(ServerTrust::certificate).cloned(),
+    ))
 }
 
 /// The certificates after the server's own (an empty list without TLS).
@@ -179,18 +178,10 @@ pub(crate) fn add_validation_requested<S: 'static>(
 /// Control.ClientCertificate: a new reference, or NULL when none.
 pub(crate) fn client_certificate(socket: &Socket, value: *mut *mut Certificate) -> Result<()> {
     let value = out(value, "value")?;
-    value.set(match socket.client_certificate() {
-        Some(cert) => Certificate::publish(cert),
-        None => std::ptr::null_mut(),
-    })
+    value.set(Certificate::publish_optional(socket.client_certificate()))
 }
 
 /// Sets (or, with NULL, removes) Control.ClientCertificate.
 pub(crate) fn set_client_certificate(socket: &Socket, cert: *mut Certificate) -> Result<()> {
-    let cert = if cert.is_null() {
-        None
-    } else {
-        Some(Certificate::get(cert)?)
-    };
-    socket.set_client_certificate(cert)
+    socket.set_client_certificate(Certificate::get_optional(cert)?)
 }
