@@ -8,7 +8,9 @@
  *   outputs are the last parameters; rtws_GetLastErrorMessage() explains the
  *   last failure on the calling thread.
  * - Objects are reference counted (X_AddRef / X_Release). Getters and factories
- *   hand the caller a new reference; objects passed to handlers are borrowed.
+ *   hand the caller a new reference; objects passed to handlers are borrowed
+ *   and stay valid until the handler returns. A count that reaches 0xFFFFFFFF
+ *   stays there (the object is then never freed) instead of wrapping to 0.
  * - HRESULTs every function may return besides those it lists: E_POINTER for a
  *   NULL handle, string or output pointer; E_INVALIDARG for a released,
  *   wrong-type or made-up handle, a misaligned output pointer or a string that is
@@ -1575,8 +1577,12 @@ uint32_t MessageWebSocket_AddRef(MessageWebSocket *this_);
  * Releases a reference. The last one closes the socket (an empty close frame, as
  * `Close`), unregisters every handler, and waits for a handler of this socket
  * that is running on another thread to return (not when called from one of this
- * socket's own handlers, which may release their socket). Returns the new count,
- * or 0 when `self` is not a live handle.
+ * socket's own handlers, which may release their socket): when it returns, no
+ * handler of this socket is running or will start, even while other calls on the
+ * socket are still in flight, so the host may free the handlers' contexts. Until
+ * then a running handler's borrowed `sender` stays valid; if that handler AddRefs
+ * it, the socket lives on (closed, without handlers) until that reference goes.
+ * Returns the new count, or 0 when `self` is not a live handle.
  */
 uint32_t MessageWebSocket_Release(MessageWebSocket *this_);
 
@@ -2180,7 +2186,10 @@ HRESULT WebSocketClosedEventArgs_get_Reason(WebSocketClosedEventArgs *this_, con
  * (the server is held back by TCP). After the close handshake, reads complete
  * with 0 bytes; after a failure, with the failure HRESULT (once the bytes received
  * before it are read). A text message from the server fails the connection with
- * close code 1003 (StreamWebSocket is binary only) and `E_INVALID_PROTOCOL_FORMAT`.
+ * close code 1003 (StreamWebSocket is binary only), whatever its content, and
+ * `E_INVALID_PROTOCOL_FORMAT`. Reads before ConnectAsync has completed are refused
+ * (`E_ILLEGAL_METHOD_CALL`); once the socket is closed or released without ever
+ * connecting, they fail with `RO_E_CLOSED`.
  * Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
  */
 HRESULT StreamWebSocket_get_InputStream(StreamWebSocket *this_, IInputStream **stream);
@@ -2222,8 +2231,12 @@ uint32_t StreamWebSocket_AddRef(StreamWebSocket *this_);
  * Releases a reference. The last one closes the socket (an empty close frame, as
  * `Close`), unregisters every handler, and waits for a handler of this socket
  * that is running on another thread to return (not when called from one of this
- * socket's own handlers, which may release their socket). Returns the new count,
- * or 0 when `self` is not a live handle.
+ * socket's own handlers, which may release their socket): when it returns, no
+ * handler of this socket is running or will start, even while other calls on the
+ * socket are still in flight, so the host may free the handlers' contexts. Until
+ * then a running handler's borrowed `sender` stays valid; if that handler AddRefs
+ * it, the socket lives on (closed, without handlers) until that reference goes.
+ * Returns the new count, or 0 when `self` is not a live handle.
  */
 uint32_t StreamWebSocket_Release(StreamWebSocket *this_);
 
@@ -2709,9 +2722,11 @@ uint32_t IInputStream_Release(IInputStream *this_);
  * when the read completes: canceling it (`IAsyncOperationIBuffer_Cancel`) loses
  * nothing. One read at a time per stream.
  * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`count` over the capacity, unknown
- * flags, not live handles); `RTWS_E_INVALID_OPERATION` (a read is pending). The
- * operation fails with the connection's failure (e.g.
- * `WININET_E_CONNECTION_ABORTED`) once the bytes before it were read.
+ * flags, not live handles); `RTWS_E_INVALID_OPERATION` (a read is pending);
+ * `E_ILLEGAL_METHOD_CALL` (the StreamWebSocket's ConnectAsync has not completed).
+ * The operation fails with the connection's failure (e.g.
+ * `WININET_E_CONNECTION_ABORTED`) once the bytes before it were read, or with
+ * `RO_E_CLOSED` when the socket closes without ever connecting.
  */
 HRESULT IInputStream_ReadAsync(IInputStream *this_,
                                IBuffer *buffer,
@@ -2990,8 +3005,9 @@ HRESULT DataReader_CreateDataReader(IInputStream *stream, DataReader **result);
  * completes with the bytes loaded, fewer (or 0) when the stream ended; canceled,
  * it loads nothing and loses nothing. One load at a time.
  * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (no stream:
- * a message's reader, or detached); `RTWS_E_INVALID_OPERATION` (a load or read is
- * pending); `RO_E_CLOSED`. The operation fails with the connection's failure.
+ * a message's reader, or detached; or the StreamWebSocket's ConnectAsync has not
+ * completed); `RTWS_E_INVALID_OPERATION` (a load or read is pending); `RO_E_CLOSED`.
+ * The operation fails with the connection's failure.
  */
 HRESULT DataReader_LoadAsync(DataReader *this_, uint32_t count, IAsyncOperationUInt32 **operation);
 

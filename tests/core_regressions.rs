@@ -2,57 +2,16 @@
 //! against a raw TCP peer on loopback (bounded: every wait has a timeout, the peer
 //! threads end by themselves).
 
+mod common;
+
+use common::raw::{frame, peer};
 use rtws::core::message_websocket::MessageWebSocket;
 use rtws::core::socket::Socket;
 use rtws::core::stream_websocket::StreamWebSocket;
 use rtws::core::streams::DataReader;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-
-fn accept(l: &TcpListener) -> TcpStream {
-    let (mut s, _) = l.accept().unwrap();
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut b).unwrap();
-        head.push(b[0]);
-    }
-    let text = String::from_utf8(head).unwrap();
-    let key = text
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Sec-WebSocket-Key: ")
-                .or_else(|| l.strip_prefix("sec-websocket-key: "))
-        })
-        .unwrap()
-        .trim()
-        .to_owned();
-    let resp = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        derive_accept_key(key.as_bytes())
-    );
-    s.write_all(resp.as_bytes()).unwrap();
-    s
-}
-
-fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut v = vec![first];
-    let n = payload.len();
-    if n < 126 {
-        v.push(n as u8)
-    } else if n < 65536 {
-        v.push(126);
-        v.extend((n as u16).to_be_bytes())
-    } else {
-        v.push(127);
-        v.extend((n as u64).to_be_bytes())
-    }
-    v.extend_from_slice(payload);
-    v
-}
 
 fn connect(socket: &Arc<Socket>, port: u16) {
     socket
@@ -60,13 +19,6 @@ fn connect(socket: &Arc<Socket>, port: u16) {
         .unwrap()
         .wait(Some(Duration::from_secs(5)))
         .unwrap();
-}
-
-/// A loopback peer that accepts one client and then runs `script` on its stream.
-fn peer(script: impl FnOnce(TcpStream) + Send + 'static) -> (u16, std::thread::JoinHandle<()>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    (port, std::thread::spawn(move || script(accept(&l))))
 }
 
 /// The length of the first message a FullMessage MessageWebSocket receives.

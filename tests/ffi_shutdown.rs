@@ -19,6 +19,7 @@ use rtws::ffi::streams::*;
 use rtws::ffi::EventRegistrationToken;
 use std::ffi::c_void;
 use std::ptr::null_mut;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const RTWS_E_OPERATION_ABORTED: HRESULT = 0x8007_03E3u32 as HRESULT;
@@ -31,6 +32,24 @@ extern "C" fn shutdown_in_handler(
     // SAFETY: `ctx` comes from `context(&results)`, which keeps it alive.
     let results: &Events<HRESULT> = unsafe { from_context(ctx) };
     results.guarded(|| results.push(rtws_Shutdown(1000)));
+}
+
+/// What a Completed handler run at once by put_Completed tried: rtws_Shutdown and
+/// a bounded Wait on `other`, an operation still running.
+struct InlineCompleted {
+    results: Arc<Events<HRESULT>>,
+    other: usize,
+}
+
+extern "C" fn refuse_in_completed(ctx: *mut c_void, _op: *mut IAsyncAction, _: AsyncStatus) {
+    // SAFETY: `ctx` comes from `context(&inline)`, which keeps it alive.
+    let inline: &InlineCompleted = unsafe { from_context(ctx) };
+    inline.results.guarded(|| {
+        inline.results.push(rtws_Shutdown(1000));
+        inline
+            .results
+            .push(IAsyncAction_Wait(inline.other as *mut IAsyncAction, 100));
+    });
 }
 
 extern "C" fn on_done(ctx: *mut c_void, _op: *mut IAsyncAction, status: AsyncStatus) {
@@ -62,6 +81,49 @@ fn shutdown() {
     assert_hr(got[0], E_ILLEGAL_METHOD_CALL);
     assert_hr(send(ws, SocketMessageType::Binary, &[2]).0, S_OK);
     results.wait_for("the second echo", |r| r.len() >= 2);
+
+    // A Completed handler that put_Completed runs at once on this thread (its
+    // operation had finished) is a handler too: the same two calls are refused.
+    let finished = create_socket();
+    let mut op = null_mut();
+    assert_hr(
+        MessageWebSocket_ConnectAsync(finished, server.url("/echo").as_ptr(), &mut op),
+        S_OK,
+    );
+    assert_hr(IAsyncAction_Wait(op, TIMEOUT_MS), S_OK);
+    let silent = create_socket();
+    let mut running = null_mut();
+    assert_hr(
+        MessageWebSocket_ConnectAsync(silent, server.url("/nohandshake").as_ptr(), &mut running),
+        S_OK,
+    );
+    let inline = Arc::new(InlineCompleted {
+        results: Events::new(),
+        other: running as usize,
+    });
+    assert_hr(
+        IAsyncAction_put_Completed(op, Some(refuse_in_completed), context(&inline)),
+        S_OK,
+    );
+    let got = inline.results.snapshot();
+    assert_eq!(
+        got.len(),
+        2,
+        "the handler ran at once, inside put_Completed"
+    );
+    assert_hr(got[0], E_ILLEGAL_METHOD_CALL);
+    assert_hr(got[1], E_ILLEGAL_METHOD_CALL);
+    let mut status = AsyncStatus::Error;
+    assert_hr(IAsyncAction_get_Status(running, &mut status), S_OK);
+    assert_eq!(
+        status,
+        AsyncStatus::Started,
+        "the /nohandshake connect is still running"
+    );
+    IAsyncAction_Release(op);
+    IAsyncAction_Release(running);
+    MessageWebSocket_Release(finished);
+    MessageWebSocket_Release(silent);
 
     // Live handles of every kind, and a connect that never completes.
     let mut control = null_mut();

@@ -194,6 +194,9 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
         }
         let status = st.status;
         drop(st);
+        // A handler like any other: what handlers may not do (a blocking Wait,
+        // rtws_Shutdown) is refused here too.
+        let _scope = HandlerScope::enter();
         handler(status);
         Ok(())
     }

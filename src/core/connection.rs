@@ -454,11 +454,6 @@ struct StallTimer {
 }
 
 impl StallTimer {
-    /// Counts as progress (handlers ran): the clock starts again.
-    fn restart(&mut self) {
-        self.due = None;
-    }
-
     fn poll(&mut self, cx: &mut Context<'_>, active: bool, progress: u64, limit: Duration) -> bool {
         if !active {
             self.due = None;
@@ -530,6 +525,10 @@ pub struct Connection {
     peer_close: Option<(u16, String)>,
     /// A failure detected while reading, for which we sent a close frame.
     failure: Option<(Error, u16)>,
+    /// The latest ping's payload, answered once the output drains below
+    /// `OUT_LIMIT`: a peer that pings and never reads gets one pong, not a
+    /// queue of them (RFC 6455 §5.5.3 allows answering the most recent only).
+    pending_pong: Option<bytes::Bytes>,
     timing: Timing,
     /// Armed while output is pending; pushed back whenever some of it is written.
     send_stall: StallTimer,
@@ -569,9 +568,9 @@ impl Connection {
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         });
-        let max_message = match &delivery {
-            Delivery::Messages(max) | Delivery::Pieces(max) => *max,
-            Delivery::Stream(_) => None,
+        let (max_message, binary_only) = match &delivery {
+            Delivery::Messages(max) | Delivery::Pieces(max) => (*max, false),
+            Delivery::Stream(_) => (None, true),
         };
         Connection {
             timing,
@@ -583,7 +582,7 @@ impl Connection {
             socket,
             queued: wire.written(),
             wire,
-            reader: FrameReader::new(max_message),
+            reader: FrameReader::new(max_message, binary_only),
             delivery,
             assembling: BytesMut::new(),
             commands,
@@ -599,6 +598,7 @@ impl Connection {
             close_deadline: None,
             peer_close: None,
             failure: None,
+            pending_pong: None,
         }
     }
 
@@ -786,9 +786,7 @@ impl Connection {
                     Ok(Some(incoming)) => {
                         progress = true;
                         self.reads_since_flush += 1;
-                        if let Err(v) = self.on_incoming(incoming) {
-                            self.on_violation(v);
-                        }
+                        self.on_incoming(incoming);
                     }
                     Err(v) => {
                         progress = true;
@@ -817,11 +815,18 @@ impl Connection {
             let closing = self.failure.is_some()
                 || self.peer_close.is_some()
                 || self.close_deadline.is_some();
-            if self.unwritten() > 0 && (read_pending || batch_full || closing) {
+            let write_tried = self.unwritten() > 0 && (read_pending || batch_full || closing);
+            if write_tried {
                 self.reads_since_flush = 0;
                 match self.write_out(cx) {
                     Ok(wrote) => progress |= wrote,
                     Err(e) => return Poll::Ready(self.lost(fail_to_aborted(e))),
+                }
+            }
+            if self.unwritten() < OUT_LIMIT && self.close_deadline.is_none() {
+                if let Some(payload) = self.pending_pong.take() {
+                    progress = true;
+                    self.queue_frame(frames::pong_opcode(), true, &payload);
                 }
             }
             // Sends whose last byte the kernel has taken are done, whatever follows them;
@@ -860,13 +865,8 @@ impl Connection {
             }
 
             // 5. Output, or a message half received, that makes no progress for its
-            //    timeout fails the connection. A pass that read messages (and ran their
-            //    handlers) restarts the clocks: handler time is not network silence.
-            if progress {
-                self.send_stall.restart();
-                self.receive_stall.restart();
-            }
-            if let Some(ending) = self.poll_stalls(cx) {
+            //    timeout fails the connection.
+            if let Some(ending) = self.poll_stalls(cx, write_tried, read_pending) {
                 return Poll::Ready(ending);
             }
 
@@ -896,25 +896,34 @@ impl Connection {
     }
 
     /// The send and receive timeouts: output pending, or a message half received,
-    /// with no byte moving for the limit.
-    fn poll_stalls(&mut self, cx: &mut Context<'_>) -> Option<Ending> {
+    /// with no byte moving for the limit. Only bytes count as progress, never other
+    /// traffic (a peer that floods pings and reads nothing still times out). A
+    /// stall is declared only in a pass whose own attempt found the socket stuck:
+    /// time spent in handlers, when nobody tried, is not the network's silence.
+    fn poll_stalls(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_tried: bool,
+        read_tried: bool,
+    ) -> Option<Ending> {
         let (written, received) = (self.wire.written(), self.wire.received());
-        let mid_message = self.reader.mid_message(&self.wire.buf) && self.input_room(cx);
-        let what = if self
-            .send_stall
-            .poll(cx, self.unwritten() > 0, written, self.timing.send)
+        let sending = self.unwritten() > 0;
+        let mid_message = self.reader.mid_message(&self.wire.buf)
+            && self.input_room(cx)
+            && self.failure.is_none();
+        let what = if (write_tried || !sending)
+            && self.send_stall.poll(cx, sending, written, self.timing.send)
         {
             (
                 "the server accepted no data",
                 self.timing.send,
                 "SendTimeout",
             )
-        } else if self.receive_stall.poll(
-            cx,
-            mid_message && self.failure.is_none(),
-            received,
-            self.timing.receive,
-        ) {
+        } else if (read_tried || !mid_message)
+            && self
+                .receive_stall
+                .poll(cx, mid_message, received, self.timing.receive)
+        {
             (
                 "a message stopped arriving half way",
                 self.timing.receive,
@@ -938,7 +947,7 @@ impl Connection {
         socket.dispatcher().dispatch(|| socket.raise_message(args));
     }
 
-    fn on_incoming(&mut self, incoming: Incoming) -> std::result::Result<(), Violation> {
+    fn on_incoming(&mut self, incoming: Incoming) {
         match incoming {
             Incoming::Data {
                 kind,
@@ -963,30 +972,28 @@ impl Connection {
                         self.raise_shared(&args);
                         // Nobody kept the message (no AddRef'd args, no DataReader left):
                         // its buffer serves the next one.
-                        if let Some(mut buf) = Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim) {
+                        if let Some(mut buf) =
+                            Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim)
+                        {
                             buf.clear();
                             self.large_uses += 1;
                             self.assembling = buf;
                         }
                     }
                 }
-                Delivery::Pieces(_) => self.raise(MessageReceivedArgs::message(kind, payload, last)),
-                Delivery::Stream(_) if kind == SocketMessageType::Utf8 => {
-                    return Err(Violation {
-                        error: Error::new(
-                            E_INVALID_PROTOCOL_FORMAT,
-                            "the server sent a text message; a StreamWebSocket accepts binary messages only",
-                        ),
-                        code: frames::UNSUPPORTED_DATA,
-                    })
+                Delivery::Pieces(_) => {
+                    self.raise(MessageReceivedArgs::message(kind, payload, last))
                 }
                 Delivery::Stream(inbound) => inbound.push(payload),
             },
-            Incoming::Ping(payload) => {
-                if self.close_deadline.is_none() {
+            Incoming::Ping(payload) if self.close_deadline.is_none() => {
+                if self.unwritten() < OUT_LIMIT {
                     self.queue_frame(frames::pong_opcode(), true, &payload);
+                } else {
+                    self.pending_pong = Some(payload);
                 }
             }
+            Incoming::Ping(_) => {}
             Incoming::Pong => {}
             Incoming::Close(frame) => {
                 // Our reply echoes the code (§5.5.1), unless we had sent our close already.
@@ -995,7 +1002,6 @@ impl Connection {
                 self.peer_close = Some(frame.unwrap_or((NO_STATUS, String::new())));
             }
         }
-        Ok(())
     }
 
     /// The server broke the protocol: our close frame names why (RFC 6455 §7.4.1),

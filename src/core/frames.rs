@@ -47,6 +47,7 @@ pub struct Violation {
 fn violation(code: u16, what: impl std::fmt::Display) -> Violation {
     let (hr, text) = match code {
         MESSAGE_TOO_BIG => (RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE, what.to_string()),
+        UNSUPPORTED_DATA => (E_INVALID_PROTOCOL_FORMAT, what.to_string()),
         INVALID_PAYLOAD => (
             E_INVALID_PROTOCOL_FORMAT,
             format!("the server sent invalid UTF-8: {what}"),
@@ -75,12 +76,16 @@ pub struct FrameReader {
     first: bool,
     message_len: u64,
     max_message: Option<u64>,
+    /// Text messages are refused (StreamWebSocket) with 1003 at their first
+    /// header, whatever their content: a wrong type is not a bad payload.
+    binary_only: bool,
     utf8: Utf8Check,
 }
 
 impl FrameReader {
     /// `max_message`: the largest message accepted (MaxMessageSize); None: any.
-    pub fn new(max_message: Option<u64>) -> Self {
+    /// `binary_only`: a text message is a violation (close code 1003).
+    pub fn new(max_message: Option<u64>, binary_only: bool) -> Self {
         FrameReader {
             remaining: 0,
             in_frame: false,
@@ -89,6 +94,7 @@ impl FrameReader {
             first: false,
             message_len: 0,
             max_message,
+            binary_only,
             utf8: Utf8Check::default(),
         }
     }
@@ -153,6 +159,13 @@ impl FrameReader {
                 Err(e) => return Err(violation(PROTOCOL_ERROR, e)),
             };
             let header_len = cursor.position() as usize;
+            // §5.2: "the most significant bit MUST be 0" in a 64-bit length.
+            if len > i64::MAX as u64 {
+                return Err(violation(
+                    PROTOCOL_ERROR,
+                    "a 64-bit payload length has its most significant bit set",
+                ));
+            }
             if header.rsv1 || header.rsv2 || header.rsv3 {
                 return Err(violation(
                     PROTOCOL_ERROR,
@@ -201,6 +214,12 @@ impl FrameReader {
                             return Err(violation(
                                 PROTOCOL_ERROR,
                                 "a new message began before the fragmented one ended",
+                            ))
+                        }
+                        (Data::Text, None) if self.binary_only => {
+                            return Err(violation(
+                                UNSUPPORTED_DATA,
+                                "the server sent a text message; a StreamWebSocket accepts binary messages only",
                             ))
                         }
                         (Data::Text | Data::Binary, None) => {
@@ -400,7 +419,7 @@ mod tests {
 
     #[test]
     fn whole_frames_pieces_and_fragments() {
-        let mut r = FrameReader::new(None);
+        let mut r = FrameReader::new(None, false);
         let mut buf = BytesMut::from(&frame(0x82, b"abc")[..]);
         assert_eq!(
             all(&mut r, &mut buf),
@@ -444,7 +463,7 @@ mod tests {
     #[test]
     fn violations_carry_their_close_codes() {
         let code = |bytes: Vec<u8>, max: Option<u64>| {
-            let mut r = FrameReader::new(max);
+            let mut r = FrameReader::new(max, false);
             let mut buf = BytesMut::from(&bytes[..]);
             loop {
                 match r.next(&mut buf) {
@@ -488,6 +507,19 @@ mod tests {
         masked[1] |= 0x80;
         masked.extend([0, 0, 0, 0]);
         assert_eq!(code(masked, None), Some(1002), "masked");
+        // A StreamWebSocket refuses text as such, valid UTF-8 or not.
+        for text in [&b"ok"[..], &[0xFF]] {
+            let mut r = FrameReader::new(None, true);
+            let mut buf = BytesMut::from(&frame(0x81, text)[..]);
+            assert_eq!(r.next(&mut buf).unwrap_err().code, 1003, "text {text:?}");
+        }
+        let mut huge = vec![0x82, 127];
+        huge.extend((1u64 << 63).to_be_bytes());
+        assert_eq!(
+            code(huge, None),
+            Some(1002),
+            "64-bit length with its top bit set"
+        );
     }
 
     #[test]

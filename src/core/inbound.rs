@@ -79,6 +79,9 @@ struct State {
     end: Option<Result<()>>,
     read: Option<Pending>,
     next_id: u64,
+    /// A StreamWebSocket's stream before its connect succeeded: nothing would
+    /// ever complete a read, so reads are refused.
+    unconnected: bool,
 }
 
 impl State {
@@ -102,6 +105,29 @@ pub struct Inbound {
 impl Inbound {
     pub fn new() -> Arc<Self> {
         Arc::new(Inbound::default())
+    }
+
+    /// The input stream of a StreamWebSocket not yet connected (see `connected`).
+    pub fn unconnected() -> Arc<Self> {
+        let inbound = Inbound::default();
+        inbound.state.lock().unconnected = true;
+        Arc::new(inbound)
+    }
+
+    /// The socket's connect succeeded (true), or was undone (false): a read
+    /// started meanwhile fails, as one started before would have.
+    pub fn set_connected(&self, connected: bool) {
+        let mut st = self.state.lock();
+        st.unconnected = !connected;
+        if connected || st.read.is_none() {
+            return;
+        }
+        let pending = st.read.take().expect("checked above");
+        let settled = (pending.settle)(Err(not_connected()));
+        drop(st);
+        if let Some(settled) = settled {
+            settled.run();
+        }
     }
 
     /// A stream that holds `data` and then ends (a received message's data stream).
@@ -147,6 +173,9 @@ impl Inbound {
     /// failure. Returns an id for `cancel`. One read at a time.
     pub fn read(&self, count: usize, options: u32, max: usize, settle: Settle) -> Result<u64> {
         let mut st = self.state.lock();
+        if st.unconnected && st.end.is_none() {
+            return Err(not_connected());
+        }
         if st.read.is_some() {
             return Err(Error::new(
                 RTWS_E_INVALID_OPERATION,
@@ -218,6 +247,10 @@ impl Inbound {
     }
 }
 
+fn not_connected() -> Error {
+    Error::illegal_call("the StreamWebSocket is not connected: wait for ConnectAsync to complete")
+}
+
 /// Takes up to `max` bytes from the front, as the pieces they are (no copy).
 fn take(st: &mut State, max: usize) -> Vec<Bytes> {
     let mut left = max.min(st.len);
@@ -287,5 +320,25 @@ mod tests {
         let rx = read(&i, 9, 0);
         assert_eq!(&rx.try_recv().unwrap().unwrap()[..], b"yz");
         assert!(read(&i, 1, 0).try_recv().unwrap().is_err());
+    }
+
+    #[test]
+    fn reads_before_connect_are_refused_and_close_ends_them() {
+        let i = Inbound::unconnected();
+        let e = i.read(1, 0, 1, Box::new(|_| None)).unwrap_err();
+        assert_eq!(e.hr, E_ILLEGAL_METHOD_CALL);
+        i.set_connected(true);
+        let rx = read(&i, 1, 0);
+        i.set_connected(false); // a connect canceled after it succeeded
+        assert_eq!(
+            rx.try_recv().unwrap().unwrap_err().hr,
+            E_ILLEGAL_METHOD_CALL
+        );
+        // Closed before it ever connected: reads see the end, not a wait.
+        i.finish(Err(Error::closed("the StreamWebSocket")));
+        assert_eq!(
+            read(&i, 1, 0).try_recv().unwrap().unwrap_err().hr,
+            RO_E_CLOSED
+        );
     }
 }

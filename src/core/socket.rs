@@ -508,6 +508,9 @@ impl Socket {
     /// Canceled after the handshake succeeded but before the operation completed.
     fn undo_connect(&self) {
         self.revert_if(|s| matches!(s, State::Connected(_)));
+        if let Some(inbound) = self.inbound() {
+            inbound.set_connected(false);
+        }
     }
 
     fn cancel_connect(&self, attempt: u64) {
@@ -554,12 +557,21 @@ impl Socket {
             }
         };
         let previous = std::mem::replace(&mut *self.state.lock(), State::Closed);
-        match previous {
-            State::Connecting { abort, .. } => abort.abort(),
+        let never_connected = match previous {
+            State::Connecting { abort, .. } => {
+                abort.abort();
+                true
+            }
             State::Connected(tx) => {
                 let _ = tx.send(Command::Close(frame));
+                false
             }
-            State::Created | State::Closed => {}
+            State::Created => true,
+            State::Closed => false,
+        };
+        // No connection will ever end the input stream: reads see it closed.
+        if let (true, Some(inbound)) = (never_connected, self.inbound()) {
+            inbound.finish(Err(Error::closed(self.name())));
         }
         Ok(())
     }
@@ -653,6 +665,10 @@ async fn connect_task(
             let (tx, rx) = queue();
             if !socket.connect_succeeded(attempt, tx) {
                 return; // closed or canceled meanwhile: `abandoned` reports it
+            }
+            if let Some(inbound) = socket.inbound() {
+                // Before the operation completes: its handler may start reading.
+                inbound.set_connected(true);
             }
             let _ = socket.protocol.set(c_text(&est.protocol));
             let _ = socket.local_address.set(c_text(&est.local_address));

@@ -19,7 +19,7 @@ pub struct StreamWebSocket {
 impl Default for StreamWebSocket {
     fn default() -> Self {
         StreamWebSocket {
-            socket: Socket::new(Kind::Stream(Inbound::new())),
+            socket: Socket::new(Kind::Stream(Inbound::unconnected())),
         }
     }
 }

@@ -61,6 +61,7 @@ pub extern "C" fn rtws_Shutdown(timeout_ms: u32) -> HRESULT {
         // releases a handle while the registry is swept, and no handler runs.
         let stopped = runtime::shutdown(Duration::from_millis(u64::from(timeout_ms)));
         handle::clear_all();
+        crate::core::tls::clear_connectors();
         stopped
     })
 }

@@ -118,6 +118,12 @@ pub trait Handle: Sized {
         key(index, s.gen) as *mut Self
     }
 
+    /// Runs when the last C reference goes, on the releasing thread, while the
+    /// handle still resolves: a handler running elsewhere keeps a valid `sender`
+    /// until it returns, and whatever must be over when Release returns (handlers)
+    /// is done here, even if a call in flight still holds the object.
+    fn last_release(_object: &Arc<Self::Target>) {}
+
     fn new_handle(object: Self::Target) -> *mut Self {
         Self::publish(Arc::new(object))
     }
@@ -143,21 +149,36 @@ pub trait Handle: Sized {
             .map_err(|_| not_a_handle::<Self>(ptr as usize))
     }
 
+    /// Saturates instead of wrapping: a count stuck at `u32::MAX` leaks the
+    /// object rather than freeing it while references remain.
     fn add_ref(ptr: *const Self) -> Result<u32> {
-        with_entry::<Self, _>(ptr, |e| e.refs.fetch_add(1, Ordering::Relaxed) + 1)
+        with_entry::<Self, _>(ptr, |e| {
+            e.refs
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_add(1))
+                .map_or(u32::MAX, |n| n + 1)
+        })
     }
 
     /// Drops one reference; the last one frees the handle, and the object is
     /// dropped here unless a call in flight still holds it.
     fn release(ptr: *const Self) -> Result<u32> {
-        // Never below zero: two racing final releases must not wrap the count.
+        // Never below zero: two racing final releases must not wrap the count. A
+        // saturated count stays: its true value is unknown.
         let left = with_entry::<Self, _>(ptr, |e| {
             e.refs
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-                .map(|n| n - 1)
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| match n {
+                    u32::MAX => Some(n),
+                    n => n.checked_sub(1),
+                })
+                .map(|n| if n == u32::MAX { n } else { n - 1 })
         })?
         .map_err(|_| not_a_handle::<Self>(ptr as usize))?;
         if left == 0 {
+            // A handler may AddRef its borrowed sender meanwhile: then the object
+            // stays (with no handlers left), and the re-check below keeps it.
+            if let Ok(object) = Self::get(ptr) {
+                Self::last_release(&object);
+            }
             let (slot, gen) = slot_of(ptr as usize).expect("checked by with_entry");
             let removed = {
                 let mut s = slot.write();
@@ -233,4 +254,29 @@ pub fn clear_all() -> usize {
     }
     drop(entries);
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Probe;
+    impl Handle for Probe {
+        type Target = u8;
+        const NAME: &'static str = "Probe";
+    }
+
+    #[test]
+    fn a_saturated_count_never_frees() {
+        let p = Probe::new_handle(7);
+        with_entry(p, |e| e.refs.store(u32::MAX - 1, Ordering::Relaxed)).unwrap();
+        assert_eq!(Probe::add_ref(p).unwrap(), u32::MAX);
+        assert_eq!(Probe::add_ref(p).unwrap(), u32::MAX, "no wrap to 0");
+        assert_eq!(
+            Probe::release(p).unwrap(),
+            u32::MAX,
+            "its true count is unknown"
+        );
+        assert_eq!(*Probe::get(p).unwrap(), 7, "still alive");
+    }
 }

@@ -35,6 +35,9 @@ pub struct MessageWebSocket {
 impl Handle for MessageWebSocket {
     type Target = core::MessageWebSocket;
     const NAME: &'static str = "MessageWebSocket";
+    fn last_release(object: &Arc<core::MessageWebSocket>) {
+        object.socket().release();
+    }
 }
 
 /// Opaque handle of a MessageWebSocketControl (settings of one socket).
@@ -151,8 +154,12 @@ pub extern "C" fn MessageWebSocket_AddRef(this: *mut MessageWebSocket) -> u32 {
 /// Releases a reference. The last one closes the socket (an empty close frame, as
 /// `Close`), unregisters every handler, and waits for a handler of this socket
 /// that is running on another thread to return (not when called from one of this
-/// socket's own handlers, which may release their socket). Returns the new count,
-/// or 0 when `self` is not a live handle.
+/// socket's own handlers, which may release their socket): when it returns, no
+/// handler of this socket is running or will start, even while other calls on the
+/// socket are still in flight, so the host may free the handlers' contexts. Until
+/// then a running handler's borrowed `sender` stays valid; if that handler AddRefs
+/// it, the socket lives on (closed, without handlers) until that reference goes.
+/// Returns the new count, or 0 when `self` is not a live handle.
 #[no_mangle]
 pub extern "C" fn MessageWebSocket_Release(this: *mut MessageWebSocket) -> u32 {
     call_count(|| MessageWebSocket::release(this))

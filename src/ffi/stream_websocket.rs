@@ -34,6 +34,9 @@ pub struct StreamWebSocket {
 impl Handle for StreamWebSocket {
     type Target = core::StreamWebSocket;
     const NAME: &'static str = "StreamWebSocket";
+    fn last_release(object: &Arc<core::StreamWebSocket>) {
+        object.socket().release();
+    }
 }
 
 /// Opaque handle of a StreamWebSocketControl (settings of one socket).
@@ -86,7 +89,10 @@ fn control(this: *mut StreamWebSocketControl) -> Result<Arc<Socket>> {
 /// (the server is held back by TCP). After the close handshake, reads complete
 /// with 0 bytes; after a failure, with the failure HRESULT (once the bytes received
 /// before it are read). A text message from the server fails the connection with
-/// close code 1003 (StreamWebSocket is binary only) and `E_INVALID_PROTOCOL_FORMAT`.
+/// close code 1003 (StreamWebSocket is binary only), whatever its content, and
+/// `E_INVALID_PROTOCOL_FORMAT`. Reads before ConnectAsync has completed are refused
+/// (`E_ILLEGAL_METHOD_CALL`); once the socket is closed or released without ever
+/// connecting, they fail with `RO_E_CLOSED`.
 /// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG` (not a live handle).
 #[no_mangle]
 pub extern "C" fn StreamWebSocket_get_InputStream(
@@ -149,8 +155,12 @@ pub extern "C" fn StreamWebSocket_AddRef(this: *mut StreamWebSocket) -> u32 {
 /// Releases a reference. The last one closes the socket (an empty close frame, as
 /// `Close`), unregisters every handler, and waits for a handler of this socket
 /// that is running on another thread to return (not when called from one of this
-/// socket's own handlers, which may release their socket). Returns the new count,
-/// or 0 when `self` is not a live handle.
+/// socket's own handlers, which may release their socket): when it returns, no
+/// handler of this socket is running or will start, even while other calls on the
+/// socket are still in flight, so the host may free the handlers' contexts. Until
+/// then a running handler's borrowed `sender` stays valid; if that handler AddRefs
+/// it, the socket lives on (closed, without handlers) until that reference goes.
+/// Returns the new count, or 0 when `self` is not a live handle.
 #[no_mangle]
 pub extern "C" fn StreamWebSocket_Release(this: *mut StreamWebSocket) -> u32 {
     call_count(|| StreamWebSocket::release(this))

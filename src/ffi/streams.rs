@@ -173,9 +173,11 @@ pub extern "C" fn IInputStream_Release(this: *mut IInputStream) -> u32 {
 /// when the read completes: canceling it (`IAsyncOperationIBuffer_Cancel`) loses
 /// nothing. One read at a time per stream.
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`count` over the capacity, unknown
-/// flags, not live handles); `RTWS_E_INVALID_OPERATION` (a read is pending). The
-/// operation fails with the connection's failure (e.g.
-/// `WININET_E_CONNECTION_ABORTED`) once the bytes before it were read.
+/// flags, not live handles); `RTWS_E_INVALID_OPERATION` (a read is pending);
+/// `E_ILLEGAL_METHOD_CALL` (the StreamWebSocket's ConnectAsync has not completed).
+/// The operation fails with the connection's failure (e.g.
+/// `WININET_E_CONNECTION_ABORTED`) once the bytes before it were read, or with
+/// `RO_E_CLOSED` when the socket closes without ever connecting.
 #[no_mangle]
 pub extern "C" fn IInputStream_ReadAsync(
     this: *mut IInputStream,
@@ -600,8 +602,9 @@ pub extern "C" fn DataReader_CreateDataReader(
 /// completes with the bytes loaded, fewer (or 0) when the stream ended; canceled,
 /// it loads nothing and loses nothing. One load at a time.
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (no stream:
-/// a message's reader, or detached); `RTWS_E_INVALID_OPERATION` (a load or read is
-/// pending); `RO_E_CLOSED`. The operation fails with the connection's failure.
+/// a message's reader, or detached; or the StreamWebSocket's ConnectAsync has not
+/// completed); `RTWS_E_INVALID_OPERATION` (a load or read is pending); `RO_E_CLOSED`.
+/// The operation fails with the connection's failure.
 #[no_mangle]
 pub extern "C" fn DataReader_LoadAsync(
     this: *mut DataReader,

@@ -1206,14 +1206,16 @@ out:
 
 /* ---- 7. a text message from the peer ---------------------------------------------------------- */
 
-static void test_peer_text_message(void)
+/* A text message is refused as such (1003), whatever its bytes: valid UTF-8, or not
+ * (/badutf8: the type is checked before the payload, so not 1007). */
+static void peer_text_message(const char *path)
 {
     sconn c;
     uint8_t data[64];
     uint32_t total = 0;
     HRESULT hr = S_OK;
 
-    if (!sconn_open(&c, "/stream?bytes=10&type=text"))
+    if (!sconn_open(&c, path))
         goto out;
     for (int i = 0; i < 20; i++) {
         uint32_t got = 0;
@@ -1235,6 +1237,62 @@ static void test_peer_text_message(void)
     {
         uint32_t w = 0;
         CHECK(write_bytes(c.out, "x", 1, &w) != S_OK);
+    }
+out:
+    sconn_free(&c);
+}
+
+static void test_peer_text_message(void)
+{
+    peer_text_message("/stream?bytes=10&type=text");
+    peer_text_message("/badutf8");
+}
+
+/* ---- 7b. reads of a socket that never connected end ------------------------------------- */
+
+/* Issue 9: a read before connect, or after a failed connect, used to stay Started forever
+ * (Close, Release and rtws_Shutdown did not end it). Refused now while not connected; once
+ * the socket is closed without ever connecting, reads fail with RO_E_CLOSED. */
+static void test_read_without_connection(void)
+{
+    sconn c;
+    uint8_t data[8];
+    uint32_t got = 0;
+    DataReader *reader = NULL;
+    IAsyncOperationUInt32 *load = NULL;
+
+    if (!sconn_create(&c))
+        return;
+    if (!sconn_streams(&c))
+        goto out;
+    CHECK_HR(read_once(c.in, 8, 1, InputStreamOptions_None, data, &got, WAIT_MS),
+             E_ILLEGAL_METHOD_CALL);
+    CHECK_OK(DataReader_CreateDataReader(c.in, &reader));
+    if (reader)
+        CHECK_HR(DataReader_LoadAsync(reader, 1, &load), E_ILLEGAL_METHOD_CALL);
+    CHECK(load == NULL);
+    /* A failed connect (nothing listens on port 1) leaves it unconnected. */
+    {
+        IAsyncAction *op = NULL;
+        CHECK_OK(StreamWebSocket_ConnectAsync(c.ws, "ws://127.0.0.1:1/", &op));
+        if (op) {
+            CHECK(RTWS_FAILED(IAsyncAction_Wait(op, WAIT_MS)));
+            IAsyncAction_Release(op);
+        }
+    }
+    CHECK_HR(read_once(c.in, 8, 1, InputStreamOptions_Partial, data, &got, WAIT_MS),
+             E_ILLEGAL_METHOD_CALL);
+    /* Closed without ever connecting: the stream is over, reads fail at once. */
+    CHECK_OK(StreamWebSocket_Close(c.ws));
+    CHECK_HR(read_once(c.in, 8, 1, InputStreamOptions_None, data, &got, WAIT_MS), RO_E_CLOSED);
+    if (reader) {
+        uint32_t n = 0;
+        CHECK_OK(DataReader_LoadAsync(reader, 1, &load));
+        if (load) {
+            CHECK_HR(IAsyncOperationUInt32_Wait(load, WAIT_MS, &n), RO_E_CLOSED);
+            IAsyncOperationUInt32_Release(load);
+        }
+        DataReader_Release(reader);
     }
 out:
     sconn_free(&c);
@@ -2581,6 +2639,7 @@ static void test_bad_input(void)
     IBuffer *buf = NULL;
     IAsyncOperationIBuffer *rop = NULL;
     MessageWebSocket *mws = NULL;
+    sconn live = {0};
 
     CHECK_OK(StreamWebSocket_Create(&ws));
     CHECK_OK(MessageWebSocket_Create(&mws));
@@ -2593,8 +2652,11 @@ static void test_bad_input(void)
     CHECK_OK(Buffer_Create(8, &buf));
     if (!control || !info || !in || !out || !buf)
         goto out;
-    /* A read on a never-connected socket may start; it stays pending until canceled. */
-    CHECK_OK(IInputStream_ReadAsync(in, buf, 8, InputStreamOptions_Partial, &rop));
+    /* A read of a connected socket that hears nothing (/silent) stays pending until
+     * canceled (one of a never-connected socket is refused). */
+    if (!sconn_open(&live, "/silent"))
+        goto out;
+    CHECK_OK(IInputStream_ReadAsync(live.in, buf, 8, InputStreamOptions_Partial, &rop));
     if (!rop)
         goto out;
 
@@ -2642,7 +2704,8 @@ static void test_bad_input(void)
             CHECK_OK(StreamWebSocket_get_OutputStream(gone, &gout));
             CHECK_OK(Buffer_Create(4, &gb));
             if (gin && gb) {
-                CHECK_OK(IInputStream_ReadAsync(gin, gb, 4, InputStreamOptions_Partial, &gop));
+                /* Of the connected socket: a read of `gone` would be refused. */
+                CHECK_OK(IInputStream_ReadAsync(live.in, gb, 4, InputStreamOptions_Partial, &gop));
                 if (gop) {
                     CHECK_OK(IAsyncOperationIBuffer_Cancel(gop));
                     CHECK(IAsyncOperationIBuffer_Release(gop) == 0);
@@ -2710,6 +2773,8 @@ out:
         CHECK(StreamWebSocket_Release(ws) == 0);
     if (mws)
         CHECK(MessageWebSocket_Release(mws) == 0);
+    if (live.ws)
+        sconn_free(&live);
 }
 
 /* ---- 17. rtws_Shutdown with a read and a write pending (runs last) ------------------------- */
@@ -2810,6 +2875,7 @@ int main(int argc, char **argv)
     RUN(test_big_message_streamed);
     RUN(test_backpressure_not_a_timeout);
     RUN(test_peer_text_message);
+    RUN(test_read_without_connection);
     RUN(test_zero_length_messages);
     RUN(test_server_close);
     RUN(test_peer_reset_mid_message);

@@ -367,3 +367,88 @@ pub fn read_closed(args: *mut WebSocketClosedEventArgs) -> (u16, String) {
         .into_owned();
     (code, reason)
 }
+
+/// A raw WebSocket peer on loopback, for what the test server cannot be made to do.
+pub mod raw {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+    /// Reads the upgrade request head (bounded by a read timeout); returns it as text.
+    pub fn read_head(s: &mut TcpStream) -> String {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+            s.read_exact(&mut b).unwrap();
+            head.push(b[0]);
+        }
+        String::from_utf8(head).unwrap()
+    }
+
+    /// The `Sec-WebSocket-Accept` value for the request head `head`.
+    pub fn accept_key(head: &str) -> String {
+        let key = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("sec-websocket-key")
+                    .then(|| value.trim().to_owned())
+            })
+            .expect("the request has a Sec-WebSocket-Key");
+        derive_accept_key(key.as_bytes())
+    }
+
+    /// Accepts one client and answers its upgrade with a plain 101.
+    pub fn accept(l: &TcpListener) -> TcpStream {
+        let (mut s, _) = l.accept().unwrap();
+        let head = read_head(&mut s);
+        let resp = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            accept_key(&head)
+        );
+        s.write_all(resp.as_bytes()).unwrap();
+        s
+    }
+
+    /// One unmasked server frame: `first` is the FIN/RSV/opcode byte.
+    pub fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![first];
+        let n = payload.len();
+        if n < 126 {
+            v.push(n as u8)
+        } else if n < 65536 {
+            v.push(126);
+            v.extend((n as u16).to_be_bytes())
+        } else {
+            v.push(127);
+            v.extend((n as u64).to_be_bytes())
+        }
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// A loopback peer that accepts one client (a 101) and then runs `script` on
+    /// its stream; the port to connect to.
+    pub fn peer(
+        script: impl FnOnce(TcpStream) + Send + 'static,
+    ) -> (u16, std::thread::JoinHandle<()>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        (port, std::thread::spawn(move || script(accept(&l))))
+    }
+
+    /// A loopback listener whose one client gets `script` from the first byte on
+    /// (the handshake is the script's).
+    pub fn listener(
+        script: impl FnOnce(TcpStream) + Send + 'static,
+    ) -> (u16, std::thread::JoinHandle<()>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        (
+            port,
+            std::thread::spawn(move || script(l.accept().unwrap().0)),
+        )
+    }
+}

@@ -1,0 +1,254 @@
+//! Defects found by trying rtws as a hostile peer and a careless host would
+//! (issue 9), each through the C ABI against a raw peer on loopback. Every wait is
+//! bounded, and every peer thread ends by itself.
+
+mod common;
+
+use common::raw::{frame, peer};
+use common::*;
+use rtws::ffi::message_websocket::*;
+use rtws::ffi::{EventRegistrationToken, TimeSpan};
+use std::ffi::c_void;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WININET_E_TIMEOUT: HRESULT = 0x8007_2EE2u32 as HRESULT;
+
+/// A peer that sends one binary message and then stays quiet for `hold`.
+fn one_message_peer(hold: Duration) -> (u16, std::thread::JoinHandle<()>) {
+    peer(move |mut s| {
+        s.write_all(&frame(0x82, b"go")).unwrap();
+        std::thread::sleep(hold);
+    })
+}
+
+fn add_message_received(
+    ws: *mut MessageWebSocket,
+    handler: extern "C" fn(
+        *mut c_void,
+        *mut MessageWebSocket,
+        *mut MessageWebSocketMessageReceivedEventArgs,
+    ),
+    ctx: *mut c_void,
+) {
+    let mut token = EventRegistrationToken { value: 0 };
+    assert_hr(
+        MessageWebSocket_add_MessageReceived(ws, Some(handler), ctx, &mut token),
+        S_OK,
+    );
+}
+
+/// What a slow handler and the test thread share.
+#[derive(Default)]
+struct Slow {
+    /// 1: the handler started; 2: it is about to return.
+    phase: AtomicU32,
+    /// The test thread is about to make the last Release.
+    releasing: AtomicBool,
+    /// What the handler's calls on its `sender` returned, once the last Release
+    /// had begun: AddRef's count, Close's HRESULT, Release's count.
+    addref: AtomicU32,
+    close: AtomicU32,
+}
+
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+extern "C" fn slow_handler(
+    ctx: *mut c_void,
+    _sender: *mut MessageWebSocket,
+    _args: *mut MessageWebSocketMessageReceivedEventArgs,
+) {
+    // SAFETY: `ctx` comes from `context(&slow)`, which keeps it alive.
+    let slow: &Slow = unsafe { from_context(ctx) };
+    slow.phase.store(1, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(500));
+    slow.phase.store(2, Ordering::SeqCst);
+}
+
+/// The last Release returned while a handler still ran whenever another call on
+/// the socket was in flight (it held the object, so the waiting was left to a
+/// destructor that ran later). Here the call in flight is a remove_Closed on
+/// another thread, itself waiting for the handler.
+#[test]
+fn last_release_waits_for_the_handler_despite_a_call_in_flight() {
+    let (port, _peer) = one_message_peer(Duration::from_secs(3));
+    let ws = create_socket();
+    let slow = Arc::new(Slow::default());
+    add_message_received(ws, slow_handler, context(&slow));
+    assert_hr(connect(ws, &raw_url(port)), S_OK);
+    wait_for("the handler to start", || {
+        slow.phase.load(Ordering::SeqCst) >= 1
+    });
+    let key = ws as usize;
+    let in_flight = std::thread::spawn(move || {
+        MessageWebSocket_remove_Closed(
+            key as *mut MessageWebSocket,
+            EventRegistrationToken { value: 12345 },
+        )
+    });
+    std::thread::sleep(Duration::from_millis(100)); // remove_Closed is waiting now
+    assert_eq!(MessageWebSocket_Release(ws), 0);
+    assert_eq!(
+        slow.phase.load(Ordering::SeqCst),
+        2,
+        "the last Release returned while the handler was still running"
+    );
+    assert_hr(in_flight.join().unwrap(), S_OK);
+}
+
+extern "C" fn sender_user(
+    ctx: *mut c_void,
+    sender: *mut MessageWebSocket,
+    _args: *mut MessageWebSocketMessageReceivedEventArgs,
+) {
+    // SAFETY: `ctx` comes from `context(&slow)`, which keeps it alive.
+    let slow: &Slow = unsafe { from_context(ctx) };
+    slow.phase.store(1, Ordering::SeqCst);
+    let deadline = Instant::now() + TIMEOUT;
+    while !slow.releasing.load(Ordering::SeqCst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(200)); // the last Release is under way
+    slow.addref
+        .store(MessageWebSocket_AddRef(sender), Ordering::SeqCst);
+    slow.close
+        .store(MessageWebSocket_Close(sender) as u32, Ordering::SeqCst);
+    MessageWebSocket_Release(sender);
+    slow.phase.store(2, Ordering::SeqCst);
+}
+
+/// A handler's borrowed `sender` stays valid for the whole call, even when another
+/// thread makes the last Release meanwhile: AddRef and Close work on it.
+#[test]
+fn borrowed_sender_outlives_a_release_elsewhere() {
+    let (port, _peer) = one_message_peer(Duration::from_secs(3));
+    let ws = create_socket();
+    let slow = Arc::new(Slow::default());
+    add_message_received(ws, sender_user, context(&slow));
+    assert_hr(connect(ws, &raw_url(port)), S_OK);
+    wait_for("the handler to start", || {
+        slow.phase.load(Ordering::SeqCst) >= 1
+    });
+    slow.releasing.store(true, Ordering::SeqCst);
+    MessageWebSocket_Release(ws);
+    assert_eq!(slow.phase.load(Ordering::SeqCst), 2, "Release waited");
+    assert_eq!(slow.addref.load(Ordering::SeqCst), 1, "AddRef(sender)");
+    assert_hr(slow.close.load(Ordering::SeqCst) as HRESULT, S_OK);
+    // The handler's own reference was the last one: the handle is gone now.
+    assert_eq!(MessageWebSocket_AddRef(ws), 0);
+}
+
+fn raw_url(port: u16) -> std::ffi::CString {
+    std::ffi::CString::new(format!("ws://127.0.0.1:{port}/")).unwrap()
+}
+
+fn vm_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// Closed's code, and the failure a last MessageReceived reported.
+#[derive(Default)]
+struct Ending {
+    closed: AtomicU32,
+    failure: AtomicU32,
+}
+
+extern "C" fn note_failure(
+    ctx: *mut c_void,
+    _sender: *mut MessageWebSocket,
+    args: *mut MessageWebSocketMessageReceivedEventArgs,
+) {
+    // SAFETY: `ctx` comes from `context(&ending)`, which keeps it alive.
+    let ending: &Ending = unsafe { from_context(ctx) };
+    if let Err(hr) = read_message(args) {
+        ending.failure.store(hr as u32, Ordering::SeqCst);
+    }
+}
+
+extern "C" fn note_closed(
+    ctx: *mut c_void,
+    _sender: *mut MessageWebSocket,
+    args: *mut WebSocketClosedEventArgs,
+) {
+    // SAFETY: `ctx` comes from `context(&ending)`, which keeps it alive.
+    let ending: &Ending = unsafe { from_context(ctx) };
+    ending
+        .closed
+        .store(u32::from(read_closed(args).0), Ordering::SeqCst);
+}
+
+/// A server that pings without pause and never reads: the client used to queue a
+/// pong per ping (3 GiB in 10 s) and outlive SendTimeout, since every frame read
+/// counted as progress. Now it answers the latest ping only while its output is
+/// stuck, and SendTimeout (2 s here) ends the connection.
+#[test]
+fn ping_flood_is_bounded_and_times_out() {
+    let (port, flood) = peer(|mut s| {
+        let ping = frame(0x89, &[b'p'; 125]);
+        let burst: Vec<u8> = ping
+            .iter()
+            .copied()
+            .cycle()
+            .take(ping.len() * 512)
+            .collect();
+        let stop = Instant::now() + Duration::from_secs(15);
+        // Never reads; ends when the client is gone or after 15 s.
+        while Instant::now() < stop && s.write_all(&burst).is_ok() {}
+    });
+    let ws = create_socket();
+    let mut control = std::ptr::null_mut();
+    assert_hr(MessageWebSocket_get_Control(ws, &mut control), S_OK);
+    assert_hr(
+        MessageWebSocketControl_put_SendTimeout(
+            control,
+            TimeSpan {
+                Duration: 20_000_000,
+            },
+        ),
+        S_OK,
+    );
+    MessageWebSocketControl_Release(control);
+    let ending = Arc::new(Ending::default());
+    add_message_received(ws, note_failure, context(&ending));
+    let mut token = EventRegistrationToken { value: 0 };
+    assert_hr(
+        MessageWebSocket_add_Closed(ws, Some(note_closed), context(&ending), &mut token),
+        S_OK,
+    );
+    let before = vm_rss_mib();
+    let start = Instant::now();
+    assert_hr(connect(ws, &raw_url(port)), S_OK);
+    let mut peak = before;
+    while ending.closed.load(Ordering::SeqCst) == 0 && start.elapsed() < TIMEOUT {
+        peak = peak.max(vm_rss_mib());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        ending.closed.load(Ordering::SeqCst),
+        1006,
+        "no Closed within {TIMEOUT:?} of a ping flood with SendTimeout 2 s"
+    );
+    assert_hr(
+        ending.failure.load(Ordering::SeqCst) as HRESULT,
+        WININET_E_TIMEOUT,
+    );
+    assert!(
+        peak < before + 128,
+        "RSS grew from {before} MiB to {peak} MiB under a ping flood"
+    );
+    MessageWebSocket_Release(ws);
+    flood.join().unwrap();
+}
