@@ -252,3 +252,136 @@ fn ping_flood_is_bounded_and_times_out() {
     MessageWebSocket_Release(ws);
     flood.join().unwrap();
 }
+
+/// A peer whose 101 is built by `head` from the accept key; then `after` goes out
+/// in the same write, all of it `chunk` bytes at a time (1 ms apart).
+fn handshake_peer(
+    head: impl FnOnce(&str) -> String + Send + 'static,
+    after: Vec<u8>,
+    chunk: usize,
+) -> (u16, std::thread::JoinHandle<()>) {
+    common::raw::listener(move |mut s| {
+        let request = common::raw::read_head(&mut s);
+        let mut bytes = head(&common::raw::accept_key(&request)).into_bytes();
+        bytes.extend(after);
+        s.set_nodelay(true).unwrap();
+        for piece in bytes.chunks(chunk) {
+            if s.write_all(piece).is_err() {
+                return;
+            }
+            if chunk < bytes.len() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        std::thread::sleep(Duration::from_secs(2)); // the client reads, replies and closes
+    })
+}
+
+/// What a connection delivered before its Closed: messages, then Closed's code.
+#[derive(Default)]
+struct Delivered {
+    messages: std::sync::Mutex<Vec<Vec<u8>>>,
+    ending: Ending,
+}
+
+extern "C" fn collect_message(
+    ctx: *mut c_void,
+    _sender: *mut MessageWebSocket,
+    args: *mut MessageWebSocketMessageReceivedEventArgs,
+) {
+    // SAFETY: `ctx` comes from `context(&delivered)`, which keeps it alive.
+    let d: &Delivered = unsafe { from_context(ctx) };
+    match read_message(args) {
+        Ok((_, data)) => d.messages.lock().unwrap().push(data),
+        Err(hr) => d.ending.failure.store(hr as u32, Ordering::SeqCst),
+    }
+}
+
+extern "C" fn collect_closed(
+    ctx: *mut c_void,
+    _sender: *mut MessageWebSocket,
+    args: *mut WebSocketClosedEventArgs,
+) {
+    // SAFETY: `ctx` comes from `context(&delivered)`, which keeps it alive.
+    let d: &Delivered = unsafe { from_context(ctx) };
+    d.ending
+        .closed
+        .store(u32::from(read_closed(args).0), Ordering::SeqCst);
+}
+
+/// Connects to `port` with collecting handlers; the connect's HRESULT, and what
+/// came until Closed (bounded wait) when it succeeded.
+fn connect_and_collect(port: u16) -> (HRESULT, Arc<Delivered>) {
+    let ws = create_socket();
+    let d = Arc::new(Delivered::default());
+    add_message_received(ws, collect_message, context(&d));
+    let mut token = EventRegistrationToken { value: 0 };
+    assert_hr(
+        MessageWebSocket_add_Closed(ws, Some(collect_closed), context(&d), &mut token),
+        S_OK,
+    );
+    let hr = connect(ws, &raw_url(port));
+    if hr == S_OK {
+        wait_for("Closed", || d.ending.closed.load(Ordering::SeqCst) != 0);
+    }
+    MessageWebSocket_Release(ws);
+    (hr, d)
+}
+
+fn switching(line_end: &str, extra: &str) -> impl FnOnce(&str) -> String {
+    let (line_end, extra) = (line_end.to_owned(), extra.to_owned());
+    move |key| {
+        format!(
+            "HTTP/1.1 101 Switching Protocols{e}Upgrade: websocket{e}Connection: Upgrade{e}\
+             Sec-WebSocket-Accept: {key}{e}{extra}{e}",
+            e = line_end
+        )
+    }
+}
+
+/// The frames that came in the same read as a 101 with bare-LF line endings were
+/// lost (the head's end was looked for as CRLF CRLF while httparse took LF LF).
+#[test]
+fn frames_after_a_bare_lf_101_are_kept() {
+    let mut after = frame(0x82, b"first");
+    after.extend(frame(0x88, &1000u16.to_be_bytes()));
+    let (port, _peer) = handshake_peer(switching("\n", ""), after, usize::MAX);
+    let (hr, d) = connect_and_collect(port);
+    assert_hr(hr, S_OK);
+    assert_eq!(*d.messages.lock().unwrap(), vec![b"first".to_vec()]);
+    assert_eq!(d.ending.closed.load(Ordering::SeqCst), 1000);
+}
+
+/// A valid 101 sent a byte at a time (with a long header, ~300 pieces) was
+/// refused by tungstenite's many-small-packets heuristic; any split is valid.
+#[test]
+fn a_101_that_trickles_in_is_accepted() {
+    let padding = format!("X-Padding: {}\r\n", "p".repeat(200));
+    let after = frame(0x82, b"ok");
+    let (port, _peer) = handshake_peer(switching("\r\n", &padding), after, 1);
+    let (hr, d) = connect_and_collect(port);
+    assert_hr(hr, S_OK);
+    assert_eq!(*d.messages.lock().unwrap(), vec![b"ok".to_vec()]);
+}
+
+/// RFC 6455 §4.1: an extension the client never offered fails the connection.
+#[test]
+fn an_unoffered_extension_fails_the_connect() {
+    let ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+    let (port, _peer) = handshake_peer(switching("\r\n", ext), Vec::new(), usize::MAX);
+    let (hr, _) = connect_and_collect(port);
+    assert_hr(hr, 0x8376_0003u32 as HRESULT); // E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED
+}
+
+/// A head that never ends is refused at 64 KiB, not read forever.
+#[test]
+fn an_endless_head_is_refused() {
+    let endless = |_: &str| {
+        // One header line that never ends (a few lines would trip httparse's
+        // header count instead).
+        format!("HTTP/1.1 101 Switching Protocols\r\nX-Filler: {}", "f".repeat(70 * 1024))
+    };
+    let (port, _peer) = handshake_peer(endless, Vec::new(), usize::MAX);
+    let (hr, _) = connect_and_collect(port);
+    assert_hr(hr, 0x8007_2F78u32 as HRESULT); // WININET_E_INVALID_SERVER_RESPONSE
+}

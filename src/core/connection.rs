@@ -368,6 +368,18 @@ async fn handshake(
         }
         Ok(r) => r.map_err(handshake_error)?,
     };
+    // RFC 6455 §4.1: an extension the client did not offer (rtws offers none)
+    // fails the connection.
+    if let Some(ext) = response.headers().get(http::header::SEC_WEBSOCKET_EXTENSIONS) {
+        return Err(Error::new(
+            E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
+            format!(
+                "the server answered with Sec-WebSocket-Extensions '{}', which rtws did not offer",
+                String::from_utf8_lossy(ext.as_bytes())
+            ),
+        )
+        .into());
+    }
     let protocol = response
         .headers()
         .get(http::header::SEC_WEBSOCKET_PROTOCOL)
@@ -433,6 +445,11 @@ fn handshake_error(e: WsError) -> Error {
                 format!("TLS failed during the WebSocket handshake: {io}"),
             )
         }
+        // `Wire` refused the head (over `wire::MAX_HEAD`).
+        WsError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::new(
+            WININET_E_INVALID_SERVER_RESPONSE,
+            format!("invalid handshake response: {io}"),
+        ),
         WsError::Io(io) => Error::from_io(&io, "during the WebSocket handshake"),
         other => Error::new(
             WININET_E_INVALID_SERVER_RESPONSE,

@@ -4,7 +4,10 @@
 //! During the opening handshake it is the stream under tungstenite, and hands on
 //! nothing past the end of the HTTP response head: whatever the server sent after
 //! it (its first frames) stays in the read buffer for the connection's own frame
-//! reader (`core::frames`) instead of vanishing into tungstenite's.
+//! reader (`core::frames`) instead of vanishing into tungstenite's. The head is
+//! gathered here first, however it is split, and its end is decided by the
+//! parser tungstenite uses (httparse), so both agree on it whatever the line
+//! endings; tungstenite then reads it in a few large pieces.
 //!
 //! Reads are 4 KiB while traffic is small and 64 KiB once a read fills its space
 //! (bulk data is flowing), and the buffer is let go whenever it is empty and the
@@ -21,6 +24,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 const SMALL_READ: usize = 4096;
+/// The largest response head accepted (tungstenite's own limit is 64 KiB too).
+pub const MAX_HEAD: usize = 64 * 1024;
+/// As many header lines as tungstenite's parser takes.
+const MAX_HEADERS: usize = 124;
 const BIG_READ: usize = 64 * 1024;
 
 /// The byte stream: TCP, or TLS over TCP (`wss:`).
@@ -34,8 +41,11 @@ pub struct Wire {
     /// Bytes received and not yet consumed.
     pub buf: BytesMut,
     traffic: Arc<Traffic>,
-    /// How much of the "\r\n\r\n" that ends the HTTP response head was handed on; 4: all.
-    head_end: u8,
+    /// The response head: not yet complete in `buf` (None), or how many of its
+    /// bytes are still to be handed to tungstenite.
+    head_left: Option<usize>,
+    /// The stream ended before the head did: what came is handed on, then the end.
+    head_cut: bool,
     read_size: usize,
 }
 
@@ -46,7 +56,8 @@ impl Wire {
             io,
             buf: already_read,
             traffic,
-            head_end: 0,
+            head_left: None,
+            head_cut: false,
             read_size: SMALL_READ,
         }
     }
@@ -131,21 +142,16 @@ fn reserve(buf: &mut BytesMut, size: usize) -> usize {
     buf.capacity() - buf.len()
 }
 
-/// How many of `bytes` (the next ones handed on) still belong to the HTTP head;
-/// `seen` follows the "\r\n\r\n" that ends it.
-fn head_part(seen: &mut u8, bytes: &[u8]) -> usize {
-    for (i, &b) in bytes.iter().enumerate() {
-        let want = b"\r\n\r\n"[*seen as usize];
-        *seen = match b {
-            b if b == want => *seen + 1,
-            b'\r' => 1,
-            _ => 0,
-        };
-        if *seen == 4 {
-            return i + 1;
-        }
+/// The length of the HTTP response head at the start of `bytes`, once complete.
+/// A head that does not parse is handed on whole: tungstenite's parser, the same
+/// one, then reports what is wrong with it.
+fn head_len(bytes: &[u8]) -> Option<usize> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    match httparse::Response::new(&mut headers).parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => Some(n),
+        Ok(httparse::Status::Partial) => None,
+        Err(_) => Some(bytes.len()),
     }
-    bytes.len()
 }
 
 /// The handshake's view: the response head and nothing after it.
@@ -156,16 +162,36 @@ impl AsyncRead for Wire {
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.head_end == 4 {
+        let left = loop {
+            if let Some(left) = this.head_left {
+                break left;
+            }
+            this.head_left = head_len(&this.buf);
+            if this.head_left.is_some() {
+                continue;
+            }
+            if this.buf.len() >= MAX_HEAD {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the server's response head is over {MAX_HEAD} bytes"),
+                )));
+            }
+            if ready!(this.poll_fill(cx))? == 0 {
+                // tungstenite then says the handshake is incomplete.
+                this.head_cut = true;
+                this.head_left = Some(this.buf.len());
+            }
+        };
+        if left == 0 && this.head_cut {
+            return Poll::Ready(Ok(()));
+        }
+        if left == 0 {
             // tungstenite never reads past a complete head; keep it that way.
             return Poll::Ready(Err(io::Error::other("read past the HTTP response head")));
         }
-        if this.buf.is_empty() && ready!(this.poll_fill(cx))? == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        let n = out.remaining().min(this.buf.len());
-        let n = head_part(&mut this.head_end, &this.buf[..n]);
+        let n = out.remaining().min(left);
         out.put_slice(&this.buf.split_to(n));
+        this.head_left = Some(left - n);
         Poll::Ready(Ok(()))
     }
 }
