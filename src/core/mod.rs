@@ -18,5 +18,6 @@ pub mod stream_websocket;
 pub mod streams;
 pub mod tls;
 pub mod traffic;
+pub mod uri;
 pub mod vector;
 pub mod wire;

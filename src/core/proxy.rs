@@ -35,41 +35,35 @@ pub struct Proxy {
     pub userinfo: Option<(String, String)>,
 }
 
-/// Checks an explicit proxy URI: `http://[user:password@]host[:port]` (port 80 by default).
+/// Checks an explicit proxy URI: `http://[user[:password]@]host[:port]` (port 80
+/// by default; the scheme in any case; a path is ignored). The user and password
+/// are percent-decoded. See `core::uri` for the parsing.
 pub fn parse_proxy_uri(uri: &str) -> Result<Proxy> {
     let bad = |why: &str| Error::invalid_arg(format!("invalid proxy URI '{uri}': {why}"));
-    let rest = uri
-        .strip_prefix("http://")
-        .or_else(|| uri.strip_prefix("HTTP://"))
-        .ok_or_else(|| bad("it must start with http://"))?;
-    let authority = rest.split('/').next().unwrap_or("");
-    let (userinfo, host_port) = match authority.rsplit_once('@') {
-        Some((u, hp)) => (Some(u), hp),
-        None => (None, authority),
-    };
-    let (host, port) = match host_port.strip_prefix('[') {
-        Some(v6) => {
-            let (h, rest) = v6.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
-            (h, rest.strip_prefix(':'))
-        }
-        None => match host_port.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host_port, None),
-        },
-    };
-    if host.is_empty() {
-        return Err(bad("it has no host"));
+    let parsed = crate::core::uri::parse(uri, "proxy URI", &["http"])?;
+    let url = &parsed.url;
+    let host = crate::core::uri::host(url).ok_or_else(|| bad("it has no host"))?;
+    let port = url.port().unwrap_or(80);
+    if port == 0 {
+        return Err(bad("port 0 is not a valid destination"));
     }
-    let port = match port {
-        None | Some("") => 80,
-        Some(p) => p.parse::<u16>().map_err(|_| bad("bad port"))?,
+    let decode = |part: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| bad("its user or password is not UTF-8 once percent-decoded"))
     };
-    let userinfo = userinfo.map(|u| {
-        let (user, pass) = u.split_once(':').unwrap_or((u, ""));
-        (user.to_owned(), pass.to_owned())
-    });
+    // `http://@host` too: an empty user and password, as written.
+    let userinfo = if parsed.has_userinfo() {
+        Some((
+            decode(url.username())?,
+            decode(url.password().unwrap_or(""))?,
+        ))
+    } else {
+        None
+    };
     Ok(Proxy {
-        host: host.to_owned(),
+        host,
         port,
         userinfo,
     })
@@ -221,6 +215,48 @@ mod tests {
         assert_eq!(parse_proxy_uri("http://[::1]").unwrap().port, 80);
         assert_eq!(parse_proxy_uri("socks5://x").unwrap_err().hr, E_INVALIDARG);
         assert_eq!(parse_proxy_uri("http://:8").unwrap_err().hr, E_INVALIDARG);
+    }
+
+    #[test]
+    fn malformed_proxy_hosts_are_refused() {
+        for uri in [
+            "http://a b:8080",
+            "http://[not-ip]:8080",
+            "http://[::1:8080",
+            "http://a<b:8080",
+            "http://h:8080x",
+            "http://h:99999",
+            "http://",
+            "http:///h:8080",
+            "http:h:8080",
+            "http://h\tx:8080",
+            " http://h:8080",
+            "https://h:8080",
+        ] {
+            let e = parse_proxy_uri(uri).expect_err(uri);
+            assert_eq!(e.hr, E_INVALIDARG, "{uri}");
+        }
+    }
+
+    #[test]
+    fn proxy_uris_are_normalized() {
+        let p = parse_proxy_uri("HTTP://Proxy.Example:3128").unwrap();
+        assert_eq!(
+            (p.host.as_str(), p.port, p.userinfo),
+            ("proxy.example", 3128, None)
+        );
+        let p = parse_proxy_uri("http://[0::1]:1/").unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("::1", 1));
+        assert_eq!(parse_proxy_uri("http://h:80").unwrap().port, 80);
+        // Percent-escapes in the userinfo are decoded.
+        let p = parse_proxy_uri("http://b%40b:p%3Aw%20rd@h:8080").unwrap();
+        assert_eq!(p.userinfo, Some(("b@b".into(), "p:w rd".into())));
+        let p = parse_proxy_uri("http://bob@h").unwrap();
+        assert_eq!(p.userinfo, Some(("bob".into(), "".into())));
+        assert_eq!(
+            parse_proxy_uri("http://b%FF:x@h").unwrap_err().hr,
+            E_INVALIDARG
+        );
     }
 
     #[test]

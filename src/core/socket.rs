@@ -692,49 +692,41 @@ async fn connect_task(
     }
 }
 
-/// Checks a ConnectAsync URI: absolute `ws:` (or `wss:`), with a host, no fragment.
-/// Returns the URI, host, port and whether it is `wss:`.
+/// Checks a ConnectAsync URI: absolute `ws:` or `wss:` (any case), with a valid
+/// host, no userinfo, no fragment (see `core::uri` for the parsing). Returns the
+/// URI normalized for the request line and Host header, the host (IPv6 without
+/// brackets, a domain name lower-case and in punycode), the port and whether it is `wss:`.
 fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16, bool)> {
     let bad = |why: &str| Error::invalid_arg(format!("invalid WebSocket URI '{uri}': {why}"));
-    if uri.contains('#') {
+    let parsed = crate::core::uri::parse(uri, "WebSocket URI", &["ws", "wss"])?;
+    let url = &parsed.url;
+    // `uri::parse` let only these two through, lower-cased.
+    let secure = url.scheme() == "wss";
+    let default_port = if secure { 443 } else { 80 };
+    if url.fragment().is_some() {
         return Err(bad("a WebSocket URI cannot have a fragment"));
     }
-    let parsed: http::Uri = uri.parse().map_err(|e| bad(&format!("{e}")))?;
-    let scheme = parsed
-        .scheme_str()
-        .ok_or_else(|| bad("it is not absolute"))?;
-    let (default_port, secure) = match scheme.to_ascii_lowercase().as_str() {
-        "ws" => (80, false),
-        "wss" => (443, true),
-        other => return Err(bad(&format!("the scheme must be ws or wss, not '{other}'"))),
-    };
-    let host = parsed
-        .host()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| bad("it has no host"))?;
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    // http::Uri::port() hides a port it cannot parse; read the authority itself.
-    let authority = parsed.authority().map(|a| a.as_str()).unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    let after_host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),
-        None => host_port.split_once(':').map_or("", |(_, p)| p),
-    };
-    let port_text = after_host.strip_prefix(':').unwrap_or(after_host);
-    let port = if port_text.is_empty() {
-        default_port
-    } else {
-        port_text
-            .parse::<u16>()
-            .map_err(|_| bad(&format!("'{port_text}' is not a port number")))?
-    };
+    // Refused rather than sent as Basic authorization: UWP's way to a server's
+    // credential is Control.ServerCredential, and a URI's userinfo is easily logged.
+    if parsed.has_userinfo() {
+        return Err(bad(
+            "user information ('user:password@') is not supported in a WebSocket URI; \
+             set Control.ServerCredential instead",
+        ));
+    }
+    let host = crate::core::uri::host(url).ok_or_else(|| bad("it has no host"))?;
+    let port = url.port().unwrap_or(default_port);
     if port == 0 {
         return Err(bad("port 0 is not a valid destination"));
     }
-    Ok((parsed, host, port, secure))
+    // The normalized form: lower-case scheme and host, "/" for an empty path,
+    // UTF-8 percent-encoded, no default port (tungstenite builds the request line
+    // and the Host header from it).
+    let normalized = url
+        .as_str()
+        .parse::<http::Uri>()
+        .map_err(|e| bad(&e.to_string()))?;
+    Ok((normalized, host, port, secure))
 }
 
 #[cfg(test)]
@@ -753,5 +745,130 @@ mod tests {
         assert_eq!(parse_ws_uri("ws://a:b/").unwrap_err().hr, E_INVALIDARG);
         assert_eq!(parse_ws_uri("wss://a/").unwrap().2, 443);
         assert!(parse_ws_uri("WSS://a:8443/").unwrap().3);
+    }
+
+    /// The request tungstenite builds from a URI parse_ws_uri accepted: its
+    /// request-target and Host header.
+    fn request_of(uri: &str) -> (String, String) {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let request = parse_ws_uri(uri).unwrap().0.into_client_request().unwrap();
+        let target = request.uri().path_and_query().unwrap().as_str().to_owned();
+        let host = request.headers()["Host"].to_str().unwrap().to_owned();
+        (target, host)
+    }
+
+    fn refused(uri: &str) -> String {
+        match parse_ws_uri(uri) {
+            Ok(parsed) => panic!("{uri:?} was accepted as {:?}", parsed.0),
+            Err(e) => {
+                assert_eq!(e.hr, E_INVALIDARG, "{uri:?}: {e:?}");
+                e.message.into_owned()
+            }
+        }
+    }
+
+    #[test]
+    fn uris_are_normalized() {
+        // An empty path is "/", also before a query.
+        assert_eq!(request_of("ws://h:9?x=1").0, "/?x=1");
+        assert_eq!(request_of("ws://h:9").0, "/");
+        assert_eq!(request_of("ws://h/a/b?c=d&e").0, "/a/b?c=d&e");
+        // Schemes are case-insensitive; tungstenite only knows the lower-case ones.
+        let (uri, host, port, secure) = parse_ws_uri("WS://Example.COM:8080/X").unwrap();
+        assert_eq!(uri.scheme_str(), Some("ws"));
+        assert_eq!((host.as_str(), port, secure), ("example.com", 8080, false));
+        assert_eq!(
+            request_of("WS://Example.COM:8080/X"),
+            ("/X".into(), "example.com:8080".into())
+        );
+        assert_eq!(
+            parse_ws_uri("Wss://h/").unwrap().0.scheme_str(),
+            Some("wss")
+        );
+        // Non-ASCII is percent-encoded (UTF-8) in the path and the query.
+        assert_eq!(request_of("ws://h/caf\u{e9}").0, "/caf%C3%A9");
+        assert_eq!(request_of("ws://h/a b?q=\u{e9} x").0, "/a%20b?q=%C3%A9%20x");
+        // What WHATWG leaves raw, the request line takes as is.
+        assert_eq!(
+            request_of("ws://h/a|b[c]^`{}\"<>?q={}|^`[]\"<>'").0,
+            "/a|b[c]^%60%7B%7D%22%3C%3E?q={}|^`[]%22%3C%3E%27"
+        );
+        // Dot segments are resolved.
+        assert_eq!(request_of("ws://h/a/./b/../c").0, "/a/c");
+        // Percent-escapes already there are kept as they are.
+        assert_eq!(request_of("ws://h/%41%2F?%26").0, "/%41%2F?%26");
+        // An international host name goes out as its ASCII (punycode) form.
+        let (_, host, _, _) = parse_ws_uri("ws://b\u{fc}cher.example/").unwrap();
+        assert_eq!(host, "xn--bcher-kva.example");
+        assert_eq!(
+            request_of("ws://b\u{fc}cher.example/").1,
+            "xn--bcher-kva.example"
+        );
+    }
+
+    #[test]
+    fn host_headers() {
+        assert_eq!(request_of("ws://[::1]:9/").1, "[::1]:9");
+        assert_eq!(parse_ws_uri("ws://[0:0::1]:9/").unwrap().1, "::1");
+        assert_eq!(request_of("ws://127.0.0.1:9/").1, "127.0.0.1:9");
+        // The default port is left out of Host (RFC 6455 4.1), but still used.
+        assert_eq!(request_of("ws://h:80/").1, "h");
+        assert_eq!(request_of("wss://h:443/").1, "h");
+        assert_eq!(parse_ws_uri("ws://h:80/").unwrap().2, 80);
+        assert_eq!(request_of("wss://h:80/").1, "h:80");
+        assert_eq!(parse_ws_uri("wss://h:80/").unwrap().2, 80);
+    }
+
+    #[test]
+    fn malformed_hosts_are_refused() {
+        for uri in [
+            "ws://[not-ip]:80/",
+            "ws://[::1/",
+            "ws://[1::2::3]/",
+            "ws://a b/",
+            "ws://a<b/",
+            "ws://a%20b/",
+            "ws:///path",
+            "ws://:80/",
+        ] {
+            refused(uri);
+        }
+        let message = refused("ws://[not-ip]:80/");
+        assert!(
+            message.contains("'ws://[not-ip]:80/'") && message.contains("IPv6"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn userinfo_is_refused_not_dropped() {
+        for uri in [
+            "ws://u:p@127.0.0.1/",
+            "ws://u@h/",
+            "ws://:p@h/",
+            "wss://@h/",
+        ] {
+            let message = refused(uri);
+            assert!(message.contains("ServerCredential"), "{uri}: {message}");
+        }
+        // An '@' after the authority is an ordinary character.
+        assert_eq!(request_of("ws://h/a@b?c@d").0, "/a@b?c@d");
+    }
+
+    #[test]
+    fn silent_rewrites_are_refused() {
+        // What the WHATWG parser would otherwise drop or rewrite without a word.
+        for uri in [
+            "ws://a/#",
+            "ws://exa\tmple.com/",
+            "ws://h/a\nb",
+            " ws://h/",
+            "ws://h/ ",
+            "ws://h\\path",
+            "ws:h/",
+            "ws:/h/",
+        ] {
+            refused(uri);
+        }
     }
 }

@@ -223,6 +223,13 @@ pub extern "C" fn MessageWebSocket_get_OutputStream(
 /// properties other than MessageType cannot change. A failed or canceled connect
 /// may be retried on the same socket.
 ///
+/// The URI is read as the WHATWG URL Standard reads it: the scheme in any case,
+/// the host checked strictly, an empty path sent as `/`, non-ASCII in the path or
+/// query percent-encoded (UTF-8), an international host name in punycode.
+/// Refused: a malformed host (`ws://[not-ip]/`, `ws://a b/`), a fragment, control
+/// characters, `\`, and user information (`ws://user:password@host/`: it is not
+/// sent, so it is refused rather than dropped; set Control.ServerCredential instead).
+///
 /// Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
 /// a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
 /// handle); `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED`

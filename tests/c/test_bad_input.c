@@ -913,6 +913,16 @@ static void test_bad_uris(void)
         "not a uri at all",
         "ws://127.0.0.1/\xff\xfe",
         "ws://\xc3\x28/",
+        /* Malformed hosts: refused here, not handed to the resolver. */
+        "ws://[not-ip]:80/",
+        "ws://a b/",
+        /* Userinfo is refused (the credential goes in Control.ServerCredential),
+         * never dropped. */
+        "ws://u:p@127.0.0.1/",
+        "ws://@127.0.0.1/",
+        /* What a lenient parser would rewrite without a word. */
+        "ws://127.0.0.1/a\tb",
+        "ws:127.0.0.1/",
     };
     MessageWebSocket *ws = NULL;
     IAsyncAction *op = NULL;
@@ -959,6 +969,23 @@ static void test_bad_uris(void)
         CHECK_HR(MessageWebSocket_ConnectAsync(ws, garbage, &op), E_INVALIDARG);
         CHECK(op == NULL);
         free(garbage);
+    }
+
+    /* The message of a refused userinfo names the way that works. */
+    CHECK_HR(MessageWebSocket_ConnectAsync(ws, "ws://u:p@127.0.0.1/", &op), E_INVALIDARG);
+    CHECK(op == NULL);
+    CHECK(strstr(rtws_GetLastErrorMessage(), "ServerCredential") != NULL);
+
+    /* A malformed proxy host is refused when it is set (and sets nothing: the
+     * connect below goes direct). */
+    {
+        MessageWebSocketControl *c = NULL;
+        CHECK_OK(MessageWebSocket_get_Control(ws, &c));
+        if (c) {
+            CHECK_HR(MessageWebSocketControl_put_ProxyUri(c, "http://a b:8080"), E_INVALIDARG);
+            CHECK_HR(MessageWebSocketControl_put_ProxyUri(c, "http://[not-ip]:8080"), E_INVALIDARG);
+            MessageWebSocketControl_Release(c);
+        }
     }
 
     /* wss: is accepted as a scheme; the port is what is wrong here. */
