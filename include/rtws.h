@@ -62,6 +62,11 @@ typedef int32_t HRESULT;
 #define READ_AHEAD 2
 
 /**
+ * The largest response head accepted (tungstenite's own limit is 64 KiB too).
+ */
+#define MAX_HEAD (64 * 1024)
+
+/**
  * `timeout_ms` value for the `Wait` functions: wait until the operation finishes.
  */
 #define RTWS_INFINITE 4294967295

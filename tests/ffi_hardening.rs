@@ -379,7 +379,10 @@ fn an_endless_head_is_refused() {
     let endless = |_: &str| {
         // One header line that never ends (a few lines would trip httparse's
         // header count instead).
-        format!("HTTP/1.1 101 Switching Protocols\r\nX-Filler: {}", "f".repeat(70 * 1024))
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nX-Filler: {}",
+            "f".repeat(70 * 1024)
+        )
     };
     let (port, _peer) = handshake_peer(endless, Vec::new(), usize::MAX);
     let (hr, _) = connect_and_collect(port);

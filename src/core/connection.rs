@@ -370,7 +370,10 @@ async fn handshake(
     };
     // RFC 6455 §4.1: an extension the client did not offer (rtws offers none)
     // fails the connection.
-    if let Some(ext) = response.headers().get(http::header::SEC_WEBSOCKET_EXTENSIONS) {
+    if let Some(ext) = response
+        .headers()
+        .get(http::header::SEC_WEBSOCKET_EXTENSIONS)
+    {
         return Err(Error::new(
             E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
             format!(
