@@ -127,10 +127,30 @@ impl Wire {
     pub fn poll_send(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         let n = ready!(match &mut self.io {
             Io::Plain(tcp) => Pin::new(tcp).poll_write(cx, bytes),
-            Io::Tls(tls) => Pin::new(&mut **tls).poll_write(cx, bytes),
+            Io::Tls(tls) => match Pin::new(&mut **tls).poll_write(cx, bytes) {
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    Poll::Ready(Err(pending_alert(tls, cx).unwrap_or(e)))
+                }
+                other => other,
+            },
         })?;
         self.traffic.sent(n);
         Poll::Ready(Ok(n))
+    }
+}
+
+/// The TLS alert that came before a connection reset, if one did. A TLS 1.3
+/// server refuses a missing client certificate after our side of the handshake
+/// is done: its alert is then in our receive queue while its reset fails our next
+/// write, and the alert says why.
+fn pending_alert(tls: &mut TlsStream, cx: &mut Context<'_>) -> Option<io::Error> {
+    let mut scratch = [0u8; 512];
+    let mut out = ReadBuf::new(&mut scratch);
+    match Pin::new(tls).poll_read(cx, &mut out) {
+        Poll::Ready(Err(e)) if e.get_ref().is_some_and(|e| e.is::<openssl::ssl::Error>()) => {
+            Some(e)
+        }
+        _ => None,
     }
 }
 
