@@ -25,7 +25,11 @@
  *   a socket while one of its handlers runs on another thread (they wait for it).
  *   DataWriter and DataReader are internally locked.
  * - Handlers run on library threads, one at a time per socket, and must not throw
- *   or longjmp. A handler that blocks holds up its socket and one library thread.
+ *   or longjmp. A handler that blocks holds up its socket and one library thread:
+ *   while it runs, that socket's own I/O waits too, so an operation of that socket
+ *   started elsewhere (a StoreAsync on another thread) does not complete until the
+ *   handler returns. A handler that waits for such a thread stalls both until a
+ *   timeout ends the connection.
  *   A Completed handler runs at once on the calling thread when put_Completed or
  *   Cancel finishes the operation.
  * - Every pending operation finishes exactly once: RTWS_E_CANCELLED (status
@@ -1631,7 +1635,7 @@ HRESULT MessageWebSocket_get_OutputStream(MessageWebSocket *this_, IOutputStream
  * sent, so it is refused rather than dropped; set Control.ServerCredential instead).
  *
  * Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
- * a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
+ * a malformed proxy in ProxyUri or in the environment (see put_ProxyUri), not a live
  * handle); `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED`
  * (closed).
  * The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
@@ -1717,7 +1721,8 @@ HRESULT MessageWebSocket_SetRequestHeader(MessageWebSocket *this_,
  * raised for a socket that never connected). Sends queued before
  * the Close still go out, ahead of the close frame (if the server reads nothing,
  * SendTimeout ends the connection and fails them); later stores fail with
- * `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).
+ * `RO_E_CLOSED`. Closed is raised with the server's code when it answers; a
+ * server that never answers is given 30 s, then Closed comes with code 1006.
  * Closing again is harmless. Allowed inside handlers.
  * Returns `S_OK`; `E_INVALIDARG` (not a live handle).
  */
@@ -1820,8 +1825,10 @@ HRESULT MessageWebSocketControl_get_MessageType(MessageWebSocketControl *this_,
 HRESULT MessageWebSocketControl_put_MessageType(MessageWebSocketControl *this_, int32_t value);
 
 /**
- * `MaxMessageSize` in bytes (default 0xFFFFFFFF: no limit, which lets a hostile
- * server make rtws buffer up to 4 GiB; set a limit for untrusted servers).
+ * `MaxMessageSize` in bytes (default 0xFFFFFFFF: no limit at all, so in
+ * FullMessage mode a hostile server can make rtws hold a message of any size,
+ * even over 4 GiB, in memory; set a limit for untrusted servers, or use
+ * PartialMessage mode, which hands a message on in pieces).
  * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
  */
 HRESULT MessageWebSocketControl_get_MaxMessageSize(MessageWebSocketControl *this_, uint32_t *value);
@@ -1986,13 +1993,16 @@ HRESULT MessageWebSocketControl_put_ProxyCredential(MessageWebSocketControl *thi
 
 /**
  * rtws extension: the HTTP proxy. NULL (the default) takes it from the environment
- * at ConnectAsync: `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY` (a bare
- * `host:port` is accepted), except for hosts listed in `no_proxy`/`NO_PROXY` and
- * for loopback hosts; "" means no proxy; `http://[user:password@]host[:port]` means
- * that proxy, for every host. The connection is tunneled with HTTP CONNECT; a
- * refusal fails the connect with the proxy's HTTP status (`0x80190000 | status`).
- * `uri` is copied. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not an
- * `http://` URI); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ * at ConnectAsync, first set wins: for `ws:` `http_proxy`, `HTTP_PROXY`, for `wss:`
+ * `https_proxy`, `HTTPS_PROXY`, then for both `all_proxy`, `ALL_PROXY` (curl's
+ * convention; a bare `host:port` is accepted), except for hosts listed in
+ * `no_proxy`/`NO_PROXY` and for loopback hosts; "" means no proxy;
+ * `http://[user:password@]host[:port]` means that proxy, for every host (user and
+ * password percent-decoded, used when no ProxyCredential is set). The connection is
+ * tunneled with HTTP CONNECT; a refusal fails the connect with the proxy's HTTP
+ * status (`0x80190000 | status`). `uri` is copied. Before ConnectAsync only.
+ * Returns `S_OK`; `E_INVALIDARG` (not an `http://` URI, a malformed host or port);
+ * `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
  */
 HRESULT MessageWebSocketControl_put_ProxyUri(MessageWebSocketControl *this_, const char *uri);
 
@@ -2293,7 +2303,7 @@ HRESULT StreamWebSocket_get_OutputStream(StreamWebSocket *this_,
  * sent, so it is refused rather than dropped; set Control.ServerCredential instead).
  *
  * Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
- * a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
+ * a malformed proxy in ProxyUri or in the environment (see put_ProxyUri), not a live
  * handle); `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED`
  * (closed).
  * The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
@@ -2346,7 +2356,8 @@ HRESULT StreamWebSocket_SetRequestHeader(StreamWebSocket *this_,
  * raised for a socket that never connected). Sends queued before
  * the Close still go out, ahead of the close frame (if the server reads nothing,
  * SendTimeout ends the connection and fails them); later stores fail with
- * `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).
+ * `RO_E_CLOSED`. Closed is raised with the server's code when it answers; a
+ * server that never answers is given 30 s, then Closed comes with code 1006.
  * Closing again is harmless. Allowed inside handlers.
  * Returns `S_OK`; `E_INVALIDARG` (not a live handle).
  */
@@ -2546,13 +2557,16 @@ HRESULT StreamWebSocketControl_put_ProxyCredential(StreamWebSocketControl *this_
 
 /**
  * rtws extension: the HTTP proxy. NULL (the default) takes it from the environment
- * at ConnectAsync: `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY` (a bare
- * `host:port` is accepted), except for hosts listed in `no_proxy`/`NO_PROXY` and
- * for loopback hosts; "" means no proxy; `http://[user:password@]host[:port]` means
- * that proxy, for every host. The connection is tunneled with HTTP CONNECT; a
- * refusal fails the connect with the proxy's HTTP status (`0x80190000 | status`).
- * `uri` is copied. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not an
- * `http://` URI); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+ * at ConnectAsync, first set wins: for `ws:` `http_proxy`, `HTTP_PROXY`, for `wss:`
+ * `https_proxy`, `HTTPS_PROXY`, then for both `all_proxy`, `ALL_PROXY` (curl's
+ * convention; a bare `host:port` is accepted), except for hosts listed in
+ * `no_proxy`/`NO_PROXY` and for loopback hosts; "" means no proxy;
+ * `http://[user:password@]host[:port]` means that proxy, for every host (user and
+ * password percent-decoded, used when no ProxyCredential is set). The connection is
+ * tunneled with HTTP CONNECT; a refusal fails the connect with the proxy's HTTP
+ * status (`0x80190000 | status`). `uri` is copied. Before ConnectAsync only.
+ * Returns `S_OK`; `E_INVALIDARG` (not an `http://` URI, a malformed host or port);
+ * `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
  */
 HRESULT StreamWebSocketControl_put_ProxyUri(StreamWebSocketControl *this_, const char *uri);
 
@@ -2755,7 +2769,9 @@ HRESULT IInputStream_ReadAsync(IInputStream *this_,
 
 /**
  * `Buffer(capacity)`: a new buffer of `capacity` bytes, Length 0 (the caller owns
- * the reference). Memory is taken as it is filled. Returns `S_OK`; `E_POINTER`.
+ * the reference). No memory is taken for the capacity: only for the bytes in use,
+ * as a read fills it or `IBuffer_put_Length` makes it longer. Returns `S_OK`;
+ * `E_POINTER`.
  */
 HRESULT Buffer_Create(uint32_t capacity, IBuffer **result);
 
@@ -2787,7 +2803,8 @@ HRESULT IBuffer_get_Capacity(IBuffer *this_, uint32_t *value);
 HRESULT IBuffer_get_Length(IBuffer *this_, uint32_t *value);
 
 /**
- * Sets `Length` (at most Capacity; bytes a longer length reveals are zeros).
+ * Sets `Length` (at most Capacity; bytes a longer length reveals are zeros, and
+ * the memory for them is taken at once).
  * Returns `S_OK`; `E_INVALIDARG` (over the capacity, not a live handle).
  */
 HRESULT IBuffer_put_Length(IBuffer *this_, uint32_t value);

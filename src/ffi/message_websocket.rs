@@ -231,7 +231,7 @@ pub extern "C" fn MessageWebSocket_get_OutputStream(
 /// sent, so it is refused rather than dropped; set Control.ServerCredential instead).
 ///
 /// Synchronous returns: `S_OK`; `E_POINTER`; `E_INVALIDARG` (bad or unsupported URI,
-/// a malformed proxy in ProxyUri or in `http_proxy`/`all_proxy`, not a live
+/// a malformed proxy in ProxyUri or in the environment (see put_ProxyUri), not a live
 /// handle); `E_ILLEGAL_METHOD_CALL` (already connecting or connected); `RO_E_CLOSED`
 /// (closed).
 /// The operation then fails with: `WININET_E_NAME_NOT_RESOLVED`,
@@ -341,7 +341,8 @@ pub extern "C" fn MessageWebSocket_SetRequestHeader(
 /// raised for a socket that never connected). Sends queued before
 /// the Close still go out, ahead of the close frame (if the server reads nothing,
 /// SendTimeout ends the connection and fails them); later stores fail with
-/// `RO_E_CLOSED`. Closed is raised when the server confirms (or after 30 s).
+/// `RO_E_CLOSED`. Closed is raised with the server's code when it answers; a
+/// server that never answers is given 30 s, then Closed comes with code 1006.
 /// Closing again is harmless. Allowed inside handlers.
 /// Returns `S_OK`; `E_INVALIDARG` (not a live handle).
 #[no_mangle]
@@ -522,8 +523,10 @@ pub extern "C" fn MessageWebSocketControl_put_MessageType(
     })
 }
 
-/// `MaxMessageSize` in bytes (default 0xFFFFFFFF: no limit, which lets a hostile
-/// server make rtws buffer up to 4 GiB; set a limit for untrusted servers).
+/// `MaxMessageSize` in bytes (default 0xFFFFFFFF: no limit at all, so in
+/// FullMessage mode a hostile server can make rtws hold a message of any size,
+/// even over 4 GiB, in memory; set a limit for untrusted servers, or use
+/// PartialMessage mode, which hands a message on in pieces).
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
 #[no_mangle]
 pub extern "C" fn MessageWebSocketControl_get_MaxMessageSize(
@@ -797,13 +800,16 @@ pub extern "C" fn MessageWebSocketControl_put_ProxyCredential(
 }
 
 /// rtws extension: the HTTP proxy. NULL (the default) takes it from the environment
-/// at ConnectAsync: `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY` (a bare
-/// `host:port` is accepted), except for hosts listed in `no_proxy`/`NO_PROXY` and
-/// for loopback hosts; "" means no proxy; `http://[user:password@]host[:port]` means
-/// that proxy, for every host. The connection is tunneled with HTTP CONNECT; a
-/// refusal fails the connect with the proxy's HTTP status (`0x80190000 | status`).
-/// `uri` is copied. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG` (not an
-/// `http://` URI); `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
+/// at ConnectAsync, first set wins: for `ws:` `http_proxy`, `HTTP_PROXY`, for `wss:`
+/// `https_proxy`, `HTTPS_PROXY`, then for both `all_proxy`, `ALL_PROXY` (curl's
+/// convention; a bare `host:port` is accepted), except for hosts listed in
+/// `no_proxy`/`NO_PROXY` and for loopback hosts; "" means no proxy;
+/// `http://[user:password@]host[:port]` means that proxy, for every host (user and
+/// password percent-decoded, used when no ProxyCredential is set). The connection is
+/// tunneled with HTTP CONNECT; a refusal fails the connect with the proxy's HTTP
+/// status (`0x80190000 | status`). `uri` is copied. Before ConnectAsync only.
+/// Returns `S_OK`; `E_INVALIDARG` (not an `http://` URI, a malformed host or port);
+/// `E_ILLEGAL_METHOD_CALL`; `RO_E_CLOSED`.
 #[no_mangle]
 pub extern "C" fn MessageWebSocketControl_put_ProxyUri(
     this: *mut MessageWebSocketControl,

@@ -197,7 +197,9 @@ pub extern "C" fn IInputStream_ReadAsync(
 // ----- IBuffer -------------------------------------------------------------------
 
 /// `Buffer(capacity)`: a new buffer of `capacity` bytes, Length 0 (the caller owns
-/// the reference). Memory is taken as it is filled. Returns `S_OK`; `E_POINTER`.
+/// the reference). No memory is taken for the capacity: only for the bytes in use,
+/// as a read fills it or `IBuffer_put_Length` makes it longer. Returns `S_OK`;
+/// `E_POINTER`.
 #[no_mangle]
 pub extern "C" fn Buffer_Create(capacity: u32, result: *mut *mut IBuffer) -> HRESULT {
     call(|| out(result, "result")?.set(IBuffer::new_handle(core::Buffer::new(capacity))))
@@ -243,7 +245,8 @@ pub extern "C" fn IBuffer_get_Length(this: *mut IBuffer, value: *mut u32) -> HRE
     call(|| out(value, "value")?.set(IBuffer::get(this)?.len()))
 }
 
-/// Sets `Length` (at most Capacity; bytes a longer length reveals are zeros).
+/// Sets `Length` (at most Capacity; bytes a longer length reveals are zeros, and
+/// the memory for them is taken at once).
 /// Returns `S_OK`; `E_INVALIDARG` (over the capacity, not a live handle).
 #[no_mangle]
 pub extern "C" fn IBuffer_put_Length(this: *mut IBuffer, value: u32) -> HRESULT {
