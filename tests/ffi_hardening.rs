@@ -6,7 +6,9 @@ mod common;
 
 use common::raw::{frame, peer};
 use common::*;
+use rtws::ffi::async_op::*;
 use rtws::ffi::message_websocket::*;
+use rtws::ffi::streams::*;
 use rtws::ffi::{EventRegistrationToken, TimeSpan};
 use std::ffi::c_void;
 use std::io::Write;
@@ -387,4 +389,70 @@ fn an_endless_head_is_refused() {
     let (port, _peer) = handshake_peer(endless, Vec::new(), usize::MAX);
     let (hr, _) = connect_and_collect(port);
     assert_hr(hr, 0x8007_2F78u32 as HRESULT); // WININET_E_INVALID_SERVER_RESPONSE
+}
+
+extern "C" fn slow_first_message(
+    ctx: *mut c_void,
+    sender: *mut MessageWebSocket,
+    args: *mut MessageWebSocketMessageReceivedEventArgs,
+) {
+    // SAFETY: `ctx` comes from `context(&delivered)`, which keeps it alive.
+    let d: &Delivered = unsafe { from_context(ctx) };
+    let first = d.messages.lock().unwrap().is_empty();
+    collect_message(ctx, sender, args);
+    if first {
+        // Meanwhile the peer's next message and its reset arrive: both wait for this
+        // connection's next pass, which tries its pending write first.
+        std::thread::sleep(Duration::from_millis(400));
+    }
+}
+
+/// A peer that resets the connection while our output is stuck: the write fails
+/// first, but the message that arrived before the reset is still delivered (it
+/// was dropped: the connection ended on the write error without reading on).
+#[test]
+fn messages_before_a_reset_survive_a_failed_write() {
+    let (port, _peer) = peer(|mut s| {
+        // First the client's output fills our receive buffer (we never read).
+        std::thread::sleep(Duration::from_millis(200));
+        s.write_all(&frame(0x82, b"a")).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        s.write_all(&frame(0x82, b"b")).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        // Closing with the client's bytes unread sends a reset, not a FIN.
+    });
+    let ws = create_socket();
+    let d = Arc::new(Delivered::default());
+    add_message_received(ws, slow_first_message, context(&d));
+    let mut token = EventRegistrationToken { value: 0 };
+    assert_hr(
+        MessageWebSocket_add_Closed(ws, Some(collect_closed), context(&d), &mut token),
+        S_OK,
+    );
+    assert_hr(connect(ws, &raw_url(port)), S_OK);
+    // 16 MiB the peer never reads: the output stays stuck.
+    let w = writer(ws);
+    let big = vec![0u8; 16 << 20];
+    assert_hr(
+        DataWriter_WriteBytes(w, big.len() as u32, big.as_ptr()),
+        S_OK,
+    );
+    let mut store = std::ptr::null_mut();
+    assert_hr(DataWriter_StoreAsync(w, &mut store), S_OK);
+    wait_for("Closed", || d.ending.closed.load(Ordering::SeqCst) != 0);
+    assert_eq!(
+        *d.messages.lock().unwrap(),
+        vec![b"a".to_vec(), b"b".to_vec()],
+        "both messages sent before the reset"
+    );
+    let failure = d.ending.failure.load(Ordering::SeqCst) as HRESULT;
+    assert!(
+        failure == 0x8007_2EFFu32 as HRESULT || failure == 0x8007_2EFEu32 as HRESULT,
+        "failure 0x{:08X}: expected WININET_E_CONNECTION_RESET or _ABORTED",
+        failure as u32
+    );
+    assert_eq!(d.ending.closed.load(Ordering::SeqCst), 1006);
+    IAsyncOperationUInt32_Release(store);
+    release_writer(w);
+    MessageWebSocket_Release(ws);
 }

@@ -549,6 +549,8 @@ pub struct Connection {
     /// `OUT_LIMIT`: a peer that pings and never reads gets one pong, not a
     /// queue of them (RFC 6455 §5.5.3 allows answering the most recent only).
     pending_pong: Option<bytes::Bytes>,
+    /// Writing failed: the connection ends with this once reading has nothing more.
+    write_failure: Option<Error>,
     timing: Timing,
     /// Armed while output is pending; pushed back whenever some of it is written.
     send_stall: StallTimer,
@@ -619,6 +621,7 @@ impl Connection {
             peer_close: None,
             failure: None,
             pending_pong: None,
+            write_failure: None,
         }
     }
 
@@ -835,13 +838,26 @@ impl Connection {
             let closing = self.failure.is_some()
                 || self.peer_close.is_some()
                 || self.close_deadline.is_some();
-            let write_tried = self.unwritten() > 0 && (read_pending || batch_full || closing);
+            let write_tried = self.unwritten() > 0
+                && (read_pending || batch_full || closing)
+                && self.write_failure.is_none();
             if write_tried {
                 self.reads_since_flush = 0;
                 match self.write_out(cx) {
                     Ok(wrote) => progress |= wrote,
-                    Err(e) => return Poll::Ready(self.lost(fail_to_aborted(e))),
+                    Err(e) => {
+                        progress = true;
+                        self.write_failure = Some(fail_to_aborted(e));
+                    }
                 }
+            }
+            // A failed write ends the connection once what was received before the
+            // failure is delivered: a reset peer's last messages are not lost.
+            if self.write_failure.is_some()
+                && (read_pending || self.failure.is_some() || self.peer_close.is_some())
+            {
+                let err = self.write_failure.take();
+                return Poll::Ready(self.ending(err));
             }
             if self.unwritten() < OUT_LIMIT && self.close_deadline.is_none() {
                 if let Some(payload) = self.pending_pong.take() {

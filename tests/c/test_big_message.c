@@ -6,10 +6,14 @@
  * `run_with_server.py --max-rss-mib 64`: the harness fails the test if the process's
  * peak RSS goes over 64 MiB, so "delivered in pieces as it arrives" is measured,
  * not assumed. Every wait is bounded.
+ *
+ * Usage: test_big_message ws://127.0.0.1:PORT [BYTES]   (BYTES: the message size, default
+ * 1 GiB; the valgrind and asan runs use a few MiB.)
  */
 #include "testutil.h"
 
 #define GIB (1024ull * 1024ull * 1024ull)
+static uint64_t message_bytes = GIB;
 #define PIECE (256u * 1024u)
 #define WAIT_MS 30000
 
@@ -34,7 +38,7 @@ static void test_stream_websocket_reads_one_gib_message_in_sections(void)
     int pattern = 1;
     char path[64];
 
-    snprintf(path, sizeof path, "/stream?bytes=%llu", (unsigned long long)GIB);
+    snprintf(path, sizeof path, "/stream?bytes=%llu", (unsigned long long)message_bytes);
     CHECK_OK(StreamWebSocket_Create(&ws));
     CHECK_OK(StreamWebSocket_ConnectAsync(ws, tu_url(path), &connect));
     CHECK_OK(IAsyncAction_Wait(connect, WAIT_MS));
@@ -43,7 +47,7 @@ static void test_stream_websocket_reads_one_gib_message_in_sections(void)
     CHECK_OK(Buffer_Create(PIECE, &buf));
     /* Bounded: at most one read per byte would be 1 Gi reads; pieces are large, so
      * 100,000 reads (>= 10 KiB each on average) is a generous cap. */
-    while (total < GIB && reads < 100000) {
+    while (total < message_bytes && reads < 100000) {
         IAsyncOperationIBuffer *op = NULL;
         IBuffer *got = NULL;
         uint32_t len = 0, copied = 0;
@@ -65,7 +69,7 @@ static void test_stream_websocket_reads_one_gib_message_in_sections(void)
         total += len;
         reads++;
     }
-    CHECK(total == GIB);
+    CHECK(total == message_bytes);
     CHECK(pattern);
     CHECK(reads > 1); /* in sections, not whole */
     printf("StreamWebSocket: %llu bytes in %u reads\n", (unsigned long long)total, reads);
@@ -128,7 +132,7 @@ static void test_partial_message_mode_gets_one_gib_in_pieces(void)
     pthread_mutex_init(&p.lock, NULL);
     tu_signal_init(&p.done);
     p.pattern = 1;
-    snprintf(path, sizeof path, "/stream?bytes=%llu", (unsigned long long)GIB);
+    snprintf(path, sizeof path, "/stream?bytes=%llu", (unsigned long long)message_bytes);
     CHECK_OK(MessageWebSocket_Create(&ws));
     CHECK_OK(MessageWebSocket_get_Control(ws, &c));
     CHECK_OK(MessageWebSocketControl_put_ReceiveMode(c, MessageWebSocketReceiveMode_PartialMessage));
@@ -138,7 +142,7 @@ static void test_partial_message_mode_gets_one_gib_in_pieces(void)
     CHECK(tu_signal_wait(&p.done, 1, 120000));
     pthread_mutex_lock(&p.lock);
     CHECK(!p.failed);
-    CHECK(p.total == GIB);
+    CHECK(p.total == message_bytes);
     CHECK(p.pattern);
     CHECK(p.events > 1);
     CHECK(p.complete_flags == 1);
@@ -154,6 +158,12 @@ static void test_partial_message_mode_gets_one_gib_in_pieces(void)
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
+    if (argc > 2)
+        message_bytes = strtoull(argv[2], NULL, 10);
+    if (message_bytes == 0) {
+        fprintf(stderr, "test_big_message: BYTES must be a positive number\n");
+        return 2;
+    }
     RUN(test_stream_websocket_reads_one_gib_message_in_sections);
     RUN(test_partial_message_mode_gets_one_gib_in_pieces);
     return tu_finish();
