@@ -80,7 +80,13 @@ fn server_binary() -> PathBuf {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        TestServer::start_for(Duration::from_secs(300))
+    }
+
+    /// `start`, for a server that ends by itself after `lifetime` (not 300 s).
+    pub fn start_for(lifetime: Duration) -> TestServer {
         let binary = server_binary();
+        let lifetime = lifetime.as_secs().max(1).to_string();
         let mut child = Command::new(&binary)
             // A server left behind by a killed test run still ends by itself.
             .args([
@@ -89,7 +95,7 @@ impl TestServer {
                 "--port",
                 "0",
                 "--exit-after-secs",
-                "300",
+                &lifetime,
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -202,6 +208,11 @@ impl<T: Clone> Events<T> {
             panics.is_empty(),
             "a check failed inside a handler: {panics:?}"
         );
+    }
+
+    /// Empties the list, returning what it held (handler failures stay recorded).
+    pub fn take(&self) -> Vec<T> {
+        std::mem::take(&mut self.state.lock().unwrap().0)
     }
 
     #[track_caller]

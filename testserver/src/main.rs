@@ -8,6 +8,9 @@
 mod autobahn;
 mod conn;
 mod faults;
+mod fuzz;
+#[allow(dead_code)] // the driver's half of the generator (checking a client) is unused here
+mod fuzz_case;
 mod proxy;
 mod stream;
 mod tls;
@@ -79,6 +82,19 @@ Prints `PORT <n>` first. Routes (request path + query; K defaults to 0):
   /auth?user=U&pass=P          require `Authorization: Basic` U:P (default user:pass):
                                401 + WWW-Authenticate, connection kept open for a
                                retry (up to 5 requests); with it, upgrade and echo
+  /fuzz?seed=S&case=N          peer-side protocol fuzzer: case N of seed S (decimal
+                               u64s) answers the upgrade with a valid or mutated head
+                               (wrong accept, no Upgrade/Connection, unoffered
+                               subprotocol or extension, bare LF, HTTP status, garbage;
+                               or split in pieces) and, past a good one, messages then a
+                               close, the end of the stream, or a protocol fault (RSV
+                               bits, reserved opcode, masked frame, long or fragmented
+                               control, bad continuation, invalid UTF-8, bad close
+                               payload or code, 64-bit length MSB, truncated frame),
+                               written in random pieces; reads what the client sends
+                               meanwhile, then prints `FUZZ seed=S case=N family=F
+                               expect=E client=C` (E: the RFC 6455 outcome; C: what the
+                               client sent). Cases: testserver/src/fuzz_case.rs
 --tls-dir DIR: first makes a new test PKI (ECDSA P-256) and writes into DIR (created if
   missing, files replaced): ca.pem (test root CA), client.pem + client-key.pem (PKCS#8;
   clientAuth, signed by the CA), client.p12 (the same + ca, password `rtws`) and the
@@ -444,6 +460,7 @@ async fn serve(mut stream: Conn, head: Head) -> Result<(), Error> {
         "/badaccept" => return faults::bad_accept(stream, &head).await,
         "/garbage" => return faults::garbage(stream, &head).await,
         "/auth" => return faults::auth(stream, head).await,
+        "/fuzz" => return fuzz::serve(stream, &head).await,
         _ => {}
     }
 
