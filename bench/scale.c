@@ -23,9 +23,17 @@
  *                                        done is a failure
  *            --hold S                    idle: seconds idle before the echo check (1)
  *            --max-kib-per-socket K      idle: fail when RSS per open socket is above K
+ *            --max-heap-kib-per-socket K idle: fail when the live heap per open socket
+ *                                        (glibc's mallinfo2) is above K
  *            --parallel P                cycles: cycles run by P threads at once (1)
  *            --samples K                 cycles: rounds, one RSS/fd sample each (20)
  *            --rss-tolerance-mib M       cycles, soak: allowed RSS growth (4 MiB)
+ *            --leak                      self-check of the checks: the host drops its
+ *                                        socket, DataWriter and DataReader references
+ *                                        instead of releasing them, so the RSS checks
+ *                                        must fail (cycles: ~6 KiB per cycle; soak:
+ *                                        ~4 KiB per echo, as a kept DataReader keeps the
+ *                                        read buffer its message was cut from)
  *
  * Exit status: 0 on success; 1 with a "scale: FAIL: ..." line on stderr on failure; 77
  * ("scale: SKIP: ...") when the hard RLIMIT_NOFILE is below what N sockets need (the soft
@@ -70,7 +78,8 @@
 
 static double max_secs = 120;
 static double hold_secs = 1;
-static double max_kib_per_socket = -1; /* < 0: not checked */
+static double max_kib_per_socket = -1;      /* < 0: not checked */
+static double max_heap_kib_per_socket = -1; /* < 0: not checked */
 static long parallel = 1;
 static long samples = 20;
 static double rss_tolerance_mib = 4;
@@ -269,18 +278,26 @@ static void group_destroy(struct group *g)
     pthread_cond_destroy(&g->cond);
 }
 
-/* Waits until *counter reaches `want` or CLOCK_MONOTONIC passes `limit_ns`; returns it. */
-static long group_wait(struct group *g, long *counter, long want, int64_t limit_ns)
+/* Waits until *counter reaches `want` or CLOCK_MONOTONIC passes `limit_ns` (or, with
+ * `until_failure`, a failure is reported); returns the counter. */
+static long group_wait_ex(struct group *g, long *counter, long want, int64_t limit_ns,
+                          int until_failure)
 {
     struct timespec ts = {limit_ns / NS_PER_S, limit_ns % NS_PER_S};
     pthread_mutex_lock(&g->lock);
-    while (*counter < want && atomic_load(&failures) == 0) {
+    while (*counter < want && !(until_failure && atomic_load(&failures) != 0)) {
         if (pthread_cond_timedwait(&g->cond, &g->lock, &ts) == ETIMEDOUT)
             break;
     }
     long got = *counter;
     pthread_mutex_unlock(&g->lock);
     return got;
+}
+
+/* group_wait_ex that gives up at the first failure (a failed socket will not deliver). */
+static long group_wait(struct group *g, long *counter, long want, int64_t limit_ns)
+{
+    return group_wait_ex(g, counter, want, limit_ns, 1);
 }
 
 static long group_get(struct group *g, const long *counter)
@@ -534,20 +551,28 @@ static int warm_up(const char *url)
     sock_reset(&s, &g, -1);
     int rc = one_cycle(&s, url);
     group_destroy(&g);
+    if (rc)
+        fprintf(stderr, "scale: the warm-up cycle (socket -1) failed\n");
     if (rc == 0)
         sleep_ms(100); /* let the warm-up's close settle */
     return rc;
 }
 
-/* Closes sockets [0, n) (those with a ws), waits (bounded) for their Closed events,
- * releases them. Returns the Closed count. */
-static long close_all(struct sock *socks, long n, struct group *g, long expect_closed)
+/* Closes sockets [0, n), waits (bounded) for the Closed events of those that were open
+ * (connected, no Closed yet: their number goes to *open), releases them all. Returns the
+ * Closed events that came. */
+static long close_all(struct sock *socks, long n, struct group *g, long *open)
 {
     long closed0 = group_get(g, &g->closed);
-    for (long i = 0; i < n; i++)
+    *open = 0;
+    for (long i = 0; i < n; i++) {
+        if (socks[i].connected && !atomic_load(&socks[i].closed))
+            (*open)++;
         sock_close(&socks[i]);
+    }
     int64_t limit = now_ns() + (int64_t)(30 + n / 1000) * NS_PER_S;
-    long closed = group_wait(g, &g->closed, closed0 + expect_closed, limit) - closed0;
+    /* Waited for even after a failure: the fd check after it needs the closes done. */
+    long closed = group_wait_ex(g, &g->closed, closed0 + *open, limit, 0) - closed0;
     for (long i = 0; i < n; i++)
         sock_release(&socks[i]);
     return closed;
@@ -605,11 +630,12 @@ static int idle_mode(const char *url, long n)
            opened, n, connect_s, issued_s, connect_s > 0 ? (double)opened / connect_s : 0);
     printf("scale idle: VmRSS %ld KiB before, %ld KiB with %ld open: %+.2f KiB per socket\n",
            rss0, rss_open, opened, kib_per);
-    if (heap0 >= 0 && opened)
+    double heap_per = heap0 >= 0 && opened ? (double)(heap_open - heap0) / 1024.0 / (double)opened
+                                           : -1;
+    if (heap_per >= 0)
         printf("scale idle: heap in use (mallinfo2) %ld KiB before, %ld KiB with %ld open: "
                "%+.2f KiB per socket\n",
-               heap0 / 1024, heap_open / 1024, opened,
-               (double)(heap_open - heap0) / 1024.0 / (double)opened);
+               heap0 / 1024, heap_open / 1024, opened, heap_per);
 #if defined(__GLIBC__)
     /* What of the RSS growth is free heap glibc kept (the connects' high-water mark):
      * malloc_trim returns every free page to the kernel. Read after the figure above. */
@@ -628,6 +654,12 @@ static int idle_mode(const char *url, long n)
               opened);
     if (max_kib_per_socket >= 0 && kib_per > max_kib_per_socket)
         failf("%.2f KiB of RSS per open socket, the limit is %g", kib_per, max_kib_per_socket);
+    if (max_heap_kib_per_socket >= 0 && heap_per < 0)
+        printf("scale idle: no mallinfo2 here (glibc 2.33 or later): the heap limit is not "
+               "checked\n");
+    else if (max_heap_kib_per_socket >= 0 && heap_per > max_heap_kib_per_socket)
+        failf("%.2f KiB of live heap per open socket, the limit is %g", heap_per,
+              max_heap_kib_per_socket);
 
     /* Idle for --hold seconds: no socket may close meanwhile. */
     int64_t hold_end = now_ns() + (int64_t)(hold_secs * 1e9);
@@ -660,20 +692,23 @@ static int idle_mode(const char *url, long n)
               opened);
 
     int64_t t_close = now_ns();
-    long closed = close_all(socks, n, &g, opened - closed_idle);
+    long still_open = 0;
+    long closed = close_all(socks, n, &g, &still_open);
     double close_s = secs_since(t_close);
     long fds_after = settle_fds(fds0), rss_after = rss_kib();
     printf("scale idle: %ld Closed events in %.3f s after closing; then open fds %ld "
            "(baseline %ld), VmRSS %ld KiB\n",
            closed, close_s, fds_after, fds0, rss_after);
-    if (closed < opened - closed_idle)
-        failf("%ld of %ld Closed events after Close", closed, opened - closed_idle);
+    if (closed < still_open)
+        failf("%ld of %ld Closed events after Close", closed, still_open);
     if (fds_after != fds0)
         failf("%ld fds open after closing every socket, %ld before: %+ld", fds_after, fds0,
               fds_after - fds0);
 
     result("idle", "connects_per_s", connect_s > 0 ? (double)opened / connect_s : 0, opened);
     result("idle", "rss_KiB_per_socket", kib_per, opened);
+    if (heap_per >= 0)
+        result("idle", "heap_KiB_per_socket", heap_per, opened);
     free(socks);
     group_destroy(&g);
     rtws_Shutdown(2000);
@@ -892,14 +927,15 @@ static int soak_mode(const char *url, long n, long secs)
         failf("%ld of %ld sockets did not get their last echo after the stop", opened - idle,
               opened);
 
-    long closed = close_all(socks, n, &g, opened);
+    long still_open = 0;
+    long closed = close_all(socks, n, &g, &still_open);
     long fds_after = settle_fds(fds0), rss_after = rss_kib();
     printf("scale soak: %ld echoes in %.1f s (%.0f/s), %ld Closed events; then open fds %ld "
            "(baseline %ld), VmRSS %ld KiB\n",
            total, soak_s, soak_s > 0 ? (double)total / soak_s : 0, closed, fds_after, fds0,
            rss_after);
-    if (closed < opened && atomic_load(&failures) == 0)
-        failf("%ld of %ld Closed events after Close", closed, opened);
+    if (closed < still_open)
+        failf("%ld of %ld Closed events after Close", closed, still_open);
     if (fds_after != fds0)
         failf("%ld fds open after closing every socket, %ld before: %+ld", fds_after, fds0,
               fds_after - fds0);
@@ -948,9 +984,10 @@ static int usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s ws://127.0.0.1:PORT/echo idle N [--hold S] [--max-kib-per-socket K]\n"
+            "                                   [--max-heap-kib-per-socket K]\n"
             "       %s URL cycles N [--parallel P] [--samples K] [--rss-tolerance-mib M]\n"
             "       %s URL soak N SECONDS [--rss-tolerance-mib M]\n"
-            "       (idle, cycles: [--max-secs S], default 120)\n",
+            "       (idle, cycles: [--max-secs S], default 120; any mode: [--leak])\n",
             argv0, argv0, argv0);
     return 2;
 }
@@ -980,6 +1017,9 @@ int main(int argc, char **argv)
         } else if (strcmp(o, "--max-kib-per-socket") == 0 && has &&
                    num_arg(argv[i + 1], 0, 1e9, &v) == 0) {
             max_kib_per_socket = v;
+        } else if (strcmp(o, "--max-heap-kib-per-socket") == 0 && has &&
+                   num_arg(argv[i + 1], 0, 1e9, &v) == 0) {
+            max_heap_kib_per_socket = v;
         } else if (strcmp(o, "--parallel") == 0 && has &&
                    num_arg(argv[i + 1], 1, 256, &v) == 0) {
             parallel = (long)v;
