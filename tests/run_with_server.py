@@ -3,7 +3,7 @@
 
 usage: run_with_server.py --server PATH [--server-arg ARG]... [--expect-server REGEX]...
                           [--proxy-arg ARG]... [--expect-proxy REGEX]... [--tls]
-                          [--timeout SECS] [--max-rss-mib M] -- CMD ARGS...
+                          [--timeout SECS] [--max-rss-mib M] [--skip-status N] -- CMD ARGS...
 
 Starts `PATH --port 0 ARG...`, waits (10 s max) for its `PORT <n>` stdout line, replaces
 `{url}` (ws://127.0.0.1:<n>) and `{port}` (<n>) in CMD/ARGS, runs the command with inherited
@@ -22,6 +22,9 @@ command itself, or its largest descendant that it waited for; never the servers)
 "peak RSS of the test: X MiB"; with --max-rss-mib M, above M MiB is a failure. Linux starts a
 child's ru_maxrss at the peak RSS of the process that spawned it (this runner, ~15 MiB), so a
 smaller figure reads as that floor ("(or less: ...)" is logged after it then).
+With --skip-status N, a command that exits with status N is taken as skipped (it said why):
+the runner logs "run_with_server: SKIP: ..." instead of a failure line and exits with N too
+(e.g. 77 with ctest's SKIP_RETURN_CODE 77); the server expectations are then not checked.
 Exit status: the command's (128+N if killed by signal N), or 1 on timeout,
 server failure, unmet expectation or too much memory. Any failure prints a line starting with
 "run_with_server: FAIL" so CMake can set FAIL_REGULAR_EXPRESSION on it: that keeps a crash
@@ -203,6 +206,9 @@ def run(opts):
         # At or below our own peak, the figure is the floor (see the module docstring).
         floor = " (or less: the runner's own peak, counted in)" if peak_rss <= rss_floor else ""
         log(f"peak RSS of the test: {peak_mib:.1f} MiB{floor}")
+        if opts.skip_status is not None and rc == opts.skip_status:
+            log(f"SKIP: command exited with status {rc}, the skip status: {' '.join(cmd)}")
+            return rc
         if opts.max_rss_mib is not None and peak_mib > opts.max_rss_mib:
             status = fail(f"peak RSS {peak_mib:.1f} MiB exceeds {opts.max_rss_mib:g} MiB")
         missing = [rx for rx in opts.expect_server if not re.search(rx, server.output(), re.M)]
@@ -244,6 +250,8 @@ def main():
     p.add_argument("--timeout", type=float, default=120, help="command timeout in seconds")
     p.add_argument("--max-rss-mib", type=float, metavar="M",
                    help="fail if the command's peak resident set size is above M MiB")
+    p.add_argument("--skip-status", type=int, metavar="N",
+                   help="the command's exit status N means skipped: passed through, no FAIL line")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     opts = p.parse_args()
     if opts.command[:1] == ["--"]:
