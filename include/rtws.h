@@ -66,11 +66,6 @@ typedef int32_t HRESULT;
 #define READ_AHEAD 2
 
 /**
- * The largest response head accepted (tungstenite's own limit is 64 KiB too).
- */
-#define MAX_HEAD (64 * 1024)
-
-/**
  * `timeout_ms` value for the `Wait` functions: wait until the operation finishes.
  */
 #define RTWS_INFINITE 4294967295
@@ -1645,7 +1640,10 @@ HRESULT MessageWebSocket_get_OutputStream(MessageWebSocket *this_, IOutputStream
  * status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
  * or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
  * (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
- * (the server chose no offered subprotocol, or one not offered); for `wss:`, a
+ * (the server chose a subprotocol not offered, or several; one that declines
+ * every offer is accepted, as RFC 6455 §4.1 says, and Information's Protocol is
+ * then empty), `E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED` (the server named an
+ * extension: rtws offers none); for `wss:`, a
  * certificate error not in IgnorableServerCertificateErrors:
  * `WININET_E_SEC_CERT_DATE_INVALID` (Expired; WebErrorStatus CertificateExpired),
  * `WININET_E_SEC_CERT_CN_INVALID` (InvalidName; CertificateCommonNameIsIncorrect),
@@ -2313,7 +2311,10 @@ HRESULT StreamWebSocket_get_OutputStream(StreamWebSocket *this_,
  * status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
  * or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
  * (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
- * (the server chose no offered subprotocol, or one not offered); for `wss:`, a
+ * (the server chose a subprotocol not offered, or several; one that declines
+ * every offer is accepted, as RFC 6455 §4.1 says, and Information's Protocol is
+ * then empty), `E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED` (the server named an
+ * extension: rtws offers none); for `wss:`, a
  * certificate error not in IgnorableServerCertificateErrors:
  * `WININET_E_SEC_CERT_DATE_INVALID` (Expired; WebErrorStatus CertificateExpired),
  * `WININET_E_SEC_CERT_CN_INVALID` (InvalidName; CertificateCommonNameIsIncorrect),

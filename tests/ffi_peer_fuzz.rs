@@ -25,7 +25,6 @@
 //!   RTWS_FUZZ_FIRST    the first case number (default 0): RTWS_FUZZ_FIRST=N
 //!                      RTWS_FUZZ_CASES=1 replays case N alone
 //!   RTWS_FUZZ_WORKERS  cases in flight at once (default 4)
-//!   RTWS_FUZZ_STRICT   1: the known disagreements (`KNOWN`) fail the run too
 //!   RTWS_FUZZ_BUDGET_SECS  no case starts after this (default 60 + cases / 5); the
 //!                      run fails if some did not run
 //!
@@ -49,7 +48,7 @@ mod common;
 mod fuzz_case;
 
 use common::*;
-use fuzz_case::{Case, ClientReport, End, Expect, Handshake, Session};
+use fuzz_case::{Case, ClientReport, End, Expect, Session};
 use rtws::core::message_websocket::SocketMessageType;
 use rtws::ffi::message_websocket::*;
 use rtws::ffi::vector::*;
@@ -70,69 +69,6 @@ const GRACE: Duration = Duration::from_millis(100);
 const LINE_WAIT: Duration = Duration::from_secs(15);
 /// Failing cases printed in full; the rest are counted.
 const PRINT_LIMIT: usize = 40;
-
-/// Where rtws is known to disagree with RFC 6455. A failing case that fits an entry (its
-/// predicate holds and every difference found is one of its symptoms) is counted and
-/// named in the summary but does not fail the run, unless RTWS_FUZZ_STRICT=1. These are
-/// bugs to fix, not the reference: delete an entry once rtws is fixed (its symptoms then
-/// no longer appear, and any other difference always fails).
-struct Known {
-    name: &'static str,
-    applies: fn(&Case) -> bool,
-    symptoms: &'static [&'static str],
-}
-
-const KNOWN: &[Known] = &[
-    Known {
-        // tungstenite's verify_response compares the whole value with "Upgrade"; §4.1
-        // step 3 asks for a token "Upgrade" in the list.
-        name: "Connection as a token list refused",
-        applies: |c| c.handshake == Handshake::ConnectionList,
-        symptoms: &["connect failed with 0x80072F78"],
-    },
-    Known {
-        // rtws (documented) and tungstenite (NoSubProtocol) refuse a server that declines
-        // every offered subprotocol; §4.1 step 6 fails only an unoffered one, and §4.2.2
-        // step 5.4 says a declining server sends no Sec-WebSocket-Protocol.
-        name: "declined subprotocol refused",
-        applies: |c| c.handshake == Handshake::SubprotocolDeclined,
-        symptoms: &["connect failed with 0x83760004"],
-    },
-    Known {
-        // tungstenite's CloseCode has no 1014 (Bad Gateway, in the registry of §11.7), so
-        // rtws's frame reader calls it not allowed and fails the connection with 1002.
-        name: "close code 1014 refused",
-        applies: |c| session(c).is_some_and(|s| s.close_code == Some(1014)),
-        symptoms: &[
-            "Closed(1002, \"\"), expected Closed(",
-            "failed MessageReceived after a clean close",
-            "the client failed the connection with close frame Some(Some(1002))",
-        ],
-    },
-];
-
-fn session(case: &Case) -> Option<&Session> {
-    match &case.expect {
-        Expect::Connects(s) | Expect::ConnectsOrFails(s, _) => Some(s),
-        Expect::Fails(_) => None,
-    }
-}
-
-/// The known disagreement `problems` are, if any (context lines aside).
-fn known(case: &Case, problems: &[String]) -> Option<&'static str> {
-    let differences = problems
-        .iter()
-        .filter(|p| !p.starts_with("events: ") && !p.starts_with("server: "));
-    KNOWN
-        .iter()
-        .find(|k| {
-            (k.applies)(case)
-                && differences
-                    .clone()
-                    .all(|p| k.symptoms.iter().any(|s| p.contains(s)))
-        })
-        .map(|k| k.name)
-}
 
 #[derive(Clone, Debug, PartialEq)]
 enum Ev {
@@ -436,18 +372,16 @@ fn run_case(server: &TestServer, case: &Case) -> Vec<String> {
 
 #[derive(Default)]
 struct Tally {
-    /// Per family: cases, failed, known disagreements.
-    families: BTreeMap<String, [usize; 3]>,
+    /// Per family: cases, failed.
+    families: BTreeMap<String, [usize; 2]>,
     failures: Vec<String>,
-    known: BTreeMap<&'static str, (usize, String)>,
 }
 
 impl Tally {
-    fn count(&mut self, family: &str, failed: bool, known: bool) {
+    fn count(&mut self, family: &str, failed: bool) {
         let entry = self.families.entry(family.to_string()).or_default();
         entry[0] += 1;
         entry[1] += usize::from(failed);
-        entry[2] += usize::from(known);
     }
 }
 
@@ -457,7 +391,6 @@ fn peer_fuzz() {
     let seed = env_u64("RTWS_FUZZ_SEED", 1);
     let first = env_u64("RTWS_FUZZ_FIRST", 0);
     let workers = env_u64("RTWS_FUZZ_WORKERS", 4).clamp(1, 64);
-    let strict = env_u64("RTWS_FUZZ_STRICT", 0) != 0;
     // Each case's waits are bounded, but a client that hangs in every case would take
     // hours at those bounds: no case starts once this is spent.
     let budget = Duration::from_secs(env_u64("RTWS_FUZZ_BUDGET_SECS", 60 + cases / 5));
@@ -490,15 +423,10 @@ fn peer_fuzz() {
                     vec![format!("panicked: {what}")]
                 });
                 let mut t = tally.lock().unwrap();
-                let known = known(&case, &problems).filter(|_| !problems.is_empty());
-                let failed = !problems.is_empty() && (strict || known.is_none());
-                t.count(case.handshake.name(), failed, known.is_some());
+                let failed = !problems.is_empty();
+                t.count(case.handshake.name(), failed);
                 if let Some(f) = case.frames {
-                    t.count(f.name(), failed, known.is_some());
-                }
-                if let Some(name) = known {
-                    let first = format!("seed={seed} case={index}");
-                    t.known.entry(name).or_insert((0, first)).0 += 1;
+                    t.count(f.name(), failed);
                 }
                 if failed {
                     let report = format!(
@@ -520,42 +448,23 @@ fn peer_fuzz() {
     let families: Vec<String> = t
         .families
         .iter()
-        .map(|(name, [n, bad, known])| {
+        .map(|(name, [n, bad])| {
             let mut line = format!("{name} {n}");
             if *bad > 0 {
                 line += &format!(", {bad} failed");
             }
-            if *known > 0 {
-                line += &format!(", {known} known disagreement");
-            }
             line
         })
-        .collect();
-    let known: Vec<String> = t
-        .known
-        .iter()
-        .map(|(name, (n, first))| format!("{name}: {n} cases (first: {first})"))
         .collect();
     eprintln!(
         "peer fuzz: seed {seed}, cases {first}..{} ({} ran), {} failed, {:.1} s, {workers} workers\n\
          cases per family (a case counts in its hs- family and, if its head is one the RFC \
-         accepts, its fr- family):\n  {}\n\
-         known disagreements with RFC 6455{}:\n  {}",
+         accepts, its fr- family):\n  {}",
         first + cases,
         ran.load(Ordering::Relaxed),
         t.failures.len(),
         started.elapsed().as_secs_f64(),
         families.join("\n  "),
-        if strict {
-            " (failing: RTWS_FUZZ_STRICT)"
-        } else {
-            ""
-        },
-        if known.is_empty() {
-            "none".to_string()
-        } else {
-            known.join("\n  ")
-        },
     );
     let ran = ran.into_inner();
     assert_eq!(

@@ -9,6 +9,7 @@
 use crate::core::async_op::AsyncOp;
 use crate::core::error::*;
 use crate::core::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
+use crate::core::handshake::{self, Refusal};
 use crate::core::inbound::Inbound;
 use crate::core::message_websocket::{MessageReceivedArgs, SocketMessageType};
 use crate::core::proxy::Proxy;
@@ -17,7 +18,7 @@ use crate::core::socket::{c_text, ClosedArgs, Socket};
 use crate::core::streams::Payload;
 use crate::core::tls::{self, ServerTrust, TlsSettings, ValidationRequest};
 use crate::core::traffic::Traffic;
-use crate::core::wire::{Io, Wire};
+use crate::core::wire::{self, Io, Wire};
 use bytes::BytesMut;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -28,16 +29,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{timeout, Sleep};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The seed's documented limit: at most 5 addresses tried for one name.
 pub(crate) const MAX_ADDRESSES: usize = 5;
 /// How long a close handshake we started may wait for the peer's reply.
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
-/// tungstenite reads only the response head (see `Wire`); a small buffer will do.
-const HANDSHAKE_READ_BUFFER: usize = 4096;
 /// Queued sends are flushed when reading would block, or at these sizes.
 const FLUSH_BATCH_MESSAGES: usize = 32;
 const FLUSH_BATCH_BYTES: usize = 64 * 1024;
@@ -270,35 +266,13 @@ async fn handshake(
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
 
-    let mut request = target
-        .uri
-        .clone()
-        .into_client_request()
-        .map_err(|e| Error::invalid_arg(format!("cannot build the upgrade request: {e}")))?;
-    let headers = request.headers_mut();
-    for (name, value) in &target.headers {
-        let name = http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Error::invalid_arg(format!("invalid header name '{name}'")))?;
-        let value = http::HeaderValue::from_str(value)
-            .map_err(|_| Error::invalid_arg("invalid header value"))?;
-        headers.append(name, value);
-    }
-    if !target.protocols.is_empty() {
-        let list = target.protocols.join(", ");
-        headers.insert(
-            http::header::SEC_WEBSOCKET_PROTOCOL,
-            http::HeaderValue::from_str(&list)
-                .map_err(|_| Error::invalid_arg("invalid SupportedProtocols entry"))?,
-        );
-    }
-    if let Some(auth) = authorization {
-        headers.insert(
-            http::header::AUTHORIZATION,
-            http::HeaderValue::from_str(auth).map_err(|_| {
-                Error::invalid_arg("the server credential cannot be sent in a header")
-            })?,
-        );
-    }
+    // Names, values and subprotocols were checked when they were set.
+    let upgrade = handshake::request(
+        &target.uri,
+        &target.headers,
+        &target.protocols,
+        authorization,
+    );
     let (io, trust) = match &target.tls {
         None => (Io::Plain(stream), None),
         Some(settings) => {
@@ -341,57 +315,39 @@ async fn handshake(
             (Io::Tls(Box::new(tls)), Some(trust))
         }
     };
-    let config = WebSocketConfig::default().read_buffer_size(HANDSHAKE_READ_BUFFER);
-    let handshake = tokio_tungstenite::client_async_with_config(
-        request,
-        Wire::new(io, already_read, traffic.clone()),
-        Some(config),
-    );
-    let (ws, response) = match timeout(target.timing.connect, handshake).await {
-        Err(_) => {
-            return Err(Error::new(
+    let mut wire = Wire::new(io, already_read, traffic.clone());
+    let exchange = async {
+        wire.send_all(&upgrade.bytes)
+            .await
+            .map_err(|e| wire::io_error(&e, "sending the upgrade request"))?;
+        wire.read_head().await
+    };
+    let head = timeout(target.timing.connect, exchange)
+        .await
+        .map_err(|_| {
+            Error::new(
                 WININET_E_TIMEOUT,
                 "the server did not complete the WebSocket handshake in time",
             )
-            .into())
+        })??;
+    let protocol = match handshake::verify(&head, &upgrade) {
+        Ok(protocol) => protocol,
+        Err(Refusal::Invalid(e)) => return Err(e.into()),
+        Err(Refusal::Status { code, basic }) => {
+            let e = Error::new(
+                http_status_hresult(code),
+                format!("the server answered the upgrade request with HTTP status {code}"),
+            );
+            return Err(if code == 401 {
+                Rejected::Unauthorized(e, basic)
+            } else {
+                Rejected::Failed(e)
+            });
         }
-        Ok(Err(WsError::Http(resp))) if resp.status() == http::StatusCode::UNAUTHORIZED => {
-            let basic = resp
-                .headers()
-                .get_all(http::header::WWW_AUTHENTICATE)
-                .iter()
-                .any(|v| {
-                    v.as_bytes().len() >= 5 && v.as_bytes()[..5].eq_ignore_ascii_case(b"basic")
-                });
-            let e = handshake_error(WsError::Http(resp));
-            return Err(Rejected::Unauthorized(e, basic));
-        }
-        Ok(r) => r.map_err(handshake_error)?,
     };
-    // RFC 6455 §4.1: an extension the client did not offer (rtws offers none)
-    // fails the connection.
-    if let Some(ext) = response
-        .headers()
-        .get(http::header::SEC_WEBSOCKET_EXTENSIONS)
-    {
-        return Err(Error::new(
-            E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
-            format!(
-                "the server answered with Sec-WebSocket-Extensions '{}', which rtws did not offer",
-                String::from_utf8_lossy(ext.as_bytes())
-            ),
-        )
-        .into());
-    }
-    let protocol = response
-        .headers()
-        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
     Ok(Established {
         // Every byte after the response head is still in the wire's buffer.
-        wire: ws.into_inner(),
+        wire,
         trust,
         protocol,
         local_address,
@@ -425,40 +381,6 @@ async fn connect_one(
             _ => during(e),
         })?;
     Ok(stream)
-}
-
-fn handshake_error(e: WsError) -> Error {
-    match e {
-        WsError::Http(resp) => {
-            let status = resp.status();
-            Error::new(
-                http_status_hresult(status.as_u16()),
-                format!("the server answered the upgrade request with HTTP {status}"),
-            )
-        }
-        WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(sub)) => Error::new(
-            E_SUBPROTOCOL_NOT_SUPPORTED,
-            format!("subprotocol negotiation failed: {sub}"),
-        ),
-        // A TLS alert (e.g. TLS 1.3's refusal of a missing client certificate,
-        // which arrives after the client's side of the TLS handshake).
-        WsError::Io(io) if io.get_ref().is_some_and(|e| e.is::<openssl::ssl::Error>()) => {
-            Error::new(
-                WININET_E_SECURITY_CHANNEL_ERROR,
-                format!("TLS failed during the WebSocket handshake: {io}"),
-            )
-        }
-        // `Wire` refused the head (over `wire::MAX_HEAD`).
-        WsError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::new(
-            WININET_E_INVALID_SERVER_RESPONSE,
-            format!("invalid handshake response: {io}"),
-        ),
-        WsError::Io(io) => Error::from_io(&io, "during the WebSocket handshake"),
-        other => Error::new(
-            WININET_E_INVALID_SERVER_RESPONSE,
-            format!("invalid handshake response: {other}"),
-        ),
-    }
 }
 
 /// Fires when `active` stays true and `progress` stays the same for `limit`.

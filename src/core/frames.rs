@@ -12,7 +12,7 @@ use crate::core::message_websocket::SocketMessageType;
 use bytes::{Bytes, BytesMut};
 use std::io::Cursor;
 pub use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 
 pub const PROTOCOL_ERROR: u16 = 1002;
@@ -270,7 +270,7 @@ fn close_payload(p: &[u8]) -> std::result::Result<Option<(u16, String)>, Violati
         ));
     }
     let code = u16::from_be_bytes([p[0], p[1]]);
-    if !CloseCode::from(code).is_allowed() {
+    if !close_code_allowed(code) {
         return Err(violation(
             PROTOCOL_ERROR,
             format_args!("close code {code} is not allowed on the wire"),
@@ -279,6 +279,14 @@ fn close_payload(p: &[u8]) -> std::result::Result<Option<(u16, String)>, Violati
     let reason =
         std::str::from_utf8(&p[2..]).map_err(|_| violation(INVALID_PAYLOAD, "a close reason"))?;
     Ok(Some((code, reason.to_owned())))
+}
+
+/// Whether a peer may send `code` in a close frame (RFC 6455 §7.4, and the IANA
+/// registry of §11.7, which adds 1012-1014): 1004 is reserved, 1005, 1006 and
+/// 1015 are never sent, 1016-2999 are kept for future revisions, 3000-4999 are
+/// for libraries and applications.
+fn close_code_allowed(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// UTF-8 validation of a message that arrives in pieces: a character may be split
@@ -498,6 +506,10 @@ mod tests {
             "close 1005 sent"
         );
         assert_eq!(code(frame(0x88, &[3]), None), Some(1002), "1-byte close");
+        for (wire, allowed) in [(1014u16, true), (1012, true), (1004, false), (1016, false)] {
+            let got = code(frame(0x88, &wire.to_be_bytes()), None);
+            assert_eq!(got.is_none(), allowed, "close code {wire}");
+        }
         assert_eq!(
             code(frame(0x88, &[3, 0xE8, 0xFF]), None),
             Some(1007),

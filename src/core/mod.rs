@@ -8,6 +8,7 @@ pub mod credential;
 pub mod error;
 pub mod events;
 pub mod frames;
+pub mod handshake;
 pub mod inbound;
 pub mod message_websocket;
 pub mod proxy;

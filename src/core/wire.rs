@@ -1,18 +1,16 @@
 //! The connection of one WebSocket (TCP, or TLS over TCP for `wss:`): its read
 //! buffer, sized to the traffic, and its byte counters.
 //!
-//! During the opening handshake it is the stream under tungstenite, and hands on
-//! nothing past the end of the HTTP response head: whatever the server sent after
-//! it (its first frames) stays in the read buffer for the connection's own frame
-//! reader (`core::frames`) instead of vanishing into tungstenite's. The head is
-//! gathered here first, however it is split, and its end is decided by the
-//! parser tungstenite uses (httparse), so both agree on it whatever the line
-//! endings; tungstenite then reads it in a few large pieces.
+//! During the opening handshake it gathers the response head, however it is split,
+//! until `handshake::head_len` says where it ends; whatever the server sent after
+//! it (its first frames) stays in the read buffer for the frame reader.
 //!
 //! Reads are 4 KiB while traffic is small and 64 KiB once a read fills its space
 //! (bulk data is flowing), and the buffer is let go whenever it is empty and the
 //! socket has nothing to read, so idle connections hold no read memory.
 
+use crate::core::error::*;
+use crate::core::handshake;
 use crate::core::tls::TlsStream;
 use crate::core::traffic::Traffic;
 use bytes::BytesMut;
@@ -24,10 +22,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 const SMALL_READ: usize = 4096;
-/// The largest response head accepted (tungstenite's own limit is 64 KiB too).
-pub const MAX_HEAD: usize = 64 * 1024;
-/// As many header lines as tungstenite's parser takes.
-const MAX_HEADERS: usize = 124;
 const BIG_READ: usize = 64 * 1024;
 
 /// The byte stream: TCP, or TLS over TCP (`wss:`).
@@ -41,11 +35,6 @@ pub struct Wire {
     /// Bytes received and not yet consumed.
     pub buf: BytesMut,
     traffic: Arc<Traffic>,
-    /// The response head: not yet complete in `buf` (None), or how many of its
-    /// bytes are still to be handed to tungstenite.
-    head_left: Option<usize>,
-    /// The stream ended before the head did: what came is handed on, then the end.
-    head_cut: bool,
     read_size: usize,
 }
 
@@ -56,8 +45,6 @@ impl Wire {
             io,
             buf: already_read,
             traffic,
-            head_left: None,
-            head_cut: false,
             read_size: SMALL_READ,
         }
     }
@@ -123,6 +110,36 @@ impl Wire {
         Poll::Pending
     }
 
+    /// Writes all of `bytes` (the upgrade request).
+    pub async fn send_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let n = std::future::poll_fn(|cx| self.poll_send(cx, bytes)).await?;
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+
+    /// Reads until the response head is complete and takes it out of the buffer;
+    /// what follows it stays. The end of the stream before the head's is an error.
+    pub async fn read_head(&mut self) -> Result<BytesMut> {
+        loop {
+            if let Some(n) = handshake::head_len(&self.buf)? {
+                return Ok(self.buf.split_to(n));
+            }
+            match std::future::poll_fn(|cx| self.poll_fill(cx)).await {
+                Ok(0) => {
+                    return Err(Error::new(
+                        WININET_E_INVALID_SERVER_RESPONSE,
+                        "invalid handshake response: the server closed the connection before \
+                         its response head was complete",
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => return Err(io_error(&e, "during the WebSocket handshake")),
+            }
+        }
+    }
+
     /// Writes some of `bytes`; how many the kernel took.
     pub fn poll_send(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         let n = ready!(match &mut self.io {
@@ -162,78 +179,16 @@ fn reserve(buf: &mut BytesMut, size: usize) -> usize {
     buf.capacity() - buf.len()
 }
 
-/// The length of the HTTP response head at the start of `bytes`, once complete.
-/// A head that does not parse is handed on whole: tungstenite's parser, the same
-/// one, then reports what is wrong with it.
-fn head_len(bytes: &[u8]) -> Option<usize> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    match httparse::Response::new(&mut headers).parse(bytes) {
-        Ok(httparse::Status::Complete(n)) => Some(n),
-        Ok(httparse::Status::Partial) => None,
-        Err(_) => Some(bytes.len()),
-    }
-}
-
-/// The handshake's view: the response head and nothing after it.
-impl AsyncRead for Wire {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        out: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let left = loop {
-            if let Some(left) = this.head_left {
-                break left;
-            }
-            this.head_left = head_len(&this.buf);
-            if this.head_left.is_some() {
-                continue;
-            }
-            if this.buf.len() >= MAX_HEAD {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("the server's response head is over {MAX_HEAD} bytes"),
-                )));
-            }
-            if ready!(this.poll_fill(cx))? == 0 {
-                // tungstenite then says the handshake is incomplete.
-                this.head_cut = true;
-                this.head_left = Some(this.buf.len());
-            }
-        };
-        if left == 0 && this.head_cut {
-            return Poll::Ready(Ok(()));
-        }
-        if left == 0 {
-            // tungstenite never reads past a complete head; keep it that way.
-            return Poll::Ready(Err(io::Error::other("read past the HTTP response head")));
-        }
-        let n = out.remaining().min(left);
-        out.put_slice(&this.buf.split_to(n));
-        this.head_left = Some(left - n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Wire {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_send(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
-            Io::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
-            Io::Tls(tls) => Pin::new(&mut **tls).poll_flush(cx),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
-            Io::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            Io::Tls(tls) => Pin::new(&mut **tls).poll_shutdown(cx),
-        }
+/// An I/O error on the wire as an rtws error; a TLS alert (the server refused us
+/// in TLS, e.g. TLS 1.3's refusal of a missing client certificate, which comes
+/// after our side of the TLS handshake) is `WININET_E_SECURITY_CHANNEL_ERROR`.
+pub fn io_error(e: &io::Error, during: &str) -> Error {
+    if e.get_ref().is_some_and(|e| e.is::<openssl::ssl::Error>()) {
+        Error::new(
+            WININET_E_SECURITY_CHANNEL_ERROR,
+            format!("TLS failed {during}: {e}"),
+        )
+    } else {
+        Error::from_io(e, during)
     }
 }

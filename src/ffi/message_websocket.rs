@@ -241,7 +241,10 @@ pub extern "C" fn MessageWebSocket_get_OutputStream(
 /// status than 101 / 2xx), `WININET_E_INVALID_SERVER_RESPONSE` (broken handshake
 /// or proxy answer), `WININET_E_CONNECTION_RESET` / `_ABORTED` / `_SERVER_UNREACHABLE`
 /// (the connection failed during the handshake), `E_SUBPROTOCOL_NOT_SUPPORTED`
-/// (the server chose no offered subprotocol, or one not offered); for `wss:`, a
+/// (the server chose a subprotocol not offered, or several; one that declines
+/// every offer is accepted, as RFC 6455 §4.1 says, and Information's Protocol is
+/// then empty), `E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED` (the server named an
+/// extension: rtws offers none); for `wss:`, a
 /// certificate error not in IgnorableServerCertificateErrors:
 /// `WININET_E_SEC_CERT_DATE_INVALID` (Expired; WebErrorStatus CertificateExpired),
 /// `WININET_E_SEC_CERT_CN_INVALID` (InvalidName; CertificateCommonNameIsIncorrect),

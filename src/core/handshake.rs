@@ -1,0 +1,265 @@
+//! The opening handshake (RFC 6455 §4.1) as bytes: the upgrade request rtws sends,
+//! where the server's response head ends, and whether that response accepts it.
+//! No I/O here: `connection` writes the request and gathers the head through `Wire`.
+//!
+//! tungstenite makes the key and its expected answer; the response is checked here,
+//! rule by rule as §4.1 states them, because tungstenite's own check refuses what
+//! the RFC allows (a `Connection` header listing more tokens than `Upgrade`, a
+//! server declining every offered subprotocol) and leaves extensions unchecked.
+
+use crate::core::error::*;
+use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+/// The largest response head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// The most header lines a response head may have.
+const MAX_HEADERS: usize = 124;
+
+/// What the client asks for: the request's bytes and what a valid answer holds.
+pub struct Upgrade {
+    pub bytes: Vec<u8>,
+    accept: String,
+    protocols: Vec<String>,
+}
+
+/// Builds the upgrade request for `uri` (absolute, already checked and normalized):
+/// the handshake's own headers, the subprotocols offered, an `Authorization` value,
+/// then the host's own headers in the order it set them.
+pub fn request(
+    uri: &http::Uri,
+    headers: &[(String, String)],
+    protocols: &[String],
+    authorization: Option<&str>,
+) -> Upgrade {
+    let key = generate_key();
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    let host = uri.authority().map_or("", |a| a.as_str());
+    let mut text = format!(
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n"
+    );
+    let mut line = |name: &str, value: &str| {
+        text.push_str(name);
+        text.push_str(": ");
+        text.push_str(value);
+        text.push_str("\r\n");
+    };
+    if !protocols.is_empty() {
+        line("Sec-WebSocket-Protocol", &protocols.join(", "));
+    }
+    if let Some(auth) = authorization {
+        line("Authorization", auth);
+    }
+    for (name, value) in headers {
+        line(name, value);
+    }
+    text.push_str("\r\n");
+    Upgrade {
+        bytes: text.into_bytes(),
+        accept: derive_accept_key(key.as_bytes()),
+        protocols: protocols.to_vec(),
+    }
+}
+
+/// How long the response head at the start of `bytes` is: `Ok(None)` until it is
+/// complete. Bare-LF line endings count as line endings (httparse's reading).
+pub fn head_len(bytes: &[u8]) -> Result<Option<usize>> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    match httparse::Response::new(&mut headers).parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => Ok(Some(n)),
+        Ok(httparse::Status::Partial) if bytes.len() >= MAX_HEAD => Err(invalid(format!(
+            "the response head is over {MAX_HEAD} bytes"
+        ))),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(invalid(format!("the response head does not parse: {e}"))),
+    }
+}
+
+/// Why a response did not accept the upgrade.
+pub enum Refusal {
+    /// Another HTTP status: 401 is worth a retry with a credential when the server
+    /// offered Basic authentication.
+    Status {
+        code: u16,
+        basic: bool,
+    },
+    Invalid(Error),
+}
+
+/// Checks a complete response head (`head_len` bytes) against the request;
+/// the subprotocol the server chose ("" for none) when it accepts.
+pub fn verify(head: &[u8], upgrade: &Upgrade) -> std::result::Result<String, Refusal> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    if !matches!(response.parse(head), Ok(httparse::Status::Complete(_))) {
+        return Err(Refusal::Invalid(invalid(
+            "the response head does not parse",
+        )));
+    }
+    let all = |name: &'static str| {
+        response
+            .headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    };
+    let code = response.code.unwrap_or_default();
+    if code != 101 {
+        let basic =
+            all("WWW-Authenticate").any(|v| v.len() >= 5 && v[..5].eq_ignore_ascii_case(b"basic"));
+        return Err(Refusal::Status { code, basic });
+    }
+    let refuse = |why: &str| Err(Refusal::Invalid(invalid(why)));
+    // §4.1 step 2: an Upgrade header that is "websocket".
+    if !all("Upgrade").any(|v| v.trim_ascii().eq_ignore_ascii_case(b"websocket")) {
+        return refuse("the 101 response has no 'Upgrade: websocket'");
+    }
+    // Step 3: a Connection header with the token "Upgrade" (among others, perhaps).
+    if !all("Connection").any(|v| {
+        v.split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
+    }) {
+        return refuse("the 101 response's Connection header has no 'Upgrade' token");
+    }
+    // Step 4: the key's answer.
+    let mut accepts = all("Sec-WebSocket-Accept");
+    if accepts.next().map(<[u8]>::trim_ascii) != Some(upgrade.accept.as_bytes())
+        || accepts.next().is_some()
+    {
+        return refuse("the 101 response's Sec-WebSocket-Accept does not answer our key");
+    }
+    // Step 5: rtws offers no extension, so any is one it did not offer.
+    if let Some(ext) = all("Sec-WebSocket-Extensions").next() {
+        return Err(Refusal::Invalid(Error::new(
+            E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
+            format!(
+                "the server answered with Sec-WebSocket-Extensions '{}', which rtws did not offer",
+                String::from_utf8_lossy(ext)
+            ),
+        )));
+    }
+    // Step 6: at most one subprotocol, one we offered; none means the server declined.
+    let mut chosen = all("Sec-WebSocket-Protocol");
+    let protocol = match (chosen.next(), chosen.next()) {
+        (None, _) => String::new(),
+        (Some(p), None) => {
+            let p = String::from_utf8_lossy(p.trim_ascii()).into_owned();
+            if !upgrade.protocols.contains(&p) {
+                return Err(Refusal::Invalid(Error::new(
+                    E_SUBPROTOCOL_NOT_SUPPORTED,
+                    format!("the server chose subprotocol '{p}', which was not offered"),
+                )));
+            }
+            p
+        }
+        (Some(_), Some(_)) => {
+            return Err(Refusal::Invalid(Error::new(
+                E_SUBPROTOCOL_NOT_SUPPORTED,
+                "the server chose more than one subprotocol",
+            )))
+        }
+    };
+    Ok(protocol)
+}
+
+fn invalid(why: impl std::fmt::Display) -> Error {
+    Error::new(
+        WININET_E_INVALID_SERVER_RESPONSE,
+        format!("invalid handshake response: {why}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(upgrade: &Upgrade, extra: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
+            upgrade.accept
+        )
+        .into_bytes()
+    }
+
+    fn offer(protocols: &[&str]) -> Upgrade {
+        let uri: http::Uri = "ws://h:81/p?q".parse().unwrap();
+        let protocols: Vec<String> = protocols.iter().map(|p| p.to_string()).collect();
+        request(&uri, &[("X-A".into(), "1".into())], &protocols, None)
+    }
+
+    fn verdict(upgrade: &Upgrade, extra: &str) -> std::result::Result<String, HRESULT> {
+        verify(&answer(upgrade, extra), upgrade).map_err(|r| match r {
+            Refusal::Status { code, .. } => code.into(),
+            Refusal::Invalid(e) => e.hr,
+        })
+    }
+
+    #[test]
+    fn the_request_names_its_target_host_and_offers() {
+        let up = offer(&["a", "b"]);
+        let text = String::from_utf8(up.bytes.clone()).unwrap();
+        assert!(
+            text.starts_with("GET /p?q HTTP/1.1\r\nHost: h:81\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\nSec-WebSocket-Protocol: a, b\r\n"));
+        assert!(text.ends_with("\r\nX-A: 1\r\n\r\n"));
+    }
+
+    #[test]
+    fn responses_are_checked_as_rfc_6455_says() {
+        let up = offer(&["a", "b"]);
+        assert_eq!(verdict(&up, ""), Ok(String::new()), "declining is allowed");
+        assert_eq!(
+            verdict(&up, "Sec-WebSocket-Protocol: b\r\n"),
+            Ok("b".into())
+        );
+        let with_list = String::from_utf8(answer(&up, ""))
+            .unwrap()
+            .replace("Connection: Upgrade", "Connection: keep-alive, Upgrade");
+        assert_eq!(
+            verify(with_list.as_bytes(), &up).ok(),
+            Some(String::new()),
+            "a token list"
+        );
+        assert_eq!(
+            verdict(&up, "Sec-WebSocket-Protocol: c\r\n"),
+            Err(E_SUBPROTOCOL_NOT_SUPPORTED)
+        );
+        assert_eq!(
+            verdict(&up, "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+            Err(E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED)
+        );
+        let other = offer(&[]);
+        assert_eq!(
+            verify(&answer(&other, ""), &up).err().map(|r| match r {
+                Refusal::Invalid(e) => e.hr,
+                Refusal::Status { .. } => 0,
+            }),
+            Some(WININET_E_INVALID_SERVER_RESPONSE),
+            "another key's answer"
+        );
+        let status = b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=x\r\n\r\n";
+        assert!(matches!(
+            verify(status, &up),
+            Err(Refusal::Status {
+                code: 401,
+                basic: true
+            })
+        ));
+    }
+
+    #[test]
+    fn heads_end_where_httparse_says() {
+        assert_eq!(head_len(b"HTTP/1.1 101 OK\r\nA: b\r\n").unwrap(), None);
+        assert_eq!(
+            head_len(b"HTTP/1.1 101 OK\nA: b\n\nrest").unwrap(),
+            Some(22)
+        );
+        assert!(head_len(b"SSH-2.0-nope\r\n").is_err());
+        let endless = format!("HTTP/1.1 101 OK\r\nX: {}", "x".repeat(MAX_HEAD));
+        assert!(head_len(endless.as_bytes()).is_err());
+    }
+}
