@@ -3,7 +3,8 @@
 //! (`fuzz/corpus/<target>/`, so a crash once found and committed stays fixed),
 //! then inputs from a seeded generator, until a count or a time limit, whichever
 //! comes first. Deterministic: a given seed gives the same inputs in the same
-//! order (the time limit only cuts the sequence short on a slow machine).
+//! order (the time limit only cuts the sequence short on a slow machine), except
+//! that `certificate` starts from certificates OpenSSL makes with fresh keys.
 //!
 //! Environment: `RTWS_FUZZ_EXECS` (generated inputs per target), `RTWS_FUZZ_SECS`
 //! (time per target), `RTWS_FUZZ_SEED` (another sequence), `RTWS_FUZZ_INPUT`
