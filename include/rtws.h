@@ -1313,12 +1313,14 @@ HRESULT Certificate_get_Subject(Certificate *this_, const char **value);
 HRESULT Certificate_get_Issuer(Certificate *this_, const char **value);
 
 /**
- * `ValidFrom` (notBefore). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ * `ValidFrom` (notBefore). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a
+ * live handle, or a notBefore that is not a valid time).
  */
 HRESULT Certificate_get_ValidFrom(Certificate *this_, DateTime *value);
 
 /**
- * `ValidTo` (notAfter). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ * `ValidTo` (notAfter). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live
+ * handle, or a notAfter that is not a valid time).
  */
 HRESULT Certificate_get_ValidTo(Certificate *this_, DateTime *value);
 

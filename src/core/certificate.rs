@@ -43,14 +43,18 @@ fn display_name(name: &X509NameRef) -> CString {
     crate::core::socket::c_text(&text)
 }
 
-/// WinRT `DateTime` ticks of an ASN.1 time.
-fn ticks(t: &Asn1TimeRef) -> i64 {
+/// WinRT `DateTime` ticks of an ASN.1 time. OpenSSL parses a certificate without
+/// checking its times, so a time may still be unreadable here (e.g. the
+/// GeneralizedTime "+0340101000000Z"): an error, not a panic.
+fn ticks(t: &Asn1TimeRef, field: &str) -> Result<i64> {
     let epoch = Asn1Time::from_unix(0).expect("the Unix epoch is a valid time");
-    let diff = epoch
-        .diff(t)
-        .expect("two valid times differ by a valid amount");
+    let diff = epoch.diff(t).map_err(|_| {
+        Error::invalid_arg(format!(
+            "the certificate's {field} is not a valid ASN.1 time"
+        ))
+    })?;
     let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
-    UNIX_EPOCH_TICKS + secs * 10_000_000
+    Ok(UNIX_EPOCH_TICKS + secs * 10_000_000)
 }
 
 impl Certificate {
@@ -93,11 +97,11 @@ impl Certificate {
         &self.der
     }
     /// `ValidFrom` / `ValidTo` as WinRT DateTime ticks.
-    pub fn valid_from(&self) -> i64 {
-        ticks(self.x509.not_before())
+    pub fn valid_from(&self) -> Result<i64> {
+        ticks(self.x509.not_before(), "notBefore (ValidFrom)")
     }
-    pub fn valid_to(&self) -> i64 {
-        ticks(self.x509.not_after())
+    pub fn valid_to(&self) -> Result<i64> {
+        ticks(self.x509.not_after(), "notAfter (ValidTo)")
     }
     pub fn has_private_key(&self) -> bool {
         self.identity.is_some()
@@ -117,5 +121,50 @@ impl Certificate {
         let digest = openssl::hash::hash(md, &self.der)
             .map_err(|e| Error::invalid_arg(format!("cannot hash the certificate: {e}")))?;
         Ok(digest.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::x509::X509Name;
+
+    /// Found by the `certificate` fuzz target: a certificate whose notAfter OpenSSL
+    /// parses but cannot read as a date made `ValidTo` panic (E_UNEXPECTED at the C
+    /// boundary). The getter fails instead; the certificate still loads.
+    #[test]
+    fn unreadable_validity_time_is_an_error() {
+        let key = PKey::from_ec_key(
+            EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let mut name = X509Name::builder().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, "t").unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::from_str("20240101000000Z").unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::from_str("20340101000000Z").unwrap())
+            .unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        let mut der = b.build().to_der().unwrap();
+        // notAfter, UTCTime "340101000000Z": make it "+40101000000Z".
+        let at = der
+            .windows(13)
+            .position(|w| w == b"340101000000Z")
+            .expect("notAfter in the DER");
+        der[at] = b'+';
+
+        let cert = Certificate::from_bytes(&der).expect("OpenSSL still parses it");
+        assert!(cert.valid_from().is_ok());
+        let err = cert.valid_to().unwrap_err();
+        assert_eq!(err.hr, crate::core::error::E_INVALIDARG);
+        assert!(err.message.contains("notAfter"), "{}", err.message);
     }
 }

@@ -162,7 +162,8 @@ pub extern "C" fn Certificate_get_Issuer(
     })
 }
 
-/// `ValidFrom` (notBefore). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+/// `ValidFrom` (notBefore). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a
+/// live handle, or a notBefore that is not a valid time).
 #[no_mangle]
 pub extern "C" fn Certificate_get_ValidFrom(
     this: *mut Certificate,
@@ -171,18 +172,19 @@ pub extern "C" fn Certificate_get_ValidFrom(
     call(|| {
         let value = out(value, "value")?;
         value.set(DateTime {
-            UniversalTime: Certificate::get(this)?.valid_from(),
+            UniversalTime: Certificate::get(this)?.valid_from()?,
         })
     })
 }
 
-/// `ValidTo` (notAfter). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+/// `ValidTo` (notAfter). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live
+/// handle, or a notAfter that is not a valid time).
 #[no_mangle]
 pub extern "C" fn Certificate_get_ValidTo(this: *mut Certificate, value: *mut DateTime) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
         value.set(DateTime {
-            UniversalTime: Certificate::get(this)?.valid_to(),
+            UniversalTime: Certificate::get(this)?.valid_to()?,
         })
     })
 }
