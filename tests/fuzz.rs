@@ -793,6 +793,198 @@ fn fuzz_api_sequence() {
 
 // ----- the committed corpus ------------------------------------------------------
 
+// ----- handshake ---------------------------------------------------------------
+
+/// A response head: mostly a valid 101 for the request (`{ACCEPT}`), with the
+/// RFC's variations and breakages, then a few byte-level mutations.
+fn handshake_input(rng: &mut Rng) -> Vec<u8> {
+    let mut out = vec![rng.random::<u8>(), rng.random_range(0..8u8)];
+    out.extend((0..out[1]).map(|_| rng.random::<u8>()));
+    let eol = if rng.random_ratio(1, 6) { "\n" } else { "\r\n" };
+    let status = *pick(
+        rng,
+        &[
+            "101 Switching Protocols",
+            "101 OK",
+            "200 OK",
+            "401 No",
+            "404 Not Found",
+            "1010 x",
+            "10 x",
+        ],
+    );
+    let mut lines = vec![format!("HTTP/1.1 {status}")];
+    let pool: &[&str] = &[
+        "Upgrade: websocket",
+        "upgrade: WebSocket",
+        "Upgrade: h2c",
+        "Connection: Upgrade",
+        "Connection: keep-alive, upgrade",
+        "Connection: close",
+        "Sec-WebSocket-Accept: {ACCEPT}",
+        "Sec-WebSocket-Accept: {ACCEPT}",
+        "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "Sec-WebSocket-Protocol: chat",
+        "Sec-WebSocket-Protocol: superchat",
+        "Sec-WebSocket-Protocol: other",
+        "Sec-WebSocket-Extensions: permessage-deflate",
+        "WWW-Authenticate: Basic realm=x",
+        "Server: fuzz",
+        "X-Empty:",
+    ];
+    for _ in 0..rng.random_range(0..7) {
+        lines.push(pick(rng, pool).to_string());
+    }
+    if rng.random_ratio(3, 4) {
+        lines.splice(
+            1..1,
+            [
+                "Upgrade: websocket",
+                "Connection: Upgrade",
+                "Sec-WebSocket-Accept: {ACCEPT}",
+            ]
+            .map(String::from),
+        );
+    }
+    let mut head = lines.join(eol) + eol + eol;
+    if rng.random_ratio(1, 4) {
+        head.push_str("\u{82}\u{2}ok"); // frames after the head
+    }
+    let mut bytes = head.into_bytes();
+    for _ in 0..rng.random_range(0..3) {
+        if bytes.is_empty() {
+            break;
+        }
+        let at = rng.random_range(0..bytes.len());
+        match rng.random_range(0..3) {
+            0 => bytes[at] ^= 1 << rng.random_range(0..8),
+            1 => bytes.truncate(at),
+            _ => bytes.insert(at, *pick(rng, &[b'\r', b'\n', b':', b' ', 0, 0xFF])),
+        }
+    }
+    out.extend(bytes);
+    out
+}
+
+fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
+    &items[rng.random_range(0..items.len())]
+}
+
+#[test]
+fn fuzz_handshake() {
+    use bodies::handshake::Outcome;
+    let mut seen = std::collections::BTreeMap::<String, u64>::new();
+    drive(
+        "handshake",
+        20_000,
+        handshake_input,
+        bodies::handshake::run,
+        |o| {
+            let kind = match o {
+                Outcome::Refused(hr) => format!("refused 0x{:08X}", hr as u32),
+                Outcome::Status(_) => "status".into(),
+                Outcome::Accepted(_) => "accepted".into(),
+                other => format!("{other:?}"),
+            };
+            *seen.entry(kind).or_default() += 1;
+        },
+    );
+    println!("fuzz handshake: outcomes {seen:?}");
+    for kind in [
+        "accepted",
+        "status",
+        "Incomplete",
+        "Broken",
+        "refused 0x80072F78",
+        "refused 0x83760003",
+        "refused 0x83760004",
+    ] {
+        assert!(seen.contains_key(kind), "no input was {kind}");
+    }
+}
+
+// ----- uri -------------------------------------------------------------------------
+
+/// A URI from parts (schemes, hosts, ports, paths the parsers must tell apart),
+/// then a few byte-level mutations; the first byte picks the parser.
+fn uri_input(rng: &mut Rng) -> Vec<u8> {
+    let scheme = *pick(
+        rng,
+        &[
+            "ws", "wss", "ws", "wss", "WS", "wSs", "http", "HTTP", "", "ws:", "w s",
+        ],
+    );
+    let sep = *pick(rng, &["://", "://", "://", "://", ":", ":/", ":///", "//"]);
+    let user = *pick(
+        rng,
+        &["", "", "", "", "", "", "u:p@", "@", "u@", "%41:%zz@"],
+    );
+    let host = *pick(
+        rng,
+        &[
+            "127.0.0.1",
+            "[::1]",
+            "localhost",
+            "example.com",
+            "EXAMPLE.com",
+            "ex ample",
+            "[not-ip]",
+            "xn--nxasmq6b",
+            "bücher.de",
+            "",
+            "1.2.3",
+            "0x7f.1",
+            "[fe80::1%25eth0]",
+            "a..b",
+            "-a",
+        ],
+    );
+    let port = *pick(
+        rng,
+        &["", "", ":80", ":0", ":65535", ":65536", ":x", ":", ":443"],
+    );
+    let path = *pick(
+        rng,
+        &[
+            "", "/", "/p", "/café", "/a b", "/%zz", "/a/../b", "\\x", "/\t", "/?",
+        ],
+    );
+    let query = *pick(rng, &["", "?x=1", "?é", "?a b"]);
+    let frag = *pick(rng, &["", "", "#f"]);
+    let mut bytes = vec![rng.random::<u8>()];
+    bytes.extend(format!("{scheme}{sep}{user}{host}{port}{path}{query}{frag}").into_bytes());
+    for _ in 0..rng.random_range(0..3) {
+        let at = rng.random_range(1..=bytes.len());
+        match rng.random_range(0..3) {
+            0 if at < bytes.len() => bytes[at] ^= 1 << rng.random_range(0..7),
+            1 => bytes.truncate(at.max(1)),
+            _ => bytes.insert(
+                at,
+                *pick(rng, &[b'[', b']', b'@', b':', b'/', b'%', b'#', 0x7F, 0xC3]),
+            ),
+        }
+    }
+    bytes
+}
+
+#[test]
+fn fuzz_uri() {
+    let mut accepted = 0u64;
+    let mut refused = 0u64;
+    drive("uri", 50_000, uri_input, bodies::uri::run, |ok| {
+        if ok {
+            accepted += 1;
+        } else {
+            refused += 1;
+        }
+    });
+    println!("fuzz uri: {accepted} accepted, {refused} refused");
+    assert!(
+        accepted > 0 && refused > 0,
+        "the generator must reach both verdicts"
+    );
+}
+
 /// Rewrites `fuzz/corpus/<target>/seed-*` from the generators (other files, such
 /// as `regression-*`, are kept). Run by hand after changing a generator or an
 /// input format: `cargo test --test fuzz -- --ignored write_seed_corpus`.
@@ -800,8 +992,10 @@ fn fuzz_api_sequence() {
 #[ignore = "writes into the source tree"]
 fn write_seed_corpus() {
     type Generator = fn(&mut Rng) -> Vec<u8>;
-    let targets: [(&str, usize, Generator); 4] = [
+    let targets: [(&str, usize, Generator); 6] = [
         ("frames", 24, frame_gen::generate),
+        ("handshake", 24, handshake_input),
+        ("uri", 24, uri_input),
         ("data_reader", 16, data_reader_input),
         ("certificate", 24, cert_gen::generate),
         ("api_sequence", 16, |rng| {
@@ -834,74 +1028,5 @@ fn write_seed_corpus() {
             std::fs::write(dir.join(format!("seed-{written:02}")), input).unwrap();
             written += 1;
         }
-    }
-}
-
-// ----- findings not fixed yet ------------------------------------------------------
-
-/// Found by `api_sequence` (LeakSanitizer under libFuzzer): on a StreamWebSocket
-/// that never connected, `IInputStream_ReadAsync` and `DataReader_LoadAsync`
-/// start an operation that never finishes, not after Close nor after the
-/// socket's last Release (a load ends only when its DataReader is closed), so a
-/// waiter hangs and the stream, operation and buffer leak. With the fix: remove
-/// the `ignore`, and set `OPERATIONS_END_WITH_THEIR_SOCKET` in
-/// fuzz/bodies/api_sequence.rs. Run it: `cargo test --test fuzz -- --ignored reads_end`.
-#[test]
-#[ignore = "known bug: a read on a never-connected StreamWebSocket never ends"]
-fn reads_end_with_their_never_connected_socket() {
-    use rtws::core::error::RTWS_E_TIMEOUT;
-    use rtws::ffi::async_op::*;
-    use rtws::ffi::stream_websocket::*;
-    use rtws::ffi::streams::*;
-    use std::ptr::null_mut;
-
-    for (load, close_first) in [(false, false), (false, true), (true, false), (true, true)] {
-        let what = format!(
-            "{} (Close before it: {close_first})",
-            if load { "LoadAsync" } else { "ReadAsync" }
-        );
-        let mut ws = null_mut();
-        assert_eq!(StreamWebSocket_Create(&mut ws), 0);
-        let mut input = null_mut();
-        assert_eq!(StreamWebSocket_get_InputStream(ws, &mut input), 0);
-        if close_first {
-            assert_eq!(StreamWebSocket_Close(ws), 0);
-        }
-        let (mut buffer, mut read, mut reader, mut loading) =
-            (null_mut(), null_mut(), null_mut(), null_mut());
-        let hr = if load {
-            assert_eq!(DataReader_CreateDataReader(input, &mut reader), 0);
-            DataReader_LoadAsync(reader, 16, &mut loading)
-        } else {
-            assert_eq!(Buffer_Create(16, &mut buffer), 0);
-            IInputStream_ReadAsync(input, buffer, 16, InputStreamOptions_Partial, &mut read)
-        };
-        assert_eq!(StreamWebSocket_Close(ws), 0);
-        StreamWebSocket_Release(ws);
-        IInputStream_Release(input);
-        IBuffer_Release(buffer);
-        if hr != 0 {
-            DataReader_Release(reader);
-            continue; // refused at once: fine
-        }
-        // Started: it must end once its socket is closed and gone (the reader
-        // is kept: releasing it ends its load, which hides the bug).
-        let waited = if load {
-            let mut n = 0;
-            let w = IAsyncOperationUInt32_Wait(loading, 2000, &mut n);
-            IAsyncOperationUInt32_Release(loading);
-            w
-        } else {
-            let mut out = null_mut();
-            let w = IAsyncOperationIBuffer_Wait(read, 2000, &mut out);
-            IBuffer_Release(out);
-            IAsyncOperationIBuffer_Release(read);
-            w
-        };
-        DataReader_Release(reader);
-        assert_ne!(
-            waited, RTWS_E_TIMEOUT,
-            "{what} still pending 2 s after its socket was closed and released"
-        );
     }
 }

@@ -41,17 +41,6 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr::{null, null_mut};
 use std::sync::OnceLock;
 
-/// Known bug (reproduced by the ignored test `reads_end_with_their_never_connected_socket`
-/// in tests/fuzz.rs): on a StreamWebSocket that never connected,
-/// `IInputStream_ReadAsync` and `DataReader_LoadAsync` start an operation that
-/// never finishes, not after Close nor after the socket's last Release (and the
-/// stream, operation and buffer leak: LeakSanitizer reports them under
-/// libFuzzer). With this true, `finish` requires every operation to end once
-/// its socket is gone.
-// TODO(issue 9): set to true once that is fixed (and drop `-detect_leaks=0`
-// from the api_sequence command in fuzz/README.md).
-const OPERATIONS_END_WITH_THEIR_SOCKET: bool = false;
-
 /// Operations per input at most, and objects kept at most (time and memory per
 /// execution stay bounded).
 const MAX_OPS: usize = 256;
@@ -624,21 +613,22 @@ impl<'a> Api<'a> {
         self.objects = others;
         self.release_all(0);
         self.objects = ops;
-        if OPERATIONS_END_WITH_THEIR_SOCKET {
-            for o in self.objects.iter().filter(|o| o.refs > 0) {
-                let hr = match o.kind {
-                    Kind::Action => IAsyncAction::wait(o.key as *mut _, 2000),
-                    Kind::OpU32 => IAsyncOperationUInt32::wait(o.key as *mut _, 2000),
-                    Kind::OpBool => IAsyncOperationBoolean::wait(o.key as *mut _, 2000),
-                    _ => IAsyncOperationIBuffer::wait(o.key as *mut _, 2000),
-                };
-                assert_ne!(
-                    hr, RTWS_E_TIMEOUT,
-                    "{:?} 0x{:x} still running 2 s after every socket was released",
-                    o.kind, o.key
-                );
-            }
+        // Every operation ends once its socket is gone (reads of a never-connected
+        // StreamWebSocket did not, found here).
+        for o in self.objects.iter().filter(|o| o.refs > 0) {
+            let hr = match o.kind {
+                Kind::Action => IAsyncAction::wait(o.key as *mut _, 2000),
+                Kind::OpU32 => IAsyncOperationUInt32::wait(o.key as *mut _, 2000),
+                Kind::OpBool => IAsyncOperationBoolean::wait(o.key as *mut _, 2000),
+                _ => IAsyncOperationIBuffer::wait(o.key as *mut _, 2000),
+            };
+            assert_ne!(
+                hr, RTWS_E_TIMEOUT,
+                "{:?} 0x{:x} still running 2 s after every socket was released",
+                o.kind, o.key
+            );
         }
+
         self.release_all(0);
     }
 

@@ -22,12 +22,6 @@ use rtws::core::error::{E_INVALID_PROTOCOL_FORMAT, RTWS_E_MESSAGE_EXCEEDS_MAX_SI
 use rtws::core::frames::{FrameReader, Incoming};
 use rtws::core::message_websocket::SocketMessageType;
 
-/// RFC 6455 §5.2: "the most significant bit MUST be 0" in a 64-bit payload length.
-/// rtws accepts such lengths today; the fix is under way on main. Set this to true
-/// once it is merged, and the reference (so every run) requires a 1002 for them.
-// TODO(issue 9): enable after the frame reader refuses the bit.
-pub const REFUSE_64BIT_LENGTH_MSB: bool = false;
-
 /// The inputs above this size are not also fed one byte at a time (time).
 const BYTEWISE_LIMIT: usize = 1 << 16;
 
@@ -126,7 +120,7 @@ fn kind_code(kind: SocketMessageType) -> u8 {
 /// Feeds `stream` to a new reader in reads of the sizes `chunks` gives in turn
 /// (None: all at once), checking each thing handed out as it comes.
 pub fn run_reader(stream: &[u8], max_message: Option<u64>, chunks: Option<&[u8]>) -> Run {
-    let mut reader = FrameReader::new(max_message);
+    let mut reader = FrameReader::new(max_message, false);
     let mut buf = BytesMut::new();
     let mut atoms = Vec::new();
     let mut fed = 0usize;
@@ -257,10 +251,9 @@ fn record(
     }
 }
 
-/// Close codes a peer may send (RFC 6455 §7.4; tungstenite's table, which rtws
-/// uses: 1014 is not in it).
+/// Close codes a peer may send (RFC 6455 §7.4 and the IANA registry of §11.7).
 fn close_code_allowed(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1013 | 3000..=4999)
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// What a reader given all of `stream` at once must hand out: RFC 6455 §5 for a
@@ -299,7 +292,7 @@ pub fn reference(stream: &[u8], max_message: Option<u64>) -> (Vec<Atom>, Result<
         };
         let reserved_opcode = matches!(opcode, 3..=7 | 0xB..=0xF);
         let msb = extended == 8 && len >> 63 != 0;
-        if reserved_opcode || b0 & 0x70 != 0 || masked || (REFUSE_64BIT_LENGTH_MSB && msb) {
+        if reserved_opcode || b0 & 0x70 != 0 || masked || msb {
             return (atoms, Err(1002));
         }
         if opcode >= 8 {

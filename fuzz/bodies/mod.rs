@@ -12,7 +12,9 @@ pub mod api_sequence;
 pub mod certificate;
 pub mod data_reader;
 pub mod frames;
+pub mod handshake;
 pub mod input;
+pub mod uri;
 
 use std::ffi::CStr;
 

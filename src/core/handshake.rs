@@ -23,6 +23,13 @@ pub struct Upgrade {
     protocols: Vec<String>,
 }
 
+impl Upgrade {
+    /// The `Sec-WebSocket-Accept` value that answers this request's key.
+    pub fn accept(&self) -> &str {
+        &self.accept
+    }
+}
+
 /// Builds the upgrade request for `uri` (absolute, already checked and normalized):
 /// the handshake's own headers, the subprotocols offered, an `Authorization` value,
 /// then the host's own headers in the order it set them.
@@ -66,11 +73,12 @@ pub fn request(
 /// complete. Bare-LF line endings count as line endings (httparse's reading).
 pub fn head_len(bytes: &[u8]) -> Result<Option<usize>> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let too_long = || invalid(format!("the response head is over {MAX_HEAD} bytes"));
     match httparse::Response::new(&mut headers).parse(bytes) {
+        // The same verdict however the head arrives: all at once or in pieces.
+        Ok(httparse::Status::Complete(n)) if n > MAX_HEAD => Err(too_long()),
         Ok(httparse::Status::Complete(n)) => Ok(Some(n)),
-        Ok(httparse::Status::Partial) if bytes.len() >= MAX_HEAD => Err(invalid(format!(
-            "the response head is over {MAX_HEAD} bytes"
-        ))),
+        Ok(httparse::Status::Partial) if bytes.len() >= MAX_HEAD => Err(too_long()),
         Ok(httparse::Status::Partial) => Ok(None),
         Err(e) => Err(invalid(format!("the response head does not parse: {e}"))),
     }

@@ -696,7 +696,7 @@ async fn connect_task(
 /// host, no userinfo, no fragment (see `core::uri` for the parsing). Returns the
 /// URI normalized for the request line and Host header, the host (IPv6 without
 /// brackets, a domain name lower-case and in punycode), the port and whether it is `wss:`.
-fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16, bool)> {
+pub fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16, bool)> {
     let bad = |why: &str| Error::invalid_arg(format!("invalid WebSocket URI '{uri}': {why}"));
     let parsed = crate::core::uri::parse(uri, "WebSocket URI", &["ws", "wss"])?;
     let url = &parsed.url;
@@ -720,8 +720,8 @@ fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16, bool)> {
         return Err(bad("port 0 is not a valid destination"));
     }
     // The normalized form: lower-case scheme and host, "/" for an empty path,
-    // UTF-8 percent-encoded, no default port (tungstenite builds the request line
-    // and the Host header from it).
+    // UTF-8 percent-encoded, no default port (`handshake::request` takes the request
+    // line and the Host header from it).
     let normalized = url
         .as_str()
         .parse::<http::Uri>()

@@ -1,0 +1,123 @@
+//! Target `handshake`: the server's response head as rtws reads it
+//! (`core::handshake::head_len`, then `verify` against the request it answers).
+//!
+//! Input: `[offer count][split count][split sizes...][head...]`; in the head,
+//! every `{ACCEPT}` becomes the answer to the request's key, so generated heads
+//! reach the checks after it. Properties: nothing panics; where the head ends does
+//! not depend on how it arrives (each prefix shorter than a complete head is
+//! incomplete, each longer one ends at the same place; a head found broken stays
+//! broken); an accepted response names one offered subprotocol or none, and
+//! holds the key's answer; every refusal carries its documented HRESULT and a
+//! message.
+
+use super::input::Input;
+use rtws::core::error::{
+    E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED, E_SUBPROTOCOL_NOT_SUPPORTED,
+    WININET_E_INVALID_SERVER_RESPONSE,
+};
+use rtws::core::handshake::{self, Refusal};
+
+const OFFERS: [&str; 3] = ["chat", "superchat", "v2.json"];
+
+/// How the response was judged: its head's length and the verdict, or why not.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Incomplete,
+    Broken,
+    Accepted(String),
+    Status(u16),
+    Refused(i32),
+}
+
+pub fn run(data: &[u8]) -> Outcome {
+    let mut input = Input::new(data);
+    let offered: Vec<String> = OFFERS[..usize::from(input.u8()) % (OFFERS.len() + 1)]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let splits: Vec<usize> = (0..input.u8() % 8)
+        .map(|_| usize::from(input.u8()))
+        .collect();
+    let (uri, ..) = rtws::core::socket::parse_ws_uri("ws://127.0.0.1:9/fuzz").expect("a valid URI");
+    let upgrade = handshake::request(&uri, &[], &offered, None);
+    let head = String::from_utf8_lossy(input.rest()).replace("{ACCEPT}", upgrade.accept());
+    let head = head.as_bytes();
+
+    let whole = handshake::head_len(head);
+    check_arrival(head, &whole, &splits);
+    let n = match whole {
+        Ok(None) => return Outcome::Incomplete,
+        Err(e) => {
+            assert_eq!(e.hr, WININET_E_INVALID_SERVER_RESPONSE, "{}", e.message);
+            assert!(!e.message.is_empty());
+            return Outcome::Broken;
+        }
+        Ok(Some(n)) => n,
+    };
+    match handshake::verify(&head[..n], &upgrade) {
+        Ok(protocol) => {
+            assert!(
+                protocol.is_empty() || offered.contains(&protocol),
+                "accepted subprotocol '{protocol}', offered {offered:?}"
+            );
+            let text = String::from_utf8_lossy(&head[..n]);
+            assert!(
+                text.contains(upgrade.accept()),
+                "accepted without the key's answer"
+            );
+            Outcome::Accepted(protocol)
+        }
+        Err(Refusal::Status { code, .. }) => {
+            assert_ne!(code, 101, "a 101 refused as another status");
+            Outcome::Status(code)
+        }
+        Err(Refusal::Invalid(e)) => {
+            assert!(
+                [
+                    WININET_E_INVALID_SERVER_RESPONSE,
+                    E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
+                    E_SUBPROTOCOL_NOT_SUPPORTED
+                ]
+                .contains(&e.hr),
+                "undocumented HRESULT 0x{:08X}: {}",
+                e.hr as u32,
+                e.message
+            );
+            assert!(!e.message.is_empty());
+            Outcome::Refused(e.hr)
+        }
+    }
+}
+
+/// The head's end as more of it arrives: at the input's split points (every
+/// prefix, for short heads).
+fn check_arrival(head: &[u8], whole: &rtws::core::error::Result<Option<usize>>, splits: &[usize]) {
+    let mut cuts: Vec<usize> = if head.len() <= 512 {
+        (0..=head.len()).collect()
+    } else {
+        let mut at = 0;
+        splits
+            .iter()
+            .map(|s| {
+                at = (at + s * 17) % (head.len() + 1);
+                at
+            })
+            .collect()
+    };
+    cuts.push(head.len());
+    for cut in cuts {
+        let part = handshake::head_len(&head[..cut]);
+        match (whole, &part) {
+            (Ok(Some(n)), Ok(Some(m))) => assert!(cut >= *n && m == n, "cut {cut}: {m} vs {n}"),
+            (Ok(Some(n)), Ok(None)) => {
+                assert!(cut < *n, "cut {cut}: incomplete, whole ends at {n}")
+            }
+            (Ok(Some(n)), Err(e)) => panic!("cut {cut} of a head ending at {n}: {}", e.message),
+            // A prefix of an incomplete head is incomplete too.
+            (Ok(None), p) => assert!(matches!(p, Ok(None)), "cut {cut}: {p:?}"),
+            // Broken as a whole: a prefix is incomplete (more may break it) or broken.
+            (Err(_), Ok(Some(m))) => panic!("cut {cut}: a head ending at {m}, broken whole"),
+            (Err(_), _) => {}
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! libFuzzer driver of the `uri` target; the body (and its properties) is
+//! `fuzz/bodies/uri.rs`, which `tests/fuzz.rs` also runs on stable.
+#![no_main]
+
+// Every target compiles all bodies (they share helpers); this one uses one.
+#[allow(dead_code)]
+#[path = "../bodies/mod.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = bodies::uri::run(data);
+});
