@@ -73,6 +73,8 @@
 #define _GNU_SOURCE
 #include <rtws.h>
 
+#include "procstat.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -624,24 +626,6 @@ static void bulk(struct bench *b, long n)
 }
 
 /* ---- connections ---------------------------------------------------------------------- */
-
-/* Current resident set size (VmRSS) in KiB, 0 when unknown. */
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    long v = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            v = atol(line + 6);
-            break;
-        }
-    }
-    fclose(f);
-    return v;
-}
 
 /* Soft RLIMIT_NOFILE up to the hard limit: N sockets need more than the usual 1024. */
 static void raise_nofile(void)

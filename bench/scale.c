@@ -54,6 +54,8 @@
 #define _GNU_SOURCE
 #include <rtws.h>
 
+#include "procstat.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
@@ -137,24 +139,6 @@ static void result(const char *mode, const char *metric, double value, long n)
 {
     printf("RESULT mode=%s metric=%s value=%.3f n=%ld\n", mode, metric, value, n);
     fflush(stdout);
-}
-
-/* VmRSS in KiB, -1 when unknown. */
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long v = -1;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            v = atol(line + 6);
-            break;
-        }
-    }
-    fclose(f);
-    return v;
 }
 
 /* Bytes malloc has handed out and not got back (all arenas, mmapped blocks included),

@@ -558,7 +558,7 @@ impl<'a> Api<'a> {
         );
         let msg = last_error();
         assert!(
-            !msg.contains(PANIC_MARK),
+            !msg.starts_with(PANIC_MARK),
             "{what}: a panic inside rtws: {msg}"
         );
         let Some(o) = self.objects.iter_mut().find(|o| o.key == key) else {
