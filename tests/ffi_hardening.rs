@@ -247,8 +247,10 @@ fn ping_flood_is_bounded_and_times_out() {
         ending.failure.load(Ordering::SeqCst) as HRESULT,
         WININET_E_TIMEOUT,
     );
+    // Generous: the other tests of this binary run beside it (one holds 48 MiB);
+    // unbounded pongs grew by some 300 MiB a second.
     assert!(
-        peak < before + 128,
+        peak < before + 256,
         "RSS grew from {before} MiB to {peak} MiB under a ping flood"
     );
     MessageWebSocket_Release(ws);
