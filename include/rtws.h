@@ -2195,7 +2195,9 @@ HRESULT WebSocketClosedEventArgs_get_Code(WebSocketClosedEventArgs *this_, uint1
 
 /**
  * `Reason`: the close reason, UTF-8, owned by the arguments object (valid while it
- * lives; empty when none). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ * lives; empty when none). A NUL byte in the reason the server sent cannot be
+ * part of a C string: each one is given as U+FFFD. Returns `S_OK`; `E_POINTER`;
+ * `E_INVALIDARG`.
  */
 HRESULT WebSocketClosedEventArgs_get_Reason(WebSocketClosedEventArgs *this_, const char **value);
 

@@ -1127,7 +1127,9 @@ pub extern "C" fn WebSocketClosedEventArgs_get_Code(
 }
 
 /// `Reason`: the close reason, UTF-8, owned by the arguments object (valid while it
-/// lives; empty when none). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+/// lives; empty when none). A NUL byte in the reason the server sent cannot be
+/// part of a C string: each one is given as U+FFFD. Returns `S_OK`; `E_POINTER`;
+/// `E_INVALIDARG`.
 #[no_mangle]
 pub extern "C" fn WebSocketClosedEventArgs_get_Reason(
     this: *mut WebSocketClosedEventArgs,
