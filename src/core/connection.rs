@@ -46,6 +46,9 @@ const ASSEMBLY_RESERVE: u64 = 64 * 1024 * 1024;
 /// reused while in use (no allocation and page faults per large message) and let
 /// go after `TRIM_AFTER` without use.
 const OUT_KEEP: usize = 64 * 1024;
+/// After a failed write, how long what the peer sent before may still be read
+/// (a reset ends reading at once; this bounds a peer that somehow goes on).
+const WRITE_FAILURE_GRACE: Duration = Duration::from_secs(1);
 /// Large buffers (output, message assembly) unused for this long are let go.
 const TRIM_AFTER: Duration = Duration::from_secs(1);
 
@@ -471,8 +474,10 @@ pub struct Connection {
     /// `OUT_LIMIT`: a peer that pings and never reads gets one pong, not a
     /// queue of them (RFC 6455 §5.5.3 allows answering the most recent only).
     pending_pong: Option<bytes::Bytes>,
-    /// Writing failed: the connection ends with this once reading has nothing more.
+    /// Writing failed: the connection ends with this once reading has nothing more,
+    /// or when the grace is over.
     write_failure: Option<Error>,
+    write_failure_grace: Option<Pin<Box<Sleep>>>,
     timing: Timing,
     /// Armed while output is pending; pushed back whenever some of it is written.
     send_stall: StallTimer,
@@ -544,6 +549,7 @@ impl Connection {
             failure: None,
             pending_pong: None,
             write_failure: None,
+            write_failure_grace: None,
         }
     }
 
@@ -709,6 +715,8 @@ impl Connection {
         loop {
             let mut progress = false;
             let mut read_pending = false;
+            // This pass asked the socket and it had nothing (not: no room for input).
+            let mut socket_dry = false;
 
             // 1. Move queued commands into the output, unless much is still unwritten.
             while self.commands_open
@@ -746,7 +754,10 @@ impl Connection {
                                 self.lost(Error::from_io(&e, "WebSocket connection")),
                             )
                         }
-                        Poll::Pending => read_pending = true,
+                        Poll::Pending => {
+                            read_pending = true;
+                            socket_dry = true;
+                        }
                     },
                 }
             }
@@ -768,18 +779,26 @@ impl Connection {
                 match self.write_out(cx) {
                     Ok(wrote) => progress |= wrote,
                     Err(e) => {
-                        progress = true;
+                        // Reading goes on first (next pass: this one's read may be
+                        // older than the reset), for at most WRITE_FAILURE_GRACE.
                         self.write_failure = Some(fail_to_aborted(e));
+                        self.write_failure_grace =
+                            Some(Box::pin(tokio::time::sleep(WRITE_FAILURE_GRACE)));
+                        continue;
                     }
                 }
             }
             // A failed write ends the connection once what was received before the
             // failure is delivered: a reset peer's last messages are not lost.
-            if self.write_failure.is_some()
-                && (read_pending || self.failure.is_some() || self.peer_close.is_some())
-            {
-                let err = self.write_failure.take();
-                return Poll::Ready(self.ending(err));
+            if self.write_failure.is_some() {
+                let grace_over = self
+                    .write_failure_grace
+                    .as_mut()
+                    .is_some_and(|g| g.as_mut().poll(cx).is_ready());
+                if socket_dry || grace_over || self.failure.is_some() || self.peer_close.is_some() {
+                    let err = self.write_failure.take();
+                    return Poll::Ready(self.ending(err));
+                }
             }
             if self.unwritten() < OUT_LIMIT && self.close_deadline.is_none() {
                 if let Some(payload) = self.pending_pong.take() {
@@ -948,7 +967,9 @@ impl Connection {
                 if self.unwritten() < OUT_LIMIT {
                     self.queue_frame(frames::pong_opcode(), true, &payload);
                 } else {
-                    self.pending_pong = Some(payload);
+                    // A copy: the payload is a slice of the read buffer, which it
+                    // would keep whole.
+                    self.pending_pong = Some(bytes::Bytes::copy_from_slice(&payload));
                 }
             }
             Incoming::Ping(_) => {}

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// The largest response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
 /// The most header lines a response head may have.
 const MAX_HEADERS: usize = 124;
 
@@ -59,6 +59,11 @@ pub fn request(
         line("Authorization", auth);
     }
     for (name, value) in headers {
+        // The credential's answer replaces one the host set itself: two
+        // Authorization headers are not allowed (RFC 7230 §3.2.2).
+        if authorization.is_some() && name.eq_ignore_ascii_case("authorization") {
+            continue;
+        }
         line(name, value);
     }
     text.push_str("\r\n");
@@ -214,6 +219,15 @@ mod tests {
         );
         assert!(text.contains("\r\nSec-WebSocket-Protocol: a, b\r\n"));
         assert!(text.ends_with("\r\nX-A: 1\r\n\r\n"));
+        let uri: http::Uri = "ws://[::1]/".parse().unwrap();
+        let own = [("authorization".to_string(), "Bearer x".to_string())];
+        let text = String::from_utf8(request(&uri, &own, &[], Some("Basic eDp5")).bytes).unwrap();
+        assert!(
+            text.starts_with("GET / HTTP/1.1\r\nHost: [::1]\r\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("uthorization").count(), 1, "{text}");
+        assert!(text.contains("\r\nAuthorization: Basic eDp5\r\n"));
     }
 
     #[test]

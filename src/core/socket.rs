@@ -509,7 +509,13 @@ impl Socket {
     fn undo_connect(&self) {
         self.revert_if(|s| matches!(s, State::Connected(_)));
         if let Some(inbound) = self.inbound() {
-            inbound.set_connected(false);
+            // A Close that came in between found the socket connected and left the
+            // stream to a connection that will never run: it ends here.
+            if self.is_closed() {
+                inbound.finish(Err(Error::closed(self.name())));
+            } else {
+                inbound.set_connected(false);
+            }
         }
     }
 
@@ -624,11 +630,17 @@ impl Socket {
     /// The host let go of the socket: no handler runs again, and the connection
     /// closes (Close() semantics).
     pub(crate) fn release(&self) {
+        self.clear_handlers();
+        self.dispatcher.barrier();
+        // Again: the handler waited for may have added one meanwhile.
+        self.clear_handlers();
+        let _ = self.close(None);
+    }
+
+    fn clear_handlers(&self) {
         self.message_received.clear();
         self.closed.clear();
         self.validation_requested.clear();
-        self.dispatcher.barrier();
-        let _ = self.close(None);
     }
 }
 

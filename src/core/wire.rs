@@ -110,10 +110,18 @@ impl Wire {
         Poll::Pending
     }
 
-    /// Writes all of `bytes` (the upgrade request).
+    /// Writes all of `bytes` (the upgrade request). A reset that fails it is
+    /// reported as the TLS alert that came before it, if one did.
     pub async fn send_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
-            let n = std::future::poll_fn(|cx| self.poll_send(cx, bytes)).await?;
+            let sent = std::future::poll_fn(|cx| self.poll_send(cx, bytes)).await;
+            let n = match (sent, &mut self.io) {
+                (Err(e), Io::Tls(tls)) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    let alert = std::future::poll_fn(|cx| Poll::Ready(pending_alert(tls, cx)));
+                    return Err(alert.await.unwrap_or(e));
+                }
+                (sent, _) => sent?,
+            };
             bytes = &bytes[n..];
         }
         Ok(())
@@ -122,10 +130,16 @@ impl Wire {
     /// Reads until the response head is complete and takes it out of the buffer;
     /// what follows it stays. The end of the stream before the head's is an error.
     pub async fn read_head(&mut self) -> Result<BytesMut> {
+        // Parsed again only when a line may have ended (or the size limit is near):
+        // a head that trickles in a byte at a time is not parsed once per byte.
+        let mut scanned = 0;
         loop {
-            if let Some(n) = handshake::head_len(&self.buf)? {
-                return Ok(self.buf.split_to(n));
+            if self.buf[scanned..].contains(&b'\n') || self.buf.len() >= handshake::MAX_HEAD {
+                if let Some(n) = handshake::head_len(&self.buf)? {
+                    return Ok(self.buf.split_to(n));
+                }
             }
+            scanned = self.buf.len();
             match std::future::poll_fn(|cx| self.poll_fill(cx)).await {
                 Ok(0) => {
                     return Err(Error::new(
@@ -144,12 +158,7 @@ impl Wire {
     pub fn poll_send(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         let n = ready!(match &mut self.io {
             Io::Plain(tcp) => Pin::new(tcp).poll_write(cx, bytes),
-            Io::Tls(tls) => match Pin::new(&mut **tls).poll_write(cx, bytes) {
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    Poll::Ready(Err(pending_alert(tls, cx).unwrap_or(e)))
-                }
-                other => other,
-            },
+            Io::Tls(tls) => Pin::new(&mut **tls).poll_write(cx, bytes),
         })?;
         self.traffic.sent(n);
         Poll::Ready(Ok(n))
@@ -159,7 +168,8 @@ impl Wire {
 /// The TLS alert that came before a connection reset, if one did. A TLS 1.3
 /// server refuses a missing client certificate after our side of the handshake
 /// is done: its alert is then in our receive queue while its reset fails our next
-/// write, and the alert says why.
+/// write (the upgrade request), and the alert says why. Only for the handshake:
+/// what it reads is dropped, and after the handshake that would be the peer's data.
 fn pending_alert(tls: &mut TlsStream, cx: &mut Context<'_>) -> Option<io::Error> {
     let mut scratch = [0u8; 512];
     let mut out = ReadBuf::new(&mut scratch);
