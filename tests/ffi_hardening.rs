@@ -414,16 +414,44 @@ extern "C" fn slow_first_message(
 /// was dropped: the connection ended on the write error without reading on).
 #[test]
 fn messages_before_a_reset_survive_a_failed_write() {
-    let (port, _peer) = peer(|mut s| {
-        // First the client's output fills our receive buffer (we never read).
-        std::thread::sleep(Duration::from_millis(200));
-        s.write_all(&frame(0x82, b"a")).unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-        s.write_all(&frame(0x82, b"b")).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        // Closing with the client's bytes unread sends a reset, not a FIN.
-    });
+    let (port, _peer) = peer(send_two_then_reset);
+    let d = stuck_output_until_closed(&raw_url(port), None);
+    let failure = d.ending.failure.load(Ordering::SeqCst) as HRESULT;
+    assert!(
+        failure == 0x8007_2EFFu32 as HRESULT || failure == 0x8007_2EFEu32 as HRESULT,
+        "failure 0x{:08X}: expected WININET_E_CONNECTION_RESET or _ABORTED",
+        failure as u32
+    );
+}
+
+/// The peer's side of the failed-write tests (over a plain or TLS stream): "a",
+/// then "b" while the client's handler of "a" still runs, then a reset.
+fn send_two_then_reset(mut s: impl Write) {
+    // First the client's output fills our receive buffer (we never read).
+    std::thread::sleep(Duration::from_millis(200));
+    s.write_all(&frame(0x82, b"a")).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    s.write_all(&frame(0x82, b"b")).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    // Dropped with the client's bytes unread: a reset, not a FIN.
+}
+
+/// Connects (trusting `root_pem` for wss:), stores 16 MiB the peer never reads,
+/// and waits for Closed: both messages must have come first, then Closed 1006.
+fn stuck_output_until_closed(
+    url: &std::ffi::CStr,
+    root_pem: Option<&std::ffi::CStr>,
+) -> Arc<Delivered> {
     let ws = create_socket();
+    if let Some(pem) = root_pem {
+        let mut control = std::ptr::null_mut();
+        assert_hr(MessageWebSocket_get_Control(ws, &mut control), S_OK);
+        assert_hr(
+            MessageWebSocketControl_put_TrustedRootCertificates(control, pem.as_ptr()),
+            S_OK,
+        );
+        MessageWebSocketControl_Release(control);
+    }
     let d = Arc::new(Delivered::default());
     add_message_received(ws, slow_first_message, context(&d));
     let mut token = EventRegistrationToken { value: 0 };
@@ -431,8 +459,7 @@ fn messages_before_a_reset_survive_a_failed_write() {
         MessageWebSocket_add_Closed(ws, Some(collect_closed), context(&d), &mut token),
         S_OK,
     );
-    assert_hr(connect(ws, &raw_url(port)), S_OK);
-    // 16 MiB the peer never reads: the output stays stuck.
+    assert_hr(connect(ws, url), S_OK);
     let w = writer(ws);
     let big = vec![0u8; 16 << 20];
     assert_hr(
@@ -447,16 +474,11 @@ fn messages_before_a_reset_survive_a_failed_write() {
         vec![b"a".to_vec(), b"b".to_vec()],
         "both messages sent before the reset"
     );
-    let failure = d.ending.failure.load(Ordering::SeqCst) as HRESULT;
-    assert!(
-        failure == 0x8007_2EFFu32 as HRESULT || failure == 0x8007_2EFEu32 as HRESULT,
-        "failure 0x{:08X}: expected WININET_E_CONNECTION_RESET or _ABORTED",
-        failure as u32
-    );
     assert_eq!(d.ending.closed.load(Ordering::SeqCst), 1006);
     IAsyncOperationUInt32_Release(store);
     release_writer(w);
     MessageWebSocket_Release(ws);
+    d
 }
 
 /// A self-signed certificate for 127.0.0.1 and its key (made for this run).
@@ -517,48 +539,9 @@ fn wss_messages_before_a_reset_survive_a_failed_write() {
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n\r\n"
         );
         s.write_all(resp.as_bytes()).unwrap();
-        // As the plain test: the client's output fills our receive buffer meanwhile.
-        std::thread::sleep(Duration::from_millis(200));
-        s.write_all(&frame(0x82, b"a")).unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-        s.write_all(&frame(0x82, b"b")).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        // Dropped with the client's bytes unread: a reset.
+        send_two_then_reset(s);
     });
-    let ws = create_socket();
-    let mut control = std::ptr::null_mut();
-    assert_hr(MessageWebSocket_get_Control(ws, &mut control), S_OK);
     let pem = std::ffi::CString::new(cert.to_pem().unwrap()).unwrap();
-    assert_hr(
-        MessageWebSocketControl_put_TrustedRootCertificates(control, pem.as_ptr()),
-        S_OK,
-    );
-    MessageWebSocketControl_Release(control);
-    let d = Arc::new(Delivered::default());
-    add_message_received(ws, slow_first_message, context(&d));
-    let mut token = EventRegistrationToken { value: 0 };
-    assert_hr(
-        MessageWebSocket_add_Closed(ws, Some(collect_closed), context(&d), &mut token),
-        S_OK,
-    );
     let url = std::ffi::CString::new(format!("wss://127.0.0.1:{port}/")).unwrap();
-    assert_hr(connect(ws, &url), S_OK);
-    let w = writer(ws);
-    let big = vec![0u8; 16 << 20];
-    assert_hr(
-        DataWriter_WriteBytes(w, big.len() as u32, big.as_ptr()),
-        S_OK,
-    );
-    let mut store = std::ptr::null_mut();
-    assert_hr(DataWriter_StoreAsync(w, &mut store), S_OK);
-    wait_for("Closed", || d.ending.closed.load(Ordering::SeqCst) != 0);
-    assert_eq!(
-        *d.messages.lock().unwrap(),
-        vec![b"a".to_vec(), b"b".to_vec()],
-        "both messages sent before the reset"
-    );
-    assert_eq!(d.ending.closed.load(Ordering::SeqCst), 1006);
-    IAsyncOperationUInt32_Release(store);
-    release_writer(w);
-    MessageWebSocket_Release(ws);
+    stuck_output_until_closed(&url, Some(&pem));
 }
