@@ -562,17 +562,27 @@ static long close_all(struct sock *socks, long n, struct group *g, long *open)
     return closed;
 }
 
-/* ---- idle ------------------------------------------------------------------------------- */
-
-static int idle_mode(const char *url, long n)
+/* What idle and soak do first for n sockets: fds for them, a warmed-up library, their
+ * group. 0, or the mode's exit status. */
+static int start_sockets(const char *url, long n, struct group *g)
 {
     int rc = raise_nofile(n + FD_MARGIN);
     if (rc)
         return rc;
     if (warm_up(url))
         return 1;
+    group_init(g);
+    return 0;
+}
+
+/* ---- idle ------------------------------------------------------------------------------- */
+
+static int idle_mode(const char *url, long n)
+{
     struct group g;
-    group_init(&g);
+    int rc = start_sockets(url, n, &g);
+    if (rc)
+        return rc;
     /* The host's own array, allocated and touched before the first reading. */
     struct sock *socks = calloc((size_t)n, sizeof *socks);
     if (!socks) {
@@ -822,13 +832,10 @@ static int cycles_mode(const char *url, long n)
 
 static int soak_mode(const char *url, long n, long secs)
 {
-    int rc = raise_nofile(n + FD_MARGIN);
+    struct group g;
+    int rc = start_sockets(url, n, &g);
     if (rc)
         return rc;
-    if (warm_up(url))
-        return 1;
-    struct group g;
-    group_init(&g);
     atomic_int stop = 0;
     struct sock *socks = calloc((size_t)n, sizeof *socks);
     long *last = calloc((size_t)n, sizeof *last);

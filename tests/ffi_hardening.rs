@@ -26,15 +26,7 @@ fn one_message_peer(hold: Duration) -> (u16, std::thread::JoinHandle<()>) {
     })
 }
 
-fn add_message_received(
-    ws: *mut MessageWebSocket,
-    handler: extern "C" fn(
-        *mut c_void,
-        *mut MessageWebSocket,
-        *mut MessageWebSocketMessageReceivedEventArgs,
-    ),
-    ctx: *mut c_void,
-) {
+fn add_message_received(ws: *mut MessageWebSocket, handler: MessageHandler, ctx: *mut c_void) {
     let mut token = EventRegistrationToken { value: 0 };
     assert_hr(
         MessageWebSocket_add_MessageReceived(ws, Some(handler), ctx, &mut token),
@@ -63,6 +55,26 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
     }
 }
 
+type MessageHandler = extern "C" fn(
+    *mut c_void,
+    *mut MessageWebSocket,
+    *mut MessageWebSocketMessageReceivedEventArgs,
+);
+
+/// A socket connected to a peer that sends one message, `handler` (its context a
+/// `Slow`) on it; returns once the handler has started.
+fn in_a_slow_handler(handler: MessageHandler) -> (*mut MessageWebSocket, Arc<Slow>) {
+    let (port, _peer) = one_message_peer(Duration::from_secs(3));
+    let ws = create_socket();
+    let slow = Arc::new(Slow::default());
+    add_message_received(ws, handler, context(&slow));
+    assert_hr(connect(ws, &raw_url(port)), S_OK);
+    wait_for("the handler to start", || {
+        slow.phase.load(Ordering::SeqCst) >= 1
+    });
+    (ws, slow)
+}
+
 extern "C" fn slow_handler(
     ctx: *mut c_void,
     _sender: *mut MessageWebSocket,
@@ -81,14 +93,7 @@ extern "C" fn slow_handler(
 /// another thread, itself waiting for the handler.
 #[test]
 fn last_release_waits_for_the_handler_despite_a_call_in_flight() {
-    let (port, _peer) = one_message_peer(Duration::from_secs(3));
-    let ws = create_socket();
-    let slow = Arc::new(Slow::default());
-    add_message_received(ws, slow_handler, context(&slow));
-    assert_hr(connect(ws, &raw_url(port)), S_OK);
-    wait_for("the handler to start", || {
-        slow.phase.load(Ordering::SeqCst) >= 1
-    });
+    let (ws, slow) = in_a_slow_handler(slow_handler);
     let key = ws as usize;
     let in_flight = std::thread::spawn(move || {
         MessageWebSocket_remove_Closed(
@@ -131,14 +136,7 @@ extern "C" fn sender_user(
 /// thread makes the last Release meanwhile: AddRef and Close work on it.
 #[test]
 fn borrowed_sender_outlives_a_release_elsewhere() {
-    let (port, _peer) = one_message_peer(Duration::from_secs(3));
-    let ws = create_socket();
-    let slow = Arc::new(Slow::default());
-    add_message_received(ws, sender_user, context(&slow));
-    assert_hr(connect(ws, &raw_url(port)), S_OK);
-    wait_for("the handler to start", || {
-        slow.phase.load(Ordering::SeqCst) >= 1
-    });
+    let (ws, slow) = in_a_slow_handler(sender_user);
     slow.releasing.store(true, Ordering::SeqCst);
     MessageWebSocket_Release(ws);
     assert_eq!(slow.phase.load(Ordering::SeqCst), 2, "Release waited");
@@ -161,35 +159,60 @@ fn vm_rss_mib() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
-/// Closed's code, and the failure a last MessageReceived reported.
+/// What a connection delivered: its messages, the failure a last MessageReceived
+/// reported, and Closed's code.
 #[derive(Default)]
-struct Ending {
-    closed: AtomicU32,
+struct Delivered {
+    messages: std::sync::Mutex<Vec<Vec<u8>>>,
     failure: AtomicU32,
+    closed: AtomicU32,
 }
 
-extern "C" fn note_failure(
+impl Delivered {
+    fn closed(&self) -> u32 {
+        self.closed.load(Ordering::SeqCst)
+    }
+    fn failure(&self) -> HRESULT {
+        self.failure.load(Ordering::SeqCst) as HRESULT
+    }
+}
+
+extern "C" fn collect_message(
     ctx: *mut c_void,
     _sender: *mut MessageWebSocket,
     args: *mut MessageWebSocketMessageReceivedEventArgs,
 ) {
-    // SAFETY: `ctx` comes from `context(&ending)`, which keeps it alive.
-    let ending: &Ending = unsafe { from_context(ctx) };
-    if let Err(hr) = read_message(args) {
-        ending.failure.store(hr as u32, Ordering::SeqCst);
+    // SAFETY: `ctx` comes from `context(&delivered)`, which keeps it alive.
+    let d: &Delivered = unsafe { from_context(ctx) };
+    match read_message(args) {
+        Ok((_, data)) => d.messages.lock().unwrap().push(data),
+        Err(hr) => d.failure.store(hr as u32, Ordering::SeqCst),
     }
 }
 
-extern "C" fn note_closed(
+extern "C" fn collect_closed(
     ctx: *mut c_void,
     _sender: *mut MessageWebSocket,
     args: *mut WebSocketClosedEventArgs,
 ) {
-    // SAFETY: `ctx` comes from `context(&ending)`, which keeps it alive.
-    let ending: &Ending = unsafe { from_context(ctx) };
-    ending
-        .closed
+    // SAFETY: `ctx` comes from `context(&delivered)`, which keeps it alive.
+    let d: &Delivered = unsafe { from_context(ctx) };
+    d.closed
         .store(u32::from(read_closed(args).0), Ordering::SeqCst);
+}
+
+/// A new socket whose events go to a `Delivered`: Closed to `collect_closed`,
+/// MessageReceived to `on_message` (given the same context).
+fn collecting_socket(on_message: MessageHandler) -> (*mut MessageWebSocket, Arc<Delivered>) {
+    let ws = create_socket();
+    let d = Arc::new(Delivered::default());
+    add_message_received(ws, on_message, context(&d));
+    let mut token = EventRegistrationToken { value: 0 };
+    assert_hr(
+        MessageWebSocket_add_Closed(ws, Some(collect_closed), context(&d), &mut token),
+        S_OK,
+    );
+    (ws, d)
 }
 
 /// A server that pings without pause and never reads: the client used to queue a
@@ -210,7 +233,7 @@ fn ping_flood_is_bounded_and_times_out() {
         // Never reads; ends when the client is gone or after 15 s.
         while Instant::now() < stop && s.write_all(&burst).is_ok() {}
     });
-    let ws = create_socket();
+    let (ws, ending) = collecting_socket(collect_message);
     let mut control = std::ptr::null_mut();
     assert_hr(MessageWebSocket_get_Control(ws, &mut control), S_OK);
     assert_hr(
@@ -223,30 +246,20 @@ fn ping_flood_is_bounded_and_times_out() {
         S_OK,
     );
     MessageWebSocketControl_Release(control);
-    let ending = Arc::new(Ending::default());
-    add_message_received(ws, note_failure, context(&ending));
-    let mut token = EventRegistrationToken { value: 0 };
-    assert_hr(
-        MessageWebSocket_add_Closed(ws, Some(note_closed), context(&ending), &mut token),
-        S_OK,
-    );
     let before = vm_rss_mib();
     let start = Instant::now();
     assert_hr(connect(ws, &raw_url(port)), S_OK);
     let mut peak = before;
-    while ending.closed.load(Ordering::SeqCst) == 0 && start.elapsed() < TIMEOUT {
+    while ending.closed() == 0 && start.elapsed() < TIMEOUT {
         peak = peak.max(vm_rss_mib());
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(
-        ending.closed.load(Ordering::SeqCst),
+        ending.closed(),
         1006,
         "no Closed within {TIMEOUT:?} of a ping flood with SendTimeout 2 s"
     );
-    assert_hr(
-        ending.failure.load(Ordering::SeqCst) as HRESULT,
-        WININET_E_TIMEOUT,
-    );
+    assert_hr(ending.failure(), WININET_E_TIMEOUT);
     // Generous: the other tests of this binary run beside it (one holds 48 MiB);
     // unbounded pongs grew by some 300 MiB a second.
     assert!(
@@ -281,52 +294,13 @@ fn handshake_peer(
     })
 }
 
-/// What a connection delivered before its Closed: messages, then Closed's code.
-#[derive(Default)]
-struct Delivered {
-    messages: std::sync::Mutex<Vec<Vec<u8>>>,
-    ending: Ending,
-}
-
-extern "C" fn collect_message(
-    ctx: *mut c_void,
-    _sender: *mut MessageWebSocket,
-    args: *mut MessageWebSocketMessageReceivedEventArgs,
-) {
-    // SAFETY: `ctx` comes from `context(&delivered)`, which keeps it alive.
-    let d: &Delivered = unsafe { from_context(ctx) };
-    match read_message(args) {
-        Ok((_, data)) => d.messages.lock().unwrap().push(data),
-        Err(hr) => d.ending.failure.store(hr as u32, Ordering::SeqCst),
-    }
-}
-
-extern "C" fn collect_closed(
-    ctx: *mut c_void,
-    _sender: *mut MessageWebSocket,
-    args: *mut WebSocketClosedEventArgs,
-) {
-    // SAFETY: `ctx` comes from `context(&delivered)`, which keeps it alive.
-    let d: &Delivered = unsafe { from_context(ctx) };
-    d.ending
-        .closed
-        .store(u32::from(read_closed(args).0), Ordering::SeqCst);
-}
-
 /// Connects to `port` with collecting handlers; the connect's HRESULT, and what
 /// came until Closed (bounded wait) when it succeeded.
 fn connect_and_collect(port: u16) -> (HRESULT, Arc<Delivered>) {
-    let ws = create_socket();
-    let d = Arc::new(Delivered::default());
-    add_message_received(ws, collect_message, context(&d));
-    let mut token = EventRegistrationToken { value: 0 };
-    assert_hr(
-        MessageWebSocket_add_Closed(ws, Some(collect_closed), context(&d), &mut token),
-        S_OK,
-    );
+    let (ws, d) = collecting_socket(collect_message);
     let hr = connect(ws, &raw_url(port));
     if hr == S_OK {
-        wait_for("Closed", || d.ending.closed.load(Ordering::SeqCst) != 0);
+        wait_for("Closed", || d.closed() != 0);
     }
     MessageWebSocket_Release(ws);
     (hr, d)
@@ -353,7 +327,7 @@ fn frames_after_a_bare_lf_101_are_kept() {
     let (hr, d) = connect_and_collect(port);
     assert_hr(hr, S_OK);
     assert_eq!(*d.messages.lock().unwrap(), vec![b"first".to_vec()]);
-    assert_eq!(d.ending.closed.load(Ordering::SeqCst), 1000);
+    assert_eq!(d.closed(), 1000);
 }
 
 /// A valid 101 sent a byte at a time (with a long header, ~300 pieces) was
@@ -416,7 +390,7 @@ extern "C" fn slow_first_message(
 fn messages_before_a_reset_survive_a_failed_write() {
     let (port, _peer) = peer(send_two_then_reset);
     let d = stuck_output_until_closed(&raw_url(port), None);
-    let failure = d.ending.failure.load(Ordering::SeqCst) as HRESULT;
+    let failure = d.failure();
     assert!(
         failure == 0x8007_2EFFu32 as HRESULT || failure == 0x8007_2EFEu32 as HRESULT,
         "failure 0x{:08X}: expected WININET_E_CONNECTION_RESET or _ABORTED",
@@ -442,7 +416,7 @@ fn stuck_output_until_closed(
     url: &std::ffi::CStr,
     root_pem: Option<&std::ffi::CStr>,
 ) -> Arc<Delivered> {
-    let ws = create_socket();
+    let (ws, d) = collecting_socket(slow_first_message);
     if let Some(pem) = root_pem {
         let mut control = std::ptr::null_mut();
         assert_hr(MessageWebSocket_get_Control(ws, &mut control), S_OK);
@@ -452,13 +426,6 @@ fn stuck_output_until_closed(
         );
         MessageWebSocketControl_Release(control);
     }
-    let d = Arc::new(Delivered::default());
-    add_message_received(ws, slow_first_message, context(&d));
-    let mut token = EventRegistrationToken { value: 0 };
-    assert_hr(
-        MessageWebSocket_add_Closed(ws, Some(collect_closed), context(&d), &mut token),
-        S_OK,
-    );
     assert_hr(connect(ws, url), S_OK);
     let w = writer(ws);
     let big = vec![0u8; 16 << 20];
@@ -468,13 +435,13 @@ fn stuck_output_until_closed(
     );
     let mut store = std::ptr::null_mut();
     assert_hr(DataWriter_StoreAsync(w, &mut store), S_OK);
-    wait_for("Closed", || d.ending.closed.load(Ordering::SeqCst) != 0);
+    wait_for("Closed", || d.closed() != 0);
     assert_eq!(
         *d.messages.lock().unwrap(),
         vec![b"a".to_vec(), b"b".to_vec()],
         "both messages sent before the reset"
     );
-    assert_eq!(d.ending.closed.load(Ordering::SeqCst), 1006);
+    assert_eq!(d.closed(), 1006);
     IAsyncOperationUInt32_Release(store);
     release_writer(w);
     MessageWebSocket_Release(ws);
@@ -520,7 +487,6 @@ fn loopback_identity() -> (
 #[test]
 fn wss_messages_before_a_reset_survive_a_failed_write() {
     use openssl::ssl::{SslAcceptor, SslMethod};
-    use std::io::Read;
     let (cert, key) = loopback_identity();
     let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
     acceptor.set_certificate(&cert).unwrap();
@@ -528,17 +494,7 @@ fn wss_messages_before_a_reset_survive_a_failed_write() {
     let acceptor = acceptor.build();
     let (port, _peer) = common::raw::listener(move |tcp| {
         let mut s = acceptor.accept(tcp).unwrap();
-        let mut head = Vec::new();
-        let mut b = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            s.read_exact(&mut b).unwrap();
-            head.push(b[0]);
-        }
-        let key = common::raw::accept_key(&String::from_utf8(head).unwrap());
-        let resp = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n\r\n"
-        );
-        s.write_all(resp.as_bytes()).unwrap();
+        common::raw::upgrade(&mut s);
         send_two_then_reset(s);
     });
     let pem = std::ffi::CString::new(cert.to_pem().unwrap()).unwrap();

@@ -10,77 +10,18 @@ use rtws::core::async_op::AsyncStatus;
 use rtws::ffi::async_op::*;
 use rtws::ffi::message_websocket::*;
 use std::ffi::CString;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-/// Accepts one client within `TIMEOUT`.
-fn accept(listener: &TcpListener) -> Option<TcpStream> {
-    listener.set_nonblocking(true).unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    while Instant::now() < deadline {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                stream.set_nonblocking(false).unwrap();
-                stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-                stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-                return Some(stream);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            Err(e) => panic!("accept: {e}"),
-        }
-    }
-    None
-}
-
-/// Reads the request head (up to the blank line, at most 16 KiB).
-fn read_head(stream: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if head.len() > 16 * 1024 || stream.read(&mut byte).ok()? == 0 {
-            return None;
-        }
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).ok()
-}
-
-/// A peer on 127.0.0.1 that accepts one client, sends its request head (or None
-/// if none came) and answers a valid 101, then reads until the client leaves.
-fn peer() -> (u16, mpsc::Receiver<Option<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+/// A peer on 127.0.0.1 that accepts one client, sends its request head and
+/// answers a valid 101, then reads until the client leaves.
+fn peer() -> (u16, mpsc::Receiver<String>) {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Some(mut stream) = accept(&listener) else {
-            let _ = tx.send(None);
-            return;
-        };
-        let head = read_head(&mut stream);
-        let key = head.as_deref().and_then(|h| {
-            h.lines().find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("sec-websocket-key")
-                    .then(|| value.trim().to_owned())
-            })
-        });
-        let _ = tx.send(head);
-        if let Some(key) = key {
-            let answer = format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-                 Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-                derive_accept_key(key.as_bytes())
-            );
-            let _ = stream.write_all(answer.as_bytes());
-            // Until the client closes (or the read timeout).
-            let mut sink = [0u8; 1024];
-            while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
-        }
+    let (port, _thread) = common::raw::listener(move |mut stream| {
+        let _ = tx.send(common::raw::upgrade(&mut stream));
+        // Until the client closes (or the read timeout).
+        let mut sink = [0u8; 1024];
+        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
     });
     (port, rx)
 }
@@ -88,7 +29,7 @@ fn peer() -> (u16, mpsc::Receiver<Option<String>>) {
 /// Connects a MessageWebSocket to `uri` (`{port}` replaced by the peer's port);
 /// returns the request head the peer saw and the connect's outcome: the Wait's
 /// HRESULT, the operation's Status and GetResults.
-fn connect_through_peer(uri: &str) -> (Option<String>, HRESULT, AsyncStatus, HRESULT) {
+fn connect_through_peer(uri: &str) -> (String, HRESULT, AsyncStatus, HRESULT) {
     let (port, head) = peer();
     let uri = CString::new(uri.replace("{port}", &port.to_string())).unwrap();
     let ws = create_socket();
@@ -109,16 +50,12 @@ fn connect_through_peer(uri: &str) -> (Option<String>, HRESULT, AsyncStatus, HRE
     (head, waited, status, results)
 }
 
-fn request_line(head: &Option<String>) -> &str {
-    head.as_deref()
-        .expect("no request head reached the peer")
-        .lines()
-        .next()
-        .unwrap_or("")
+fn request_line(head: &str) -> &str {
+    head.lines().next().unwrap_or("")
 }
 
-fn host_header(head: &Option<String>) -> Option<&str> {
-    head.as_deref()?.lines().find_map(|l| {
+fn host_header(head: &str) -> Option<&str> {
+    head.lines().find_map(|l| {
         let (name, value) = l.split_once(':')?;
         name.eq_ignore_ascii_case("host").then(|| value.trim())
     })

@@ -474,10 +474,9 @@ pub struct Connection {
     /// `OUT_LIMIT`: a peer that pings and never reads gets one pong, not a
     /// queue of them (RFC 6455 §5.5.3 allows answering the most recent only).
     pending_pong: Option<bytes::Bytes>,
-    /// Writing failed: the connection ends with this once reading has nothing more,
-    /// or when the grace is over.
-    write_failure: Option<Error>,
-    write_failure_grace: Option<Pin<Box<Sleep>>>,
+    /// Writing failed: the connection ends with this error once reading has
+    /// nothing more, or when the grace (`WRITE_FAILURE_GRACE`) is over.
+    write_failure: Option<(Error, Pin<Box<Sleep>>)>,
     timing: Timing,
     /// Armed while output is pending; pushed back whenever some of it is written.
     send_stall: StallTimer,
@@ -549,7 +548,6 @@ impl Connection {
             failure: None,
             pending_pong: None,
             write_failure: None,
-            write_failure_grace: None,
         }
     }
 
@@ -781,22 +779,18 @@ impl Connection {
                     Err(e) => {
                         // Reading goes on first (next pass: this one's read may be
                         // older than the reset), for at most WRITE_FAILURE_GRACE.
-                        self.write_failure = Some(fail_to_aborted(e));
-                        self.write_failure_grace =
-                            Some(Box::pin(tokio::time::sleep(WRITE_FAILURE_GRACE)));
+                        let grace = Box::pin(tokio::time::sleep(WRITE_FAILURE_GRACE));
+                        self.write_failure = Some((fail_to_aborted(e), grace));
                         continue;
                     }
                 }
             }
             // A failed write ends the connection once what was received before the
             // failure is delivered: a reset peer's last messages are not lost.
-            if self.write_failure.is_some() {
-                let grace_over = self
-                    .write_failure_grace
-                    .as_mut()
-                    .is_some_and(|g| g.as_mut().poll(cx).is_ready());
+            if let Some((_, grace)) = self.write_failure.as_mut() {
+                let grace_over = grace.as_mut().poll(cx).is_ready();
                 if socket_dry || grace_over || self.failure.is_some() || self.peer_close.is_some() {
-                    let err = self.write_failure.take();
+                    let err = self.write_failure.take().map(|(e, _)| e);
                     return Poll::Ready(self.ending(err));
                 }
             }

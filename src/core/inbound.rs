@@ -107,7 +107,7 @@ impl Inbound {
         Arc::new(Inbound::default())
     }
 
-    /// The input stream of a StreamWebSocket not yet connected (see `connected`).
+    /// The input stream of a StreamWebSocket not yet connected (see `set_connected`).
     pub fn unconnected() -> Arc<Self> {
         let inbound = Inbound::default();
         inbound.state.lock().unconnected = true;

@@ -508,14 +508,12 @@ impl Socket {
     /// Canceled after the handshake succeeded but before the operation completed.
     fn undo_connect(&self) {
         self.revert_if(|s| matches!(s, State::Connected(_)));
-        if let Some(inbound) = self.inbound() {
-            // A Close that came in between found the socket connected and left the
-            // stream to a connection that will never run: it ends here.
-            if self.is_closed() {
-                inbound.finish(Err(Error::closed(self.name())));
-            } else {
-                inbound.set_connected(false);
-            }
+        // A Close that came in between found the socket connected and left the
+        // stream to a connection that will never run.
+        if self.is_closed() {
+            self.end_input_unconnected();
+        } else if let Some(inbound) = self.inbound() {
+            inbound.set_connected(false);
         }
     }
 
@@ -575,11 +573,18 @@ impl Socket {
             State::Created => true,
             State::Closed => false,
         };
-        // No connection will ever end the input stream: reads see it closed.
-        if let (true, Some(inbound)) = (never_connected, self.inbound()) {
-            inbound.finish(Err(Error::closed(self.name())));
+        if never_connected {
+            self.end_input_unconnected();
         }
         Ok(())
+    }
+
+    /// A StreamWebSocket closed with no connection to end its input stream: reads
+    /// see it closed instead of waiting for ever.
+    fn end_input_unconnected(&self) {
+        if let Some(inbound) = self.inbound() {
+            inbound.finish(Err(Error::closed(self.name())));
+        }
     }
 
     /// Hands a command to the connection: only once connected, and while the
@@ -759,13 +764,18 @@ mod tests {
         assert!(parse_ws_uri("WSS://a:8443/").unwrap().3);
     }
 
-    /// The request tungstenite builds from a URI parse_ws_uri accepted: its
-    /// request-target and Host header.
+    /// The upgrade request rtws builds (`handshake::request`) from a URI
+    /// parse_ws_uri accepted: its request-target and Host header.
     fn request_of(uri: &str) -> (String, String) {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let request = parse_ws_uri(uri).unwrap().0.into_client_request().unwrap();
-        let target = request.uri().path_and_query().unwrap().as_str().to_owned();
-        let host = request.headers()["Host"].to_str().unwrap().to_owned();
+        let uri = parse_ws_uri(uri).unwrap().0;
+        let bytes = crate::core::handshake::request(&uri, &[], &[], None).bytes;
+        let text = String::from_utf8(bytes).unwrap();
+        let mut lines = text.lines();
+        let target = lines.next().unwrap().split(' ').nth(1).unwrap().to_owned();
+        let host = lines
+            .find_map(|l| l.strip_prefix("Host: "))
+            .unwrap()
+            .to_owned();
         (target, host)
     }
 
@@ -785,7 +795,7 @@ mod tests {
         assert_eq!(request_of("ws://h:9?x=1").0, "/?x=1");
         assert_eq!(request_of("ws://h:9").0, "/");
         assert_eq!(request_of("ws://h/a/b?c=d&e").0, "/a/b?c=d&e");
-        // Schemes are case-insensitive; tungstenite only knows the lower-case ones.
+        // Schemes are case-insensitive; the normalized URI has the lower-case one.
         let (uri, host, port, secure) = parse_ws_uri("WS://Example.COM:8080/X").unwrap();
         assert_eq!(uri.scheme_str(), Some("ws"));
         assert_eq!((host.as_str(), port, secure), ("example.com", 8080, false));

@@ -386,9 +386,9 @@ pub mod raw {
     use std::time::Duration;
     use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-    /// Reads the upgrade request head (bounded by a read timeout); returns it as text.
-    pub fn read_head(s: &mut TcpStream) -> String {
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    /// Reads the upgrade request head (at most 64 KiB; `listener`'s streams have a
+    /// read timeout); returns it as text.
+    pub fn read_head(s: &mut impl Read) -> String {
         let mut head = Vec::new();
         let mut b = [0u8; 1];
         while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
@@ -411,16 +411,16 @@ pub mod raw {
         derive_accept_key(key.as_bytes())
     }
 
-    /// Accepts one client and answers its upgrade with a plain 101.
-    pub fn accept(l: &TcpListener) -> TcpStream {
-        let (mut s, _) = l.accept().unwrap();
-        let head = read_head(&mut s);
+    /// Reads the upgrade request and answers it with a plain 101 (over TCP or
+    /// TLS); returns the request head.
+    pub fn upgrade(s: &mut (impl Read + Write)) -> String {
+        let head = read_head(s);
         let resp = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
             accept_key(&head)
         );
         s.write_all(resp.as_bytes()).unwrap();
-        s
+        head
     }
 
     /// One unmasked server frame: `first` is the FIN/RSV/opcode byte.
@@ -445,21 +445,25 @@ pub mod raw {
     pub fn peer(
         script: impl FnOnce(TcpStream) + Send + 'static,
     ) -> (u16, std::thread::JoinHandle<()>) {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        (port, std::thread::spawn(move || script(accept(&l))))
+        listener(|mut s| {
+            upgrade(&mut s);
+            script(s)
+        })
     }
 
     /// A loopback listener whose one client gets `script` from the first byte on
-    /// (the handshake is the script's).
+    /// (the handshake is the script's), reads and writes bounded by 10 s each.
     pub fn listener(
         script: impl FnOnce(TcpStream) + Send + 'static,
     ) -> (u16, std::thread::JoinHandle<()>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        (
-            port,
-            std::thread::spawn(move || script(l.accept().unwrap().0)),
-        )
+        let thread = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+            script(s)
+        });
+        (port, thread)
     }
 }
