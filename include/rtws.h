@@ -50,21 +50,6 @@ typedef int32_t HRESULT;
 #define RTWS_FAILED(hr) (((HRESULT)(hr)) < 0)
 
 
-#define PROTOCOL_ERROR 1002
-
-#define UNSUPPORTED_DATA 1003
-
-#define INVALID_PAYLOAD 1007
-
-#define MESSAGE_TOO_BIG 1009
-
-/**
- * `InputStreamOptions` flags.
- */
-#define PARTIAL 1
-
-#define READ_AHEAD 2
-
 /**
  * `timeout_ms` value for the `Wait` functions: wait until the operation finishes.
  */
@@ -549,6 +534,22 @@ typedef void (*StreamWebSocketServerCustomValidationRequestedHandler)(void *cont
  */
 typedef uint32_t InputStreamOptions;
 
+/**
+ * Complete when `count` bytes arrived, or the stream ended.
+ */
+#define InputStreamOptions_None 0
+
+/**
+ * Complete as soon as at least one byte is there (up to `count`).
+ */
+#define InputStreamOptions_Partial 1
+
+/**
+ * May return more than `count` bytes (up to the buffer's capacity; for LoadAsync,
+ * everything already received).
+ */
+#define InputStreamOptions_ReadAhead 2
+
 #if !defined(RTWS_SYSTEM_HRESULTS)
 #define S_OK 0
 #endif
@@ -911,22 +912,6 @@ typedef uint32_t InputStreamOptions;
  */
 #define E_PROTOCOL_VERSION_NOT_SUPPORTED (HRESULT)2205548549u
 #endif
-
-/**
- * Complete when `count` bytes arrived, or the stream ended.
- */
-#define InputStreamOptions_None 0
-
-/**
- * Complete as soon as at least one byte is there (up to `count`).
- */
-#define InputStreamOptions_Partial 1
-
-/**
- * May return more than `count` bytes (up to the buffer's capacity; for LoadAsync,
- * everything already received).
- */
-#define InputStreamOptions_ReadAhead 2
 
 #ifdef __cplusplus
 extern "C" {

@@ -5,10 +5,10 @@
 mod common;
 
 use common::raw::{frame, peer};
-use rtws::core::message_websocket::MessageWebSocket;
-use rtws::core::socket::Socket;
-use rtws::core::stream_websocket::StreamWebSocket;
-use rtws::core::streams::DataReader;
+use rtws_core::winrt::message_websocket::MessageWebSocket;
+use rtws_core::winrt::socket::Socket;
+use rtws_core::winrt::stream_websocket::StreamWebSocket;
+use rtws_core::winrt::streams::DataReader;
 use std::io::Write;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -91,7 +91,7 @@ fn closed_reader_keeps_its_load() {
     old.close();
     drop(old);
     let closed = pending.wait(Some(Duration::from_secs(1)));
-    assert_eq!(closed.unwrap_err().hr, rtws::core::error::RO_E_CLOSED);
+    assert_eq!(closed.unwrap_err().hr, rtws_types::RO_E_CLOSED);
     // The bytes the closed reader never took reach the next one.
     let new = Arc::new(DataReader::from_stream(ws.input_stream()));
     let n = new

@@ -8,12 +8,12 @@
 mod common;
 
 use common::*;
-use rtws::core::message_websocket::SocketMessageType;
 use rtws::ffi::async_op::*;
 use rtws::ffi::message_websocket::*;
 use rtws::ffi::streams::*;
 use rtws::ffi::vector::*;
 use rtws::ffi::EventRegistrationToken;
+use rtws_types::SocketMessageType;
 use std::ffi::{c_void, CStr};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,8 +5,8 @@
 
 mod common;
 
-use rtws::core::error::WebErrorStatus;
 use rtws::ffi::error::WebSocketError_GetStatus;
+use rtws_types::WebErrorStatus;
 
 fn status(hresult: u32) -> i32 {
     WebSocketError_GetStatus(hresult as i32) as i32

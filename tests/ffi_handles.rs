@@ -6,13 +6,13 @@
 mod common;
 
 use common::*;
-use rtws::core::async_op::AsyncStatus;
-use rtws::core::message_websocket::SocketMessageType;
 use rtws::ffi::async_op::*;
 use rtws::ffi::message_websocket::*;
 use rtws::ffi::streams::*;
 use rtws::ffi::vector::*;
 use rtws::ffi::EventRegistrationToken;
+use rtws_types::AsyncStatus;
+use rtws_types::SocketMessageType;
 use std::ptr::null_mut;
 
 /// A handle value that names nothing rtws ever created: aligned like a real one,

@@ -49,10 +49,10 @@ mod fuzz_case;
 
 use common::*;
 use fuzz_case::{Case, ClientReport, End, Expect, Session};
-use rtws::core::message_websocket::SocketMessageType;
 use rtws::ffi::message_websocket::*;
 use rtws::ffi::vector::*;
 use rtws::ffi::EventRegistrationToken;
+use rtws_types::SocketMessageType;
 use std::collections::BTreeMap;
 use std::ffi::{c_void, CStr, CString};
 use std::ptr::null_mut;

@@ -10,13 +10,13 @@
 mod common;
 
 use common::*;
-use rtws::core::async_op::AsyncStatus;
-use rtws::core::message_websocket::SocketMessageType;
 use rtws::ffi::async_op::*;
 use rtws::ffi::error::rtws_Shutdown;
 use rtws::ffi::message_websocket::*;
 use rtws::ffi::streams::*;
 use rtws::ffi::EventRegistrationToken;
+use rtws_types::AsyncStatus;
+use rtws_types::SocketMessageType;
 use std::ffi::c_void;
 use std::ptr::null_mut;
 use std::sync::Arc;

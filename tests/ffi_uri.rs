@@ -6,9 +6,9 @@
 mod common;
 
 use common::*;
-use rtws::core::async_op::AsyncStatus;
 use rtws::ffi::async_op::*;
 use rtws::ffi::message_websocket::*;
+use rtws_types::AsyncStatus;
 use std::ffi::CString;
 use std::io::Read;
 use std::sync::mpsc;

@@ -22,11 +22,6 @@
 
 use super::input::Input;
 use super::{check_hr, error_is_sentinel, last_error, set_sentinel_error, PANIC_MARK};
-use rtws::core::async_op::AsyncStatus;
-use rtws::core::error::{E_BOUNDS, RTWS_E_TIMEOUT, S_OK};
-use rtws::core::message_websocket::{MessageWebSocketReceiveMode, SocketMessageType};
-use rtws::core::streams::{ByteOrder, UnicodeEncoding};
-use rtws::core::tls::{ChainValidationResult, SocketSslErrorSeverity};
 use rtws::ffi::async_op::*;
 use rtws::ffi::certificate::*;
 use rtws::ffi::credential::*;
@@ -37,6 +32,11 @@ use rtws::ffi::streams::*;
 use rtws::ffi::vector::*;
 use rtws::ffi::websocket::BandwidthStatistics;
 use rtws::ffi::{EventRegistrationToken, TimeSpan};
+use rtws_types::AsyncStatus;
+use rtws_types::{ByteOrder, UnicodeEncoding};
+use rtws_types::{ChainValidationResult, SocketSslErrorSeverity};
+use rtws_types::{MessageWebSocketReceiveMode, SocketMessageType};
+use rtws_types::{E_BOUNDS, RTWS_E_TIMEOUT, S_OK};
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr::{null, null_mut};
 use std::sync::OnceLock;

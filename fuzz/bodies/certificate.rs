@@ -14,11 +14,11 @@
 
 use super::input::Input;
 use super::{check_hr, set_sentinel_error};
-use rtws::core::error::{E_INVALIDARG, E_NOT_SUFFICIENT_BUFFER, S_OK};
 use rtws::ffi::certificate::*;
 use rtws::ffi::message_websocket::*;
 use rtws::ffi::streams::*;
 use rtws::ffi::DateTime;
+use rtws_types::{E_INVALIDARG, E_NOT_SUFFICIENT_BUFFER, S_OK};
 use std::ffi::{c_char, CStr, CString};
 use std::ptr::{null, null_mut};
 

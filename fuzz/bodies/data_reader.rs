@@ -13,13 +13,13 @@
 
 use super::input::Input;
 use super::{check_hr, set_sentinel_error};
-use rtws::core::error::{
+use rtws::ffi::handle::Handle;
+use rtws::ffi::streams::*;
+use rtws_types::{ByteOrder, UnicodeEncoding};
+use rtws_types::{
     E_BOUNDS, E_ILLEGAL_METHOD_CALL, E_INVALIDARG, E_NOT_SUFFICIENT_BUFFER, E_POINTER, RO_E_CLOSED,
     RTWS_E_NO_UNICODE_TRANSLATION, S_OK,
 };
-use rtws::core::streams::{ByteOrder, UnicodeEncoding};
-use rtws::ffi::handle::Handle;
-use rtws::ffi::streams::*;
 use std::ptr::null_mut;
 
 /// Operations per input at most (time per execution stays bounded).
@@ -152,7 +152,7 @@ pub fn run(data: &[u8]) {
     let mut input = Input::new(data);
     let len = usize::from(input.u16());
     let bytes = input.bytes(len).to_vec();
-    let reader = DataReader::new_handle(rtws::core::streams::DataReader::from_bytes(
+    let reader = DataReader::new_handle(rtws_core::winrt::streams::DataReader::from_bytes(
         bytes.clone().into(),
     ));
     assert!(!reader.is_null());

@@ -1,4 +1,4 @@
-//! Target `frames`: the frame reader (`rtws::core::frames::FrameReader`), which
+//! Target `frames`: the frame reader (`rtws_protocol::frames::FrameReader`), which
 //! reads whatever the server sends after the handshake.
 //!
 //! Properties:
@@ -18,9 +18,9 @@
 
 use super::input::Input;
 use bytes::BytesMut;
-use rtws::core::error::{E_INVALID_PROTOCOL_FORMAT, RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE};
-use rtws::core::frames::{FrameReader, Incoming};
-use rtws::core::message_websocket::SocketMessageType;
+use rtws_protocol::frames::{FrameReader, Incoming};
+use rtws_protocol::DataKind;
+use rtws_types::{E_INVALID_PROTOCOL_FORMAT, RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE};
 
 /// The inputs above this size are not also fed one byte at a time (time).
 const BYTEWISE_LIMIT: usize = 1 << 16;
@@ -110,10 +110,10 @@ pub struct Run {
     pub end: RunEnd,
 }
 
-fn kind_code(kind: SocketMessageType) -> u8 {
+fn kind_code(kind: DataKind) -> u8 {
     match kind {
-        SocketMessageType::Binary => 0,
-        SocketMessageType::Utf8 => 1,
+        DataKind::Binary => 0,
+        DataKind::Text => 1,
     }
 }
 
@@ -149,25 +149,27 @@ pub fn run_reader(stream: &[u8], max_message: Option<u64>, chunks: Option<&[u8]>
                 }
                 Ok(None) => break,
                 Err(v) => {
+                    // The error the API reports for it.
+                    let error = rtws_core::net::protocol_errors::violation(&v);
                     assert!(
                         matches!(v.code, 1002 | 1003 | 1007 | 1009),
                         "violation with close code {}: {}",
                         v.code,
-                        v.error.message
+                        error.message
                     );
                     let want_hr = if v.code == 1009 {
                         RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE
                     } else {
                         E_INVALID_PROTOCOL_FORMAT
                     };
-                    assert_eq!(v.error.hr, want_hr, "HRESULT of a {} violation", v.code);
-                    assert!(!v.error.message.is_empty(), "a violation without a message");
+                    assert_eq!(error.hr, want_hr, "HRESULT of a {} violation", v.code);
+                    assert!(!error.message.is_empty(), "a violation without a message");
                     return Run {
                         atoms,
                         end: RunEnd::Violation {
                             code: v.code,
-                            hr: v.error.hr,
-                            message: v.error.message.into_owned(),
+                            hr: error.hr,
+                            message: error.message.into_owned(),
                         },
                     };
                 }

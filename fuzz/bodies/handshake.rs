@@ -11,11 +11,12 @@
 //! message.
 
 use super::input::Input;
-use rtws::core::error::{
+use rtws_core::net::protocol_errors::invalid_response;
+use rtws_protocol::handshake::{self, Refusal};
+use rtws_types::{
     E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED, E_SUBPROTOCOL_NOT_SUPPORTED,
     WININET_E_INVALID_SERVER_RESPONSE,
 };
-use rtws::core::handshake::{self, Refusal};
 
 const OFFERS: [&str; 3] = ["chat", "superchat", "v2.json"];
 
@@ -38,7 +39,8 @@ pub fn run(data: &[u8]) -> Outcome {
     let splits: Vec<usize> = (0..input.u8() % 8)
         .map(|_| usize::from(input.u8()))
         .collect();
-    let (uri, ..) = rtws::core::socket::parse_ws_uri("ws://127.0.0.1:9/fuzz").expect("a valid URI");
+    let (uri, ..) =
+        rtws_core::winrt::socket::parse_ws_uri("ws://127.0.0.1:9/fuzz").expect("a valid URI");
     let upgrade = handshake::request(&uri, &[], &offered, None);
     let head = String::from_utf8_lossy(input.rest()).replace("{ACCEPT}", upgrade.accept());
     let head = head.as_bytes();
@@ -48,6 +50,7 @@ pub fn run(data: &[u8]) -> Outcome {
     let n = match whole {
         Ok(None) => return Outcome::Incomplete,
         Err(e) => {
+            let e = invalid_response(e);
             assert_eq!(e.hr, WININET_E_INVALID_SERVER_RESPONSE, "{}", e.message);
             assert!(!e.message.is_empty());
             return Outcome::Broken;
@@ -72,6 +75,7 @@ pub fn run(data: &[u8]) -> Outcome {
             Outcome::Status(code)
         }
         Err(Refusal::Invalid(e)) => {
+            let e = invalid_response(e);
             assert!(
                 [
                     WININET_E_INVALID_SERVER_RESPONSE,
@@ -91,7 +95,7 @@ pub fn run(data: &[u8]) -> Outcome {
 
 /// The head's end as more of it arrives: at the input's split points (every
 /// prefix, for short heads).
-fn check_arrival(head: &[u8], whole: &rtws::core::error::Result<Option<usize>>, splits: &[usize]) {
+fn check_arrival(head: &[u8], whole: &Result<Option<usize>, handshake::Invalid>, splits: &[usize]) {
     let mut cuts: Vec<usize> = if head.len() <= 512 {
         (0..=head.len()).collect()
     } else {

@@ -11,9 +11,9 @@
 
 use super::input::Input;
 use super::{check_hr, set_sentinel_error};
-use rtws::core::error::E_INVALIDARG;
-use rtws::core::socket::parse_ws_uri;
 use rtws::ffi::message_websocket::*;
+use rtws_core::winrt::socket::parse_ws_uri;
+use rtws_types::E_INVALIDARG;
 use std::ffi::CString;
 
 pub fn run(data: &[u8]) -> bool {

@@ -4,12 +4,13 @@
 //! The four C types share one generic implementation (`core::async_op::AsyncOp`);
 //! the exports below only bind each C name to it.
 
-use crate::core::async_op::{AsyncOp, AsyncStatus};
-use crate::core::error::{Error, Result, E_POINTER, HRESULT, S_OK};
-use crate::core::streams::Buffer;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::IBuffer;
 use crate::ffi::{call, call_count, fail, out, Context};
+use rtws_core::winrt::async_op::AsyncOp;
+use rtws_core::winrt::streams::Buffer;
+use rtws_types::AsyncStatus;
+use rtws_types::{Error, Result, E_POINTER, HRESULT, S_OK};
 use std::ffi::c_void;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,14 +2,15 @@
 //! hands its handlers: `WebSocketServerCustomValidationRequestedEventArgs`,
 //! `Deferral`. Any thread.
 
-use crate::core::certificate::Certificate as CoreCertificate;
-use crate::core::error::{Error, Result, E_NOT_SUFFICIENT_BUFFER, HRESULT};
-use crate::core::tls::{self, ClientIdentity, SocketSslErrorSeverity};
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::IBuffer;
 use crate::ffi::vector::IVectorChainValidationResult;
 use crate::ffi::websocket::{self, borrowed_c};
 use crate::ffi::{call, call_count, in_bytes, in_str, out, out_bytes, DateTime};
+use rtws_core::net::tls::{self, ClientIdentity};
+use rtws_core::winrt::certificate::Certificate as CoreCertificate;
+use rtws_types::SocketSslErrorSeverity;
+use rtws_types::{Error, Result, E_NOT_SUFFICIENT_BUFFER, HRESULT};
 use std::ffi::c_char;
 use std::sync::Arc;
 
@@ -78,7 +79,7 @@ pub extern "C" fn Certificate_CreateCertificate(
 ) -> HRESULT {
     call(|| {
         let result = out(result, "result")?;
-        let blob = crate::core::streams::Payload::Buffer(IBuffer::get(blob)?);
+        let blob = rtws_core::winrt::streams::Payload::Buffer(IBuffer::get(blob)?);
         result.set(Certificate::new_handle(
             blob.with(CoreCertificate::from_bytes)?,
         ))
@@ -254,7 +255,7 @@ pub extern "C" fn Certificate_GetCertificateBlob(
         let value = out(value, "value")?;
         let der = Certificate::get(this)?.der().to_vec();
         value.set(IBuffer::new_handle(
-            crate::core::streams::Buffer::from_bytes(&der)?,
+            rtws_core::winrt::streams::Buffer::from_bytes(&der)?,
         ))
     })
 }
@@ -295,7 +296,7 @@ pub extern "C" fn IVectorViewCertificate_GetAt(
         let list = IVectorViewCertificate::get(this)?;
         let cert = list.get(index as usize).ok_or_else(|| {
             Error::new(
-                crate::core::error::E_BOUNDS,
+                rtws_types::E_BOUNDS,
                 format!("index {index} is out of range (size {})", list.len()),
             )
         })?;

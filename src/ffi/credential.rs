@@ -1,10 +1,10 @@
 //! `PasswordCredential` (Windows.Security.Credentials). Immutable: every function
 //! may be called from any thread.
 
-use crate::core::credential as core;
-use crate::core::error::HRESULT;
 use crate::ffi::handle::Handle;
 use crate::ffi::{call, call_count, in_str, out};
+use rtws_core::winrt::credential as core;
+use rtws_types::HRESULT;
 use std::ffi::c_char;
 
 /// Opaque handle of a PasswordCredential.

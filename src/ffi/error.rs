@@ -1,8 +1,8 @@
 //! `WebSocketError`, the last-error message, and library lifetime.
 
-use crate::core::error::{web_error_status, Result, WebErrorStatus, HRESULT};
-use crate::core::runtime;
 use crate::ffi::{call, handle, last_error_ptr};
+use rtws_core::winrt::runtime;
+use rtws_types::{web_error_status, Result, WebErrorStatus, HRESULT};
 use std::ffi::c_char;
 use std::time::Duration;
 
@@ -61,7 +61,7 @@ pub extern "C" fn rtws_Shutdown(timeout_ms: u32) -> HRESULT {
         // releases a handle while the registry is swept, and no handler runs.
         let stopped = runtime::shutdown(Duration::from_millis(u64::from(timeout_ms)));
         handle::clear_all();
-        crate::core::tls::clear_connectors();
+        rtws_core::net::tls::clear_connectors();
         stopped
     })
 }

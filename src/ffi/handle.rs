@@ -7,9 +7,9 @@
 //! stale key (its slot freed, maybe reused) never matches again; each slot has its
 //! own lock, so calls on different objects never contend, and lookups hash nothing.
 
-use crate::core::error::{Error, Result, E_INVALIDARG, E_POINTER};
 use once_cell::sync::OnceCell;
 use parking_lot::{Mutex, RwLock};
+use rtws_types::{Error, Result, E_INVALIDARG, E_POINTER};
 use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -88,7 +88,7 @@ fn alloc_index() -> Result<usize> {
     }
     if free.1 as usize >= 1 << INDEX_BITS {
         return Err(Error::new(
-            crate::core::error::E_OUTOFMEMORY,
+            rtws_types::E_OUTOFMEMORY,
             "too many live rtws handles (16.7 million)",
         ));
     }

@@ -6,10 +6,6 @@
 //! on a library thread; every MessageReceived of a connection comes before its one
 //! Closed. Handlers must not throw or longjmp out.
 
-use crate::core::error::{Result, HRESULT};
-use crate::core::message_websocket as core;
-use crate::core::message_websocket::{MessageWebSocketReceiveMode, SocketMessageType};
-use crate::core::tls::SocketSslErrorSeverity;
 use crate::ffi::async_op::{IAsyncAction, IAsyncOperationUInt32};
 use crate::ffi::certificate::{
     Certificate, IVectorViewCertificate, WebSocketServerCustomValidationRequestedEventArgs,
@@ -24,6 +20,10 @@ use crate::ffi::websocket::{
 use crate::ffi::{
     call, call_count, in_enum, in_str, out, Context, EventRegistrationToken, TimeSpan,
 };
+use rtws_core::winrt::message_websocket as core;
+use rtws_types::SocketSslErrorSeverity;
+use rtws_types::{MessageWebSocketReceiveMode, SocketMessageType};
+use rtws_types::{Result, HRESULT};
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,7 +72,7 @@ pub struct WebSocketClosedEventArgs {
     _private: [u8; 0],
 }
 impl Handle for WebSocketClosedEventArgs {
-    type Target = crate::core::socket::ClosedArgs;
+    type Target = rtws_core::winrt::socket::ClosedArgs;
     const NAME: &'static str = "WebSocketClosedEventArgs";
 }
 
@@ -317,7 +317,7 @@ fn send_frame(
     operation: *mut *mut IAsyncOperationUInt32,
 ) -> Result<()> {
     let operation = out(operation, "operation")?;
-    let data = crate::core::streams::Payload::Buffer(IBuffer::get(data)?);
+    let data = rtws_core::winrt::streams::Payload::Buffer(IBuffer::get(data)?);
     let op = MessageWebSocket::get(this)?.send_frame(data, fin)?;
     operation.set(IAsyncOperationUInt32::publish(op))
 }
@@ -498,7 +498,7 @@ pub extern "C" fn MessageWebSocketControl_Release(this: *mut MessageWebSocketCon
     call_count(|| MessageWebSocketControl::release(this))
 }
 
-fn control(this: *mut MessageWebSocketControl) -> Result<Arc<crate::core::socket::Socket>> {
+fn control(this: *mut MessageWebSocketControl) -> Result<Arc<rtws_core::winrt::socket::Socket>> {
     Ok(MessageWebSocketControl::get(this)?.0.clone())
 }
 

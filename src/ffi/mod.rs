@@ -13,7 +13,7 @@ pub mod streams;
 pub mod vector;
 pub mod websocket;
 
-use crate::core::error::{
+use rtws_types::{
     Error, Result, E_INVALIDARG, E_NOT_SUFFICIENT_BUFFER, E_POINTER, E_UNEXPECTED, HRESULT, S_OK,
 };
 use std::cell::RefCell;

@@ -8,10 +8,6 @@
 //! inside rtws handlers. The Closed handler runs on a library thread; it must not
 //! throw or longjmp out.
 
-use crate::core::error::{Result, HRESULT};
-use crate::core::socket::Socket;
-use crate::core::stream_websocket as core;
-use crate::core::tls::SocketSslErrorSeverity;
 use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::certificate::{
     Certificate, IVectorViewCertificate, WebSocketServerCustomValidationRequestedEventArgs,
@@ -23,6 +19,10 @@ use crate::ffi::streams::{IInputStream, IOutputStream};
 use crate::ffi::vector::{IVectorChainValidationResult, IVectorString};
 use crate::ffi::websocket::{self, borrowed_c, BandwidthStatistics};
 use crate::ffi::{call, call_count, in_str, out, EventRegistrationToken, TimeSpan};
+use rtws_core::winrt::socket::Socket;
+use rtws_core::winrt::stream_websocket as core;
+use rtws_types::SocketSslErrorSeverity;
+use rtws_types::{Result, HRESULT};
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,12 +5,13 @@
 //! DataReader is internally locked, so concurrent calls on it are safe but their
 //! order is up to the caller.
 
-use crate::core::error::{Result, HRESULT};
-use crate::core::inbound::Inbound;
-use crate::core::streams::{self as core, ByteOrder, UnicodeEncoding};
 use crate::ffi::async_op::{IAsyncOperationBoolean, IAsyncOperationIBuffer, IAsyncOperationUInt32};
 use crate::ffi::handle::Handle;
 use crate::ffi::{call, call_count, copy_str_out, in_bytes, in_enum, in_str, out, out_bytes};
+use rtws_core::winrt::inbound::Inbound;
+use rtws_core::winrt::streams as core;
+use rtws_types::{ByteOrder, UnicodeEncoding};
+use rtws_types::{Result, HRESULT};
 use std::ffi::c_char;
 
 /// Opaque handle of an IOutputStream (a socket's output stream).

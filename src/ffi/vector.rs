@@ -3,11 +3,11 @@
 //! ServerCertificateErrors) as `IVectorChainValidationResult`.
 //! Any thread; the lists are internally locked.
 
-use crate::core::error::HRESULT;
-use crate::core::tls::ChainValidationResult;
-use crate::core::vector::{StringVector, Vector};
 use crate::ffi::handle::Handle;
 use crate::ffi::{call, call_count, copy_str_out, in_enum, in_str, out};
+use rtws_core::winrt::vector::{StringVector, Vector};
+use rtws_types::ChainValidationResult;
+use rtws_types::HRESULT;
 use std::ffi::c_char;
 
 /// Opaque handle of an `IVector<String>`.

@@ -3,10 +3,6 @@
 //! `StreamWebSocket_X` are separate C symbols (and separately documented), and
 //! both call the function here with their `core::socket::Socket`.
 
-use crate::core::error::{Error, Result, E_POINTER};
-use crate::core::socket::Socket;
-use crate::core::tls::{ChainValidationResult, ServerTrust, SocketSslErrorSeverity};
-use crate::core::vector::Vector;
 use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::certificate::{
     Certificate, IVectorViewCertificate, WebSocketServerCustomValidationRequestedEventArgs,
@@ -15,6 +11,11 @@ use crate::ffi::handle::Handle;
 use crate::ffi::message_websocket::WebSocketClosedEventArgs;
 use crate::ffi::vector::IVectorChainValidationResult;
 use crate::ffi::{in_str, out, Context, EventRegistrationToken};
+use rtws_core::net::tls::ServerTrust;
+use rtws_core::winrt::socket::Socket;
+use rtws_core::winrt::vector::Vector;
+use rtws_types::{ChainValidationResult, SocketSslErrorSeverity};
+use rtws_types::{Error, Result, E_POINTER};
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 

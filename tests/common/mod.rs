@@ -12,13 +12,13 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rtws::core::message_websocket::SocketMessageType;
 use rtws::ffi::async_op::*;
 use rtws::ffi::error::*;
 use rtws::ffi::message_websocket::*;
 use rtws::ffi::streams::*;
+use rtws_types::SocketMessageType;
 
-pub use rtws::core::error::HRESULT;
+pub use rtws_types::HRESULT;
 
 const fn hr(v: u32) -> HRESULT {
     v as HRESULT

@@ -7,8 +7,8 @@
 //! environment proxy (as Go's and Python's HTTP clients do); an explicit one is
 //! always used.
 
-use crate::core::error::*;
 use bytes::BytesMut;
+use rtws_types::*;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -40,9 +40,9 @@ pub struct Proxy {
 /// are percent-decoded. See `core::uri` for the parsing.
 pub fn parse_proxy_uri(uri: &str) -> Result<Proxy> {
     let bad = |why: &str| Error::invalid_arg(format!("invalid proxy URI '{uri}': {why}"));
-    let parsed = crate::core::uri::parse(uri, "proxy URI", &["http"])?;
+    let parsed = crate::net::uri::parse(uri, "proxy URI", &["http"])?;
     let url = &parsed.url;
-    let host = crate::core::uri::host(url).ok_or_else(|| bad("it has no host"))?;
+    let host = crate::net::uri::host(url).ok_or_else(|| bad("it has no host"))?;
     let port = url.port().unwrap_or(80);
     if port == 0 {
         return Err(bad("port 0 is not a valid destination"));

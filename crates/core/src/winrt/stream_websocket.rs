@@ -2,10 +2,10 @@
 //! sections through `InputStream` (payload handed on as it arrives, however large
 //! the message); each write of `OutputStream` is one binary message.
 
-use crate::core::inbound::Inbound;
-use crate::core::message_websocket::MessageOutput;
-use crate::core::socket::{Kind, Socket};
-use crate::core::streams::OutputStream;
+use crate::winrt::inbound::Inbound;
+use crate::winrt::message_websocket::MessageOutput;
+use crate::winrt::socket::{Kind, Socket};
+use crate::winrt::streams::OutputStream;
 use std::sync::Arc;
 
 /// The user-facing `StreamWebSocket`: dropping it (the last C reference) closes it.

@@ -4,8 +4,8 @@
 //! async completion. `RTWS_WORKER_THREADS` overrides the worker count (measured in
 //! `bench/`: see bench/README.md for why the default is what it is).
 
-use crate::core::error::{Error, Result};
 use parking_lot::Mutex;
+use rtws_types::{Error, Result};
 use std::cell::Cell;
 use std::time::Duration;
 use tokio::runtime::{Handle, Runtime};

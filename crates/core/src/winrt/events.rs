@@ -3,7 +3,7 @@
 //! release) returns outside a handler, that handler is never called again; any
 //! call, including `remove`, is allowed inside a handler.
 
-use crate::core::runtime::HandlerScope;
+use crate::winrt::runtime::HandlerScope;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -11,72 +11,29 @@
 //! crypto is written here: handshakes, chain building, signature and name checks
 //! are OpenSSL's.
 
-use crate::core::certificate::Certificate;
-use crate::core::error::*;
+use crate::winrt::certificate::Certificate;
 use openssl::error::ErrorStack;
 use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{SslConnector, SslMethod, SslMode, SslVerifyMode, SslVersion};
 use openssl::x509::{X509VerifyResult, X509};
 use parking_lot::Mutex;
+use rtws_types::*;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
-/// `ChainValidationResult` (Windows.Security.Cryptography.Certificates).
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChainValidationResult {
-    Success = 0,
-    Untrusted = 1,
-    Revoked = 2,
-    Expired = 3,
-    IncompleteChain = 4,
-    InvalidSignature = 5,
-    WrongUsage = 6,
-    InvalidName = 7,
-    InvalidCertificateAuthorityPolicy = 8,
-    BasicConstraintsError = 9,
-    UnknownCriticalExtension = 10,
-    RevocationInformationMissing = 11,
-    RevocationFailure = 12,
-    OtherErrors = 13,
-}
-
-impl ChainValidationResult {
-    pub fn from_i32(v: i32) -> Option<Self> {
-        use ChainValidationResult::*;
-        Some(match v {
-            0 => Success,
-            1 => Untrusted,
-            2 => Revoked,
-            3 => Expired,
-            4 => IncompleteChain,
-            5 => InvalidSignature,
-            6 => WrongUsage,
-            7 => InvalidName,
-            8 => InvalidCertificateAuthorityPolicy,
-            9 => BasicConstraintsError,
-            10 => UnknownCriticalExtension,
-            11 => RevocationInformationMissing,
-            12 => RevocationFailure,
-            13 => OtherErrors,
-            _ => return None,
-        })
-    }
-
-    /// The HRESULT a connect fails with when this error was not ignorable.
-    fn hresult(self) -> HRESULT {
-        use ChainValidationResult::*;
-        match self {
-            Expired => WININET_E_SEC_CERT_DATE_INVALID,
-            InvalidName => WININET_E_SEC_CERT_CN_INVALID,
-            Untrusted | IncompleteChain => WININET_E_INVALID_CA,
-            Revoked => WININET_E_SEC_CERT_REVOKED,
-            RevocationInformationMissing | RevocationFailure => WININET_E_SEC_CERT_REV_FAILED,
-            _ => WININET_E_SEC_CERT_ERRORS,
-        }
+/// The HRESULT a connect fails with when `error` was not ignorable.
+fn refusal_hresult(error: ChainValidationResult) -> HRESULT {
+    use ChainValidationResult::*;
+    match error {
+        Expired => WININET_E_SEC_CERT_DATE_INVALID,
+        InvalidName => WININET_E_SEC_CERT_CN_INVALID,
+        Untrusted | IncompleteChain => WININET_E_INVALID_CA,
+        Revoked => WININET_E_SEC_CERT_REVOKED,
+        RevocationInformationMissing | RevocationFailure => WININET_E_SEC_CERT_REV_FAILED,
+        _ => WININET_E_SEC_CERT_ERRORS,
     }
 }
 
@@ -184,15 +141,6 @@ pub struct TlsSettings {
     pub ignorable: Vec<ChainValidationResult>,
     pub extra_roots: Vec<X509>,
     pub client: Option<ClientIdentity>,
-}
-
-/// `SocketSslErrorSeverity`.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SocketSslErrorSeverity {
-    None = 0,
-    Ignorable = 1,
-    Fatal = 2,
 }
 
 /// What the TLS handshake showed of the server: its chain (leaf first) and the
@@ -325,7 +273,7 @@ pub async fn connect(
         let fatal = found.iter().find(|k| !settings.ignorable.contains(k));
         return Err(match fatal {
             Some(kind) => Error::new(
-                kind.hresult(),
+                refusal_hresult(*kind),
                 format!(
                     "the server's certificate failed validation ({kind:?}; all errors found: {found:?})"
                 ),

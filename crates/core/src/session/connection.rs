@@ -6,20 +6,22 @@
 //! us from reading (no write/read deadlock on large echoes) and no future is ever
 //! dropped half-way.
 
-use crate::core::async_op::AsyncOp;
-use crate::core::error::*;
-use crate::core::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
-use crate::core::handshake::{self, Refusal};
-use crate::core::inbound::Inbound;
-use crate::core::message_websocket::{MessageReceivedArgs, SocketMessageType};
-use crate::core::proxy::Proxy;
-use crate::core::queue::Receiver;
-use crate::core::socket::{c_text, ClosedArgs, Socket};
-use crate::core::streams::Payload;
-use crate::core::tls::{self, ServerTrust, TlsSettings, ValidationRequest};
-use crate::core::traffic::Traffic;
-use crate::core::wire::{self, Io, Wire};
+use crate::net::protocol_errors;
+use crate::net::proxy::Proxy;
+use crate::net::tls::{self, ServerTrust, TlsSettings, ValidationRequest};
+use crate::net::traffic::Traffic;
+use crate::net::wire::{self, Io, Wire};
+use crate::session::queue::Receiver;
+use crate::winrt::async_op::AsyncOp;
+use crate::winrt::inbound::Inbound;
+use crate::winrt::message_websocket::MessageReceivedArgs;
+use crate::winrt::socket::{c_text, ClosedArgs, Socket};
+use crate::winrt::streams::Payload;
 use bytes::BytesMut;
+use rtws_protocol::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
+use rtws_protocol::handshake::{self, Refusal};
+use rtws_protocol::DataKind;
+use rtws_types::*;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -116,7 +118,7 @@ pub enum Command {
     /// frame with `fin`). The type is the message's first frame's.
     Send {
         data: Payload,
-        kind: SocketMessageType,
+        kind: DataKind,
         fin: bool,
         op: Arc<AsyncOp<u32>>,
     },
@@ -205,7 +207,7 @@ async fn open_tcp(target: &Target) -> Result<(TcpStream, BytesMut)> {
         })
     });
     let auth = credential.map(|c| basic_authorization(&c.user, &c.password));
-    let rest = crate::core::proxy::tunnel(
+    let rest = crate::net::proxy::tunnel(
         &mut stream,
         &target.host,
         target.port,
@@ -335,7 +337,7 @@ async fn handshake(
         })??;
     let protocol = match handshake::verify(&head, &upgrade) {
         Ok(protocol) => protocol,
-        Err(Refusal::Invalid(e)) => return Err(e.into()),
+        Err(Refusal::Invalid(e)) => return Err(protocol_errors::invalid_response(e).into()),
         Err(Refusal::Status { code, basic }) => {
             let e = Error::new(
                 http_status_hresult(code),
@@ -462,7 +464,7 @@ pub struct Connection {
     /// An outgoing message was begun without FIN (SendNonfinalFrameAsync).
     sending_fragments: bool,
     /// The type of the outgoing message (of its first frame), and its UTF-8 check.
-    outgoing_kind: SocketMessageType,
+    outgoing_kind: DataKind,
     outgoing_utf8: Utf8Check,
     /// Set once we sent a close frame: the deadline for the peer's reply.
     close_deadline: Option<Pin<Box<Sleep>>>,
@@ -541,7 +543,7 @@ impl Connection {
             flushes: Vec::new(),
             reads_since_flush: 0,
             sending_fragments: false,
-            outgoing_kind: SocketMessageType::Binary,
+            outgoing_kind: DataKind::Binary,
             outgoing_utf8: Utf8Check::default(),
             close_deadline: None,
             peer_close: None,
@@ -652,7 +654,7 @@ impl Connection {
                 }
                 let opcode = frames::data_opcode(self.outgoing_kind, first);
                 // Checked on a copy: a refused frame leaves the message's state as it was.
-                let text = self.outgoing_kind == SocketMessageType::Utf8;
+                let text = self.outgoing_kind == DataKind::Text;
                 let mut checked = self.outgoing_utf8.clone();
                 let len = data.with(|bytes| {
                     if text && !(checked.feed(bytes) && (!fin || checked.finish())) {
@@ -980,7 +982,7 @@ impl Connection {
     /// The server broke the protocol: our close frame names why (RFC 6455 §7.4.1),
     /// and the connection ends once it is written, without waiting for a reply.
     fn on_violation(&mut self, v: Violation) {
-        self.failure = Some((v.error, v.code));
+        self.failure = Some((protocol_errors::violation(&v), v.code));
         self.send_close(Some((v.code, "")));
         self.close_deadline = Some(Box::pin(tokio::time::sleep(Duration::from_secs(1))));
         self.commands_open = false;

@@ -7,13 +7,12 @@
 //! fragmentation, control frame limits, UTF-8 of text and close reasons, close
 //! codes, MaxMessageSize). Header coding is tungstenite's `FrameHeader`.
 
-use crate::core::error::*;
-use crate::core::message_websocket::SocketMessageType;
+use crate::DataKind;
 use bytes::{Bytes, BytesMut};
 use std::io::Cursor;
-pub use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data};
-use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+pub use tungstenite::protocol::frame::coding::OpCode;
+use tungstenite::protocol::frame::coding::{Control, Data};
+use tungstenite::protocol::frame::FrameHeader;
 
 pub const PROTOCOL_ERROR: u16 = 1002;
 pub const UNSUPPORTED_DATA: u16 = 1003;
@@ -26,7 +25,7 @@ pub enum Incoming {
     /// Payload of a data message: `first` on its first piece, `last` on its final
     /// one (a message that arrives at once is one piece with both).
     Data {
-        kind: SocketMessageType,
+        kind: DataKind,
         first: bool,
         last: bool,
         payload: Bytes,
@@ -37,30 +36,20 @@ pub enum Incoming {
     Close(Option<(u16, String)>),
 }
 
-/// The server broke the protocol: the error to report and the close code to send.
-#[derive(Debug)]
+/// The server broke the protocol: the close code to send and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    pub error: Error,
     pub code: u16,
+    pub message: String,
 }
 
 fn violation(code: u16, what: impl std::fmt::Display) -> Violation {
-    let (hr, text) = match code {
-        MESSAGE_TOO_BIG => (RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE, what.to_string()),
-        UNSUPPORTED_DATA => (E_INVALID_PROTOCOL_FORMAT, what.to_string()),
-        INVALID_PAYLOAD => (
-            E_INVALID_PROTOCOL_FORMAT,
-            format!("the server sent invalid UTF-8: {what}"),
-        ),
-        _ => (
-            E_INVALID_PROTOCOL_FORMAT,
-            format!("the server violated the WebSocket protocol: {what}"),
-        ),
+    let message = match code {
+        MESSAGE_TOO_BIG | UNSUPPORTED_DATA => what.to_string(),
+        INVALID_PAYLOAD => format!("the server sent invalid UTF-8: {what}"),
+        _ => format!("the server violated the WebSocket protocol: {what}"),
     };
-    Violation {
-        error: Error::new(hr, text),
-        code,
-    }
+    Violation { code, message }
 }
 
 /// Reads frames from the bytes received so far, handing payload on as it comes.
@@ -71,7 +60,7 @@ pub struct FrameReader {
     /// The current frame ends its message.
     fin: bool,
     /// The message in progress: its first frame arrived, its final one has not ended.
-    message: Option<SocketMessageType>,
+    message: Option<DataKind>,
     /// No piece of the current message handed on yet.
     first: bool,
     message_len: u64,
@@ -128,7 +117,7 @@ impl FrameReader {
                 self.in_frame = self.remaining > 0;
                 let last = !self.in_frame && self.fin;
                 let kind = self.message.expect("a data frame belongs to a message");
-                if kind == SocketMessageType::Utf8 {
+                if kind == DataKind::Text {
                     if !self.utf8.feed(&payload) {
                         return Err(violation(INVALID_PAYLOAD, "a text message"));
                     }
@@ -224,9 +213,9 @@ impl FrameReader {
                         }
                         (Data::Text | Data::Binary, None) => {
                             self.message = Some(if data == Data::Text {
-                                SocketMessageType::Utf8
+                                DataKind::Text
                             } else {
-                                SocketMessageType::Binary
+                                DataKind::Binary
                             });
                             self.first = true;
                             self.message_len = 0;
@@ -354,11 +343,11 @@ pub fn encode(out: &mut Vec<u8>, opcode: OpCode, fin: bool, payload: &[u8]) {
 }
 
 /// The opcode of a data frame: the message's type on its first frame.
-pub fn data_opcode(kind: SocketMessageType, first: bool) -> OpCode {
+pub fn data_opcode(kind: DataKind, first: bool) -> OpCode {
     OpCode::Data(match (first, kind) {
         (false, _) => Data::Continue,
-        (true, SocketMessageType::Binary) => Data::Binary,
-        (true, SocketMessageType::Utf8) => Data::Text,
+        (true, DataKind::Binary) => Data::Binary,
+        (true, DataKind::Text) => Data::Text,
     })
 }
 
@@ -389,7 +378,7 @@ fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use SocketMessageType::*;
+    use DataKind::*;
 
     fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
         let mut v = vec![first_byte];
@@ -416,7 +405,7 @@ mod tests {
         out
     }
 
-    fn data(kind: SocketMessageType, first: bool, last: bool, p: &[u8]) -> Incoming {
+    fn data(kind: DataKind, first: bool, last: bool, p: &[u8]) -> Incoming {
         Incoming::Data {
             kind,
             first,
@@ -440,13 +429,13 @@ mod tests {
         buf.extend_from_slice(&f[3..104]);
         assert_eq!(
             all(&mut r, &mut buf),
-            vec![data(Utf8, true, false, &[b'x'; 100])]
+            vec![data(Text, true, false, &[b'x'; 100])]
         );
         assert!(r.mid_message(&buf));
         buf.extend_from_slice(&f[104..]);
         assert_eq!(
             all(&mut r, &mut buf),
-            vec![data(Utf8, false, true, &[b'x'; 200])]
+            vec![data(Text, false, true, &[b'x'; 200])]
         );
         assert!(!r.mid_message(&buf));
         // Fragments with a ping between them.

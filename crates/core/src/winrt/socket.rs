@@ -2,24 +2,22 @@
 //! with its connection task, Control settings, Information, connect and close,
 //! and the Closed event.
 
-use crate::core::async_op::AsyncOp;
-use crate::core::certificate::Certificate;
-use crate::core::connection::{self, Command, Connection, Credential, Delivery, Target, Timing};
-use crate::core::credential::PasswordCredential;
-use crate::core::error::*;
-use crate::core::events::{Dispatcher, EventSource, Token};
-use crate::core::inbound::Inbound;
-use crate::core::message_websocket::{
-    MessageReceivedArgs, MessageWebSocketReceiveMode, SocketMessageType,
-};
-use crate::core::proxy::{self, ProxySetting};
-use crate::core::queue::{queue, Sender};
-use crate::core::runtime;
-use crate::core::tls::{ChainValidationResult, ServerTrust, TlsSettings, ValidationRequest};
-use crate::core::traffic::Traffic;
-use crate::core::vector::{StringVector, Vector};
+use crate::net::proxy::{self, ProxySetting};
+use crate::net::tls::{ServerTrust, TlsSettings, ValidationRequest};
+use crate::net::traffic::Traffic;
+use crate::session::connection::{self, Command, Connection, Credential, Delivery, Target, Timing};
+use crate::session::queue::{queue, Sender};
+use crate::winrt::async_op::AsyncOp;
+use crate::winrt::certificate::Certificate;
+use crate::winrt::credential::PasswordCredential;
+use crate::winrt::events::{Dispatcher, EventSource, Token};
+use crate::winrt::inbound::Inbound;
+use crate::winrt::message_websocket::MessageReceivedArgs;
+use crate::winrt::runtime;
+use crate::winrt::vector::{StringVector, Vector};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
+use rtws_types::*;
 use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -324,7 +322,7 @@ impl Socket {
         let roots = if pem.is_empty() {
             Vec::new()
         } else {
-            crate::core::tls::parse_roots(pem)?
+            crate::net::tls::parse_roots(pem)?
         };
         self.edit_settings(|s| s.extra_roots = roots)
     }
@@ -634,7 +632,7 @@ impl Socket {
 
     /// The host let go of the socket: no handler runs again, and the connection
     /// closes (Close() semantics).
-    pub(crate) fn release(&self) {
+    pub fn release(&self) {
         self.clear_handlers();
         self.dispatcher.barrier();
         // Again: the handler waited for may have added one meanwhile.
@@ -715,7 +713,7 @@ async fn connect_task(
 /// brackets, a domain name lower-case and in punycode), the port and whether it is `wss:`.
 pub fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16, bool)> {
     let bad = |why: &str| Error::invalid_arg(format!("invalid WebSocket URI '{uri}': {why}"));
-    let parsed = crate::core::uri::parse(uri, "WebSocket URI", &["ws", "wss"])?;
+    let parsed = crate::net::uri::parse(uri, "WebSocket URI", &["ws", "wss"])?;
     let url = &parsed.url;
     // `uri::parse` let only these two through, lower-cased.
     let secure = url.scheme() == "wss";
@@ -731,7 +729,7 @@ pub fn parse_ws_uri(uri: &str) -> Result<(http::Uri, String, u16, bool)> {
              set Control.ServerCredential instead",
         ));
     }
-    let host = crate::core::uri::host(url).ok_or_else(|| bad("it has no host"))?;
+    let host = crate::net::uri::host(url).ok_or_else(|| bad("it has no host"))?;
     let port = url.port().unwrap_or(default_port);
     if port == 0 {
         return Err(bad("port 0 is not a valid destination"));
@@ -768,7 +766,7 @@ mod tests {
     /// parse_ws_uri accepted: its request-target and Host header.
     fn request_of(uri: &str) -> (String, String) {
         let uri = parse_ws_uri(uri).unwrap().0;
-        let bytes = crate::core::handshake::request(&uri, &[], &[], None).bytes;
+        let bytes = rtws_protocol::handshake::request(&uri, &[], &[], None).bytes;
         let text = String::from_utf8(bytes).unwrap();
         let mut lines = text.lines();
         let target = lines.next().unwrap().split(' ').nth(1).unwrap().to_owned();

@@ -7,11 +7,11 @@
 //! completes, and finishes its operation under the lock, so a canceled read
 //! loses nothing and a cancel never meets a read half done.
 
-use crate::core::async_op::Settled;
-use crate::core::error::*;
+use crate::winrt::async_op::Settled;
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
+use rtws_types::*;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Context;
@@ -281,7 +281,7 @@ mod tests {
             count,
             Box::new(move |r: Result<Taken>| {
                 tx.send(r.map(Taken::into_bytes)).unwrap();
-                crate::core::async_op::AsyncOp::<()>::new().settle(Ok(()))
+                crate::winrt::async_op::AsyncOp::<()>::new().settle(Ok(()))
             }),
         )
         .unwrap();

@@ -1,8 +1,8 @@
 //! `IVector<T>` as the Controls use it (SupportedProtocols,
 //! IgnorableServerCertificateErrors): a checked list that ConnectAsync freezes.
 
-use crate::core::error::{Error, Result, E_BOUNDS};
 use parking_lot::Mutex;
+use rtws_types::{Error, Result, E_BOUNDS};
 
 pub struct Vector<T> {
     st: Mutex<(Vec<T>, Option<&'static str>)>,

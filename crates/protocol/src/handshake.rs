@@ -7,12 +7,11 @@
 //! the RFC allows (a `Connection` header listing more tokens than `Upgrade`, a
 //! server declining every offered subprotocol) and leaves extensions unchecked.
 
-use crate::core::error::*;
-use tokio_tungstenite::tungstenite::handshake::client::generate_key;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tungstenite::handshake::client::generate_key;
+use tungstenite::handshake::derive_accept_key;
 
 /// The largest response head accepted.
-pub(crate) const MAX_HEAD: usize = 64 * 1024;
+pub const MAX_HEAD: usize = 64 * 1024;
 /// The most header lines a response head may have.
 const MAX_HEADERS: usize = 124;
 
@@ -76,7 +75,7 @@ pub fn request(
 
 /// How long the response head at the start of `bytes` is: `Ok(None)` until it is
 /// complete. Bare-LF line endings count as line endings (httparse's reading).
-pub fn head_len(bytes: &[u8]) -> Result<Option<usize>> {
+pub fn head_len(bytes: &[u8]) -> Result<Option<usize>, Invalid> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let too_long = || invalid(format!("the response head is over {MAX_HEAD} bytes"));
     match httparse::Response::new(&mut headers).parse(bytes) {
@@ -97,7 +96,24 @@ pub enum Refusal {
         code: u16,
         basic: bool,
     },
-    Invalid(Error),
+    Invalid(Invalid),
+}
+
+/// A response that is not a valid answer to the upgrade request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub kind: InvalidKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidKind {
+    /// Not HTTP, or a 101 that breaks a rule of RFC 6455 §4.1.
+    Response,
+    /// An extension the client did not offer (§4.1 step 5).
+    Extension,
+    /// A subprotocol the client did not offer, or more than one (§4.1 step 6).
+    Subprotocol,
 }
 
 /// Checks a complete response head (`head_len` bytes) against the request;
@@ -144,13 +160,13 @@ pub fn verify(head: &[u8], upgrade: &Upgrade) -> std::result::Result<String, Ref
     }
     // Step 5: rtws offers no extension, so any is one it did not offer.
     if let Some(ext) = all("Sec-WebSocket-Extensions").next() {
-        return Err(Refusal::Invalid(Error::new(
-            E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
-            format!(
+        return Err(Refusal::Invalid(Invalid {
+            kind: InvalidKind::Extension,
+            message: format!(
                 "the server answered with Sec-WebSocket-Extensions '{}', which rtws did not offer",
                 String::from_utf8_lossy(ext)
             ),
-        )));
+        }));
     }
     // Step 6: at most one subprotocol, one we offered; none means the server declined.
     let mut chosen = all("Sec-WebSocket-Protocol");
@@ -159,28 +175,28 @@ pub fn verify(head: &[u8], upgrade: &Upgrade) -> std::result::Result<String, Ref
         (Some(p), None) => {
             let p = String::from_utf8_lossy(p.trim_ascii()).into_owned();
             if !upgrade.protocols.contains(&p) {
-                return Err(Refusal::Invalid(Error::new(
-                    E_SUBPROTOCOL_NOT_SUPPORTED,
-                    format!("the server chose subprotocol '{p}', which was not offered"),
-                )));
+                return Err(Refusal::Invalid(Invalid {
+                    kind: InvalidKind::Subprotocol,
+                    message: format!("the server chose subprotocol '{p}', which was not offered"),
+                }));
             }
             p
         }
         (Some(_), Some(_)) => {
-            return Err(Refusal::Invalid(Error::new(
-                E_SUBPROTOCOL_NOT_SUPPORTED,
-                "the server chose more than one subprotocol",
-            )))
+            return Err(Refusal::Invalid(Invalid {
+                kind: InvalidKind::Subprotocol,
+                message: "the server chose more than one subprotocol".into(),
+            }))
         }
     };
     Ok(protocol)
 }
 
-fn invalid(why: impl std::fmt::Display) -> Error {
-    Error::new(
-        WININET_E_INVALID_SERVER_RESPONSE,
-        format!("invalid handshake response: {why}"),
-    )
+fn invalid(why: impl std::fmt::Display) -> Invalid {
+    Invalid {
+        kind: InvalidKind::Response,
+        message: format!("invalid handshake response: {why}"),
+    }
 }
 
 #[cfg(test)]
@@ -202,10 +218,11 @@ mod tests {
         request(&uri, &[("X-A".into(), "1".into())], &protocols, None)
     }
 
-    fn verdict(upgrade: &Upgrade, extra: &str) -> std::result::Result<String, HRESULT> {
+    /// The subprotocol accepted, or the status code / kind of invalid answer.
+    fn verdict(upgrade: &Upgrade, extra: &str) -> std::result::Result<String, Option<InvalidKind>> {
         verify(&answer(upgrade, extra), upgrade).map_err(|r| match r {
-            Refusal::Status { code, .. } => code.into(),
-            Refusal::Invalid(e) => e.hr,
+            Refusal::Status { .. } => None,
+            Refusal::Invalid(e) => Some(e.kind),
         })
     }
 
@@ -248,19 +265,19 @@ mod tests {
         );
         assert_eq!(
             verdict(&up, "Sec-WebSocket-Protocol: c\r\n"),
-            Err(E_SUBPROTOCOL_NOT_SUPPORTED)
+            Err(Some(InvalidKind::Subprotocol))
         );
         assert_eq!(
             verdict(&up, "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
-            Err(E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED)
+            Err(Some(InvalidKind::Extension))
         );
         let other = offer(&[]);
         assert_eq!(
             verify(&answer(&other, ""), &up).err().map(|r| match r {
-                Refusal::Invalid(e) => e.hr,
-                Refusal::Status { .. } => 0,
+                Refusal::Invalid(e) => Some(e.kind),
+                Refusal::Status { .. } => None,
             }),
-            Some(WININET_E_INVALID_SERVER_RESPONSE),
+            Some(Some(InvalidKind::Response)),
             "another key's answer"
         );
         let status = b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=x\r\n\r\n";

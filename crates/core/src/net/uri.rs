@@ -13,7 +13,7 @@
 //! and a non-empty authority (`ws:host`, `ws:/host` and `ws:///host` all read as
 //! `ws://host`).
 
-use crate::core::error::*;
+use rtws_types::*;
 use url::{Host, Url};
 
 /// An absolute URI, parsed.

@@ -5,25 +5,15 @@
 //! thread that finishes the operation (a library thread), or at once on the
 //! caller's thread when the operation had already finished.
 
-use crate::core::error::{
-    Error, Result, E_ILLEGAL_DELEGATE_ASSIGNMENT, E_ILLEGAL_METHOD_CALL, E_ILLEGAL_STATE_CHANGE,
-    RTWS_E_TIMEOUT,
-};
-use crate::core::runtime::{in_handler, HandlerScope};
+use crate::winrt::runtime::{in_handler, HandlerScope};
 use parking_lot::{Condvar, Mutex};
+use rtws_types::{
+    AsyncStatus, Error, Result, E_ILLEGAL_DELEGATE_ASSIGNMENT, E_ILLEGAL_METHOD_CALL,
+    E_ILLEGAL_STATE_CHANGE, RTWS_E_TIMEOUT,
+};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// `Windows.Foundation.AsyncStatus`.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AsyncStatus {
-    Started = 0,
-    Completed = 1,
-    Canceled = 2,
-    Error = 3,
-}
 
 pub type CompletedHandler = Box<dyn FnOnce(AsyncStatus) + Send>;
 type CancelHook = Box<dyn FnOnce() + Send>;
@@ -286,7 +276,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::error::RTWS_E_CANCELLED;
+    use rtws_types::RTWS_E_CANCELLED;
 
     #[test]
     fn cancel_after_completion_changes_nothing() {

@@ -2,12 +2,12 @@
 //! certificate as the TLS handshake showed it, or a client certificate with its
 //! private key. Parsing and hashing are OpenSSL's.
 
-use crate::core::error::{Error, Result};
-use crate::core::tls::ClientIdentity;
+use crate::net::tls::ClientIdentity;
 use openssl::asn1::{Asn1Time, Asn1TimeRef};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::x509::{X509NameRef, X509};
+use rtws_types::{Error, Result};
 use std::ffi::CString;
 
 /// WinRT `DateTime` ticks (100 ns) from 1601-01-01 to 1970-01-01.
@@ -40,7 +40,7 @@ fn display_name(name: &X509NameRef) -> CString {
                 .collect::<Vec<_>>()
                 .join(", ")
         });
-    crate::core::socket::c_text(&text)
+    crate::winrt::socket::c_text(&text)
 }
 
 /// WinRT `DateTime` ticks of an ASN.1 time. OpenSSL parses a certificate without
@@ -164,7 +164,7 @@ mod tests {
         let cert = Certificate::from_bytes(&der).expect("OpenSSL still parses it");
         assert!(cert.valid_from().is_ok());
         let err = cert.valid_to().unwrap_err();
-        assert_eq!(err.hr, crate::core::error::E_INVALIDARG);
+        assert_eq!(err.hr, rtws_types::E_INVALIDARG);
         assert!(err.message.contains("notAfter"), "{}", err.message);
     }
 }

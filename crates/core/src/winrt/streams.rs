@@ -5,32 +5,15 @@
 //! on `store`; a `DataReader` decodes typed values from bytes it was given or
 //! loaded from its input stream.
 
-use crate::core::async_op::AsyncOp;
-use crate::core::error::{
-    Error, Result, E_BOUNDS, E_ILLEGAL_METHOD_CALL, RO_E_CLOSED, RTWS_E_NO_UNICODE_TRANSLATION,
-};
-use crate::core::inbound::{self, Inbound, Taken};
+use crate::winrt::async_op::AsyncOp;
+use crate::winrt::inbound::{self, Inbound, Taken};
 use bytes::Bytes;
 use parking_lot::Mutex;
+use rtws_types::{
+    ByteOrder, Error, Result, UnicodeEncoding, E_BOUNDS, E_ILLEGAL_METHOD_CALL, RO_E_CLOSED,
+    RTWS_E_NO_UNICODE_TRANSLATION,
+};
 use std::sync::Arc;
-
-/// `ByteOrder` of DataWriter's and DataReader's multi-byte values (default BigEndian).
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ByteOrder {
-    LittleEndian = 0,
-    BigEndian = 1,
-}
-
-/// `UnicodeEncoding` of DataWriter_WriteString and DataReader_ReadString (default Utf8;
-/// the C side always passes and receives UTF-8, converted as needed).
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnicodeEncoding {
-    Utf8 = 0,
-    Utf16LE = 1,
-    Utf16BE = 2,
-}
 
 /// What a write sends: bytes handed over (a DataWriter's store), or an IBuffer that
 /// is read when the frame is built, without a copy of its own (as in WinRT, the

@@ -9,11 +9,12 @@
 //! (bulk data is flowing), and the buffer is let go whenever it is empty and the
 //! socket has nothing to read, so idle connections hold no read memory.
 
-use crate::core::error::*;
-use crate::core::handshake;
-use crate::core::tls::TlsStream;
-use crate::core::traffic::Traffic;
+use crate::net::protocol_errors;
+use crate::net::tls::TlsStream;
+use crate::net::traffic::Traffic;
 use bytes::BytesMut;
+use rtws_protocol::handshake;
+use rtws_types::*;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -135,7 +136,9 @@ impl Wire {
         let mut scanned = 0;
         loop {
             if self.buf[scanned..].contains(&b'\n') || self.buf.len() >= handshake::MAX_HEAD {
-                if let Some(n) = handshake::head_len(&self.buf)? {
+                if let Some(n) =
+                    handshake::head_len(&self.buf).map_err(protocol_errors::invalid_response)?
+                {
                     return Ok(self.buf.split_to(n));
                 }
             }

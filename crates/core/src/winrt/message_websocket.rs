@@ -1,35 +1,15 @@
 //! `MessageWebSocket`: whole messages (or pieces of them, PartialMessage) in
 //! MessageReceived events; each write of its output stream is one message.
 
-use crate::core::async_op::AsyncOp;
-use crate::core::connection::Command;
-use crate::core::error::*;
-use crate::core::inbound::Inbound;
-use crate::core::socket::{Kind, Socket};
-use crate::core::streams::{DataReader, OutputSink, OutputStream, Payload};
+use crate::session::connection::Command;
+use crate::winrt::async_op::AsyncOp;
+use crate::winrt::inbound::Inbound;
+use crate::winrt::socket::{Kind, Socket};
+use crate::winrt::streams::{DataReader, OutputSink, OutputStream, Payload};
 use bytes::Bytes;
+use rtws_protocol::DataKind;
+use rtws_types::*;
 use std::sync::Arc;
-
-/// `SocketMessageType`: the type of a WebSocket message. MessageWebSocketControl's
-/// MessageType defaults to Binary; Utf8 messages must be valid UTF-8.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SocketMessageType {
-    /// A binary message (opcode 2).
-    Binary = 0,
-    /// A text message (opcode 1), UTF-8.
-    Utf8 = 1,
-}
-
-/// `MessageWebSocketReceiveMode`: whole messages (the default) or pieces.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageWebSocketReceiveMode {
-    /// One MessageReceived per whole message.
-    FullMessage = 0,
-    /// One MessageReceived per piece as it arrives; IsMessageComplete on the last.
-    PartialMessage = 1,
-}
 
 /// `MessageWebSocketMessageReceivedEventArgs`: one whole message, or the failure
 /// that ended the connection (UWP reports it through `GetDataReader`).
@@ -41,9 +21,12 @@ pub struct MessageReceivedArgs {
 
 impl MessageReceivedArgs {
     /// A whole message, or (PartialMessage) a piece of one: `complete` on its last.
-    pub fn message(message_type: SocketMessageType, data: Bytes, complete: bool) -> Self {
+    pub fn message(kind: DataKind, data: Bytes, complete: bool) -> Self {
         MessageReceivedArgs {
-            message_type,
+            message_type: match kind {
+                DataKind::Binary => SocketMessageType::Binary,
+                DataKind::Text => SocketMessageType::Utf8,
+            },
             payload: Ok(data),
             complete,
         }
@@ -113,7 +96,10 @@ fn send(socket: &Socket, data: Payload, fin: bool) -> Result<Arc<AsyncOp<u32>>> 
     let op = AsyncOp::new();
     socket.send(Command::Send {
         data,
-        kind: socket.message_type(),
+        kind: match socket.message_type() {
+            SocketMessageType::Binary => DataKind::Binary,
+            SocketMessageType::Utf8 => DataKind::Text,
+        },
         fin,
         op: op.clone(),
     })?;

@@ -1,6 +1,6 @@
 //! `Windows.Security.Credentials.PasswordCredential`: resource, user name, password.
 
-use crate::core::socket::c_text;
+use crate::winrt::socket::c_text;
 use std::ffi::CString;
 
 /// Immutable once created; its strings are kept NUL-terminated for C getters.
@@ -31,9 +31,9 @@ impl PasswordCredential {
     }
 }
 
-impl From<&PasswordCredential> for crate::core::connection::Credential {
+impl From<&PasswordCredential> for crate::session::connection::Credential {
     fn from(c: &PasswordCredential) -> Self {
-        crate::core::connection::Credential {
+        crate::session::connection::Credential {
             user: c.user_name().to_owned(),
             password: c.password().to_owned(),
         }

@@ -1,0 +1,18 @@
+//! The WebSocket protocol of a client (RFC 6455), without I/O: it is fed bytes
+//! and gives back bytes to send and events. No tokio, no HRESULTs, no WinRT
+//! types: its errors are its own (`frames::Violation`, `handshake::Invalid`),
+//! and the layers above map them. It imports nothing of rtws.
+//!
+//! - `handshake`: the upgrade request as bytes and the check of the response.
+//! - `frames`: reading server frames (every RFC 6455 §5 rule) and writing client
+//!   frames.
+
+pub mod frames;
+pub mod handshake;
+
+/// The kind of a data message: text (opcode 1, UTF-8) or binary (opcode 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataKind {
+    Binary,
+    Text,
+}
