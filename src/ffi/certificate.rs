@@ -5,7 +5,7 @@
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::IBuffer;
 use crate::ffi::vector::IVectorChainValidationResult;
-use crate::ffi::websocket::{self, borrowed_c};
+use crate::ffi::websocket;
 use crate::ffi::{call, call_count, in_bytes, in_str, out, out_bytes, DateTime};
 use rtws_core::net::tls::{self, ClientIdentity};
 use rtws_core::winrt::certificate::Certificate as CoreCertificate;
@@ -147,7 +147,9 @@ pub extern "C" fn Certificate_get_Subject(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(borrowed_c(Certificate::get(this)?.subject()))
+        value.set(Certificate::c_str(this, "Subject", |c| {
+            c.subject().to_owned()
+        })?)
     })
 }
 
@@ -159,7 +161,9 @@ pub extern "C" fn Certificate_get_Issuer(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(borrowed_c(Certificate::get(this)?.issuer()))
+        value.set(Certificate::c_str(this, "Issuer", |c| {
+            c.issuer().to_owned()
+        })?)
     })
 }
 

@@ -67,7 +67,9 @@ pub extern "C" fn PasswordCredential_get_Resource(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(PasswordCredential::get(this)?.resource.as_ptr())
+        value.set(PasswordCredential::c_str(this, "Resource", |c| {
+            c.resource().to_owned()
+        })?)
     })
 }
 
@@ -80,7 +82,9 @@ pub extern "C" fn PasswordCredential_get_UserName(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(PasswordCredential::get(this)?.user_name.as_ptr())
+        value.set(PasswordCredential::c_str(this, "UserName", |c| {
+            c.user_name().to_owned()
+        })?)
     })
 }
 
@@ -93,6 +97,8 @@ pub extern "C" fn PasswordCredential_get_Password(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(PasswordCredential::get(this)?.password.as_ptr())
+        value.set(PasswordCredential::c_str(this, "Password", |c| {
+            c.password().to_owned()
+        })?)
     })
 }

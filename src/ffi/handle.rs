@@ -11,6 +11,7 @@ use once_cell::sync::OnceCell;
 use parking_lot::{Mutex, RwLock};
 use rtws_types::{Error, Result, E_INVALIDARG, E_POINTER};
 use std::any::{Any, TypeId};
+use std::ffi::{c_char, CString};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -19,6 +20,9 @@ type Object = Arc<dyn Any + Send + Sync>;
 struct Entry {
     refs: AtomicU32,
     object: Object,
+    /// The strings `c_str` handed out for this handle, by getter: C may use each
+    /// for as long as the handle lives. Allocated on the first string getter.
+    texts: OnceCell<Box<Mutex<Vec<(&'static str, CString)>>>>,
 }
 
 #[derive(Default)]
@@ -114,6 +118,7 @@ pub trait Handle: Sized {
         s.entry = Some(Entry {
             refs: AtomicU32::new(1),
             object,
+            texts: OnceCell::new(),
         });
         key(index, s.gen) as *mut Self
     }
@@ -147,6 +152,36 @@ pub trait Handle: Sized {
         with_entry::<Self, _>(ptr, |e| e.object.clone())?
             .downcast::<Self::Target>()
             .map_err(|_| not_a_handle::<Self>(ptr as usize))
+    }
+
+    /// A `const char *` getter's result: `text(object)` as a C string (see
+    /// `c_text`) owned by this handle, valid for as long as the handle lives.
+    /// `getter` names the property: asking again returns the same pointer, so a
+    /// getter called in a loop allocates once. Empty text is a static "".
+    fn c_str(
+        ptr: *const Self,
+        getter: &'static str,
+        text: impl FnOnce(&Self::Target) -> String,
+    ) -> Result<*const c_char> {
+        let text = text(&*Self::get(ptr)?);
+        if text.is_empty() {
+            return Ok(c"".as_ptr());
+        }
+        with_entry::<Self, _>(ptr, |e| {
+            let mut texts = e.texts.get_or_init(Box::default).lock();
+            let cached = texts
+                .iter()
+                .find(|(name, c)| *name == getter && c.to_bytes() == text.as_bytes());
+            if let Some((_, c)) = cached {
+                return c.as_ptr();
+            }
+            // A value that changed since (none does once set) gets its own entry:
+            // the pointer handed out before stays valid.
+            let c = crate::ffi::c_text(&text);
+            let p = c.as_ptr();
+            texts.push((getter, c));
+            p
+        })
     }
 
     /// Saturates instead of wrapping: a count stuck at `u32::MAX` leaks the

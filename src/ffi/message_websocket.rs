@@ -14,9 +14,7 @@ use crate::ffi::credential::PasswordCredential;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{DataReader, IBuffer, IInputStream, IOutputStream};
 use crate::ffi::vector::{IVectorChainValidationResult, IVectorString};
-use crate::ffi::websocket::{
-    self, borrowed_c, handler_missing, with_borrowed, BandwidthStatistics,
-};
+use crate::ffi::websocket::{self, handler_missing, with_borrowed, BandwidthStatistics};
 use crate::ffi::{
     call, call_count, in_enum, in_str, out, Context, EventRegistrationToken, TimeSpan,
 };
@@ -929,8 +927,11 @@ pub extern "C" fn MessageWebSocketInformation_get_Protocol(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        let info = MessageWebSocketInformation::get(this)?;
-        value.set(borrowed_c(info.0.protocol()))
+        value.set(MessageWebSocketInformation::c_str(
+            this,
+            "Protocol",
+            |info| info.0.protocol().to_owned(),
+        )?)
     })
 }
 
@@ -944,8 +945,11 @@ pub extern "C" fn MessageWebSocketInformation_get_LocalAddress(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        let info = MessageWebSocketInformation::get(this)?;
-        value.set(borrowed_c(info.0.local_address()))
+        value.set(MessageWebSocketInformation::c_str(
+            this,
+            "LocalAddress",
+            |info| info.0.local_address().to_owned(),
+        )?)
     })
 }
 
@@ -1137,6 +1141,8 @@ pub extern "C" fn WebSocketClosedEventArgs_get_Reason(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(borrowed_c(&WebSocketClosedEventArgs::get(this)?.reason))
+        value.set(WebSocketClosedEventArgs::c_str(this, "Reason", |a| {
+            a.reason.clone()
+        })?)
     })
 }

@@ -24,9 +24,16 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// Text for C: the one NUL policy of every string rtws hands to C (getters, error
+/// messages). A NUL inside (possible in what a server sends) would end the string
+/// early, so it is given as U+FFFD.
+pub(crate) fn c_text(s: &str) -> CString {
+    CString::new(s.replace('\0', "\u{FFFD}")).expect("NULs were replaced")
+}
+
 /// Records `err` as this thread's last failure and returns its HRESULT.
 pub(crate) fn fail(err: &Error) -> HRESULT {
-    let text = CString::new(err.message.replace('\0', " ")).unwrap_or_default();
+    let text = c_text(&err.message);
     // `try_with`: a call from a thread-local destructor must not panic here.
     let _ = LAST_ERROR.try_with(|m| *m.borrow_mut() = text);
     err.hr

@@ -17,7 +17,7 @@ use crate::ffi::handle::Handle;
 use crate::ffi::message_websocket::WebSocketClosedEventArgs;
 use crate::ffi::streams::{IInputStream, IOutputStream};
 use crate::ffi::vector::{IVectorChainValidationResult, IVectorString};
-use crate::ffi::websocket::{self, borrowed_c, BandwidthStatistics};
+use crate::ffi::websocket::{self, BandwidthStatistics};
 use crate::ffi::{call, call_count, in_str, out, EventRegistrationToken, TimeSpan};
 use rtws_core::winrt::socket::Socket;
 use rtws_core::winrt::stream_websocket as core;
@@ -747,8 +747,11 @@ pub extern "C" fn StreamWebSocketInformation_get_Protocol(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        let info = StreamWebSocketInformation::get(this)?;
-        value.set(borrowed_c(info.0.protocol()))
+        value.set(StreamWebSocketInformation::c_str(
+            this,
+            "Protocol",
+            |info| info.0.protocol().to_owned(),
+        )?)
     })
 }
 
@@ -762,8 +765,11 @@ pub extern "C" fn StreamWebSocketInformation_get_LocalAddress(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        let info = StreamWebSocketInformation::get(this)?;
-        value.set(borrowed_c(info.0.local_address()))
+        value.set(StreamWebSocketInformation::c_str(
+            this,
+            "LocalAddress",
+            |info| info.0.local_address().to_owned(),
+        )?)
     })
 }
 

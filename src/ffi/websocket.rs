@@ -16,7 +16,7 @@ use rtws_core::winrt::socket::Socket;
 use rtws_core::winrt::vector::Vector;
 use rtws_types::{ChainValidationResult, SocketSslErrorSeverity};
 use rtws_types::{Error, Result, E_POINTER};
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 /// `BandwidthStatistics` (Windows.Networking.Sockets), as in the WinRT ABI.
@@ -41,11 +41,6 @@ pub(crate) fn with_borrowed<H: Handle>(args: &Arc<H::Target>, f: impl FnOnce(*mu
     let handle = H::publish(args.clone());
     f(handle);
     let _ = H::release(handle);
-}
-
-/// The core keeps these strings NUL-terminated (see `Socket::protocol`).
-pub(crate) fn borrowed_c(s: &CStr) -> *const c_char {
-    s.as_ptr()
 }
 
 pub(crate) fn connect(

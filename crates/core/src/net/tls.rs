@@ -311,9 +311,6 @@ pub async fn connect(
 /// `WebSocketServerCustomValidationRequestedEventArgs`: the server's certificate
 /// after OpenSSL's validation passed (ignorable errors aside), for the host to
 /// accept or `reject`, at once or later through deferrals.
-///
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct ValidationRequest {
     pub trust: ServerTrust,
     rejected: std::sync::atomic::AtomicBool,
@@ -360,9 +357,6 @@ impl ValidationRequest {
 }
 
 /// `Deferral` of a ServerCustomValidationRequested handler.
-///
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct Deferral {
     request: Arc<ValidationRequest>,
     completed: std::sync::atomic::AtomicBool,

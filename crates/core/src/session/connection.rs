@@ -15,7 +15,7 @@ use crate::session::queue::Receiver;
 use crate::winrt::async_op::AsyncOp;
 use crate::winrt::inbound::Inbound;
 use crate::winrt::message_websocket::MessageReceivedArgs;
-use crate::winrt::socket::{c_text, ClosedArgs, Socket};
+use crate::winrt::socket::{ClosedArgs, Socket};
 use crate::winrt::streams::Payload;
 use bytes::BytesMut;
 use rtws_protocol::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
@@ -573,7 +573,7 @@ impl Connection {
             }
             socket.raise_closed(&Arc::new(ClosedArgs {
                 code: ending.code,
-                reason: c_text(&ending.reason),
+                reason: ending.reason,
             }));
         });
     }

@@ -8,26 +8,22 @@ use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::x509::{X509NameRef, X509};
 use rtws_types::{Error, Result};
-use std::ffi::CString;
 
 /// WinRT `DateTime` ticks (100 ns) from 1601-01-01 to 1970-01-01.
 const UNIX_EPOCH_TICKS: i64 = 116_444_736_000_000_000;
 
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct Certificate {
     x509: X509,
     der: Vec<u8>,
-    subject: CString,
-    issuer: CString,
+    subject: String,
+    issuer: String,
     /// A client certificate's key (and intermediates).
     identity: Option<ClientIdentity>,
 }
 
 /// A name as UWP shows it: the common name, or the whole name when it has none.
-fn display_name(name: &X509NameRef) -> CString {
-    let text = name
-        .entries_by_nid(Nid::COMMONNAME)
+fn display_name(name: &X509NameRef) -> String {
+    name.entries_by_nid(Nid::COMMONNAME)
         .next()
         .and_then(|e| e.data().to_string().ok())
         .unwrap_or_else(|| {
@@ -39,8 +35,7 @@ fn display_name(name: &X509NameRef) -> CString {
                 })
                 .collect::<Vec<_>>()
                 .join(", ")
-        });
-    crate::winrt::socket::c_text(&text)
+        })
 }
 
 /// WinRT `DateTime` ticks of an ASN.1 time. OpenSSL parses a certificate without
@@ -87,10 +82,10 @@ impl Certificate {
     pub fn identity(&self) -> Option<&ClientIdentity> {
         self.identity.as_ref()
     }
-    pub fn subject(&self) -> &std::ffi::CStr {
+    pub fn subject(&self) -> &str {
         &self.subject
     }
-    pub fn issuer(&self) -> &std::ffi::CStr {
+    pub fn issuer(&self) -> &str {
         &self.issuer
     }
     pub fn der(&self) -> &[u8] {

@@ -1,41 +1,41 @@
 //! `Windows.Security.Credentials.PasswordCredential`: resource, user name, password.
 
-use crate::winrt::socket::c_text;
-use std::ffi::CString;
+use crate::session::connection::Credential;
 
-/// Immutable once created; its strings are kept NUL-terminated for C getters.
-///
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
+/// Immutable once created.
 pub struct PasswordCredential {
-    pub resource: CString,
-    pub user_name: CString,
-    pub password: CString,
+    resource: String,
+    user_name: String,
+    password: String,
 }
 
 impl PasswordCredential {
     pub fn new(resource: &str, user_name: &str, password: &str) -> Self {
         PasswordCredential {
-            resource: c_text(resource),
-            user_name: c_text(user_name),
-            password: c_text(password),
+            resource: resource.to_owned(),
+            user_name: user_name.to_owned(),
+            password: password.to_owned(),
         }
     }
 
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
     pub fn user_name(&self) -> &str {
-        self.user_name.to_str().unwrap_or("")
+        &self.user_name
     }
 
     pub fn password(&self) -> &str {
-        self.password.to_str().unwrap_or("")
+        &self.password
     }
 }
 
-impl From<&PasswordCredential> for crate::session::connection::Credential {
+impl From<&PasswordCredential> for Credential {
     fn from(c: &PasswordCredential) -> Self {
-        crate::session::connection::Credential {
-            user: c.user_name().to_owned(),
-            password: c.password().to_owned(),
+        Credential {
+            user: c.user_name.clone(),
+            password: c.password.clone(),
         }
     }
 }

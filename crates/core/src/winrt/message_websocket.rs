@@ -63,9 +63,6 @@ impl MessageReceivedArgs {
 }
 
 /// The user-facing `MessageWebSocket`: dropping it (the last C reference) closes it.
-///
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct MessageWebSocket {
     socket: Arc<Socket>,
 }
@@ -113,13 +110,9 @@ impl Drop for MessageWebSocket {
 }
 
 /// `MessageWebSocketControl`: a view of the socket's settings.
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct MessageWebSocketControl(pub Arc<Socket>);
 
 /// `MessageWebSocketInformation`: a view of the socket's connection facts.
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct MessageWebSocketInformation(pub Arc<Socket>);
 
 /// The socket's output stream: each write is one message of the current

@@ -18,19 +18,13 @@ use crate::winrt::vector::{StringVector, Vector};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
 use rtws_types::*;
-use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 /// `WebSocketClosedEventArgs`.
 pub struct ClosedArgs {
     pub code: u16,
-    pub reason: CString,
-}
-
-/// Text from the wire as a C string: a NUL inside cannot be represented in C.
-pub fn c_text(s: &str) -> CString {
-    CString::new(s.replace('\0', "\u{FFFD}")).expect("NULs were replaced")
+    pub reason: String,
 }
 
 /// Which class a socket is, and where what it receives goes.
@@ -79,8 +73,8 @@ pub struct Socket {
     ignorable: Arc<Vector<ChainValidationResult>>,
     state: Mutex<State>,
     attempts: AtomicU64,
-    protocol: OnceCell<CString>,
-    local_address: OnceCell<CString>,
+    protocol: OnceCell<String>,
+    local_address: OnceCell<String>,
     /// The unsolicited pong interval of the established connection.
     actual_pong: OnceCell<std::time::Duration>,
     traffic: OnceCell<Arc<Traffic>>,
@@ -373,15 +367,12 @@ impl Socket {
     // ----- Information ---------------------------------------------------------
 
     /// The subprotocol the server chose; empty before connect or when none.
-    pub fn protocol(&self) -> &CStr {
-        self.protocol.get().map(CString::as_c_str).unwrap_or(c"")
+    pub fn protocol(&self) -> &str {
+        self.protocol.get().map_or("", String::as_str)
     }
     /// The local IP address of the connection; empty before connect.
-    pub fn local_address(&self) -> &CStr {
-        self.local_address
-            .get()
-            .map(CString::as_c_str)
-            .unwrap_or(c"")
+    pub fn local_address(&self) -> &str {
+        self.local_address.get().map_or("", String::as_str)
     }
 
     /// (inbound, outbound) bits per second measured on the connection (see
@@ -685,8 +676,8 @@ async fn connect_task(
                 // Before the operation completes: its handler may start reading.
                 inbound.set_connected(true);
             }
-            let _ = socket.protocol.set(c_text(&est.protocol));
-            let _ = socket.local_address.set(c_text(&est.local_address));
+            let _ = socket.protocol.set(est.protocol);
+            let _ = socket.local_address.set(est.local_address);
             let _ = socket.actual_pong.set(timing.pong_interval);
             let _ = socket.traffic.set(est.traffic.clone());
             if let Some(trust) = est.trust.clone() {

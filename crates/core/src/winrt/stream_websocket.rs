@@ -9,9 +9,6 @@ use crate::winrt::streams::OutputStream;
 use std::sync::Arc;
 
 /// The user-facing `StreamWebSocket`: dropping it (the last C reference) closes it.
-///
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct StreamWebSocket {
     socket: Arc<Socket>,
 }
@@ -46,11 +43,7 @@ impl Drop for StreamWebSocket {
 }
 
 /// `StreamWebSocketControl`: a view of the socket's settings.
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct StreamWebSocketControl(pub Arc<Socket>);
 
 /// `StreamWebSocketInformation`: a view of the socket's connection facts.
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct StreamWebSocketInformation(pub Arc<Socket>);

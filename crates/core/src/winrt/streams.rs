@@ -76,9 +76,6 @@ struct WriterState {
 
 /// `DataWriter`. It owns its stream: dropping or closing a writer that still holds
 /// the stream closes that stream, as in UWP; `detach_stream` gives it back.
-///
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct DataWriter {
     st: Mutex<WriterState>,
 }
@@ -225,9 +222,6 @@ struct ReaderState {
 
 /// `DataReader`: over bytes already received (a message), or over an input
 /// stream that `LoadAsync` reads from.
-///
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct DataReader {
     st: Mutex<ReaderState>,
 }
@@ -457,9 +451,6 @@ impl Drop for DataReader {
 
 /// `Windows.Storage.Streams.Buffer` (IBuffer): bytes with a fixed capacity and a
 /// length. Reads fill it; writes send its first `length` bytes.
-///
-/// The C type of this name is the opaque handle in `crate::ffi`:
-/// cbindgen:ignore
 pub struct Buffer {
     capacity: u32,
     data: Mutex<Vec<u8>>,
