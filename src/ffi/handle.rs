@@ -16,13 +16,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 type Object = Arc<dyn Any + Send + Sync>;
+/// C strings handed out for one handle, each with the getter that made it.
+type Texts = Mutex<Vec<(&'static str, CString)>>;
 
 struct Entry {
     refs: AtomicU32,
     object: Object,
     /// The strings `c_str` handed out for this handle, by getter: C may use each
     /// for as long as the handle lives. Allocated on the first string getter.
-    texts: OnceCell<Box<Mutex<Vec<(&'static str, CString)>>>>,
+    texts: OnceCell<Box<Texts>>,
 }
 
 #[derive(Default)]
