@@ -7,8 +7,9 @@ use crate::ffi::streams::IBuffer;
 use crate::ffi::vector::IVectorChainValidationResult;
 use crate::ffi::websocket;
 use crate::ffi::{call, call_count, in_bytes, in_str, out, out_bytes, DateTime};
-use rtws_core::net::tls::{self, ClientIdentity};
+use rtws_core::net::tls::ClientIdentity;
 use rtws_core::winrt::certificate::Certificate as CoreCertificate;
+use rtws_core::winrt::validation;
 use rtws_types::SocketSslErrorSeverity;
 use rtws_types::{Error, Result, E_NOT_SUFFICIENT_BUFFER, HRESULT};
 use std::ffi::c_char;
@@ -37,7 +38,7 @@ pub struct WebSocketServerCustomValidationRequestedEventArgs {
     _private: [u8; 0],
 }
 impl Handle for WebSocketServerCustomValidationRequestedEventArgs {
-    type Target = tls::ValidationRequest;
+    type Target = validation::ValidationRequest;
     const NAME: &'static str = "WebSocketServerCustomValidationRequestedEventArgs";
 }
 
@@ -46,7 +47,7 @@ pub struct Deferral {
     _private: [u8; 0],
 }
 impl Handle for Deferral {
-    type Target = tls::Deferral;
+    type Target = validation::Deferral;
     const NAME: &'static str = "Deferral";
 }
 
@@ -329,7 +330,7 @@ pub extern "C" fn WebSocketServerCustomValidationRequestedEventArgs_Release(
 
 fn request(
     this: *mut WebSocketServerCustomValidationRequestedEventArgs,
-) -> Result<Arc<tls::ValidationRequest>> {
+) -> Result<Arc<validation::ValidationRequest>> {
     WebSocketServerCustomValidationRequestedEventArgs::get(this)
 }
 

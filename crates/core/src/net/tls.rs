@@ -11,7 +11,6 @@
 //! crypto is written here: handshakes, chain building, signature and name checks
 //! are OpenSSL's.
 
-use crate::winrt::certificate::Certificate;
 use openssl::error::ErrorStack;
 use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
@@ -143,30 +142,12 @@ pub struct TlsSettings {
     pub client: Option<ClientIdentity>,
 }
 
-/// What the TLS handshake showed of the server: its chain (leaf first) and the
-/// certificate errors found (ignored ones included).
+/// What the TLS handshake showed of the server: its chain as sent (leaf first)
+/// and the certificate errors found (ignored ones included).
 #[derive(Clone, Default)]
-pub struct ServerTrust {
-    pub chain: Vec<Arc<Certificate>>,
+pub struct PeerChain {
+    pub chain: Vec<X509>,
     pub errors: Vec<ChainValidationResult>,
-}
-
-impl ServerTrust {
-    /// The server's own certificate.
-    pub fn certificate(&self) -> Option<&Arc<Certificate>> {
-        self.chain.first()
-    }
-    /// The certificates the server sent after its own.
-    pub fn intermediates(&self) -> &[Arc<Certificate>] {
-        self.chain.get(1..).unwrap_or_default()
-    }
-    pub fn severity(&self) -> SocketSslErrorSeverity {
-        if self.errors.is_empty() {
-            SocketSslErrorSeverity::None
-        } else {
-            SocketSslErrorSeverity::Ignorable
-        }
-    }
 }
 
 pub type TlsStream = SslStream<TcpStream>;
@@ -241,7 +222,7 @@ pub async fn connect(
     tcp: TcpStream,
     host: &str,
     settings: &TlsSettings,
-) -> Result<(TlsStream, ServerTrust)> {
+) -> Result<(TlsStream, PeerChain)> {
     let failed = |e: openssl::error::ErrorStack| {
         Error::new(
             WININET_E_SECURITY_CHANNEL_ERROR,
@@ -292,98 +273,15 @@ pub async fn connect(
     let chain = stream
         .ssl()
         .peer_cert_chain()
-        .map(|c| {
-            c.iter()
-                .filter_map(|x| Certificate::from_x509(x.to_owned(), None).ok())
-                .map(Arc::new)
-                .collect()
-        })
+        .map(|c| c.iter().map(|x| x.to_owned()).collect())
         .unwrap_or_default();
     Ok((
         stream,
-        ServerTrust {
+        PeerChain {
             chain,
             errors: found,
         },
     ))
-}
-
-/// `WebSocketServerCustomValidationRequestedEventArgs`: the server's certificate
-/// after OpenSSL's validation passed (ignorable errors aside), for the host to
-/// accept or `reject`, at once or later through deferrals.
-pub struct ValidationRequest {
-    pub trust: ServerTrust,
-    rejected: std::sync::atomic::AtomicBool,
-    /// Deferrals taken and not completed.
-    pending: Mutex<u32>,
-    done: tokio::sync::Notify,
-}
-
-impl ValidationRequest {
-    pub fn new(trust: ServerTrust) -> Arc<Self> {
-        Arc::new(ValidationRequest {
-            trust,
-            rejected: Default::default(),
-            pending: Mutex::new(0),
-            done: tokio::sync::Notify::new(),
-        })
-    }
-
-    /// `Reject`: the connect fails.
-    pub fn reject(&self) {
-        self.rejected
-            .store(true, std::sync::atomic::Ordering::Release);
-    }
-
-    /// `GetDeferral`: the connect waits until the deferral is completed.
-    pub fn get_deferral(self: &Arc<Self>) -> Arc<Deferral> {
-        *self.pending.lock() += 1;
-        Arc::new(Deferral {
-            request: self.clone(),
-            completed: Default::default(),
-        })
-    }
-
-    /// Whether the host accepted the server, once every deferral is completed.
-    pub async fn accepted(&self) -> bool {
-        loop {
-            let notified = self.done.notified();
-            if *self.pending.lock() == 0 {
-                return !self.rejected.load(std::sync::atomic::Ordering::Acquire);
-            }
-            notified.await;
-        }
-    }
-}
-
-/// `Deferral` of a ServerCustomValidationRequested handler.
-pub struct Deferral {
-    request: Arc<ValidationRequest>,
-    completed: std::sync::atomic::AtomicBool,
-}
-
-impl Deferral {
-    /// `Complete` (once; later calls do nothing).
-    pub fn complete(&self) {
-        if !self
-            .completed
-            .swap(true, std::sync::atomic::Ordering::AcqRel)
-        {
-            let mut pending = self.request.pending.lock();
-            *pending -= 1;
-            if *pending == 0 {
-                self.request.done.notify_waiters();
-            }
-        }
-    }
-}
-
-impl Drop for Deferral {
-    /// A deferral let go of without Complete completes: no connect waits forever
-    /// for a deferral nobody holds.
-    fn drop(&mut self) {
-        self.complete();
-    }
 }
 
 #[cfg(test)]

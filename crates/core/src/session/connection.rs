@@ -8,7 +8,7 @@
 
 use crate::net::protocol_errors;
 use crate::net::proxy::Proxy;
-use crate::net::tls::{self, ServerTrust, TlsSettings, ValidationRequest};
+use crate::net::tls::{self, PeerChain, TlsSettings};
 use crate::net::traffic::Traffic;
 use crate::net::wire::{self, Io, Wire};
 use crate::session::queue::Receiver;
@@ -75,8 +75,10 @@ pub struct Target {
     pub proxy_credential: Option<Credential>,
 }
 
-/// Raises ServerCustomValidationRequested and hands back the request to wait on.
-pub type Validate = Arc<dyn Fn(ServerTrust) -> Arc<ValidationRequest> + Send + Sync>;
+/// Asks the host about the server TLS accepted (ServerCustomValidationRequested):
+/// the future ends with its verdict, true to go on.
+pub type Validate =
+    Arc<dyn Fn(PeerChain) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
 /// A user name and password (from a `PasswordCredential`).
 #[derive(Clone)]
@@ -142,7 +144,7 @@ pub enum Delivery {
 pub struct Established {
     pub wire: Wire,
     /// `wss:`: what TLS showed of the server.
-    pub trust: Option<ServerTrust>,
+    pub trust: Option<PeerChain>,
     pub traffic: Arc<Traffic>,
     pub protocol: String,
     pub local_address: String,
@@ -300,8 +302,7 @@ async fn handshake(
                 )
             })??;
             if let Some(raise) = &target.validate {
-                let request = raise(trust.clone());
-                let accepted = timeout(target.timing.connect, request.accepted())
+                let accepted = timeout(target.timing.connect, raise(trust.clone()))
                     .await
                     .map_err(|_| {
                         Error::new(

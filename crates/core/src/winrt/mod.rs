@@ -15,4 +15,5 @@ pub mod runtime;
 pub mod socket;
 pub mod stream_websocket;
 pub mod streams;
+pub mod validation;
 pub mod vector;

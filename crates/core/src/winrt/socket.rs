@@ -3,7 +3,7 @@
 //! and the Closed event.
 
 use crate::net::proxy::{self, ProxySetting};
-use crate::net::tls::{ServerTrust, TlsSettings, ValidationRequest};
+use crate::net::tls::TlsSettings;
 use crate::net::traffic::Traffic;
 use crate::session::connection::{self, Command, Connection, Credential, Delivery, Target, Timing};
 use crate::session::queue::{queue, Sender};
@@ -14,6 +14,7 @@ use crate::winrt::events::{Dispatcher, EventSource, Token};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::message_websocket::MessageReceivedArgs;
 use crate::winrt::runtime;
+use crate::winrt::validation::{ServerTrust, ValidationRequest};
 use crate::winrt::vector::{StringVector, Vector};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
@@ -431,12 +432,12 @@ impl Socket {
                 }),
                 validate: secure.then(|| {
                     let socket = self.clone();
-                    let raise: connection::Validate = Arc::new(move |trust| {
-                        let request = ValidationRequest::new(trust);
+                    let raise: connection::Validate = Arc::new(move |peer| {
+                        let request = ValidationRequest::new(peer.into());
                         socket
                             .dispatcher
                             .dispatch(|| socket.validation_requested.raise(&request));
-                        request
+                        Box::pin(async move { request.accepted().await })
                     });
                     raise
                 }),
@@ -680,8 +681,8 @@ async fn connect_task(
             let _ = socket.local_address.set(est.local_address);
             let _ = socket.actual_pong.set(timing.pong_interval);
             let _ = socket.traffic.set(est.traffic.clone());
-            if let Some(trust) = est.trust.clone() {
-                let _ = socket.trust.set(trust);
+            if let Some(peer) = est.trust {
+                let _ = socket.trust.set(peer.into());
             }
             let completed = socket.dispatcher.dispatch(|| op.complete(Ok(())));
             drop(abandoned);
