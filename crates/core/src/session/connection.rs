@@ -12,11 +12,7 @@ use crate::net::tls::{self, PeerChain, TlsSettings};
 use crate::net::traffic::Traffic;
 use crate::net::wire::{self, Io, Wire};
 use crate::session::queue::Receiver;
-use crate::winrt::async_op::AsyncOp;
-use crate::winrt::inbound::Inbound;
-use crate::winrt::message_websocket::MessageReceivedArgs;
-use crate::winrt::socket::{ClosedArgs, Socket};
-use crate::winrt::streams::Payload;
+use crate::session::report::{Completion, Delivery, Ending, Events, Payload};
 use bytes::BytesMut;
 use rtws_protocol::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
 use rtws_protocol::handshake::{self, Refusal};
@@ -122,22 +118,11 @@ pub enum Command {
         data: Payload,
         kind: DataKind,
         fin: bool,
-        op: Arc<AsyncOp<u32>>,
+        op: Arc<dyn Completion<u32>>,
     },
-    Flush(Arc<AsyncOp<bool>>),
+    Flush(Arc<dyn Completion<bool>>),
     /// Our close frame: its code and reason, or none (an empty close frame).
     Close(Option<(u16, String)>),
-}
-
-/// Where received data goes.
-pub enum Delivery {
-    /// MessageWebSocket, FullMessage: one MessageReceived per whole message, of at
-    /// most this many bytes (MaxMessageSize; None: any).
-    Messages(Option<u64>),
-    /// MessageWebSocket, PartialMessage: one MessageReceived per piece.
-    Pieces(Option<u64>),
-    /// StreamWebSocket: the input stream (binary messages only).
-    Stream(Arc<Inbound>),
 }
 
 /// What a successful connect learned.
@@ -430,19 +415,11 @@ impl StallTimer {
     }
 }
 
-/// How a connection ended, for the `Closed` event and the pending operations.
-struct Ending {
-    code: u16,
-    reason: String,
-    /// The failure raised as a last `MessageReceived` first, if any.
-    failure: Option<Error>,
-}
-
 const NO_STATUS: u16 = 1005;
 const ABNORMAL: u16 = 1006;
 
 pub struct Connection {
-    socket: Arc<Socket>,
+    events: Arc<dyn Events>,
     wire: Wire,
     reader: FrameReader,
     delivery: Delivery,
@@ -457,8 +434,8 @@ pub struct Connection {
     /// end offset, compared with the bytes written, tells when it is out.
     queued: u64,
     /// Sends queued and not yet reported: the operation, its length, its end offset.
-    unflushed: VecDeque<(Arc<AsyncOp<u32>>, u32, u64)>,
-    flushes: Vec<Arc<AsyncOp<bool>>>,
+    unflushed: VecDeque<(Arc<dyn Completion<u32>>, u32, u64)>,
+    flushes: Vec<Arc<dyn Completion<bool>>>,
     /// Data read since the last write attempt: a flood of input must not keep our
     /// output (or its timeout) waiting.
     reads_since_flush: usize,
@@ -498,8 +475,8 @@ impl Drop for Connection {
             RTWS_E_OPERATION_ABORTED,
             "the connection was dropped: rtws was shut down",
         );
-        if let Delivery::Stream(inbound) = &self.delivery {
-            inbound.finish(Err(err.clone()));
+        if let Delivery::Stream(sink) = &self.delivery {
+            sink.finish(Err(err.clone()));
         }
         self.fail_pending(&err);
     }
@@ -507,7 +484,7 @@ impl Drop for Connection {
 
 impl Connection {
     pub fn new(
-        socket: Arc<Socket>,
+        events: Arc<dyn Events>,
         wire: Wire,
         delivery: Delivery,
         commands: Receiver<Command>,
@@ -530,7 +507,7 @@ impl Connection {
             pong_timer,
             trim: StallTimer::default(),
             large_uses: 0,
-            socket,
+            events,
             queued: wire.written(),
             wire,
             reader: FrameReader::new(max_message, binary_only),
@@ -561,22 +538,12 @@ impl Connection {
             .clone()
             .unwrap_or_else(|| Error::closed("the WebSocket"));
         self.fail_pending(&pending_error);
-        self.socket.connection_ended();
-        if let Delivery::Stream(inbound) = &self.delivery {
+        self.events.closing();
+        if let Delivery::Stream(sink) = &self.delivery {
             // After a close handshake, reads find the end of the stream (0 bytes).
-            inbound.finish(ending.failure.clone().map_or(Ok(()), Err));
+            sink.finish(ending.failure.clone().map_or(Ok(()), Err));
         }
-        let socket = self.socket.clone();
-        let message_events = !matches!(self.delivery, Delivery::Stream(_));
-        socket.dispatcher().dispatch(|| {
-            if let Some(err) = ending.failure.filter(|_| message_events) {
-                socket.raise_message(&Arc::new(MessageReceivedArgs::failed(err)));
-            }
-            socket.raise_closed(&Arc::new(ClosedArgs {
-                code: ending.code,
-                reason: ending.reason,
-            }));
-        });
+        self.events.ended(ending);
     }
 
     fn fail_pending(&mut self, err: &Error) {
@@ -707,7 +674,7 @@ impl Connection {
     /// host's reads keep up (otherwise TCP holds the server back).
     fn input_room(&self, cx: &mut Context<'_>) -> bool {
         match &self.delivery {
-            Delivery::Stream(inbound) => inbound.poll_room(cx),
+            Delivery::Stream(sink) => sink.poll_room(cx),
             _ => true,
         }
     }
@@ -912,15 +879,6 @@ impl Connection {
         )))
     }
 
-    fn raise(&self, args: MessageReceivedArgs) {
-        self.raise_shared(&Arc::new(args));
-    }
-
-    fn raise_shared(&self, args: &Arc<MessageReceivedArgs>) {
-        let socket = &self.socket;
-        socket.dispatcher().dispatch(|| socket.raise_message(args));
-    }
-
     fn on_incoming(&mut self, incoming: Incoming) {
         match incoming {
             Incoming::Data {
@@ -930,7 +888,7 @@ impl Connection {
                 payload,
             } => match &self.delivery {
                 Delivery::Messages(_) if first && last => {
-                    self.raise(MessageReceivedArgs::message(kind, payload, true))
+                    self.events.message(kind, payload, true);
                 }
                 Delivery::Messages(_) => {
                     if first {
@@ -942,13 +900,9 @@ impl Connection {
                     self.assembling.extend_from_slice(&payload);
                     if last {
                         let whole = std::mem::take(&mut self.assembling).freeze();
-                        let args = Arc::new(MessageReceivedArgs::message(kind, whole, true));
-                        self.raise_shared(&args);
                         // Nobody kept the message (no AddRef'd args, no DataReader left):
                         // its buffer serves the next one.
-                        if let Some(mut buf) =
-                            Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim)
-                        {
+                        if let Some(mut buf) = self.events.message(kind, whole, true) {
                             buf.clear();
                             self.large_uses += 1;
                             self.assembling = buf;
@@ -956,9 +910,9 @@ impl Connection {
                     }
                 }
                 Delivery::Pieces(_) => {
-                    self.raise(MessageReceivedArgs::message(kind, payload, last))
+                    self.events.message(kind, payload, last);
                 }
-                Delivery::Stream(inbound) => inbound.push(payload),
+                Delivery::Stream(sink) => sink.push(payload),
             },
             Incoming::Ping(payload) if self.close_deadline.is_none() => {
                 if self.unwritten() < OUT_LIMIT {
@@ -974,7 +928,7 @@ impl Connection {
             Incoming::Close(frame) => {
                 // Our reply echoes the code (§5.5.1), unless we had sent our close already.
                 self.send_close(frame.as_ref().map(|(code, _)| (*code, "")));
-                self.socket.connection_ended();
+                self.events.closing();
                 self.peer_close = Some(frame.unwrap_or((NO_STATUS, String::new())));
             }
         }

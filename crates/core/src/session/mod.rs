@@ -7,3 +7,4 @@
 
 pub mod connection;
 pub mod queue;
+pub mod report;

@@ -5,6 +5,7 @@
 //! thread that finishes the operation (a library thread), or at once on the
 //! caller's thread when the operation had already finished.
 
+use crate::session::report::Completion;
 use crate::winrt::runtime::{in_handler, HandlerScope};
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{
@@ -50,6 +51,16 @@ impl Settled {
             let _scope = HandlerScope::enter();
             handler(self.status);
         }
+    }
+}
+
+/// The session finishes sends and flushes through this.
+impl<T: Clone + Send + 'static> Completion<T> for AsyncOp<T> {
+    fn complete(&self, result: Result<T>) -> bool {
+        AsyncOp::complete(self, result)
+    }
+    fn is_canceled(&self) -> bool {
+        AsyncOp::is_canceled(self)
     }
 }
 

@@ -7,6 +7,7 @@
 //! completes, and finishes its operation under the lock, so a canceled read
 //! loses nothing and a cancel never meets a read half done.
 
+use crate::session::report::StreamSink;
 use crate::winrt::async_op::Settled;
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
@@ -100,6 +101,19 @@ impl State {
 pub struct Inbound {
     state: Mutex<State>,
     room: AtomicWaker,
+}
+
+/// The session hands a StreamWebSocket's input here.
+impl StreamSink for Inbound {
+    fn push(&self, data: Bytes) {
+        Inbound::push(self, data)
+    }
+    fn poll_room(&self, cx: &mut Context<'_>) -> bool {
+        Inbound::poll_room(self, cx)
+    }
+    fn finish(&self, end: Result<()>) {
+        Inbound::finish(self, end)
+    }
 }
 
 impl Inbound {

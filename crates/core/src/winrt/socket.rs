@@ -5,8 +5,9 @@
 use crate::net::proxy::{self, ProxySetting};
 use crate::net::tls::TlsSettings;
 use crate::net::traffic::Traffic;
-use crate::session::connection::{self, Command, Connection, Credential, Delivery, Target, Timing};
+use crate::session::connection::{self, Command, Connection, Credential, Target, Timing};
 use crate::session::queue::{queue, Sender};
+use crate::session::report::{Delivery, Ending, Events};
 use crate::winrt::async_op::AsyncOp;
 use crate::winrt::certificate::Certificate;
 use crate::winrt::credential::PasswordCredential;
@@ -16,8 +17,10 @@ use crate::winrt::message_websocket::MessageReceivedArgs;
 use crate::winrt::runtime;
 use crate::winrt::validation::{ServerTrust, ValidationRequest};
 use crate::winrt::vector::{StringVector, Vector};
+use bytes::{Bytes, BytesMut};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::Mutex;
+use rtws_protocol::DataKind;
 use rtws_types::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -173,16 +176,6 @@ impl Socket {
             closed: EventSource::default(),
             validation_requested: EventSource::default(),
         })
-    }
-
-    pub(crate) fn dispatcher(&self) -> &Dispatcher {
-        &self.dispatcher
-    }
-    pub(crate) fn raise_message(&self, args: &Arc<MessageReceivedArgs>) {
-        self.message_received.raise(args)
-    }
-    pub(crate) fn raise_closed(&self, args: &Arc<ClosedArgs>) {
-        self.closed.raise(args)
     }
 
     /// The class name, for messages.
@@ -527,7 +520,7 @@ impl Socket {
         }
     }
 
-    pub(crate) fn connection_ended(&self) {
+    fn connection_ended(&self) {
         *self.state.lock() = State::Closed;
     }
 
@@ -636,6 +629,37 @@ impl Socket {
         self.message_received.clear();
         self.closed.clear();
         self.validation_requested.clear();
+    }
+}
+
+/// The connection task reports here; handlers run under the socket's dispatcher.
+impl Events for Socket {
+    fn message(&self, kind: DataKind, data: Bytes, complete: bool) -> Option<BytesMut> {
+        let args = Arc::new(MessageReceivedArgs::message(kind, data, complete));
+        self.dispatcher
+            .dispatch(|| self.message_received.raise(&args));
+        Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim)
+    }
+
+    fn closing(&self) {
+        self.connection_ended();
+    }
+
+    fn ended(&self, ending: Ending) {
+        // A StreamWebSocket reports a failure through its input stream instead.
+        let failure = ending
+            .failure
+            .filter(|_| matches!(self.kind, Kind::Message));
+        self.dispatcher.dispatch(|| {
+            if let Some(err) = failure {
+                self.message_received
+                    .raise(&Arc::new(MessageReceivedArgs::failed(err)));
+            }
+            self.closed.raise(&Arc::new(ClosedArgs {
+                code: ending.code,
+                reason: ending.reason,
+            }));
+        });
     }
 }
 

@@ -5,6 +5,7 @@
 //! on `store`; a `DataReader` decodes typed values from bytes it was given or
 //! loaded from its input stream.
 
+use crate::session::report::SharedBytes;
 use crate::winrt::async_op::AsyncOp;
 use crate::winrt::inbound::{self, Inbound, Taken};
 use bytes::Bytes;
@@ -15,28 +16,14 @@ use rtws_types::{
 };
 use std::sync::Arc;
 
-/// What a write sends: bytes handed over (a DataWriter's store), or an IBuffer that
-/// is read when the frame is built, without a copy of its own (as in WinRT, the
-/// caller leaves the buffer alone until the write completes).
-#[derive(Clone)]
-pub enum Payload {
-    Bytes(Bytes),
-    Buffer(Arc<Buffer>),
-}
+/// What a write sends: bytes handed over (a DataWriter's store), or an IBuffer
+/// read when the frame is built, without a copy of its own.
+pub use crate::session::report::Payload;
 
-impl Payload {
-    /// Runs `f` on the bytes (the buffer's first `Length` bytes).
-    pub fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-        match self {
-            Payload::Bytes(b) => f(b),
-            Payload::Buffer(b) => f(&b.data.lock()),
-        }
-    }
-}
-
-impl From<Bytes> for Payload {
-    fn from(b: Bytes) -> Self {
-        Payload::Bytes(b)
+/// An IBuffer is sent as its first `Length` bytes.
+impl SharedBytes for Buffer {
+    fn with_bytes(&self, f: &mut dyn FnMut(&[u8])) {
+        f(&self.data.lock())
     }
 }
 
