@@ -41,6 +41,9 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr::{null, null_mut};
 use std::sync::OnceLock;
 
+/// A `const char *` getter of PasswordCredential.
+type Getter = extern "C" fn(*mut PasswordCredential, *mut *const c_char) -> rtws_types::HRESULT;
+
 /// Operations per input at most, and objects kept at most (time and memory per
 /// execution stay bounded).
 const MAX_OPS: usize = 256;
@@ -1168,10 +1171,24 @@ impl<'a> Api<'a> {
             // A new handle to the same credential, or NULL for none.
             assert_eq!(got.is_null(), cred == 0, "step {}: {name} set", self.step);
             if !got.is_null() {
-                let (mut a, mut b) = (null(), null());
-                PasswordCredential_get_Password(got, &mut a);
-                PasswordCredential_get_Password(cred as *mut _, &mut b);
-                assert_eq!(a, b, "step {}: {name} is another credential", self.step);
+                // Each handle owns the strings it hands out: compare what they say.
+                let text = |h: *mut PasswordCredential, get: Getter| {
+                    let mut p = null();
+                    assert_eq!(get(h, &mut p), S_OK);
+                    // SAFETY: S_OK means a NUL-terminated string owned by the live handle `h`.
+                    unsafe { CStr::from_ptr(p) }.to_owned()
+                };
+                for get in [
+                    PasswordCredential_get_UserName as Getter,
+                    PasswordCredential_get_Password,
+                ] {
+                    assert_eq!(
+                        text(got, get),
+                        text(cred as *mut _, get),
+                        "step {}: {name} is another credential",
+                        self.step
+                    );
+                }
             }
         }
         self.add(Kind::Credential, got as usize);

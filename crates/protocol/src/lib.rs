@@ -6,9 +6,12 @@
 //! - `handshake`: the upgrade request as bytes and the check of the response.
 //! - `frames`: reading server frames (every RFC 6455 §5 rule) and writing client
 //!   frames.
+//! - `state`: one connection after the handshake: the close handshake, automatic
+//!   pongs, outgoing fragmentation and its UTF-8 check, the output buffer.
 
 pub mod frames;
 pub mod handshake;
+pub mod state;
 
 /// The kind of a data message: text (opcode 1, UTF-8) or binary (opcode 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

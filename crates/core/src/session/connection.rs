@@ -14,8 +14,8 @@ use crate::net::wire::{self, Io, Wire};
 use crate::session::queue::Receiver;
 use crate::session::report::{Completion, Delivery, Ending, Events, Payload};
 use bytes::BytesMut;
-use rtws_protocol::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
 use rtws_protocol::handshake::{self, Refusal};
+use rtws_protocol::state::{Closure, Event, Protocol, SendError, ABNORMAL_CLOSURE};
 use rtws_protocol::DataKind;
 use rtws_types::*;
 use std::collections::VecDeque;
@@ -415,45 +415,25 @@ impl StallTimer {
     }
 }
 
-const NO_STATUS: u16 = 1005;
-const ABNORMAL: u16 = 1006;
-
 pub struct Connection {
     events: Arc<dyn Events>,
     wire: Wire,
-    reader: FrameReader,
+    /// RFC 6455 after the handshake: frames in and out, the close handshake,
+    /// pongs, fragmentation. This task moves its bytes and keeps its time.
+    protocol: Protocol,
     delivery: Delivery,
     /// The message being put together (FullMessage), when it came in pieces.
     assembling: BytesMut,
     commands: Receiver<Command>,
     commands_open: bool,
-    /// Frames not yet taken by the kernel: `out[out_pos..]`.
-    out: Vec<u8>,
-    out_pos: usize,
-    /// Bytes ever queued for the wire (the upgrade request included), so a send's
-    /// end offset, compared with the bytes written, tells when it is out.
-    queued: u64,
     /// Sends queued and not yet reported: the operation, its length, its end offset.
     unflushed: VecDeque<(Arc<dyn Completion<u32>>, u32, u64)>,
     flushes: Vec<Arc<dyn Completion<bool>>>,
     /// Data read since the last write attempt: a flood of input must not keep our
     /// output (or its timeout) waiting.
     reads_since_flush: usize,
-    /// An outgoing message was begun without FIN (SendNonfinalFrameAsync).
-    sending_fragments: bool,
-    /// The type of the outgoing message (of its first frame), and its UTF-8 check.
-    outgoing_kind: DataKind,
-    outgoing_utf8: Utf8Check,
     /// Set once we sent a close frame: the deadline for the peer's reply.
     close_deadline: Option<Pin<Box<Sleep>>>,
-    /// The close frame the peer sent, once it arrived.
-    peer_close: Option<(u16, String)>,
-    /// A failure detected while reading, for which we sent a close frame.
-    failure: Option<(Error, u16)>,
-    /// The latest ping's payload, answered once the output drains below
-    /// `OUT_LIMIT`: a peer that pings and never reads gets one pong, not a
-    /// queue of them (RFC 6455 §5.5.3 allows answering the most recent only).
-    pending_pong: Option<bytes::Bytes>,
     /// Writing failed: the connection ends with this error once reading has
     /// nothing more, or when the grace (`WRITE_FAILURE_GRACE`) is over.
     write_failure: Option<(Error, Pin<Box<Sleep>>)>,
@@ -508,25 +488,16 @@ impl Connection {
             trim: StallTimer::default(),
             large_uses: 0,
             events,
-            queued: wire.written(),
+            protocol: Protocol::new(max_message, binary_only, wire.written(), OUT_LIMIT),
             wire,
-            reader: FrameReader::new(max_message, binary_only),
             delivery,
             assembling: BytesMut::new(),
             commands,
             commands_open: true,
-            out: Vec::new(),
-            out_pos: 0,
             unflushed: VecDeque::new(),
             flushes: Vec::new(),
             reads_since_flush: 0,
-            sending_fragments: false,
-            outgoing_kind: DataKind::Binary,
-            outgoing_utf8: Utf8Check::default(),
             close_deadline: None,
-            peer_close: None,
-            failure: None,
-            pending_pong: None,
             write_failure: None,
         }
     }
@@ -567,30 +538,23 @@ impl Connection {
     }
 
     fn unwritten(&self) -> usize {
-        self.out.len() - self.out_pos
+        self.protocol.unwritten()
     }
 
-    fn queue_frame(&mut self, opcode: frames::OpCode, fin: bool, payload: &[u8]) {
-        let before = self.out.len();
-        frames::encode(&mut self.out, opcode, fin, payload);
-        self.queued += (self.out.len() - before) as u64;
-        if self.out.capacity() > OUT_KEEP {
+    /// Output was queued: a large output buffer in use is not idle.
+    fn output_used(&mut self) {
+        if self.protocol.output_capacity() > OUT_KEEP {
             self.large_uses += 1;
         }
     }
 
-    /// Starts our side of the close handshake (at most once).
-    fn send_close(&mut self, status: Option<(u16, &str)>) {
-        if self.close_deadline.is_some() {
-            return;
+    /// Our close frame went into the output (at most once): the peer's reply is
+    /// awaited for `limit`.
+    fn close_sent(&mut self, limit: Duration) {
+        self.output_used();
+        if self.close_deadline.is_none() {
+            self.close_deadline = Some(Box::pin(tokio::time::sleep(limit)));
         }
-        self.close_deadline = Some(Box::pin(tokio::time::sleep(CLOSE_TIMEOUT)));
-        let payload = status.map_or_else(Vec::new, |(code, reason)| {
-            let mut p = code.to_be_bytes().to_vec();
-            p.extend_from_slice(reason.as_bytes());
-            p
-        });
-        self.queue_frame(frames::close_opcode(), true, &payload);
     }
 
     /// Moves one command into the output; false when there was none to take.
@@ -610,41 +574,37 @@ impl Connection {
                 fin,
                 op,
             } => {
-                let first = !self.sending_fragments;
                 // A canceled frame of a message already begun still goes out: the
                 // message must stay whole on the wire.
-                if op.is_canceled() && first {
+                if op.is_canceled() && self.protocol.between_messages() {
                     return true;
                 }
-                if first {
-                    self.outgoing_kind = kind;
-                    self.outgoing_utf8 = Utf8Check::default();
-                }
-                let opcode = frames::data_opcode(self.outgoing_kind, first);
-                // Checked on a copy: a refused frame leaves the message's state as it was.
-                let text = self.outgoing_kind == DataKind::Text;
-                let mut checked = self.outgoing_utf8.clone();
-                let len = data.with(|bytes| {
-                    if text && !(checked.feed(bytes) && (!fin || checked.finish())) {
-                        return None;
-                    }
-                    self.queue_frame(opcode, fin, bytes);
-                    Some(bytes.len() as u32)
+                let protocol = &mut self.protocol;
+                let sent = data.with(|bytes| {
+                    let end = protocol.send_data(kind, fin, bytes)?;
+                    Ok((bytes.len() as u32, end))
                 });
-                let Some(len) = len else {
-                    op.complete(Err(Error::new(
-                        RTWS_E_NO_UNICODE_TRANSLATION,
-                        "MessageType is Utf8 but the stored bytes are not valid UTF-8",
-                    )));
-                    return true;
-                };
-                self.outgoing_utf8 = checked;
-                self.sending_fragments = !fin;
-                self.unflushed.push_back((op, len, self.queued));
+                match sent {
+                    Ok((len, end)) => {
+                        self.output_used();
+                        self.unflushed.push_back((op, len, end));
+                    }
+                    Err(SendError::InvalidUtf8) => {
+                        op.complete(Err(Error::new(
+                            RTWS_E_NO_UNICODE_TRANSLATION,
+                            "MessageType is Utf8 but the stored bytes are not valid UTF-8",
+                        )));
+                    }
+                }
             }
             Command::Flush(op) => self.flushes.push(op),
             Command::Close(status) => {
-                self.send_close(status.as_ref().map(|(c, r)| (*c, r.as_str())))
+                if self
+                    .protocol
+                    .send_close(status.as_ref().map(|(c, r)| (*c, r.as_str())))
+                {
+                    self.close_sent(CLOSE_TIMEOUT);
+                }
             }
         }
         true
@@ -654,18 +614,14 @@ impl Connection {
     fn write_out(&mut self, cx: &mut Context<'_>) -> std::result::Result<bool, Error> {
         let mut wrote = false;
         while self.unwritten() > 0 {
-            match self.wire.poll_send(cx, &self.out[self.out_pos..]) {
+            match self.wire.poll_send(cx, self.protocol.output()) {
                 Poll::Ready(Ok(n)) => {
                     wrote = true;
-                    self.out_pos += n;
+                    self.protocol.consumed(n);
                 }
                 Poll::Ready(Err(e)) => return Err(Error::from_io(&e, "WebSocket connection")),
                 Poll::Pending => break,
             }
-        }
-        if self.unwritten() == 0 && self.out_pos > 0 {
-            self.out_pos = 0;
-            self.out.clear();
         }
         Ok(wrote)
     }
@@ -688,8 +644,7 @@ impl Connection {
 
             // 1. Move queued commands into the output, unless much is still unwritten.
             while self.commands_open
-                && self.close_deadline.is_none()
-                && self.peer_close.is_none()
+                && !self.protocol.close_sent()
                 && self.unwritten() < OUT_LIMIT
                 && self.take_command(cx)
             {
@@ -698,23 +653,19 @@ impl Connection {
 
             // 2. Handle one frame (or piece) received. After a read failure, or once the
             //    peer's close frame came, the read side is over.
-            if self.failure.is_some() {
+            if self.protocol.failure().is_some() {
                 if self.unwritten() == 0 {
                     return Poll::Ready(self.stream_ended());
                 }
-            } else if self.peer_close.is_none() {
-                match self.reader.next(&mut self.wire.buf) {
-                    Ok(Some(incoming)) => {
+            } else if self.protocol.reading() {
+                match self.protocol.read(&mut self.wire.buf) {
+                    Some(event) => {
                         progress = true;
                         self.reads_since_flush += 1;
-                        self.on_incoming(incoming);
+                        self.on_event(event);
                     }
-                    Err(v) => {
-                        progress = true;
-                        self.on_violation(v);
-                    }
-                    Ok(None) if !self.input_room(cx) => read_pending = true,
-                    Ok(None) => match self.wire.poll_fill(cx) {
+                    None if !self.input_room(cx) => read_pending = true,
+                    None => match self.wire.poll_fill(cx) {
                         Poll::Ready(Ok(0)) => return Poll::Ready(self.stream_ended()),
                         Poll::Ready(Ok(_)) => progress = true,
                         Poll::Ready(Err(e)) => {
@@ -736,9 +687,7 @@ impl Connection {
             let batch_full = self.unflushed.len() >= FLUSH_BATCH_MESSAGES
                 || self.unwritten() >= FLUSH_BATCH_BYTES
                 || self.reads_since_flush >= FLUSH_BATCH_MESSAGES;
-            let closing = self.failure.is_some()
-                || self.peer_close.is_some()
-                || self.close_deadline.is_some();
+            let closing = !self.protocol.reading() || self.protocol.close_sent();
             let write_tried = self.unwritten() > 0
                 && (read_pending || batch_full || closing)
                 && self.write_failure.is_none();
@@ -759,16 +708,14 @@ impl Connection {
             // failure is delivered: a reset peer's last messages are not lost.
             if let Some((_, grace)) = self.write_failure.as_mut() {
                 let grace_over = grace.as_mut().poll(cx).is_ready();
-                if socket_dry || grace_over || self.failure.is_some() || self.peer_close.is_some() {
+                if socket_dry || grace_over || !self.protocol.reading() {
                     let err = self.write_failure.take().map(|(e, _)| e);
                     return Poll::Ready(self.ending(err));
                 }
             }
-            if self.unwritten() < OUT_LIMIT && self.close_deadline.is_none() {
-                if let Some(payload) = self.pending_pong.take() {
-                    progress = true;
-                    self.queue_frame(frames::pong_opcode(), true, &payload);
-                }
+            if self.protocol.answer_pending_ping() {
+                progress = true;
+                self.output_used();
             }
             // Sends whose last byte the kernel has taken are done, whatever follows them;
             // then flushes, which report that everything before them is out.
@@ -790,18 +737,15 @@ impl Connection {
             // The peer closed and our reply is on the wire: the close handshake is over,
             // whether or not the server ever closes TCP (RFC 6455 §7.1.1 lets the client
             // close it).
-            if self.peer_close.is_some() && self.unwritten() == 0 {
+            if self.protocol.peer_close().is_some() && self.unwritten() == 0 {
                 return Poll::Ready(self.ending(None));
             }
 
             // 4. Keepalive: an unsolicited pong every interval (RFC 6455 §5.5.3).
             if let Some(timer) = self.pong_timer.as_mut() {
-                if timer.poll_tick(cx).is_ready()
-                    && self.close_deadline.is_none()
-                    && self.peer_close.is_none()
-                {
+                if timer.poll_tick(cx).is_ready() && self.protocol.send_keepalive() {
                     progress = true;
-                    self.queue_frame(frames::pong_opcode(), true, &[]);
+                    self.output_used();
                 }
             }
 
@@ -820,13 +764,11 @@ impl Connection {
             if !progress {
                 // Only buffers holding nothing: not output still to write, not a
                 // message half put together (however slowly it arrives).
-                let large = (self.out.capacity() > OUT_KEEP && self.unwritten() == 0)
+                let large = (self.protocol.output_capacity() > OUT_KEEP && self.unwritten() == 0)
                     || (self.assembling.capacity() > OUT_KEEP && self.assembling.is_empty());
                 let used = self.large_uses.wrapping_add(self.wire.received());
                 if self.trim.poll(cx, large, used, TRIM_AFTER) {
-                    if self.unwritten() == 0 {
-                        self.out = Vec::new();
-                    }
+                    self.protocol.release_output();
                     if self.assembling.is_empty() {
                         self.assembling = BytesMut::new();
                     }
@@ -849,9 +791,9 @@ impl Connection {
     ) -> Option<Ending> {
         let (written, received) = (self.wire.written(), self.wire.received());
         let sending = self.unwritten() > 0;
-        let mid_message = self.reader.mid_message(&self.wire.buf)
+        let mid_message = self.protocol.mid_message(&self.wire.buf)
             && self.input_room(cx)
-            && self.failure.is_none();
+            && self.protocol.failure().is_none();
         let what = if (write_tried || !sending)
             && self.send_stall.poll(cx, sending, written, self.timing.send)
         {
@@ -879,9 +821,9 @@ impl Connection {
         )))
     }
 
-    fn on_incoming(&mut self, incoming: Incoming) {
-        match incoming {
-            Incoming::Data {
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Data {
                 kind,
                 first,
                 last,
@@ -894,7 +836,7 @@ impl Connection {
                     if first {
                         // Room for the rest of this frame at once (not by doubling), up
                         // to a limit: a header may announce far more than ever arrives.
-                        let rest = self.reader.frame_remaining().min(ASSEMBLY_RESERVE);
+                        let rest = self.protocol.frame_remaining().min(ASSEMBLY_RESERVE);
                         self.assembling.reserve(payload.len() + rest as usize);
                     }
                     self.assembling.extend_from_slice(&payload);
@@ -914,57 +856,40 @@ impl Connection {
                 }
                 Delivery::Stream(sink) => sink.push(payload),
             },
-            Incoming::Ping(payload) if self.close_deadline.is_none() => {
-                if self.unwritten() < OUT_LIMIT {
-                    self.queue_frame(frames::pong_opcode(), true, &payload);
-                } else {
-                    // A copy: the payload is a slice of the read buffer, which it
-                    // would keep whole.
-                    self.pending_pong = Some(bytes::Bytes::copy_from_slice(&payload));
-                }
-            }
-            Incoming::Ping(_) => {}
-            Incoming::Pong => {}
-            Incoming::Close(frame) => {
-                // Our reply echoes the code (§5.5.1), unless we had sent our close already.
-                self.send_close(frame.as_ref().map(|(code, _)| (*code, "")));
+            Event::PeerClosed => {
+                self.close_sent(CLOSE_TIMEOUT);
                 self.events.closing();
-                self.peer_close = Some(frame.unwrap_or((NO_STATUS, String::new())));
+            }
+            Event::Violation => {
+                // The connection ends once our close frame is written, without
+                // waiting for a reply.
+                self.close_deadline = None;
+                self.close_sent(Duration::from_secs(1));
+                self.commands_open = false;
             }
         }
-    }
-
-    /// The server broke the protocol: our close frame names why (RFC 6455 §7.4.1),
-    /// and the connection ends once it is written, without waiting for a reply.
-    fn on_violation(&mut self, v: Violation) {
-        self.failure = Some((protocol_errors::violation(&v), v.code));
-        self.send_close(Some((v.code, "")));
-        self.close_deadline = Some(Box::pin(tokio::time::sleep(Duration::from_secs(1))));
-        self.commands_open = false;
     }
 
     /// How the connection ends: with the peer's close frame if the close handshake
     /// got that far; else with the failure we sent a close frame for; else 1006,
     /// reporting `cause` (if any) as a last MessageReceived.
     fn ending(&mut self, cause: Option<Error>) -> Ending {
-        if let Some((code, reason)) = self.peer_close.take() {
-            return Ending {
+        match self.protocol.closure() {
+            Closure::Peer(code, reason) => Ending {
                 code,
                 reason,
                 failure: None,
-            };
-        }
-        if let Some((err, code)) = self.failure.take() {
-            return Ending {
-                code,
+            },
+            Closure::Failed(v) => Ending {
+                code: v.code,
                 reason: String::new(),
-                failure: Some(err),
-            };
-        }
-        Ending {
-            code: ABNORMAL,
-            reason: String::new(),
-            failure: cause,
+                failure: Some(protocol_errors::violation(&v)),
+            },
+            Closure::Abnormal => Ending {
+                code: ABNORMAL_CLOSURE,
+                reason: String::new(),
+                failure: cause,
+            },
         }
     }
 

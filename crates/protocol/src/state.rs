@@ -1,0 +1,331 @@
+//! The client side of one WebSocket connection after the handshake, without I/O:
+//! fed the bytes received, it hands out data and queues what must be sent. It
+//! owns the rules of RFC 6455 that span frames: the close handshake, automatic
+//! pongs, outgoing fragmentation and the UTF-8 check of outgoing text.
+//!
+//! The caller (rtws-core's session) moves bytes: it reads into a buffer and calls
+//! `read`, writes `output()` and reports what went with `consumed`, and keeps
+//! the time (timeouts are not protocol rules).
+
+use crate::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
+use crate::DataKind;
+use bytes::{Bytes, BytesMut};
+
+/// What `read` hands out.
+#[derive(Debug, PartialEq)]
+pub enum Event {
+    /// Payload of a data message: `first` on its first piece, `last` on its final
+    /// one (a message that arrives at once is one piece with both).
+    Data {
+        kind: DataKind,
+        first: bool,
+        last: bool,
+        payload: Bytes,
+    },
+    /// The peer's close frame came (its code and reason are `peer_close`); our
+    /// reply is queued. Nothing more is read.
+    PeerClosed,
+    /// The peer broke the protocol: a close frame with `Violation::code` is
+    /// queued, and nothing more is read or sent.
+    Violation,
+}
+
+/// Why `send_data` refused a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The message is text and these bytes would make it invalid UTF-8 (or it
+    /// ends mid-character). The message's state is as before the call.
+    InvalidUtf8,
+}
+
+/// The close code a connection that ended without a close frame reports
+/// (RFC 6455 §7.1.5); never sent.
+pub const ABNORMAL_CLOSURE: u16 = 1006;
+/// The code reported for a close frame without one (§7.1.5); never sent.
+pub const NO_STATUS_RECEIVED: u16 = 1005;
+
+/// How the connection ended, as far as the protocol knows.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Closure {
+    /// The peer's close frame: its code (1005 for none) and reason.
+    Peer(u16, String),
+    /// We failed the connection for this violation (and said so in our close frame).
+    Failed(Violation),
+    /// Neither: the connection was lost (1006).
+    Abnormal,
+}
+
+/// One connection's protocol state (client side).
+pub struct Protocol {
+    reader: FrameReader,
+    /// Frames not yet taken by the caller: `out[out_pos..]`.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Bytes ever queued (counting from `new`'s `already_queued`), so a frame's
+    /// end offset, compared with the bytes written, tells when it is out.
+    queued: u64,
+    /// Pings are answered at once while less than this is unwritten.
+    out_limit: usize,
+    /// An outgoing message was begun without FIN.
+    sending_fragments: bool,
+    /// The type of the outgoing message (of its first frame), and its UTF-8 check.
+    outgoing_kind: DataKind,
+    outgoing_utf8: Utf8Check,
+    close_sent: bool,
+    peer_close: Option<(u16, String)>,
+    failure: Option<Violation>,
+    /// The latest ping's payload, answered once the output drains below
+    /// `out_limit`: a peer that pings and never reads gets one pong, not a queue
+    /// of them (RFC 6455 §5.5.3 allows answering the most recent only).
+    pending_pong: Option<Bytes>,
+}
+
+impl Protocol {
+    /// `max_message`: the largest message accepted (None: any). `binary_only`: a
+    /// text message is a violation (1003). `already_queued`: bytes sent before
+    /// (the upgrade request), where frame offsets start. `out_limit`: see
+    /// `pending_pong`.
+    pub fn new(
+        max_message: Option<u64>,
+        binary_only: bool,
+        already_queued: u64,
+        out_limit: usize,
+    ) -> Self {
+        Protocol {
+            reader: FrameReader::new(max_message, binary_only),
+            out: Vec::new(),
+            out_pos: 0,
+            queued: already_queued,
+            out_limit,
+            sending_fragments: false,
+            outgoing_kind: DataKind::Binary,
+            outgoing_utf8: Utf8Check::default(),
+            close_sent: false,
+            peer_close: None,
+            failure: None,
+            pending_pong: None,
+        }
+    }
+
+    // ----- Receiving ---------------------------------------------------------
+
+    /// The next event `buf` holds, taking its bytes out of `buf` (payload is split
+    /// off, not copied); `None` until more bytes arrive, and after the peer's
+    /// close frame or a violation (reading is over then).
+    pub fn read(&mut self, buf: &mut BytesMut) -> Option<Event> {
+        while self.reading() {
+            match self.reader.next(buf) {
+                Ok(None) => return None,
+                Ok(Some(Incoming::Data {
+                    kind,
+                    first,
+                    last,
+                    payload,
+                })) => {
+                    return Some(Event::Data {
+                        kind,
+                        first,
+                        last,
+                        payload,
+                    })
+                }
+                Ok(Some(Incoming::Ping(payload))) => self.on_ping(payload),
+                Ok(Some(Incoming::Pong)) => {}
+                Ok(Some(Incoming::Close(frame))) => {
+                    // Our reply echoes the code (§5.5.1), unless ours went first.
+                    self.send_close(frame.as_ref().map(|(code, _)| (*code, "")));
+                    self.peer_close = Some(frame.unwrap_or((NO_STATUS_RECEIVED, String::new())));
+                    return Some(Event::PeerClosed);
+                }
+                Err(v) => {
+                    // Our close frame names why (§7.4.1); the connection ends once
+                    // it is written, without waiting for a reply.
+                    self.send_close(Some((v.code, "")));
+                    self.failure = Some(v);
+                    return Some(Event::Violation);
+                }
+            }
+        }
+        None
+    }
+
+    /// Reading goes on: no close frame from the peer, no violation.
+    pub fn reading(&self) -> bool {
+        self.peer_close.is_none() && self.failure.is_none()
+    }
+
+    fn on_ping(&mut self, payload: Bytes) {
+        if self.close_sent {
+            return; // nothing may follow our close frame (§5.5.1)
+        }
+        if self.unwritten() < self.out_limit {
+            self.queue(frames::pong_opcode(), true, &payload);
+        } else {
+            // A copy: the payload is a slice of the read buffer, which it would
+            // keep whole.
+            self.pending_pong = Some(Bytes::copy_from_slice(&payload));
+        }
+    }
+
+    /// Queues the pong of a ping that came while the output was full, once it has
+    /// drained below the limit. True when one was queued.
+    pub fn answer_pending_ping(&mut self) -> bool {
+        if self.unwritten() >= self.out_limit || self.close_sent {
+            return false;
+        }
+        match self.pending_pong.take() {
+            Some(payload) => {
+                self.queue(frames::pong_opcode(), true, &payload);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A message has begun to arrive and not ended, given the bytes received and
+    /// not yet read.
+    pub fn mid_message(&self, unread: &[u8]) -> bool {
+        self.reader.mid_message(unread)
+    }
+
+    /// Payload bytes of the current data frame not handed out yet.
+    pub fn frame_remaining(&self) -> u64 {
+        self.reader.frame_remaining()
+    }
+
+    // ----- Sending -----------------------------------------------------------
+
+    /// No message is half sent: the next data frame begins one.
+    pub fn between_messages(&self) -> bool {
+        !self.sending_fragments
+    }
+
+    /// Queues one data frame: the first of a message takes `kind` (later ones keep
+    /// the message's), `fin` ends the message. Returns the offset where the frame
+    /// ends (see `written` in the caller's terms: `queued` counts from `new`).
+    pub fn send_data(
+        &mut self,
+        kind: DataKind,
+        fin: bool,
+        payload: &[u8],
+    ) -> Result<u64, SendError> {
+        let first = !self.sending_fragments;
+        if first {
+            self.outgoing_kind = kind;
+            self.outgoing_utf8 = Utf8Check::default();
+        }
+        // Checked on a copy: a refused frame leaves the message's state as it was.
+        if self.outgoing_kind == DataKind::Text {
+            let mut checked = self.outgoing_utf8.clone();
+            if !(checked.feed(payload) && (!fin || checked.finish())) {
+                if first {
+                    self.outgoing_utf8 = Utf8Check::default();
+                }
+                return Err(SendError::InvalidUtf8);
+            }
+            self.outgoing_utf8 = checked;
+        }
+        self.queue(frames::data_opcode(self.outgoing_kind, first), fin, payload);
+        self.sending_fragments = !fin;
+        Ok(self.queued)
+    }
+
+    /// An unsolicited pong (a keepalive, §5.5.3), unless we are closing.
+    pub fn send_keepalive(&mut self) -> bool {
+        if self.close_sent || self.peer_close.is_some() {
+            return false;
+        }
+        self.queue(frames::pong_opcode(), true, &[]);
+        true
+    }
+
+    /// Queues our close frame (once): its code and reason, or none (an empty
+    /// close frame). True when this call queued it.
+    pub fn send_close(&mut self, status: Option<(u16, &str)>) -> bool {
+        if self.close_sent {
+            return false;
+        }
+        self.close_sent = true;
+        let mut payload = Vec::new();
+        if let Some((code, reason)) = status {
+            payload.extend_from_slice(&code.to_be_bytes());
+            payload.extend_from_slice(reason.as_bytes());
+        }
+        self.queue(frames::close_opcode(), true, &payload);
+        true
+    }
+
+    /// Our close frame is queued: no more data may be sent.
+    pub fn close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    fn queue(&mut self, opcode: frames::OpCode, fin: bool, payload: &[u8]) {
+        let before = self.out.len();
+        frames::encode(&mut self.out, opcode, fin, payload);
+        self.queued += (self.out.len() - before) as u64;
+    }
+
+    // ----- Output ------------------------------------------------------------
+
+    /// The bytes to write next.
+    pub fn output(&self) -> &[u8] {
+        &self.out[self.out_pos..]
+    }
+
+    /// How many bytes wait to be written.
+    pub fn unwritten(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    /// Bytes ever queued, counting from `new`'s `already_queued`.
+    pub fn queued(&self) -> u64 {
+        self.queued
+    }
+
+    /// `n` bytes of `output()` were written.
+    pub fn consumed(&mut self, n: usize) {
+        self.out_pos += n.min(self.unwritten());
+        if self.out_pos == self.out.len() {
+            self.out_pos = 0;
+            self.out.clear();
+        }
+    }
+
+    /// The output buffer's capacity (it keeps what it grew to).
+    pub fn output_capacity(&self) -> usize {
+        self.out.capacity()
+    }
+
+    /// Lets the output buffer's memory go, if nothing waits in it.
+    pub fn release_output(&mut self) {
+        if self.unwritten() == 0 {
+            self.out = Vec::new();
+        }
+    }
+
+    // ----- The end -----------------------------------------------------------
+
+    /// The peer's close frame, once it came: its code (1005 for none) and reason.
+    pub fn peer_close(&self) -> Option<&(u16, String)> {
+        self.peer_close.as_ref()
+    }
+
+    /// The violation we failed the connection for, if any.
+    pub fn failure(&self) -> Option<&Violation> {
+        self.failure.as_ref()
+    }
+
+    /// How the connection ended: with the peer's close frame if the close
+    /// handshake got that far; else with the violation we sent a close frame for;
+    /// else abnormally.
+    pub fn closure(&mut self) -> Closure {
+        if let Some((code, reason)) = self.peer_close.take() {
+            Closure::Peer(code, reason)
+        } else if let Some(v) = self.failure.take() {
+            Closure::Failed(v)
+        } else {
+            Closure::Abnormal
+        }
+    }
+}
