@@ -3,6 +3,7 @@
 //!
 //! May import: `rtws-types`, `rtws-protocol`. Nothing of `session` or `winrt`.
 
+pub mod connect;
 pub mod protocol_errors;
 pub mod proxy;
 pub mod tls;

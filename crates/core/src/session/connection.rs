@@ -1,37 +1,34 @@
-//! One task per connection: it connects, then owns the WebSocket stream, writes
-//! what the command queue brings, reads frames, and raises the socket's events.
+//! One task per connection, from the end of the handshake to the end of the
+//! connection: it owns the wire, takes what the command queue brings, writes
+//! and reads, and reports to the socket through `session::report`.
 //!
 //! Everything that touches the wire happens in `Connection::poll_step`, one poll
 //! function driving writes, flushes and reads, so a slow peer reader never stops
 //! us from reading (no write/read deadlock on large echoes) and no future is ever
-//! dropped half-way.
+//! dropped half-way. The protocol's rules are `rtws_protocol::state::Protocol`'s;
+//! this task moves its bytes and keeps its time (timeouts, keepalive, trimming).
+//!
+//! May import: `net`, `session`, `rtws-protocol`, `rtws-types`. Never `winrt`.
 
 use crate::net::protocol_errors;
-use crate::net::proxy::Proxy;
-use crate::net::tls::{self, PeerChain, TlsSettings};
-use crate::net::traffic::Traffic;
-use crate::net::wire::{self, Io, Wire};
+use crate::net::wire::Wire;
+use crate::session::connect::Timing;
 use crate::session::queue::Receiver;
 use crate::session::report::{Completion, Delivery, Ending, Events, Payload};
 use bytes::BytesMut;
-use rtws_protocol::handshake::{self, Refusal};
 use rtws_protocol::state::{Closure, Event, Protocol, SendError, ABNORMAL_CLOSURE};
 use rtws_protocol::DataKind;
 use rtws_types::*;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::net::{TcpSocket, TcpStream};
-use tokio::time::{timeout, Sleep};
+use tokio::time::Sleep;
 
-/// The seed's documented limit: at most 5 addresses tried for one name.
-pub(crate) const MAX_ADDRESSES: usize = 5;
 /// How long a close handshake we started may wait for the peer's reply.
-pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Queued sends are flushed when reading would block, or at these sizes.
 const FLUSH_BATCH_MESSAGES: usize = 32;
 const FLUSH_BATCH_BYTES: usize = 64 * 1024;
@@ -50,66 +47,6 @@ const WRITE_FAILURE_GRACE: Duration = Duration::from_secs(1);
 /// Large buffers (output, message assembly) unused for this long are let go.
 const TRIM_AFTER: Duration = Duration::from_secs(1);
 
-/// What `ConnectAsync` needs, taken from the socket when it is called.
-pub struct Target {
-    pub uri: http::Uri,
-    pub host: String,
-    pub port: u16,
-    pub headers: Vec<(String, String)>,
-    pub protocols: Vec<String>,
-    pub send_buffer_size: Option<u32>,
-    pub no_delay: bool,
-    /// `wss:`: the TLS settings (Control, frozen at connect).
-    pub tls: Option<TlsSettings>,
-    /// `wss:`: raises ServerCustomValidationRequested once TLS accepted the server.
-    pub validate: Option<Validate>,
-    pub timing: Timing,
-    /// Answers a `401` Basic challenge (Control.ServerCredential).
-    pub server_credential: Option<Credential>,
-    /// The HTTP proxy to tunnel through, and its credential (Control.ProxyCredential).
-    pub proxy: Option<Proxy>,
-    pub proxy_credential: Option<Credential>,
-}
-
-/// Asks the host about the server TLS accepted (ServerCustomValidationRequested):
-/// the future ends with its verdict, true to go on.
-pub type Validate =
-    Arc<dyn Fn(PeerChain) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
-
-/// A user name and password (from a `PasswordCredential`).
-#[derive(Clone)]
-pub struct Credential {
-    pub user: String,
-    pub password: String,
-}
-
-/// Timeouts and keepalive of one connection (Control settings, frozen at connect).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timing {
-    /// Each TCP connect attempt, and the opening handshake (seed: 60 s).
-    pub connect: Duration,
-    /// How long queued output may make no progress before the connection fails
-    /// with `WININET_E_TIMEOUT` (seed: 30 s for sends).
-    pub send: Duration,
-    /// How long a message that has begun to arrive may receive no byte before the
-    /// connection fails with `WININET_E_TIMEOUT` (seed: 30 s for receives). An
-    /// idle connection between messages never times out.
-    pub receive: Duration,
-    /// The interval of unsolicited pongs (one-way heartbeat); zero: none.
-    pub pong_interval: Duration,
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Timing {
-            connect: Duration::from_secs(60),
-            send: Duration::from_secs(30),
-            receive: Duration::from_secs(30),
-            pong_interval: Duration::ZERO,
-        }
-    }
-}
-
 /// What the socket's users ask of its connection task.
 pub enum Command {
     /// One frame of a message: `fin` ends the message (a whole message is one
@@ -123,255 +60,6 @@ pub enum Command {
     Flush(Arc<dyn Completion<bool>>),
     /// Our close frame: its code and reason, or none (an empty close frame).
     Close(Option<(u16, String)>),
-}
-
-/// What a successful connect learned.
-pub struct Established {
-    pub wire: Wire,
-    /// `wss:`: what TLS showed of the server.
-    pub trust: Option<PeerChain>,
-    pub traffic: Arc<Traffic>,
-    pub protocol: String,
-    pub local_address: String,
-}
-
-/// Resolves, connects (up to `MAX_ADDRESSES`, each within the connect timeout) and
-/// performs the opening handshake (within the connect timeout too). A `401` with a
-/// Basic challenge is answered once, on a new connection, when the socket has a
-/// server credential.
-pub async fn establish(target: Target) -> Result<Established> {
-    match handshake(&target, None).await {
-        Err(Rejected::Unauthorized(e, basic)) => match (&target.server_credential, basic) {
-            (Some(cred), true) => {
-                let auth = basic_authorization(&cred.user, &cred.password);
-                handshake(&target, Some(&auth))
-                    .await
-                    .map_err(Rejected::into_error)
-            }
-            _ => Err(e),
-        },
-        other => other.map_err(Rejected::into_error),
-    }
-}
-
-/// Why a handshake failed: a 401 (and whether it offered Basic) is worth a retry.
-enum Rejected {
-    Unauthorized(Error, bool),
-    Failed(Error),
-}
-
-impl Rejected {
-    fn into_error(self) -> Error {
-        match self {
-            Rejected::Unauthorized(e, _) | Rejected::Failed(e) => e,
-        }
-    }
-}
-
-impl From<Error> for Rejected {
-    fn from(e: Error) -> Self {
-        Rejected::Failed(e)
-    }
-}
-
-fn basic_authorization(user: &str, password: &str) -> String {
-    let pair = format!("{user}:{password}");
-    format!("Basic {}", data_encoding::BASE64.encode(pair.as_bytes()))
-}
-
-/// A TCP connection to the server, or a CONNECT tunnel to it through the proxy;
-/// with the bytes already read past the proxy's answer.
-async fn open_tcp(target: &Target) -> Result<(TcpStream, BytesMut)> {
-    let Some(proxy) = &target.proxy else {
-        let stream = connect_host(&target.host, target.port, target).await?;
-        return Ok((stream, BytesMut::new()));
-    };
-    let mut stream = connect_host(&proxy.host, proxy.port, target).await?;
-    let credential = target.proxy_credential.clone().or_else(|| {
-        proxy.userinfo.as_ref().map(|(user, password)| Credential {
-            user: user.clone(),
-            password: password.clone(),
-        })
-    });
-    let auth = credential.map(|c| basic_authorization(&c.user, &c.password));
-    let rest = crate::net::proxy::tunnel(
-        &mut stream,
-        &target.host,
-        target.port,
-        auth.as_deref(),
-        target.timing.connect,
-    )
-    .await?;
-    Ok((stream, rest))
-}
-
-/// Resolves `host` and connects to the first of its addresses (at most
-/// `MAX_ADDRESSES`, in the resolver's order) that answers.
-async fn connect_host(host: &str, port: u16, target: &Target) -> Result<TcpStream> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| {
-            Error::new(
-                WININET_E_NAME_NOT_RESOLVED,
-                format!("cannot resolve host name '{host}': {e}"),
-            )
-        })?
-        .collect();
-    if addrs.is_empty() {
-        return Err(Error::new(
-            WININET_E_NAME_NOT_RESOLVED,
-            format!("host name '{host}' has no address"),
-        ));
-    }
-    connect_any(addrs, target.send_buffer_size, target.timing.connect).await
-}
-
-/// Tries the addresses in order (at most `MAX_ADDRESSES`); the last failure wins.
-async fn connect_any(
-    addrs: Vec<SocketAddr>,
-    send_buffer_size: Option<u32>,
-    limit: Duration,
-) -> Result<TcpStream> {
-    let mut last = None;
-    for addr in addrs.into_iter().take(MAX_ADDRESSES) {
-        match connect_one(addr, send_buffer_size, limit).await {
-            Ok(s) => return Ok(s),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| Error::new(WININET_E_NAME_NOT_RESOLVED, "no address to connect to")))
-}
-
-async fn handshake(
-    target: &Target,
-    authorization: Option<&str>,
-) -> std::result::Result<Established, Rejected> {
-    let (stream, already_read) = open_tcp(target).await?;
-    // Control.NoDelay (true by default): output is already batched per write, so
-    // Nagle would only delay it.
-    stream
-        .set_nodelay(target.no_delay)
-        .map_err(|e| Error::from_io(&e, "setting TCP_NODELAY"))?;
-    let traffic = Traffic::new();
-    let local_address = stream
-        .local_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-
-    // Names, values and subprotocols were checked when they were set.
-    let upgrade = handshake::request(
-        &target.uri,
-        &target.headers,
-        &target.protocols,
-        authorization,
-    );
-    let (io, trust) = match &target.tls {
-        None => (Io::Plain(stream), None),
-        Some(settings) => {
-            if !already_read.is_empty() {
-                return Err(Error::new(
-                    WININET_E_INVALID_SERVER_RESPONSE,
-                    "the proxy sent data past its answer, before the TLS handshake",
-                )
-                .into());
-            }
-            let (tls, trust) = timeout(
-                target.timing.connect,
-                tls::connect(stream, &target.host, settings),
-            )
-            .await
-            .map_err(|_| {
-                Error::new(
-                    WININET_E_TIMEOUT,
-                    "the server did not complete the TLS handshake in time",
-                )
-            })??;
-            if let Some(raise) = &target.validate {
-                let accepted = timeout(target.timing.connect, raise(trust.clone()))
-                    .await
-                    .map_err(|_| {
-                        Error::new(
-                            WININET_E_TIMEOUT,
-                            "a ServerCustomValidationRequested deferral was not completed within ConnectTimeout",
-                        )
-                    })?;
-                if !accepted {
-                    return Err(Error::new(
-                        WININET_E_SEC_INVALID_CERT,
-                        "a ServerCustomValidationRequested handler rejected the server's certificate",
-                    )
-                    .into());
-                }
-            }
-            (Io::Tls(Box::new(tls)), Some(trust))
-        }
-    };
-    let mut wire = Wire::new(io, already_read, traffic.clone());
-    let exchange = async {
-        wire.send_all(&upgrade.bytes)
-            .await
-            .map_err(|e| wire::io_error(&e, "sending the upgrade request"))?;
-        wire.read_head().await
-    };
-    let head = timeout(target.timing.connect, exchange)
-        .await
-        .map_err(|_| {
-            Error::new(
-                WININET_E_TIMEOUT,
-                "the server did not complete the WebSocket handshake in time",
-            )
-        })??;
-    let protocol = match handshake::verify(&head, &upgrade) {
-        Ok(protocol) => protocol,
-        Err(Refusal::Invalid(e)) => return Err(protocol_errors::invalid_response(e).into()),
-        Err(Refusal::Status { code, basic }) => {
-            let e = Error::new(
-                http_status_hresult(code),
-                format!("the server answered the upgrade request with HTTP status {code}"),
-            );
-            return Err(if code == 401 {
-                Rejected::Unauthorized(e, basic)
-            } else {
-                Rejected::Failed(e)
-            });
-        }
-    };
-    Ok(Established {
-        // Every byte after the response head is still in the wire's buffer.
-        wire,
-        trust,
-        protocol,
-        local_address,
-        traffic,
-    })
-}
-
-async fn connect_one(
-    addr: SocketAddr,
-    send_buffer_size: Option<u32>,
-    limit: Duration,
-) -> Result<TcpStream> {
-    let during = |e: std::io::Error| Error::from_io(&e, &format!("connecting to {addr}"));
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(during)?;
-    if let Some(size) = send_buffer_size {
-        socket.set_send_buffer_size(size).map_err(during)?;
-    }
-    let stream = timeout(limit, socket.connect(addr))
-        .await
-        .map_err(|_| Error::new(WININET_E_TIMEOUT, format!("connecting to {addr} timed out")))?
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => Error::new(
-                WININET_E_CANNOT_CONNECT,
-                format!("connecting to {addr}: connection refused"),
-            ),
-            _ => during(e),
-        })?;
-    Ok(stream)
 }
 
 /// Fires when `active` stays true and `progress` stays the same for `limit`.
@@ -913,41 +601,5 @@ fn fail_to_aborted(err: Error) -> Error {
         Error::new(WININET_E_CONNECTION_ABORTED, err.message)
     } else {
         err
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Loopback ports where nothing listens (bound, then released).
-    fn closed_ports(n: usize) -> Vec<SocketAddr> {
-        let listeners: Vec<_> = (0..n)
-            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-            .collect();
-        listeners.iter().map(|l| l.local_addr().unwrap()).collect()
-    }
-
-    #[test]
-    fn addresses_are_tried_in_order_at_most_five() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let limit = Duration::from_secs(5);
-            // Refused, refused, then the listener: the third address connects.
-            let mut addrs = closed_ports(2);
-            addrs.push(open.local_addr().unwrap());
-            let s = connect_any(addrs, None, limit).await.unwrap();
-            assert_eq!(s.peer_addr().unwrap(), open.local_addr().unwrap());
-            // Five refusals first: the sixth address is never tried.
-            let mut addrs = closed_ports(5);
-            addrs.push(open.local_addr().unwrap());
-            let e = connect_any(addrs, None, limit).await.unwrap_err();
-            assert_eq!(e.hr, WININET_E_CANNOT_CONNECT);
-            assert_eq!(MAX_ADDRESSES, 5);
-        });
     }
 }

@@ -5,6 +5,7 @@
 //! reports (messages, stream data, the end of the connection, completions) goes
 //! through the traits it defines here.
 
+pub mod connect;
 pub mod connection;
 pub mod queue;
 pub mod report;

@@ -1,6 +1,6 @@
 //! `Windows.Security.Credentials.PasswordCredential`: resource, user name, password.
 
-use crate::session::connection::Credential;
+use crate::session::connect::Credential;
 
 /// Immutable once created.
 pub struct PasswordCredential {

@@ -5,7 +5,8 @@
 use crate::net::proxy::{self, ProxySetting};
 use crate::net::tls::TlsSettings;
 use crate::net::traffic::Traffic;
-use crate::session::connection::{self, Command, Connection, Credential, Target, Timing};
+use crate::session::connect::{self, Credential, Target, Timing};
+use crate::session::connection::{Command, Connection};
 use crate::session::queue::{queue, Sender};
 use crate::session::report::{Delivery, Ending, Events};
 use crate::winrt::async_op::AsyncOp;
@@ -425,7 +426,7 @@ impl Socket {
                 }),
                 validate: secure.then(|| {
                     let socket = self.clone();
-                    let raise: connection::Validate = Arc::new(move |peer| {
+                    let raise: connect::Validate = Arc::new(move |peer| {
                         let request = ValidationRequest::new(peer.into());
                         socket
                             .dispatcher
@@ -687,7 +688,7 @@ async fn connect_task(
 ) {
     let op = abandoned.0.clone();
     let timing = target.timing;
-    match connection::establish(target).await {
+    match connect::establish(target).await {
         Err(e) => {
             socket.connect_failed(attempt);
             op.complete(Err(e));
