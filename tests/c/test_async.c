@@ -917,6 +917,29 @@ static void test_error_code_of_refused_connect(void)
     MessageWebSocket_Release(ws);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_completed_runs_at_once_on_finished_action),
+    TU_TEST(test_completed_runs_at_once_on_failed_action),
+    TU_TEST(test_completed_runs_at_once_on_finished_uint32),
+    TU_TEST(test_completed_runs_at_once_on_finished_boolean),
+    TU_TEST(test_completed_twice_is_refused),
+    TU_TEST(test_completed_twice_on_pending_operations),
+    TU_TEST(test_completed_after_release),
+    TU_TEST(test_completed_after_release_uint32),
+    TU_TEST(test_cancel_pending_connect),
+    TU_TEST(test_cancel_after_completion_changes_nothing),
+    TU_TEST(test_close_and_getresults_on_pending_action),
+    TU_TEST(test_close_and_getresults_on_pending_operations),
+    TU_TEST(test_close_after_completion),
+    TU_TEST(test_wait_timeout_on_pending_action),
+    TU_TEST(test_wait_timeout_on_pending_operations),
+    TU_TEST(test_wait_results),
+    TU_TEST(test_wait_inside_handler),
+    TU_TEST(test_ids_differ),
+    TU_TEST(test_error_code_of_refused_connect),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -924,25 +947,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot reserve a refusing port\n");
         return 1;
     }
-    RUN(test_completed_runs_at_once_on_finished_action);
-    RUN(test_completed_runs_at_once_on_failed_action);
-    RUN(test_completed_runs_at_once_on_finished_uint32);
-    RUN(test_completed_runs_at_once_on_finished_boolean);
-    RUN(test_completed_twice_is_refused);
-    RUN(test_completed_twice_on_pending_operations);
-    RUN(test_completed_after_release);
-    RUN(test_completed_after_release_uint32);
-    RUN(test_cancel_pending_connect);
-    RUN(test_cancel_after_completion_changes_nothing);
-    RUN(test_close_and_getresults_on_pending_action);
-    RUN(test_close_and_getresults_on_pending_operations);
-    RUN(test_close_after_completion);
-    RUN(test_wait_timeout_on_pending_action);
-    RUN(test_wait_timeout_on_pending_operations);
-    RUN(test_wait_results);
-    RUN(test_wait_inside_handler);
-    RUN(test_ids_differ);
-    RUN(test_error_code_of_refused_connect);
+    tu_run(tests, argc - 2, argv + 2);
     close(refused_fd);
     return tu_finish();
 }

@@ -1533,6 +1533,37 @@ static void test_last_error_message(void)
     CHECK(message_contains("1234"));
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_null_async_action),
+    TU_TEST(test_null_async_uint32),
+    TU_TEST(test_null_async_boolean),
+    TU_TEST(test_null_message_websocket),
+    TU_TEST(test_null_control),
+    TU_TEST(test_null_information),
+    TU_TEST(test_null_event_args),
+    TU_TEST(test_null_output_stream),
+    TU_TEST(test_null_data_writer),
+    TU_TEST(test_null_data_reader),
+    TU_TEST(test_null_vector),
+    TU_TEST(test_bad_enum_values),
+    TU_TEST(test_invalid_utf8_strings),
+    TU_TEST(test_wrong_type_handles),
+    TU_TEST(test_released_handles),
+    TU_TEST(test_made_up_handles),
+    TU_TEST(test_bad_uris),
+    TU_TEST(test_close_codes),
+    TU_TEST(test_close_reasons),
+    TU_TEST(test_connect_twice),
+    TU_TEST(test_control_frozen_after_connect),
+    TU_TEST(test_request_headers),
+    TU_TEST(test_calls_on_closed_socket),
+    TU_TEST(test_store_without_connection),
+    TU_TEST(test_read_string_buffer_too_small),
+    TU_TEST(test_vector_bounds_and_buffers),
+    TU_TEST(test_last_error_message),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -1542,33 +1573,7 @@ int main(int argc, char **argv)
         teardown();
         return tu_finish();
     }
-    RUN(test_null_async_action);
-    RUN(test_null_async_uint32);
-    RUN(test_null_async_boolean);
-    RUN(test_null_message_websocket);
-    RUN(test_null_control);
-    RUN(test_null_information);
-    RUN(test_null_event_args);
-    RUN(test_null_output_stream);
-    RUN(test_null_data_writer);
-    RUN(test_null_data_reader);
-    RUN(test_null_vector);
-    RUN(test_bad_enum_values);
-    RUN(test_invalid_utf8_strings);
-    RUN(test_wrong_type_handles);
-    RUN(test_released_handles);
-    RUN(test_made_up_handles);
-    RUN(test_bad_uris);
-    RUN(test_close_codes);
-    RUN(test_close_reasons);
-    RUN(test_connect_twice);
-    RUN(test_control_frozen_after_connect);
-    RUN(test_request_headers);
-    RUN(test_calls_on_closed_socket);
-    RUN(test_store_without_connection);
-    RUN(test_read_string_buffer_too_small);
-    RUN(test_vector_bounds_and_buffers);
-    RUN(test_last_error_message);
+    tu_run(tests, argc - 2, argv + 2);
     teardown();
     return tu_finish();
 }

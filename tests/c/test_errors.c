@@ -310,15 +310,20 @@ static void test_get_status_leaves_last_error(void)
     CHECK(strcmp(rtws_GetLastErrorMessage(), copy) == 0);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_wininet_statuses),
+    TU_TEST(test_http_statuses),
+    TU_TEST(test_cancellation_statuses),
+    TU_TEST(test_unknown_statuses),
+    TU_TEST(test_hresult_values),
+    TU_TEST(test_enum_values),
+    TU_TEST(test_get_status_leaves_last_error),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    RUN(test_wininet_statuses);
-    RUN(test_http_statuses);
-    RUN(test_cancellation_statuses);
-    RUN(test_unknown_statuses);
-    RUN(test_hresult_values);
-    RUN(test_enum_values);
-    RUN(test_get_status_leaves_last_error);
+    tu_run(tests, argc - 2, argv + 2);
     return tu_finish();
 }

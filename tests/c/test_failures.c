@@ -10,7 +10,7 @@
  * a failure of an established connection is one MessageReceived whose
  * GetDataReader returns the failure, then exactly one Closed (1006).
  *
- * Usage: test_failures ws://127.0.0.1:PORT
+ * Usage: test_failures ws://127.0.0.1:PORT [TEST...]   (TEST: see tu_run in testutil.h)
  *
  * Handlers never use CHECK (they run on library threads and the check counters are
  * not thread-safe): they record what they saw, and the main thread checks it.
@@ -920,17 +920,22 @@ static void test_cancellation(void)
     }
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_connect_timeout),
+    TU_TEST(test_send_timeout),
+    TU_TEST(test_receive_timeout),
+    TU_TEST(test_keepalive),
+    TU_TEST(test_server_pings),
+    TU_TEST(test_handshake_failures),
+    TU_TEST(test_server_credential),
+    TU_TEST(test_network_failures),
+    TU_TEST(test_cancellation),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    RUN(test_connect_timeout);
-    RUN(test_send_timeout);
-    RUN(test_receive_timeout);
-    RUN(test_keepalive);
-    RUN(test_server_pings);
-    RUN(test_handshake_failures);
-    RUN(test_server_credential);
-    RUN(test_network_failures);
-    RUN(test_cancellation);
+    tu_run(tests, argc - 2, argv + 2);
     return tu_finish();
 }

@@ -9,7 +9,7 @@
  *   Information and request headers; sends from 4 threads; Completed handlers
  *   and Wait inside a handler; 1,000 sockets at once.
  *
- * Usage: test_message_websocket ws://127.0.0.1:PORT
+ * Usage: test_message_websocket ws://127.0.0.1:PORT [TEST...]   (TEST: see tu_run in testutil.h)
  *
  * Handlers never use CHECK (they run on library threads, and the check counters
  * are not thread-safe): they record what they saw, and the main thread checks it.
@@ -1527,7 +1527,7 @@ static void on_store_completed(void *ctx, IAsyncOperationUInt32 *op, AsyncStatus
 
 typedef struct {
     IAsyncAction *connect_op; /* finished before any message arrives */
-    char nohandshake_url[256];
+    char nohandshake_url[512];
     int fired;
     HRESULT wait_finished_hr;
     HRESULT wait_pending_hr;
@@ -1798,23 +1798,28 @@ static void test_thousand_sockets(void)
     tu_signal_destroy(&shared.closed);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_echo_and_message_types),
+    TU_TEST(test_event_order),
+    TU_TEST(test_handler_registration),
+    TU_TEST(test_remove_during_flood),
+    TU_TEST(test_release_during_flood),
+    TU_TEST(test_remove_from_another_handler),
+    TU_TEST(test_blocking_handler_isolation),
+    TU_TEST(test_close_and_release_in_handler),
+    TU_TEST(test_closed_codes),
+    TU_TEST(test_handshake_failures),
+    TU_TEST(test_connect_cancel_and_abort),
+    TU_TEST(test_protocols_info_headers),
+    TU_TEST(test_concurrent_sends),
+    TU_TEST(test_completed_and_wait_in_handler),
+    TU_TEST(test_thousand_sockets),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    RUN(test_echo_and_message_types);
-    RUN(test_event_order);
-    RUN(test_handler_registration);
-    RUN(test_remove_during_flood);
-    RUN(test_release_during_flood);
-    RUN(test_remove_from_another_handler);
-    RUN(test_blocking_handler_isolation);
-    RUN(test_close_and_release_in_handler);
-    RUN(test_closed_codes);
-    RUN(test_handshake_failures);
-    RUN(test_connect_cancel_and_abort);
-    RUN(test_protocols_info_headers);
-    RUN(test_concurrent_sends);
-    RUN(test_completed_and_wait_in_handler);
-    RUN(test_thousand_sockets);
+    tu_run(tests, argc - 2, argv + 2);
     return tu_finish();
 }

@@ -13,7 +13,7 @@
  *   SendNonfinalFrameAsync / SendFinalFrameAsync, GetDataStream; bad input on every new
  *   function; rtws_Shutdown with a read and a write pending (last).
  *
- * Usage: test_stream_websocket ws://127.0.0.1:PORT
+ * Usage: test_stream_websocket ws://127.0.0.1:PORT [TEST...]   (TEST: see tu_run in testutil.h)
  *
  * Handlers and helper threads never use CHECK (the check counters are not thread-safe):
  * they record what they saw, and the main thread checks it.
@@ -2862,32 +2862,37 @@ out:
     tu_signal_destroy(&s.done);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_stream_websocket_lifecycle),
+    TU_TEST(test_seed_sample_flow),
+    TU_TEST(test_ibuffer),
+    TU_TEST(test_read_async),
+    TU_TEST(test_flush_after_write),
+    TU_TEST(test_read_cancel),
+    TU_TEST(test_cancel_race_loses_nothing),
+    TU_TEST(test_big_message_streamed),
+    TU_TEST(test_backpressure_not_a_timeout),
+    TU_TEST(test_peer_text_message),
+    TU_TEST(test_read_without_connection),
+    TU_TEST(test_zero_length_messages),
+    TU_TEST(test_server_close),
+    TU_TEST(test_peer_reset_mid_message),
+    TU_TEST(test_fragments_and_big),
+    TU_TEST(test_connection_lost_without_close),
+    TU_TEST(test_duplex_threads),
+    TU_TEST(test_close_with_pending_write),
+    TU_TEST(test_release_with_pending_read),
+    TU_TEST(test_message_websocket_partial_message),
+    TU_TEST(test_send_frames),
+    TU_TEST(test_get_data_stream),
+    TU_TEST(test_bad_input),
+    TU_TEST(test_shutdown_with_pending_io),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    RUN(test_stream_websocket_lifecycle);
-    RUN(test_seed_sample_flow);
-    RUN(test_ibuffer);
-    RUN(test_read_async);
-    RUN(test_flush_after_write);
-    RUN(test_read_cancel);
-    RUN(test_cancel_race_loses_nothing);
-    RUN(test_big_message_streamed);
-    RUN(test_backpressure_not_a_timeout);
-    RUN(test_peer_text_message);
-    RUN(test_read_without_connection);
-    RUN(test_zero_length_messages);
-    RUN(test_server_close);
-    RUN(test_peer_reset_mid_message);
-    RUN(test_fragments_and_big);
-    RUN(test_connection_lost_without_close);
-    RUN(test_duplex_threads);
-    RUN(test_close_with_pending_write);
-    RUN(test_release_with_pending_read);
-    RUN(test_message_websocket_partial_message);
-    RUN(test_send_frames);
-    RUN(test_get_data_stream);
-    RUN(test_bad_input);
-    RUN(test_shutdown_with_pending_io);
+    tu_run(tests, argc - 2, argv + 2);
     return tu_finish();
 }
