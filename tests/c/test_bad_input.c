@@ -52,6 +52,11 @@ static struct {
     IAsyncAction *connect_op;             /* finished */
     IAsyncOperationUInt32 *store_op;      /* finished */
     IAsyncOperationBoolean *flush_op;     /* finished */
+    IBuffer *buffer;                      /* 8 bytes of capacity */
+    StreamWebSocket *stream_ws;           /* never connected; its Control, Information and */
+    StreamWebSocketControl *stream_control; /* input stream: handles of another class */
+    StreamWebSocketInformation *stream_info;
+    IInputStream *stream_in;
 } o;
 
 static tu_signal closed_signal;
@@ -123,12 +128,23 @@ static int setup(void)
         return 0;
     if (!tu_signal_wait(&closed_signal, 1, WAIT_MS) || !o.closed_args)
         return 0;
+    if (RTWS_FAILED(Buffer_Create(8, &o.buffer)) ||
+        RTWS_FAILED(StreamWebSocket_Create(&o.stream_ws)) ||
+        RTWS_FAILED(StreamWebSocket_get_Control(o.stream_ws, &o.stream_control)) ||
+        RTWS_FAILED(StreamWebSocket_get_Information(o.stream_ws, &o.stream_info)) ||
+        RTWS_FAILED(StreamWebSocket_get_InputStream(o.stream_ws, &o.stream_in)))
+        return 0;
     return 1;
 }
 
 static void teardown(void)
 {
     IOutputStream *out = NULL;
+    if (o.stream_in) IInputStream_Release(o.stream_in);
+    if (o.stream_info) StreamWebSocketInformation_Release(o.stream_info);
+    if (o.stream_control) StreamWebSocketControl_Release(o.stream_control);
+    if (o.stream_ws) StreamWebSocket_Release(o.stream_ws);
+    if (o.buffer) IBuffer_Release(o.buffer);
     if (o.reader) DataReader_Release(o.reader);
     if (o.args) MessageWebSocketMessageReceivedEventArgs_Release(o.args);
     if (o.closed_args) WebSocketClosedEventArgs_Release(o.closed_args);
@@ -253,6 +269,7 @@ static void test_null_message_websocket(void)
     MessageWebSocketInformation *i = NULL;
     IOutputStream *s = NULL;
     IAsyncAction *op = NULL;
+    IAsyncOperationUInt32 *frame = NULL;
     EventRegistrationToken t = {0};
 
     CHECK_HR(MessageWebSocket_Create(NULL), E_POINTER);
@@ -288,6 +305,14 @@ static void test_null_message_websocket(void)
     CHECK_HR(MessageWebSocket_add_Closed(f, NULL, NULL, &t), E_POINTER);
     CHECK_HR(MessageWebSocket_add_Closed(f, on_closed_noop, NULL, NULL), E_POINTER);
     CHECK_HR(MessageWebSocket_remove_Closed(NULL, t), E_POINTER);
+
+    CHECK_HR(MessageWebSocket_SendNonfinalFrameAsync(NULL, o.buffer, &frame), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendNonfinalFrameAsync(f, NULL, &frame), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendNonfinalFrameAsync(f, o.buffer, NULL), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendFinalFrameAsync(NULL, o.buffer, &frame), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendFinalFrameAsync(f, NULL, &frame), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendFinalFrameAsync(f, o.buffer, NULL), E_POINTER);
+    CHECK(frame == NULL);
 
     /* None of this froze or closed the socket: it is still configurable, and a
      * real ConnectAsync works (the NULL-operation call above started nothing). */
@@ -345,6 +370,7 @@ static void test_null_event_args(void)
     SocketMessageType mt;
     bool complete;
     DataReader *r = NULL;
+    IInputStream *stream = NULL;
     uint16_t code;
     const char *reason = NULL;
     CHECK_ZERO(MessageWebSocketMessageReceivedEventArgs_AddRef(NULL));
@@ -356,6 +382,8 @@ static void test_null_event_args(void)
     CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataReader(NULL, &r), E_POINTER);
     CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataReader(o.args, NULL), E_POINTER);
     CHECK(r == NULL);
+    CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataStream(NULL, &stream), E_POINTER);
+    CHECK(stream == NULL);
 
     CHECK_ZERO(WebSocketClosedEventArgs_AddRef(NULL));
     CHECK_ZERO(WebSocketClosedEventArgs_Release(NULL));
@@ -623,6 +651,7 @@ static void test_invalid_utf8_strings(void)
 static void test_wrong_type_handles(void)
 {
     MessageWebSocketControl *c = NULL;
+    IInputStream *in = NULL;
     IAsyncAction *op = NULL;
     IAsyncOperationUInt32 *st = NULL;
     IAsyncOperationBoolean *fl = NULL;
@@ -678,6 +707,25 @@ static void test_wrong_type_handles(void)
              E_INVALIDARG);
     CHECK_HR(IAsyncOperationBoolean_Close((IAsyncOperationBoolean *)(void *)o.store_op), E_INVALIDARG);
 
+    /* StreamWebSocket handles (a socket, its Control, Information and input stream) are no
+     * MessageWebSocket handles, nor IBuffers. */
+    CHECK_HR(MessageWebSocket_get_Control((MessageWebSocket *)(void *)o.stream_ws, &c), E_INVALIDARG);
+    CHECK(c == NULL);
+    CHECK_HR(MessageWebSocketControl_get_OutboundBufferSizeInBytes(
+                 (MessageWebSocketControl *)(void *)o.stream_control, &n), E_INVALIDARG);
+    CHECK_HR(MessageWebSocketInformation_get_Protocol((MessageWebSocketInformation *)(void *)o.stream_info,
+                                                      &s),
+             E_INVALIDARG);
+    CHECK_HR(MessageWebSocket_SendFinalFrameAsync(o.fresh, (IBuffer *)(void *)o.stream_in, &st),
+             E_INVALIDARG);
+    CHECK_HR(MessageWebSocket_SendNonfinalFrameAsync((MessageWebSocket *)(void *)o.stream_ws, o.buffer,
+                                                     &st),
+             E_INVALIDARG);
+    CHECK(st == NULL);
+    CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataStream(
+                 (MessageWebSocketMessageReceivedEventArgs *)(void *)o.stream_in, &in), E_INVALIDARG);
+    CHECK(in == NULL);
+
     /* AddRef/Release of the wrong type: 0, and the real object's count is untouched. */
     CHECK_ZERO(MessageWebSocket_AddRef((MessageWebSocket *)(void *)o.plain_writer));
     CHECK_ZERO(MessageWebSocket_Release((MessageWebSocket *)(void *)o.plain_writer));
@@ -693,6 +741,7 @@ static void test_wrong_type_handles(void)
     CHECK_ZERO(MessageWebSocketMessageReceivedEventArgs_Release(
         (MessageWebSocketMessageReceivedEventArgs *)(void *)o.reader));
     CHECK_ZERO(WebSocketClosedEventArgs_Release((WebSocketClosedEventArgs *)(void *)o.args));
+    CHECK_ZERO(MessageWebSocket_Release((MessageWebSocket *)(void *)o.stream_ws));
     CHECK(DataWriter_AddRef(o.plain_writer) == 2);
     CHECK(DataWriter_Release(o.plain_writer) == 1);
     CHECK(MessageWebSocket_AddRef(o.fresh) == 2);
@@ -701,6 +750,8 @@ static void test_wrong_type_handles(void)
     CHECK(DataReader_Release(o.reader) == 1);
     CHECK(IVectorString_AddRef(o.protocols) == 2);
     CHECK(IVectorString_Release(o.protocols) == 1);
+    CHECK(StreamWebSocket_AddRef(o.stream_ws) == 2);
+    CHECK(StreamWebSocket_Release(o.stream_ws) == 1);
     CHECK(IAsyncOperationBoolean_AddRef(o.flush_op) >= 2); /* a Completed handler may hold one */
     CHECK(IAsyncOperationBoolean_Release(o.flush_op) >= 1);
     CHECK_OK(IAsyncOperationBoolean_GetResults(o.flush_op, &b));

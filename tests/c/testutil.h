@@ -504,6 +504,43 @@ static inline uint32_t tu_unconsumed(DataReader *r)
     return n;
 }
 
+/* ---- Byte streams (test_stream_websocket, test_message_websocket) --------------- */
+
+/* One ReadAsync of `count` bytes into a fresh buffer of `capacity`, waited for at most
+ * `timeout_ms` (a read still pending then is canceled, so the next read may start).
+ * Returns ReadAsync's or Wait's HRESULT; on S_OK the bytes read go to `dst` (room for
+ * `capacity`) and their number to `*got` (E_FAIL if the result buffer is inconsistent). */
+static inline HRESULT tu_read_once(IInputStream *in, uint32_t capacity, uint32_t count,
+                                   InputStreamOptions options, uint8_t *dst, uint32_t *got,
+                                   uint32_t timeout_ms)
+{
+    IBuffer *buf = NULL, *res = NULL;
+    IAsyncOperationIBuffer *op = NULL;
+    *got = 0;
+    HRESULT hr = Buffer_Create(capacity, &buf);
+    if (RTWS_FAILED(hr))
+        return hr;
+    hr = IInputStream_ReadAsync(in, buf, count, options, &op);
+    if (RTWS_SUCCEEDED(hr)) {
+        hr = IAsyncOperationIBuffer_Wait(op, timeout_ms, &res);
+        if (hr == RTWS_E_TIMEOUT)
+            IAsyncOperationIBuffer_Cancel(op);
+        IAsyncOperationIBuffer_Release(op);
+    }
+    if (hr == S_OK) {
+        uint32_t len = 0xFFFFFFFFu, copied = 0;
+        if (!res || RTWS_FAILED(IBuffer_get_Length(res, &len)) ||
+            RTWS_FAILED(IBuffer_CopyTo(res, 0, dst, capacity, &copied)) || copied != len)
+            hr = E_FAIL;
+        else
+            *got = copied;
+    }
+    if (res)
+        IBuffer_Release(res);
+    IBuffer_Release(buf);
+    return hr;
+}
+
 /* Completed handlers that do nothing, for tests that only need one to be installed. */
 static inline void tu_on_action_noop(void *context, IAsyncAction *op, AsyncStatus status)
 {
