@@ -666,12 +666,13 @@ static void test_wrong_type_handles(void)
     bool b;
 
     CHECK_HR(MessageWebSocket_get_Control((MessageWebSocket *)(void *)o.writer, &c), E_INVALIDARG);
-    CHECK(message_contains("MessageWebSocket"));
+    CHECK(message_contains("not a live MessageWebSocket"));
     CHECK(c == NULL);
     CHECK_HR(MessageWebSocket_ConnectAsync((MessageWebSocket *)(void *)o.control, tu_url("/echo"), &op),
              E_INVALIDARG);
     CHECK(op == NULL);
     CHECK_HR(MessageWebSocket_Close((MessageWebSocket *)(void *)o.info), E_INVALIDARG);
+    CHECK_HR(MessageWebSocket_Close((MessageWebSocket *)(void *)o.plain_writer), E_INVALIDARG);
     CHECK_HR(MessageWebSocket_SetRequestHeader((MessageWebSocket *)(void *)o.reader, "X-A", "1"),
              E_INVALIDARG);
     CHECK_HR(MessageWebSocketControl_get_MessageType((MessageWebSocketControl *)(void *)o.fresh, &mt),
@@ -679,6 +680,9 @@ static void test_wrong_type_handles(void)
     CHECK_HR(MessageWebSocketControl_put_MessageType((MessageWebSocketControl *)(void *)o.info, 0),
              E_INVALIDARG);
     CHECK_HR(MessageWebSocketInformation_get_Protocol((MessageWebSocketInformation *)(void *)o.control, &s),
+             E_INVALIDARG);
+    CHECK_HR(MessageWebSocketInformation_get_LocalAddress((MessageWebSocketInformation *)(void *)o.fresh,
+                                                          &s),
              E_INVALIDARG);
     CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataReader(
                  (MessageWebSocketMessageReceivedEventArgs *)(void *)o.closed_args, &r),
@@ -688,9 +692,11 @@ static void test_wrong_type_handles(void)
              E_INVALIDARG);
     CHECK_HR(IOutputStream_FlushAsync((IOutputStream *)(void *)o.writer, &fl), E_INVALIDARG);
     CHECK_HR(DataWriter_CreateDataWriter((IOutputStream *)(void *)o.ws, &w), E_INVALIDARG);
+    CHECK_HR(DataWriter_CreateDataWriter((IOutputStream *)(void *)o.plain_writer, &w), E_INVALIDARG);
     CHECK(w == NULL);
     CHECK_HR(DataWriter_WriteByte((DataWriter *)(void *)o.reader, 1), E_INVALIDARG);
     CHECK(message_contains("DataWriter"));
+    CHECK_HR(DataWriter_WriteByte((DataWriter *)(void *)o.fresh, 1), E_INVALIDARG);
     CHECK_HR(DataWriter_StoreAsync((DataWriter *)(void *)o.stream, &st), E_INVALIDARG);
     CHECK(st == NULL);
     CHECK_HR(DataReader_ReadByte((DataReader *)(void *)o.writer, &u8), E_INVALIDARG);
@@ -698,6 +704,9 @@ static void test_wrong_type_handles(void)
     CHECK_HR(IVectorString_Append((IVectorString *)(void *)o.control, "x"), E_INVALIDARG);
     CHECK_HR(IVectorString_get_Size((IVectorString *)(void *)o.fresh, &n), E_INVALIDARG);
     CHECK_HR(IAsyncAction_get_Status((IAsyncAction *)(void *)o.store_op, &status), E_INVALIDARG);
+    CHECK_HR(IAsyncAction_get_Status((IAsyncAction *)(void *)o.fresh, &status), E_INVALIDARG);
+    CHECK_HR(IAsyncOperationBoolean_get_Status((IAsyncOperationBoolean *)(void *)o.store_op, &status),
+             E_INVALIDARG);
     CHECK_HR(IAsyncAction_Wait((IAsyncAction *)(void *)o.ws, 0), E_INVALIDARG);
     CHECK_HR(IAsyncOperationUInt32_get_Status((IAsyncOperationUInt32 *)(void *)o.flush_op, &status),
              E_INVALIDARG);
@@ -731,6 +740,7 @@ static void test_wrong_type_handles(void)
     CHECK_ZERO(MessageWebSocket_Release((MessageWebSocket *)(void *)o.plain_writer));
     CHECK_ZERO(DataWriter_Release((DataWriter *)(void *)o.fresh));
     CHECK_ZERO(DataReader_Release((DataReader *)(void *)o.protocols));
+    CHECK_ZERO(DataReader_Release((DataReader *)(void *)o.fresh));
     CHECK_ZERO(IVectorString_Release((IVectorString *)(void *)o.reader));
     CHECK_ZERO(IAsyncAction_Release((IAsyncAction *)(void *)o.flush_op));
     CHECK_ZERO(IAsyncOperationUInt32_Release((IAsyncOperationUInt32 *)(void *)o.connect_op));
@@ -826,7 +836,7 @@ static void test_released_handles(void)
 
     /* ...then every use is refused. */
     CHECK_HR(MessageWebSocket_get_Control(ws, &c), E_INVALIDARG);
-    CHECK(message_contains("MessageWebSocket"));
+    CHECK(message_contains("not a live MessageWebSocket"));
     CHECK_HR(MessageWebSocket_ConnectAsync(ws, tu_url("/echo"), &op), E_INVALIDARG);
     CHECK_HR(MessageWebSocket_Close(ws), E_INVALIDARG);
     CHECK_ZERO(MessageWebSocket_AddRef(ws));
@@ -902,8 +912,12 @@ static void test_released_handles(void)
 
 static void test_made_up_handles(void)
 {
-    static void *const fakes[] = {(void *)0x1234, (void *)(uintptr_t)0xDEADBEE0u, (void *)(uintptr_t)-1,
-                                  (void *)(uintptr_t)-16};
+    /* Values no handle has, aligned or not, and the address of real memory that is no
+     * handle at all (rtws must not write through it). */
+    uint64_t local[2] = {0, 0};
+    void *const fakes[] = {(void *)0x1234, (void *)(uintptr_t)0xDEADBEE0u, (void *)(uintptr_t)-1,
+                           (void *)(uintptr_t)-16, (void *)(uintptr_t)0x7fffdeadbee0ull,
+                           (void *)(uintptr_t)0x7fffdeadbee3ull, (void *)local};
     size_t i;
     for (i = 0; i < sizeof fakes / sizeof fakes[0]; i++) {
         void *p = fakes[i];
@@ -936,11 +950,27 @@ static void test_made_up_handles(void)
         CHECK_HR(IVectorString_get_Size((IVectorString *)p, &n), E_INVALIDARG);
         CHECK_HR(IAsyncAction_get_Status((IAsyncAction *)p, &st), E_INVALIDARG);
         CHECK_HR(IAsyncAction_Wait((IAsyncAction *)p, 0), E_INVALIDARG);
+        CHECK_HR(IAsyncAction_Cancel((IAsyncAction *)p), E_INVALIDARG);
         CHECK_HR(IAsyncOperationUInt32_Cancel((IAsyncOperationUInt32 *)p), E_INVALIDARG);
         CHECK_HR(IAsyncOperationBoolean_GetResults((IAsyncOperationBoolean *)p, &b), E_INVALIDARG);
         CHECK(c == NULL && op == NULL && w == NULL && fl == NULL);
     }
+    CHECK(local[0] == 0 && local[1] == 0); /* nothing written through a made-up handle */
     CHECK(rtws_GetLastErrorMessage()[0] != '\0');
+}
+
+/* A misaligned output pointer is refused (E_INVALIDARG), and nothing is written through it. */
+static void test_misaligned_output(void)
+{
+    MessageWebSocketControl *c = NULL;
+    uint64_t storage[2] = {0, 0};
+    uint32_t *misaligned = (uint32_t *)(void *)((unsigned char *)storage + 1);
+    CHECK_OK(MessageWebSocket_get_Control(o.fresh, &c));
+    if (!c)
+        return;
+    CHECK_HR(MessageWebSocketControl_get_MaxMessageSize(c, misaligned), E_INVALIDARG);
+    CHECK(storage[0] == 0 && storage[1] == 0);
+    MessageWebSocketControl_Release(c);
 }
 
 /* ---- URIs ------------------------------------------------------------------------------ */
@@ -1545,9 +1575,11 @@ static void test_vector_bounds_and_buffers(void)
 
 /* ---- the last error message -------------------------------------------------------------------- */
 
+/* Fails on a thread of its own; `arg` (an int) is set when the thread had no last error
+ * message before (an empty one). */
 static void *fail_on_other_thread(void *arg)
 {
-    (void)arg;
+    *(int *)arg = rtws_GetLastErrorMessage()[0] == '\0';
     DataWriter_WriteByte((DataWriter *)0x1234, 1);
     return NULL;
 }
@@ -1558,6 +1590,7 @@ static void test_last_error_message(void)
     const char *m;
     uint32_t n = 0;
     pthread_t t;
+    int fresh_was_empty = 0;
 
     CHECK_HR(DataWriter_get_UnstoredBufferLength(o.plain_writer, NULL), E_POINTER);
     m = rtws_GetLastErrorMessage();
@@ -1570,9 +1603,10 @@ static void test_last_error_message(void)
     CHECK(strcmp(rtws_GetLastErrorMessage(), copy) == 0);
 
     /* It is per thread: another thread's failure does not replace it. */
-    CHECK(pthread_create(&t, NULL, fail_on_other_thread, NULL) == 0);
+    CHECK(pthread_create(&t, NULL, fail_on_other_thread, &fresh_was_empty) == 0);
     pthread_join(t, NULL);
     CHECK(strcmp(rtws_GetLastErrorMessage(), copy) == 0);
+    CHECK(fresh_was_empty); /* a new thread starts with no message */
 
     /* A different failure gives a different, sensible message. */
     CHECK_HR(DataWriter_put_ByteOrder(o.plain_writer, 2), E_INVALIDARG);
@@ -1582,6 +1616,7 @@ static void test_last_error_message(void)
     CHECK(rtws_GetLastErrorMessage()[0] != '\0');
     CHECK_HR(DataWriter_WriteByte((DataWriter *)0x1234, 1), E_INVALIDARG);
     CHECK(message_contains("1234"));
+    CHECK(message_contains("DataWriter")); /* it names the class and the handle */
 }
 
 static const tu_test tests[] = {
@@ -1601,6 +1636,7 @@ static const tu_test tests[] = {
     TU_TEST(test_wrong_type_handles),
     TU_TEST(test_released_handles),
     TU_TEST(test_made_up_handles),
+    TU_TEST(test_misaligned_output),
     TU_TEST(test_bad_uris),
     TU_TEST(test_close_codes),
     TU_TEST(test_close_reasons),

@@ -3,8 +3,8 @@
  * server's misbehaving routes (loopback only):
  *   ConnectTimeout, SendTimeout, ReceiveTimeout; unsolicited Pongs (keepalive) and
  *   answers to server Pings; broken handshakes and HTTP statuses; server credentials
- *   (HTTP Basic); connection reset / vanished / refused; canceling a connect and a
- *   queued store.
+ *   (HTTP Basic); connection reset / vanished / refused, a host name that does not
+ *   resolve; canceling a connect and a queued store.
  *
  * Every case checks the HRESULT, WebSocketError_GetStatus of it, and the events:
  * a failure of an established connection is one MessageReceived whose
@@ -818,6 +818,26 @@ static void test_network_failures(void)
         HRESULT hr = connect_url(ws, url, &status);
         CHECK_HR(hr, WININET_E_CANNOT_CONNECT);
         CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect);
+        CHECK(status == AsyncStatus_Error);
+        tu_sleep_ms(QUIET_MS);
+        CHECK(rec_count(&r) == 0);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* A host name that does not resolve. A 70-character label is refused by the system
+     * resolver itself (glibc checks label lengths before it builds a query), so no DNS
+     * packet leaves the machine. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = rec_socket(&r);
+        char url[128];
+        AsyncStatus status;
+        snprintf(url, sizeof url, "ws://%.70s.invalid:80/",
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        HRESULT hr = connect_url(ws, url, &status);
+        CHECK_HR(hr, WININET_E_NAME_NOT_RESOLVED);
+        CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_HostNameNotResolved);
         CHECK(status == AsyncStatus_Error);
         tu_sleep_ms(QUIET_MS);
         CHECK(rec_count(&r) == 0);

@@ -104,9 +104,132 @@ static void test_echo_and_message_types(void)
     CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
     rec_expect_closed(&r, 1000, "done");
     rec_check_invariants(&r);
+    pthread_mutex_lock(&r.lock);
+    int on_main = r.on_owner;
+    pthread_mutex_unlock(&r.lock);
+    CHECK(on_main == 0); /* every handler ran on a library thread, none on this one */
     MessageWebSocketControl_Release(control);
     CHECK(MessageWebSocket_Release(ws) == 0);
     rec_free(&r);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The type of each message is the MessageType at its StoreAsync, with many   */
+/* stores in flight (what an echoing client does: set the type, store, move   */
+/* on).                                                                       */
+
+static void test_message_type_per_store(void)
+{
+    enum { N = 200 };
+    recorder r;
+    rec_init(&r);
+    MessageWebSocket *ws = rec_socket(&r);
+    MessageWebSocketControl *control = tu_control_of(ws);
+    IAsyncOperationUInt32 *ops[N] = {0};
+    char payload[N][16];
+    uint32_t len[N];
+    CHECK_OK(tu_connect(ws, "/echo"));
+    for (int i = 0; i < N; i++) {
+        SocketMessageType type = i % 3 == 0 ? SocketMessageType_Binary : SocketMessageType_Utf8;
+        if (type == SocketMessageType_Binary) {
+            payload[i][0] = 0;
+            payload[i][1] = 0;
+            payload[i][2] = (char)(i >> 8);
+            payload[i][3] = (char)i;
+            len[i] = 4;
+        } else {
+            len[i] = (uint32_t)snprintf(payload[i], sizeof payload[i], "message %d", i);
+        }
+        if (control)
+            CHECK_OK(MessageWebSocketControl_put_MessageType(control, type));
+        CHECK_OK(tu_store_nowait(ws, payload[i], len[i], &ops[i]));
+    }
+    CHECK(tu_signal_wait(&r.msgs, N, WAIT_MS));
+    pthread_mutex_lock(&r.lock);
+    int in_order = r.n == N, first_bad = -1;
+    for (int i = 0; in_order && i < N; i++) {
+        SocketMessageType type = i % 3 == 0 ? SocketMessageType_Binary : SocketMessageType_Utf8;
+        in_order = rec_is_message(&r.ev[i], type, payload[i], len[i]);
+        if (!in_order)
+            first_bad = i;
+    }
+    pthread_mutex_unlock(&r.lock);
+    CHECK(in_order);
+    if (!in_order)
+        fprintf(stderr, "  %d echoes; the first wrong one is number %d\n", rec_count(&r), first_bad);
+    for (int i = 0; i < N; i++) {
+        if (!ops[i])
+            continue;
+        uint32_t n = 0;
+        CHECK_OK(IAsyncOperationUInt32_Wait(ops[i], WAIT_MS, &n));
+        CHECK(n == len[i]);
+        IAsyncOperationUInt32_Release(ops[i]);
+    }
+    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, NULL));
+    rec_expect_closed(&r, 1000, "");
+    rec_check_invariants(&r);
+    if (control)
+        MessageWebSocketControl_Release(control);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(&r);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Reference counts: AddRef/Release return the new count; every getter hands  */
+/* out a reference of its own.                                                */
+
+static void test_reference_counts(void)
+{
+    MessageWebSocket *ws = NULL;
+    MessageWebSocketControl *control = NULL;
+    MessageWebSocketInformation *info = NULL;
+    IVectorString *protocols = NULL;
+    IOutputStream *stream = NULL;
+    DataWriter *w = NULL;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    if (!ws)
+        return;
+    CHECK(MessageWebSocket_AddRef(ws) == 2);
+    CHECK(MessageWebSocket_AddRef(ws) == 3);
+    CHECK(MessageWebSocket_Release(ws) == 2);
+    CHECK(MessageWebSocket_Release(ws) == 1);
+    /* Still alive with one reference left. */
+    CHECK_OK(MessageWebSocket_get_Control(ws, &control));
+    if (control) {
+        /* The getter's reference is the caller's alone: releasing it once ends it. */
+        CHECK(MessageWebSocketControl_AddRef(control) == 2);
+        CHECK(MessageWebSocketControl_Release(control) == 1);
+        CHECK(MessageWebSocketControl_Release(control) == 0);
+        CHECK(MessageWebSocketControl_AddRef(control) == 0);
+    }
+    control = NULL;
+    CHECK_OK(MessageWebSocket_get_Control(ws, &control));
+    if (control) {
+        CHECK_OK(MessageWebSocketControl_get_SupportedProtocols(control, &protocols));
+        if (protocols) {
+            CHECK(IVectorString_AddRef(protocols) == 2);
+            CHECK(IVectorString_Release(protocols) == 1);
+            CHECK(IVectorString_Release(protocols) == 0);
+        }
+        CHECK(MessageWebSocketControl_Release(control) == 0);
+    }
+    CHECK_OK(MessageWebSocket_get_Information(ws, &info));
+    if (info)
+        CHECK(MessageWebSocketInformation_Release(info) == 0);
+    CHECK_OK(MessageWebSocket_get_OutputStream(ws, &stream));
+    if (stream) {
+        CHECK_OK(DataWriter_CreateDataWriter(stream, &w));
+        /* The writer took its own reference on the stream: ours can go. */
+        CHECK(IOutputStream_Release(stream) == 0);
+        if (w) {
+            CHECK(DataWriter_AddRef(w) == 2);
+            CHECK(DataWriter_Release(w) == 1);
+            CHECK(DataWriter_Release(w) == 0);
+        }
+    }
+    /* None of those references was the socket's: one Release ends it. */
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    CHECK(MessageWebSocket_Release(ws) == 0);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -708,7 +831,8 @@ static void test_close_and_release_in_handler(void)
         CHECK_OK(MessageWebSocket_get_OutputStream(ws, &out));
         CHECK_OK(DataWriter_CreateDataWriter(out, &w));
         IOutputStream_Release(out);
-        /* From here on the socket belongs to the handler: main never touches ws. */
+        /* From here on the socket belongs to the handler: main does not use ws again (but
+         * to see, at the end, that the handle is dead). */
         IAsyncOperationUInt32 *ops[5] = {0};
         for (int i = 0; i < 5; i++) {
             CHECK_OK(DataWriter_WriteString(w, "release me", NULL));
@@ -729,6 +853,7 @@ static void test_close_and_release_in_handler(void)
         CHECK(tu_signal_get(&a->rec.closed) == 0);
         CHECK(rec_count(&a->rec) == 1);
         rec_check_invariants(&a->rec);
+        CHECK(MessageWebSocket_AddRef(ws) == 0); /* the handle is dead */
         DataWriter_Release(w); /* still attached: closes the (already closed) stream */
         rec_free(&a->rec);
         tu_signal_destroy(&a->handler_done);
@@ -858,7 +983,7 @@ static void test_closed_codes(void)
                 IAsyncOperationUInt32_Release(ops[i]);
             }
         }
-        rec_expect_closed(&r, 1006, NULL);
+        rec_expect_closed(&r, 1006, "");
         CHECK(rec_count(&r) == 5);
         pthread_mutex_lock(&r.lock);
         CHECK(rec_is_message(&r.ev[0], SocketMessageType_Binary, "last words 0", 12));
@@ -878,7 +1003,7 @@ static void test_closed_codes(void)
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = open_recorded(&r, "/vanish?after=0&rst=1", 0);
-        rec_expect_closed(&r, 1006, NULL);
+        rec_expect_closed(&r, 1006, "");
         CHECK(rec_count(&r) == 2);
         expect_failure_event(&r, 0, WININET_E_CONNECTION_RESET, WININET_E_CONNECTION_ABORTED);
         CHECK(WebSocketError_GetStatus(WININET_E_CONNECTION_RESET) ==
@@ -1123,14 +1248,22 @@ static void test_connect_cancel_and_abort(void)
     {
         MessageWebSocket *ws = NULL;
         CHECK_OK(MessageWebSocket_Create(&ws));
+        completion c;
+        memset(&c, 0, sizeof c);
+        tu_signal_init(&c.done);
         IAsyncAction *op = NULL;
         CHECK_OK(MessageWebSocket_ConnectAsync(ws, tu_url("/nohandshake"), &op));
+        if (op)
+            CHECK_OK(IAsyncAction_put_Completed(op, on_action_completed, &c));
         tu_sleep_ms(50);
         CHECK(MessageWebSocket_Release(ws) == 0);
         if (op) {
             CHECK_HR(IAsyncAction_Wait(op, WAIT_MS), RTWS_E_OPERATION_ABORTED);
+            CHECK(tu_signal_wait(&c.done, 1, WAIT_MS));
+            CHECK(c.status == AsyncStatus_Error);
             IAsyncAction_Release(op);
         }
+        tu_signal_destroy(&c.done);
     }
 }
 
@@ -2187,6 +2320,8 @@ static void test_thousand_sockets(void)
 
 static const tu_test tests[] = {
     TU_TEST(test_echo_and_message_types),
+    TU_TEST(test_message_type_per_store),
+    TU_TEST(test_reference_counts),
     TU_TEST(test_event_order),
     TU_TEST(test_handler_registration),
     TU_TEST(test_remove_during_flood),
