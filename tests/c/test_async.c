@@ -235,7 +235,8 @@ static void test_completed_runs_at_once_on_finished_action(void)
     tu_sleep_ms(50);
     CHECK(tu_signal_get(&c.calls) == 1); /* once only */
 
-    CHECK(IAsyncAction_Release(op) == 0); /* rtws's own reference went with the handler */
+    CHECK(only_reference(op) == 1); /* rtws's own reference went with the handler */
+    CHECK(IAsyncAction_Release(op) == 0);
     MessageWebSocket_Release(ws);
     tu_signal_destroy(&c.calls);
 }
@@ -533,6 +534,7 @@ static void test_cancel_pending_connect(void)
     CHECK_OK(IAsyncAction_get_Status(op, &status));
     CHECK(status == AsyncStatus_Canceled);
     CHECK_OK(IAsyncAction_Close(op));
+    CHECK(only_reference(op) == 1);
     CHECK(IAsyncAction_Release(op) == 0);
 
     /* A canceled connect may be retried on the same socket. */
@@ -633,6 +635,7 @@ static void test_close_and_getresults_on_pending_action(void)
     CHECK_HR(IAsyncAction_Cancel(op), E_ILLEGAL_METHOD_CALL);
     CHECK_HR(IAsyncAction_put_Completed(op, tu_on_action_noop, NULL), E_ILLEGAL_METHOD_CALL);
     CHECK_HR(IAsyncAction_Wait(op, 0), E_ILLEGAL_METHOD_CALL);
+    CHECK(only_reference(op) == 1);
     CHECK(IAsyncAction_AddRef(op) == 2);
     CHECK(IAsyncAction_Release(op) == 1);
     CHECK(IAsyncAction_Release(op) == 0);
