@@ -44,6 +44,8 @@ typedef struct {
     int not_complete;          /* IsMessageComplete false in FullMessage mode */
     int bad_reread;            /* a second GetDataReader did not start over */
     int closed_seen, after_closed; /* Closed events; events recorded after one */
+    pthread_t owner;           /* the thread that called rec_init */
+    int on_owner;              /* handler calls on that thread (rtws runs them on its own) */
     tu_signal msgs;   /* MessageReceived events */
     tu_signal closed; /* Closed events */
 } recorder;
@@ -52,6 +54,7 @@ typedef struct {
 static inline void rec_init(recorder *r)
 {
     memset(r, 0, sizeof *r);
+    r->owner = pthread_self();
     pthread_mutex_init(&r->lock, NULL);
     tu_signal_init(&r->msgs);
     tu_signal_init(&r->closed);
@@ -76,6 +79,8 @@ static inline void rec_enter(recorder *r, MessageWebSocket *sender)
     r->in_handler++;
     if (r->ws && sender != r->ws)
         r->wrong_sender++;
+    if (pthread_equal(pthread_self(), r->owner))
+        r->on_owner++;
     pthread_mutex_unlock(&r->lock);
 }
 

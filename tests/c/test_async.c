@@ -178,6 +178,22 @@ static void blocked_close(blocked *b)
         MessageWebSocket_Release(b->ws);
 }
 
+/* Waits (at most 5 s) until the caller's reference to `op` is the only one left: rtws
+ * drops its own once the operation's Completed handler has returned. Returns the count then
+ * (1 when only the caller's is left). */
+static uint32_t only_reference(IAsyncAction *op)
+{
+    uint32_t n = 0;
+    for (int i = 0; i < 500; i++) {
+        n = IAsyncAction_AddRef(op) - 1;
+        IAsyncAction_Release(op);
+        if (n == 1)
+            break;
+        tu_sleep_ms(10);
+    }
+    return n;
+}
+
 /* A port on 127.0.0.1 that refuses connections: bound, never listening. */
 static int refused_fd = -1;
 static char refused_url[64];
@@ -219,7 +235,8 @@ static void test_completed_runs_at_once_on_finished_action(void)
     tu_sleep_ms(50);
     CHECK(tu_signal_get(&c.calls) == 1); /* once only */
 
-    IAsyncAction_Release(op);
+    CHECK(only_reference(op) == 1); /* rtws's own reference went with the handler */
+    CHECK(IAsyncAction_Release(op) == 0);
     MessageWebSocket_Release(ws);
     tu_signal_destroy(&c.calls);
 }
@@ -418,6 +435,31 @@ static void test_completed_after_release(void)
 
     MessageWebSocket_Release(ws);
     tu_signal_destroy(&c.calls);
+
+    /* Releasing does not cancel: a connect that goes through completes, the handler gets a
+     * live handle, and the socket is connected. */
+    completion_init(&c);
+    op = NULL;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    CHECK_OK(MessageWebSocket_ConnectAsync(ws, tu_url("/echo"), &op));
+    CHECK_OK(IAsyncAction_put_Completed(op, on_action, &c));
+    IAsyncAction_Release(op);
+    CHECK(tu_signal_wait(&c.calls, 1, 5000));
+    CHECK(c.status == AsyncStatus_Completed);
+    CHECK_OK(c.status_hr);
+    CHECK(c.status_inside == AsyncStatus_Completed);
+    {
+        IAsyncOperationUInt32 *store = finished_store(ws, 10);
+        uint32_t n = 0;
+        CHECK(store != NULL);
+        if (store) {
+            CHECK_OK(IAsyncOperationUInt32_GetResults(store, &n));
+            CHECK(n == 10);
+            IAsyncOperationUInt32_Release(store);
+        }
+    }
+    MessageWebSocket_Release(ws);
+    tu_signal_destroy(&c.calls);
 }
 
 static void test_completed_after_release_uint32(void)
@@ -468,6 +510,7 @@ static void test_cancel_pending_connect(void)
     tu_sleep_ms(50);
     CHECK_OK(IAsyncAction_get_Status(op, &status));
     CHECK(status == AsyncStatus_Started);
+    CHECK(tu_signal_get(&c.calls) == 0);
 
     CHECK_OK(IAsyncAction_Cancel(op));
     CHECK_HR(IAsyncAction_Wait(op, 5000), RTWS_E_CANCELLED);
@@ -490,7 +533,9 @@ static void test_cancel_pending_connect(void)
     CHECK(tu_signal_get(&c.calls) == 1);
     CHECK_OK(IAsyncAction_get_Status(op, &status));
     CHECK(status == AsyncStatus_Canceled);
-    IAsyncAction_Release(op);
+    CHECK_OK(IAsyncAction_Close(op));
+    CHECK(only_reference(op) == 1);
+    CHECK(IAsyncAction_Release(op) == 0);
 
     /* A canceled connect may be retried on the same socket. */
     CHECK_OK(tu_connect(ws, "/echo"));
@@ -516,6 +561,10 @@ static void test_cancel_after_completion_changes_nothing(void)
     CHECK_OK(IAsyncAction_Wait(op, 10000));
     CHECK(tu_signal_wait(&c.calls, 1, 5000));
 
+    CHECK(c.op == (void *)op);
+    CHECK_OK(c.status_hr); /* the handle is live inside the handler */
+    CHECK(c.status_inside == AsyncStatus_Completed);
+
     CHECK_OK(IAsyncAction_Cancel(op));
     CHECK_OK(IAsyncAction_get_Status(op, &status));
     CHECK(status == AsyncStatus_Completed);
@@ -526,7 +575,10 @@ static void test_cancel_after_completion_changes_nothing(void)
     tu_sleep_ms(50);
     CHECK(tu_signal_get(&c.calls) == 1);
     CHECK(c.status == AsyncStatus_Completed);
-    IAsyncAction_Release(op);
+    /* Still refused once the handler has run. */
+    CHECK_HR(IAsyncAction_put_Completed(op, on_action, &c), E_ILLEGAL_DELEGATE_ASSIGNMENT);
+    CHECK(only_reference(op) == 1);
+    CHECK(IAsyncAction_Release(op) == 0);
 
     /* The connection is untouched by the late Cancel: a store still goes out. */
     store = finished_store(ws, 9);
@@ -575,7 +627,18 @@ static void test_close_and_getresults_on_pending_action(void)
     CHECK_OK(IAsyncAction_Cancel(op));
     CHECK_HR(IAsyncAction_Wait(op, 5000), RTWS_E_CANCELLED);
     CHECK_OK(IAsyncAction_Close(op)); /* finished: Close is allowed */
-    IAsyncAction_Release(op);
+    /* Closed (after a Cancel, as after a completion: test_close_after_completion): every
+     * member but AddRef/Release refuses. */
+    CHECK_HR(IAsyncAction_get_Status(op, &status), E_ILLEGAL_METHOD_CALL);
+    CHECK_HR(IAsyncAction_get_ErrorCode(op, &code), E_ILLEGAL_METHOD_CALL);
+    CHECK_HR(IAsyncAction_GetResults(op), E_ILLEGAL_METHOD_CALL);
+    CHECK_HR(IAsyncAction_Cancel(op), E_ILLEGAL_METHOD_CALL);
+    CHECK_HR(IAsyncAction_put_Completed(op, tu_on_action_noop, NULL), E_ILLEGAL_METHOD_CALL);
+    CHECK_HR(IAsyncAction_Wait(op, 0), E_ILLEGAL_METHOD_CALL);
+    CHECK(only_reference(op) == 1);
+    CHECK(IAsyncAction_AddRef(op) == 2);
+    CHECK(IAsyncAction_Release(op) == 1);
+    CHECK(IAsyncAction_Release(op) == 0);
     MessageWebSocket_Release(ws);
 }
 
@@ -665,6 +728,24 @@ static void test_close_after_completion(void)
 
 /* ---- Wait with timeouts ------------------------------------------------------------- */
 
+/* A Wait that times out on a thread of its own (so no earlier failure set its last error
+ * message): what the message was before, Wait's result, whether it set a message. */
+typedef struct {
+    IAsyncAction *op;
+    int empty_before;
+    HRESULT hr;
+    int message_after;
+} fresh_wait;
+
+static void *wait_on_fresh_thread(void *arg)
+{
+    fresh_wait *f = arg;
+    f->empty_before = rtws_GetLastErrorMessage()[0] == '\0';
+    f->hr = IAsyncAction_Wait(f->op, 100);
+    f->message_after = rtws_GetLastErrorMessage()[0] != '\0';
+    return NULL;
+}
+
 static void test_wait_timeout_on_pending_action(void)
 {
     MessageWebSocket *ws = NULL;
@@ -681,6 +762,19 @@ static void test_wait_timeout_on_pending_action(void)
     CHECK(elapsed < 3000.0);
     CHECK_OK(IAsyncAction_get_Status(op, &status));
     CHECK(status == AsyncStatus_Started);
+
+    /* The timeout is a failure like any other: it sets the thread's last error message. */
+    {
+        fresh_wait f;
+        pthread_t t;
+        memset(&f, 0, sizeof f);
+        f.op = op;
+        CHECK(pthread_create(&t, NULL, wait_on_fresh_thread, &f) == 0);
+        pthread_join(t, NULL);
+        CHECK(f.empty_before);
+        CHECK(f.hr == RTWS_E_TIMEOUT);
+        CHECK(f.message_after);
+    }
 
     /* Wait(0) polls: returns at once. */
     t0 = tu_now_ms();
@@ -787,6 +881,7 @@ typedef struct {
     tu_signal done;
     IAsyncAction *pending;
     HRESULT wait_hr, poll_hr;
+    double waited_ms; /* both Waits, in a Completed handler */
 } wait_in_handler;
 
 static void on_message_wait(void *context, MessageWebSocket *sender,
@@ -798,6 +893,18 @@ static void on_message_wait(void *context, MessageWebSocket *sender,
         return;
     w->wait_hr = IAsyncAction_Wait(w->pending, 1000);
     w->poll_hr = IAsyncAction_Wait(w->pending, 0);
+    tu_signal_bump(&w->done);
+}
+
+/* The same inside a Completed handler (context: the wait_in_handler). */
+static void on_completed_wait(void *context, IAsyncAction *op, AsyncStatus status)
+{
+    wait_in_handler *w = (wait_in_handler *)context;
+    (void)op; (void)status;
+    double t0 = tu_now_ms();
+    w->wait_hr = IAsyncAction_Wait(w->pending, 1000);
+    w->poll_hr = IAsyncAction_Wait(w->pending, 0);
+    w->waited_ms = tu_now_ms() - t0;
     tu_signal_bump(&w->done);
 }
 
@@ -820,6 +927,26 @@ static void test_wait_inside_handler(void)
         CHECK(w.poll_hr == RTWS_E_TIMEOUT);
         MessageWebSocket_Release(echo);
     }
+    /* Inside a Completed handler, run by a Cancel of another pending connect. */
+    {
+        MessageWebSocket *other = NULL;
+        IAsyncAction *op = NULL;
+        w.wait_hr = w.poll_hr = S_OK;
+        CHECK_OK(MessageWebSocket_Create(&other));
+        CHECK_OK(MessageWebSocket_ConnectAsync(other, tu_url("/nohandshake"), &op));
+        if (op) {
+            CHECK_OK(IAsyncAction_put_Completed(op, on_completed_wait, &w));
+            CHECK_OK(IAsyncAction_Cancel(op));
+            CHECK(tu_signal_wait(&w.done, 2, 5000));
+            CHECK(w.wait_hr == E_ILLEGAL_METHOD_CALL);
+            CHECK(w.poll_hr == RTWS_E_TIMEOUT);
+            CHECK(w.waited_ms < 900.0); /* refused at once, not after the timeout */
+            IAsyncAction_Release(op);
+        }
+        MessageWebSocket_Release(other);
+    }
+    /* Outside handlers the same Wait is allowed (and times out). */
+    CHECK_HR(IAsyncAction_Wait(w.pending, 50), RTWS_E_TIMEOUT);
     IAsyncAction_Cancel(w.pending);
     IAsyncAction_Release(w.pending);
     MessageWebSocket_Release(hang);
@@ -917,6 +1044,29 @@ static void test_error_code_of_refused_connect(void)
     MessageWebSocket_Release(ws);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_completed_runs_at_once_on_finished_action),
+    TU_TEST(test_completed_runs_at_once_on_failed_action),
+    TU_TEST(test_completed_runs_at_once_on_finished_uint32),
+    TU_TEST(test_completed_runs_at_once_on_finished_boolean),
+    TU_TEST(test_completed_twice_is_refused),
+    TU_TEST(test_completed_twice_on_pending_operations),
+    TU_TEST(test_completed_after_release),
+    TU_TEST(test_completed_after_release_uint32),
+    TU_TEST(test_cancel_pending_connect),
+    TU_TEST(test_cancel_after_completion_changes_nothing),
+    TU_TEST(test_close_and_getresults_on_pending_action),
+    TU_TEST(test_close_and_getresults_on_pending_operations),
+    TU_TEST(test_close_after_completion),
+    TU_TEST(test_wait_timeout_on_pending_action),
+    TU_TEST(test_wait_timeout_on_pending_operations),
+    TU_TEST(test_wait_results),
+    TU_TEST(test_wait_inside_handler),
+    TU_TEST(test_ids_differ),
+    TU_TEST(test_error_code_of_refused_connect),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -924,25 +1074,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot reserve a refusing port\n");
         return 1;
     }
-    RUN(test_completed_runs_at_once_on_finished_action);
-    RUN(test_completed_runs_at_once_on_failed_action);
-    RUN(test_completed_runs_at_once_on_finished_uint32);
-    RUN(test_completed_runs_at_once_on_finished_boolean);
-    RUN(test_completed_twice_is_refused);
-    RUN(test_completed_twice_on_pending_operations);
-    RUN(test_completed_after_release);
-    RUN(test_completed_after_release_uint32);
-    RUN(test_cancel_pending_connect);
-    RUN(test_cancel_after_completion_changes_nothing);
-    RUN(test_close_and_getresults_on_pending_action);
-    RUN(test_close_and_getresults_on_pending_operations);
-    RUN(test_close_after_completion);
-    RUN(test_wait_timeout_on_pending_action);
-    RUN(test_wait_timeout_on_pending_operations);
-    RUN(test_wait_results);
-    RUN(test_wait_inside_handler);
-    RUN(test_ids_differ);
-    RUN(test_error_code_of_refused_connect);
+    tu_run(tests, argc - 2, argv + 2);
     close(refused_fd);
     return tu_finish();
 }

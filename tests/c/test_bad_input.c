@@ -52,6 +52,11 @@ static struct {
     IAsyncAction *connect_op;             /* finished */
     IAsyncOperationUInt32 *store_op;      /* finished */
     IAsyncOperationBoolean *flush_op;     /* finished */
+    IBuffer *buffer;                      /* 8 bytes of capacity */
+    StreamWebSocket *stream_ws;           /* never connected; its Control, Information and */
+    StreamWebSocketControl *stream_control; /* input stream: handles of another class */
+    StreamWebSocketInformation *stream_info;
+    IInputStream *stream_in;
 } o;
 
 static tu_signal closed_signal;
@@ -123,12 +128,23 @@ static int setup(void)
         return 0;
     if (!tu_signal_wait(&closed_signal, 1, WAIT_MS) || !o.closed_args)
         return 0;
+    if (RTWS_FAILED(Buffer_Create(8, &o.buffer)) ||
+        RTWS_FAILED(StreamWebSocket_Create(&o.stream_ws)) ||
+        RTWS_FAILED(StreamWebSocket_get_Control(o.stream_ws, &o.stream_control)) ||
+        RTWS_FAILED(StreamWebSocket_get_Information(o.stream_ws, &o.stream_info)) ||
+        RTWS_FAILED(StreamWebSocket_get_InputStream(o.stream_ws, &o.stream_in)))
+        return 0;
     return 1;
 }
 
 static void teardown(void)
 {
     IOutputStream *out = NULL;
+    if (o.stream_in) IInputStream_Release(o.stream_in);
+    if (o.stream_info) StreamWebSocketInformation_Release(o.stream_info);
+    if (o.stream_control) StreamWebSocketControl_Release(o.stream_control);
+    if (o.stream_ws) StreamWebSocket_Release(o.stream_ws);
+    if (o.buffer) IBuffer_Release(o.buffer);
     if (o.reader) DataReader_Release(o.reader);
     if (o.args) MessageWebSocketMessageReceivedEventArgs_Release(o.args);
     if (o.closed_args) WebSocketClosedEventArgs_Release(o.closed_args);
@@ -253,6 +269,7 @@ static void test_null_message_websocket(void)
     MessageWebSocketInformation *i = NULL;
     IOutputStream *s = NULL;
     IAsyncAction *op = NULL;
+    IAsyncOperationUInt32 *frame = NULL;
     EventRegistrationToken t = {0};
 
     CHECK_HR(MessageWebSocket_Create(NULL), E_POINTER);
@@ -288,6 +305,14 @@ static void test_null_message_websocket(void)
     CHECK_HR(MessageWebSocket_add_Closed(f, NULL, NULL, &t), E_POINTER);
     CHECK_HR(MessageWebSocket_add_Closed(f, on_closed_noop, NULL, NULL), E_POINTER);
     CHECK_HR(MessageWebSocket_remove_Closed(NULL, t), E_POINTER);
+
+    CHECK_HR(MessageWebSocket_SendNonfinalFrameAsync(NULL, o.buffer, &frame), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendNonfinalFrameAsync(f, NULL, &frame), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendNonfinalFrameAsync(f, o.buffer, NULL), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendFinalFrameAsync(NULL, o.buffer, &frame), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendFinalFrameAsync(f, NULL, &frame), E_POINTER);
+    CHECK_HR(MessageWebSocket_SendFinalFrameAsync(f, o.buffer, NULL), E_POINTER);
+    CHECK(frame == NULL);
 
     /* None of this froze or closed the socket: it is still configurable, and a
      * real ConnectAsync works (the NULL-operation call above started nothing). */
@@ -345,6 +370,7 @@ static void test_null_event_args(void)
     SocketMessageType mt;
     bool complete;
     DataReader *r = NULL;
+    IInputStream *stream = NULL;
     uint16_t code;
     const char *reason = NULL;
     CHECK_ZERO(MessageWebSocketMessageReceivedEventArgs_AddRef(NULL));
@@ -356,6 +382,8 @@ static void test_null_event_args(void)
     CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataReader(NULL, &r), E_POINTER);
     CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataReader(o.args, NULL), E_POINTER);
     CHECK(r == NULL);
+    CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataStream(NULL, &stream), E_POINTER);
+    CHECK(stream == NULL);
 
     CHECK_ZERO(WebSocketClosedEventArgs_AddRef(NULL));
     CHECK_ZERO(WebSocketClosedEventArgs_Release(NULL));
@@ -623,6 +651,7 @@ static void test_invalid_utf8_strings(void)
 static void test_wrong_type_handles(void)
 {
     MessageWebSocketControl *c = NULL;
+    IInputStream *in = NULL;
     IAsyncAction *op = NULL;
     IAsyncOperationUInt32 *st = NULL;
     IAsyncOperationBoolean *fl = NULL;
@@ -637,12 +666,13 @@ static void test_wrong_type_handles(void)
     bool b;
 
     CHECK_HR(MessageWebSocket_get_Control((MessageWebSocket *)(void *)o.writer, &c), E_INVALIDARG);
-    CHECK(message_contains("MessageWebSocket"));
+    CHECK(message_contains("not a live MessageWebSocket"));
     CHECK(c == NULL);
     CHECK_HR(MessageWebSocket_ConnectAsync((MessageWebSocket *)(void *)o.control, tu_url("/echo"), &op),
              E_INVALIDARG);
     CHECK(op == NULL);
     CHECK_HR(MessageWebSocket_Close((MessageWebSocket *)(void *)o.info), E_INVALIDARG);
+    CHECK_HR(MessageWebSocket_Close((MessageWebSocket *)(void *)o.plain_writer), E_INVALIDARG);
     CHECK_HR(MessageWebSocket_SetRequestHeader((MessageWebSocket *)(void *)o.reader, "X-A", "1"),
              E_INVALIDARG);
     CHECK_HR(MessageWebSocketControl_get_MessageType((MessageWebSocketControl *)(void *)o.fresh, &mt),
@@ -650,6 +680,9 @@ static void test_wrong_type_handles(void)
     CHECK_HR(MessageWebSocketControl_put_MessageType((MessageWebSocketControl *)(void *)o.info, 0),
              E_INVALIDARG);
     CHECK_HR(MessageWebSocketInformation_get_Protocol((MessageWebSocketInformation *)(void *)o.control, &s),
+             E_INVALIDARG);
+    CHECK_HR(MessageWebSocketInformation_get_LocalAddress((MessageWebSocketInformation *)(void *)o.fresh,
+                                                          &s),
              E_INVALIDARG);
     CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataReader(
                  (MessageWebSocketMessageReceivedEventArgs *)(void *)o.closed_args, &r),
@@ -659,9 +692,11 @@ static void test_wrong_type_handles(void)
              E_INVALIDARG);
     CHECK_HR(IOutputStream_FlushAsync((IOutputStream *)(void *)o.writer, &fl), E_INVALIDARG);
     CHECK_HR(DataWriter_CreateDataWriter((IOutputStream *)(void *)o.ws, &w), E_INVALIDARG);
+    CHECK_HR(DataWriter_CreateDataWriter((IOutputStream *)(void *)o.plain_writer, &w), E_INVALIDARG);
     CHECK(w == NULL);
     CHECK_HR(DataWriter_WriteByte((DataWriter *)(void *)o.reader, 1), E_INVALIDARG);
     CHECK(message_contains("DataWriter"));
+    CHECK_HR(DataWriter_WriteByte((DataWriter *)(void *)o.fresh, 1), E_INVALIDARG);
     CHECK_HR(DataWriter_StoreAsync((DataWriter *)(void *)o.stream, &st), E_INVALIDARG);
     CHECK(st == NULL);
     CHECK_HR(DataReader_ReadByte((DataReader *)(void *)o.writer, &u8), E_INVALIDARG);
@@ -669,6 +704,9 @@ static void test_wrong_type_handles(void)
     CHECK_HR(IVectorString_Append((IVectorString *)(void *)o.control, "x"), E_INVALIDARG);
     CHECK_HR(IVectorString_get_Size((IVectorString *)(void *)o.fresh, &n), E_INVALIDARG);
     CHECK_HR(IAsyncAction_get_Status((IAsyncAction *)(void *)o.store_op, &status), E_INVALIDARG);
+    CHECK_HR(IAsyncAction_get_Status((IAsyncAction *)(void *)o.fresh, &status), E_INVALIDARG);
+    CHECK_HR(IAsyncOperationBoolean_get_Status((IAsyncOperationBoolean *)(void *)o.store_op, &status),
+             E_INVALIDARG);
     CHECK_HR(IAsyncAction_Wait((IAsyncAction *)(void *)o.ws, 0), E_INVALIDARG);
     CHECK_HR(IAsyncOperationUInt32_get_Status((IAsyncOperationUInt32 *)(void *)o.flush_op, &status),
              E_INVALIDARG);
@@ -678,11 +716,31 @@ static void test_wrong_type_handles(void)
              E_INVALIDARG);
     CHECK_HR(IAsyncOperationBoolean_Close((IAsyncOperationBoolean *)(void *)o.store_op), E_INVALIDARG);
 
+    /* StreamWebSocket handles (a socket, its Control, Information and input stream) are no
+     * MessageWebSocket handles, nor IBuffers. */
+    CHECK_HR(MessageWebSocket_get_Control((MessageWebSocket *)(void *)o.stream_ws, &c), E_INVALIDARG);
+    CHECK(c == NULL);
+    CHECK_HR(MessageWebSocketControl_get_OutboundBufferSizeInBytes(
+                 (MessageWebSocketControl *)(void *)o.stream_control, &n), E_INVALIDARG);
+    CHECK_HR(MessageWebSocketInformation_get_Protocol((MessageWebSocketInformation *)(void *)o.stream_info,
+                                                      &s),
+             E_INVALIDARG);
+    CHECK_HR(MessageWebSocket_SendFinalFrameAsync(o.fresh, (IBuffer *)(void *)o.stream_in, &st),
+             E_INVALIDARG);
+    CHECK_HR(MessageWebSocket_SendNonfinalFrameAsync((MessageWebSocket *)(void *)o.stream_ws, o.buffer,
+                                                     &st),
+             E_INVALIDARG);
+    CHECK(st == NULL);
+    CHECK_HR(MessageWebSocketMessageReceivedEventArgs_GetDataStream(
+                 (MessageWebSocketMessageReceivedEventArgs *)(void *)o.stream_in, &in), E_INVALIDARG);
+    CHECK(in == NULL);
+
     /* AddRef/Release of the wrong type: 0, and the real object's count is untouched. */
     CHECK_ZERO(MessageWebSocket_AddRef((MessageWebSocket *)(void *)o.plain_writer));
     CHECK_ZERO(MessageWebSocket_Release((MessageWebSocket *)(void *)o.plain_writer));
     CHECK_ZERO(DataWriter_Release((DataWriter *)(void *)o.fresh));
     CHECK_ZERO(DataReader_Release((DataReader *)(void *)o.protocols));
+    CHECK_ZERO(DataReader_Release((DataReader *)(void *)o.fresh));
     CHECK_ZERO(IVectorString_Release((IVectorString *)(void *)o.reader));
     CHECK_ZERO(IAsyncAction_Release((IAsyncAction *)(void *)o.flush_op));
     CHECK_ZERO(IAsyncOperationUInt32_Release((IAsyncOperationUInt32 *)(void *)o.connect_op));
@@ -693,6 +751,7 @@ static void test_wrong_type_handles(void)
     CHECK_ZERO(MessageWebSocketMessageReceivedEventArgs_Release(
         (MessageWebSocketMessageReceivedEventArgs *)(void *)o.reader));
     CHECK_ZERO(WebSocketClosedEventArgs_Release((WebSocketClosedEventArgs *)(void *)o.args));
+    CHECK_ZERO(MessageWebSocket_Release((MessageWebSocket *)(void *)o.stream_ws));
     CHECK(DataWriter_AddRef(o.plain_writer) == 2);
     CHECK(DataWriter_Release(o.plain_writer) == 1);
     CHECK(MessageWebSocket_AddRef(o.fresh) == 2);
@@ -701,6 +760,8 @@ static void test_wrong_type_handles(void)
     CHECK(DataReader_Release(o.reader) == 1);
     CHECK(IVectorString_AddRef(o.protocols) == 2);
     CHECK(IVectorString_Release(o.protocols) == 1);
+    CHECK(StreamWebSocket_AddRef(o.stream_ws) == 2);
+    CHECK(StreamWebSocket_Release(o.stream_ws) == 1);
     CHECK(IAsyncOperationBoolean_AddRef(o.flush_op) >= 2); /* a Completed handler may hold one */
     CHECK(IAsyncOperationBoolean_Release(o.flush_op) >= 1);
     CHECK_OK(IAsyncOperationBoolean_GetResults(o.flush_op, &b));
@@ -775,7 +836,7 @@ static void test_released_handles(void)
 
     /* ...then every use is refused. */
     CHECK_HR(MessageWebSocket_get_Control(ws, &c), E_INVALIDARG);
-    CHECK(message_contains("MessageWebSocket"));
+    CHECK(message_contains("not a live MessageWebSocket"));
     CHECK_HR(MessageWebSocket_ConnectAsync(ws, tu_url("/echo"), &op), E_INVALIDARG);
     CHECK_HR(MessageWebSocket_Close(ws), E_INVALIDARG);
     CHECK_ZERO(MessageWebSocket_AddRef(ws));
@@ -851,8 +912,12 @@ static void test_released_handles(void)
 
 static void test_made_up_handles(void)
 {
-    static void *const fakes[] = {(void *)0x1234, (void *)(uintptr_t)0xDEADBEE0u, (void *)(uintptr_t)-1,
-                                  (void *)(uintptr_t)-16};
+    /* Values no handle has, aligned or not, and the address of real memory that is no
+     * handle at all (rtws must not write through it). */
+    uint64_t local[2] = {0, 0};
+    void *const fakes[] = {(void *)0x1234, (void *)(uintptr_t)0xDEADBEE0u, (void *)(uintptr_t)-1,
+                           (void *)(uintptr_t)-16, (void *)(uintptr_t)0x7fffdeadbee0ull,
+                           (void *)(uintptr_t)0x7fffdeadbee3ull, (void *)local};
     size_t i;
     for (i = 0; i < sizeof fakes / sizeof fakes[0]; i++) {
         void *p = fakes[i];
@@ -885,11 +950,27 @@ static void test_made_up_handles(void)
         CHECK_HR(IVectorString_get_Size((IVectorString *)p, &n), E_INVALIDARG);
         CHECK_HR(IAsyncAction_get_Status((IAsyncAction *)p, &st), E_INVALIDARG);
         CHECK_HR(IAsyncAction_Wait((IAsyncAction *)p, 0), E_INVALIDARG);
+        CHECK_HR(IAsyncAction_Cancel((IAsyncAction *)p), E_INVALIDARG);
         CHECK_HR(IAsyncOperationUInt32_Cancel((IAsyncOperationUInt32 *)p), E_INVALIDARG);
         CHECK_HR(IAsyncOperationBoolean_GetResults((IAsyncOperationBoolean *)p, &b), E_INVALIDARG);
         CHECK(c == NULL && op == NULL && w == NULL && fl == NULL);
     }
+    CHECK(local[0] == 0 && local[1] == 0); /* nothing written through a made-up handle */
     CHECK(rtws_GetLastErrorMessage()[0] != '\0');
+}
+
+/* A misaligned output pointer is refused (E_INVALIDARG), and nothing is written through it. */
+static void test_misaligned_output(void)
+{
+    MessageWebSocketControl *c = NULL;
+    uint64_t storage[2] = {0, 0};
+    uint32_t *misaligned = (uint32_t *)(void *)((unsigned char *)storage + 1);
+    CHECK_OK(MessageWebSocket_get_Control(o.fresh, &c));
+    if (!c)
+        return;
+    CHECK_HR(MessageWebSocketControl_get_MaxMessageSize(c, misaligned), E_INVALIDARG);
+    CHECK(storage[0] == 0 && storage[1] == 0);
+    MessageWebSocketControl_Release(c);
 }
 
 /* ---- URIs ------------------------------------------------------------------------------ */
@@ -1494,9 +1575,11 @@ static void test_vector_bounds_and_buffers(void)
 
 /* ---- the last error message -------------------------------------------------------------------- */
 
+/* Fails on a thread of its own; `arg` (an int) is set when the thread had no last error
+ * message before (an empty one). */
 static void *fail_on_other_thread(void *arg)
 {
-    (void)arg;
+    *(int *)arg = rtws_GetLastErrorMessage()[0] == '\0';
     DataWriter_WriteByte((DataWriter *)0x1234, 1);
     return NULL;
 }
@@ -1507,6 +1590,7 @@ static void test_last_error_message(void)
     const char *m;
     uint32_t n = 0;
     pthread_t t;
+    int fresh_was_empty = 0;
 
     CHECK_HR(DataWriter_get_UnstoredBufferLength(o.plain_writer, NULL), E_POINTER);
     m = rtws_GetLastErrorMessage();
@@ -1519,9 +1603,10 @@ static void test_last_error_message(void)
     CHECK(strcmp(rtws_GetLastErrorMessage(), copy) == 0);
 
     /* It is per thread: another thread's failure does not replace it. */
-    CHECK(pthread_create(&t, NULL, fail_on_other_thread, NULL) == 0);
+    CHECK(pthread_create(&t, NULL, fail_on_other_thread, &fresh_was_empty) == 0);
     pthread_join(t, NULL);
     CHECK(strcmp(rtws_GetLastErrorMessage(), copy) == 0);
+    CHECK(fresh_was_empty); /* a new thread starts with no message */
 
     /* A different failure gives a different, sensible message. */
     CHECK_HR(DataWriter_put_ByteOrder(o.plain_writer, 2), E_INVALIDARG);
@@ -1531,7 +1616,40 @@ static void test_last_error_message(void)
     CHECK(rtws_GetLastErrorMessage()[0] != '\0');
     CHECK_HR(DataWriter_WriteByte((DataWriter *)0x1234, 1), E_INVALIDARG);
     CHECK(message_contains("1234"));
+    CHECK(message_contains("DataWriter")); /* it names the class and the handle */
 }
+
+static const tu_test tests[] = {
+    TU_TEST(test_null_async_action),
+    TU_TEST(test_null_async_uint32),
+    TU_TEST(test_null_async_boolean),
+    TU_TEST(test_null_message_websocket),
+    TU_TEST(test_null_control),
+    TU_TEST(test_null_information),
+    TU_TEST(test_null_event_args),
+    TU_TEST(test_null_output_stream),
+    TU_TEST(test_null_data_writer),
+    TU_TEST(test_null_data_reader),
+    TU_TEST(test_null_vector),
+    TU_TEST(test_bad_enum_values),
+    TU_TEST(test_invalid_utf8_strings),
+    TU_TEST(test_wrong_type_handles),
+    TU_TEST(test_released_handles),
+    TU_TEST(test_made_up_handles),
+    TU_TEST(test_misaligned_output),
+    TU_TEST(test_bad_uris),
+    TU_TEST(test_close_codes),
+    TU_TEST(test_close_reasons),
+    TU_TEST(test_connect_twice),
+    TU_TEST(test_control_frozen_after_connect),
+    TU_TEST(test_request_headers),
+    TU_TEST(test_calls_on_closed_socket),
+    TU_TEST(test_store_without_connection),
+    TU_TEST(test_read_string_buffer_too_small),
+    TU_TEST(test_vector_bounds_and_buffers),
+    TU_TEST(test_last_error_message),
+    TU_END,
+};
 
 int main(int argc, char **argv)
 {
@@ -1542,33 +1660,7 @@ int main(int argc, char **argv)
         teardown();
         return tu_finish();
     }
-    RUN(test_null_async_action);
-    RUN(test_null_async_uint32);
-    RUN(test_null_async_boolean);
-    RUN(test_null_message_websocket);
-    RUN(test_null_control);
-    RUN(test_null_information);
-    RUN(test_null_event_args);
-    RUN(test_null_output_stream);
-    RUN(test_null_data_writer);
-    RUN(test_null_data_reader);
-    RUN(test_null_vector);
-    RUN(test_bad_enum_values);
-    RUN(test_invalid_utf8_strings);
-    RUN(test_wrong_type_handles);
-    RUN(test_released_handles);
-    RUN(test_made_up_handles);
-    RUN(test_bad_uris);
-    RUN(test_close_codes);
-    RUN(test_close_reasons);
-    RUN(test_connect_twice);
-    RUN(test_control_frozen_after_connect);
-    RUN(test_request_headers);
-    RUN(test_calls_on_closed_socket);
-    RUN(test_store_without_connection);
-    RUN(test_read_string_buffer_too_small);
-    RUN(test_vector_bounds_and_buffers);
-    RUN(test_last_error_message);
+    tu_run(tests, argc - 2, argv + 2);
     teardown();
     return tu_finish();
 }

@@ -7,8 +7,8 @@
  * peak RSS goes over 64 MiB, so "delivered in pieces as it arrives" is measured,
  * not assumed. Every wait is bounded.
  *
- * Usage: test_big_message ws://127.0.0.1:PORT [BYTES]   (BYTES: the message size, default
- * 1 GiB; the valgrind and asan runs use a few MiB.)
+ * Usage: test_big_message ws://127.0.0.1:PORT [BYTES] [TEST...]   (BYTES: the message size,
+ * default 1 GiB; the valgrind and asan runs use a few MiB. TEST: see tu_run in testutil.h.)
  */
 #include "testutil.h"
 
@@ -155,16 +155,24 @@ static void test_partial_message_mode_gets_one_gib_in_pieces(void)
     pthread_mutex_destroy(&p.lock);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_stream_websocket_reads_one_gib_message_in_sections),
+    TU_TEST(test_partial_message_mode_gets_one_gib_in_pieces),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
+    int first_name = 2;
     tu_init(argc, argv);
-    if (argc > 2)
+    if (argc > 2 && argv[2][0] >= '0' && argv[2][0] <= '9') {
         message_bytes = strtoull(argv[2], NULL, 10);
+        first_name = 3;
+    }
     if (message_bytes == 0) {
         fprintf(stderr, "test_big_message: BYTES must be a positive number\n");
         return 2;
     }
-    RUN(test_stream_websocket_reads_one_gib_message_in_sections);
-    RUN(test_partial_message_mode_gets_one_gib_in_pieces);
+    tu_run(tests, argc - first_name, argv + first_name);
     return tu_finish();
 }

@@ -13,7 +13,7 @@
  *   - bad input on every certificate-related function (NULL, released, wrong-type handles).
  *
  * Usage: test_certificates ws://127.0.0.1:PORT TLS_DIR VALID EXPIRED WRONGNAME SELFSIGNED
- *        CLIENTAUTH
+ *        CLIENTAUTH [TEST...]
  * where TLS_DIR is the server's --tls-dir (ca.pem, NAME.pem, client.pem, client-key.pem,
  * client.p12) and the others are its TLS ports (tests/CMakeLists.txt passes {tls_dir}
  * {tls_port_valid} ..., with the runner's --tls option).
@@ -2207,6 +2207,25 @@ static void test_bad_input_args_and_deferral(void)
 
 /* --------------------------------------------------------------------------------------- */
 
+static const tu_test tests[] = {
+    TU_TEST(test_information_message),
+    TU_TEST(test_information_stream),
+    TU_TEST(test_create_certificate),
+    TU_TEST(test_hash_buffer_pattern),
+    TU_TEST(test_validation_message),
+    TU_TEST(test_validation_stream),
+    TU_TEST(test_deferrals_message),
+    TU_TEST(test_deferrals_stream),
+    TU_TEST(test_client_certificate_create),
+    TU_TEST(test_client_certificate_control),
+    TU_TEST(test_client_certificate_connect_message),
+    TU_TEST(test_client_certificate_connect_stream),
+    TU_TEST(test_bad_input_certificate),
+    TU_TEST(test_bad_input_lists_and_sockets),
+    TU_TEST(test_bad_input_args_and_deferral),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tls_init(argc, argv);
@@ -2226,21 +2245,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    RUN(test_information_message);
-    RUN(test_information_stream);
-    RUN(test_create_certificate);
-    RUN(test_hash_buffer_pattern);
-    RUN(test_validation_message);
-    RUN(test_validation_stream);
-    RUN(test_deferrals_message);
-    RUN(test_deferrals_stream);
-    RUN(test_client_certificate_create);
-    RUN(test_client_certificate_control);
-    RUN(test_client_certificate_connect_message);
-    RUN(test_client_certificate_connect_stream);
-    RUN(test_bad_input_certificate);
-    RUN(test_bad_input_lists_and_sockets);
-    RUN(test_bad_input_args_and_deferral);
+    tu_run(tests, argc - TLS_ARGC, argv + TLS_ARGC);
 
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]->der);

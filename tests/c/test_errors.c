@@ -130,7 +130,30 @@ static void test_unknown_statuses(void)
     CHECK_STATUS(RO_E_CLOSED, WebErrorStatus_Unknown);
     CHECK_STATUS(RTWS_E_TIMEOUT, WebErrorStatus_Unknown);
     CHECK_STATUS(RTWS_E_NO_UNICODE_TRANSLATION, WebErrorStatus_Unknown);
+    CHECK_STATUS(E_NOTIMPL, WebErrorStatus_Unknown);
+    CHECK_STATUS(E_ABORT, WebErrorStatus_Unknown);
+    CHECK_STATUS(E_ILLEGAL_STATE_CHANGE, WebErrorStatus_Unknown);
+    CHECK_STATUS(E_ILLEGAL_DELEGATE_ASSIGNMENT, WebErrorStatus_Unknown);
+    CHECK_STATUS(E_NOT_SUFFICIENT_BUFFER, WebErrorStatus_Unknown);
+    CHECK_STATUS(RTWS_E_MESSAGE_EXCEEDS_MAX_SIZE, WebErrorStatus_Unknown);
+    CHECK_STATUS(E_INVALID_PROTOCOL_FORMAT, WebErrorStatus_Unknown);
+    CHECK_STATUS(E_SUBPROTOCOL_NOT_SUPPORTED, WebErrorStatus_Unknown);
+    CHECK_STATUS(0x80072EE0, WebErrorStatus_Unknown); /* a WinINet code outside the table */
     CHECK_STATUS(0x801901A2, WebErrorStatus_Unknown); /* HTTP 418: no WebErrorStatus */
+    /* Other statuses UWP has no WebErrorStatus for (1xx, 2xx, 306, 308, 426, ...), and codes
+     * of the HTTP facility that are no status at all. */
+    {
+        static const unsigned no_value[] = {0,   2,   100, 101, 200, 204, 299, 306, 308,
+                                            426, 429, 451, 506, 511, 599, 0xFFFF};
+        for (size_t i = 0; i < sizeof no_value / sizeof no_value[0]; i++)
+            CHECK_STATUS(0x80190000u | no_value[i], WebErrorStatus_Unknown);
+    }
+    /* Success codes and other facilities or severities sharing the low 16 bits of an HTTP
+     * status are not one. */
+    CHECK_STATUS(0x00190194, WebErrorStatus_Unknown); /* a success code with FACILITY_HTTP */
+    CHECK_STATUS(0x80180194, WebErrorStatus_Unknown);
+    CHECK_STATUS(0x801A0194, WebErrorStatus_Unknown);
+    CHECK_STATUS(0xC0190194, WebErrorStatus_Unknown);
     /* The HTTP status as a plain number, not in the HTTP facility, is not one. */
     CHECK_STATUS(404, WebErrorStatus_Unknown);
     CHECK_STATUS(0x80070194, WebErrorStatus_Unknown); /* 404 in FACILITY_WIN32 */
@@ -310,15 +333,20 @@ static void test_get_status_leaves_last_error(void)
     CHECK(strcmp(rtws_GetLastErrorMessage(), copy) == 0);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_wininet_statuses),
+    TU_TEST(test_http_statuses),
+    TU_TEST(test_cancellation_statuses),
+    TU_TEST(test_unknown_statuses),
+    TU_TEST(test_hresult_values),
+    TU_TEST(test_enum_values),
+    TU_TEST(test_get_status_leaves_last_error),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    RUN(test_wininet_statuses);
-    RUN(test_http_statuses);
-    RUN(test_cancellation_statuses);
-    RUN(test_unknown_statuses);
-    RUN(test_hresult_values);
-    RUN(test_enum_values);
-    RUN(test_get_status_leaves_last_error);
+    tu_run(tests, argc - 2, argv + 2);
     return tu_finish();
 }

@@ -3,14 +3,14 @@
  * server's misbehaving routes (loopback only):
  *   ConnectTimeout, SendTimeout, ReceiveTimeout; unsolicited Pongs (keepalive) and
  *   answers to server Pings; broken handshakes and HTTP statuses; server credentials
- *   (HTTP Basic); connection reset / vanished / refused; canceling a connect and a
- *   queued store.
+ *   (HTTP Basic); connection reset / vanished / refused, a host name that does not
+ *   resolve; canceling a connect and a queued store.
  *
  * Every case checks the HRESULT, WebSocketError_GetStatus of it, and the events:
  * a failure of an established connection is one MessageReceived whose
  * GetDataReader returns the failure, then exactly one Closed (1006).
  *
- * Usage: test_failures ws://127.0.0.1:PORT
+ * Usage: test_failures ws://127.0.0.1:PORT [TEST...]   (TEST: see tu_run in testutil.h)
  *
  * Handlers never use CHECK (they run on library threads and the check counters are
  * not thread-safe): they record what they saw, and the main thread checks it.
@@ -516,45 +516,132 @@ static void test_server_pings(void)
 /* ------------------------------------------------------------------------- */
 /* 6. Handshake failures, on one socket that is retried each time.             */
 
+/* A Closed handler that counts (context: a tu_signal). */
+static void on_closed_count(void *ctx, MessageWebSocket *sender, WebSocketClosedEventArgs *args)
+{
+    (void)sender;
+    (void)args;
+    tu_signal_bump((tu_signal *)ctx);
+}
+
 static void test_handshake_failures(void)
 {
-    static const struct {
-        int code;
-        WebErrorStatus web;
-    } statuses[] = {
-        {400, WebErrorStatus_BadRequest},       {403, WebErrorStatus_Forbidden},
-        {404, WebErrorStatus_NotFound},         {500, WebErrorStatus_InternalServerError},
-        {503, WebErrorStatus_ServiceUnavailable}, {301, WebErrorStatus_MovedPermanently},
-        {302, WebErrorStatus_Found},
-    };
-    recorder r;
-    rec_init(&r);
-    MessageWebSocket *ws = rec_socket(&r);
+    /* Broken handshakes and HTTP statuses on one socket: no event for any, then the same
+     * socket connects and works. */
+    {
+        static const struct {
+            int code;
+            WebErrorStatus web;
+        } statuses[] = {
+            {400, WebErrorStatus_BadRequest},       {403, WebErrorStatus_Forbidden},
+            {404, WebErrorStatus_NotFound},         {500, WebErrorStatus_InternalServerError},
+            {503, WebErrorStatus_ServiceUnavailable}, {301, WebErrorStatus_MovedPermanently},
+            {302, WebErrorStatus_Found},
+        };
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = rec_socket(&r);
 
-    expect_connect_failure(ws, "/badaccept", WININET_E_INVALID_SERVER_RESPONSE,
-                           WebErrorStatus_ErrorHttpInvalidServerResponse);
-    expect_connect_failure(ws, "/garbage", WININET_E_INVALID_SERVER_RESPONSE,
-                           WebErrorStatus_ErrorHttpInvalidServerResponse);
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
-        char path[64];
-        snprintf(path, sizeof path, "/status?code=%d", statuses[i].code);
-        expect_connect_failure(ws, path, (HRESULT)(0x80190000u | (unsigned)statuses[i].code),
-                               statuses[i].web);
+        expect_connect_failure(ws, "/badaccept", WININET_E_INVALID_SERVER_RESPONSE,
+                               WebErrorStatus_ErrorHttpInvalidServerResponse);
+        expect_connect_failure(ws, "/garbage", WININET_E_INVALID_SERVER_RESPONSE,
+                               WebErrorStatus_ErrorHttpInvalidServerResponse);
+        for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+            char path[64];
+            snprintf(path, sizeof path, "/status?code=%d", statuses[i].code);
+            expect_connect_failure(ws, path, (HRESULT)(0x80190000u | (unsigned)statuses[i].code),
+                                   statuses[i].web);
+        }
+        CHECK(HTTP_E_STATUS_NOT_FOUND == (HRESULT)0x80190194u);
+
+        /* No event for any failed connect; the same socket then connects and works. */
+        tu_sleep_ms(QUIET_MS);
+        CHECK(rec_count(&r) == 0);
+        AsyncStatus status;
+        CHECK_OK(connect_path(ws, "/echo", &status));
+        CHECK(status == AsyncStatus_Completed);
+        CHECK_OK(tu_send_text(ws, "after failures"));
+        rec_expect_message(&r, 0, SocketMessageType_Binary, "after failures");
+        CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
+        rec_expect_closed_at(&r, 1, 1000);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
     }
-    CHECK(HTTP_E_STATUS_NOT_FOUND == (HRESULT)0x80190194u);
+    /* 404, 401 and 500 on a socket with only a Closed handler: Wait, Status, ErrorCode and
+     * GetResults of the failed operation; no Closed for a failed connect; the same socket
+     * retried then works (and refuses another connect), and raises Closed once. */
+    {
+        AsyncStatus status;
+        tu_signal closed;
+        EventRegistrationToken token;
+        MessageWebSocket *ws = NULL;
+        tu_signal_init(&closed);
+        CHECK_OK(MessageWebSocket_Create(&ws));
+        CHECK_OK(MessageWebSocket_add_Closed(ws, on_closed_count, &closed, &token));
 
-    /* No event for any failed connect; the same socket then connects and works. */
-    tu_sleep_ms(QUIET_MS);
-    CHECK(rec_count(&r) == 0);
-    AsyncStatus status;
-    CHECK_OK(connect_path(ws, "/echo", &status));
-    CHECK(status == AsyncStatus_Completed);
-    CHECK_OK(tu_send_text(ws, "after failures"));
-    rec_expect_message(&r, 0, SocketMessageType_Binary, "after failures");
-    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
-    rec_expect_closed_at(&r, 1, 1000);
-    CHECK(MessageWebSocket_Release(ws) == 0);
-    rec_free(&r);
+        /* 404 */
+        IAsyncAction *op = NULL;
+        CHECK_OK(MessageWebSocket_ConnectAsync(ws, tu_url("/status?code=404"), &op));
+        if (op) {
+            HRESULT hr = IAsyncAction_Wait(op, WAIT_MS);
+            CHECK_HR(hr, HTTP_E_STATUS_NOT_FOUND);
+            CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_NotFound);
+            HRESULT code = 0;
+            CHECK_OK(IAsyncAction_get_Status(op, &status));
+            CHECK(status == AsyncStatus_Error);
+            CHECK_OK(IAsyncAction_get_ErrorCode(op, &code));
+            CHECK(code == HTTP_E_STATUS_NOT_FOUND);
+            CHECK_HR(IAsyncAction_GetResults(op), HTTP_E_STATUS_NOT_FOUND);
+            IAsyncAction_Release(op);
+        }
+        /* 401 */
+        HRESULT hr = tu_connect_url(ws, tu_url("/status?code=401"), WAIT_MS, &status, NULL);
+        CHECK_HR(hr, HTTP_E_STATUS_DENIED);
+        CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_Unauthorized);
+        CHECK(status == AsyncStatus_Error);
+        /* 500 */
+        hr = tu_connect_url(ws, tu_url("/status?code=500"), WAIT_MS, &status, NULL);
+        CHECK_HR(hr, (HRESULT)0x801901F4u);
+        CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_InternalServerError);
+
+        /* The failed socket can be retried, and then works. */
+        CHECK_OK(tu_connect(ws, "/echo"));
+        CHECK_HR(tu_connect_url(ws, tu_url("/echo"), WAIT_MS, &status, NULL),
+                 E_ILLEGAL_METHOD_CALL); /* connected */
+        CHECK_OK(tu_send_text(ws, "after retry"));
+        CHECK(tu_signal_get(&closed) == 0); /* failed connects raise no Closed */
+        CHECK_OK(MessageWebSocket_Close(ws));
+        CHECK(tu_signal_wait(&closed, 1, WAIT_MS));
+        tu_sleep_ms(100);
+        CHECK(tu_signal_get(&closed) == 1);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        tu_signal_destroy(&closed);
+    }
+    /* Connection refused: nothing listens on the port; the same socket retried against
+     * the server works. */
+    {
+        char url[128];
+        AsyncStatus status;
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = rec_socket(&r);
+        snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", tu_free_port());
+        HRESULT hr = tu_connect_url(ws, url, WAIT_MS, &status, NULL);
+        CHECK_HR(hr, WININET_E_CANNOT_CONNECT);
+        CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect);
+        CHECK(status == AsyncStatus_Error);
+        CHECK_OK(tu_connect(ws, "/echo"));
+        CHECK_OK(tu_send_text(ws, "retried"));
+        CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+        pthread_mutex_lock(&r.lock);
+        CHECK(r.n >= 1 && rec_is_message(&r.ev[0], SocketMessageType_Binary, "retried", 7));
+        pthread_mutex_unlock(&r.lock);
+        CHECK_OK(MessageWebSocket_Close(ws));
+        rec_expect_closed(&r, 1005, "");
+        rec_check_invariants(&r);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
 }
 
 /* ------------------------------------------------------------------------- */
@@ -731,6 +818,26 @@ static void test_network_failures(void)
         HRESULT hr = connect_url(ws, url, &status);
         CHECK_HR(hr, WININET_E_CANNOT_CONNECT);
         CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect);
+        CHECK(status == AsyncStatus_Error);
+        tu_sleep_ms(QUIET_MS);
+        CHECK(rec_count(&r) == 0);
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        rec_free(&r);
+    }
+    /* A host name that does not resolve. A 70-character label is refused by the system
+     * resolver itself (glibc checks label lengths before it builds a query), so no DNS
+     * packet leaves the machine. */
+    {
+        recorder r;
+        rec_init(&r);
+        MessageWebSocket *ws = rec_socket(&r);
+        char url[128];
+        AsyncStatus status;
+        snprintf(url, sizeof url, "ws://%.70s.invalid:80/",
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        HRESULT hr = connect_url(ws, url, &status);
+        CHECK_HR(hr, WININET_E_NAME_NOT_RESOLVED);
+        CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_HostNameNotResolved);
         CHECK(status == AsyncStatus_Error);
         tu_sleep_ms(QUIET_MS);
         CHECK(rec_count(&r) == 0);
@@ -920,17 +1027,22 @@ static void test_cancellation(void)
     }
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_connect_timeout),
+    TU_TEST(test_send_timeout),
+    TU_TEST(test_receive_timeout),
+    TU_TEST(test_keepalive),
+    TU_TEST(test_server_pings),
+    TU_TEST(test_handshake_failures),
+    TU_TEST(test_server_credential),
+    TU_TEST(test_network_failures),
+    TU_TEST(test_cancellation),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    RUN(test_connect_timeout);
-    RUN(test_send_timeout);
-    RUN(test_receive_timeout);
-    RUN(test_keepalive);
-    RUN(test_server_pings);
-    RUN(test_handshake_failures);
-    RUN(test_server_credential);
-    RUN(test_network_failures);
-    RUN(test_cancellation);
+    tu_run(tests, argc - 2, argv + 2);
     return tu_finish();
 }

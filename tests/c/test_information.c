@@ -81,10 +81,15 @@ static void test_addresses_and_protocol(void)
     MessageWebSocket_Release(ws);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_bandwidth_statistics),
+    TU_TEST(test_addresses_and_protocol),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    RUN(test_bandwidth_statistics);
-    RUN(test_addresses_and_protocol);
+    tu_run(tests, argc - 2, argv + 2);
     return tu_finish();
 }

@@ -1,6 +1,6 @@
 /*
  * HTTP proxies and proxy credentials, through the C ABI. Run as
- *   test_proxy ws://127.0.0.1:PORT http://127.0.0.1:PROXYPORT
+ *   test_proxy ws://127.0.0.1:PORT http://127.0.0.1:PROXYPORT [TEST...]
  * where the second is the test server in proxy mode requiring Basic bob:pw
  * (tests/CMakeLists.txt; run_with_server.py starts it for `{proxy}`).
  */
@@ -107,6 +107,14 @@ static void test_proxy_refuses(void)
     CHECK(WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_proxy_credentials),
+    TU_TEST(test_proxy_settings),
+    TU_TEST(test_direct_and_environment),
+    TU_TEST(test_proxy_refuses),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -115,9 +123,6 @@ int main(int argc, char **argv)
         return 2;
     }
     proxy_url = argv[2];
-    RUN(test_proxy_credentials);
-    RUN(test_proxy_settings);
-    RUN(test_direct_and_environment);
-    RUN(test_proxy_refuses);
+    tu_run(tests, argc - 3, argv + 3);
     return tu_finish();
 }

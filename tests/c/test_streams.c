@@ -1052,25 +1052,30 @@ done:
     conn_close(&c);
 }
 
+static const tu_test tests[] = {
+    TU_TEST(test_typed_round_trip_big_endian),
+    TU_TEST(test_typed_round_trip_little_endian),
+    TU_TEST(test_wire_bytes),
+    TU_TEST(test_measure_and_write_string),
+    TU_TEST(test_strings_in_each_encoding),
+    TU_TEST(test_read_string_invalid_text),
+    TU_TEST(test_read_past_end),
+    TU_TEST(test_unstored_buffer_length),
+    TU_TEST(test_one_store_one_message),
+    TU_TEST(test_pending_stores_complete_in_order),
+    TU_TEST(test_flush),
+    TU_TEST(test_detach_stream_then_new_writer),
+    TU_TEST(test_released_writer_closes_stream),
+    TU_TEST(test_closed_writer_closes_stream),
+    TU_TEST(test_utf8_message_with_invalid_bytes),
+    TU_TEST(test_reader_close),
+    TU_TEST(test_two_readers_are_independent),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
-    RUN(test_typed_round_trip_big_endian);
-    RUN(test_typed_round_trip_little_endian);
-    RUN(test_wire_bytes);
-    RUN(test_measure_and_write_string);
-    RUN(test_strings_in_each_encoding);
-    RUN(test_read_string_invalid_text);
-    RUN(test_read_past_end);
-    RUN(test_unstored_buffer_length);
-    RUN(test_one_store_one_message);
-    RUN(test_pending_stores_complete_in_order);
-    RUN(test_flush);
-    RUN(test_detach_stream_then_new_writer);
-    RUN(test_released_writer_closes_stream);
-    RUN(test_closed_writer_closes_stream);
-    RUN(test_utf8_message_with_invalid_bytes);
-    RUN(test_reader_close);
-    RUN(test_two_readers_are_independent);
+    tu_run(tests, argc - 2, argv + 2);
     return tu_finish();
 }

@@ -11,6 +11,7 @@
  *   key cases again for StreamWebSocket (and its byte echo over TLS).
  *
  * Usage: test_tls ws://127.0.0.1:PORT TLS_DIR VALID EXPIRED WRONGNAME SELFSIGNED CLIENTAUTH
+ *        [TEST...]
  * where TLS_DIR holds the server's ca.pem and the others are its TLS ports (the runner's
  * --tls option: tests/CMakeLists.txt passes {tls_dir} {tls_port_valid} ...).
  *
@@ -954,6 +955,20 @@ static void test_stream_websocket_tls_stage(void)
 
 /* --------------------------------------------------------------------------------------- */
 
+static const tu_test tests[] = {
+    TU_TEST(test_valid_with_extra_root),
+    TU_TEST(test_untrusted_then_retry),
+    TU_TEST(test_certificate_errors),
+    TU_TEST(test_ignorable_errors),
+    TU_TEST(test_ignorable_list),
+    TU_TEST(test_trusted_roots_input),
+    TU_TEST(test_client_certificate_required),
+    TU_TEST(test_tls_stage_cancel_and_timeout),
+    TU_TEST(test_stream_websocket_tls),
+    TU_TEST(test_stream_websocket_tls_stage),
+    TU_END,
+};
+
 int main(int argc, char **argv)
 {
     tls_init(argc, argv);
@@ -963,16 +978,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    RUN(test_valid_with_extra_root);
-    RUN(test_untrusted_then_retry);
-    RUN(test_certificate_errors);
-    RUN(test_ignorable_errors);
-    RUN(test_ignorable_list);
-    RUN(test_trusted_roots_input);
-    RUN(test_client_certificate_required);
-    RUN(test_tls_stage_cancel_and_timeout);
-    RUN(test_stream_websocket_tls);
-    RUN(test_stream_websocket_tls_stage);
+    tu_run(tests, argc - TLS_ARGC, argv + TLS_ARGC);
     free(ca_pem);
     return tu_finish();
 }

@@ -1,8 +1,9 @@
 /*
  * Minimal test support for the C tests: checks that count and report failures,
+ * a table of a program's test functions (any of them can be run alone: tu_run),
  * bounded waits for events, and helpers to connect a MessageWebSocket to the
  * bundled test server. Every C test is a program run by ctest as
- *   tests/run_with_server.py --server rtws-testserver -- test_x ws://127.0.0.1:PORT
+ *   tests/run_with_server.py --server rtws-testserver -- test_x ws://127.0.0.1:PORT [NAME...]
  * and exits non-zero if any check failed. recorder.h adds an event recorder on top.
  */
 #ifndef RTWS_TESTUTIL_H
@@ -48,23 +49,90 @@ static const char *tu_base_url; /* ws://127.0.0.1:PORT, from argv[1] */
 
 #define CHECK_OK(expr) CHECK_HR(expr, S_OK)
 
-/* Runs one test function and reports it. */
-#define RUN(test)                                                                     \
-    do {                                                                              \
-        int tu_before_ = tu_failures;                                                 \
-        test();                                                                       \
-        printf("%s %s\n", tu_failures == tu_before_ ? "ok  " : "FAIL", #test);        \
-        fflush(stdout);                                                               \
-    } while (0)
-
 /* Call first in main: takes the server URL from argv[1]. */
 static inline void tu_init(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s ws://127.0.0.1:PORT\n", argv[0]);
+        fprintf(stderr, "usage: %s ws://127.0.0.1:PORT [ARG...] [TEST...]\n", argv[0]);
         exit(2);
     }
     tu_base_url = argv[1];
+}
+
+/* ---- The test functions of a program ------------------------------------------- */
+
+/* A program lists its test functions in one table, in the order they run, ended by
+ * TU_END, and main runs them with tu_run:
+ *   static const tu_test tests[] = {TU_TEST(test_a), TU_TEST(test_b), TU_END};
+ *   ... tu_run(tests, argc - 2, argv + 2); return tu_finish(); */
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} tu_test;
+
+#define TU_TEST(fn) {#fn, fn}
+#define TU_END {NULL, NULL}
+
+/* Whether `want` names test `name`: its whole name, or the name without "test_". */
+static inline int tu_is_named(const char *name, const char *want)
+{
+    return strcmp(want, name) == 0 ||
+           (strncmp(name, "test_", 5) == 0 && strcmp(want, name + 5) == 0);
+}
+
+/* Runs the tests of `tests` and reports each ("ok  NAME" / "FAIL NAME"), in table order:
+ * all of them, or only those named by `names[0..count)` (the program's arguments after its
+ * usual ones) or, when there are none, by the environment variable RTWS_TEST (names
+ * separated by commas or spaces). A name may leave out the "test_" prefix. A name that is
+ * no test of the program is an error: it prints the program's tests and exits with status
+ * 2 before running any. */
+static inline void tu_run(const tu_test *tests, int count, char **names)
+{
+    static char env_copy[4096];
+    const char *wanted[256];
+    int n_wanted = 0, n_tests = 0, n_run = 0, unknown = 0;
+    for (int i = 0; i < count && n_wanted < 256; i++)
+        wanted[n_wanted++] = names[i];
+    if (n_wanted == 0 && getenv("RTWS_TEST")) {
+        char *save = NULL;
+        snprintf(env_copy, sizeof env_copy, "%s", getenv("RTWS_TEST"));
+        for (char *t = strtok_r(env_copy, ", ", &save); t && n_wanted < 256;
+             t = strtok_r(NULL, ", ", &save))
+            wanted[n_wanted++] = t;
+    }
+    while (tests[n_tests].name)
+        n_tests++;
+    for (int w = 0; w < n_wanted; w++) {
+        int found = 0;
+        for (int i = 0; i < n_tests && !found; i++)
+            found = tu_is_named(tests[i].name, wanted[w]);
+        if (!found) {
+            fprintf(stderr, "no test named \"%s\"\n", wanted[w]);
+            unknown++;
+        }
+    }
+    if (unknown) {
+        fprintf(stderr, "the tests of this program:\n");
+        for (int i = 0; i < n_tests; i++)
+            fprintf(stderr, "  %s\n", tests[i].name);
+        exit(2);
+    }
+    for (int i = 0; i < n_tests; i++) {
+        int selected = n_wanted == 0;
+        for (int w = 0; w < n_wanted && !selected; w++)
+            selected = tu_is_named(tests[i].name, wanted[w]);
+        if (!selected)
+            continue;
+        int before = tu_failures;
+        tests[i].fn();
+        n_run++;
+        printf("%s %s\n", tu_failures == before ? "ok  " : "FAIL", tests[i].name);
+        fflush(stdout);
+    }
+    if (n_run < n_tests) {
+        printf("ran %d of the %d tests (selected by name)\n", n_run, n_tests);
+        fflush(stdout);
+    }
 }
 
 /* Call last in main: shuts rtws down and prints the plain closing line. */
@@ -434,6 +502,43 @@ static inline uint32_t tu_unconsumed(DataReader *r)
     uint32_t n = 0xFFFFFFFFu;
     CHECK_OK(DataReader_get_UnconsumedBufferLength(r, &n));
     return n;
+}
+
+/* ---- Byte streams (test_stream_websocket, test_message_websocket) --------------- */
+
+/* One ReadAsync of `count` bytes into a fresh buffer of `capacity`, waited for at most
+ * `timeout_ms` (a read still pending then is canceled, so the next read may start).
+ * Returns ReadAsync's or Wait's HRESULT; on S_OK the bytes read go to `dst` (room for
+ * `capacity`) and their number to `*got` (E_FAIL if the result buffer is inconsistent). */
+static inline HRESULT tu_read_once(IInputStream *in, uint32_t capacity, uint32_t count,
+                                   InputStreamOptions options, uint8_t *dst, uint32_t *got,
+                                   uint32_t timeout_ms)
+{
+    IBuffer *buf = NULL, *res = NULL;
+    IAsyncOperationIBuffer *op = NULL;
+    *got = 0;
+    HRESULT hr = Buffer_Create(capacity, &buf);
+    if (RTWS_FAILED(hr))
+        return hr;
+    hr = IInputStream_ReadAsync(in, buf, count, options, &op);
+    if (RTWS_SUCCEEDED(hr)) {
+        hr = IAsyncOperationIBuffer_Wait(op, timeout_ms, &res);
+        if (hr == RTWS_E_TIMEOUT)
+            IAsyncOperationIBuffer_Cancel(op);
+        IAsyncOperationIBuffer_Release(op);
+    }
+    if (hr == S_OK) {
+        uint32_t len = 0xFFFFFFFFu, copied = 0;
+        if (!res || RTWS_FAILED(IBuffer_get_Length(res, &len)) ||
+            RTWS_FAILED(IBuffer_CopyTo(res, 0, dst, capacity, &copied)) || copied != len)
+            hr = E_FAIL;
+        else
+            *got = copied;
+    }
+    if (res)
+        IBuffer_Release(res);
+    IBuffer_Release(buf);
+    return hr;
 }
 
 /* Completed handlers that do nothing, for tests that only need one to be installed. */

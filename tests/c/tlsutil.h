@@ -3,8 +3,8 @@
  * (test_tls, test_certificates): their command line, the files of the test PKI, wss: URLs
  * and a StreamWebSocket byte echo. Both are run by ctest as
  *   tests/run_with_server.py --tls -- test_x ws://127.0.0.1:PORT TLS_DIR VALID EXPIRED
- *                                    WRONGNAME SELFSIGNED CLIENTAUTH
- * where TLS_DIR is the server's --tls-dir and the others are its TLS ports.
+ *                                    WRONGNAME SELFSIGNED CLIENTAUTH [TEST...]
+ * where TLS_DIR is the server's --tls-dir and the others are its TLS ports (TEST: see tu_run).
  */
 #ifndef RTWS_TLSUTIL_H
 #define RTWS_TLSUTIL_H
@@ -34,11 +34,14 @@ static inline int tls_parse_port(const char *s)
     return (int)v;
 }
 
+/* The usual arguments of a TLS test, the program's name included (test names may follow). */
+#define TLS_ARGC 8
+
 /* Call first in main: tu_init, then TLS_DIR and the five ports (exits 2 if they are off). */
 static inline void tls_init(int argc, char **argv)
 {
     tu_init(argc, argv);
-    if (argc < 8) {
+    if (argc < TLS_ARGC) {
         fprintf(stderr,
                 "usage: %s ws://127.0.0.1:PORT TLS_DIR VALID EXPIRED WRONGNAME SELFSIGNED "
                 "CLIENTAUTH\n",
