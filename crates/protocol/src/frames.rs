@@ -5,7 +5,8 @@
 //! connection reads frames itself: `FrameReader` hands out payload pieces and
 //! checks the rules tungstenite's reader checks (reserved bits, masking, opcodes,
 //! fragmentation, control frame limits, UTF-8 of text and close reasons, close
-//! codes, MaxMessageSize). Header coding is tungstenite's `FrameHeader`.
+//! codes, MaxMessageSize). Headers are read with tungstenite's `FrameHeader` and
+//! written by hand (`encode`).
 
 use crate::DataKind;
 use bytes::{Bytes, BytesMut};
@@ -323,22 +324,51 @@ impl Utf8Check {
     }
 }
 
-/// Appends one masked client frame (§5.3) holding `payload` to `out`.
+/// Appends one masked client frame (§5.3) holding `payload` to `out`: the header
+/// written by hand into one small array, then the payload masked as it is copied.
 pub fn encode(out: &mut Vec<u8>, opcode: OpCode, fin: bool, payload: &[u8]) {
-    let mask: [u8; 4] = rand::random();
-    let header = FrameHeader {
-        is_final: fin,
-        rsv1: false,
-        rsv2: false,
-        rsv3: false,
-        opcode,
-        mask: Some(mask),
+    // One u32 from the thread's CSPRNG (`[u8; 4]` would draw four).
+    let mask = rand::random::<u32>().to_ne_bytes();
+    let len = payload.len();
+    let mut head = [0u8; 14];
+    head[0] = u8::from(opcode) | if fin { 0x80 } else { 0 };
+    // §5.2: the shortest of the 7-bit, 16-bit and 64-bit forms; the mask bit set.
+    let n = if len < 126 {
+        head[1] = 0x80 | len as u8;
+        2
+    } else if len <= 0xFFFF {
+        head[1] = 0x80 | 126;
+        head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
+    } else {
+        head[1] = 0x80 | 127;
+        head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
     };
-    header
-        .format(payload.len() as u64, out)
-        .expect("writing to a Vec cannot fail");
+    head[n..n + 4].copy_from_slice(&mask);
+    out.reserve(n + 4 + len);
+    out.extend_from_slice(&head[..n + 4]);
+    copy_masked(out, payload, mask);
+}
+
+/// Appends `payload` XORed with the mask to `out`. Blocks of 128 bytes are masked
+/// on the stack and appended (one pass over the payload instead of a copy and
+/// then a second pass to mask it); the rest is copied and masked in place. Every
+/// block is a multiple of 4 bytes, so each starts at mask phase 0.
+fn copy_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
+    const BLOCK: usize = 128;
+    let wide = wide_mask(mask);
+    let mut blocks = payload.chunks_exact(BLOCK);
+    for block in &mut blocks {
+        let mut masked = [0u8; BLOCK];
+        for (m, b) in masked.chunks_exact_mut(8).zip(block.chunks_exact(8)) {
+            let v = u64::from_ne_bytes(b.try_into().expect("8 bytes")) ^ wide;
+            m.copy_from_slice(&v.to_ne_bytes());
+        }
+        out.extend_from_slice(&masked);
+    }
     let start = out.len();
-    out.extend_from_slice(payload);
+    out.extend_from_slice(blocks.remainder());
     apply_mask(&mut out[start..], mask);
 }
 
@@ -359,11 +389,17 @@ pub fn pong_opcode() -> OpCode {
     OpCode::Control(Control::Pong)
 }
 
-/// XORs `buf` with the 4-byte mask, eight bytes at a time.
-fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
-    let wide = u64::from_ne_bytes([
+/// The mask repeated over a u64 (byte order as in memory).
+fn wide_mask(mask: [u8; 4]) -> u64 {
+    u64::from_ne_bytes([
         mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
-    ]);
+    ])
+}
+
+/// XORs `buf` with the 4-byte mask, eight bytes at a time (which the compiler
+/// turns into 16-byte SIMD; unaligned loads cost little).
+fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
+    let wide = wide_mask(mask);
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let v = u64::from_ne_bytes(chunk.try_into().expect("8 bytes")) ^ wide;
@@ -538,6 +574,39 @@ mod tests {
             c.feed(&[0xF0, 0x9F]) && !c.feed(&[0x41]),
             "a broken 4-byte character"
         );
+    }
+
+    /// Masking byte by byte, as §5.3 states it.
+    fn masked_bytewise(p: &[u8], mask: [u8; 4]) -> Vec<u8> {
+        p.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect()
+    }
+
+    #[test]
+    fn masking_matches_the_bytewise_definition_at_any_length_and_offset() {
+        let mask = [0x6d, 0xb6, 0xb2, 0x80];
+        let payload: Vec<u8> = (0..700u32).map(|i| (i * 37 + 11) as u8).collect();
+        for len in (0..=300).chain([383, 384, 385, 511, 512, 513, 700]) {
+            let p = &payload[..len];
+            let want = masked_bytewise(p, mask);
+            // In place, starting at every alignment.
+            for off in 0..8 {
+                let mut buf = vec![0xAAu8; off];
+                buf.extend_from_slice(p);
+                apply_mask(&mut buf[off..], mask);
+                assert_eq!(&buf[off..], &want[..], "in place: len {len} offset {off}");
+            }
+            // Appended after what the output already holds (a header of any size).
+            for before in [0usize, 1, 6, 13] {
+                let mut out = vec![0x55u8; before];
+                copy_masked(&mut out, p, mask);
+                assert_eq!(&out[..before], &vec![0x55u8; before][..]);
+                assert_eq!(
+                    &out[before..],
+                    &want[..],
+                    "appended: len {len} after {before}"
+                );
+            }
+        }
     }
 
     #[test]
