@@ -5,14 +5,13 @@
 //! connection reads frames itself: `FrameReader` hands out payload pieces and
 //! checks the rules tungstenite's reader checks (reserved bits, masking, opcodes,
 //! fragmentation, control frame limits, UTF-8 of text and close reasons, close
-//! codes, MaxMessageSize). Header coding is tungstenite's `FrameHeader`.
+//! codes, MaxMessageSize). Headers are read and written here, by hand (tungstenite's
+//! `FrameHeader` did both before: the tests check the same bytes and verdicts).
 
 use crate::DataKind;
-use bytes::{Bytes, BytesMut};
-use std::io::Cursor;
+use bytes::{Buf, Bytes, BytesMut};
 pub use tungstenite::protocol::frame::coding::OpCode;
 use tungstenite::protocol::frame::coding::{Control, Data};
-use tungstenite::protocol::frame::FrameHeader;
 
 pub const PROTOCOL_ERROR: u16 = 1002;
 pub const UNSUPPORTED_DATA: u16 = 1003;
@@ -141,13 +140,10 @@ impl FrameReader {
                     payload,
                 }));
             }
-            let mut cursor = Cursor::new(&buf[..]);
-            let (header, len) = match FrameHeader::parse(&mut cursor) {
-                Ok(Some(h)) => h,
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(violation(PROTOCOL_ERROR, e)),
+            let Some(header) = Header::parse(buf)? else {
+                return Ok(None);
             };
-            let header_len = cursor.position() as usize;
+            let len = header.len;
             // §5.2: "the most significant bit MUST be 0" in a 64-bit length.
             if len > i64::MAX as u64 {
                 return Err(violation(
@@ -155,96 +151,150 @@ impl FrameReader {
                     "a 64-bit payload length has its most significant bit set",
                 ));
             }
-            if header.rsv1 || header.rsv2 || header.rsv3 {
+            if header.rsv {
                 return Err(violation(
                     PROTOCOL_ERROR,
                     "reserved bits set (no extension was negotiated)",
                 ));
             }
-            if header.mask.is_some() {
+            if header.masked {
                 return Err(violation(PROTOCOL_ERROR, "a server frame was masked"));
             }
-            match header.opcode {
-                OpCode::Control(control) => {
-                    if !header.is_final {
-                        return Err(violation(PROTOCOL_ERROR, "a control frame was fragmented"));
-                    }
-                    if len > 125 {
-                        return Err(violation(
-                            PROTOCOL_ERROR,
-                            "a control frame is over 125 bytes",
-                        ));
-                    }
-                    if ((buf.len() - header_len) as u64) < len {
-                        return Ok(None); // control frames are handled whole
-                    }
-                    let _ = buf.split_to(header_len);
-                    let payload = buf.split_to(len as usize).freeze();
-                    return match control {
-                        Control::Close => close_payload(&payload).map(|c| Some(Incoming::Close(c))),
-                        Control::Ping => Ok(Some(Incoming::Ping(payload))),
-                        Control::Pong => Ok(Some(Incoming::Pong)),
-                        Control::Reserved(op) => Err(violation(
-                            PROTOCOL_ERROR,
-                            format_args!("unknown opcode {op}"),
-                        )),
-                    };
+            if header.opcode >= 8 {
+                if !header.fin {
+                    return Err(violation(PROTOCOL_ERROR, "a control frame was fragmented"));
                 }
-                OpCode::Data(data) => {
-                    match (data, self.message) {
-                        (Data::Continue, None) => {
-                            return Err(violation(
-                                PROTOCOL_ERROR,
-                                "a continuation frame without a message",
-                            ))
-                        }
-                        (Data::Continue, Some(_)) => {}
-                        (Data::Text | Data::Binary, Some(_)) => {
-                            return Err(violation(
-                                PROTOCOL_ERROR,
-                                "a new message began before the fragmented one ended",
-                            ))
-                        }
-                        (Data::Text, None) if self.binary_only => {
-                            return Err(violation(
-                                UNSUPPORTED_DATA,
-                                "the server sent a text message; a StreamWebSocket accepts binary messages only",
-                            ))
-                        }
-                        (Data::Text | Data::Binary, None) => {
-                            self.message = Some(if data == Data::Text {
-                                DataKind::Text
-                            } else {
-                                DataKind::Binary
-                            });
-                            self.first = true;
-                            self.message_len = 0;
-                        }
-                        (Data::Reserved(op), _) => {
-                            return Err(violation(
-                                PROTOCOL_ERROR,
-                                format_args!("unknown opcode {op}"),
-                            ))
-                        }
-                    }
-                    self.message_len = self.message_len.saturating_add(len);
-                    if let Some(max) = self.max_message.filter(|max| self.message_len > *max) {
-                        return Err(violation(
-                            MESSAGE_TOO_BIG,
-                            format_args!(
-                                "the server sent a message of {} bytes or more, over MaxMessageSize ({max})",
-                                self.message_len
-                            ),
-                        ));
-                    }
-                    let _ = buf.split_to(header_len);
-                    self.in_frame = true;
-                    self.remaining = len;
-                    self.fin = header.is_final;
+                if len > 125 {
+                    return Err(violation(
+                        PROTOCOL_ERROR,
+                        "a control frame is over 125 bytes",
+                    ));
+                }
+                if ((buf.len() - header.len_on_wire) as u64) < len {
+                    return Ok(None); // control frames are handled whole
+                }
+                buf.advance(header.len_on_wire);
+                let payload = buf.split_to(len as usize).freeze();
+                return match header.opcode {
+                    OP_CLOSE => close_payload(&payload).map(|c| Some(Incoming::Close(c))),
+                    OP_PING => Ok(Some(Incoming::Ping(payload))),
+                    _ => Ok(Some(Incoming::Pong)), // the only control opcode left
+                };
+            }
+            match (header.opcode, self.message) {
+                (OP_CONTINUE, None) => {
+                    return Err(violation(
+                        PROTOCOL_ERROR,
+                        "a continuation frame without a message",
+                    ))
+                }
+                (OP_CONTINUE, Some(_)) => {}
+                (_, Some(_)) => {
+                    return Err(violation(
+                        PROTOCOL_ERROR,
+                        "a new message began before the fragmented one ended",
+                    ))
+                }
+                (OP_TEXT, None) if self.binary_only => {
+                    return Err(violation(
+                        UNSUPPORTED_DATA,
+                        "the server sent a text message; a StreamWebSocket accepts binary messages only",
+                    ))
+                }
+                (op, None) => {
+                    self.message = Some(if op == OP_TEXT {
+                        DataKind::Text
+                    } else {
+                        DataKind::Binary
+                    });
+                    self.first = true;
+                    self.message_len = 0;
                 }
             }
+            self.message_len = self.message_len.saturating_add(len);
+            if let Some(max) = self.max_message.filter(|max| self.message_len > *max) {
+                return Err(violation(
+                    MESSAGE_TOO_BIG,
+                    format_args!(
+                        "the server sent a message of {} bytes or more, over MaxMessageSize ({max})",
+                        self.message_len
+                    ),
+                ));
+            }
+            buf.advance(header.len_on_wire);
+            self.in_frame = true;
+            self.remaining = len;
+            self.fin = header.fin;
         }
     }
+}
+
+const OP_CONTINUE: u8 = 0x0;
+const OP_TEXT: u8 = 0x1;
+const OP_CLOSE: u8 = 0x8;
+const OP_PING: u8 = 0x9;
+
+/// A frame header (§5.2) as received, before any rule but the opcode's is checked.
+struct Header {
+    fin: bool,
+    /// Any of RSV1-3.
+    rsv: bool,
+    /// 0-2 or 8-10: the others are refused while parsing.
+    opcode: u8,
+    masked: bool,
+    /// The payload length (its top bit not checked yet).
+    len: u64,
+    /// The header's own size: 2 bytes, the extended length, the mask key.
+    len_on_wire: usize,
+}
+
+impl Header {
+    /// The header at the start of `buf`; `None` until all of it has arrived. An
+    /// unknown opcode is refused once the whole header is there, with the message
+    /// tungstenite's `FrameHeader::parse` gave it (which this replaces: the same
+    /// reading without a Cursor, an io::Read and its error type per frame).
+    #[inline]
+    fn parse(buf: &[u8]) -> Result<Option<Header>, Violation> {
+        let (b0, b1) = match buf {
+            [b0, b1, ..] => (*b0, *b1),
+            _ => return Ok(None),
+        };
+        let masked = b1 & 0x80 != 0;
+        let extended = match b1 & 0x7F {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        let len_on_wire = 2 + extended + if masked { 4 } else { 0 };
+        if buf.len() < len_on_wire {
+            return Ok(None);
+        }
+        let len = match extended {
+            0 => u64::from(b1 & 0x7F),
+            2 => u64::from(u16::from_be_bytes([buf[2], buf[3]])),
+            _ => u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes")),
+        };
+        let opcode = b0 & 0x0F;
+        if matches!(opcode, 3..=7 | 0xB..=0xF) {
+            return Err(unknown_opcode(opcode));
+        }
+        Ok(Some(Header {
+            fin: b0 & 0x80 != 0,
+            rsv: b0 & 0x70 != 0,
+            opcode,
+            masked,
+            len,
+            len_on_wire,
+        }))
+    }
+}
+
+#[cold]
+fn unknown_opcode(opcode: u8) -> Violation {
+    violation(
+        PROTOCOL_ERROR,
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::InvalidOpcode(opcode)),
+    )
 }
 
 /// A close frame's payload: nothing, or a valid code and a UTF-8 reason (§5.5.1).
@@ -323,22 +373,51 @@ impl Utf8Check {
     }
 }
 
-/// Appends one masked client frame (§5.3) holding `payload` to `out`.
+/// Appends one masked client frame (§5.3) holding `payload` to `out`: the header
+/// written by hand into one small array, then the payload masked as it is copied.
 pub fn encode(out: &mut Vec<u8>, opcode: OpCode, fin: bool, payload: &[u8]) {
-    let mask: [u8; 4] = rand::random();
-    let header = FrameHeader {
-        is_final: fin,
-        rsv1: false,
-        rsv2: false,
-        rsv3: false,
-        opcode,
-        mask: Some(mask),
+    // One u32 from the thread's CSPRNG (`[u8; 4]` would draw four).
+    let mask = rand::random::<u32>().to_ne_bytes();
+    let len = payload.len();
+    let mut head = [0u8; 14];
+    head[0] = u8::from(opcode) | if fin { 0x80 } else { 0 };
+    // §5.2: the shortest of the 7-bit, 16-bit and 64-bit forms; the mask bit set.
+    let n = if len < 126 {
+        head[1] = 0x80 | len as u8;
+        2
+    } else if len <= 0xFFFF {
+        head[1] = 0x80 | 126;
+        head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
+    } else {
+        head[1] = 0x80 | 127;
+        head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
     };
-    header
-        .format(payload.len() as u64, out)
-        .expect("writing to a Vec cannot fail");
+    head[n..n + 4].copy_from_slice(&mask);
+    out.reserve(n + 4 + len);
+    out.extend_from_slice(&head[..n + 4]);
+    copy_masked(out, payload, mask);
+}
+
+/// Appends `payload` XORed with the mask to `out`. Blocks of 128 bytes are masked
+/// on the stack and appended (one pass over the payload instead of a copy and
+/// then a second pass to mask it); the rest is copied and masked in place. Every
+/// block is a multiple of 4 bytes, so each starts at mask phase 0.
+fn copy_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
+    const BLOCK: usize = 128;
+    let wide = wide_mask(mask);
+    let mut blocks = payload.chunks_exact(BLOCK);
+    for block in &mut blocks {
+        let mut masked = [0u8; BLOCK];
+        for (m, b) in masked.chunks_exact_mut(8).zip(block.chunks_exact(8)) {
+            let v = u64::from_ne_bytes(b.try_into().expect("8 bytes")) ^ wide;
+            m.copy_from_slice(&v.to_ne_bytes());
+        }
+        out.extend_from_slice(&masked);
+    }
     let start = out.len();
-    out.extend_from_slice(payload);
+    out.extend_from_slice(blocks.remainder());
     apply_mask(&mut out[start..], mask);
 }
 
@@ -359,11 +438,17 @@ pub fn pong_opcode() -> OpCode {
     OpCode::Control(Control::Pong)
 }
 
-/// XORs `buf` with the 4-byte mask, eight bytes at a time.
-fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
-    let wide = u64::from_ne_bytes([
+/// The mask repeated over a u64 (byte order as in memory).
+fn wide_mask(mask: [u8; 4]) -> u64 {
+    u64::from_ne_bytes([
         mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
-    ]);
+    ])
+}
+
+/// XORs `buf` with the 4-byte mask, eight bytes at a time (which the compiler
+/// turns into 16-byte SIMD; unaligned loads cost little).
+fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
+    let wide = wide_mask(mask);
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let v = u64::from_ne_bytes(chunk.try_into().expect("8 bytes")) ^ wide;
@@ -378,6 +463,8 @@ fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Cursor;
+    use tungstenite::protocol::frame::FrameHeader;
     use DataKind::*;
 
     fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
@@ -538,6 +625,85 @@ mod tests {
             c.feed(&[0xF0, 0x9F]) && !c.feed(&[0x41]),
             "a broken 4-byte character"
         );
+    }
+
+    /// `Header::parse` reads every header as tungstenite's `FrameHeader::parse`
+    /// did: every first and second byte, every extended length form, every
+    /// prefix (None until complete), the same unknown-opcode refusal.
+    #[test]
+    fn header_parse_agrees_with_tungstenite_on_every_header() {
+        let tails: [&[u8]; 3] = [
+            &[
+                0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C,
+            ],
+            &[0xFF; 12],
+            &[0x80, 0, 0, 0, 0, 0, 0, 0x7E, 0xAA, 0xBB, 0xCC, 0xDD],
+        ];
+        for b0 in 0..=255u8 {
+            for b1 in 0..=255u8 {
+                for tail in tails {
+                    let mut bytes = vec![b0, b1];
+                    bytes.extend_from_slice(tail);
+                    for cut in 0..=bytes.len() {
+                        let buf = &bytes[..cut];
+                        let mut cursor = Cursor::new(buf);
+                        let theirs = FrameHeader::parse(&mut cursor);
+                        let ours = Header::parse(buf);
+                        match (theirs, ours) {
+                            (Ok(None), Ok(None)) => {}
+                            (Ok(Some((h, len))), Ok(Some(o))) => {
+                                assert_eq!(o.fin, h.is_final);
+                                assert_eq!(o.rsv, h.rsv1 || h.rsv2 || h.rsv3);
+                                assert_eq!(o.opcode, u8::from(h.opcode));
+                                assert_eq!(o.masked, h.mask.is_some());
+                                assert_eq!(o.len, len);
+                                assert_eq!(o.len_on_wire as u64, cursor.position());
+                            }
+                            (Err(e), Err(v)) => {
+                                assert_eq!(v, violation(PROTOCOL_ERROR, e));
+                            }
+                            (t, o) => panic!(
+                                "{buf:02x?}: tungstenite {t:?}, ours {:?}",
+                                o.map(|h| h.map(|h| (h.opcode, h.len)))
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Masking byte by byte, as §5.3 states it.
+    fn masked_bytewise(p: &[u8], mask: [u8; 4]) -> Vec<u8> {
+        p.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect()
+    }
+
+    #[test]
+    fn masking_matches_the_bytewise_definition_at_any_length_and_offset() {
+        let mask = [0x6d, 0xb6, 0xb2, 0x80];
+        let payload: Vec<u8> = (0..700u32).map(|i| (i * 37 + 11) as u8).collect();
+        for len in (0..=300).chain([383, 384, 385, 511, 512, 513, 700]) {
+            let p = &payload[..len];
+            let want = masked_bytewise(p, mask);
+            // In place, starting at every alignment.
+            for off in 0..8 {
+                let mut buf = vec![0xAAu8; off];
+                buf.extend_from_slice(p);
+                apply_mask(&mut buf[off..], mask);
+                assert_eq!(&buf[off..], &want[..], "in place: len {len} offset {off}");
+            }
+            // Appended after what the output already holds (a header of any size).
+            for before in [0usize, 1, 6, 13] {
+                let mut out = vec![0x55u8; before];
+                copy_masked(&mut out, p, mask);
+                assert_eq!(&out[..before], &vec![0x55u8; before][..]);
+                assert_eq!(
+                    &out[before..],
+                    &want[..],
+                    "appended: len {len} after {before}"
+                );
+            }
+        }
     }
 
     #[test]
