@@ -159,6 +159,9 @@ impl Protocol {
             return; // nothing may follow our close frame (§5.5.1)
         }
         if self.unwritten() < self.out_limit {
+            // A ping held back before is answered by this newer pong: it must not
+            // follow with its older payload.
+            self.pending_pong = None;
             self.queue(frames::pong_opcode(), true, &payload);
         } else {
             // A copy: the payload is a slice of the read buffer, which it would

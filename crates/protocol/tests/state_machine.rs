@@ -153,6 +153,18 @@ fn with_the_output_over_its_limit_only_the_latest_ping_is_answered_once() {
 }
 
 #[test]
+fn a_held_ping_is_superseded_by_a_newer_one_answered_at_once() {
+    let mut c = Conn::with_limit(16);
+    c.p.send_data(Binary, true, &[1; 10]).unwrap();
+    assert!(c.feed(&frame(FIN | PING, b"old")).is_empty(), "held back");
+    c.write_all();
+    // Drained, and a newer ping comes before the held one was answered.
+    c.feed(&frame(FIN | PING, b"new"));
+    assert!(!c.p.answer_pending_ping(), "the newer pong answered both");
+    assert_eq!(c.sent(), vec![(BINARY, true, vec![1; 10]), pong(b"new")]);
+}
+
+#[test]
 fn no_pong_and_no_keepalive_after_our_close() {
     let mut c = Conn::with_limit(1 << 20);
     assert!(c.p.send_keepalive(), "a keepalive before closing");
