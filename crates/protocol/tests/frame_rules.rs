@@ -712,13 +712,13 @@ fn violation_messages() {
             frame(FIN | 3, b""),
             ANY,
             1002,
-            proto("WebSocket protocol error: Encountered invalid opcode: 3"),
+            proto("a frame with the unknown opcode 3"),
         ),
         (
             frame(FIN | 0xB, b""),
             ANY,
             1002,
-            proto("WebSocket protocol error: Encountered invalid opcode: 11"),
+            proto("a frame with the unknown opcode 11"),
         ),
         (
             frame(PING, b""),
