@@ -41,8 +41,8 @@ use crate::ffi::async_op::{IAsyncAction, IAsyncOperationUInt32};
 use crate::ffi::certificate::WebSocketServerCustomValidationRequestedEventArgs;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{IBuffer, IOutputStream};
-use crate::ffi::websocket::{self, handler_missing, with_borrowed};
-use crate::ffi::{call, call_count, out, Context, EventRegistrationToken};
+use crate::ffi::websocket::{self, add_handler};
+use crate::ffi::{call, call_count, out, EventRegistrationToken};
 use rtws_core::winrt::message_websocket as core;
 use rtws_types::{Result, HRESULT};
 use std::ffi::{c_char, c_void};
@@ -344,16 +344,11 @@ pub extern "C" fn MessageWebSocket_add_MessageReceived(
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
     call(|| {
-        let token = out(token, "token")?;
-        let handler = handler.ok_or_else(handler_missing)?;
-        let socket = MessageWebSocket::get(this)?;
-        let sender = this as usize;
-        let ctx = Context(context);
-        let value = socket.socket().add_message_received(Box::new(move |args| {
-            let ctx = ctx;
-            with_borrowed(args, |a| handler(ctx.0, sender as *mut MessageWebSocket, a));
-        }));
-        token.set(EventRegistrationToken { value })
+        add_handler(this, handler, context, token, |h| {
+            Ok(MessageWebSocket::get(this)?
+                .socket()
+                .add_message_received(h))
+        })
     })
 }
 
@@ -389,13 +384,10 @@ pub extern "C" fn MessageWebSocket_add_Closed(
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
     call(|| {
-        websocket::add_closed(
-            MessageWebSocket::get(this)?.socket(),
-            this,
-            handler,
-            context,
-            token,
-        )
+        let socket = MessageWebSocket::get(this)?;
+        add_handler(this, handler, context, token, |h| {
+            Ok(socket.socket().add_closed(h))
+        })
     })
 }
 
@@ -431,7 +423,9 @@ pub extern "C" fn MessageWebSocket_add_ServerCustomValidationRequested(
 ) -> HRESULT {
     call(|| {
         let socket = MessageWebSocket::get(this)?;
-        websocket::add_validation_requested(socket.socket(), this, handler, context, token)
+        add_handler(this, handler, context, token, |h| {
+            Ok(socket.socket().add_validation_requested(h))
+        })
     })
 }
 

@@ -33,7 +33,7 @@ use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::certificate::WebSocketServerCustomValidationRequestedEventArgs;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{IInputStream, IOutputStream};
-use crate::ffi::websocket;
+use crate::ffi::websocket::{self, add_handler};
 use crate::ffi::{call, call_count, out, EventRegistrationToken};
 use rtws_core::winrt::stream_websocket as core;
 use rtws_types::HRESULT;
@@ -299,13 +299,10 @@ pub extern "C" fn StreamWebSocket_add_Closed(
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
     call(|| {
-        websocket::add_closed(
-            StreamWebSocket::get(this)?.socket(),
-            this,
-            handler,
-            context,
-            token,
-        )
+        let socket = StreamWebSocket::get(this)?;
+        add_handler(this, handler, context, token, |h| {
+            Ok(socket.socket().add_closed(h))
+        })
     })
 }
 
@@ -343,7 +340,9 @@ pub extern "C" fn StreamWebSocket_add_ServerCustomValidationRequested(
 ) -> HRESULT {
     call(|| {
         let socket = StreamWebSocket::get(this)?;
-        websocket::add_validation_requested(socket.socket(), this, handler, context, token)
+        add_handler(this, handler, context, token, |h| {
+            Ok(socket.socket().add_validation_requested(h))
+        })
     })
 }
 
