@@ -8,8 +8,9 @@
 //! One file per C class: the Rust behind `Prefix_Member` is in the file of `Prefix`,
 //! which also holds the class's opaque handle type and its handler typedefs. A file
 //! is named after its class (snake_case, an interface's `I` dropped); in a folder
-//! named after a class, that class is `mod.rs` and its other classes drop the
-//! folder's name. tests/ffi_layout.rs checks this table against the sources:
+//! named after a class, that class is mod.rs and the classes whose names begin with
+//! it drop that part (MessageWebSocketControl: message_websocket/control.rs).
+//! tests/ffi_layout.rs checks this table against the sources:
 //!
 //! C prefix                                            | file (under src/ffi/)
 //! --------------------------------------------------- | -----------------------------
@@ -60,7 +61,7 @@
 // the declarations.
 // IAsyncAction_, IAsyncOperation*_
 pub mod async_op;
-// Certificate_, IVectorViewCertificate_, WebSocketServerCustomValidationRequestedEventArgs_, Deferral_
+// Certificate_, IVectorViewCertificate_, WebSocketServerCustom…EventArgs_, Deferral_
 pub mod certificate;
 // PasswordCredential_
 pub mod credential;
@@ -68,11 +69,11 @@ pub mod credential;
 pub mod error;
 // No exports: the handle registry.
 pub mod handle;
-// MessageWebSocket_, MessageWebSocketControl_, MessageWebSocketInformation_, MessageWebSocketMessageReceivedEventArgs_
+// MessageWebSocket_, MessageWebSocket{Control,Information,MessageReceivedEventArgs}_
 pub mod message_websocket;
 // WebSocketClosedEventArgs_
 pub mod websocket_closed_event_args;
-// StreamWebSocket_, StreamWebSocketControl_, StreamWebSocketInformation_
+// StreamWebSocket_, StreamWebSocket{Control,Information}_
 pub mod stream_websocket;
 // IOutputStream_, IInputStream_, Buffer_, IBuffer_, DataWriter_, DataReader_
 pub mod streams;

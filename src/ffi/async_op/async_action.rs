@@ -1,5 +1,6 @@
-//! `IAsyncAction` (what ConnectAsync returns): its handle type, Completed handler type and exports, each
-//! binding a C name to the generic bodies in `async_op/mod.rs`.
+//! `IAsyncAction`, what ConnectAsync returns:
+//! its handle type, its Completed handler type, and its exports, each binding a C
+//! name to the generic bodies in async_op/mod.rs.
 //!
 //! Imports: `crate::ffi` (helpers, `handle`), `super` (the generic bodies),
 //! `rtws_core::winrt::async_op`, `rtws_types`.

@@ -1,5 +1,6 @@
-//! `IAsyncOperation<IBuffer>` as `IAsyncOperationIBuffer`: its handle type, Completed handler type and exports, each
-//! binding a C name to the generic bodies in `async_op/mod.rs`.
+//! `IAsyncOperation<IBuffer>` as `IAsyncOperationIBuffer`:
+//! its handle type, its Completed handler type, and its exports, each binding a C
+//! name to the generic bodies in async_op/mod.rs.
 //!
 //! Imports: `crate::ffi` (helpers, `handle`, `IBuffer`), `super` (the generic bodies),
 //! `rtws_core::winrt::async_op`, `rtws_types`.

@@ -1,5 +1,6 @@
-//! `IAsyncOperation<UInt32>` as `IAsyncOperationUInt32`: its handle type, Completed handler type and exports, each
-//! binding a C name to the generic bodies in `async_op/mod.rs`.
+//! `IAsyncOperation<UInt32>` as `IAsyncOperationUInt32`:
+//! its handle type, its Completed handler type, and its exports, each binding a C
+//! name to the generic bodies in async_op/mod.rs.
 //!
 //! Imports: `crate::ffi` (helpers, `handle`), `super` (the generic bodies),
 //! `rtws_core::winrt::async_op`, `rtws_types`.

@@ -5,11 +5,11 @@
 //! Closed handler's `WebSocketClosedEventArgs`, which StreamWebSocket shares, is in
 //! ffi/websocket_closed_event_args.rs.
 //!
-//! The members it shares with StreamWebSocket (UWP's IWebSocket) call the
-//! same bodies in ffi/websocket.rs and behave the same; each is documented here in
-//! full, as C users read one function at a time. tests/ffi_layout.rs fails when
-//! this file's copy of a shared member (doc comment and body) drifts from the one
-//! in ffi/stream_websocket/mod.rs: change both.
+//! The members it shares with StreamWebSocket (UWP's IWebSocket) call
+//! the same bodies in ffi/websocket.rs and behave the same; each is documented here
+//! in full, as C users read one function at a time. tests/ffi_layout.rs fails when
+//! a shared member here (doc comment or body) differs from its copy in
+//! ffi/stream_websocket/mod.rs other than by the class name: change both.
 //!
 //! Thread rules for every function of this class and its Control, Information and
 //! event arguments: callable from any thread, including from inside rtws handlers.

@@ -1,10 +1,10 @@
 //! `StreamWebSocketInformation`: the read-only facts of one StreamWebSocket.
 //!
-//! The members it shares with MessageWebSocketInformation (UWP's IWebSocketInformation) call the
-//! same bodies in ffi/websocket.rs and behave the same; each is documented here in
-//! full, as C users read one function at a time. tests/ffi_layout.rs fails when
-//! this file's copy of a shared member (doc comment and body) drifts from the one
-//! in ffi/message_websocket/information.rs: change both.
+//! The members it shares with MessageWebSocketInformation (UWP's IWebSocketInformation) call
+//! the same bodies in ffi/websocket.rs and behave the same; each is documented here
+//! in full, as C users read one function at a time. tests/ffi_layout.rs fails when
+//! a shared member here (doc comment or body) differs from its copy in
+//! ffi/message_websocket/information.rs other than by the class name: change both.
 //!
 //! Imports: `crate::ffi` (helpers, `handle`, `websocket`, the handle types its
 //! functions hand out), `rtws_core::winrt::stream_websocket`, `rtws_types`.

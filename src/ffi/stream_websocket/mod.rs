@@ -3,11 +3,11 @@
 //! (control.rs) and `StreamWebSocketInformation` (information.rs); the Closed
 //! handler's `WebSocketClosedEventArgs` is in ffi/websocket_closed_event_args.rs.
 //!
-//! The members it shares with MessageWebSocket (UWP's IWebSocket) call the
-//! same bodies in ffi/websocket.rs and behave the same; each is documented here in
-//! full, as C users read one function at a time. tests/ffi_layout.rs fails when
-//! this file's copy of a shared member (doc comment and body) drifts from the one
-//! in ffi/message_websocket/mod.rs: change both.
+//! The members it shares with MessageWebSocket (UWP's IWebSocket) call
+//! the same bodies in ffi/websocket.rs and behave the same; each is documented here
+//! in full, as C users read one function at a time. tests/ffi_layout.rs fails when
+//! a shared member here (doc comment or body) differs from its copy in
+//! ffi/message_websocket/mod.rs other than by the class name: change both.
 //!
 //! Thread rules for every function of this class and its Control and Information:
 //! callable from any thread, including from inside rtws handlers. The Closed handler
