@@ -1422,6 +1422,7 @@ HRESULT WebSocketServerCustomValidationRequestedEventArgs_Reject(WebSocketServer
  * thread, after the handler returned. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
  *
  * ```c
+ * void start_my_check(WebSocketServerCustomValidationRequestedEventArgs *, Deferral *); // yours
  * static void on_validate(void *ctx, MessageWebSocket *ws,
  *                         WebSocketServerCustomValidationRequestedEventArgs *args) {
  *     Deferral *d; WebSocketServerCustomValidationRequestedEventArgs_GetDeferral(args, &d);
@@ -1509,7 +1510,9 @@ HRESULT PasswordCredential_get_Password(PasswordCredential *this_, const char **
  *
  * ```c
  * HRESULT hr = IAsyncAction_Wait(connect, RTWS_INFINITE);
- * if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
+ * if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) {
+ *     // no server listens there: try another one
+ * }
  * ```
  */
 WebErrorStatus WebSocketError_GetStatus(HRESULT hresult);

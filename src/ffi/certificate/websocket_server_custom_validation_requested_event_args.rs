@@ -109,6 +109,7 @@ pub extern "C" fn WebSocketServerCustomValidationRequestedEventArgs_Reject(
 /// thread, after the handler returned. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
 ///
 /// ```c
+/// void start_my_check(WebSocketServerCustomValidationRequestedEventArgs *, Deferral *); // yours
 /// static void on_validate(void *ctx, MessageWebSocket *ws,
 ///                         WebSocketServerCustomValidationRequestedEventArgs *args) {
 ///     Deferral *d; WebSocketServerCustomValidationRequestedEventArgs_GetDeferral(args, &d);

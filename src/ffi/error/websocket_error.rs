@@ -15,7 +15,9 @@ use rtws_types::{web_error_status, WebErrorStatus, HRESULT};
 ///
 /// ```c
 /// HRESULT hr = IAsyncAction_Wait(connect, RTWS_INFINITE);
-/// if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
+/// if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) {
+///     // no server listens there: try another one
+/// }
 /// ```
 #[no_mangle]
 pub extern "C" fn WebSocketError_GetStatus(hresult: HRESULT) -> WebErrorStatus {
