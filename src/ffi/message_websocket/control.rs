@@ -1,8 +1,8 @@
 //! `MessageWebSocketControl`: the settings of one MessageWebSocket.
 //!
-//! The members it shares with StreamWebSocketControl (UWP's IWebSocketControl) call
-//! the same bodies in ffi/websocket.rs and behave the same; each is documented here
-//! in full, as C users read one function at a time. tests/ffi_layout.rs fails when
+//! The members it shares with StreamWebSocketControl (UWP's IWebSocketControl) make the
+//! same core calls (the longer bodies are in ffi/websocket.rs); each is documented
+//! here in full, as C users read one function at a time. tests/ffi_layout.rs fails when
 //! a shared member here (doc comment or body) differs from its copy in
 //! ffi/stream_websocket/control.rs other than by the class name: change both.
 //!

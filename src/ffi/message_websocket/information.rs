@@ -1,8 +1,8 @@
 //! `MessageWebSocketInformation`: the read-only facts of one MessageWebSocket.
 //!
-//! The members it shares with StreamWebSocketInformation (UWP's IWebSocketInformation) call
-//! the same bodies in ffi/websocket.rs and behave the same; each is documented here
-//! in full, as C users read one function at a time. tests/ffi_layout.rs fails when
+//! The members it shares with StreamWebSocketInformation (UWP's IWebSocketInformation) make the
+//! same core calls (the longer bodies are in ffi/websocket.rs); each is documented
+//! here in full, as C users read one function at a time. tests/ffi_layout.rs fails when
 //! a shared member here (doc comment or body) differs from its copy in
 //! ffi/stream_websocket/information.rs other than by the class name: change both.
 //!

@@ -3,9 +3,9 @@
 //! (control.rs) and `StreamWebSocketInformation` (information.rs); the Closed
 //! handler's `WebSocketClosedEventArgs` is in ffi/websocket_closed_event_args.rs.
 //!
-//! The members it shares with MessageWebSocket (UWP's IWebSocket) call
-//! the same bodies in ffi/websocket.rs and behave the same; each is documented here
-//! in full, as C users read one function at a time. tests/ffi_layout.rs fails when
+//! The members it shares with MessageWebSocket (UWP's IWebSocket) make the
+//! same core calls (the longer bodies are in ffi/websocket.rs); each is documented
+//! here in full, as C users read one function at a time. tests/ffi_layout.rs fails when
 //! a shared member here (doc comment or body) differs from its copy in
 //! ffi/message_websocket/mod.rs other than by the class name: change both.
 //!
