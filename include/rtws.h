@@ -1422,6 +1422,7 @@ HRESULT WebSocketServerCustomValidationRequestedEventArgs_Reject(WebSocketServer
  * thread, after the handler returned. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
  *
  * ```c
+ * void start_my_check(WebSocketServerCustomValidationRequestedEventArgs *, Deferral *); // yours
  * static void on_validate(void *ctx, MessageWebSocket *ws,
  *                         WebSocketServerCustomValidationRequestedEventArgs *args) {
  *     Deferral *d; WebSocketServerCustomValidationRequestedEventArgs_GetDeferral(args, &d);
@@ -1509,7 +1510,9 @@ HRESULT PasswordCredential_get_Password(PasswordCredential *this_, const char **
  *
  * ```c
  * HRESULT hr = IAsyncAction_Wait(connect, RTWS_INFINITE);
- * if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
+ * if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) {
+ *     // no server listens there: try another one
+ * }
  * ```
  */
 WebErrorStatus WebSocketError_GetStatus(HRESULT hresult);
@@ -2204,19 +2207,6 @@ HRESULT WebSocketClosedEventArgs_get_Reason(WebSocketClosedEventArgs *this_, con
 HRESULT StreamWebSocket_get_InputStream(StreamWebSocket *this_, IInputStream **stream);
 
 /**
- * `NoDelay` (default true: TCP_NODELAY, Nagle's algorithm off). Returns `S_OK`;
- * `E_POINTER`; `E_INVALIDARG`.
- */
-HRESULT StreamWebSocketControl_get_NoDelay(StreamWebSocketControl *this_, bool *value);
-
-/**
- * Sets `NoDelay`: false lets the kernel coalesce small writes (Nagle). Before
- * ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`
- * (after ConnectAsync); `RO_E_CLOSED`.
- */
-HRESULT StreamWebSocketControl_put_NoDelay(StreamWebSocketControl *this_, bool value);
-
-/**
  * Creates a StreamWebSocket (the `StreamWebSocket()` constructor), with UWP's
  * defaults (NoDelay true).
  * The caller owns one reference in `*result`; releasing the last reference closes
@@ -2412,6 +2402,19 @@ uint32_t StreamWebSocketControl_AddRef(StreamWebSocketControl *this_);
  * Releases a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t StreamWebSocketControl_Release(StreamWebSocketControl *this_);
+
+/**
+ * `NoDelay` (default true: TCP_NODELAY, Nagle's algorithm off). Returns `S_OK`;
+ * `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_NoDelay(StreamWebSocketControl *this_, bool *value);
+
+/**
+ * Sets `NoDelay`: false lets the kernel coalesce small writes (Nagle). Before
+ * ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL`
+ * (after ConnectAsync); `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocketControl_put_NoDelay(StreamWebSocketControl *this_, bool value);
 
 /**
  * `OutboundBufferSizeInBytes`: the TCP send buffer (SO_SNDBUF) the connection

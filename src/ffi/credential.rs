@@ -1,5 +1,7 @@
 //! `PasswordCredential` (Windows.Security.Credentials). Immutable: every function
 //! may be called from any thread.
+//!
+//! Imports: `crate::ffi` (helpers, `handle`), `rtws_core::winrt::credential`, `rtws_types`.
 
 use crate::ffi::handle::Handle;
 use crate::ffi::{call, call_count, in_str, out};

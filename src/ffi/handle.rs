@@ -6,6 +6,9 @@
 //! The registry is a slab: a key names a slot and the slot's generation, so a
 //! stale key (its slot freed, maybe reused) never matches again; each slot has its
 //! own lock, so calls on different objects never contend, and lookups hash nothing.
+//!
+//! Imports: `crate::ffi` (`c_text`, the one NUL policy), `rtws_types`; the ffi's
+//! class files import `Handle` to tie their opaque C types to core objects.
 
 use once_cell::sync::OnceCell;
 use parking_lot::{Mutex, RwLock};

@@ -1,16 +1,85 @@
-//! The C ABI. One module per class family; each exported function is a thin
-//! layer: check pointers and values, convert, call `crate::core`, convert back.
-//! `call` is the panic boundary every export goes through.
+//! The C ABI: every `#[no_mangle] extern "C"` function of rtws, from which cbindgen
+//! generates include/rtws.h. Each export is a thin layer: check pointers and values,
+//! convert, call `rtws_core`, convert back. Here: `call`, the panic boundary every
+//! export goes through, the checks and conversions of C arguments (`out`, `in_str`,
+//! ...), and the value types of the WinRT ABI (`EventRegistrationToken`, `DateTime`,
+//! `TimeSpan`).
+//!
+//! One file per C class: the Rust behind `Prefix_Member` is in the file of `Prefix`,
+//! which also holds the class's opaque handle type and its handler typedefs. A file
+//! is named after its class (snake_case, an interface's `I` dropped); in a folder
+//! named after a class, that class is mod.rs and the classes whose names begin with
+//! it drop that part (MessageWebSocketControl: message_websocket/control.rs).
+//! tests/ffi_layout.rs checks this table against the sources:
+//!
+//! C prefix                                            | file (under src/ffi/)
+//! --------------------------------------------------- | -----------------------------
+//! `IAsyncAction_`                                     | async_op/async_action.rs
+//! `IAsyncOperationUInt32_`                            | async_op/async_operation_uint32.rs
+//! `IAsyncOperationBoolean_`                           | async_op/async_operation_boolean.rs
+//! `IAsyncOperationIBuffer_`                           | async_op/async_operation_ibuffer.rs
+//! `Certificate_`                                      | certificate/mod.rs
+//! `IVectorViewCertificate_`                           | certificate/vector_view_certificate.rs
+//! `WebSocketServerCustomValidationRequestedEventArgs_` | certificate/websocket_server_custom_validation_requested_event_args.rs
+//! `Deferral_`                                         | certificate/deferral.rs
+//! `PasswordCredential_`                               | credential.rs
+//! `WebSocketError_`                                   | error/websocket_error.rs
+//! `rtws_`                                             | error/rtws.rs
+//! `MessageWebSocket_`                                 | message_websocket/mod.rs
+//! `MessageWebSocketControl_`                          | message_websocket/control.rs
+//! `MessageWebSocketInformation_`                      | message_websocket/information.rs
+//! `MessageWebSocketMessageReceivedEventArgs_`         | message_websocket/message_received_event_args.rs
+//! `WebSocketClosedEventArgs_`                         | websocket_closed_event_args.rs
+//! `StreamWebSocket_`                                  | stream_websocket/mod.rs
+//! `StreamWebSocketControl_`                           | stream_websocket/control.rs
+//! `StreamWebSocketInformation_`                       | stream_websocket/information.rs
+//! `IOutputStream_`                                    | streams/output_stream.rs
+//! `IInputStream_`                                     | streams/input_stream.rs
+//! `Buffer_` (its constructors), `IBuffer_`            | streams/buffer.rs
+//! `DataWriter_`                                       | streams/data_writer.rs
+//! `DataReader_`                                       | streams/data_reader.rs
+//! `IVectorString_`                                    | vector/vector_string.rs
+//! `IVectorChainValidationResult_`                     | vector/vector_chain_validation_result.rs
+//!
+//! Besides: handle.rs, the handle registry (C pointers are keys, never Rust
+//! addresses), and websocket.rs, what the two socket classes share: the bodies of
+//! their common members and `add_handler`, the registration of every event handler.
+//! The members the socket classes share are written in both classes' files (each C
+//! function has its own doc comment); tests/ffi_layout.rs fails when the two copies
+//! drift apart.
+//!
+//! The `mod` declarations here and in each folder's mod.rs are in the order of
+//! rtws.h: cbindgen emits the functions in the order it parses them (a module's own
+//! items, then its submodules in declaration order), so moving a declaration moves
+//! functions in the header (`cargo test --test header` then fails until blessed).
+//!
+//! Imports: the ffi modules use `crate::ffi` (these helpers, `handle`, `websocket`,
+//! each other's handle types), `rtws_core` and `rtws_types`. Nothing else in rtws
+//! imports them, and the core crates cannot: they do not depend on this crate.
 
+// In the order of rtws.h (above); the comment lines also keep rustfmt from sorting
+// the declarations.
+// IAsyncAction_, IAsyncOperation*_
 pub mod async_op;
+// Certificate_, IVectorViewCertificate_, WebSocketServerCustom…EventArgs_, Deferral_
 pub mod certificate;
+// PasswordCredential_
 pub mod credential;
+// WebSocketError_, rtws_
 pub mod error;
+// No exports: the handle registry.
 pub mod handle;
+// MessageWebSocket_, MessageWebSocket{Control,Information,MessageReceivedEventArgs}_
 pub mod message_websocket;
+// WebSocketClosedEventArgs_
+pub mod websocket_closed_event_args;
+// StreamWebSocket_, StreamWebSocket{Control,Information}_
 pub mod stream_websocket;
+// IOutputStream_, IInputStream_, Buffer_, IBuffer_, DataWriter_, DataReader_
 pub mod streams;
+// IVectorString_, IVectorChainValidationResult_
 pub mod vector;
+// No exports: what the two socket classes share.
 pub mod websocket;
 
 use rtws_types::{

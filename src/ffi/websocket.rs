@@ -1,14 +1,19 @@
-//! The bodies of the members both socket classes have (UWP's IWebSocket,
-//! IWebSocketControl and IWebSocketInformation): `MessageWebSocket_X` and
-//! `StreamWebSocket_X` are separate C symbols (and separately documented), and
-//! both call the function here with their `core::socket::Socket`.
+//! What the two socket classes share (UWP's IWebSocket, IWebSocketControl and
+//! IWebSocketInformation): the bodies of their common members, the registration of
+//! every event handler (`add_handler`), and `BandwidthStatistics`.
+//!
+//! `MessageWebSocket_X` and `StreamWebSocket_X` are separate C symbols, each with its
+//! own doc comment (cbindgen reads only real functions, not macro output): each
+//! class's file calls the body here with its `core::socket::Socket`, and
+//! tests/ffi_layout.rs keeps the two classes' copies of every shared member (doc
+//! comment and body) the same up to the class name.
+//!
+//! Imports: `crate::ffi` (helpers, `handle`, the handle types these members hand
+//! out), `rtws_core::winrt::{socket, validation, vector}`, `rtws_types`.
 
 use crate::ffi::async_op::IAsyncAction;
-use crate::ffi::certificate::{
-    Certificate, IVectorViewCertificate, WebSocketServerCustomValidationRequestedEventArgs,
-};
+use crate::ffi::certificate::{Certificate, IVectorViewCertificate};
 use crate::ffi::handle::Handle;
-use crate::ffi::message_websocket::WebSocketClosedEventArgs;
 use crate::ffi::vector::IVectorChainValidationResult;
 use crate::ffi::{in_str, out, Context, EventRegistrationToken};
 use rtws_core::winrt::socket::Socket;
@@ -32,15 +37,42 @@ pub struct BandwidthStatistics {
     pub InboundBandwidthPeaked: bool,
 }
 
-pub(crate) fn handler_missing() -> Error {
-    Error::new(E_POINTER, "the handler is NULL")
-}
+/// A C event handler as the registration sees it: `handler(context, sender, args)`,
+/// with `sender` and `args` borrowed for the call. (Each event's own typedef, e.g.
+/// `MessageWebSocketClosedHandler`, is this type with named parameters.)
+pub(crate) type EventHandler<S, A> = Option<extern "C" fn(*mut c_void, *mut S, *mut A)>;
 
-/// Passes a core event argument to a C handler as a handle borrowed for the call.
-pub(crate) fn with_borrowed<H: Handle>(args: &Arc<H::Target>, f: impl FnOnce(*mut H)) {
-    let handle = H::publish(args.clone());
-    f(handle);
-    let _ = H::release(handle);
+/// The core's handler for an event whose arguments are `T`.
+pub(crate) type CoreHandler<T> = Box<dyn Fn(&Arc<T>) + Send + Sync>;
+
+/// The body of every `add_<Event>` function: checks `token` and `handler`, then
+/// calls `register` (the event source's add function, e.g. `Socket::add_closed`)
+/// with a core handler that calls `handler(context, sender, args)`, the core's
+/// arguments converted to an `A` handle borrowed for the call; stores the token
+/// `register` returns in `*token`. `sender` is the C handle the handler gets back.
+///
+/// Which error a call with several bad arguments reports is each caller's, as it
+/// was before this function: `add_MessageReceived` looks its socket up inside
+/// `register` (a NULL token or handler is reported first), `add_Closed` and
+/// `add_ServerCustomValidationRequested` before calling this (a dead handle first).
+pub(crate) fn add_handler<S: 'static, A: Handle + 'static>(
+    sender: *mut S,
+    handler: EventHandler<S, A>,
+    context: *mut c_void,
+    token: *mut EventRegistrationToken,
+    register: impl FnOnce(CoreHandler<A::Target>) -> Result<i64>,
+) -> Result<()> {
+    let token = out(token, "token")?;
+    let handler = handler.ok_or_else(|| Error::new(E_POINTER, "the handler is NULL"))?;
+    let sender = sender as usize;
+    let ctx = Context(context);
+    let value = register(Box::new(move |args| {
+        let ctx = ctx;
+        let args = A::publish(args.clone());
+        handler(ctx.0, sender as *mut S, args);
+        let _ = A::release(args);
+    }))?;
+    token.set(EventRegistrationToken { value })
 }
 
 pub(crate) fn connect(
@@ -70,25 +102,6 @@ pub(crate) fn close_with_status(socket: &Socket, code: u16, reason: *const c_cha
         in_str(reason, "reason")?
     };
     socket.close(Some((code, reason)))
-}
-
-/// `sender` is the C handle the handler gets back (borrowed for the call).
-pub(crate) fn add_closed<S: 'static>(
-    socket: &Socket,
-    sender: *mut S,
-    handler: Option<extern "C" fn(*mut c_void, *mut S, *mut WebSocketClosedEventArgs)>,
-    context: *mut c_void,
-    token: *mut EventRegistrationToken,
-) -> Result<()> {
-    let token = out(token, "token")?;
-    let handler = handler.ok_or_else(handler_missing)?;
-    let sender = sender as usize;
-    let ctx = Context(context);
-    let value = socket.add_closed(Box::new(move |args| {
-        let ctx = ctx;
-        with_borrowed(args, |a| handler(ctx.0, sender as *mut S, a));
-    }));
-    token.set(EventRegistrationToken { value })
 }
 
 pub(crate) fn bandwidth_statistics(socket: &Socket, value: *mut BandwidthStatistics) -> Result<()> {
@@ -148,27 +161,6 @@ pub(crate) fn intermediate_certificates(
         .map(|t| t.intermediates().to_vec())
         .unwrap_or_default();
     value.set(IVectorViewCertificate::new_handle(list))
-}
-
-/// `sender` is the C handle the handler gets back (borrowed for the call).
-pub(crate) fn add_validation_requested<S: 'static>(
-    socket: &Socket,
-    sender: *mut S,
-    handler: Option<
-        extern "C" fn(*mut c_void, *mut S, *mut WebSocketServerCustomValidationRequestedEventArgs),
-    >,
-    context: *mut c_void,
-    token: *mut EventRegistrationToken,
-) -> Result<()> {
-    let token = out(token, "token")?;
-    let handler = handler.ok_or_else(handler_missing)?;
-    let sender = sender as usize;
-    let ctx = Context(context);
-    let value = socket.add_validation_requested(Box::new(move |args| {
-        let ctx = ctx;
-        with_borrowed(args, |a| handler(ctx.0, sender as *mut S, a));
-    }));
-    token.set(EventRegistrationToken { value })
 }
 
 /// Control.ClientCertificate: a new reference, or NULL when none.

@@ -1,28 +1,14 @@
-//! `WebSocketError`, the last-error message, and library lifetime.
+//! The functions of rtws itself, `rtws_*`: the last-error message and library
+//! lifetime (Shutdown).
+//!
+//! Imports: `crate::ffi` (helpers, `handle`), `rtws_core` (the runtime, TLS
+//! connectors), `rtws_types`.
 
 use crate::ffi::{call, handle, last_error_ptr};
 use rtws_core::winrt::runtime;
-use rtws_types::{web_error_status, Result, WebErrorStatus, HRESULT};
+use rtws_types::{Result, HRESULT};
 use std::ffi::c_char;
 use std::time::Duration;
-
-/// `WebSocketError.GetStatus`: the `WebErrorStatus` that an HRESULT returned by an
-/// rtws function (or an async operation's `ErrorCode`) stands for.
-///
-/// Network failures map to their WinINet statuses (`WININET_E_CANNOT_CONNECT` →
-/// `WebErrorStatus_CannotConnect`, …), `HTTP_E_STATUS_*` (0x8019xxxx) to the HTTP
-/// status values (404 → `WebErrorStatus_NotFound`), canceled and aborted operations
-/// to `WebErrorStatus_OperationCanceled`; anything else, S_OK included, is
-/// `WebErrorStatus_Unknown`. Pure function: any thread, never fails.
-///
-/// ```c
-/// HRESULT hr = IAsyncAction_Wait(connect, RTWS_INFINITE);
-/// if (RTWS_FAILED(hr) && WebSocketError_GetStatus(hr) == WebErrorStatus_CannotConnect) { ... }
-/// ```
-#[no_mangle]
-pub extern "C" fn WebSocketError_GetStatus(hresult: HRESULT) -> WebErrorStatus {
-    web_error_status(hresult)
-}
 
 /// A readable description of the last failure of an rtws call on the calling
 /// thread (the role of `GetRestrictedErrorInfo` on Windows).

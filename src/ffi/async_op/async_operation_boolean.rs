@@ -1,0 +1,143 @@
+//! `IAsyncOperation<Boolean>` as `IAsyncOperationBoolean`:
+//! its handle type, its Completed handler type, and its exports, each binding a C
+//! name to the generic bodies in async_op/mod.rs.
+//!
+//! Imports: `crate::ffi` (helpers, `handle`), `super` (the generic bodies),
+//! `rtws_core::winrt::async_op`, `rtws_types`.
+
+use super::{put_completed, wait, Completed};
+use crate::ffi::handle::Handle;
+use crate::ffi::{call, call_count, out};
+use rtws_core::winrt::async_op::AsyncOp;
+use rtws_types::{AsyncStatus, HRESULT};
+use std::ffi::c_void;
+
+/// Opaque handle of an IAsyncOperationBoolean (returned by FlushAsync).
+pub struct IAsyncOperationBoolean {
+    _private: [u8; 0],
+}
+
+impl Handle for IAsyncOperationBoolean {
+    type Target = AsyncOp<bool>;
+    const NAME: &'static str = "IAsyncOperationBoolean";
+}
+
+/// Called once when an IAsyncOperationBoolean completes, fails or is canceled, on a library thread
+/// (or at once, on the calling thread, if it had already finished). `async_info` is
+/// borrowed for the call; AddRef it to keep it. Must not throw or longjmp.
+pub type AsyncOperationCompletedHandlerBoolean = Completed<IAsyncOperationBoolean>;
+
+/// Adds a reference to the operation. Returns the new count, or 0 (with the last
+/// error message set) when `op` is not a live IAsyncOperationBoolean handle. Any thread.
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_AddRef(op: *mut IAsyncOperationBoolean) -> u32 {
+    call_count(|| IAsyncOperationBoolean::add_ref(op))
+}
+
+/// Releases a reference; the handle is invalid once the count reaches 0. Releasing
+/// does not cancel the operation: its work goes on and its Completed handler (if
+/// any) still runs. Returns the new count, or 0 when `op` is not a live handle.
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_Release(op: *mut IAsyncOperationBoolean) -> u32 {
+    call_count(|| IAsyncOperationBoolean::release(op))
+}
+
+/// Sets the Completed handler (once per operation). `context` is passed back
+/// verbatim. If the operation already finished, the handler runs before this returns,
+/// on the calling thread; otherwise later on a library thread. rtws holds a reference
+/// on `op` until the handler has returned.
+///
+/// Returns `S_OK`; `E_POINTER` (NULL handler), `E_INVALIDARG` (not a live handle),
+/// `E_ILLEGAL_DELEGATE_ASSIGNMENT` (a handler was already set), `E_ILLEGAL_METHOD_CALL`
+/// (the operation was closed).
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_put_Completed(
+    op: *mut IAsyncOperationBoolean,
+    handler: AsyncOperationCompletedHandlerBoolean,
+    context: *mut c_void,
+) -> HRESULT {
+    call(|| put_completed(op, handler, context))
+}
+
+/// `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
+/// Returns `S_OK`; `E_POINTER`, `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_get_Status(
+    op: *mut IAsyncOperationBoolean,
+    status: *mut AsyncStatus,
+) -> HRESULT {
+    call(|| out(status, "status")?.set(IAsyncOperationBoolean::get(op)?.status()?))
+}
+
+/// `IAsyncInfo.ErrorCode`: `S_OK` while started or when completed, the failure
+/// HRESULT after an error, `0x800704C7` (ERROR_CANCELLED) after a cancel. A failure
+/// code also becomes the thread's last error message. Returns `S_OK`; `E_POINTER`,
+/// `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_get_ErrorCode(
+    op: *mut IAsyncOperationBoolean,
+    error_code: *mut HRESULT,
+) -> HRESULT {
+    call(|| super::error_code(op, error_code))
+}
+
+/// `IAsyncInfo.Id`: a process-unique number for the operation. Returns `S_OK`;
+/// `E_POINTER`, `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_get_Id(
+    op: *mut IAsyncOperationBoolean,
+    id: *mut u32,
+) -> HRESULT {
+    call(|| out(id, "id")?.set(IAsyncOperationBoolean::get(op)?.id()))
+}
+
+/// `IAsyncInfo.Cancel`: asks the operation to stop. A started operation ends with
+/// `AsyncStatus_Canceled` at once, and its Completed handler runs on this thread
+/// before Cancel returns; a finished one is unchanged. The work behind it stops if
+/// it can: a connect is abandoned; a store not yet handed to the socket is not
+/// sent (one already being written still goes out).
+/// Returns `S_OK`; `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_Cancel(op: *mut IAsyncOperationBoolean) -> HRESULT {
+    call(|| IAsyncOperationBoolean::get(op)?.cancel())
+}
+
+/// `IAsyncInfo.Close`: ends the operation's use; later calls other than
+/// AddRef/Release, get_Id and Close fail with `E_ILLEGAL_METHOD_CALL`. Returns `S_OK`; `E_INVALIDARG`,
+/// `E_ILLEGAL_STATE_CHANGE` (still started).
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_Close(op: *mut IAsyncOperationBoolean) -> HRESULT {
+    call(|| IAsyncOperationBoolean::get(op)?.close())
+}
+
+/// `GetResults`: stores the result in `*results` once completed. Returns `S_OK`; the
+/// failure HRESULT after an error, `0x800704C7` after a cancel,
+/// `E_ILLEGAL_METHOD_CALL` while started or closed; `E_POINTER`, `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_GetResults(
+    op: *mut IAsyncOperationBoolean,
+    results: *mut bool,
+) -> HRESULT {
+    call(|| {
+        let results = out(results, "results")?;
+        results.set(IAsyncOperationBoolean::get(op)?.results()?)
+    })
+}
+
+/// rtws extension: blocks until the operation finishes or `timeout_ms` passes
+/// (`RTWS_INFINITE`: no limit; 0: poll), then stores the result in `*results` (may be
+/// NULL when not wanted). Returns as `IAsyncAction_Wait` does.
+#[no_mangle]
+pub extern "C" fn IAsyncOperationBoolean_Wait(
+    op: *mut IAsyncOperationBoolean,
+    timeout_ms: u32,
+    results: *mut bool,
+) -> HRESULT {
+    call(|| {
+        let value = wait(op, timeout_ms)?;
+        if !results.is_null() {
+            out(results, "results")?.set(value)?;
+        }
+        Ok(())
+    })
+}

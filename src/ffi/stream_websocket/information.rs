@@ -1,0 +1,153 @@
+//! `StreamWebSocketInformation`: the read-only facts of one StreamWebSocket.
+//!
+//! The members it shares with MessageWebSocketInformation (UWP's IWebSocketInformation) make the
+//! same core calls (the longer bodies are in ffi/websocket.rs); each is documented
+//! here in full, as C users read one function at a time. tests/ffi_layout.rs fails when
+//! a shared member here (doc comment or body) differs from its copy in
+//! ffi/message_websocket/information.rs other than by the class name: change both.
+//!
+//! Imports: `crate::ffi` (helpers, `handle`, `websocket`, the handle types its
+//! functions hand out), `rtws_core::winrt::stream_websocket`, `rtws_types`.
+
+use crate::ffi::certificate::{Certificate, IVectorViewCertificate};
+use crate::ffi::handle::Handle;
+use crate::ffi::vector::IVectorChainValidationResult;
+use crate::ffi::websocket::{self, BandwidthStatistics};
+use crate::ffi::{call, call_count, out};
+use rtws_core::winrt::stream_websocket as core;
+use rtws_types::SocketSslErrorSeverity;
+use rtws_types::HRESULT;
+use std::ffi::c_char;
+
+/// Opaque handle of a StreamWebSocketInformation (read-only facts of one socket).
+pub struct StreamWebSocketInformation {
+    _private: [u8; 0],
+}
+impl Handle for StreamWebSocketInformation {
+    type Target = core::StreamWebSocketInformation;
+    const NAME: &'static str = "StreamWebSocketInformation";
+}
+
+/// Adds a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_AddRef(this: *mut StreamWebSocketInformation) -> u32 {
+    call_count(|| StreamWebSocketInformation::add_ref(this))
+}
+
+/// Releases a reference. Returns the new count, or 0 when not a live handle.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_Release(this: *mut StreamWebSocketInformation) -> u32 {
+    call_count(|| StreamWebSocketInformation::release(this))
+}
+
+/// `Protocol`: the subprotocol the server chose, as a UTF-8 string owned by the
+/// Information object (valid while it lives; it never changes once set). Empty
+/// before the connect completes or when none was negotiated.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_Protocol(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *const c_char,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(StreamWebSocketInformation::c_str(
+            this,
+            "Protocol",
+            |info| info.0.protocol().to_owned(),
+        )?)
+    })
+}
+
+/// `LocalAddress`: the local IP address of the connection ("127.0.0.1", "::1"), a
+/// string owned by the Information object (valid while it lives). Empty before the
+/// connect completes. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_LocalAddress(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *const c_char,
+) -> HRESULT {
+    call(|| {
+        let value = out(value, "value")?;
+        value.set(StreamWebSocketInformation::c_str(
+            this,
+            "LocalAddress",
+            |info| info.0.local_address().to_owned(),
+        )?)
+    })
+}
+
+/// `BandwidthStatistics`: the bits per second the connection moved each way,
+/// measured by rtws over the window between calls (at least one second: calls
+/// closer together return the last window's figures; all zero before the connect
+/// and during its first second). The instability and peaked members are not
+/// measured and stay 0/false, as UWP reports them without extended TCP statistics.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_BandwidthStatistics(
+    this: *mut StreamWebSocketInformation,
+    value: *mut BandwidthStatistics,
+) -> HRESULT {
+    call(|| websocket::bandwidth_statistics(&StreamWebSocketInformation::get(this)?.0, value))
+}
+
+/// `ServerCertificateErrorSeverity` of a `wss:` connection: None (the server's
+/// certificate had no error), Ignorable (it had errors, all in
+/// IgnorableServerCertificateErrors). A connect with any other error fails, so
+/// Fatal is never seen on a connected socket. None before connect and for `ws:`.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_ServerCertificateErrorSeverity(
+    this: *mut StreamWebSocketInformation,
+    value: *mut SocketSslErrorSeverity,
+) -> HRESULT {
+    call(|| websocket::certificate_error_severity(&StreamWebSocketInformation::get(this)?.0, value))
+}
+
+/// `ServerCertificateErrors`: a new reference (caller owns it) to a read-only list
+/// of the certificate errors the `wss:` connection had (the ignored ones); empty
+/// when none, before connect, and for `ws:`. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_ServerCertificateErrors(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *mut IVectorChainValidationResult,
+) -> HRESULT {
+    call(|| {
+        websocket::certificate_error_list(
+            StreamWebSocketInformation::get(this)?.0.server_trust(),
+            value,
+        )
+    })
+}
+
+/// `ServerCertificate`: a new reference (caller owns it) to the `wss:` server's
+/// certificate, or NULL (before connect, and for `ws:`). Returns `S_OK`;
+/// `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_ServerCertificate(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *mut Certificate,
+) -> HRESULT {
+    call(|| {
+        websocket::server_certificate(
+            StreamWebSocketInformation::get(this)?.0.server_trust(),
+            value,
+        )
+    })
+}
+
+/// `ServerIntermediateCertificates`: a new reference (caller owns it) to a
+/// read-only list of the certificates the `wss:` server sent after its own (empty
+/// before connect and for `ws:`). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_ServerIntermediateCertificates(
+    this: *mut StreamWebSocketInformation,
+    value: *mut *mut IVectorViewCertificate,
+) -> HRESULT {
+    call(|| {
+        websocket::intermediate_certificates(
+            StreamWebSocketInformation::get(this)?.0.server_trust(),
+            value,
+        )
+    })
+}
