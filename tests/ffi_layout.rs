@@ -579,3 +579,94 @@ fn the_code_normalization_keeps_what_matters() {
     assert_ne!(norm("call(|| { f(x); })"), norm("call(|| f(x))"));
     assert_ne!(norm("call(|| f(x))"), norm("call(|| f(y))"));
 }
+
+// ----- The members the async operation classes share --------------------------------
+
+/// The four async operation classes: file, class, its Completed handler's typedef.
+const ASYNC_CLASSES: [(&str, &str, &str); 4] = [
+    (
+        "async_op/async_action.rs",
+        "IAsyncAction",
+        "AsyncActionCompletedHandler",
+    ),
+    (
+        "async_op/async_operation_uint32.rs",
+        "IAsyncOperationUInt32",
+        "AsyncOperationCompletedHandlerUInt32",
+    ),
+    (
+        "async_op/async_operation_boolean.rs",
+        "IAsyncOperationBoolean",
+        "AsyncOperationCompletedHandlerBoolean",
+    ),
+    (
+        "async_op/async_operation_ibuffer.rs",
+        "IAsyncOperationIBuffer",
+        "AsyncOperationCompletedHandlerIBuffer",
+    ),
+];
+
+/// The members whose result type makes them differ (each class documents its own).
+const ASYNC_RESULT_MEMBERS: [&str; 2] = ["GetResults", "Wait"];
+
+/// Every exported member of the async operation classes but those about the result
+/// is the same in all four (one generic body in async_op/mod.rs, four C symbols):
+/// the same doc comment and body with the class and handler names mapped.
+#[test]
+fn the_members_the_async_operation_classes_share_do_not_drift_apart() {
+    let files = ffi_files();
+    let members = |(file, class, handler): (&str, &str, &str)| -> BTreeMap<String, Vec<String>> {
+        items(file, &files[file])
+            .into_iter()
+            .filter(|it| it.code[0].starts_with("pub extern \"C\" fn "))
+            .filter_map(|it| {
+                let member = it.name.strip_prefix(&format!("{class}_"))?.to_owned();
+                if ASYNC_RESULT_MEMBERS.contains(&member.as_str()) {
+                    return None;
+                }
+                let map = |l: &String| l.replace(handler, "HANDLER").replace(class, "CLASS");
+                let mut text: Vec<String> = it.doc.iter().map(map).collect();
+                text.push(normalize_code(&it.code.iter().map(map).collect::<Vec<_>>()));
+                Some((member, text))
+            })
+            .collect()
+    };
+    let (first, rest) = ASYNC_CLASSES.split_first().expect("four classes");
+    let want = members(*first);
+    assert!(
+        want.len() >= 8,
+        "{} members found in {}",
+        want.len(),
+        first.0
+    );
+    let mut problems = Vec::new();
+    for other in rest {
+        let got = members(*other);
+        if got.keys().ne(want.keys()) {
+            problems.push(format!(
+                "{} has the members {:?}, {} has {:?}: every async operation class has \
+                 the same ones",
+                first.0,
+                want.keys().collect::<Vec<_>>(),
+                other.0,
+                got.keys().collect::<Vec<_>>()
+            ));
+            continue;
+        }
+        for (member, text) in &want {
+            if got[member] != *text {
+                problems.push(format!(
+                    "{}_{member} ({}) and {}_{member} ({}) differ beyond their class names \
+                     (- the first, + the second):\n{}  Make them the same: they are one \
+                     member of every async operation class.",
+                    first.1,
+                    first.0,
+                    other.1,
+                    other.0,
+                    line_diff(text, &got[member])
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n\n"));
+}
