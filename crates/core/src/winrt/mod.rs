@@ -7,6 +7,7 @@
 
 pub mod async_op;
 pub mod certificate;
+pub mod dispatcher_queue;
 pub mod credential;
 pub mod events;
 pub mod inbound;
