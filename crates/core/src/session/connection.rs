@@ -314,13 +314,15 @@ impl Connection {
         Ok(wrote)
     }
 
-    /// There is room for more input: always for messages; for a stream, while the
-    /// host's reads keep up (otherwise TCP holds the server back).
+    /// There is room for more input while the host keeps up: with a stream's reads,
+    /// and with the events its DispatcherQueue holds (otherwise TCP holds the
+    /// server back).
     fn input_room(&self, cx: &mut Context<'_>) -> bool {
-        match &self.delivery {
+        let sink_room = match &self.delivery {
             Delivery::Stream(sink) => sink.poll_room(cx),
             _ => true,
-        }
+        };
+        sink_room && self.events.poll_room(cx)
     }
 
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {

@@ -3,9 +3,11 @@
 //! The side doing the work holds the `AsyncOp` too and calls `complete`; the caller
 //! can `cancel`, `wait`, or register one completion handler. Handlers run on the
 //! thread that finishes the operation (a library thread), or at once on the
-//! caller's thread when the operation had already finished.
+//! caller's thread when the operation had already finished; an operation of a
+//! socket bound to a `DispatcherQueue` posts its handler to that queue instead.
 
 use crate::session::report::Completion;
+use crate::winrt::dispatcher_queue::DispatcherQueue;
 use crate::winrt::runtime::{in_handler, HandlerScope};
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{
@@ -32,6 +34,8 @@ pub struct AsyncOp<T> {
     id: u32,
     state: Mutex<State<T>>,
     finished: Condvar,
+    /// Where the Completed handler runs, if not where the operation finishes.
+    queue: Option<Arc<DispatcherQueue>>,
 }
 
 /// A finished operation whose cancel hook and Completed handler are still to run.
@@ -40,6 +44,7 @@ pub struct Settled {
     status: AsyncStatus,
     handler: Option<CompletedHandler>,
     hook: Option<CancelHook>,
+    queue: Option<Arc<DispatcherQueue>>,
 }
 
 impl Settled {
@@ -48,9 +53,25 @@ impl Settled {
             hook();
         }
         if let Some(handler) = self.handler {
-            let _scope = HandlerScope::enter();
-            handler(self.status);
+            call_completed(self.queue.as_deref(), handler, self.status);
         }
+    }
+}
+
+/// Runs a Completed handler here, or posts it to the operation's queue (a queue
+/// the host released drops it: it never runs).
+fn call_completed(queue: Option<&DispatcherQueue>, handler: CompletedHandler, status: AsyncStatus) {
+    let run = move || {
+        // A handler like any other: what handlers may not do (a blocking Wait,
+        // rtws_Shutdown) is refused here too.
+        let _scope = HandlerScope::enter();
+        handler(status);
+    };
+    match queue {
+        Some(q) => {
+            q.try_enqueue(0, Box::new(run));
+        }
+        None => run(),
     }
 }
 
@@ -68,7 +89,14 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 impl<T: Clone + Send + 'static> AsyncOp<T> {
     pub fn new() -> Arc<Self> {
+        Self::new_in(None)
+    }
+
+    /// An operation whose Completed handler runs on `queue` (None: where the
+    /// operation finishes).
+    pub fn new_in(queue: Option<Arc<DispatcherQueue>>) -> Arc<Self> {
         Arc::new(AsyncOp {
+            queue,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             state: Mutex::new(State {
                 status: AsyncStatus::Started,
@@ -155,6 +183,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
             status,
             handler,
             hook: hook.filter(|_| status == AsyncStatus::Canceled),
+            queue: self.queue.clone(),
         })
     }
 
@@ -195,10 +224,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
         }
         let status = st.status;
         drop(st);
-        // A handler like any other: what handlers may not do (a blocking Wait,
-        // rtws_Shutdown) is refused here too.
-        let _scope = HandlerScope::enter();
-        handler(status);
+        call_completed(self.queue.as_deref(), handler, status);
         Ok(())
     }
 
@@ -258,6 +284,14 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
                 return Err(Error::illegal_call(
                     "Wait would block the library thread running this handler (and could \
                      wait for itself); use put_Completed inside handlers",
+                ));
+            }
+            if timeout != Some(Duration::ZERO)
+                && self.queue.as_ref().is_some_and(|q| q.is_queue_thread())
+            {
+                return Err(Error::illegal_call(
+                    "Wait on the thread that runs the operation's DispatcherQueue could wait \
+                     for work only this thread runs; use put_Completed and return to the queue",
                 ));
             }
             let deadline = timeout.map(|t| Instant::now() + t);

@@ -8,10 +8,13 @@
 //! the queue goes from empty to not empty (one signal per batch, not per item)
 //! and cleared when the last pending item is taken or purged.
 
+use futures_util::task::AtomicWaker;
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{Error, Result, E_FAIL};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::Context;
 use std::time::{Duration, Instant};
 
 /// A piece of work: a handler invocation with its arguments, or the host's own.
@@ -184,6 +187,66 @@ impl DispatcherQueue {
     }
 }
 
+/// What one socket has queued and not yet run: past a bound, the socket stops
+/// reading the network until the host drains its queue (TCP then holds the
+/// server back), so memory stays bounded.
+#[derive(Default)]
+pub struct Backlog {
+    events: AtomicUsize,
+    bytes: AtomicUsize,
+    room: AtomicWaker,
+}
+
+/// Past either bound, a socket's connection stops reading.
+pub const BACKLOG_EVENTS: usize = 1000;
+pub const BACKLOG_BYTES: usize = 1 << 20;
+
+impl Backlog {
+    /// Counts one queued event of `bytes` until the ticket is dropped (run or
+    /// discarded).
+    pub fn ticket(self: &Arc<Self>, bytes: usize) -> Ticket {
+        self.events.fetch_add(1, Ordering::AcqRel);
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        Ticket {
+            backlog: self.clone(),
+            bytes,
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.events.load(Ordering::Acquire) < BACKLOG_EVENTS
+            && self.bytes.load(Ordering::Acquire) < BACKLOG_BYTES
+    }
+
+    /// Whether more may be read now; if not, `cx` is woken once the host drained
+    /// enough.
+    pub fn poll_room(&self, cx: &mut Context<'_>) -> bool {
+        if self.has_room() {
+            return true;
+        }
+        self.room.register(cx.waker());
+        self.has_room()
+    }
+}
+
+/// One queued event, counted in its socket's `Backlog` while it lives.
+pub struct Ticket {
+    backlog: Arc<Backlog>,
+    bytes: usize,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let b = &self.backlog;
+        b.events.fetch_sub(1, Ordering::AcqRel);
+        b.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+        // Always: a connection may have found the backlog full just before this.
+        if b.has_room() {
+            b.room.wake();
+        }
+    }
+}
+
 struct Finally<F: FnMut()>(F);
 
 impl<F: FnMut()> Drop for Finally<F> {
@@ -207,7 +270,10 @@ impl Signal {
         if fd < 0 {
             return Err(os_error("eventfd"));
         }
-        Ok(Signal { read: fd, write: fd })
+        Ok(Signal {
+            read: fd,
+            write: fd,
+        })
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -282,7 +348,6 @@ fn os_error(what: &str) -> Error {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
-    use std::sync::Arc;
 
     fn readable(fd: i32) -> bool {
         let mut p = libc::pollfd {

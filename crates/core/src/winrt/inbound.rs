@@ -8,7 +8,8 @@
 //! loses nothing and a cancel never meets a read half done.
 
 use crate::session::report::StreamSink;
-use crate::winrt::async_op::Settled;
+use crate::winrt::async_op::{AsyncOp, Settled};
+use crate::winrt::dispatcher_queue::DispatcherQueue;
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
@@ -101,6 +102,8 @@ impl State {
 pub struct Inbound {
     state: Mutex<State>,
     room: AtomicWaker,
+    /// Where the Completed handlers of reads run (its socket's DispatcherQueue).
+    queue: Mutex<Option<Arc<DispatcherQueue>>>,
 }
 
 /// The session hands a StreamWebSocket's input here.
@@ -126,6 +129,16 @@ impl Inbound {
         let inbound = Inbound::default();
         inbound.state.lock().unconnected = true;
         Arc::new(inbound)
+    }
+
+    /// Reads started from now on complete on `queue` (see `Socket::set_dispatcher_queue`).
+    pub fn set_queue(&self, queue: Option<Arc<DispatcherQueue>>) {
+        *self.queue.lock() = queue;
+    }
+
+    /// An operation of a read of this stream.
+    pub fn new_op<T: Clone + Send + 'static>(&self) -> Arc<AsyncOp<T>> {
+        AsyncOp::new_in(self.queue.lock().clone())
     }
 
     /// The socket's connect succeeded (true), or was undone (false): a read

@@ -12,6 +12,7 @@ use crate::session::report::{Delivery, Ending, Events};
 use crate::winrt::async_op::AsyncOp;
 use crate::winrt::certificate::Certificate;
 use crate::winrt::credential::PasswordCredential;
+use crate::winrt::dispatcher_queue::{Backlog, DispatcherQueue};
 use crate::winrt::events::{Dispatcher, EventSource, Token};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::message_websocket::MessageReceivedArgs;
@@ -20,11 +21,12 @@ use crate::winrt::validation::{ServerTrust, ValidationRequest};
 use crate::winrt::vector::{StringVector, Vector};
 use bytes::{Bytes, BytesMut};
 use once_cell::sync::{Lazy, OnceCell};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use rtws_protocol::DataKind;
 use rtws_types::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::task::Context;
 
 /// `WebSocketClosedEventArgs`.
 pub struct ClosedArgs {
@@ -90,7 +92,17 @@ pub struct Socket {
     message_received: EventSource<Arc<MessageReceivedArgs>>,
     closed: EventSource<Arc<ClosedArgs>>,
     validation_requested: EventSource<Arc<ValidationRequest>>,
+    /// Names the socket in its queue's work and in the log.
+    id: u64,
+    me: Weak<Socket>,
+    /// The DispatcherQueue its handlers and Completed callbacks run on (None:
+    /// inline on the I/O thread). Set before ConnectAsync only.
+    queue: RwLock<Option<Arc<DispatcherQueue>>>,
+    /// Its events queued and not yet run.
+    backlog: Arc<Backlog>,
 }
+
+static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
 const FROZEN: &str = "Control properties (other than MessageType) cannot change after ConnectAsync";
 
@@ -145,7 +157,11 @@ const HANDSHAKE_HEADERS: &[&str] = &[
 
 impl Socket {
     pub(crate) fn new(kind: Kind) -> Arc<Self> {
-        Arc::new(Socket {
+        Arc::new_cyclic(|me| Socket {
+            id: NEXT_SOCKET.fetch_add(1, Ordering::Relaxed),
+            me: me.clone(),
+            queue: RwLock::new(None),
+            backlog: Arc::default(),
             kind,
             message_type: AtomicU8::new(SocketMessageType::Binary as u8),
             settings: Mutex::new(Settings {
@@ -177,6 +193,61 @@ impl Socket {
             closed: EventSource::default(),
             validation_requested: EventSource::default(),
         })
+    }
+
+    /// The queue its handlers run on, if the host bound one.
+    pub fn dispatcher_queue(&self) -> Option<Arc<DispatcherQueue>> {
+        self.queue.read().clone()
+    }
+
+    /// Binds the socket to `queue` (None: handlers run inline on I/O threads):
+    /// every handler and Completed callback of it and its operations runs there.
+    /// Before ConnectAsync only.
+    pub fn set_dispatcher_queue(&self, queue: Option<Arc<DispatcherQueue>>) -> Result<()> {
+        if queue.as_ref().is_some_and(|q| q.is_shut_down()) {
+            return Err(Error::invalid_arg("the DispatcherQueue was released"));
+        }
+        self.edit_settings(|_| {
+            if let Some(inbound) = self.inbound() {
+                inbound.set_queue(queue.clone());
+            }
+            *self.queue.write() = queue;
+        })
+    }
+
+    /// An operation of this socket: its Completed handler runs on the socket's queue.
+    pub(crate) fn new_op<T: Clone + Send + 'static>(&self) -> Arc<AsyncOp<T>> {
+        AsyncOp::new_in(self.dispatcher_queue())
+    }
+
+    /// Raises an event with `args`: now, under the socket's dispatcher, or later
+    /// on its queue (counted in the backlog as `bytes`), to the handlers
+    /// registered now that are not removed by then. `keep` is dropped once the
+    /// handlers ran (or the queued event was discarded).
+    fn deliver<A: Send + Sync + 'static>(
+        &self,
+        source: &EventSource<A>,
+        args: A,
+        bytes: usize,
+        keep: impl Send + 'static,
+    ) {
+        let Some(queue) = self.dispatcher_queue() else {
+            self.dispatcher.dispatch(|| source.raise(&args));
+            drop(keep);
+            return;
+        };
+        let handlers = source.handlers();
+        let ticket = self.backlog.ticket(bytes);
+        let me = self.me.clone();
+        queue.try_enqueue(
+            self.id,
+            Box::new(move || {
+                let _held = (ticket, keep);
+                if let Some(socket) = me.upgrade() {
+                    socket.dispatcher.dispatch(|| handlers.raise(&args));
+                }
+            }),
+        );
     }
 
     /// The class name, for messages.
@@ -428,9 +499,9 @@ impl Socket {
                     let socket = self.clone();
                     let raise: connect::Validate = Arc::new(move |peer| {
                         let request = ValidationRequest::new(peer.into());
-                        socket
-                            .dispatcher
-                            .dispatch(|| socket.validation_requested.raise(&request));
+                        // Held until the handlers ran: a queued raise is not a verdict.
+                        let raised = request.get_deferral();
+                        socket.deliver(&socket.validation_requested, request.clone(), 0, raised);
                         Box::pin(async move { request.accepted().await })
                     });
                     raise
@@ -442,7 +513,7 @@ impl Socket {
             };
             (target, delivery)
         };
-        let op = AsyncOp::<()>::new();
+        let op = self.new_op::<()>();
         let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
         let task = connect_task(
             self.clone(),
@@ -619,6 +690,11 @@ impl Socket {
     /// The host let go of the socket: no handler runs again, and the connection
     /// closes (Close() semantics).
     pub fn release(&self) {
+        // Its queued events go unrun (the Completed callbacks of its operations,
+        // which live on their own, stay).
+        if let Some(queue) = self.dispatcher_queue() {
+            queue.purge(self.id);
+        }
         self.clear_handlers();
         self.dispatcher.barrier();
         // Again: the handler waited for may have added one meanwhile.
@@ -636,10 +712,14 @@ impl Socket {
 /// The connection task reports here; handlers run under the socket's dispatcher.
 impl Events for Socket {
     fn message(&self, kind: DataKind, data: Bytes, complete: bool) -> Option<BytesMut> {
+        let len = data.len();
         let args = Arc::new(MessageReceivedArgs::message(kind, data, complete));
-        self.dispatcher
-            .dispatch(|| self.message_received.raise(&args));
+        self.deliver(&self.message_received, args.clone(), len, ());
         Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim)
+    }
+
+    fn poll_room(&self, cx: &mut Context<'_>) -> bool {
+        self.queue.read().is_none() || self.backlog.poll_room(cx)
     }
 
     fn closing(&self) {
@@ -651,16 +731,15 @@ impl Events for Socket {
         let failure = ending
             .failure
             .filter(|_| matches!(self.kind, Kind::Message));
-        self.dispatcher.dispatch(|| {
-            if let Some(err) = failure {
-                self.message_received
-                    .raise(&Arc::new(MessageReceivedArgs::failed(err)));
-            }
-            self.closed.raise(&Arc::new(ClosedArgs {
-                code: ending.code,
-                reason: ending.reason,
-            }));
+        if let Some(err) = failure {
+            let args = Arc::new(MessageReceivedArgs::failed(err));
+            self.deliver(&self.message_received, args, 0, ());
+        }
+        let args = Arc::new(ClosedArgs {
+            code: ending.code,
+            reason: ending.reason,
         });
+        self.deliver(&self.closed, args, 0, ());
     }
 }
 
