@@ -104,6 +104,10 @@ impl StallTimer {
 }
 
 pub struct Connection {
+    /// The socket's number, naming it in the log.
+    socket: u64,
+    /// The host asked to close (Close) before the server's close frame came.
+    closed_by_us: bool,
     events: Arc<dyn Events>,
     wire: Wire,
     /// RFC 6455 after the handshake: frames in and out, the close handshake,
@@ -152,6 +156,7 @@ impl Drop for Connection {
 
 impl Connection {
     pub fn new(
+        socket: u64,
         events: Arc<dyn Events>,
         wire: Wire,
         delivery: Delivery,
@@ -175,6 +180,8 @@ impl Connection {
             pong_timer,
             trim: StallTimer::default(),
             large_uses: 0,
+            socket,
+            closed_by_us: false,
             events,
             protocol: Protocol::new(max_message, binary_only, wire.written(), OUT_LIMIT),
             wire,
@@ -197,12 +204,35 @@ impl Connection {
             .clone()
             .unwrap_or_else(|| Error::closed("the WebSocket"));
         self.fail_pending(&pending_error);
+        self.log_ending(&ending);
         self.events.closing();
         if let Delivery::Stream(sink) = &self.delivery {
             // After a close handshake, reads find the end of the stream (0 bytes).
             sink.finish(ending.failure.clone().map_or(Ok(()), Err));
         }
         self.events.ended(ending);
+    }
+
+    /// Who closed, with which code; a failure with its HRESULT. Never the reason's
+    /// text (it comes from the peer, like payload).
+    fn log_ending(&self, ending: &Ending) {
+        let (socket, code) = (self.socket, ending.code);
+        match &ending.failure {
+            Some(e) if code == ABNORMAL_CLOSURE => log::warn!(
+                target: "rtws::connection",
+                "socket {socket}: connection lost (1006): {e}"
+            ),
+            Some(e) => log::warn!(
+                target: "rtws::connection",
+                "socket {socket}: rtws failed the connection with close code {code}: {e}"
+            ),
+            None => log::info!(
+                target: "rtws::connection",
+                "socket {socket}: closed by {} with code {code} (reason: {} bytes)",
+                if self.closed_by_us { "the host" } else { "the server" },
+                ending.reason.len()
+            ),
+        }
     }
 
     fn fail_pending(&mut self, err: &Error) {
@@ -287,6 +317,7 @@ impl Connection {
             }
             Command::Flush(op) => self.flushes.push(op),
             Command::Close(status) => {
+                self.closed_by_us |= self.protocol.reading();
                 if self
                     .protocol
                     .send_close(status.as_ref().map(|(c, r)| (*c, r.as_str())))

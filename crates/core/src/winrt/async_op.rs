@@ -8,6 +8,7 @@
 
 use crate::session::report::Completion;
 use crate::winrt::dispatcher_queue::DispatcherQueue;
+use crate::winrt::events::HandlerWatch;
 use crate::winrt::runtime::{in_handler, HandlerScope};
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{
@@ -36,6 +37,8 @@ pub struct AsyncOp<T> {
     finished: Condvar,
     /// Where the Completed handler runs, if not where the operation finishes.
     queue: Option<Arc<DispatcherQueue>>,
+    /// The handler watch of the socket the operation belongs to.
+    watch: Option<Arc<HandlerWatch>>,
 }
 
 /// A finished operation whose cancel hook and Completed handler are still to run.
@@ -45,6 +48,7 @@ pub struct Settled {
     handler: Option<CompletedHandler>,
     hook: Option<CancelHook>,
     queue: Option<Arc<DispatcherQueue>>,
+    watch: Option<Arc<HandlerWatch>>,
 }
 
 impl Settled {
@@ -53,19 +57,27 @@ impl Settled {
             hook();
         }
         if let Some(handler) = self.handler {
-            call_completed(self.queue.as_deref(), handler, self.status);
+            call_completed(self.queue.as_deref(), self.watch, handler, self.status);
         }
     }
 }
 
 /// Runs a Completed handler here, or posts it to the operation's queue (a queue
 /// the host released drops it: it never runs).
-fn call_completed(queue: Option<&DispatcherQueue>, handler: CompletedHandler, status: AsyncStatus) {
+fn call_completed(
+    queue: Option<&DispatcherQueue>,
+    watch: Option<Arc<HandlerWatch>>,
+    handler: CompletedHandler,
+    status: AsyncStatus,
+) {
     let run = move || {
         // A handler like any other: what handlers may not do (a blocking Wait,
         // rtws_Shutdown) is refused here too.
         let _scope = HandlerScope::enter();
-        handler(status);
+        match watch {
+            Some(w) => w.run("Completed", || handler(status)),
+            None => handler(status),
+        }
     };
     match queue {
         Some(q) => {
@@ -85,18 +97,26 @@ impl<T: Clone + Send + 'static> Completion<T> for AsyncOp<T> {
     }
 }
 
+/// Where an operation's Completed handler runs and who watches it: its socket's
+/// DispatcherQueue (None: where the operation finishes) and handler watch.
+#[derive(Clone, Default)]
+pub struct OpHome {
+    pub queue: Option<Arc<DispatcherQueue>>,
+    pub watch: Option<Arc<HandlerWatch>>,
+}
+
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 impl<T: Clone + Send + 'static> AsyncOp<T> {
     pub fn new() -> Arc<Self> {
-        Self::new_in(None)
+        Self::new_in(OpHome::default())
     }
 
-    /// An operation whose Completed handler runs on `queue` (None: where the
-    /// operation finishes).
-    pub fn new_in(queue: Option<Arc<DispatcherQueue>>) -> Arc<Self> {
+    /// An operation of a socket (see `OpHome`).
+    pub fn new_in(home: OpHome) -> Arc<Self> {
         Arc::new(AsyncOp {
-            queue,
+            queue: home.queue,
+            watch: home.watch,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             state: Mutex::new(State {
                 status: AsyncStatus::Started,
@@ -184,6 +204,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
             handler,
             hook: hook.filter(|_| status == AsyncStatus::Canceled),
             queue: self.queue.clone(),
+            watch: self.watch.clone(),
         })
     }
 
@@ -224,7 +245,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
         }
         let status = st.status;
         drop(st);
-        call_completed(self.queue.as_deref(), handler, status);
+        call_completed(self.queue.as_deref(), self.watch.clone(), handler, status);
         Ok(())
     }
 

@@ -8,8 +8,7 @@
 //! loses nothing and a cancel never meets a read half done.
 
 use crate::session::report::StreamSink;
-use crate::winrt::async_op::{AsyncOp, Settled};
-use crate::winrt::dispatcher_queue::DispatcherQueue;
+use crate::winrt::async_op::{AsyncOp, OpHome, Settled};
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
@@ -102,8 +101,9 @@ impl State {
 pub struct Inbound {
     state: Mutex<State>,
     room: AtomicWaker,
-    /// Where the Completed handlers of reads run (its socket's DispatcherQueue).
-    queue: Mutex<Option<Arc<DispatcherQueue>>>,
+    /// Where the Completed handlers of reads run (its socket's DispatcherQueue),
+    /// and its socket's handler watch.
+    home: Mutex<OpHome>,
 }
 
 /// The session hands a StreamWebSocket's input here.
@@ -132,13 +132,13 @@ impl Inbound {
     }
 
     /// Reads started from now on complete on `queue` (see `Socket::set_dispatcher_queue`).
-    pub fn set_queue(&self, queue: Option<Arc<DispatcherQueue>>) {
-        *self.queue.lock() = queue;
+    pub fn set_home(&self, home: OpHome) {
+        *self.home.lock() = home;
     }
 
     /// An operation of a read of this stream.
     pub fn new_op<T: Clone + Send + 'static>(&self) -> Arc<AsyncOp<T>> {
-        AsyncOp::new_in(self.queue.lock().clone())
+        AsyncOp::new_in(self.home.lock().clone())
     }
 
     /// The socket's connect succeeded (true), or was undone (false): a read

@@ -9,11 +9,11 @@ use crate::session::connect::{self, Credential, Target, Timing};
 use crate::session::connection::{Command, Connection};
 use crate::session::queue::{queue, Sender};
 use crate::session::report::{Delivery, Ending, Events};
-use crate::winrt::async_op::AsyncOp;
+use crate::winrt::async_op::{AsyncOp, OpHome};
 use crate::winrt::certificate::Certificate;
 use crate::winrt::credential::PasswordCredential;
-use crate::winrt::dispatcher_queue::{Backlog, DispatcherQueue};
-use crate::winrt::events::{Dispatcher, EventSource, Token};
+use crate::winrt::dispatcher_queue::{Backlog, DispatcherQueue, BACKLOG_BYTES, BACKLOG_EVENTS};
+use crate::winrt::events::{Dispatcher, EventSource, HandlerWatch, Token};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::message_websocket::MessageReceivedArgs;
 use crate::winrt::runtime;
@@ -100,6 +100,9 @@ pub struct Socket {
     queue: RwLock<Option<Arc<DispatcherQueue>>>,
     /// Its events queued and not yet run.
     backlog: Arc<Backlog>,
+    watch: Arc<HandlerWatch>,
+    /// Reading is paused for the backlog (logged when it changes).
+    backlog_full: AtomicBool,
 }
 
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
@@ -157,11 +160,14 @@ const HANDSHAKE_HEADERS: &[&str] = &[
 
 impl Socket {
     pub(crate) fn new(kind: Kind) -> Arc<Self> {
-        Arc::new_cyclic(|me| Socket {
-            id: NEXT_SOCKET.fetch_add(1, Ordering::Relaxed),
+        let id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);
+        let socket = Arc::new_cyclic(|me| Socket {
+            id,
             me: me.clone(),
             queue: RwLock::new(None),
             backlog: Arc::default(),
+            watch: Arc::new(HandlerWatch::new(id)),
+            backlog_full: AtomicBool::new(false),
             kind,
             message_type: AtomicU8::new(SocketMessageType::Binary as u8),
             settings: Mutex::new(Settings {
@@ -192,7 +198,11 @@ impl Socket {
             message_received: EventSource::default(),
             closed: EventSource::default(),
             validation_requested: EventSource::default(),
-        })
+        });
+        if let Some(inbound) = socket.inbound() {
+            inbound.set_home(socket.op_home());
+        }
+        socket
     }
 
     /// The queue its handlers run on, if the host bound one.
@@ -209,7 +219,10 @@ impl Socket {
         }
         self.edit_settings(|_| {
             if let Some(inbound) = self.inbound() {
-                inbound.set_queue(queue.clone());
+                inbound.set_home(OpHome {
+                    queue: queue.clone(),
+                    ..self.op_home()
+                });
             }
             *self.queue.write() = queue;
         })
@@ -217,7 +230,14 @@ impl Socket {
 
     /// An operation of this socket: its Completed handler runs on the socket's queue.
     pub(crate) fn new_op<T: Clone + Send + 'static>(&self) -> Arc<AsyncOp<T>> {
-        AsyncOp::new_in(self.dispatcher_queue())
+        AsyncOp::new_in(self.op_home())
+    }
+
+    fn op_home(&self) -> OpHome {
+        OpHome {
+            queue: self.dispatcher_queue(),
+            watch: Some(self.watch.clone()),
+        }
     }
 
     /// Raises an event with `args`: now, under the socket's dispatcher, or later
@@ -226,13 +246,16 @@ impl Socket {
     /// handlers ran (or the queued event was discarded).
     fn deliver<A: Send + Sync + 'static>(
         &self,
+        event: &'static str,
         source: &EventSource<A>,
         args: A,
         bytes: usize,
         keep: impl Send + 'static,
     ) {
         let Some(queue) = self.dispatcher_queue() else {
-            self.dispatcher.dispatch(|| source.raise(&args));
+            let watch = &self.watch;
+            self.dispatcher
+                .dispatch(|| watch.run(event, || source.raise(&args)));
             drop(keep);
             return;
         };
@@ -244,7 +267,10 @@ impl Socket {
             Box::new(move || {
                 let _held = (ticket, keep);
                 if let Some(socket) = me.upgrade() {
-                    socket.dispatcher.dispatch(|| handlers.raise(&args));
+                    let watch = &socket.watch;
+                    socket
+                        .dispatcher
+                        .dispatch(|| watch.run(event, || handlers.raise(&args)));
                 }
             }),
         );
@@ -480,6 +506,7 @@ impl Socket {
                 }
             };
             let target = Target {
+                socket: self.id,
                 uri,
                 host,
                 port,
@@ -501,7 +528,13 @@ impl Socket {
                         let request = ValidationRequest::new(peer.into());
                         // Held until the handlers ran: a queued raise is not a verdict.
                         let raised = request.get_deferral();
-                        socket.deliver(&socket.validation_requested, request.clone(), 0, raised);
+                        socket.deliver(
+                            "ServerCustomValidationRequested",
+                            &socket.validation_requested,
+                            request.clone(),
+                            0,
+                            raised,
+                        );
                         Box::pin(async move { request.accepted().await })
                     });
                     raise
@@ -714,12 +747,36 @@ impl Events for Socket {
     fn message(&self, kind: DataKind, data: Bytes, complete: bool) -> Option<BytesMut> {
         let len = data.len();
         let args = Arc::new(MessageReceivedArgs::message(kind, data, complete));
-        self.deliver(&self.message_received, args.clone(), len, ());
+        self.deliver(
+            "MessageReceived",
+            &self.message_received,
+            args.clone(),
+            len,
+            (),
+        );
         Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim)
     }
 
     fn poll_room(&self, cx: &mut Context<'_>) -> bool {
-        self.queue.read().is_none() || self.backlog.poll_room(cx)
+        if self.queue.read().is_none() {
+            return true;
+        }
+        let room = self.backlog.poll_room(cx);
+        if room == self.backlog_full.swap(!room, Ordering::Relaxed) {
+            if room {
+                log::debug!(target: "rtws::queue", "socket {}: reading again", self.id);
+            } else {
+                log::info!(
+                    target: "rtws::queue",
+                    "socket {}: its DispatcherQueue holds {} events or {} bytes not yet run: \
+                     reading paused until the host runs them",
+                    self.id,
+                    BACKLOG_EVENTS,
+                    BACKLOG_BYTES
+                );
+            }
+        }
+        room
     }
 
     fn closing(&self) {
@@ -733,13 +790,13 @@ impl Events for Socket {
             .filter(|_| matches!(self.kind, Kind::Message));
         if let Some(err) = failure {
             let args = Arc::new(MessageReceivedArgs::failed(err));
-            self.deliver(&self.message_received, args, 0, ());
+            self.deliver("MessageReceived", &self.message_received, args, 0, ());
         }
         let args = Arc::new(ClosedArgs {
             code: ending.code,
             reason: ending.reason,
         });
-        self.deliver(&self.closed, args, 0, ());
+        self.deliver("Closed", &self.closed, args, 0, ());
     }
 }
 
@@ -798,7 +855,8 @@ async fn connect_task(
             }
             // A task of its own: this one is sized for the handshake's futures
             // (~5 KiB), the connection needs a fraction of that for its lifetime.
-            tokio::spawn(Connection::new(socket, est.wire, delivery, rx, timing).run());
+            let id = socket.id;
+            tokio::spawn(Connection::new(id, socket, est.wire, delivery, rx, timing).run());
         }
     }
 }
