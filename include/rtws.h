@@ -169,6 +169,49 @@ typedef int32_t WebErrorStatus;
 #endif // __cplusplus
 
 /**
+ * rtws extension: how much the log says (`rtws_SetLogHandler`, `RTWS_LOG`). Each
+ * level includes those before it.
+ */
+enum RtwsLogLevel
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Nothing.
+   */
+  RtwsLogLevel_Off = 0,
+  /**
+   * rtws's own faults: a panic caught at the C boundary (a bug to report).
+   */
+  RtwsLogLevel_Error = 1,
+  /**
+   * Also: failed connects, connections lost or failed, slow handlers.
+   */
+  RtwsLogLevel_Warn = 2,
+  /**
+   * Also: each connect (where to) and close (the code, who closed), a
+   * DispatcherQueue's backpressure.
+   */
+  RtwsLogLevel_Info = 3,
+  /**
+   * Also: each connect stage (resolve, each address tried, TLS, upgrade).
+   */
+  RtwsLogLevel_Debug = 4,
+  /**
+   * Everything.
+   */
+  RtwsLogLevel_Trace = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RtwsLogLevel RtwsLogLevel;
+#else
+typedef int32_t RtwsLogLevel;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * `SocketMessageType`: the type of a WebSocket message. MessageWebSocketControl's
  * MessageType defaults to Binary; Utf8 messages must be valid UTF-8.
  */
@@ -309,6 +352,11 @@ typedef struct DataWriter DataWriter;
  * Opaque handle of a Deferral (Windows.Foundation).
  */
 typedef struct Deferral Deferral;
+
+/**
+ * Opaque handle of a DispatcherQueue.
+ */
+typedef struct DispatcherQueue DispatcherQueue;
 
 /**
  * Opaque handle of an IAsyncAction (returned by ConnectAsync).
@@ -464,6 +512,16 @@ typedef struct {
 } DateTime;
 
 /**
+ * `RtwsLogHandler`: called with each record at or below the level it was
+ * registered with; `target` names the part of rtws ("rtws::connect", ...) and
+ * `message` the event, both UTF-8, valid only during the call.
+ */
+typedef void (*RtwsLogHandler)(void *context,
+                               RtwsLogLevel level,
+                               const char *target,
+                               const char *message);
+
+/**
  * MessageReceived handler: `sender` and `args` are borrowed for the call
  * (AddRef to keep them); `context` is what was given to add_MessageReceived.
  */
@@ -533,6 +591,11 @@ typedef void (*StreamWebSocketServerCustomValidationRequestedHandler)(void *cont
  * `InputStreamOptions` flags of ReadAsync and DataReader.LoadAsync.
  */
 typedef uint32_t InputStreamOptions;
+
+/**
+ * `DispatcherQueueHandler`: the host's own work, posted with `TryEnqueue`.
+ */
+typedef void (*DispatcherQueueHandler)(void *context);
 
 /**
  * Complete when `count` bytes arrived, or the stream ended.
@@ -1548,6 +1611,53 @@ const char *rtws_GetLastErrorMessage(void);
 HRESULT rtws_Shutdown(uint32_t timeout_ms);
 
 /**
+ * rtws extension: sends rtws's log to `handler` (NULL: back to the default).
+ *
+ * Records at or below `level` (an `RtwsLogLevel`) are passed to
+ * `handler(context, level, target, message)`: `target` names the part of rtws
+ * ("rtws::connect", "rtws::connection", "rtws::handlers", "rtws::queue"), and both
+ * strings are UTF-8, valid only during the call. The log names sockets by number
+ * ("socket 12") and says what happened: the connect stages (the host, port and path,
+ * never the query), each close with its code and who closed, each failure with its
+ * HRESULT, slow handlers, a DispatcherQueue's backpressure. It never contains a
+ * header value, a credential, a close reason or payload bytes.
+ *
+ * By default (and after a NULL handler) rtws logs nothing, unless the environment
+ * variable `RTWS_LOG` names a level (`error`, `warn`, `info`, `debug`, `trace`):
+ * then records go to stderr. Logging off costs nothing measurable.
+ *
+ * Threads: the handler is called on the thread that logs (an rtws I/O thread, or
+ * the caller's); it may call rtws, but what rtws logs during that call is
+ * dropped (no recursion). It must return quickly: it runs where rtws works.
+ * Any thread may call this function. `context` is handed back verbatim.
+ *
+ * Returns `S_OK`; `E_INVALIDARG` (`level` is not an `RtwsLogLevel`).
+ *
+ * ```c
+ * static void on_log(void *context, RtwsLogLevel level, const char *target,
+ *                    const char *message) {
+ *     (void)context;
+ *     fprintf(stderr, "[%d] %s: %s\n", (int)level, target, message);
+ * }
+ * static void start_logging(void) {
+ *     rtws_SetLogHandler(on_log, NULL, RtwsLogLevel_Info);
+ * }
+ * ```
+ */
+HRESULT rtws_SetLogHandler(RtwsLogHandler handler, void *context, int32_t level);
+
+/**
+ * rtws extension: a handler (an event handler or a Completed callback) that runs
+ * longer than `milliseconds` is reported in the log as a warning naming its socket
+ * and event, once per socket (default 100 ms; 0: never). Handlers run inline on
+ * rtws's I/O threads unless their socket is bound to a DispatcherQueue, and one
+ * that blocks holds up its socket and an I/O thread.
+ *
+ * Any thread. Returns `S_OK`; `E_INVALIDARG` (over one day).
+ */
+HRESULT rtws_SetSlowHandlerThreshold(uint32_t milliseconds);
+
+/**
  * Creates a MessageWebSocket (the `MessageWebSocket()` constructor), with UWP's
  * defaults: MessageType Binary, MaxMessageSize 0xFFFFFFFF, ReceiveMode FullMessage.
  * The caller owns one reference in `*result`; releasing the last reference closes
@@ -1787,6 +1897,27 @@ HRESULT MessageWebSocket_add_ServerCustomValidationRequested(MessageWebSocket *t
  */
 HRESULT MessageWebSocket_remove_ServerCustomValidationRequested(MessageWebSocket *this_,
                                                                 EventRegistrationToken token);
+
+/**
+ * rtws extension: binds the socket to `queue` (NULL: none, the default): every
+ * handler of the socket and every Completed callback of its operations then runs
+ * on the thread that runs the queue (`DispatcherQueue_RunPending`), in order, never
+ * on an I/O thread; network I/O stays on rtws's threads. While the queue holds
+ * 1,000 undrained events or 1 MiB of their data, the socket stops reading the
+ * network (TCP holds the server back) until the host runs them. The socket keeps
+ * its own reference to the queue; if the host releases the queue's last one, the
+ * socket's handlers never run again. Before ConnectAsync only.
+ *
+ * Returns `S_OK`; `E_INVALIDARG` (not a live queue); `E_ILLEGAL_METHOD_CALL`
+ * (ConnectAsync was called); `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocket_put_DispatcherQueue(MessageWebSocket *this_, DispatcherQueue *queue);
+
+/**
+ * rtws extension: the DispatcherQueue the socket is bound to (a new reference,
+ * caller owns it), or NULL. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocket_get_DispatcherQueue(MessageWebSocket *this_, DispatcherQueue **value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
@@ -2392,6 +2523,27 @@ HRESULT StreamWebSocket_add_ServerCustomValidationRequested(StreamWebSocket *thi
  */
 HRESULT StreamWebSocket_remove_ServerCustomValidationRequested(StreamWebSocket *this_,
                                                                EventRegistrationToken token);
+
+/**
+ * rtws extension: binds the socket to `queue` (NULL: none, the default): every
+ * handler of the socket and every Completed callback of its operations then runs
+ * on the thread that runs the queue (`DispatcherQueue_RunPending`), in order, never
+ * on an I/O thread; network I/O stays on rtws's threads. While the queue holds
+ * 1,000 undrained events or 1 MiB of their data, the socket stops reading the
+ * network (TCP holds the server back) until the host runs them. The socket keeps
+ * its own reference to the queue; if the host releases the queue's last one, the
+ * socket's handlers never run again. Before ConnectAsync only.
+ *
+ * Returns `S_OK`; `E_INVALIDARG` (not a live queue); `E_ILLEGAL_METHOD_CALL`
+ * (ConnectAsync was called); `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocket_put_DispatcherQueue(StreamWebSocket *this_, DispatcherQueue *queue);
+
+/**
+ * rtws extension: the DispatcherQueue the socket is bound to (a new reference,
+ * caller owns it), or NULL. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocket_get_DispatcherQueue(StreamWebSocket *this_, DispatcherQueue **value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
@@ -3271,6 +3423,98 @@ HRESULT IVectorChainValidationResult_RemoveAt(IVectorChainValidationResult *this
  * `Clear`. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (frozen).
  */
 HRESULT IVectorChainValidationResult_Clear(IVectorChainValidationResult *this_);
+
+/**
+ * Creates a DispatcherQueue (extension: WinRT's come from a
+ * DispatcherQueueController; here the host runs it). The caller owns `*result`.
+ * Releasing the last reference drops the work still pending (its handlers never
+ * run) and stops the queue: the handlers of sockets still bound to it never run
+ * again, and their operations still finish (a `Wait` returns).
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER`; `E_FAIL` (the system refused the
+ * file descriptor).
+ *
+ * ```c
+ * DispatcherQueue *queue;
+ * if (RTWS_FAILED(DispatcherQueue_Create(&queue))) { puts(rtws_GetLastErrorMessage()); }
+ * MessageWebSocket_put_DispatcherQueue(ws, queue);   // before ConnectAsync
+ * ```
+ */
+HRESULT DispatcherQueue_Create(DispatcherQueue **result);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t DispatcherQueue_AddRef(DispatcherQueue *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t DispatcherQueue_Release(DispatcherQueue *this_);
+
+/**
+ * `TryEnqueue`: posts `handler(context)` to run on the queue's thread, after the
+ * work already queued. `*result` is false when the queue was stopped (its last
+ * reference released). The handler runs as an rtws handler: a blocking `Wait`
+ * inside it is refused.
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER` (NULL `handler` or `result`).
+ */
+HRESULT DispatcherQueue_TryEnqueue(DispatcherQueue *this_,
+                                   DispatcherQueueHandler handler,
+                                   void *context,
+                                   bool *result);
+
+/**
+ * rtws extension: the queue's file descriptor, readable exactly while work is
+ * pending (signalled once per batch, not per item), for poll/epoll/select, GLib,
+ * libuv or asyncio's `add_reader`. Owned by the queue: do not read, write or
+ * close it; it is valid until the queue's last Release.
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER`.
+ */
+HRESULT DispatcherQueue_get_FileDescriptor(DispatcherQueue *this_, int32_t *value);
+
+/**
+ * rtws extension: runs pending work on the calling thread, oldest first: at most
+ * `max_count` items, and none started once `max_ms` milliseconds have passed
+ * (`RTWS_INFINITE`: no time bound). `*ran` receives how many ran (0 when none was
+ * pending). Handlers of one socket run in order, each MessageReceived before its
+ * socket's Closed. This thread becomes the queue's thread (HasThreadAccess).
+ *
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`max_ms` over one day);
+ * `E_ILLEGAL_METHOD_CALL` (called from inside one of the queue's own handlers, or
+ * while another thread runs it).
+ *
+ * ```c
+ * uint32_t ran;
+ * DispatcherQueue_RunPending(queue, 100, 10, &ran);   // at most 100 items, 10 ms
+ * ```
+ */
+HRESULT DispatcherQueue_RunPending(DispatcherQueue *this_,
+                                   uint32_t max_count,
+                                   uint32_t max_ms,
+                                   uint32_t *ran);
+
+/**
+ * rtws extension: blocks the calling thread until work is pending or `timeout_ms`
+ * milliseconds pass (`RTWS_INFINITE`: no bound; 0: only looks). `*pending` is true
+ * when work is pending. A stopped queue returns at once with false.
+ *
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`timeout_ms` over one day, not
+ * `RTWS_INFINITE`); `E_ILLEGAL_METHOD_CALL` (a non-zero timeout inside an rtws
+ * handler).
+ */
+HRESULT DispatcherQueue_Wait(DispatcherQueue *this_, uint32_t timeout_ms, bool *pending);
+
+/**
+ * `HasThreadAccess`: true on the thread that runs the queue (the last to call
+ * `RunPending`). A `Wait` there for an operation whose Completed callback the queue
+ * would run is refused with `E_ILLEGAL_METHOD_CALL` instead of deadlocking.
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER`.
+ */
+HRESULT DispatcherQueue_get_HasThreadAccess(DispatcherQueue *this_, bool *value);
 
 #ifdef __cplusplus
 }  // extern "C"

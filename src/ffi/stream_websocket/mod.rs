@@ -31,6 +31,7 @@ pub use crate::ffi::websocket_closed_event_args::*;
 
 use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::certificate::WebSocketServerCustomValidationRequestedEventArgs;
+use crate::ffi::dispatcher_queue::DispatcherQueue;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{IInputStream, IOutputStream};
 use crate::ffi::websocket::{self, add_handler};
@@ -359,4 +360,33 @@ pub extern "C" fn StreamWebSocket_remove_ServerCustomValidationRequested(
             .remove_validation_requested(token.value);
         Ok(())
     })
+}
+
+/// rtws extension: binds the socket to `queue` (NULL: none, the default): every
+/// handler of the socket and every Completed callback of its operations then runs
+/// on the thread that runs the queue (`DispatcherQueue_RunPending`), in order, never
+/// on an I/O thread; network I/O stays on rtws's threads. While the queue holds
+/// 1,000 undrained events or 1 MiB of their data, the socket stops reading the
+/// network (TCP holds the server back) until the host runs them. The socket keeps
+/// its own reference to the queue; if the host releases the queue's last one, the
+/// socket's handlers never run again. Before ConnectAsync only.
+///
+/// Returns `S_OK`; `E_INVALIDARG` (not a live queue); `E_ILLEGAL_METHOD_CALL`
+/// (ConnectAsync was called); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_put_DispatcherQueue(
+    this: *mut StreamWebSocket,
+    queue: *mut DispatcherQueue,
+) -> HRESULT {
+    call(|| websocket::put_dispatcher_queue(StreamWebSocket::get(this)?.socket(), queue))
+}
+
+/// rtws extension: the DispatcherQueue the socket is bound to (a new reference,
+/// caller owns it), or NULL. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_get_DispatcherQueue(
+    this: *mut StreamWebSocket,
+    value: *mut *mut DispatcherQueue,
+) -> HRESULT {
+    call(|| websocket::get_dispatcher_queue(StreamWebSocket::get(this)?.socket(), value))
 }

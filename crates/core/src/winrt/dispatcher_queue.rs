@@ -130,13 +130,19 @@ impl DispatcherQueue {
         }
     }
 
-    /// Blocks until work is pending or `timeout` passes; true when work is pending.
-    pub fn wait(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+    /// Blocks until work is pending or `timeout` passes (None: no bound); true
+    /// when work is pending.
+    pub fn wait(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut st = self.state.lock();
         while st.items.is_empty() && !st.shut {
-            if self.became_ready.wait_until(&mut st, deadline).timed_out() {
-                break;
+            match deadline {
+                Some(d) => {
+                    if self.became_ready.wait_until(&mut st, d).timed_out() {
+                        break;
+                    }
+                }
+                None => self.became_ready.wait(&mut st),
             }
         }
         !st.items.is_empty() && !st.shut
@@ -407,6 +413,7 @@ mod tests {
         assert!(!readable(q.fd()));
         assert!(!q.try_enqueue(0, Box::new(|| {})));
         assert_eq!(q.run_pending(10, None).unwrap(), 0);
-        assert!(!q.wait(Duration::from_millis(10)));
+        assert!(!q.wait(Some(Duration::from_millis(10))));
+        assert!(!q.wait(None), "a stopped queue does not block");
     }
 }
