@@ -29,9 +29,18 @@
  *   while it runs, that socket's own I/O waits too, so an operation of that socket
  *   started elsewhere (a StoreAsync on another thread) does not complete until the
  *   handler returns. A handler that waits for such a thread stalls both until a
- *   timeout ends the connection.
+ *   timeout ends the connection. A handler running over 100 ms is logged as a
+ *   warning (rtws_SetSlowHandlerThreshold), once per socket.
  *   A Completed handler runs at once on the calling thread when put_Completed or
- *   Cancel finishes the operation.
+ *   Cancel finishes the operation (queued instead for a socket bound to a
+ *   DispatcherQueue).
+ * - To run handlers on a thread of its own (to block in them, for a GUI or game
+ *   loop, or an event loop: poll, GLib, libuv, asyncio), a host binds its sockets
+ *   to a DispatcherQueue before ConnectAsync: every handler and Completed callback
+ *   of those sockets and their operations then runs inside DispatcherQueue_RunPending
+ *   on the host's thread, never on a library thread; the queue's file descriptor
+ *   is readable exactly while work is pending. On that thread a Wait for such an
+ *   operation is refused (E_ILLEGAL_METHOD_CALL): return to the loop instead.
  * - Every pending operation finishes exactly once: RTWS_E_CANCELLED (status
  *   Canceled) after Cancel, RTWS_E_OPERATION_ABORTED if rtws_Shutdown ends it.
  * - HRESULT values are the Windows ones. Define RTWS_SYSTEM_HRESULTS before
