@@ -39,8 +39,9 @@
  *   to a DispatcherQueue before ConnectAsync: every handler and Completed callback
  *   of those sockets and their operations then runs inside DispatcherQueue_RunPending
  *   on the host's thread, never on a library thread; the queue's file descriptor
- *   is readable exactly while work is pending. On that thread a Wait for such an
- *   operation is refused (E_ILLEGAL_METHOD_CALL): return to the loop instead.
+ *   is readable exactly while work is pending. A Wait there for a connect whose
+ *   ServerCustomValidationRequested handlers run on that queue is refused
+ *   (E_ILLEGAL_METHOD_CALL): return to the loop instead.
  * - Every pending operation finishes exactly once: RTWS_E_CANCELLED (status
  *   Canceled) after Cancel, RTWS_E_OPERATION_ABORTED if rtws_Shutdown ends it.
  * - HRESULT values are the Windows ones. Define RTWS_SYSTEM_HRESULTS before
@@ -199,8 +200,8 @@ enum RtwsLogLevel
    */
   RtwsLogLevel_Warn = 2,
   /**
-   * Also: each connect (where to) and close (the code, who closed), a
-   * DispatcherQueue's backpressure.
+   * Also: each connect (where to, through which proxy) and close (the code, who
+   * closed), a DispatcherQueue's backpressure.
    */
   RtwsLogLevel_Info = 3,
   /**
@@ -1628,19 +1629,24 @@ HRESULT rtws_Shutdown(uint32_t timeout_ms);
  * strings are UTF-8, valid only during the call. The log names sockets by number
  * ("socket 12") and says what happened: the connect stages (the host, port and path,
  * never the query), each close with its code and who closed, each failure with its
- * HRESULT, slow handlers, a DispatcherQueue's backpressure. It never contains a
- * header value, a credential, a close reason or payload bytes.
+ * HRESULT, slow handlers, a DispatcherQueue's backpressure. It never contains
+ * what the host set that may be secret (a header value, a credential, the URI's
+ * query), a close reason or payload bytes.
  *
  * By default (and after a NULL handler) rtws logs nothing, unless the environment
  * variable `RTWS_LOG` names a level (`error`, `warn`, `info`, `debug`, `trace`):
  * then records go to stderr. Logging off costs nothing measurable.
  *
  * Threads: the handler is called on the thread that logs (an rtws I/O thread, or
- * the caller's); it may call rtws, but what rtws logs during that call is
- * dropped (no recursion). It must return quickly: it runs where rtws works.
- * Any thread may call this function. `context` is handed back verbatim.
+ * the caller's), maybe on several at once; it may call rtws, but what rtws logs
+ * during that call is dropped (no recursion). It must return quickly: it runs
+ * where rtws works. Any thread may call this function; it returns once no call of
+ * the previous handler is in flight (except when called from inside one), so the
+ * host may then free the previous context. `context` is handed back verbatim.
  *
- * Returns `S_OK`; `E_INVALIDARG` (`level` is not an `RtwsLogLevel`).
+ * Returns `S_OK`; `E_INVALIDARG` (`level` is not an `RtwsLogLevel`);
+ * `E_ILLEGAL_METHOD_CALL` (a Rust host installed its own `log` logger first:
+ * rtws's records go to it).
  *
  * ```c
  * static void on_log(void *context, RtwsLogLevel level, const char *target,
@@ -1910,21 +1916,24 @@ HRESULT MessageWebSocket_remove_ServerCustomValidationRequested(MessageWebSocket
 /**
  * rtws extension: binds the socket to `queue` (NULL: none, the default): every
  * handler of the socket and every Completed callback of its operations then runs
- * on the thread that runs the queue (`DispatcherQueue_RunPending`), in order, never
- * on an I/O thread; network I/O stays on rtws's threads. While the queue holds
- * 1,000 undrained events or 1 MiB of their data, the socket stops reading the
- * network (TCP holds the server back) until the host runs them. The socket keeps
- * its own reference to the queue; if the host releases the queue's last one, the
- * socket's handlers never run again. Before ConnectAsync only.
+ * on the thread that runs the queue (`DispatcherQueue_RunPending`), never on an
+ * I/O thread, the socket's in order; network I/O stays on rtws's threads. A
+ * queued event goes to the handlers registered when it runs (so handlers added in
+ * the ConnectAsync Completed callback get the first messages). While 1,000 of the
+ * socket's events or 1 MiB of their data wait in the queue, the socket stops
+ * reading the network (TCP holds the server back) until the host runs them. The
+ * socket keeps the queue alive; once the host released its last handle on the
+ * queue, the socket's handlers never run again. Before ConnectAsync only.
  *
- * Returns `S_OK`; `E_INVALIDARG` (not a live queue); `E_ILLEGAL_METHOD_CALL`
- * (ConnectAsync was called); `RO_E_CLOSED`.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live socket, not a live or a
+ * stopped queue); `E_ILLEGAL_METHOD_CALL` (ConnectAsync was called); `RO_E_CLOSED`.
  */
 HRESULT MessageWebSocket_put_DispatcherQueue(MessageWebSocket *this_, DispatcherQueue *queue);
 
 /**
- * rtws extension: the DispatcherQueue the socket is bound to (a new reference,
- * caller owns it), or NULL. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ * rtws extension: the DispatcherQueue the socket is bound to, as a new handle the
+ * caller owns (it counts as one of the host's handles on the queue), or NULL.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
  */
 HRESULT MessageWebSocket_get_DispatcherQueue(MessageWebSocket *this_, DispatcherQueue **value);
 
@@ -2536,21 +2545,24 @@ HRESULT StreamWebSocket_remove_ServerCustomValidationRequested(StreamWebSocket *
 /**
  * rtws extension: binds the socket to `queue` (NULL: none, the default): every
  * handler of the socket and every Completed callback of its operations then runs
- * on the thread that runs the queue (`DispatcherQueue_RunPending`), in order, never
- * on an I/O thread; network I/O stays on rtws's threads. While the queue holds
- * 1,000 undrained events or 1 MiB of their data, the socket stops reading the
- * network (TCP holds the server back) until the host runs them. The socket keeps
- * its own reference to the queue; if the host releases the queue's last one, the
- * socket's handlers never run again. Before ConnectAsync only.
+ * on the thread that runs the queue (`DispatcherQueue_RunPending`), never on an
+ * I/O thread, the socket's in order; network I/O stays on rtws's threads. A
+ * queued event goes to the handlers registered when it runs (so handlers added in
+ * the ConnectAsync Completed callback get the first messages). While 1,000 of the
+ * socket's events or 1 MiB of their data wait in the queue, the socket stops
+ * reading the network (TCP holds the server back) until the host runs them. The
+ * socket keeps the queue alive; once the host released its last handle on the
+ * queue, the socket's handlers never run again. Before ConnectAsync only.
  *
- * Returns `S_OK`; `E_INVALIDARG` (not a live queue); `E_ILLEGAL_METHOD_CALL`
- * (ConnectAsync was called); `RO_E_CLOSED`.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live socket, not a live or a
+ * stopped queue); `E_ILLEGAL_METHOD_CALL` (ConnectAsync was called); `RO_E_CLOSED`.
  */
 HRESULT StreamWebSocket_put_DispatcherQueue(StreamWebSocket *this_, DispatcherQueue *queue);
 
 /**
- * rtws extension: the DispatcherQueue the socket is bound to (a new reference,
- * caller owns it), or NULL. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ * rtws extension: the DispatcherQueue the socket is bound to, as a new handle the
+ * caller owns (it counts as one of the host's handles on the queue), or NULL.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
  */
 HRESULT StreamWebSocket_get_DispatcherQueue(StreamWebSocket *this_, DispatcherQueue **value);
 
@@ -3436,9 +3448,14 @@ HRESULT IVectorChainValidationResult_Clear(IVectorChainValidationResult *this_);
 /**
  * Creates a DispatcherQueue (extension: WinRT's come from a
  * DispatcherQueueController; here the host runs it). The caller owns `*result`.
- * Releasing the last reference drops the work still pending (its handlers never
- * run) and stops the queue: the handlers of sockets still bound to it never run
- * again, and their operations still finish (a `Wait` returns).
+ * The calling thread is the queue's thread until another runs it.
+ *
+ * Releasing the last of the host's handles on the queue (this one, and those
+ * `get_DispatcherQueue` hands out) stops it: the work still pending is dropped
+ * unrun, and so is later work. The handlers and Completed callbacks of sockets
+ * still bound to it never run again (their contexts are not handed back); their
+ * operations still finish (a `Wait` returns), and a `wss:` connect whose
+ * ServerCustomValidationRequested handlers cannot run rejects the server.
  *
  * Any thread. Returns `S_OK`; `E_POINTER`; `E_FAIL` (the system refused the
  * file descriptor).
@@ -3467,7 +3484,8 @@ uint32_t DispatcherQueue_Release(DispatcherQueue *this_);
  * reference released). The handler runs as an rtws handler: a blocking `Wait`
  * inside it is refused.
  *
- * Any thread. Returns `S_OK`; `E_POINTER` (NULL `handler` or `result`).
+ * Any thread. Returns `S_OK`; `E_POINTER` (NULL `handler` or `result`);
+ * `E_INVALIDARG` (not a live queue).
  */
 HRESULT DispatcherQueue_TryEnqueue(DispatcherQueue *this_,
                                    DispatcherQueueHandler handler,
@@ -3476,9 +3494,11 @@ HRESULT DispatcherQueue_TryEnqueue(DispatcherQueue *this_,
 
 /**
  * rtws extension: the queue's file descriptor, readable exactly while work is
- * pending (signalled once per batch, not per item), for poll/epoll/select, GLib,
- * libuv or asyncio's `add_reader`. Owned by the queue: do not read, write or
- * close it; it is valid until the queue's last Release.
+ * pending (level-triggered: signalled when the queue goes from empty to not
+ * empty, cleared when it empties; register it level-triggered, not EPOLLET), for
+ * poll/epoll/select, GLib, libuv or asyncio's `add_reader`. Owned by the queue: do
+ * not read, write or close it; it is valid while the queue lives (at least until
+ * the host's last handle on it is released).
  *
  * Any thread. Returns `S_OK`; `E_POINTER`.
  */
@@ -3486,14 +3506,15 @@ HRESULT DispatcherQueue_get_FileDescriptor(DispatcherQueue *this_, int32_t *valu
 
 /**
  * rtws extension: runs pending work on the calling thread, oldest first: at most
- * `max_count` items, and none started once `max_ms` milliseconds have passed
- * (`RTWS_INFINITE`: no time bound). `*ran` receives how many ran (0 when none was
- * pending). Handlers of one socket run in order, each MessageReceived before its
- * socket's Closed. This thread becomes the queue's thread (HasThreadAccess).
+ * `max_count` items (at least 1), and no further one once `max_ms` milliseconds
+ * have passed (`RTWS_INFINITE`: no time bound; the first pending item always
+ * runs). `*ran` receives how many ran (0 only when none was pending). The work of
+ * one socket runs in order, each MessageReceived before its Closed. This thread
+ * becomes the queue's thread (HasThreadAccess).
  *
- * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`max_ms` over one day);
- * `E_ILLEGAL_METHOD_CALL` (called from inside one of the queue's own handlers, or
- * while another thread runs it).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`max_count` 0, `max_ms` over one
+ * day); `E_ILLEGAL_METHOD_CALL` (called inside an rtws handler, including the
+ * queue's own, or while another thread runs it).
  *
  * ```c
  * uint32_t ran;
@@ -3517,9 +3538,12 @@ HRESULT DispatcherQueue_RunPending(DispatcherQueue *this_,
 HRESULT DispatcherQueue_Wait(DispatcherQueue *this_, uint32_t timeout_ms, bool *pending);
 
 /**
- * `HasThreadAccess`: true on the thread that runs the queue (the last to call
- * `RunPending`). A `Wait` there for an operation whose Completed callback the queue
- * would run is refused with `E_ILLEGAL_METHOD_CALL` instead of deadlocking.
+ * `HasThreadAccess`: true on the queue's thread: the last to call `RunPending`,
+ * or before any, the one that created it. A `Wait` there for an operation that
+ * can finish only once a handler on this queue has run (a `wss:` ConnectAsync
+ * with ServerCustomValidationRequested handlers) is refused with
+ * `E_ILLEGAL_METHOD_CALL` instead of deadlocking; other operations finish on
+ * rtws's threads, and waiting for them there is allowed.
  *
  * Any thread. Returns `S_OK`; `E_POINTER`.
  */

@@ -24,10 +24,11 @@ pub struct DispatcherQueue {
 impl Handle for DispatcherQueue {
     type Target = core::DispatcherQueue;
     const NAME: &'static str = "DispatcherQueue";
-    /// The host let go of it: what waits unrun is dropped, and the handlers of the
-    /// sockets still bound to it never run again.
+    /// The host let go of this handle; with its last handle (a socket's
+    /// get_DispatcherQueue makes another), the queue stops: what waits unrun is
+    /// dropped, and the handlers of the sockets still bound to it never run again.
     fn last_release(object: &Arc<core::DispatcherQueue>) {
-        object.shut_down();
+        object.release_host_handle();
     }
 }
 
@@ -39,9 +40,14 @@ const MAX_MS: u32 = 86_400_000;
 
 /// Creates a DispatcherQueue (extension: WinRT's come from a
 /// DispatcherQueueController; here the host runs it). The caller owns `*result`.
-/// Releasing the last reference drops the work still pending (its handlers never
-/// run) and stops the queue: the handlers of sockets still bound to it never run
-/// again, and their operations still finish (a `Wait` returns).
+/// The calling thread is the queue's thread until another runs it.
+///
+/// Releasing the last of the host's handles on the queue (this one, and those
+/// `get_DispatcherQueue` hands out) stops it: the work still pending is dropped
+/// unrun, and so is later work. The handlers and Completed callbacks of sockets
+/// still bound to it never run again (their contexts are not handed back); their
+/// operations still finish (a `Wait` returns), and a `wss:` connect whose
+/// ServerCustomValidationRequested handlers cannot run rejects the server.
 ///
 /// Any thread. Returns `S_OK`; `E_POINTER`; `E_FAIL` (the system refused the
 /// file descriptor).
@@ -56,7 +62,7 @@ pub extern "C" fn DispatcherQueue_Create(result: *mut *mut DispatcherQueue) -> H
     call(|| {
         let result = out(result, "result")?;
         crate::ffi::log::install();
-        result.set(DispatcherQueue::new_handle(core::DispatcherQueue::new()?))
+        result.set(publish(Arc::new(core::DispatcherQueue::new()?)))
     })
 }
 
@@ -77,7 +83,8 @@ pub extern "C" fn DispatcherQueue_Release(this: *mut DispatcherQueue) -> u32 {
 /// reference released). The handler runs as an rtws handler: a blocking `Wait`
 /// inside it is refused.
 ///
-/// Any thread. Returns `S_OK`; `E_POINTER` (NULL `handler` or `result`).
+/// Any thread. Returns `S_OK`; `E_POINTER` (NULL `handler` or `result`);
+/// `E_INVALIDARG` (not a live queue).
 #[no_mangle]
 pub extern "C" fn DispatcherQueue_TryEnqueue(
     this: *mut DispatcherQueue,
@@ -104,9 +111,11 @@ pub extern "C" fn DispatcherQueue_TryEnqueue(
 }
 
 /// rtws extension: the queue's file descriptor, readable exactly while work is
-/// pending (signalled once per batch, not per item), for poll/epoll/select, GLib,
-/// libuv or asyncio's `add_reader`. Owned by the queue: do not read, write or
-/// close it; it is valid until the queue's last Release.
+/// pending (level-triggered: signalled when the queue goes from empty to not
+/// empty, cleared when it empties; register it level-triggered, not EPOLLET), for
+/// poll/epoll/select, GLib, libuv or asyncio's `add_reader`. Owned by the queue: do
+/// not read, write or close it; it is valid while the queue lives (at least until
+/// the host's last handle on it is released).
 ///
 /// Any thread. Returns `S_OK`; `E_POINTER`.
 #[no_mangle]
@@ -118,14 +127,15 @@ pub extern "C" fn DispatcherQueue_get_FileDescriptor(
 }
 
 /// rtws extension: runs pending work on the calling thread, oldest first: at most
-/// `max_count` items, and none started once `max_ms` milliseconds have passed
-/// (`RTWS_INFINITE`: no time bound). `*ran` receives how many ran (0 when none was
-/// pending). Handlers of one socket run in order, each MessageReceived before its
-/// socket's Closed. This thread becomes the queue's thread (HasThreadAccess).
+/// `max_count` items (at least 1), and no further one once `max_ms` milliseconds
+/// have passed (`RTWS_INFINITE`: no time bound; the first pending item always
+/// runs). `*ran` receives how many ran (0 only when none was pending). The work of
+/// one socket runs in order, each MessageReceived before its Closed. This thread
+/// becomes the queue's thread (HasThreadAccess).
 ///
-/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`max_ms` over one day);
-/// `E_ILLEGAL_METHOD_CALL` (called from inside one of the queue's own handlers, or
-/// while another thread runs it).
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`max_count` 0, `max_ms` over one
+/// day); `E_ILLEGAL_METHOD_CALL` (called inside an rtws handler, including the
+/// queue's own, or while another thread runs it).
 ///
 /// ```c
 /// uint32_t ran;
@@ -172,9 +182,12 @@ pub extern "C" fn DispatcherQueue_Wait(
     })
 }
 
-/// `HasThreadAccess`: true on the thread that runs the queue (the last to call
-/// `RunPending`). A `Wait` there for an operation whose Completed callback the queue
-/// would run is refused with `E_ILLEGAL_METHOD_CALL` instead of deadlocking.
+/// `HasThreadAccess`: true on the queue's thread: the last to call `RunPending`,
+/// or before any, the one that created it. A `Wait` there for an operation that
+/// can finish only once a handler on this queue has run (a `wss:` ConnectAsync
+/// with ServerCustomValidationRequested handlers) is refused with
+/// `E_ILLEGAL_METHOD_CALL` instead of deadlocking; other operations finish on
+/// rtws's threads, and waiting for them there is allowed.
 ///
 /// Any thread. Returns `S_OK`; `E_POINTER`.
 #[no_mangle]
@@ -183,6 +196,16 @@ pub extern "C" fn DispatcherQueue_get_HasThreadAccess(
     value: *mut bool,
 ) -> HRESULT {
     call(|| out(value, "value")?.set(DispatcherQueue::get(this)?.is_queue_thread()))
+}
+
+/// A new host handle on `queue` (counted: the last one's Release stops the queue).
+pub(crate) fn publish(queue: Arc<core::DispatcherQueue>) -> *mut DispatcherQueue {
+    queue.add_host_handle();
+    let handle = DispatcherQueue::publish(queue.clone());
+    if handle.is_null() {
+        queue.release_host_handle(); // no handle was made (out of handles)
+    }
+    handle
 }
 
 /// A millisecond bound: `RTWS_INFINITE` is none; over a day is refused.

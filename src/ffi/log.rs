@@ -10,10 +10,11 @@
 use crate::ffi::error::RtwsLogHandler;
 use crate::ffi::{c_text, Context};
 use parking_lot::RwLock;
-use rtws_types::RtwsLogLevel;
+use rtws_types::{Error, Result, RtwsLogLevel};
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 type Callback = extern "C" fn(*mut c_void, RtwsLogLevel, *const c_char, *const c_char);
@@ -28,6 +29,11 @@ static SINK: RwLock<Sink> = RwLock::new(Sink {
     level: RtwsLogLevel::Off,
 });
 static INSTALL: Once = Once::new();
+/// Whether our logger is the `log` facade's (another may have been installed first).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Held (shared) while a handler runs: `set_handler` takes it exclusively to wait
+/// for calls in flight, so the host may free the old context once it returns.
+static CALLS: RwLock<()> = RwLock::new(());
 
 thread_local! {
     /// Set while this thread is inside the log handler: what rtws logs meanwhile
@@ -46,6 +52,7 @@ pub(crate) fn install() {
         if log::set_logger(&LOGGER).is_err() {
             return;
         }
+        INSTALLED.store(true, Ordering::Release);
         let mut sink = SINK.write();
         if sink.handler.is_none() {
             sink.level = env_level();
@@ -90,21 +97,38 @@ fn apply(level: RtwsLogLevel) {
 }
 
 /// `rtws_SetLogHandler`: records at or below `level` go to `handler` (NULL: back
-/// to `RTWS_LOG` on stderr, or nothing).
-pub(crate) fn set_handler(handler: RtwsLogHandler, context: *mut c_void, level: RtwsLogLevel) {
+/// to `RTWS_LOG` on stderr, or nothing). Returns once no call of the previous
+/// handler is in flight (unless called from inside one: it cannot wait for itself).
+pub(crate) fn set_handler(
+    handler: RtwsLogHandler,
+    context: *mut c_void,
+    level: RtwsLogLevel,
+) -> Result<()> {
     install();
-    let mut sink = SINK.write();
-    match handler {
-        Some(h) => {
-            sink.handler = Some((h, Context(context)));
-            sink.level = level;
-        }
-        None => {
-            sink.handler = None;
-            sink.level = env_level();
-        }
+    if !INSTALLED.load(Ordering::Acquire) {
+        return Err(Error::illegal_call(
+            "another logger of the Rust `log` facade was installed in this process first: \
+             rtws's records go to it",
+        ));
     }
-    apply(sink.level);
+    {
+        let mut sink = SINK.write();
+        match handler {
+            Some(h) => {
+                sink.handler = Some((h, Context(context)));
+                sink.level = level;
+            }
+            None => {
+                sink.handler = None;
+                sink.level = env_level();
+            }
+        }
+        apply(sink.level);
+    }
+    if !IN_HANDLER.with(Cell::get) {
+        drop(CALLS.write());
+    }
+    Ok(())
 }
 
 fn rtws_level(level: log::Level) -> RtwsLogLevel {
@@ -127,8 +151,10 @@ impl log::Log for Logger {
             return;
         }
         let level = rtws_level(record.level());
-        // Copied out: the lock is not held while the host's code runs (it may set
-        // a new handler).
+        // CALLS first: a set_handler that swaps the handler now waits for this call.
+        // SINK is copied out and not held while the host's code runs (it may set a
+        // new handler).
+        let in_flight = CALLS.read();
         let handler = SINK.read().handler;
         match handler {
             Some((callback, context)) => {
@@ -137,8 +163,10 @@ impl log::Log for Logger {
                 IN_HANDLER.with(|f| f.set(true));
                 callback(context.0, level, target.as_ptr(), message.as_ptr());
                 IN_HANDLER.with(|f| f.set(false));
+                drop(in_flight);
             }
             None => {
+                drop(in_flight);
                 let _ = writeln!(
                     std::io::stderr(),
                     "rtws {:?} {}: {}",

@@ -143,6 +143,7 @@ pub(crate) fn call(f: impl FnOnce() -> Result<()>) -> HRESULT {
 /// A caught panic is rtws's own fault: logged as an error besides its HRESULT.
 fn panic_error(p: Box<dyn std::any::Any + Send>) -> Error {
     let e = describe_panic(p);
+    log::install();
     ::log::error!(target: "rtws::ffi", "{e}");
     e
 }

@@ -185,5 +185,9 @@ pub(crate) fn get_dispatcher_queue(
     value: *mut *mut DispatcherQueue,
 ) -> Result<()> {
     let value = out(value, "value")?;
-    value.set(DispatcherQueue::publish_optional(socket.dispatcher_queue()))
+    value.set(
+        socket
+            .dispatcher_queue()
+            .map_or(std::ptr::null_mut(), crate::ffi::dispatcher_queue::publish),
+    )
 }

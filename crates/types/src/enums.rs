@@ -112,8 +112,8 @@ pub enum RtwsLogLevel {
     Error = 1,
     /// Also: failed connects, connections lost or failed, slow handlers.
     Warn = 2,
-    /// Also: each connect (where to) and close (the code, who closed), a
-    /// DispatcherQueue's backpressure.
+    /// Also: each connect (where to, through which proxy) and close (the code, who
+    /// closed), a DispatcherQueue's backpressure.
     Info = 3,
     /// Also: each connect stage (resolve, each address tried, TLS, upgrade).
     Debug = 4,

@@ -73,19 +73,24 @@ pub type RtwsLogHandler = Option<
 /// strings are UTF-8, valid only during the call. The log names sockets by number
 /// ("socket 12") and says what happened: the connect stages (the host, port and path,
 /// never the query), each close with its code and who closed, each failure with its
-/// HRESULT, slow handlers, a DispatcherQueue's backpressure. It never contains a
-/// header value, a credential, a close reason or payload bytes.
+/// HRESULT, slow handlers, a DispatcherQueue's backpressure. It never contains
+/// what the host set that may be secret (a header value, a credential, the URI's
+/// query), a close reason or payload bytes.
 ///
 /// By default (and after a NULL handler) rtws logs nothing, unless the environment
 /// variable `RTWS_LOG` names a level (`error`, `warn`, `info`, `debug`, `trace`):
 /// then records go to stderr. Logging off costs nothing measurable.
 ///
 /// Threads: the handler is called on the thread that logs (an rtws I/O thread, or
-/// the caller's); it may call rtws, but what rtws logs during that call is
-/// dropped (no recursion). It must return quickly: it runs where rtws works.
-/// Any thread may call this function. `context` is handed back verbatim.
+/// the caller's), maybe on several at once; it may call rtws, but what rtws logs
+/// during that call is dropped (no recursion). It must return quickly: it runs
+/// where rtws works. Any thread may call this function; it returns once no call of
+/// the previous handler is in flight (except when called from inside one), so the
+/// host may then free the previous context. `context` is handed back verbatim.
 ///
-/// Returns `S_OK`; `E_INVALIDARG` (`level` is not an `RtwsLogLevel`).
+/// Returns `S_OK`; `E_INVALIDARG` (`level` is not an `RtwsLogLevel`);
+/// `E_ILLEGAL_METHOD_CALL` (a Rust host installed its own `log` logger first:
+/// rtws's records go to it).
 ///
 /// ```c
 /// static void on_log(void *context, RtwsLogLevel level, const char *target,
@@ -105,8 +110,7 @@ pub extern "C" fn rtws_SetLogHandler(
 ) -> HRESULT {
     call(|| {
         let level = in_enum(level, "RtwsLogLevel", RtwsLogLevel::from_i32)?;
-        log::set_handler(handler, context, level);
-        Ok(())
+        log::set_handler(handler, context, level)
     })
 }
 

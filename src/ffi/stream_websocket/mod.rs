@@ -364,15 +364,17 @@ pub extern "C" fn StreamWebSocket_remove_ServerCustomValidationRequested(
 
 /// rtws extension: binds the socket to `queue` (NULL: none, the default): every
 /// handler of the socket and every Completed callback of its operations then runs
-/// on the thread that runs the queue (`DispatcherQueue_RunPending`), in order, never
-/// on an I/O thread; network I/O stays on rtws's threads. While the queue holds
-/// 1,000 undrained events or 1 MiB of their data, the socket stops reading the
-/// network (TCP holds the server back) until the host runs them. The socket keeps
-/// its own reference to the queue; if the host releases the queue's last one, the
-/// socket's handlers never run again. Before ConnectAsync only.
+/// on the thread that runs the queue (`DispatcherQueue_RunPending`), never on an
+/// I/O thread, the socket's in order; network I/O stays on rtws's threads. A
+/// queued event goes to the handlers registered when it runs (so handlers added in
+/// the ConnectAsync Completed callback get the first messages). While 1,000 of the
+/// socket's events or 1 MiB of their data wait in the queue, the socket stops
+/// reading the network (TCP holds the server back) until the host runs them. The
+/// socket keeps the queue alive; once the host released its last handle on the
+/// queue, the socket's handlers never run again. Before ConnectAsync only.
 ///
-/// Returns `S_OK`; `E_INVALIDARG` (not a live queue); `E_ILLEGAL_METHOD_CALL`
-/// (ConnectAsync was called); `RO_E_CLOSED`.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live socket, not a live or a
+/// stopped queue); `E_ILLEGAL_METHOD_CALL` (ConnectAsync was called); `RO_E_CLOSED`.
 #[no_mangle]
 pub extern "C" fn StreamWebSocket_put_DispatcherQueue(
     this: *mut StreamWebSocket,
@@ -381,8 +383,9 @@ pub extern "C" fn StreamWebSocket_put_DispatcherQueue(
     call(|| websocket::put_dispatcher_queue(StreamWebSocket::get(this)?.socket(), queue))
 }
 
-/// rtws extension: the DispatcherQueue the socket is bound to (a new reference,
-/// caller owns it), or NULL. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+/// rtws extension: the DispatcherQueue the socket is bound to, as a new handle the
+/// caller owns (it counts as one of the host's handles on the queue), or NULL.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
 #[no_mangle]
 pub extern "C" fn StreamWebSocket_get_DispatcherQueue(
     this: *mut StreamWebSocket,

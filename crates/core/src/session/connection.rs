@@ -226,6 +226,10 @@ impl Connection {
                 target: "rtws::connection",
                 "socket {socket}: rtws failed the connection with close code {code}: {e}"
             ),
+            None if code == ABNORMAL_CLOSURE => log::info!(
+                target: "rtws::connection",
+                "socket {socket}: the host closed it; the server sent no close frame in time (1006)"
+            ),
             None => log::info!(
                 target: "rtws::connection",
                 "socket {socket}: closed by {} with code {code} (reason: {} bytes)",
@@ -379,13 +383,21 @@ impl Connection {
                     return Poll::Ready(self.stream_ended());
                 }
             } else if self.protocol.reading() {
-                match self.protocol.read(&mut self.wire.buf) {
+                // Events the host has not run yet hold the next one back, even when
+                // its bytes are here already: the backlog's bound is per event.
+                let event = if self.events.poll_room(cx) {
+                    self.protocol.read(&mut self.wire.buf)
+                } else {
+                    read_pending = true;
+                    None
+                };
+                match event {
                     Some(event) => {
                         progress = true;
                         self.reads_since_flush += 1;
                         self.on_event(event);
                     }
-                    None if !self.input_room(cx) => read_pending = true,
+                    None if read_pending || !self.input_room(cx) => read_pending = true,
                     None => match self.wire.poll_fill(cx) {
                         Poll::Ready(Ok(0)) => return Poll::Ready(self.stream_ended()),
                         Poll::Ready(Ok(_)) => progress = true,

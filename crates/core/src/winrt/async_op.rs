@@ -39,6 +39,9 @@ pub struct AsyncOp<T> {
     queue: Option<Arc<DispatcherQueue>>,
     /// The handler watch of the socket the operation belongs to.
     watch: Option<Arc<HandlerWatch>>,
+    /// Finishing needs a handler that runs on `queue` (a ConnectAsync waiting for
+    /// ServerCustomValidationRequested): a Wait on the queue's thread is refused.
+    needs_queue: std::sync::atomic::AtomicBool,
 }
 
 /// A finished operation whose cancel hook and Completed handler are still to run.
@@ -70,20 +73,25 @@ fn call_completed(
     handler: CompletedHandler,
     status: AsyncStatus,
 ) {
-    let run = move || {
-        // A handler like any other: what handlers may not do (a blocking Wait,
-        // rtws_Shutdown) is refused here too.
-        let _scope = HandlerScope::enter();
-        match watch {
-            Some(w) => w.run("Completed", || handler(status)),
-            None => handler(status),
-        }
-    };
+    // A handler like any other: what handlers may not do (a blocking Wait,
+    // rtws_Shutdown) is refused here too.
     match queue {
         Some(q) => {
-            q.try_enqueue(0, Box::new(run));
+            q.try_enqueue(
+                0,
+                Box::new(move || {
+                    let _scope = HandlerScope::enter();
+                    handler(status);
+                }),
+            );
         }
-        None => run(),
+        None => {
+            let _scope = HandlerScope::enter();
+            match watch {
+                Some(w) => w.run("Completed", || handler(status)),
+                None => handler(status),
+            }
+        }
     }
 }
 
@@ -117,6 +125,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
         Arc::new(AsyncOp {
             queue: home.queue,
             watch: home.watch,
+            needs_queue: Default::default(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             state: Mutex::new(State {
                 status: AsyncStatus::Started,
@@ -140,6 +149,11 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
 
     pub fn id(&self) -> u32 {
         self.id
+    }
+
+    /// Marks the operation as finishing only after a handler on its queue ran.
+    pub fn set_needs_queue(&self) {
+        self.needs_queue.store(true, Ordering::Relaxed);
     }
 
     /// Runs `hook` when the operation is canceled while still started, so the
@@ -245,7 +259,8 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
         }
         let status = st.status;
         drop(st);
-        call_completed(self.queue.as_deref(), self.watch.clone(), handler, status);
+        // On the caller's thread: not an I/O thread the slow-handler watch guards.
+        call_completed(self.queue.as_deref(), None, handler, status);
         Ok(())
     }
 
@@ -308,11 +323,13 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
                 ));
             }
             if timeout != Some(Duration::ZERO)
+                && self.needs_queue.load(Ordering::Relaxed)
                 && self.queue.as_ref().is_some_and(|q| q.is_queue_thread())
             {
                 return Err(Error::illegal_call(
-                    "Wait on the thread that runs the operation's DispatcherQueue could wait \
-                     for work only this thread runs; use put_Completed and return to the queue",
+                    "Wait on the DispatcherQueue's thread for an operation that finishes \
+                     only once a handler on that queue has run (ServerCustomValidationRequested) \
+                     would wait for ever; use put_Completed and return to the queue",
                 ));
             }
             let deadline = timeout.map(|t| Instant::now() + t);

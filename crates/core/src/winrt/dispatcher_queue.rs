@@ -8,6 +8,7 @@
 //! the queue goes from empty to not empty (one signal per batch, not per item)
 //! and cleared when the last pending item is taken or purged.
 
+use crate::winrt::runtime::in_handler;
 use futures_util::task::AtomicWaker;
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{Error, Result, E_FAIL};
@@ -39,8 +40,11 @@ pub struct DispatcherQueue {
     state: Mutex<State>,
     became_ready: Condvar,
     signal: Signal,
-    /// The thread that runs the queue now, or ran it last (0: none yet).
+    /// The queue's thread: the one that ran it last, or else the one that made it.
     thread: AtomicU64,
+    /// The host's handles on the queue (each handle, not each reference): when the
+    /// last goes, the queue stops.
+    host_handles: AtomicUsize,
     /// Set while `run_pending` runs (the thread in `thread`).
     running: Mutex<bool>,
 }
@@ -61,7 +65,8 @@ impl DispatcherQueue {
             state: Mutex::new(State::default()),
             became_ready: Condvar::new(),
             signal: Signal::new()?,
-            thread: AtomicU64::new(0),
+            thread: AtomicU64::new(this_thread()),
+            host_handles: AtomicUsize::new(0),
             running: Mutex::new(false),
         })
     }
@@ -86,9 +91,34 @@ impl DispatcherQueue {
         self.signal.fd()
     }
 
-    /// Runs pending work on this thread, oldest first: at most `max_count` items,
-    /// and no new one once `max_time` has passed. Returns how many ran.
+    /// A host handle on the queue was made.
+    pub fn add_host_handle(&self) {
+        self.host_handles.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A host handle on the queue was released; the last one stops the queue.
+    pub fn release_host_handle(&self) {
+        if self.host_handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shut_down();
+        }
+    }
+
+    /// Runs pending work on this thread, oldest first: at most `max_count` items
+    /// (at least 1), and no new one once `max_time` has passed (the first always
+    /// runs). Returns how many ran.
     pub fn run_pending(&self, max_count: u32, max_time: Option<Duration>) -> Result<u32> {
+        if max_count == 0 {
+            return Err(Error::invalid_arg(
+                "max_count must be at least 1 (a RunPending that may run nothing would \
+                 leave the file descriptor readable)",
+            ));
+        }
+        if in_handler() {
+            return Err(Error::illegal_call(
+                "DispatcherQueue_RunPending cannot run inside an rtws handler: run the \
+                 queue from the host's loop",
+            ));
+        }
         let started = Instant::now();
         {
             let mut running = self.running.lock();
@@ -105,7 +135,7 @@ impl DispatcherQueue {
         }
         let _done = Finally(|| *self.running.lock() = false);
         let mut ran = 0;
-        while ran < max_count && max_time.is_none_or(|t| started.elapsed() < t) {
+        while ran < max_count && (ran == 0 || max_time.is_none_or(|t| started.elapsed() < t)) {
             let Some(item) = self.take() else { break };
             (item.work)();
             ran += 1;
@@ -187,7 +217,8 @@ impl DispatcherQueue {
         self.state.lock().shut
     }
 
-    /// `HasThreadAccess`: this is the thread that runs the queue (or ran it last).
+    /// `HasThreadAccess`: this is the queue's thread (the one that ran it last, or
+    /// else the one that made it).
     pub fn is_queue_thread(&self) -> bool {
         self.thread.load(Ordering::Relaxed) == this_thread()
     }

@@ -169,6 +169,11 @@ impl<A: ?Sized> EventSource<A> {
         self.handlers().raise(args)
     }
 
+    /// Whether any handler is registered.
+    pub fn has_handlers(&self) -> bool {
+        !self.handlers.lock().is_empty()
+    }
+
     /// The handlers registered now: an event queued for later (a DispatcherQueue)
     /// goes to these, less those removed meanwhile, as if raised now.
     pub fn handlers(&self) -> Handlers<A> {

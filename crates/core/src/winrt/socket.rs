@@ -17,7 +17,7 @@ use crate::winrt::events::{Dispatcher, EventSource, HandlerWatch, Token};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::message_websocket::MessageReceivedArgs;
 use crate::winrt::runtime;
-use crate::winrt::validation::{ServerTrust, ValidationRequest};
+use crate::winrt::validation::{Deferral, ServerTrust, ValidationRequest};
 use crate::winrt::vector::{StringVector, Vector};
 use bytes::{Bytes, BytesMut};
 use once_cell::sync::{Lazy, OnceCell};
@@ -241,36 +241,36 @@ impl Socket {
     }
 
     /// Raises an event with `args`: now, under the socket's dispatcher, or later
-    /// on its queue (counted in the backlog as `bytes`), to the handlers
-    /// registered now that are not removed by then. `keep` is dropped once the
-    /// handlers ran (or the queued event was discarded).
+    /// on its queue (counted in the backlog as `bytes`) to the handlers registered
+    /// when it runs, as if raised then: a handler added by the ConnectAsync
+    /// Completed callback, which runs on the queue too, gets the first messages.
+    /// `after` runs once the handlers ran; a queued event discarded unrun drops it
+    /// uncalled.
     fn deliver<A: Send + Sync + 'static>(
         &self,
         event: &'static str,
-        source: &EventSource<A>,
+        source: fn(&Socket) -> &EventSource<A>,
         args: A,
         bytes: usize,
-        keep: impl Send + 'static,
+        after: impl FnOnce() + Send + 'static,
     ) {
         let Some(queue) = self.dispatcher_queue() else {
+            // Inline on an I/O thread: the slow-handler watch applies.
             let watch = &self.watch;
             self.dispatcher
-                .dispatch(|| watch.run(event, || source.raise(&args)));
-            drop(keep);
+                .dispatch(|| watch.run(event, || source(self).raise(&args)));
+            after();
             return;
         };
-        let handlers = source.handlers();
         let ticket = self.backlog.ticket(bytes);
         let me = self.me.clone();
         queue.try_enqueue(
             self.id,
             Box::new(move || {
-                let _held = (ticket, keep);
+                let _ticket = ticket;
                 if let Some(socket) = me.upgrade() {
-                    let watch = &socket.watch;
-                    socket
-                        .dispatcher
-                        .dispatch(|| watch.run(event, || handlers.raise(&args)));
+                    socket.dispatcher.dispatch(|| source(&socket).raise(&args));
+                    after();
                 }
             }),
         );
@@ -526,14 +526,25 @@ impl Socket {
                     let socket = self.clone();
                     let raise: connect::Validate = Arc::new(move |peer| {
                         let request = ValidationRequest::new(peer.into());
-                        // Held until the handlers ran: a queued raise is not a verdict.
-                        let raised = request.get_deferral();
+                        // Nobody listens: nothing to wait for (a queued raise would make
+                        // the connect wait for the host's loop for nothing).
+                        if !socket.validation_requested.has_handlers() {
+                            return Box::pin(async { true });
+                        }
+                        // Held until the handlers ran: a queued raise is not a verdict,
+                        // and one dropped unrun (the queue stopped, the socket released)
+                        // rejects: a pinning handler that never ran accepts nothing.
+                        let pending = PendingVerdict {
+                            request: request.clone(),
+                            deferral: Some(request.get_deferral()),
+                            ran: false,
+                        };
                         socket.deliver(
                             "ServerCustomValidationRequested",
-                            &socket.validation_requested,
+                            |s| &s.validation_requested,
                             request.clone(),
                             0,
-                            raised,
+                            move || pending.heard(),
                         );
                         Box::pin(async move { request.accepted().await })
                     });
@@ -547,6 +558,9 @@ impl Socket {
             (target, delivery)
         };
         let op = self.new_op::<()>();
+        if secure && self.dispatcher_queue().is_some() && self.validation_requested.has_handlers() {
+            op.set_needs_queue();
+        }
         let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
         let task = connect_task(
             self.clone(),
@@ -723,12 +737,12 @@ impl Socket {
     /// The host let go of the socket: no handler runs again, and the connection
     /// closes (Close() semantics).
     pub fn release(&self) {
+        self.clear_handlers();
         // Its queued events go unrun (the Completed callbacks of its operations,
         // which live on their own, stay).
         if let Some(queue) = self.dispatcher_queue() {
             queue.purge(self.id);
         }
-        self.clear_handlers();
         self.dispatcher.barrier();
         // Again: the handler waited for may have added one meanwhile.
         self.clear_handlers();
@@ -749,10 +763,10 @@ impl Events for Socket {
         let args = Arc::new(MessageReceivedArgs::message(kind, data, complete));
         self.deliver(
             "MessageReceived",
-            &self.message_received,
+            |s| &s.message_received,
             args.clone(),
             len,
-            (),
+            || {},
         );
         Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim)
     }
@@ -790,13 +804,38 @@ impl Events for Socket {
             .filter(|_| matches!(self.kind, Kind::Message));
         if let Some(err) = failure {
             let args = Arc::new(MessageReceivedArgs::failed(err));
-            self.deliver("MessageReceived", &self.message_received, args, 0, ());
+            self.deliver("MessageReceived", |s| &s.message_received, args, 0, || {});
         }
         let args = Arc::new(ClosedArgs {
             code: ending.code,
             reason: ending.reason,
         });
-        self.deliver("Closed", &self.closed, args, 0, ());
+        self.deliver("Closed", |s| &s.closed, args, 0, || {});
+    }
+}
+
+/// A raised ServerCustomValidationRequested whose handlers have not run yet: the
+/// connect waits for its deferral; dropped, it completes it, rejecting the server
+/// unless the handlers ran.
+struct PendingVerdict {
+    request: Arc<ValidationRequest>,
+    deferral: Option<Arc<Deferral>>,
+    ran: bool,
+}
+
+impl PendingVerdict {
+    /// The handlers ran: their verdict (Reject, deferrals) stands.
+    fn heard(mut self) {
+        self.ran = true;
+    }
+}
+
+impl Drop for PendingVerdict {
+    fn drop(&mut self) {
+        if !self.ran {
+            self.request.reject();
+        }
+        drop(self.deferral.take());
     }
 }
 
