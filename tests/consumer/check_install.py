@@ -78,6 +78,13 @@ def check(condition, message):
         raise Failure(message)
 
 
+def source_headers(args):
+    """The headers the install copies: include/**/*.h and *.hpp, relative to include/."""
+    top = os.path.join(args.source_dir, "include")
+    return sorted(os.path.relpath(os.path.join(d, f), top).replace(os.sep, "/")
+                  for d, _, files in os.walk(top) for f in files if f.endswith((".h", ".hpp")))
+
+
 def dynamic_section(path):
     """(SONAME, [NEEDED...]) from `readelf -d`, or None without readelf."""
     if not shutil.which("readelf"):
@@ -105,9 +112,8 @@ def check_layout(args, prefix, stripped=False):
     with open(header, encoding="utf-8") as f:
         text = f.read()
     check(f'#define RTWS_VERSION_STRING "{v}"' in text, f"{header} is not version {v}")
-    for name in os.listdir(os.path.join(args.source_dir, "include")):
-        if name.endswith((".h", ".hpp")):
-            check(os.path.isfile(os.path.join(prefix, "include", name)), f"include/{name} missing")
+    for name in source_headers(args):
+        check(os.path.isfile(os.path.join(prefix, "include", name)), f"include/{name} missing")
     for pc in ("rtws.pc", "rtws-static.pc"):
         path = os.path.join(lib, "pkgconfig", pc)
         with open(path, encoding="utf-8") as f:
@@ -277,9 +283,8 @@ def cmd_deb(args):
             f"{lib}/pkgconfig/rtws.pc": None, f"{lib}/pkgconfig/rtws-static.pc": None,
             f"{lib}/cmake/rtws/rtwsConfig.cmake": None,
             f"{lib}/cmake/rtws/rtwsConfigVersion.cmake": None}
-    for name in os.listdir(os.path.join(args.source_dir, "include")):
-        if name.endswith((".h", ".hpp")):
-            want[f"usr/include/{name}"] = None
+    for name in source_headers(args):
+        want[f"usr/include/{name}"] = None
     have = deb_files(deb)
     check(have == want, "the package's files differ:\n  missing: "
           f"{sorted(set(want.items()) - set(have.items()))}\n  unexpected: "
