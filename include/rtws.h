@@ -53,6 +53,23 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/**
+ * The version of rtws this header belongs to. `rtws_GetVersion()` returns the
+ * version of the library that is running; README.md, "Versions and
+ * compatibility", says which versions are compatible.
+ */
+#define RTWS_VERSION_MAJOR 0
+#define RTWS_VERSION_MINOR 1
+#define RTWS_VERSION_PATCH 0
+#define RTWS_VERSION_STRING "0.1.0"
+/**
+ * A version as one number, `major * 1000000 + minor * 1000 + patch`, to compare:
+ * `#if RTWS_VERSION >= RTWS_MAKE_VERSION(0, 2, 0)`.
+ */
+#define RTWS_MAKE_VERSION(major, minor, patch) ((major) * 1000000u + (minor) * 1000u + (patch))
+#define RTWS_VERSION RTWS_MAKE_VERSION(RTWS_VERSION_MAJOR, RTWS_VERSION_MINOR, RTWS_VERSION_PATCH)
+
 #if !defined(RTWS_SYSTEM_HRESULTS)
 typedef int32_t HRESULT;
 #endif
@@ -1671,6 +1688,23 @@ HRESULT rtws_SetLogHandler(RtwsLogHandler handler, void *context, int32_t level)
  * Any thread. Returns `S_OK`; `E_INVALIDARG` (over one day).
  */
 HRESULT rtws_SetSlowHandlerThreshold(uint32_t milliseconds);
+
+/**
+ * rtws extension: the version of the rtws library that is running, as
+ * `RTWS_MAKE_VERSION(major, minor, patch)`; `RTWS_VERSION` is the version of the
+ * header a program was compiled with. A program linked to a shared rtws runs with
+ * any library of the same SONAME (`librtws.so.0.MINOR` for 0.x, `.MAJOR` from 1.0)
+ * that is at least as new as its header: compare the two to require a bug fix, or
+ * to report both. Never fails; any thread.
+ *
+ * ```c
+ * if (rtws_GetVersion() < RTWS_VERSION)
+ *     printf("rtws %s expected, %u.%u.%u loaded\n", RTWS_VERSION_STRING,
+ *            rtws_GetVersion() / 1000000, rtws_GetVersion() / 1000 % 1000,
+ *            rtws_GetVersion() % 1000);
+ * ```
+ */
+uint32_t rtws_GetVersion(void);
 
 /**
  * Creates a MessageWebSocket (the `MessageWebSocket()` constructor), with UWP's

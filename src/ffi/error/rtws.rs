@@ -1,5 +1,5 @@
 //! The functions of rtws itself, `rtws_*`: the last-error message, library
-//! lifetime (Shutdown), and the log.
+//! lifetime (Shutdown), the log, and the version.
 //!
 //! Imports: `crate::ffi` (helpers, `handle`, `log`), `rtws_core` (the runtime,
 //! TLS connectors, the slow-handler threshold), `rtws_types`.
@@ -132,4 +132,36 @@ pub extern "C" fn rtws_SetSlowHandlerThreshold(milliseconds: u32) -> HRESULT {
         events::set_slow_handler_threshold(Duration::from_millis(u64::from(milliseconds)));
         Ok(())
     })
+}
+
+/// rtws extension: the version of the rtws library that is running, as
+/// `RTWS_MAKE_VERSION(major, minor, patch)`; `RTWS_VERSION` is the version of the
+/// header a program was compiled with. A program linked to a shared rtws runs with
+/// any library of the same SONAME (`librtws.so.0.MINOR` for 0.x, `.MAJOR` from 1.0)
+/// that is at least as new as its header: compare the two to require a bug fix, or
+/// to report both. Never fails; any thread.
+///
+/// ```c
+/// if (rtws_GetVersion() < RTWS_VERSION)
+///     printf("rtws %s expected, %u.%u.%u loaded\n", RTWS_VERSION_STRING,
+///            rtws_GetVersion() / 1000000, rtws_GetVersion() / 1000 % 1000,
+///            rtws_GetVersion() % 1000);
+/// ```
+#[no_mangle]
+pub extern "C" fn rtws_GetVersion() -> u32 {
+    /// A decimal version part from Cargo.toml, at compile time.
+    const fn number(digits: &str) -> u32 {
+        let digits = digits.as_bytes();
+        let mut value = 0;
+        let mut i = 0;
+        while i < digits.len() {
+            value = value * 10 + (digits[i] - b'0') as u32;
+            i += 1;
+        }
+        value
+    }
+    const VERSION: u32 = number(env!("CARGO_PKG_VERSION_MAJOR")) * 1_000_000
+        + number(env!("CARGO_PKG_VERSION_MINOR")) * 1_000
+        + number(env!("CARGO_PKG_VERSION_PATCH"));
+    VERSION
 }
