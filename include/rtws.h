@@ -3427,7 +3427,8 @@ HRESULT IVectorChainValidationResult_Clear(IVectorChainValidationResult *this_);
 /**
  * Creates a DispatcherQueue (extension: WinRT's come from a
  * DispatcherQueueController; here the host runs it). The caller owns `*result`.
- * Releasing the last reference drops the work still pending (its handlers never
+ * Releasing the last reference (of this handle and of those a socket's
+ * `get_DispatcherQueue` hands out) drops the work still pending (its handlers never
  * run) and stops the queue: the handlers of sockets still bound to it never run
  * again, and their operations still finish (a `Wait` returns).
  *

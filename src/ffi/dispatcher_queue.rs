@@ -24,11 +24,27 @@ pub struct DispatcherQueue {
 impl Handle for DispatcherQueue {
     type Target = core::DispatcherQueue;
     const NAME: &'static str = "DispatcherQueue";
-    /// The host let go of it: what waits unrun is dropped, and the handlers of the
-    /// sockets still bound to it never run again.
+    /// The host let go of it (of every handle to it: see `publish`): what waits
+    /// unrun is dropped, and the handlers of the sockets still bound to it never run
+    /// again.
     fn last_release(object: &Arc<core::DispatcherQueue>) {
-        object.shut_down();
+        object.let_go();
     }
+}
+
+/// A new handle to `queue` (NULL for none). A queue may have several (its creator's,
+/// and each one a socket's `get_DispatcherQueue` hands out): it stops when the host
+/// released the last reference of all of them, not of one.
+pub(crate) fn publish(queue: Option<Arc<core::DispatcherQueue>>) -> *mut DispatcherQueue {
+    let Some(queue) = queue else {
+        return std::ptr::null_mut();
+    };
+    queue.hold();
+    let handle = DispatcherQueue::publish(queue.clone());
+    if handle.is_null() {
+        queue.let_go();
+    }
+    handle
 }
 
 /// `DispatcherQueueHandler`: the host's own work, posted with `TryEnqueue`.
@@ -39,7 +55,8 @@ const MAX_MS: u32 = 86_400_000;
 
 /// Creates a DispatcherQueue (extension: WinRT's come from a
 /// DispatcherQueueController; here the host runs it). The caller owns `*result`.
-/// Releasing the last reference drops the work still pending (its handlers never
+/// Releasing the last reference (of this handle and of those a socket's
+/// `get_DispatcherQueue` hands out) drops the work still pending (its handlers never
 /// run) and stops the queue: the handlers of sockets still bound to it never run
 /// again, and their operations still finish (a `Wait` returns).
 ///
@@ -56,7 +73,7 @@ pub extern "C" fn DispatcherQueue_Create(result: *mut *mut DispatcherQueue) -> H
     call(|| {
         let result = out(result, "result")?;
         crate::ffi::log::install();
-        result.set(DispatcherQueue::new_handle(core::DispatcherQueue::new()?))
+        result.set(publish(Some(Arc::new(core::DispatcherQueue::new()?))))
     })
 }
 

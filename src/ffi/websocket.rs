@@ -185,5 +185,7 @@ pub(crate) fn get_dispatcher_queue(
     value: *mut *mut DispatcherQueue,
 ) -> Result<()> {
     let value = out(value, "value")?;
-    value.set(DispatcherQueue::publish_optional(socket.dispatcher_queue()))
+    value.set(crate::ffi::dispatcher_queue::publish(
+        socket.dispatcher_queue(),
+    ))
 }

@@ -1786,17 +1786,29 @@ static void release_queue_item(void *context)
 
 /* Releasing the queue's last reference stops it: the work pending is dropped, later work is
  * refused (TryEnqueue gives false), the handlers of sockets still bound never run again, their
- * operations still finish (Wait works from another thread). */
+ * operations still finish (Wait works from another thread). Releasing the reference a socket's
+ * get_DispatcherQueue handed out does not stop it. */
 static void test_queue_released_while_bound(void)
 {
     where_reset();
-    DispatcherQueue *q = queue_new(), *again = NULL;
+    DispatcherQueue *q = queue_new(), *again = NULL, *got = NULL;
     mrec r;
     MessageWebSocket *ws = q ? mws_bound(q, &r) : NULL;
     IAsyncOperationUInt32 *op = NULL;
     bool queued = true, pending = true;
     if (!ws || !mws_connect_bound(q, ws, tu_url("/echo"), 1000))
         goto out;
+
+    /* The socket's getter hands out a reference of its own: releasing it stops nothing. */
+    CHECK_OK(MessageWebSocket_get_DispatcherQueue(ws, &got));
+    CHECK(got != NULL);
+    if (got)
+        CHECK(DispatcherQueue_Release(got) == 0);
+    item probe = {NULL, 0, 0, 0};
+    CHECK_OK(DispatcherQueue_TryEnqueue(q, item_run, &probe, &queued));
+    CHECK(queued);
+    CHECK(run(q, 10, RTWS_INFINITE) == 1);
+    CHECK(probe.ran == 1);
 
     /* Pending when the queue goes: the host's item, an echo, a store's Completed. */
     item dropped = {NULL, 0, 0, 0};
@@ -1873,7 +1885,7 @@ static void test_queue_released_while_bound(void)
         CHECK(after.ran == 0);
         CHECK(DispatcherQueue_AddRef(q3) == 0); /* gone */
     }
-    check_where(1 + 1);
+    check_where(1 + 1 + 1);
 out:
     if (op)
         IAsyncOperationUInt32_Release(op);
@@ -1953,10 +1965,25 @@ static void test_bad_input(void)
 
     /* Bind, read back, unbind (NULL), bind again. */
     CHECK_OK(MessageWebSocket_put_DispatcherQueue(ws, q));
+    CHECK_OK(MessageWebSocket_get_DispatcherQueue(ws, &bound));
+    CHECK(bound != NULL);
+    if (bound) {
+        /* The same queue behind both handles: one fd. */
+        int32_t fd1 = -1, fd2 = -2;
+        CHECK_OK(DispatcherQueue_get_FileDescriptor(q, &fd1));
+        CHECK_OK(DispatcherQueue_get_FileDescriptor(bound, &fd2));
+        CHECK(fd1 == fd2);
+        DispatcherQueue_Release(bound);
+        bound = NULL;
+    }
     CHECK_OK(MessageWebSocket_put_DispatcherQueue(ws, NULL));
     CHECK_OK(MessageWebSocket_get_DispatcherQueue(ws, &bound));
     CHECK(bound == NULL);
     CHECK_OK(StreamWebSocket_put_DispatcherQueue(sws, q));
+    CHECK_OK(StreamWebSocket_get_DispatcherQueue(sws, &bound));
+    CHECK(bound != NULL);
+    if (bound)
+        DispatcherQueue_Release(bound);
     CHECK_OK(StreamWebSocket_put_DispatcherQueue(sws, NULL));
 
     /* Unbound again: handlers run inline, off the host thread, without RunPending. */

@@ -43,6 +43,8 @@ pub struct DispatcherQueue {
     thread: AtomicU64,
     /// Set while `run_pending` runs (the thread in `thread`).
     running: Mutex<bool>,
+    /// The host's handles to the queue (`hold`): when the last goes, it shuts down.
+    handles: AtomicUsize,
 }
 
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
@@ -63,7 +65,21 @@ impl DispatcherQueue {
             signal: Signal::new()?,
             thread: AtomicU64::new(0),
             running: Mutex::new(false),
+            handles: AtomicUsize::new(0),
         })
+    }
+
+    /// The host got one more handle to the queue (its own, or one a socket's
+    /// getter handed out); see `let_go`.
+    pub fn hold(&self) {
+        self.handles.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The host let go of one handle; the last one shuts the queue down.
+    pub fn let_go(&self) {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shut_down();
+        }
     }
 
     /// `TryEnqueue`: queues `work` (of `owner`); false once the queue is shut.
