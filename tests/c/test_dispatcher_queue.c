@@ -387,6 +387,22 @@ static AsyncStatus status_settled_u32(IAsyncOperationUInt32 *op, int ms)
     return s;
 }
 
+/* The reference count of `op` once rtws let go of its references (bounded: rtws may release its
+ * own a moment after the operation finished), read with AddRef/Release. */
+static uint32_t refs_settled_u32(IAsyncOperationUInt32 *op, int ms)
+{
+    uint32_t n = 0;
+    double deadline = tu_now_ms() + ms;
+    do {
+        n = IAsyncOperationUInt32_AddRef(op) - 1;
+        IAsyncOperationUInt32_Release(op);
+        if (n <= 1)
+            break;
+        tu_sleep_ms(5);
+    } while (tu_now_ms() < deadline);
+    return n;
+}
+
 /* ---- A thread that runs one function (for what must happen off the host thread) --------- */
 
 typedef struct {
@@ -1786,7 +1802,8 @@ static void release_queue_item(void *context)
 
 /* Releasing the queue's last reference stops it: the work pending is dropped, later work is
  * refused (TryEnqueue gives false), the handlers of sockets still bound never run again, their
- * operations still finish (Wait works from another thread). Releasing the reference a socket's
+ * operations still finish (Wait works from another thread) and hold nothing back (the
+ * operation handle's last Release is the host's). Releasing the reference a socket's
  * get_DispatcherQueue handed out does not stop it. */
 static void test_queue_released_while_bound(void)
 {
@@ -1854,7 +1871,9 @@ static void test_queue_released_while_bound(void)
         CHECK(w.n == 8);
         CHECK(run(again, 100, RTWS_INFINITE) == 0);
         CHECK(sd2.count == 0);
-        IAsyncOperationUInt32_Release(op2);
+        /* rtws let go of the operation with its unrun Completed. */
+        CHECK(refs_settled_u32(op2, 2000) == 1);
+        CHECK(IAsyncOperationUInt32_Release(op2) == 0);
     }
     /* Closed never runs either. */
     CHECK_OK(MessageWebSocket_Close(ws));
@@ -1864,7 +1883,8 @@ static void test_queue_released_while_bound(void)
     CHECK(sd.count == 0);
     CHECK(r.msgs == 0 && r.closed == 0);
     if (op) {
-        IAsyncOperationUInt32_Release(op);
+        CHECK(refs_settled_u32(op, 2000) == 1);
+        CHECK(IAsyncOperationUInt32_Release(op) == 0);
         op = NULL;
     }
     /* Nothing can be bound to it any more. */

@@ -29,6 +29,7 @@ use rtws_core::winrt::async_op::AsyncOp;
 use rtws_types::AsyncStatus;
 use rtws_types::{Error, Result, E_POINTER, HRESULT, S_OK};
 use std::ffi::c_void;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 /// `timeout_ms` value for the `Wait` functions: wait until the operation finishes.
@@ -47,17 +48,24 @@ where
     // The handler receives the operation handle: keep it valid until the handler ran,
     // even if the host releases its own reference first.
     H::add_ref(op)?;
-    let key = op as usize;
+    let held = HeldRef::<H>(op as usize, PhantomData);
     let ctx = Context(context);
-    let result = target.set_completed(Box::new(move |status| {
-        let ctx = ctx;
-        handler(ctx.0, key as *mut H, status);
-        let _ = H::release(key as *mut H);
-    }));
-    if result.is_err() {
-        let _ = H::release(op);
+    // On failure the closure is dropped unrun, and `held` with it.
+    target.set_completed(Box::new(move |status| {
+        let (ctx, held) = (ctx, held);
+        handler(ctx.0, held.0 as *mut H, status);
+    }))
+}
+
+/// rtws's reference to an operation handle for its Completed handler: let go once the
+/// handler ran, or when the handler is dropped unrun (its DispatcherQueue was
+/// released, or put_Completed failed), so the host's last Release frees the handle.
+struct HeldRef<H: Handle>(usize, PhantomData<fn() -> H>);
+
+impl<H: Handle> Drop for HeldRef<H> {
+    fn drop(&mut self) {
+        let _ = H::release(self.0 as *mut H);
     }
-    result
 }
 
 fn wait<H, T>(op: *mut H, timeout_ms: u32) -> Result<T>
