@@ -1366,7 +1366,7 @@ out:
 /* The last Release of a socket with events queued: none of its handlers runs afterwards (its
  * queued events are dropped: the fd is not readable when only they were pending); Completed
  * callbacks of its operations and the host's own work still run. Also released from inside its
- * own handler: its other queued events never run. */
+ * own handler: its other queued events never run. Nothing of it is posted after its Release. */
 static void release_in_handler(void *context, MessageWebSocket *sender,
                                MessageWebSocketMessageReceivedEventArgs *args)
 {
@@ -1454,7 +1454,20 @@ static void test_release_with_events_queued(void)
             MessageWebSocket_Release(ws);
         }
     }
-    check_where(2 + 2 + 2);
+
+    /* 4. Released while connected (the last Release closes it): what comes after (the server's
+     * close reply, Closed) posts nothing, so the fd does not wake the host for nothing. */
+    mrec r4;
+    ws = mws_bound(q, &r4);
+    if (ws && mws_connect_bound(q, ws, tu_url("/echo"), 1000)) {
+        CHECK(!readable(fd));
+        CHECK(MessageWebSocket_Release(ws) == 0);
+        tu_sleep_ms(quiet_ms);
+        CHECK(!readable(fd));
+        CHECK(run(q, 100, RTWS_INFINITE) == 0);
+        CHECK(r4.closed == 0);
+    }
+    check_where(2 + 2 + 2 + 1);
     DispatcherQueue_Release(q);
 }
 

@@ -180,6 +180,11 @@ impl<A: ?Sized> EventSource<A> {
 pub struct Handlers<A: ?Sized>(Arc<Vec<Arc<Registration<A>>>>);
 
 impl<A: ?Sized> Handlers<A> {
+    /// No handler was registered: raising these would call nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Calls each handler not removed since; must run inside `Dispatcher::dispatch`.
     pub fn raise(&self, args: &A) {
         for reg in self.0.iter() {

@@ -260,6 +260,12 @@ impl Socket {
             return;
         };
         let handlers = source.handlers();
+        if handlers.is_empty() {
+            // Nothing would run (no handler, or the socket was released): posting it
+            // would only wake the host for nothing.
+            drop(keep);
+            return;
+        }
         let ticket = self.backlog.ticket(bytes);
         let me = self.me.clone();
         queue.try_enqueue(
