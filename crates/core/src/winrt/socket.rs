@@ -103,6 +103,9 @@ pub struct Socket {
     watch: Arc<HandlerWatch>,
     /// Reading is paused for the backlog (logged when it changes).
     backlog_full: AtomicBool,
+    /// The host released the socket: no handler of it runs any more, so its events
+    /// are not queued (a connection still closing would post them for nothing).
+    released: AtomicBool,
 }
 
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
@@ -168,6 +171,7 @@ impl Socket {
             backlog: Arc::default(),
             watch: Arc::new(HandlerWatch::new(id)),
             backlog_full: AtomicBool::new(false),
+            released: AtomicBool::new(false),
             kind,
             message_type: AtomicU8::new(SocketMessageType::Binary as u8),
             settings: Mutex::new(Settings {
@@ -254,6 +258,9 @@ impl Socket {
         bytes: usize,
         after: impl FnOnce() + Send + 'static,
     ) {
+        if self.released.load(Ordering::Acquire) {
+            return; // `after` dropped uncalled: nobody heard it
+        }
         let Some(queue) = self.dispatcher_queue() else {
             // Inline on an I/O thread: the slow-handler watch applies.
             let watch = &self.watch;
@@ -737,6 +744,7 @@ impl Socket {
     /// The host let go of the socket: no handler runs again, and the connection
     /// closes (Close() semantics).
     pub fn release(&self) {
+        self.released.store(true, Ordering::Release);
         self.clear_handlers();
         // Its queued events go unrun (the Completed callbacks of its operations,
         // which live on their own, stay).
