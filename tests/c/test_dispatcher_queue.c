@@ -569,8 +569,13 @@ static void test_run_pending_bounds(void)
         enqueue(q, &it[i]);
     }
     CHECK(run(q, 3, RTWS_INFINITE) == 3);
-    CHECK(run(q, 0, RTWS_INFINITE) == 0);
-    CHECK(run(q, 4, 86400000) == 4);
+    /* A count of 0 is refused (it could leave the fd readable for ever); nothing runs. */
+    uint32_t none = 7;
+    CHECK_HR(DispatcherQueue_RunPending(q, 0, RTWS_INFINITE, &none), E_INVALIDARG);
+    CHECK(strstr(rtws_GetLastErrorMessage(), "max_count") != NULL);
+    /* No time at all still runs the first pending item. */
+    CHECK(run(q, 5, 0) == 1);
+    CHECK(run(q, 3, 86400000) == 3);
     CHECK(run(q, RTWS_INFINITE, RTWS_INFINITE) == 3);
     check_order("i0 i1 i2 i3 i4 i5 i6 i7 i8 i9");
 
@@ -630,7 +635,7 @@ static void reenter_item(void *context)
     r->wait_hr = DispatcherQueue_Wait(r->q, 50, &pending);
     r->wait_inf_hr = DispatcherQueue_Wait(r->q, RTWS_INFINITE, &pending);
     r->wait0_hr = DispatcherQueue_Wait(r->q, 0, &pending);
-    /* Another queue may be run from here. */
+    /* Not another queue either: no queue runs inside an rtws handler. */
     if (r->other)
         r->other_hr = DispatcherQueue_RunPending(r->other, 10, RTWS_INFINITE, &r->other_ran);
     DispatcherQueue_get_HasThreadAccess(r->q, &r->access);
@@ -694,8 +699,10 @@ static void test_run_pending_reentrance_refused(void)
     CHECK_HR(r.wait_hr, E_ILLEGAL_METHOD_CALL);
     CHECK_HR(r.wait_inf_hr, E_ILLEGAL_METHOD_CALL);
     CHECK_OK(r.wait0_hr);
-    CHECK_OK(r.other_hr);
-    CHECK(r.other_ran == 1 && other_item.ran == 1);
+    CHECK_HR(r.other_hr, E_ILLEGAL_METHOD_CALL);
+    CHECK(other_item.ran == 0);
+    CHECK(run(other, 10, RTWS_INFINITE) == 1);
+    CHECK(other_item.ran == 1);
     CHECK(r.access);
     CHECK(after.ran == 0); /* the refused nested run ran nothing */
     CHECK(run(q, 10, RTWS_INFINITE) == 1);
@@ -812,15 +819,15 @@ static void test_has_thread_access(void)
     DispatcherQueue *q = queue_new();
     if (!q)
         return;
-    bool access = true;
-    /* No thread has run it yet. */
+    bool access = false;
+    /* No thread has run it yet: its creator is the queue's thread. */
     CHECK_OK(DispatcherQueue_get_HasThreadAccess(q, &access));
-    CHECK(!access);
+    CHECK(access);
     access_probe p = {q, true, false, 99};
     helper h;
     helper_start(&h, probe_access, &p);
     helper_join(&h);
-    CHECK(!p.before);    /* nobody had run it */
+    CHECK(!p.before);    /* the creator's, not the helper's */
     CHECK(p.after_run); /* the helper ran it last */
     CHECK(p.ran == 0);
     CHECK_OK(DispatcherQueue_get_HasThreadAccess(q, &access));
@@ -1643,10 +1650,11 @@ static void test_wait_refused_on_queue_thread(void)
     CHECK_OK(IInputStream_ReadAsync(in, rbuf, 4, InputStreamOptions_None, &rop));
     if (!rop)
         goto out;
+    /* A read finishes on rtws's threads (only its Completed is queued): waiting for it
+     * on the queue's thread is allowed, and times out like any Wait. */
     double t0 = tu_now_ms();
-    CHECK_HR(IAsyncOperationIBuffer_Wait(rop, 2000, &res), E_ILLEGAL_METHOD_CALL);
-    CHECK(strstr(rtws_GetLastErrorMessage(), "DispatcherQueue") != NULL);
-    CHECK(tu_now_ms() - t0 < 1000);
+    CHECK_HR(IAsyncOperationIBuffer_Wait(rop, 200, &res), RTWS_E_TIMEOUT);
+    CHECK(tu_now_ms() - t0 >= 150);
     CHECK_HR(IAsyncOperationIBuffer_Wait(rop, 0, &res), RTWS_E_TIMEOUT);
     CHECK(res == NULL);
     /* Another thread may wait for it. */
@@ -1670,22 +1678,54 @@ static void test_wait_refused_on_queue_thread(void)
     if (res)
         IBuffer_Release(res);
 
-    /* A MessageWebSocket's pending ConnectAsync (the server never answers). */
+    /* A wss: ConnectAsync whose ServerCustomValidationRequested handler runs on this
+     * queue can finish only once this thread runs the queue: a Wait here is refused at
+     * once; another thread may wait; running the queue lets it finish. */
     mrec mr;
     MessageWebSocket *mws = mws_bound(q, &mr);
+    MessageWebSocketControl *mc = mws ? tu_control_of(mws) : NULL;
     IAsyncAction *cop = NULL;
-    if (mws) {
-        CHECK_OK(MessageWebSocket_ConnectAsync(mws, tu_url("/nohandshake"), &cop));
+    if (mws && mc) {
+        validation v = {0, 0};
+        EventRegistrationToken tok;
+        CHECK_OK(MessageWebSocketControl_put_TrustedRootCertificates(mc, ca_pem));
+        CHECK_OK(MessageWebSocket_add_ServerCustomValidationRequested(mws, mws_on_validation, &v,
+                                                                      &tok));
+        CHECK_OK(MessageWebSocket_ConnectAsync(mws, wss("127.0.0.1", port_valid, "/echo"), &cop));
         if (cop) {
-            CHECK_HR(IAsyncAction_Wait(cop, 1000), E_ILLEGAL_METHOD_CALL);
+            t0 = tu_now_ms();
+            CHECK_HR(IAsyncAction_Wait(cop, 2000), E_ILLEGAL_METHOD_CALL);
+            CHECK(strstr(rtws_GetLastErrorMessage(), "DispatcherQueue") != NULL);
+            CHECK(tu_now_ms() - t0 < 1000);
+            CHECK_HR(IAsyncAction_Wait(cop, 0), RTWS_E_TIMEOUT);
             waiter aw = {NULL, cop, 100, E_FAIL, 0, true, NULL};
             helper_start(&h, wait_elsewhere, &aw);
             helper_join(&h);
             CHECK_HR(aw.hr, RTWS_E_TIMEOUT);
-            CHECK_OK(IAsyncAction_Cancel(cop));
+            PUMP_UNTIL(q, v.count == 1, 10000);
+            CHECK(v.count == 1);
+            aw.timeout_ms = 10000;
+            helper_start(&h, wait_elsewhere, &aw);
+            helper_join(&h);
+            CHECK_OK(aw.hr);
             IAsyncAction_Release(cop);
         }
+    }
+    if (mc)
+        MessageWebSocketControl_Release(mc);
+    if (mws)
         MessageWebSocket_Release(mws);
+
+    /* A ws: connect finishes on rtws's threads: Wait here works. */
+    mrec mr2;
+    MessageWebSocket *plain = mws_bound(q, &mr2);
+    if (plain) {
+        CHECK_OK(MessageWebSocket_ConnectAsync(plain, tu_url("/echo"), &cop));
+        if (cop) {
+            CHECK_OK(IAsyncAction_Wait(cop, 10000));
+            IAsyncAction_Release(cop);
+        }
+        MessageWebSocket_Release(plain);
     }
 
     /* Not this thread's queue: a socket bound to q2 (which this thread never ran), and an
