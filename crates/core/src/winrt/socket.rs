@@ -98,6 +98,8 @@ pub struct Socket {
     /// The DispatcherQueue its handlers and Completed callbacks run on (None:
     /// inline on the I/O thread). Set before ConnectAsync only.
     queue: RwLock<Option<Arc<DispatcherQueue>>>,
+    /// `queue` is set (read without the lock on every event of an unbound socket).
+    queue_bound: AtomicBool,
     /// Its events queued and not yet run.
     backlog: Arc<Backlog>,
     watch: Arc<HandlerWatch>,
@@ -168,6 +170,7 @@ impl Socket {
             id,
             me: me.clone(),
             queue: RwLock::new(None),
+            queue_bound: AtomicBool::new(false),
             backlog: Arc::default(),
             watch: Arc::new(HandlerWatch::new(id)),
             backlog_full: AtomicBool::new(false),
@@ -211,6 +214,10 @@ impl Socket {
 
     /// The queue its handlers run on, if the host bound one.
     pub fn dispatcher_queue(&self) -> Option<Arc<DispatcherQueue>> {
+        // The unbound socket's hot path (every message, send and read) skips the lock.
+        if !self.queue_bound.load(Ordering::Acquire) {
+            return None;
+        }
         self.queue.read().clone()
     }
 
@@ -228,7 +235,9 @@ impl Socket {
                     ..self.op_home()
                 });
             }
+            let bound = queue.is_some();
             *self.queue.write() = queue;
+            self.queue_bound.store(bound, Ordering::Release);
         })
     }
 
@@ -780,7 +789,7 @@ impl Events for Socket {
     }
 
     fn poll_room(&self, cx: &mut Context<'_>) -> bool {
-        if self.queue.read().is_none() {
+        if !self.queue_bound.load(Ordering::Acquire) {
             return true;
         }
         let room = self.backlog.poll_room(cx);
