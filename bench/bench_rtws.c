@@ -13,6 +13,7 @@
  *   options: --max-secs S (default 60)   each measured loop stops at N or after S seconds,
  *                                        whichever comes first, and reports what it did
  *            --only VARIANT              run one variant only (for profiling)
+ *            --no-queue                  latency, pipelined: leave the queue variants out
  *            --smaps                     connections: also print the RSS growth by kind
  *                                        of mapping (heap, anonymous, stack, files)
  *            --exit-open                 connections: _exit right after the measurement,
@@ -38,6 +39,13 @@
  *              hbatch           MessageReceived refills the window once half of it drained
  *              burst            MessageReceived only counts; the main thread refills the
  *                               window once half of it drained
+ *   and, on a second connection bound to a DispatcherQueue that the main thread drains
+ *   (poll() on its fd, then DispatcherQueue_RunPending), so that MessageReceived and its
+ *   sends run on the main thread instead of an rtws I/O thread:
+ *   latency:   queue            as handler
+ *   pipelined: queue            as handler (one send per echo)
+ *              queue_hbatch     as hbatch
+ *   (--no-queue leaves them out, and the second connection unopened)
  *
  * Output: one line per result,
  *   RESULT client=rtws threads=T mode=M metric=NAME value=V n=COUNT
@@ -77,6 +85,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -99,6 +108,9 @@ enum mode {
 struct bench {
     MessageWebSocket *ws;
     DataWriter *writer;
+    EventRegistrationToken token;
+    DispatcherQueue *queue; /* bound to ws: the main thread runs its handlers (NULL: inline) */
+    int queue_fd;
     pthread_mutex_t writer_lock; /* pipelined: main and handler share the writer */
 
     pthread_mutex_t lock;
@@ -364,9 +376,42 @@ static void abs_deadline(struct timespec *ts, int64_t ns)
     ts->tv_nsec = ns % 1000000000;
 }
 
-/* Waits for the handler-driven loop to end, at most until `limit_ns` (CLOCK_MONOTONIC). */
+/* Queue mode: the main thread is where the handlers run. Like a host's event loop, it
+ * polls the queue's descriptor (readable exactly while work is pending) and runs what
+ * is pending in bounded batches, until the handler-driven loop is over or `limit_ns`.
+ * b->done is set by the handlers, so on this very thread. */
+static int drive_queue(struct bench *b, int64_t limit_ns)
+{
+    for (;;) {
+        if (b->done)
+            return 1;
+        int64_t now = now_ns();
+        if (now >= limit_ns)
+            return 0;
+        int64_t ms = (limit_ns - now) / 1000000 + 1;
+        struct pollfd p = {.fd = b->queue_fd, .events = POLLIN};
+        int n = poll(&p, 1, ms > 100 ? 100 : (int)ms);
+        if (n < 0 && errno != EINTR) {
+            perror("bench_rtws: poll");
+            return 0;
+        }
+        if (n > 0) {
+            uint32_t ran = 0;
+            HRESULT hr = DispatcherQueue_RunPending(b->queue, 256, 10, &ran);
+            if (RTWS_FAILED(hr)) {
+                fail("DispatcherQueue_RunPending", hr);
+                return 0;
+            }
+        }
+    }
+}
+
+/* Waits for the handler-driven loop to end, at most until `limit_ns` (CLOCK_MONOTONIC);
+ * in queue mode, runs the handlers meanwhile. */
 static int wait_done(struct bench *b, int64_t limit_ns)
 {
+    if (b->queue)
+        return drive_queue(b, limit_ns);
     struct timespec ts;
     abs_deadline(&ts, limit_ns);
     pthread_mutex_lock(&b->lock);
@@ -427,13 +472,14 @@ static void report_latency(const char *variant, double *s, long n)
 
 static double max_secs = 60;
 static const char *only; /* --only VARIANT: run just that variant (profiling) */
+static int no_queue;     /* --no-queue: no queue variant (and no second connection) */
 
 static int want(const char *variant)
 {
     return !only || strcmp(only, variant) == 0;
 }
 
-static void latency_handler(struct bench *b, long n, long warmup)
+static void latency_handler(struct bench *b, long n, long warmup, const char *variant)
 {
     int64_t start = now_ns();
     reset(b, M_LAT_HANDLER, warmup, n, start + (int64_t)(max_secs * 1e9));
@@ -444,7 +490,8 @@ static void latency_handler(struct bench *b, long n, long warmup)
         return;
     }
     if (!wait_done(b, start + (int64_t)((max_secs + 10) * 1e9))) {
-        fprintf(stderr, "bench_rtws: latency handler: no progress (%ld echoes)\n", b->received);
+        fprintf(stderr, "bench_rtws: latency %s: no progress (%ld echoes)\n", variant,
+                b->received);
         failures++;
         b->mode = M_IDLE;
         return;
@@ -453,7 +500,7 @@ static void latency_handler(struct bench *b, long n, long warmup)
     long got = b->received - warmup;
     if (b->error != S_OK || got < n)
         failures++;
-    report_latency("handler", b->samples, got > 0 ? got : 0);
+    report_latency(variant, b->samples, got > 0 ? got : 0);
 }
 
 /* The main thread sends (optionally Waiting on the store) and blocks on a condvar that
@@ -1174,6 +1221,94 @@ static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
     return failures ? 1 : 0;
 }
 
+/* ---- one connection ------------------------------------------------------------------ */
+
+/* Connects `b` (messages of `size` bytes) with MessageReceived = on_message and one
+ * DataWriter for every send; with `queued`, the socket is bound to a new
+ * DispatcherQueue first. Returns 0, or 1 after printing why. */
+static int open_bench(struct bench *b, const char *url, uint32_t size, int queued)
+{
+    pthread_mutex_init(&b->writer_lock, NULL);
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    b->mode = M_IDLE;
+    b->size = size;
+    b->payload = malloc(size);
+    b->rbuf_size = size;
+    b->rbuf = malloc(size);
+    if (!b->payload || !b->rbuf) {
+        fprintf(stderr, "bench_rtws: out of memory\n");
+        return 1;
+    }
+    for (uint32_t i = 0; i < size; i++)
+        b->payload[i] = (uint8_t)(i * 31 + 7);
+
+    HRESULT hr = MessageWebSocket_Create(&b->ws);
+    if (RTWS_FAILED(hr)) {
+        fail("MessageWebSocket_Create", hr);
+        return 1;
+    }
+    hr = set_roots(b->ws);
+    if (RTWS_FAILED(hr)) {
+        fail("put_TrustedRootCertificates", hr);
+        return 1;
+    }
+    if (queued) {
+        int32_t fd = -1;
+        hr = DispatcherQueue_Create(&b->queue);
+        if (RTWS_SUCCEEDED(hr))
+            hr = DispatcherQueue_get_FileDescriptor(b->queue, &fd);
+        if (RTWS_SUCCEEDED(hr))
+            hr = MessageWebSocket_put_DispatcherQueue(b->ws, b->queue);
+        if (RTWS_FAILED(hr)) {
+            fail("DispatcherQueue", hr);
+            return 1;
+        }
+        b->queue_fd = fd;
+    }
+    MessageWebSocket_add_MessageReceived(b->ws, on_message, b, &b->token);
+    IAsyncAction *connect = NULL;
+    hr = MessageWebSocket_ConnectAsync(b->ws, url, &connect);
+    if (RTWS_SUCCEEDED(hr)) {
+        hr = IAsyncAction_Wait(connect, 10000);
+        IAsyncAction_Release(connect);
+    }
+    if (RTWS_FAILED(hr)) {
+        fail("ConnectAsync", hr);
+        return 1;
+    }
+    IOutputStream *out = NULL;
+    hr = MessageWebSocket_get_OutputStream(b->ws, &out);
+    if (RTWS_SUCCEEDED(hr))
+        hr = DataWriter_CreateDataWriter(out, &b->writer);
+    if (out)
+        IOutputStream_Release(out);
+    if (RTWS_FAILED(hr)) {
+        fail("CreateDataWriter", hr);
+        return 1;
+    }
+    return 0;
+}
+
+static void close_bench(struct bench *b)
+{
+    MessageWebSocket_remove_MessageReceived(b->ws, b->token);
+    MessageWebSocket_CloseWithStatus(b->ws, 1000, NULL);
+    IOutputStream *detached = NULL;
+    if (RTWS_SUCCEEDED(DataWriter_DetachStream(b->writer, &detached)))
+        IOutputStream_Release(detached);
+    DataWriter_Release(b->writer);
+    MessageWebSocket_Release(b->ws);
+    if (b->queue)
+        DispatcherQueue_Release(b->queue);
+    free(b->payload);
+    free(b->rbuf);
+}
+
 /* ---- setup -------------------------------------------------------------------------- */
 
 static void on_alarm(int sig)
@@ -1206,6 +1341,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--no-queue") == 0) {
+            no_queue = 1;
         } else if (strcmp(argv[i], "--smaps") == 0) {
             want_smaps = 1;
         } else if (strcmp(argv[i], "--exit-open") == 0) {
@@ -1268,101 +1405,61 @@ int main(int argc, char **argv)
         return stream_mode(url, total, chunk);
     }
 
-    struct bench b;
-    memset(&b, 0, sizeof b);
-    pthread_mutex_init(&b.writer_lock, NULL);
-    pthread_mutex_init(&b.lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&b.cond, &ca);
-    pthread_condattr_destroy(&ca);
-    b.mode = M_IDLE;
-
-    b.size = strcmp(mode, "latency") == 0 ? 32 : strcmp(mode, "pipelined") == 0 ? 64
-                                                                                 : (uint32_t)extra;
     if (strcmp(mode, "latency") && strcmp(mode, "pipelined") && strcmp(mode, "bulk"))
         return usage(argv[0]);
-    b.payload = malloc(b.size);
-    b.rbuf_size = b.size;
-    b.rbuf = malloc(b.size);
-    if (!b.payload || !b.rbuf) {
-        fprintf(stderr, "bench_rtws: out of memory\n");
+    uint32_t size = strcmp(mode, "latency") == 0     ? 32
+                    : strcmp(mode, "pipelined") == 0 ? 64
+                                                     : (uint32_t)extra;
+    int latency = strcmp(mode, "latency") == 0, piped = strcmp(mode, "pipelined") == 0;
+    /* The queue variants run on a second connection, bound to a DispatcherQueue before
+     * its ConnectAsync. Both connect here, before the main thread ever runs the queue (a
+     * Wait on the queue's own thread for one of its operations would be refused). */
+    int queued = !no_queue && ((latency && want("queue")) ||
+                               (piped && (want("queue") || want("queue_hbatch"))));
+    int inline_too = !only || (strcmp(only, "queue") && strcmp(only, "queue_hbatch"));
+    static struct bench b, bq; /* zeroed */
+    if ((inline_too && open_bench(&b, url, size, 0)) || (queued && open_bench(&bq, url, size, 1)))
         return 1;
-    }
-    for (uint32_t i = 0; i < b.size; i++)
-        b.payload[i] = (uint8_t)(i * 31 + 7);
 
-    HRESULT hr = MessageWebSocket_Create(&b.ws);
-    if (RTWS_FAILED(hr)) {
-        fail("MessageWebSocket_Create", hr);
-        return 1;
-    }
-    hr = set_roots(b.ws);
-    if (RTWS_FAILED(hr)) {
-        fail("put_TrustedRootCertificates", hr);
-        return 1;
-    }
-    EventRegistrationToken token;
-    MessageWebSocket_add_MessageReceived(b.ws, on_message, &b, &token);
-    IAsyncAction *connect = NULL;
-    hr = MessageWebSocket_ConnectAsync(b.ws, url, &connect);
-    if (RTWS_SUCCEEDED(hr)) {
-        hr = IAsyncAction_Wait(connect, 10000);
-        IAsyncAction_Release(connect);
-    }
-    if (RTWS_FAILED(hr)) {
-        fail("ConnectAsync", hr);
-        return 1;
-    }
-    IOutputStream *out = NULL;
-    hr = MessageWebSocket_get_OutputStream(b.ws, &out);
-    if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_CreateDataWriter(out, &b.writer);
-    if (out)
-        IOutputStream_Release(out);
-    if (RTWS_FAILED(hr)) {
-        fail("CreateDataWriter", hr);
-        return 1;
-    }
-
-    if (strcmp(mode, "latency") == 0) {
+    if (latency) {
         long warmup = n / 10;
         if (warmup < 100)
             warmup = 100;
         if (warmup > 2000)
             warmup = 2000;
-        b.samples = calloc((size_t)n, sizeof *b.samples);
-        if (!b.samples)
+        double *samples = calloc((size_t)n, sizeof *samples);
+        if (!samples)
             return 1;
-        if (want("handler"))
-            latency_handler(&b, n, warmup);
-        if (want("blocking"))
+        b.samples = bq.samples = samples;
+        if (inline_too && want("handler"))
+            latency_handler(&b, n, warmup, "handler");
+        if (inline_too && want("blocking"))
             latency_blocking(&b, n, warmup, 1);
-        if (want("blocking_nowait"))
+        if (inline_too && want("blocking_nowait"))
             latency_blocking(&b, n, warmup, 0);
-    } else if (strcmp(mode, "pipelined") == 0) {
-        if (want("handler"))
+        if (queued)
+            latency_handler(&bq, n, warmup, "queue");
+        free(samples);
+    } else if (piped) {
+        long half = extra / 2 > 0 ? extra / 2 : 1;
+        if (inline_too && want("handler"))
             pipelined(&b, n, extra, 1, "pipelined_msgs_per_s");
-        if (want("hbatch"))
-            pipelined(&b, n, extra, extra / 2 > 0 ? extra / 2 : 1,
-                      "pipelined_hbatch_msgs_per_s");
-        if (want("burst"))
+        if (inline_too && want("hbatch"))
+            pipelined(&b, n, extra, half, "pipelined_hbatch_msgs_per_s");
+        if (inline_too && want("burst"))
             pipelined_burst(&b, n, extra);
+        if (queued && want("queue"))
+            pipelined(&bq, n, extra, 1, "pipelined_queue_msgs_per_s");
+        if (queued && want("queue_hbatch"))
+            pipelined(&bq, n, extra, half, "pipelined_queue_hbatch_msgs_per_s");
     } else {
         bulk(&b, n);
     }
 
-    MessageWebSocket_remove_MessageReceived(b.ws, token);
-    MessageWebSocket_CloseWithStatus(b.ws, 1000, NULL);
-    IOutputStream *detached = NULL;
-    if (RTWS_SUCCEEDED(DataWriter_DetachStream(b.writer, &detached)))
-        IOutputStream_Release(detached);
-    DataWriter_Release(b.writer);
-    MessageWebSocket_Release(b.ws);
+    if (inline_too)
+        close_bench(&b);
+    if (queued)
+        close_bench(&bq);
     rtws_Shutdown(2000);
-    free(b.payload);
-    free(b.rbuf);
-    free(b.samples);
     return failures ? 1 : 0;
 }

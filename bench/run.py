@@ -63,10 +63,11 @@ RAW_METRICS = {
     "wss-bulk": ["wss_bulk_MB_per_s", "wss_bulk_peak_rss_MiB"],
 }
 RTWS_METRICS = {
-    "latency": [f"latency_{v}_{s}" for v in ("handler", "blocking", "blocking_nowait")
+    "latency": [f"latency_{v}_{s}" for v in ("handler", "blocking", "blocking_nowait", "queue")
                 for s in ("p50_us", "p99_us", "mean_us")],
     "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
-                  "pipelined_burst_msgs_per_s"],
+                  "pipelined_burst_msgs_per_s", "pipelined_queue_msgs_per_s",
+                  "pipelined_queue_hbatch_msgs_per_s"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
     "stream": ["stream_MB_per_s", "stream_peak_rss_MiB"],
@@ -82,12 +83,23 @@ def metrics(table, group, mode):
 
 def baseline_of(metric):
     """The raw-client metric an rtws metric is compared with."""
-    for v in ("_handler_", "_blocking_nowait_", "_blocking_"):
+    for v in ("_handler_", "_blocking_nowait_", "_blocking_", "_queue_"):
         if metric.startswith("latency") and v in metric:
             return metric.replace(v, "_")
-    if metric == "pipelined_burst_msgs_per_s":
+    if metric in ("pipelined_burst_msgs_per_s", "pipelined_queue_hbatch_msgs_per_s"):
         return "pipelined_hbatch_msgs_per_s"
+    if metric == "pipelined_queue_msgs_per_s":
+        return "pipelined_msgs_per_s"
     return metric
+
+
+# The queue variants (a socket bound to a DispatcherQueue that the client's main thread
+# drains, polling its fd) and the inline variant (handlers on rtws's I/O thread) each is
+# compared with in the second table.
+QUEUE_VS_INLINE = {f"latency_queue_{s}": f"latency_handler_{s}"
+                   for s in ("p50_us", "p99_us", "mean_us")}
+QUEUE_VS_INLINE.update({"pipelined_queue_msgs_per_s": "pipelined_msgs_per_s",
+                        "pipelined_queue_hbatch_msgs_per_s": "pipelined_hbatch_msgs_per_s"})
 
 
 LABELS = {
@@ -97,6 +109,9 @@ LABELS = {
     "pipelined_msgs_per_s": "64 B msgs/s, 128 in flight, one send per echo",
     "pipelined_hbatch_msgs_per_s": "64 B msgs/s, window refilled by halves (hbatch)",
     "pipelined_burst_msgs_per_s": "64 B msgs/s, main thread refills by halves (burst)",
+    "pipelined_queue_msgs_per_s": "64 B msgs/s, one send per echo, DispatcherQueue (queue)",
+    "pipelined_queue_hbatch_msgs_per_s":
+        "64 B msgs/s, refilled by halves, DispatcherQueue (queue_hbatch)",
     "bulk_MB_per_s": "16 MiB echoes, MB/s sent+received",
     "bulk_peak_rss_MiB": "16 MiB echoes, peak RSS MiB",
     "connections_per_s": "connections/s ({n:,} concurrent)",
@@ -122,7 +137,7 @@ def size_name(n):
 def label(group, metric, cfg):
     if metric.startswith("latency"):
         variant = "raw"
-        for v in ("blocking_nowait", "blocking", "handler"):
+        for v in ("blocking_nowait", "blocking", "handler", "queue"):
             if f"_{v}_" in metric:
                 variant = v
                 break
@@ -134,7 +149,8 @@ def label(group, metric, cfg):
 
 
 HIGHER_IS_BETTER = {"pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
-                    "pipelined_burst_msgs_per_s", "bulk_MB_per_s", "connections_per_s",
+                    "pipelined_burst_msgs_per_s", "pipelined_queue_msgs_per_s",
+                    "pipelined_queue_hbatch_msgs_per_s", "bulk_MB_per_s", "connections_per_s",
                     "stream_MB_per_s", "wss_connections_per_s", "wss_bulk_MB_per_s"}
 SANE = {"latency": (0.0, 1e6), "pipelined": (0.0, 1e9), "bulk_MB": (0.0, 1e6),
         "bulk_peak": (0.0, 1e6), "connections_per_s": (0.0, 1e8),
@@ -531,6 +547,34 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
                     cell += f" ({v - raw_v:+.1f} µs)"
                 row.append(cell)
             lines.append("| " + " | ".join(row) + " |")
+
+    # Queue vs inline, rtws client by rtws client, from the same runs.
+    queue_rows = []
+    for group, mode, _, _, _ in groups:
+        for m in metrics(RTWS_METRICS, group, mode):
+            inline = QUEUE_VS_INLINE.get(m)
+            if not inline:
+                continue
+            row = [label(group, m, cfg)]
+            for n in rtws_names:
+                q, i = med(group, n, m), med(group, n, inline)
+                cell = f"{fmt(i)} → {fmt(q)}"
+                if q is not None and i:
+                    cell += f": {q / i:.2f}×"
+                    if m.startswith("latency"):
+                        cell += f" ({q - i:+.1f} µs)"
+                row.append(cell)
+            queue_rows.append("| " + " | ".join(row) + " |")
+    if queue_rows:
+        lines.append("")
+        lines.append("DispatcherQueue vs inline (inline → queue: ratio): the queue variant's "
+                     "socket is bound to a DispatcherQueue that the client's main thread "
+                     "drains (poll on its fd, RunPending); inline = handler (latency), one send "
+                     "per echo / hbatch (pipelined), same process, same run.")
+        lines.append("")
+        lines.append("| metric | " + " | ".join(rtws_names) + " |")
+        lines.append("|---|" + "---:|" * len(rtws_names))
+        lines.extend(queue_rows)
     return "\n".join(lines)
 
 

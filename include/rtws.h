@@ -29,9 +29,19 @@
  *   while it runs, that socket's own I/O waits too, so an operation of that socket
  *   started elsewhere (a StoreAsync on another thread) does not complete until the
  *   handler returns. A handler that waits for such a thread stalls both until a
- *   timeout ends the connection.
+ *   timeout ends the connection. A handler running over 100 ms is logged as a
+ *   warning (rtws_SetSlowHandlerThreshold), once per socket.
  *   A Completed handler runs at once on the calling thread when put_Completed or
- *   Cancel finishes the operation.
+ *   Cancel finishes the operation (queued instead for a socket bound to a
+ *   DispatcherQueue).
+ * - To run handlers on a thread of its own (to block in them, for a GUI or game
+ *   loop, or an event loop: poll, GLib, libuv, asyncio), a host binds its sockets
+ *   to a DispatcherQueue before ConnectAsync: every handler and Completed callback
+ *   of those sockets and their operations then runs inside DispatcherQueue_RunPending
+ *   on the host's thread, never on a library thread; the queue's file descriptor
+ *   is readable exactly while work is pending. A Wait there for a connect whose
+ *   ServerCustomValidationRequested handlers run on that queue is refused
+ *   (E_ILLEGAL_METHOD_CALL): return to the loop instead.
  * - Every pending operation finishes exactly once: RTWS_E_CANCELLED (status
  *   Canceled) after Cancel, RTWS_E_OPERATION_ABORTED if rtws_Shutdown ends it.
  * - HRESULT values are the Windows ones. Define RTWS_SYSTEM_HRESULTS before
@@ -43,6 +53,23 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/**
+ * The version of rtws this header belongs to. `rtws_GetVersion()` returns the
+ * version of the library that is running; README.md, "Versions and
+ * compatibility", says which versions are compatible.
+ */
+#define RTWS_VERSION_MAJOR 0
+#define RTWS_VERSION_MINOR 1
+#define RTWS_VERSION_PATCH 0
+#define RTWS_VERSION_STRING "0.1.0"
+/**
+ * A version as one number, `major * 1000000 + minor * 1000 + patch`, to compare:
+ * `#if RTWS_VERSION >= RTWS_MAKE_VERSION(0, 2, 0)`.
+ */
+#define RTWS_MAKE_VERSION(major, minor, patch) ((major) * 1000000u + (minor) * 1000u + (patch))
+#define RTWS_VERSION RTWS_MAKE_VERSION(RTWS_VERSION_MAJOR, RTWS_VERSION_MINOR, RTWS_VERSION_PATCH)
+
 #if !defined(RTWS_SYSTEM_HRESULTS)
 typedef int32_t HRESULT;
 #endif
@@ -165,6 +192,49 @@ enum WebErrorStatus
 typedef enum WebErrorStatus WebErrorStatus;
 #else
 typedef int32_t WebErrorStatus;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * rtws extension: how much the log says (`rtws_SetLogHandler`, `RTWS_LOG`). Each
+ * level includes those before it.
+ */
+enum RtwsLogLevel
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Nothing.
+   */
+  RtwsLogLevel_Off = 0,
+  /**
+   * rtws's own faults: a panic caught at the C boundary (a bug to report).
+   */
+  RtwsLogLevel_Error = 1,
+  /**
+   * Also: failed connects, connections lost or failed, slow handlers.
+   */
+  RtwsLogLevel_Warn = 2,
+  /**
+   * Also: each connect (where to, through which proxy) and close (the code, who
+   * closed), a DispatcherQueue's backpressure.
+   */
+  RtwsLogLevel_Info = 3,
+  /**
+   * Also: each connect stage (resolve, each address tried, TLS, upgrade).
+   */
+  RtwsLogLevel_Debug = 4,
+  /**
+   * Everything.
+   */
+  RtwsLogLevel_Trace = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RtwsLogLevel RtwsLogLevel;
+#else
+typedef int32_t RtwsLogLevel;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -309,6 +379,11 @@ typedef struct DataWriter DataWriter;
  * Opaque handle of a Deferral (Windows.Foundation).
  */
 typedef struct Deferral Deferral;
+
+/**
+ * Opaque handle of a DispatcherQueue.
+ */
+typedef struct DispatcherQueue DispatcherQueue;
 
 /**
  * Opaque handle of an IAsyncAction (returned by ConnectAsync).
@@ -464,6 +539,16 @@ typedef struct {
 } DateTime;
 
 /**
+ * `RtwsLogHandler`: called with each record at or below the level it was
+ * registered with; `target` names the part of rtws ("rtws::connect", ...) and
+ * `message` the event, both UTF-8, valid only during the call.
+ */
+typedef void (*RtwsLogHandler)(void *context,
+                               RtwsLogLevel level,
+                               const char *target,
+                               const char *message);
+
+/**
  * MessageReceived handler: `sender` and `args` are borrowed for the call
  * (AddRef to keep them); `context` is what was given to add_MessageReceived.
  */
@@ -533,6 +618,11 @@ typedef void (*StreamWebSocketServerCustomValidationRequestedHandler)(void *cont
  * `InputStreamOptions` flags of ReadAsync and DataReader.LoadAsync.
  */
 typedef uint32_t InputStreamOptions;
+
+/**
+ * `DispatcherQueueHandler`: the host's own work, posted with `TryEnqueue`.
+ */
+typedef void (*DispatcherQueueHandler)(void *context);
 
 /**
  * Complete when `count` bytes arrived, or the stream ended.
@@ -933,8 +1023,10 @@ uint32_t IAsyncAction_Release(IAsyncAction *op);
 /**
  * Sets the Completed handler (once per operation). `context` is passed back
  * verbatim. If the operation already finished, the handler runs before this returns,
- * on the calling thread; otherwise later on a library thread. rtws holds a reference
- * on `op` until the handler has returned.
+ * on the calling thread; otherwise later on a library thread. For an operation of a
+ * socket bound to a DispatcherQueue, it is queued instead and runs in
+ * `DispatcherQueue_RunPending` (never if the queue was stopped). rtws holds a
+ * reference on `op` until the handler has returned or was dropped unrun.
  *
  * Returns `S_OK`; `E_POINTER` (NULL handler), `E_INVALIDARG` (not a live handle),
  * `E_ILLEGAL_DELEGATE_ASSIGNMENT` (a handler was already set), `E_ILLEGAL_METHOD_CALL`
@@ -1021,8 +1113,10 @@ uint32_t IAsyncOperationUInt32_Release(IAsyncOperationUInt32 *op);
 /**
  * Sets the Completed handler (once per operation). `context` is passed back
  * verbatim. If the operation already finished, the handler runs before this returns,
- * on the calling thread; otherwise later on a library thread. rtws holds a reference
- * on `op` until the handler has returned.
+ * on the calling thread; otherwise later on a library thread. For an operation of a
+ * socket bound to a DispatcherQueue, it is queued instead and runs in
+ * `DispatcherQueue_RunPending` (never if the queue was stopped). rtws holds a
+ * reference on `op` until the handler has returned or was dropped unrun.
  *
  * Returns `S_OK`; `E_POINTER` (NULL handler), `E_INVALIDARG` (not a live handle),
  * `E_ILLEGAL_DELEGATE_ASSIGNMENT` (a handler was already set), `E_ILLEGAL_METHOD_CALL`
@@ -1101,8 +1195,10 @@ uint32_t IAsyncOperationBoolean_Release(IAsyncOperationBoolean *op);
 /**
  * Sets the Completed handler (once per operation). `context` is passed back
  * verbatim. If the operation already finished, the handler runs before this returns,
- * on the calling thread; otherwise later on a library thread. rtws holds a reference
- * on `op` until the handler has returned.
+ * on the calling thread; otherwise later on a library thread. For an operation of a
+ * socket bound to a DispatcherQueue, it is queued instead and runs in
+ * `DispatcherQueue_RunPending` (never if the queue was stopped). rtws holds a
+ * reference on `op` until the handler has returned or was dropped unrun.
  *
  * Returns `S_OK`; `E_POINTER` (NULL handler), `E_INVALIDARG` (not a live handle),
  * `E_ILLEGAL_DELEGATE_ASSIGNMENT` (a handler was already set), `E_ILLEGAL_METHOD_CALL`
@@ -1179,8 +1275,10 @@ uint32_t IAsyncOperationIBuffer_Release(IAsyncOperationIBuffer *op);
 /**
  * Sets the Completed handler (once per operation). `context` is passed back
  * verbatim. If the operation already finished, the handler runs before this returns,
- * on the calling thread; otherwise later on a library thread. rtws holds a reference
- * on `op` until the handler has returned.
+ * on the calling thread; otherwise later on a library thread. For an operation of a
+ * socket bound to a DispatcherQueue, it is queued instead and runs in
+ * `DispatcherQueue_RunPending` (never if the queue was stopped). rtws holds a
+ * reference on `op` until the handler has returned or was dropped unrun.
  *
  * Returns `S_OK`; `E_POINTER` (NULL handler), `E_INVALIDARG` (not a live handle),
  * `E_ILLEGAL_DELEGATE_ASSIGNMENT` (a handler was already set), `E_ILLEGAL_METHOD_CALL`
@@ -1548,6 +1646,75 @@ const char *rtws_GetLastErrorMessage(void);
 HRESULT rtws_Shutdown(uint32_t timeout_ms);
 
 /**
+ * rtws extension: sends rtws's log to `handler` (NULL: back to the default).
+ *
+ * Records at or below `level` (an `RtwsLogLevel`) are passed to
+ * `handler(context, level, target, message)`: `target` names the part of rtws
+ * ("rtws::connect", "rtws::connection", "rtws::handlers", "rtws::queue"), and both
+ * strings are UTF-8, valid only during the call. The log names sockets by number
+ * ("socket 12") and says what happened: the connect stages (the host, port and path,
+ * never the query), each close with its code and who closed, each failure with its
+ * HRESULT, slow handlers, a DispatcherQueue's backpressure. It never contains
+ * what the host set that may be secret (a header value, a credential, the URI's
+ * query), a close reason or payload bytes.
+ *
+ * By default (and after a NULL handler) rtws logs nothing, unless the environment
+ * variable `RTWS_LOG` names a level (`error`, `warn`, `info`, `debug`, `trace`):
+ * then records go to stderr. Logging off costs nothing measurable.
+ *
+ * Threads: the handler is called on the thread that logs (an rtws I/O thread, or
+ * the caller's), maybe on several at once; it may call rtws, but what rtws logs
+ * during that call is dropped (no recursion). It must return quickly: it runs
+ * where rtws works. Any thread may call this function; it returns once no call of
+ * the previous handler is in flight (except when called from inside one), so the
+ * host may then free the previous context. `context` is handed back verbatim.
+ *
+ * Returns `S_OK`; `E_INVALIDARG` (`level` is not an `RtwsLogLevel`);
+ * `E_ILLEGAL_METHOD_CALL` (a Rust host installed its own `log` logger first:
+ * rtws's records go to it).
+ *
+ * ```c
+ * static void on_log(void *context, RtwsLogLevel level, const char *target,
+ *                    const char *message) {
+ *     (void)context;
+ *     fprintf(stderr, "[%d] %s: %s\n", (int)level, target, message);
+ * }
+ * static void start_logging(void) {
+ *     rtws_SetLogHandler(on_log, NULL, RtwsLogLevel_Info);
+ * }
+ * ```
+ */
+HRESULT rtws_SetLogHandler(RtwsLogHandler handler, void *context, int32_t level);
+
+/**
+ * rtws extension: a handler (an event handler or a Completed callback) that runs
+ * longer than `milliseconds` is reported in the log as a warning naming its socket
+ * and event, once per socket (default 100 ms; 0: never). Handlers run inline on
+ * rtws's I/O threads unless their socket is bound to a DispatcherQueue, and one
+ * that blocks holds up its socket and an I/O thread.
+ *
+ * Any thread. Returns `S_OK`; `E_INVALIDARG` (over one day).
+ */
+HRESULT rtws_SetSlowHandlerThreshold(uint32_t milliseconds);
+
+/**
+ * rtws extension: the version of the rtws library that is running, as
+ * `RTWS_MAKE_VERSION(major, minor, patch)`; `RTWS_VERSION` is the version of the
+ * header a program was compiled with. A program linked to a shared rtws runs with
+ * any library of the same SONAME (`librtws.so.0.MINOR` for 0.x, `.MAJOR` from 1.0)
+ * that is at least as new as its header: compare the two to require a bug fix, or
+ * to report both. Never fails; any thread.
+ *
+ * ```c
+ * if (rtws_GetVersion() < RTWS_VERSION)
+ *     printf("rtws %s expected, %u.%u.%u loaded\n", RTWS_VERSION_STRING,
+ *            rtws_GetVersion() / 1000000, rtws_GetVersion() / 1000 % 1000,
+ *            rtws_GetVersion() % 1000);
+ * ```
+ */
+uint32_t rtws_GetVersion(void);
+
+/**
  * Creates a MessageWebSocket (the `MessageWebSocket()` constructor), with UWP's
  * defaults: MessageType Binary, MaxMessageSize 0xFFFFFFFF, ReceiveMode FullMessage.
  * The caller owns one reference in `*result`; releasing the last reference closes
@@ -1787,6 +1954,30 @@ HRESULT MessageWebSocket_add_ServerCustomValidationRequested(MessageWebSocket *t
  */
 HRESULT MessageWebSocket_remove_ServerCustomValidationRequested(MessageWebSocket *this_,
                                                                 EventRegistrationToken token);
+
+/**
+ * rtws extension: binds the socket to `queue` (NULL: none, the default): every
+ * handler of the socket and every Completed callback of its operations then runs
+ * on the thread that runs the queue (`DispatcherQueue_RunPending`), never on an
+ * I/O thread, the socket's in order; network I/O stays on rtws's threads. A
+ * queued event goes to the handlers registered when it runs (so handlers added in
+ * the ConnectAsync Completed callback get the first messages). While 1,000 of the
+ * socket's events or 1 MiB of their data wait in the queue, the socket stops
+ * reading the network (TCP holds the server back) until the host runs them. The
+ * socket keeps the queue alive; once the host released its last handle on the
+ * queue, the socket's handlers never run again. Before ConnectAsync only.
+ *
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live socket, not a live or a
+ * stopped queue); `E_ILLEGAL_METHOD_CALL` (ConnectAsync was called); `RO_E_CLOSED`.
+ */
+HRESULT MessageWebSocket_put_DispatcherQueue(MessageWebSocket *this_, DispatcherQueue *queue);
+
+/**
+ * rtws extension: the DispatcherQueue the socket is bound to, as a new handle the
+ * caller owns (it counts as one of the host's handles on the queue), or NULL.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocket_get_DispatcherQueue(MessageWebSocket *this_, DispatcherQueue **value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
@@ -2392,6 +2583,30 @@ HRESULT StreamWebSocket_add_ServerCustomValidationRequested(StreamWebSocket *thi
  */
 HRESULT StreamWebSocket_remove_ServerCustomValidationRequested(StreamWebSocket *this_,
                                                                EventRegistrationToken token);
+
+/**
+ * rtws extension: binds the socket to `queue` (NULL: none, the default): every
+ * handler of the socket and every Completed callback of its operations then runs
+ * on the thread that runs the queue (`DispatcherQueue_RunPending`), never on an
+ * I/O thread, the socket's in order; network I/O stays on rtws's threads. A
+ * queued event goes to the handlers registered when it runs (so handlers added in
+ * the ConnectAsync Completed callback get the first messages). While 1,000 of the
+ * socket's events or 1 MiB of their data wait in the queue, the socket stops
+ * reading the network (TCP holds the server back) until the host runs them. The
+ * socket keeps the queue alive; once the host released its last handle on the
+ * queue, the socket's handlers never run again. Before ConnectAsync only.
+ *
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live socket, not a live or a
+ * stopped queue); `E_ILLEGAL_METHOD_CALL` (ConnectAsync was called); `RO_E_CLOSED`.
+ */
+HRESULT StreamWebSocket_put_DispatcherQueue(StreamWebSocket *this_, DispatcherQueue *queue);
+
+/**
+ * rtws extension: the DispatcherQueue the socket is bound to, as a new handle the
+ * caller owns (it counts as one of the host's handles on the queue), or NULL.
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocket_get_DispatcherQueue(StreamWebSocket *this_, DispatcherQueue **value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
@@ -3271,6 +3486,110 @@ HRESULT IVectorChainValidationResult_RemoveAt(IVectorChainValidationResult *this
  * `Clear`. Returns `S_OK`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (frozen).
  */
 HRESULT IVectorChainValidationResult_Clear(IVectorChainValidationResult *this_);
+
+/**
+ * Creates a DispatcherQueue (extension: WinRT's come from a
+ * DispatcherQueueController; here the host runs it). The caller owns `*result`.
+ * The calling thread is the queue's thread until another runs it.
+ *
+ * Releasing the last of the host's handles on the queue (this one, and those
+ * `get_DispatcherQueue` hands out) stops it: the work still pending is dropped
+ * unrun, and so is later work. The handlers and Completed callbacks of sockets
+ * still bound to it never run again (their contexts are not handed back); their
+ * operations still finish (a `Wait` returns), and a `wss:` connect whose
+ * ServerCustomValidationRequested handlers cannot run rejects the server.
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER`; `E_FAIL` (the system refused the
+ * file descriptor).
+ *
+ * ```c
+ * DispatcherQueue *queue;
+ * if (RTWS_FAILED(DispatcherQueue_Create(&queue))) { puts(rtws_GetLastErrorMessage()); }
+ * MessageWebSocket_put_DispatcherQueue(ws, queue);   // before ConnectAsync
+ * ```
+ */
+HRESULT DispatcherQueue_Create(DispatcherQueue **result);
+
+/**
+ * Adds a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t DispatcherQueue_AddRef(DispatcherQueue *this_);
+
+/**
+ * Releases a reference. Returns the new count, or 0 when not a live handle.
+ */
+uint32_t DispatcherQueue_Release(DispatcherQueue *this_);
+
+/**
+ * `TryEnqueue`: posts `handler(context)` to run on the queue's thread, after the
+ * work already queued. `*result` is false when the queue was stopped (its last
+ * reference released). The handler runs as an rtws handler: a blocking `Wait`
+ * inside it is refused.
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER` (NULL `handler` or `result`);
+ * `E_INVALIDARG` (not a live queue).
+ */
+HRESULT DispatcherQueue_TryEnqueue(DispatcherQueue *this_,
+                                   DispatcherQueueHandler handler,
+                                   void *context,
+                                   bool *result);
+
+/**
+ * rtws extension: the queue's file descriptor, readable exactly while work is
+ * pending (level-triggered: signalled when the queue goes from empty to not
+ * empty, cleared when it empties; register it level-triggered, not EPOLLET), for
+ * poll/epoll/select, GLib, libuv or asyncio's `add_reader`. Owned by the queue: do
+ * not read, write or close it; it is valid while the queue lives (at least until
+ * the host's last handle on it is released).
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER`.
+ */
+HRESULT DispatcherQueue_get_FileDescriptor(DispatcherQueue *this_, int32_t *value);
+
+/**
+ * rtws extension: runs pending work on the calling thread, oldest first: at most
+ * `max_count` items (at least 1), and no further one once `max_ms` milliseconds
+ * have passed (`RTWS_INFINITE`: no time bound; the first pending item always
+ * runs). `*ran` receives how many ran (0 only when none was pending). The work of
+ * one socket runs in order, each MessageReceived before its Closed. This thread
+ * becomes the queue's thread (HasThreadAccess).
+ *
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`max_count` 0, `max_ms` over one
+ * day); `E_ILLEGAL_METHOD_CALL` (called inside an rtws handler, including the
+ * queue's own, or while another thread runs it).
+ *
+ * ```c
+ * uint32_t ran;
+ * DispatcherQueue_RunPending(queue, 100, 10, &ran);   // at most 100 items, 10 ms
+ * ```
+ */
+HRESULT DispatcherQueue_RunPending(DispatcherQueue *this_,
+                                   uint32_t max_count,
+                                   uint32_t max_ms,
+                                   uint32_t *ran);
+
+/**
+ * rtws extension: blocks the calling thread until work is pending or `timeout_ms`
+ * milliseconds pass (`RTWS_INFINITE`: no bound; 0: only looks). `*pending` is true
+ * when work is pending. A stopped queue returns at once with false.
+ *
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`timeout_ms` over one day, not
+ * `RTWS_INFINITE`); `E_ILLEGAL_METHOD_CALL` (a non-zero timeout inside an rtws
+ * handler).
+ */
+HRESULT DispatcherQueue_Wait(DispatcherQueue *this_, uint32_t timeout_ms, bool *pending);
+
+/**
+ * `HasThreadAccess`: true on the queue's thread: the last to call `RunPending`,
+ * or before any, the one that created it. A `Wait` there for an operation that
+ * can finish only once a handler on this queue has run (a `wss:` ConnectAsync
+ * with ServerCustomValidationRequested handlers) is refused with
+ * `E_ILLEGAL_METHOD_CALL` instead of deadlocking; other operations finish on
+ * rtws's threads, and waiting for them there is allowed.
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER`.
+ */
+HRESULT DispatcherQueue_get_HasThreadAccess(DispatcherQueue *this_, bool *value);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -34,6 +34,7 @@ extern MessageWebSocketControl *control, *c; /* its Control */
 extern IAsyncAction *connect;                /* its ConnectAsync */
 extern IInputStream *input;                  /* a stream to read */
 extern DataReader *r;                        /* a reader with bytes loaded */
+extern DispatcherQueue *queue;               /* a queue the host runs */
 "#;
 
 const FLAGS: &[&str] = &[

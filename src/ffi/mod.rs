@@ -40,6 +40,7 @@
 //! `DataReader_`                                       | streams/data_reader.rs
 //! `IVectorString_`                                    | vector/vector_string.rs
 //! `IVectorChainValidationResult_`                     | vector/vector_chain_validation_result.rs
+//! `DispatcherQueue_`                                  | dispatcher_queue.rs
 //!
 //! Besides: handle.rs, the handle registry (C pointers are keys, never Rust
 //! addresses), and websocket.rs, what the two socket classes share: the bodies of
@@ -81,6 +82,10 @@ pub mod streams;
 pub mod vector;
 // No exports: what the two socket classes share.
 pub mod websocket;
+// DispatcherQueue_
+pub mod dispatcher_queue;
+// No exports: the logger behind rtws_SetLogHandler and RTWS_LOG.
+pub mod log;
 
 use rtws_types::{
     Error, Result, E_INVALIDARG, E_NOT_SUFFICIENT_BUFFER, E_POINTER, E_UNEXPECTED, HRESULT, S_OK,
@@ -114,7 +119,7 @@ pub(crate) fn last_error_ptr() -> *const c_char {
         .unwrap_or(c"".as_ptr())
 }
 
-fn panic_error(p: Box<dyn std::any::Any + Send>) -> Error {
+fn describe_panic(p: Box<dyn std::any::Any + Send>) -> Error {
     let what = p
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -133,6 +138,14 @@ pub(crate) fn call(f: impl FnOnce() -> Result<()>) -> HRESULT {
         Ok(Err(e)) => fail(&e),
         Err(p) => fail(&panic_error(p)),
     }
+}
+
+/// A caught panic is rtws's own fault: logged as an error besides its HRESULT.
+fn panic_error(p: Box<dyn std::any::Any + Send>) -> Error {
+    let e = describe_panic(p);
+    log::install();
+    ::log::error!(target: "rtws::ffi", "{e}");
+    e
 }
 
 /// The panic boundary for functions that return a count (`AddRef`, `Release`):

@@ -13,6 +13,7 @@
 
 use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::certificate::{Certificate, IVectorViewCertificate};
+use crate::ffi::dispatcher_queue::DispatcherQueue;
 use crate::ffi::handle::Handle;
 use crate::ffi::vector::IVectorChainValidationResult;
 use crate::ffi::{in_str, out, Context, EventRegistrationToken};
@@ -82,6 +83,7 @@ pub(crate) fn connect(
 ) -> Result<()> {
     let operation = out(operation, "operation")?;
     let uri = in_str(uri, "uri")?;
+    crate::ffi::log::install();
     operation.set(IAsyncAction::publish(socket.connect(uri)?))
 }
 
@@ -172,4 +174,20 @@ pub(crate) fn client_certificate(socket: &Socket, value: *mut *mut Certificate) 
 /// Sets (or, with NULL, removes) Control.ClientCertificate.
 pub(crate) fn set_client_certificate(socket: &Socket, cert: *mut Certificate) -> Result<()> {
     socket.set_client_certificate(Certificate::get_optional(cert)?)
+}
+
+pub(crate) fn put_dispatcher_queue(socket: &Socket, queue: *mut DispatcherQueue) -> Result<()> {
+    socket.set_dispatcher_queue(DispatcherQueue::get_optional(queue)?)
+}
+
+pub(crate) fn get_dispatcher_queue(
+    socket: &Socket,
+    value: *mut *mut DispatcherQueue,
+) -> Result<()> {
+    let value = out(value, "value")?;
+    value.set(
+        socket
+            .dispatcher_queue()
+            .map_or(std::ptr::null_mut(), crate::ffi::dispatcher_queue::publish),
+    )
 }

@@ -58,6 +58,10 @@ Prints `PORT <n>` first. Routes (request path + query; K defaults to 0):
                                the connection
   /vanish?after=K&rst=1        echo K, then FIN (RST with rst=1), no close frame
   /headers                     send the request headers as Text, then echo
+  /flood?count=N&size=S        N binary messages of S bytes (default 1000 x 1024; N up to
+                               10^6, S 4..1 MiB), each its index (u32 big-endian) then
+                               bytes as /big, written as fast as the client reads (TCP
+                               holds it back), reading nothing meanwhile; then echo
   /fragments?count=N&size=B&type=text&ping=0
                                one message in N fragments (default 3 x 1000, Ping
                                after the first unless ping=0), then echo
@@ -526,6 +530,10 @@ async fn serve(mut stream: Conn, head: Head) -> Result<(), Error> {
             ws.send(Message::text(list)).await?;
             echo(&mut ws, None).await?;
         }
+        "/flood" => {
+            flood(&mut ws, q).await?;
+            echo(&mut ws, None).await?;
+        }
         "/fragments" => {
             send_fragments(&mut ws, q).await?;
             echo(&mut ws, None).await?;
@@ -618,6 +626,25 @@ async fn send_fragments(ws: &mut Ws, q: &Query) -> Result<(), Error> {
         if i == 0 && count > 1 && q.num("ping", 1u8) != 0 {
             ws.feed(Message::Ping("p".into())).await?;
         }
+    }
+    ws.flush().await
+}
+
+/// `/flood`: at most this many messages, each at most this big.
+const FLOOD_MAX_COUNT: usize = 1_000_000;
+const FLOOD_MAX_SIZE: usize = 1 << 20;
+
+/// `/flood?count=N&size=S`: N binary messages of S bytes, message i being i (u32 big-endian)
+/// then the /big pattern, fed without waiting for anything but the socket's room.
+async fn flood(ws: &mut Ws, q: &Query) -> Result<(), Error> {
+    let count = q.num("count", 1000usize).min(FLOOD_MAX_COUNT);
+    let size = q.num("size", 1024usize).clamp(4, FLOOD_MAX_SIZE);
+    let tail = binary_pattern(size - 4);
+    for i in 0..count {
+        let mut msg = Vec::with_capacity(size);
+        msg.extend_from_slice(&(i as u32).to_be_bytes());
+        msg.extend_from_slice(&tail);
+        ws.feed(Message::binary(msg)).await?;
     }
     ws.flush().await
 }

@@ -100,3 +100,32 @@ pub enum SocketSslErrorSeverity {
     Ignorable = 1,
     Fatal = 2,
 }
+
+/// rtws extension: how much the log says (`rtws_SetLogHandler`, `RTWS_LOG`). Each
+/// level includes those before it.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RtwsLogLevel {
+    /// Nothing.
+    Off = 0,
+    /// rtws's own faults: a panic caught at the C boundary (a bug to report).
+    Error = 1,
+    /// Also: failed connects, connections lost or failed, slow handlers.
+    Warn = 2,
+    /// Also: each connect (where to, through which proxy) and close (the code, who
+    /// closed), a DispatcherQueue's backpressure.
+    Info = 3,
+    /// Also: each connect stage (resolve, each address tried, TLS, upgrade).
+    Debug = 4,
+    /// Everything.
+    Trace = 5,
+}
+
+impl RtwsLogLevel {
+    pub fn from_i32(v: i32) -> Option<Self> {
+        use RtwsLogLevel::*;
+        [Off, Error, Warn, Info, Debug, Trace]
+            .into_iter()
+            .find(|l| *l as i32 == v)
+    }
+}

@@ -48,8 +48,10 @@ pub extern "C" fn IAsyncOperationIBuffer_Release(op: *mut IAsyncOperationIBuffer
 
 /// Sets the Completed handler (once per operation). `context` is passed back
 /// verbatim. If the operation already finished, the handler runs before this returns,
-/// on the calling thread; otherwise later on a library thread. rtws holds a reference
-/// on `op` until the handler has returned.
+/// on the calling thread; otherwise later on a library thread. For an operation of a
+/// socket bound to a DispatcherQueue, it is queued instead and runs in
+/// `DispatcherQueue_RunPending` (never if the queue was stopped). rtws holds a
+/// reference on `op` until the handler has returned or was dropped unrun.
 ///
 /// Returns `S_OK`; `E_POINTER` (NULL handler), `E_INVALIDARG` (not a live handle),
 /// `E_ILLEGAL_DELEGATE_ASSIGNMENT` (a handler was already set), `E_ILLEGAL_METHOD_CALL`

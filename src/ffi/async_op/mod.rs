@@ -47,17 +47,24 @@ where
     // The handler receives the operation handle: keep it valid until the handler ran,
     // even if the host releases its own reference first.
     H::add_ref(op)?;
-    let key = op as usize;
+    let held = HeldHandle::<H>(op as usize, std::marker::PhantomData);
     let ctx = Context(context);
-    let result = target.set_completed(Box::new(move |status| {
+    target.set_completed(Box::new(move |status| {
         let ctx = ctx;
-        handler(ctx.0, key as *mut H, status);
-        let _ = H::release(key as *mut H);
-    }));
-    if result.is_err() {
-        let _ = H::release(op);
+        handler(ctx.0, held.0 as *mut H, status);
+        drop(held);
+    }))
+}
+
+/// The reference a Completed handler holds on its operation's handle: released
+/// after the handler ran, or when the handler is dropped unrun (its
+/// DispatcherQueue stopped, or set_completed refused it).
+struct HeldHandle<H: Handle>(usize, std::marker::PhantomData<fn() -> H>);
+
+impl<H: Handle> Drop for HeldHandle<H> {
+    fn drop(&mut self) {
+        let _ = H::release(self.0 as *mut H);
     }
-    result
 }
 
 fn wait<H, T>(op: *mut H, timeout_ms: u32) -> Result<T>

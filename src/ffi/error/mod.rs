@@ -1,5 +1,6 @@
 //! Errors and the library's lifetime: `WebSocketError` (websocket_error.rs) and the
-//! functions of rtws itself, `rtws_*` (rtws.rs: the last-error message, Shutdown).
+//! functions of rtws itself, `rtws_*` (rtws.rs: the last-error message, Shutdown,
+//! the log).
 //!
 //! Imports: nothing of its own; its files import `crate::ffi` helpers,
 //! `rtws_core` and `rtws_types`.

@@ -1,13 +1,14 @@
-//! The functions of rtws itself, `rtws_*`: the last-error message and library
-//! lifetime (Shutdown).
+//! The functions of rtws itself, `rtws_*`: the last-error message, library
+//! lifetime (Shutdown), the log, and the version.
 //!
-//! Imports: `crate::ffi` (helpers, `handle`), `rtws_core` (the runtime, TLS
-//! connectors), `rtws_types`.
+//! Imports: `crate::ffi` (helpers, `handle`, `log`), `rtws_core` (the runtime,
+//! TLS connectors, the slow-handler threshold), `rtws_types`.
 
-use crate::ffi::{call, handle, last_error_ptr};
-use rtws_core::winrt::runtime;
-use rtws_types::{Result, HRESULT};
-use std::ffi::c_char;
+use crate::ffi::log;
+use crate::ffi::{call, handle, in_enum, last_error_ptr};
+use rtws_core::winrt::{events, runtime};
+use rtws_types::{Error, Result, RtwsLogLevel, HRESULT};
+use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
 /// A readable description of the last failure of an rtws call on the calling
@@ -50,4 +51,117 @@ pub extern "C" fn rtws_Shutdown(timeout_ms: u32) -> HRESULT {
         rtws_core::net::tls::clear_connectors();
         stopped
     })
+}
+
+/// `RtwsLogHandler`: called with each record at or below the level it was
+/// registered with; `target` names the part of rtws ("rtws::connect", ...) and
+/// `message` the event, both UTF-8, valid only during the call.
+pub type RtwsLogHandler = Option<
+    extern "C" fn(
+        context: *mut c_void,
+        level: RtwsLogLevel,
+        target: *const c_char,
+        message: *const c_char,
+    ),
+>;
+
+/// rtws extension: sends rtws's log to `handler` (NULL: back to the default).
+///
+/// Records at or below `level` (an `RtwsLogLevel`) are passed to
+/// `handler(context, level, target, message)`: `target` names the part of rtws
+/// ("rtws::connect", "rtws::connection", "rtws::handlers", "rtws::queue"), and both
+/// strings are UTF-8, valid only during the call. The log names sockets by number
+/// ("socket 12") and says what happened: the connect stages (the host, port and path,
+/// never the query), each close with its code and who closed, each failure with its
+/// HRESULT, slow handlers, a DispatcherQueue's backpressure. It never contains
+/// what the host set that may be secret (a header value, a credential, the URI's
+/// query), a close reason or payload bytes.
+///
+/// By default (and after a NULL handler) rtws logs nothing, unless the environment
+/// variable `RTWS_LOG` names a level (`error`, `warn`, `info`, `debug`, `trace`):
+/// then records go to stderr. Logging off costs nothing measurable.
+///
+/// Threads: the handler is called on the thread that logs (an rtws I/O thread, or
+/// the caller's), maybe on several at once; it may call rtws, but what rtws logs
+/// during that call is dropped (no recursion). It must return quickly: it runs
+/// where rtws works. Any thread may call this function; it returns once no call of
+/// the previous handler is in flight (except when called from inside one), so the
+/// host may then free the previous context. `context` is handed back verbatim.
+///
+/// Returns `S_OK`; `E_INVALIDARG` (`level` is not an `RtwsLogLevel`);
+/// `E_ILLEGAL_METHOD_CALL` (a Rust host installed its own `log` logger first:
+/// rtws's records go to it).
+///
+/// ```c
+/// static void on_log(void *context, RtwsLogLevel level, const char *target,
+///                    const char *message) {
+///     (void)context;
+///     fprintf(stderr, "[%d] %s: %s\n", (int)level, target, message);
+/// }
+/// static void start_logging(void) {
+///     rtws_SetLogHandler(on_log, NULL, RtwsLogLevel_Info);
+/// }
+/// ```
+#[no_mangle]
+pub extern "C" fn rtws_SetLogHandler(
+    handler: RtwsLogHandler,
+    context: *mut c_void,
+    level: i32,
+) -> HRESULT {
+    call(|| {
+        let level = in_enum(level, "RtwsLogLevel", RtwsLogLevel::from_i32)?;
+        log::set_handler(handler, context, level)
+    })
+}
+
+/// rtws extension: a handler (an event handler or a Completed callback) that runs
+/// longer than `milliseconds` is reported in the log as a warning naming its socket
+/// and event, once per socket (default 100 ms; 0: never). Handlers run inline on
+/// rtws's I/O threads unless their socket is bound to a DispatcherQueue, and one
+/// that blocks holds up its socket and an I/O thread.
+///
+/// Any thread. Returns `S_OK`; `E_INVALIDARG` (over one day).
+#[no_mangle]
+pub extern "C" fn rtws_SetSlowHandlerThreshold(milliseconds: u32) -> HRESULT {
+    call(|| {
+        if milliseconds > 86_400_000 {
+            return Err(Error::invalid_arg(format!(
+                "a slow-handler threshold of {milliseconds} ms is over one day"
+            )));
+        }
+        events::set_slow_handler_threshold(Duration::from_millis(u64::from(milliseconds)));
+        Ok(())
+    })
+}
+
+/// rtws extension: the version of the rtws library that is running, as
+/// `RTWS_MAKE_VERSION(major, minor, patch)`; `RTWS_VERSION` is the version of the
+/// header a program was compiled with. A program linked to a shared rtws runs with
+/// any library of the same SONAME (`librtws.so.0.MINOR` for 0.x, `.MAJOR` from 1.0)
+/// that is at least as new as its header: compare the two to require a bug fix, or
+/// to report both. Never fails; any thread.
+///
+/// ```c
+/// if (rtws_GetVersion() < RTWS_VERSION)
+///     printf("rtws %s expected, %u.%u.%u loaded\n", RTWS_VERSION_STRING,
+///            rtws_GetVersion() / 1000000, rtws_GetVersion() / 1000 % 1000,
+///            rtws_GetVersion() % 1000);
+/// ```
+#[no_mangle]
+pub extern "C" fn rtws_GetVersion() -> u32 {
+    /// A decimal version part from Cargo.toml, at compile time.
+    const fn number(digits: &str) -> u32 {
+        let digits = digits.as_bytes();
+        let mut value = 0;
+        let mut i = 0;
+        while i < digits.len() {
+            value = value * 10 + (digits[i] - b'0') as u32;
+            i += 1;
+        }
+        value
+    }
+    const VERSION: u32 = number(env!("CARGO_PKG_VERSION_MAJOR")) * 1_000_000
+        + number(env!("CARGO_PKG_VERSION_MINOR")) * 1_000
+        + number(env!("CARGO_PKG_VERSION_PATCH"));
+    VERSION
 }

@@ -31,6 +31,7 @@ pub use crate::ffi::websocket_closed_event_args::*;
 
 use crate::ffi::async_op::IAsyncAction;
 use crate::ffi::certificate::WebSocketServerCustomValidationRequestedEventArgs;
+use crate::ffi::dispatcher_queue::DispatcherQueue;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{IInputStream, IOutputStream};
 use crate::ffi::websocket::{self, add_handler};
@@ -359,4 +360,36 @@ pub extern "C" fn StreamWebSocket_remove_ServerCustomValidationRequested(
             .remove_validation_requested(token.value);
         Ok(())
     })
+}
+
+/// rtws extension: binds the socket to `queue` (NULL: none, the default): every
+/// handler of the socket and every Completed callback of its operations then runs
+/// on the thread that runs the queue (`DispatcherQueue_RunPending`), never on an
+/// I/O thread, the socket's in order; network I/O stays on rtws's threads. A
+/// queued event goes to the handlers registered when it runs (so handlers added in
+/// the ConnectAsync Completed callback get the first messages). While 1,000 of the
+/// socket's events or 1 MiB of their data wait in the queue, the socket stops
+/// reading the network (TCP holds the server back) until the host runs them. The
+/// socket keeps the queue alive; once the host released its last handle on the
+/// queue, the socket's handlers never run again. Before ConnectAsync only.
+///
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (not a live socket, not a live or a
+/// stopped queue); `E_ILLEGAL_METHOD_CALL` (ConnectAsync was called); `RO_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_put_DispatcherQueue(
+    this: *mut StreamWebSocket,
+    queue: *mut DispatcherQueue,
+) -> HRESULT {
+    call(|| websocket::put_dispatcher_queue(StreamWebSocket::get(this)?.socket(), queue))
+}
+
+/// rtws extension: the DispatcherQueue the socket is bound to, as a new handle the
+/// caller owns (it counts as one of the host's handles on the queue), or NULL.
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_get_DispatcherQueue(
+    this: *mut StreamWebSocket,
+    value: *mut *mut DispatcherQueue,
+) -> HRESULT {
+    call(|| websocket::get_dispatcher_queue(StreamWebSocket::get(this)?.socket(), value))
 }

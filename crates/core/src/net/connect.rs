@@ -16,11 +16,13 @@ pub const MAX_ADDRESSES: usize = 5;
 /// `MAX_ADDRESSES`, in the resolver's order) that answers, each attempt within
 /// `limit`; `send_buffer_size` sets SO_SNDBUF before connecting.
 pub async fn connect_host(
+    socket: u64,
     host: &str,
     port: u16,
     send_buffer_size: Option<u32>,
     limit: Duration,
 ) -> Result<TcpStream> {
+    log::debug!(target: "rtws::connect", "socket {socket}: resolving {host}");
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| {
@@ -36,20 +38,25 @@ pub async fn connect_host(
             format!("host name '{host}' has no address"),
         ));
     }
-    connect_any(addrs, send_buffer_size, limit).await
+    connect_any(socket, addrs, send_buffer_size, limit).await
 }
 
 /// Tries the addresses in order (at most `MAX_ADDRESSES`); the last failure wins.
 async fn connect_any(
+    socket: u64,
     addrs: Vec<SocketAddr>,
     send_buffer_size: Option<u32>,
     limit: Duration,
 ) -> Result<TcpStream> {
     let mut last = None;
     for addr in addrs.into_iter().take(MAX_ADDRESSES) {
+        log::debug!(target: "rtws::connect", "socket {socket}: connecting to {addr}");
         match connect_one(addr, send_buffer_size, limit).await {
             Ok(s) => return Ok(s),
-            Err(e) => last = Some(e),
+            Err(e) => {
+                log::debug!(target: "rtws::connect", "socket {socket}: {e}");
+                last = Some(e);
+            }
         }
     }
     Err(last.unwrap_or_else(|| Error::new(WININET_E_NAME_NOT_RESOLVED, "no address to connect to")))
@@ -107,12 +114,12 @@ mod tests {
             // Refused, refused, then the listener: the third address connects.
             let mut addrs = closed_ports(2);
             addrs.push(open.local_addr().unwrap());
-            let s = connect_any(addrs, None, limit).await.unwrap();
+            let s = connect_any(0, addrs, None, limit).await.unwrap();
             assert_eq!(s.peer_addr().unwrap(), open.local_addr().unwrap());
             // Five refusals first: the sixth address is never tried.
             let mut addrs = closed_ports(5);
             addrs.push(open.local_addr().unwrap());
-            let e = connect_any(addrs, None, limit).await.unwrap_err();
+            let e = connect_any(0, addrs, None, limit).await.unwrap_err();
             assert_eq!(e.hr, WININET_E_CANNOT_CONNECT);
             assert_eq!(MAX_ADDRESSES, 5);
         });

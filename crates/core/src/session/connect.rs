@@ -24,6 +24,8 @@ use tokio::time::timeout;
 
 /// What `ConnectAsync` needs, taken from the socket when it is called.
 pub struct Target {
+    /// The socket's number, naming it in the log.
+    pub socket: u64,
     pub uri: http::Uri,
     pub host: String,
     pub port: u16,
@@ -97,9 +99,23 @@ pub struct Established {
 /// Basic challenge is answered once, on a new connection, when the socket has a
 /// server credential.
 pub async fn establish(target: Target) -> Result<Established> {
-    match handshake(&target, None).await {
+    let socket = target.socket;
+    // Never the query (it may carry a token) nor a header value or credential.
+    log::info!(
+        target: "rtws::connect",
+        "socket {socket}: connecting to {}://{}:{}{}",
+        if target.tls.is_some() { "wss" } else { "ws" },
+        target.uri.host().unwrap_or_default(),
+        target.port,
+        target.uri.path()
+    );
+    let result = match handshake(&target, None).await {
         Err(Rejected::Unauthorized(e, basic)) => match (&target.server_credential, basic) {
             (Some(cred), true) => {
+                log::info!(
+                    target: "rtws::connect",
+                    "socket {socket}: 401 with a Basic challenge: retrying with the ServerCredential"
+                );
                 let auth = basic_authorization(&cred.user, &cred.password);
                 handshake(&target, Some(&auth))
                     .await
@@ -108,7 +124,17 @@ pub async fn establish(target: Target) -> Result<Established> {
             _ => Err(e),
         },
         other => other.map_err(Rejected::into_error),
+    };
+    match &result {
+        Ok(est) => log::info!(
+            target: "rtws::connect",
+            "socket {socket}: connected from {}, subprotocol '{}'",
+            est.local_address,
+            est.protocol
+        ),
+        Err(e) => log::warn!(target: "rtws::connect", "socket {socket}: connect failed: {e}"),
     }
+    result
 }
 
 /// Why a handshake failed: a 401 (and whether it offered Basic) is worth a retry.
@@ -141,6 +167,7 @@ fn basic_authorization(user: &str, password: &str) -> String {
 async fn open_tcp(target: &Target) -> Result<(TcpStream, BytesMut)> {
     let Some(proxy) = &target.proxy else {
         let stream = connect_host(
+            target.socket,
             &target.host,
             target.port,
             target.send_buffer_size,
@@ -149,7 +176,15 @@ async fn open_tcp(target: &Target) -> Result<(TcpStream, BytesMut)> {
         .await?;
         return Ok((stream, BytesMut::new()));
     };
+    log::info!(
+        target: "rtws::connect",
+        "socket {}: through the HTTP proxy {}:{}",
+        target.socket,
+        proxy.host,
+        proxy.port
+    );
     let mut stream = connect_host(
+        target.socket,
         &proxy.host,
         proxy.port,
         target.send_buffer_size,
@@ -207,6 +242,12 @@ async fn handshake(
                 )
                 .into());
             }
+            log::debug!(
+                target: "rtws::connect",
+                "socket {}: TLS handshake with {}",
+                target.socket,
+                target.host
+            );
             let (tls, trust) = timeout(
                 target.timing.connect,
                 tls::connect(stream, &target.host, settings),
@@ -218,7 +259,18 @@ async fn handshake(
                     "the server did not complete the TLS handshake in time",
                 )
             })??;
+            log::debug!(
+                target: "rtws::connect",
+                "socket {}: TLS established; certificate errors found (all ignorable): {:?}",
+                target.socket,
+                trust.errors
+            );
             if let Some(raise) = &target.validate {
+                log::debug!(
+                    target: "rtws::connect",
+                    "socket {}: raising ServerCustomValidationRequested",
+                    target.socket
+                );
                 let accepted = timeout(target.timing.connect, raise(trust.clone()))
                     .await
                     .map_err(|_| {
@@ -239,6 +291,11 @@ async fn handshake(
         }
     };
     let mut wire = Wire::new(io, already_read, traffic.clone());
+    log::debug!(
+        target: "rtws::connect",
+        "socket {}: sending the upgrade request",
+        target.socket
+    );
     let exchange = async {
         wire.send_all(&upgrade.bytes)
             .await

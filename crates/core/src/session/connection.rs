@@ -104,6 +104,10 @@ impl StallTimer {
 }
 
 pub struct Connection {
+    /// The socket's number, naming it in the log.
+    socket: u64,
+    /// The host asked to close (Close) before the server's close frame came.
+    closed_by_us: bool,
     events: Arc<dyn Events>,
     wire: Wire,
     /// RFC 6455 after the handshake: frames in and out, the close handshake,
@@ -152,6 +156,7 @@ impl Drop for Connection {
 
 impl Connection {
     pub fn new(
+        socket: u64,
         events: Arc<dyn Events>,
         wire: Wire,
         delivery: Delivery,
@@ -175,6 +180,8 @@ impl Connection {
             pong_timer,
             trim: StallTimer::default(),
             large_uses: 0,
+            socket,
+            closed_by_us: false,
             events,
             protocol: Protocol::new(max_message, binary_only, wire.written(), OUT_LIMIT),
             wire,
@@ -197,12 +204,39 @@ impl Connection {
             .clone()
             .unwrap_or_else(|| Error::closed("the WebSocket"));
         self.fail_pending(&pending_error);
+        self.log_ending(&ending);
         self.events.closing();
         if let Delivery::Stream(sink) = &self.delivery {
             // After a close handshake, reads find the end of the stream (0 bytes).
             sink.finish(ending.failure.clone().map_or(Ok(()), Err));
         }
         self.events.ended(ending);
+    }
+
+    /// Who closed, with which code; a failure with its HRESULT. Never the reason's
+    /// text (it comes from the peer, like payload).
+    fn log_ending(&self, ending: &Ending) {
+        let (socket, code) = (self.socket, ending.code);
+        match &ending.failure {
+            Some(e) if code == ABNORMAL_CLOSURE => log::warn!(
+                target: "rtws::connection",
+                "socket {socket}: connection lost (1006): {e}"
+            ),
+            Some(e) => log::warn!(
+                target: "rtws::connection",
+                "socket {socket}: rtws failed the connection with close code {code}: {e}"
+            ),
+            None if code == ABNORMAL_CLOSURE => log::info!(
+                target: "rtws::connection",
+                "socket {socket}: the host closed it; the server sent no close frame in time (1006)"
+            ),
+            None => log::info!(
+                target: "rtws::connection",
+                "socket {socket}: closed by {} with code {code} (reason: {} bytes)",
+                if self.closed_by_us { "the host" } else { "the server" },
+                ending.reason.len()
+            ),
+        }
     }
 
     fn fail_pending(&mut self, err: &Error) {
@@ -287,6 +321,7 @@ impl Connection {
             }
             Command::Flush(op) => self.flushes.push(op),
             Command::Close(status) => {
+                self.closed_by_us |= self.protocol.reading();
                 if self
                     .protocol
                     .send_close(status.as_ref().map(|(c, r)| (*c, r.as_str())))
@@ -314,13 +349,15 @@ impl Connection {
         Ok(wrote)
     }
 
-    /// There is room for more input: always for messages; for a stream, while the
-    /// host's reads keep up (otherwise TCP holds the server back).
+    /// There is room for more input while the host keeps up: with a stream's reads,
+    /// and with the events its DispatcherQueue holds (otherwise TCP holds the
+    /// server back).
     fn input_room(&self, cx: &mut Context<'_>) -> bool {
-        match &self.delivery {
+        let sink_room = match &self.delivery {
             Delivery::Stream(sink) => sink.poll_room(cx),
             _ => true,
-        }
+        };
+        sink_room && self.events.poll_room(cx)
     }
 
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {
@@ -346,13 +383,21 @@ impl Connection {
                     return Poll::Ready(self.stream_ended());
                 }
             } else if self.protocol.reading() {
-                match self.protocol.read(&mut self.wire.buf) {
+                // Events the host has not run yet hold the next one back, even when
+                // its bytes are here already: the backlog's bound is per event.
+                let event = if self.events.poll_room(cx) {
+                    self.protocol.read(&mut self.wire.buf)
+                } else {
+                    read_pending = true;
+                    None
+                };
+                match event {
                     Some(event) => {
                         progress = true;
                         self.reads_since_flush += 1;
                         self.on_event(event);
                     }
-                    None if !self.input_room(cx) => read_pending = true,
+                    None if read_pending || !self.input_room(cx) => read_pending = true,
                     None => match self.wire.poll_fill(cx) {
                         Poll::Ready(Ok(0)) => return Poll::Ready(self.stream_ended()),
                         Poll::Ready(Ok(_)) => progress = true,

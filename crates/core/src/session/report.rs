@@ -39,6 +39,9 @@ pub trait Events: Send + Sync {
     /// A whole message, or (PartialMessage) a piece of one, `complete` on its
     /// last. Returns the message's buffer when nobody kept it, for the next one.
     fn message(&self, kind: DataKind, data: Bytes, complete: bool) -> Option<BytesMut>;
+    /// Whether more may be read from the network now (the host keeps up with the
+    /// events); if not, `cx` is woken once it may.
+    fn poll_room(&self, cx: &mut Context<'_>) -> bool;
     /// The connection is over for sending (the peer's close frame came, or it
     /// ended): later sends fail at once.
     fn closing(&self);

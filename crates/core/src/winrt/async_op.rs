@@ -3,9 +3,12 @@
 //! The side doing the work holds the `AsyncOp` too and calls `complete`; the caller
 //! can `cancel`, `wait`, or register one completion handler. Handlers run on the
 //! thread that finishes the operation (a library thread), or at once on the
-//! caller's thread when the operation had already finished.
+//! caller's thread when the operation had already finished; an operation of a
+//! socket bound to a `DispatcherQueue` posts its handler to that queue instead.
 
 use crate::session::report::Completion;
+use crate::winrt::dispatcher_queue::DispatcherQueue;
+use crate::winrt::events::HandlerWatch;
 use crate::winrt::runtime::{in_handler, HandlerScope};
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{
@@ -32,6 +35,13 @@ pub struct AsyncOp<T> {
     id: u32,
     state: Mutex<State<T>>,
     finished: Condvar,
+    /// Where the Completed handler runs, if not where the operation finishes.
+    queue: Option<Arc<DispatcherQueue>>,
+    /// The handler watch of the socket the operation belongs to.
+    watch: Option<Arc<HandlerWatch>>,
+    /// Finishing needs a handler that runs on `queue` (a ConnectAsync waiting for
+    /// ServerCustomValidationRequested): a Wait on the queue's thread is refused.
+    needs_queue: std::sync::atomic::AtomicBool,
 }
 
 /// A finished operation whose cancel hook and Completed handler are still to run.
@@ -40,6 +50,8 @@ pub struct Settled {
     status: AsyncStatus,
     handler: Option<CompletedHandler>,
     hook: Option<CancelHook>,
+    queue: Option<Arc<DispatcherQueue>>,
+    watch: Option<Arc<HandlerWatch>>,
 }
 
 impl Settled {
@@ -48,8 +60,37 @@ impl Settled {
             hook();
         }
         if let Some(handler) = self.handler {
+            call_completed(self.queue.as_deref(), self.watch, handler, self.status);
+        }
+    }
+}
+
+/// Runs a Completed handler here, or posts it to the operation's queue (a queue
+/// the host released drops it: it never runs).
+fn call_completed(
+    queue: Option<&DispatcherQueue>,
+    watch: Option<Arc<HandlerWatch>>,
+    handler: CompletedHandler,
+    status: AsyncStatus,
+) {
+    // A handler like any other: what handlers may not do (a blocking Wait,
+    // rtws_Shutdown) is refused here too.
+    match queue {
+        Some(q) => {
+            q.try_enqueue(
+                0,
+                Box::new(move || {
+                    let _scope = HandlerScope::enter();
+                    handler(status);
+                }),
+            );
+        }
+        None => {
             let _scope = HandlerScope::enter();
-            handler(self.status);
+            match watch {
+                Some(w) => w.run("Completed", || handler(status)),
+                None => handler(status),
+            }
         }
     }
 }
@@ -64,11 +105,27 @@ impl<T: Clone + Send + 'static> Completion<T> for AsyncOp<T> {
     }
 }
 
+/// Where an operation's Completed handler runs and who watches it: its socket's
+/// DispatcherQueue (None: where the operation finishes) and handler watch.
+#[derive(Clone, Default)]
+pub struct OpHome {
+    pub queue: Option<Arc<DispatcherQueue>>,
+    pub watch: Option<Arc<HandlerWatch>>,
+}
+
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 impl<T: Clone + Send + 'static> AsyncOp<T> {
     pub fn new() -> Arc<Self> {
+        Self::new_in(OpHome::default())
+    }
+
+    /// An operation of a socket (see `OpHome`).
+    pub fn new_in(home: OpHome) -> Arc<Self> {
         Arc::new(AsyncOp {
+            queue: home.queue,
+            watch: home.watch,
+            needs_queue: Default::default(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             state: Mutex::new(State {
                 status: AsyncStatus::Started,
@@ -92,6 +149,11 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
 
     pub fn id(&self) -> u32 {
         self.id
+    }
+
+    /// Marks the operation as finishing only after a handler on its queue ran.
+    pub fn set_needs_queue(&self) {
+        self.needs_queue.store(true, Ordering::Relaxed);
     }
 
     /// Runs `hook` when the operation is canceled while still started, so the
@@ -155,6 +217,8 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
             status,
             handler,
             hook: hook.filter(|_| status == AsyncStatus::Canceled),
+            queue: self.queue.clone(),
+            watch: self.watch.clone(),
         })
     }
 
@@ -195,10 +259,8 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
         }
         let status = st.status;
         drop(st);
-        // A handler like any other: what handlers may not do (a blocking Wait,
-        // rtws_Shutdown) is refused here too.
-        let _scope = HandlerScope::enter();
-        handler(status);
+        // On the caller's thread: not an I/O thread the slow-handler watch guards.
+        call_completed(self.queue.as_deref(), None, handler, status);
         Ok(())
     }
 
@@ -258,6 +320,16 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
                 return Err(Error::illegal_call(
                     "Wait would block the library thread running this handler (and could \
                      wait for itself); use put_Completed inside handlers",
+                ));
+            }
+            if timeout != Some(Duration::ZERO)
+                && self.needs_queue.load(Ordering::Relaxed)
+                && self.queue.as_ref().is_some_and(|q| q.is_queue_thread())
+            {
+                return Err(Error::illegal_call(
+                    "Wait on the DispatcherQueue's thread for an operation that finishes \
+                     only once a handler on that queue has run (ServerCustomValidationRequested) \
+                     would wait for ever; use put_Completed and return to the queue",
                 ));
             }
             let deadline = timeout.map(|t| Instant::now() + t);

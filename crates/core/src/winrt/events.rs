@@ -7,6 +7,61 @@ use crate::winrt::runtime::HandlerScope;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Handlers running longer than this are reported in the log (0: never).
+static SLOW_HANDLER_MS: AtomicU64 = AtomicU64::new(100);
+
+/// Sets the slow-handler threshold of the log's warning (zero: no warning).
+pub fn set_slow_handler_threshold(limit: Duration) {
+    let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+    SLOW_HANDLER_MS.store(ms, Ordering::Relaxed);
+}
+
+pub fn slow_handler_threshold() -> Duration {
+    Duration::from_millis(SLOW_HANDLER_MS.load(Ordering::Relaxed))
+}
+
+/// Watches the handlers of one socket (its events and its operations' Completed
+/// callbacks): one that runs past the threshold is reported in the log, once
+/// per socket. Costs nothing while warnings are not logged.
+pub struct HandlerWatch {
+    socket: u64,
+    warned: AtomicBool,
+}
+
+impl HandlerWatch {
+    pub fn new(socket: u64) -> Self {
+        HandlerWatch {
+            socket,
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    pub fn run<R>(&self, event: &str, f: impl FnOnce() -> R) -> R {
+        if self.warned.load(Ordering::Relaxed)
+            || !log::log_enabled!(target: "rtws::handlers", log::Level::Warn)
+        {
+            return f();
+        }
+        let started = Instant::now();
+        let r = f();
+        let took = started.elapsed();
+        let limit = slow_handler_threshold();
+        if !limit.is_zero() && took > limit && !self.warned.swap(true, Ordering::Relaxed) {
+            log::warn!(
+                target: "rtws::handlers",
+                "socket {}: a {event} handler ran for {} ms (over {} ms), holding up an I/O \
+                 thread and the socket; handlers must not block: bind the socket to a \
+                 DispatcherQueue to run them on a thread of your own (reported once per socket)",
+                self.socket,
+                took.as_millis(),
+                limit.as_millis()
+            );
+        }
+        r
+    }
+}
 
 /// A WinRT `EventRegistrationToken` value; never 0.
 pub type Token = i64;
@@ -111,8 +166,28 @@ impl<A: ?Sized> EventSource<A> {
 
     /// Calls every handler still registered; must run inside `Dispatcher::dispatch`.
     pub fn raise(&self, args: &A) {
-        let list = self.handlers.lock().clone();
-        for reg in list.iter() {
+        self.handlers().raise(args)
+    }
+
+    /// Whether any handler is registered.
+    pub fn has_handlers(&self) -> bool {
+        !self.handlers.lock().is_empty()
+    }
+
+    /// The handlers registered now: an event queued for later (a DispatcherQueue)
+    /// goes to these, less those removed meanwhile, as if raised now.
+    pub fn handlers(&self) -> Handlers<A> {
+        Handlers(self.handlers.lock().clone())
+    }
+}
+
+/// The handlers of an event at one moment (see `EventSource::handlers`).
+pub struct Handlers<A: ?Sized>(Arc<Vec<Arc<Registration<A>>>>);
+
+impl<A: ?Sized> Handlers<A> {
+    /// Calls each handler not removed since; must run inside `Dispatcher::dispatch`.
+    pub fn raise(&self, args: &A) {
+        for reg in self.0.iter() {
             if !reg.removed.load(Ordering::Acquire) {
                 (reg.handler)(args);
             }

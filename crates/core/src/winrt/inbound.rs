@@ -8,7 +8,7 @@
 //! loses nothing and a cancel never meets a read half done.
 
 use crate::session::report::StreamSink;
-use crate::winrt::async_op::Settled;
+use crate::winrt::async_op::{AsyncOp, OpHome, Settled};
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
@@ -101,6 +101,9 @@ impl State {
 pub struct Inbound {
     state: Mutex<State>,
     room: AtomicWaker,
+    /// Where the Completed handlers of reads run (its socket's DispatcherQueue),
+    /// and its socket's handler watch.
+    home: Mutex<OpHome>,
 }
 
 /// The session hands a StreamWebSocket's input here.
@@ -126,6 +129,16 @@ impl Inbound {
         let inbound = Inbound::default();
         inbound.state.lock().unconnected = true;
         Arc::new(inbound)
+    }
+
+    /// Reads started from now on complete on `queue` (see `Socket::set_dispatcher_queue`).
+    pub fn set_home(&self, home: OpHome) {
+        *self.home.lock() = home;
+    }
+
+    /// An operation of a read of this stream.
+    pub fn new_op<T: Clone + Send + 'static>(&self) -> Arc<AsyncOp<T>> {
+        AsyncOp::new_in(self.home.lock().clone())
     }
 
     /// The socket's connect succeeded (true), or was undone (false): a read

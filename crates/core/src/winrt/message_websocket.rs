@@ -90,7 +90,7 @@ impl MessageWebSocket {
 }
 
 fn send(socket: &Socket, data: Payload, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
-    let op = AsyncOp::new();
+    let op = socket.new_op();
     socket.send(Command::Send {
         data,
         kind: match socket.message_type() {
@@ -124,7 +124,7 @@ impl OutputSink for MessageOutput {
         send(&self.0, data, true)
     }
     fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {
-        let op = AsyncOp::new();
+        let op = self.0.new_op();
         self.0.send(Command::Flush(op.clone()))?;
         Ok(op)
     }

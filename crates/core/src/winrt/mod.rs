@@ -8,6 +8,7 @@
 pub mod async_op;
 pub mod certificate;
 pub mod credential;
+pub mod dispatcher_queue;
 pub mod events;
 pub mod inbound;
 pub mod message_websocket;

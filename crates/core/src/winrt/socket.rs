@@ -9,22 +9,24 @@ use crate::session::connect::{self, Credential, Target, Timing};
 use crate::session::connection::{Command, Connection};
 use crate::session::queue::{queue, Sender};
 use crate::session::report::{Delivery, Ending, Events};
-use crate::winrt::async_op::AsyncOp;
+use crate::winrt::async_op::{AsyncOp, OpHome};
 use crate::winrt::certificate::Certificate;
 use crate::winrt::credential::PasswordCredential;
-use crate::winrt::events::{Dispatcher, EventSource, Token};
+use crate::winrt::dispatcher_queue::{Backlog, DispatcherQueue, BACKLOG_BYTES, BACKLOG_EVENTS};
+use crate::winrt::events::{Dispatcher, EventSource, HandlerWatch, Token};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::message_websocket::MessageReceivedArgs;
 use crate::winrt::runtime;
-use crate::winrt::validation::{ServerTrust, ValidationRequest};
+use crate::winrt::validation::{Deferral, ServerTrust, ValidationRequest};
 use crate::winrt::vector::{StringVector, Vector};
 use bytes::{Bytes, BytesMut};
 use once_cell::sync::{Lazy, OnceCell};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use rtws_protocol::DataKind;
 use rtws_types::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::task::Context;
 
 /// `WebSocketClosedEventArgs`.
 pub struct ClosedArgs {
@@ -90,7 +92,25 @@ pub struct Socket {
     message_received: EventSource<Arc<MessageReceivedArgs>>,
     closed: EventSource<Arc<ClosedArgs>>,
     validation_requested: EventSource<Arc<ValidationRequest>>,
+    /// Names the socket in its queue's work and in the log.
+    id: u64,
+    me: Weak<Socket>,
+    /// The DispatcherQueue its handlers and Completed callbacks run on (None:
+    /// inline on the I/O thread). Set before ConnectAsync only.
+    queue: RwLock<Option<Arc<DispatcherQueue>>>,
+    /// `queue` is set (read without the lock on every event of an unbound socket).
+    queue_bound: AtomicBool,
+    /// Its events queued and not yet run.
+    backlog: Arc<Backlog>,
+    watch: Arc<HandlerWatch>,
+    /// Reading is paused for the backlog (logged when it changes).
+    backlog_full: AtomicBool,
+    /// The host released the socket: no handler of it runs any more, so its events
+    /// are not queued (a connection still closing would post them for nothing).
+    released: AtomicBool,
 }
+
+static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
 const FROZEN: &str = "Control properties (other than MessageType) cannot change after ConnectAsync";
 
@@ -145,7 +165,16 @@ const HANDSHAKE_HEADERS: &[&str] = &[
 
 impl Socket {
     pub(crate) fn new(kind: Kind) -> Arc<Self> {
-        Arc::new(Socket {
+        let id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);
+        let socket = Arc::new_cyclic(|me| Socket {
+            id,
+            me: me.clone(),
+            queue: RwLock::new(None),
+            queue_bound: AtomicBool::new(false),
+            backlog: Arc::default(),
+            watch: Arc::new(HandlerWatch::new(id)),
+            backlog_full: AtomicBool::new(false),
+            released: AtomicBool::new(false),
             kind,
             message_type: AtomicU8::new(SocketMessageType::Binary as u8),
             settings: Mutex::new(Settings {
@@ -176,7 +205,91 @@ impl Socket {
             message_received: EventSource::default(),
             closed: EventSource::default(),
             validation_requested: EventSource::default(),
+        });
+        if let Some(inbound) = socket.inbound() {
+            inbound.set_home(socket.op_home());
+        }
+        socket
+    }
+
+    /// The queue its handlers run on, if the host bound one.
+    pub fn dispatcher_queue(&self) -> Option<Arc<DispatcherQueue>> {
+        // The unbound socket's hot path (every message, send and read) skips the lock.
+        if !self.queue_bound.load(Ordering::Acquire) {
+            return None;
+        }
+        self.queue.read().clone()
+    }
+
+    /// Binds the socket to `queue` (None: handlers run inline on I/O threads):
+    /// every handler and Completed callback of it and its operations runs there.
+    /// Before ConnectAsync only.
+    pub fn set_dispatcher_queue(&self, queue: Option<Arc<DispatcherQueue>>) -> Result<()> {
+        if queue.as_ref().is_some_and(|q| q.is_shut_down()) {
+            return Err(Error::invalid_arg("the DispatcherQueue was released"));
+        }
+        self.edit_settings(|_| {
+            if let Some(inbound) = self.inbound() {
+                inbound.set_home(OpHome {
+                    queue: queue.clone(),
+                    ..self.op_home()
+                });
+            }
+            let bound = queue.is_some();
+            *self.queue.write() = queue;
+            self.queue_bound.store(bound, Ordering::Release);
         })
+    }
+
+    /// An operation of this socket: its Completed handler runs on the socket's queue.
+    pub(crate) fn new_op<T: Clone + Send + 'static>(&self) -> Arc<AsyncOp<T>> {
+        AsyncOp::new_in(self.op_home())
+    }
+
+    fn op_home(&self) -> OpHome {
+        OpHome {
+            queue: self.dispatcher_queue(),
+            watch: Some(self.watch.clone()),
+        }
+    }
+
+    /// Raises an event with `args`: now, under the socket's dispatcher, or later
+    /// on its queue (counted in the backlog as `bytes`) to the handlers registered
+    /// when it runs, as if raised then: a handler added by the ConnectAsync
+    /// Completed callback, which runs on the queue too, gets the first messages.
+    /// `after` runs once the handlers ran; a queued event discarded unrun drops it
+    /// uncalled.
+    fn deliver<A: Send + Sync + 'static>(
+        &self,
+        event: &'static str,
+        source: fn(&Socket) -> &EventSource<A>,
+        args: A,
+        bytes: usize,
+        after: impl FnOnce() + Send + 'static,
+    ) {
+        if self.released.load(Ordering::Acquire) {
+            return; // `after` dropped uncalled: nobody heard it
+        }
+        let Some(queue) = self.dispatcher_queue() else {
+            // Inline on an I/O thread: the slow-handler watch applies.
+            let watch = &self.watch;
+            self.dispatcher
+                .dispatch(|| watch.run(event, || source(self).raise(&args)));
+            after();
+            return;
+        };
+        let ticket = self.backlog.ticket(bytes);
+        let me = self.me.clone();
+        queue.try_enqueue(
+            self.id,
+            Box::new(move || {
+                let _ticket = ticket;
+                if let Some(socket) = me.upgrade() {
+                    socket.dispatcher.dispatch(|| source(&socket).raise(&args));
+                    after();
+                }
+            }),
+        );
     }
 
     /// The class name, for messages.
@@ -409,6 +522,7 @@ impl Socket {
                 }
             };
             let target = Target {
+                socket: self.id,
                 uri,
                 host,
                 port,
@@ -428,9 +542,26 @@ impl Socket {
                     let socket = self.clone();
                     let raise: connect::Validate = Arc::new(move |peer| {
                         let request = ValidationRequest::new(peer.into());
-                        socket
-                            .dispatcher
-                            .dispatch(|| socket.validation_requested.raise(&request));
+                        // Nobody listens: nothing to wait for (a queued raise would make
+                        // the connect wait for the host's loop for nothing).
+                        if !socket.validation_requested.has_handlers() {
+                            return Box::pin(async { true });
+                        }
+                        // Held until the handlers ran: a queued raise is not a verdict,
+                        // and one dropped unrun (the queue stopped, the socket released)
+                        // rejects: a pinning handler that never ran accepts nothing.
+                        let pending = PendingVerdict {
+                            request: request.clone(),
+                            deferral: Some(request.get_deferral()),
+                            ran: false,
+                        };
+                        socket.deliver(
+                            "ServerCustomValidationRequested",
+                            |s| &s.validation_requested,
+                            request.clone(),
+                            0,
+                            move || pending.heard(),
+                        );
                         Box::pin(async move { request.accepted().await })
                     });
                     raise
@@ -442,7 +573,10 @@ impl Socket {
             };
             (target, delivery)
         };
-        let op = AsyncOp::<()>::new();
+        let op = self.new_op::<()>();
+        if secure && self.dispatcher_queue().is_some() && self.validation_requested.has_handlers() {
+            op.set_needs_queue();
+        }
         let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
         let task = connect_task(
             self.clone(),
@@ -619,7 +753,13 @@ impl Socket {
     /// The host let go of the socket: no handler runs again, and the connection
     /// closes (Close() semantics).
     pub fn release(&self) {
+        self.released.store(true, Ordering::Release);
         self.clear_handlers();
+        // Its queued events go unrun (the Completed callbacks of its operations,
+        // which live on their own, stay).
+        if let Some(queue) = self.dispatcher_queue() {
+            queue.purge(self.id);
+        }
         self.dispatcher.barrier();
         // Again: the handler waited for may have added one meanwhile.
         self.clear_handlers();
@@ -636,10 +776,38 @@ impl Socket {
 /// The connection task reports here; handlers run under the socket's dispatcher.
 impl Events for Socket {
     fn message(&self, kind: DataKind, data: Bytes, complete: bool) -> Option<BytesMut> {
+        let len = data.len();
         let args = Arc::new(MessageReceivedArgs::message(kind, data, complete));
-        self.dispatcher
-            .dispatch(|| self.message_received.raise(&args));
+        self.deliver(
+            "MessageReceived",
+            |s| &s.message_received,
+            args.clone(),
+            len,
+            || {},
+        );
         Arc::into_inner(args).and_then(MessageReceivedArgs::reclaim)
+    }
+
+    fn poll_room(&self, cx: &mut Context<'_>) -> bool {
+        if !self.queue_bound.load(Ordering::Acquire) {
+            return true;
+        }
+        let room = self.backlog.poll_room(cx);
+        if room == self.backlog_full.swap(!room, Ordering::Relaxed) {
+            if room {
+                log::debug!(target: "rtws::queue", "socket {}: reading again", self.id);
+            } else {
+                log::info!(
+                    target: "rtws::queue",
+                    "socket {}: its DispatcherQueue holds {} events or {} bytes not yet run: \
+                     reading paused until the host runs them",
+                    self.id,
+                    BACKLOG_EVENTS,
+                    BACKLOG_BYTES
+                );
+            }
+        }
+        room
     }
 
     fn closing(&self) {
@@ -651,16 +819,40 @@ impl Events for Socket {
         let failure = ending
             .failure
             .filter(|_| matches!(self.kind, Kind::Message));
-        self.dispatcher.dispatch(|| {
-            if let Some(err) = failure {
-                self.message_received
-                    .raise(&Arc::new(MessageReceivedArgs::failed(err)));
-            }
-            self.closed.raise(&Arc::new(ClosedArgs {
-                code: ending.code,
-                reason: ending.reason,
-            }));
+        if let Some(err) = failure {
+            let args = Arc::new(MessageReceivedArgs::failed(err));
+            self.deliver("MessageReceived", |s| &s.message_received, args, 0, || {});
+        }
+        let args = Arc::new(ClosedArgs {
+            code: ending.code,
+            reason: ending.reason,
         });
+        self.deliver("Closed", |s| &s.closed, args, 0, || {});
+    }
+}
+
+/// A raised ServerCustomValidationRequested whose handlers have not run yet: the
+/// connect waits for its deferral; dropped, it completes it, rejecting the server
+/// unless the handlers ran.
+struct PendingVerdict {
+    request: Arc<ValidationRequest>,
+    deferral: Option<Arc<Deferral>>,
+    ran: bool,
+}
+
+impl PendingVerdict {
+    /// The handlers ran: their verdict (Reject, deferrals) stands.
+    fn heard(mut self) {
+        self.ran = true;
+    }
+}
+
+impl Drop for PendingVerdict {
+    fn drop(&mut self) {
+        if !self.ran {
+            self.request.reject();
+        }
+        drop(self.deferral.take());
     }
 }
 
@@ -719,7 +911,8 @@ async fn connect_task(
             }
             // A task of its own: this one is sized for the handshake's futures
             // (~5 KiB), the connection needs a fraction of that for its lifetime.
-            tokio::spawn(Connection::new(socket, est.wire, delivery, rx, timing).run());
+            let id = socket.id;
+            tokio::spawn(Connection::new(id, socket, est.wire, delivery, rx, timing).run());
         }
     }
 }

@@ -363,7 +363,7 @@ impl DataReader {
                 "this DataReader has no input stream to load from (it was detached, or the reader reads a message)",
             )),
         })?;
-        let op = AsyncOp::<u32>::new();
+        let op = source.new_op::<u32>();
         let max = if options & inbound::READ_AHEAD != 0 {
             usize::MAX
         } else {
@@ -517,7 +517,7 @@ pub fn read_async(
     } else {
         count
     };
-    let op = AsyncOp::<Arc<Buffer>>::new();
+    let op = source.new_op::<Arc<Buffer>>();
     let done_op = op.clone();
     let id = source.read(
         count as usize,
