@@ -178,11 +178,6 @@ impl DispatcherQueue {
         !st.items.is_empty() && !st.shut
     }
 
-    /// Items waiting to run.
-    pub fn pending(&self) -> usize {
-        self.state.lock().items.len()
-    }
-
     /// Drops the pending work of `owner` (its handlers must not run any more).
     pub fn purge(&self, owner: u64) {
         let dropped: VecDeque<Item> = {

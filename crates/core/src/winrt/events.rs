@@ -166,31 +166,16 @@ impl<A: ?Sized> EventSource<A> {
 
     /// Calls every handler still registered; must run inside `Dispatcher::dispatch`.
     pub fn raise(&self, args: &A) {
-        self.handlers().raise(args)
+        let list = self.handlers.lock().clone();
+        for reg in list.iter() {
+            if !reg.removed.load(Ordering::Acquire) {
+                (reg.handler)(args);
+            }
+        }
     }
 
     /// Whether any handler is registered.
     pub fn has_handlers(&self) -> bool {
         !self.handlers.lock().is_empty()
-    }
-
-    /// The handlers registered now: an event queued for later (a DispatcherQueue)
-    /// goes to these, less those removed meanwhile, as if raised now.
-    pub fn handlers(&self) -> Handlers<A> {
-        Handlers(self.handlers.lock().clone())
-    }
-}
-
-/// The handlers of an event at one moment (see `EventSource::handlers`).
-pub struct Handlers<A: ?Sized>(Arc<Vec<Arc<Registration<A>>>>);
-
-impl<A: ?Sized> Handlers<A> {
-    /// Calls each handler not removed since; must run inside `Dispatcher::dispatch`.
-    pub fn raise(&self, args: &A) {
-        for reg in self.0.iter() {
-            if !reg.removed.load(Ordering::Acquire) {
-                (reg.handler)(args);
-            }
-        }
     }
 }
