@@ -129,3 +129,16 @@ impl RtwsLogLevel {
             .find(|l| *l as i32 == v)
     }
 }
+
+/// `InputStreamOptions` flags of ReadAsync and DataReader.LoadAsync.
+pub type InputStreamOptions = u32;
+/// Complete when `count` bytes arrived, or the stream ended.
+#[allow(non_upper_case_globals)] // the WinRT names
+pub const InputStreamOptions_None: InputStreamOptions = 0;
+/// Complete as soon as at least one byte is there (up to `count`).
+#[allow(non_upper_case_globals)] // the WinRT names
+pub const InputStreamOptions_Partial: InputStreamOptions = 1;
+/// May return more than `count` bytes (up to the buffer's capacity; for LoadAsync,
+/// everything already received).
+#[allow(non_upper_case_globals)] // the WinRT names
+pub const InputStreamOptions_ReadAhead: InputStreamOptions = 2;

@@ -11,6 +11,10 @@ use crate::ffi::{call, call_count, out};
 use rtws_core::winrt::inbound::Inbound;
 use rtws_core::winrt::streams as core;
 use rtws_types::HRESULT;
+pub use rtws_types::{
+    InputStreamOptions, InputStreamOptions_None, InputStreamOptions_Partial,
+    InputStreamOptions_ReadAhead,
+};
 
 /// Opaque handle of an IInputStream (a StreamWebSocket's input, or a received
 /// message's data stream).
@@ -21,19 +25,6 @@ impl Handle for IInputStream {
     type Target = Inbound;
     const NAME: &'static str = "IInputStream";
 }
-
-/// `InputStreamOptions` flags of ReadAsync and DataReader.LoadAsync.
-pub type InputStreamOptions = u32;
-/// Complete when `count` bytes arrived, or the stream ended.
-#[allow(non_upper_case_globals)] // the WinRT names
-pub const InputStreamOptions_None: InputStreamOptions = 0;
-/// Complete as soon as at least one byte is there (up to `count`).
-#[allow(non_upper_case_globals)] // the WinRT names
-pub const InputStreamOptions_Partial: InputStreamOptions = 1;
-/// May return more than `count` bytes (up to the buffer's capacity; for LoadAsync,
-/// everything already received).
-#[allow(non_upper_case_globals)] // the WinRT names
-pub const InputStreamOptions_ReadAhead: InputStreamOptions = 2;
 
 /// Adds a reference. Returns the new count, or 0 when not a live handle.
 #[no_mangle]

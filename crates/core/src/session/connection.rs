@@ -353,11 +353,15 @@ impl Connection {
     /// and with the events its DispatcherQueue holds (otherwise TCP holds the
     /// server back).
     fn input_room(&self, cx: &mut Context<'_>) -> bool {
-        let sink_room = match &self.delivery {
+        self.sink_room(cx) && self.events.poll_room(cx)
+    }
+
+    /// A StreamWebSocket's input stream has room (always, for messages).
+    fn sink_room(&self, cx: &mut Context<'_>) -> bool {
+        match &self.delivery {
             Delivery::Stream(sink) => sink.poll_room(cx),
             _ => true,
-        };
-        sink_room && self.events.poll_room(cx)
+        }
     }
 
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {
@@ -397,7 +401,8 @@ impl Connection {
                         self.reads_since_flush += 1;
                         self.on_event(event);
                     }
-                    None if read_pending || !self.input_room(cx) => read_pending = true,
+                    // The events' room was asked just above.
+                    None if read_pending || !self.sink_room(cx) => read_pending = true,
                     None => match self.wire.poll_fill(cx) {
                         Poll::Ready(Ok(0)) => return Poll::Ready(self.stream_ended()),
                         Poll::Ready(Ok(_)) => progress = true,

@@ -13,13 +13,12 @@ use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use rtws_types::*;
+use rtws_types::{
+    InputStreamOptions_Partial as PARTIAL, InputStreamOptions_ReadAhead as READ_AHEAD,
+};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Context;
-
-/// `InputStreamOptions` flags.
-pub const PARTIAL: u32 = 1;
-pub const READ_AHEAD: u32 = 2;
 
 /// Refuses values that are not a set of InputStreamOptions flags.
 pub fn check_options(options: u32) -> Result<()> {

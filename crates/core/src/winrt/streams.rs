@@ -364,7 +364,7 @@ impl DataReader {
             )),
         })?;
         let op = source.new_op::<u32>();
-        let max = if options & inbound::READ_AHEAD != 0 {
+        let max = if options & rtws_types::InputStreamOptions_ReadAhead != 0 {
             usize::MAX
         } else {
             count as usize
@@ -512,7 +512,7 @@ pub fn read_async(
         )));
     }
     inbound::check_options(options)?;
-    let max = if options & inbound::READ_AHEAD != 0 {
+    let max = if options & rtws_types::InputStreamOptions_ReadAhead != 0 {
         buffer.capacity()
     } else {
         count
