@@ -1917,6 +1917,23 @@ HRESULT rtws_Shutdown(uint32_t timeout_ms);
 HRESULT rtws_SetLogHandler(RtwsLogHandler handler, void *context, int32_t level);
 
 /**
+ * rtws extension: writes a record to rtws's log, where rtws's own records go (the
+ * handler of `rtws_SetLogHandler`, or stderr under `RTWS_LOG`), if `level` is
+ * logged: for front ends and bindings over the C ABI, so their reports (the C++
+ * projection's: an exception a handler threw) reach the host with rtws's.
+ * `target` names the writer ("rtws::cpp"; NULL: "rtws::host"); `message` is UTF-8
+ * (both copied). What a log handler writes this way is dropped (no recursion).
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER` (NULL `message`); `E_INVALIDARG`
+ * (`level` is Off or not an `RtwsLogLevel`, a string not UTF-8).
+ *
+ * ```c
+ * rtws_WriteLog(RtwsLogLevel_Warn, "myapp", "the server sent an unknown command");
+ * ```
+ */
+HRESULT rtws_WriteLog(int32_t level, const char *target, const char *message);
+
+/**
  * rtws extension: a handler (an event handler or a Completed callback) that runs
  * longer than `milliseconds` is reported in the log as a warning naming its socket
  * and event, once per socket (default 100 ms; 0: never). Handlers run inline on
