@@ -23,6 +23,15 @@
  *                                        back) at most (default 16, as the raw client)
  *            --writes K                  stream: WriteAsync operations in flight at most
  *                                        (default 2, at most W)
+ *            --deflate                   offer permessage-deflate (RFC 7692, default
+ *                                        parameters) on every MessageWebSocket; metric
+ *                                        names get a "deflate_" prefix
+ *            --size S                    pipelined: S-byte messages instead of 64
+ *            --json                      latency, pipelined, bulk: the payload is JSON-like
+ *                                        text sent as Utf8 (compresses ~10x) instead of
+ *                                        the binary pattern; also reports the bytes its
+ *                                        TCP sockets carried (TCP_INFO) per payload byte,
+ *                                        and its CPU time per message
  *            --ca FILE                   wss: the PEM certificates in FILE are set as
  *                                        TrustedRootCertificates on the Control of every
  *                                        socket before its ConnectAsync (the test
@@ -93,6 +102,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked/received */
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +137,10 @@ struct bench {
 
     /* What to send and where to read into. */
     uint8_t *payload;
+    /* --json: the payload is a window of `payload_len` bytes of records that moves on by
+     * one message each send, so no two messages are the same (context takeover would
+     * otherwise shrink every repeat to a few bytes). */
+    uint32_t payload_len, cursor;
     uint32_t size;
     uint8_t *rbuf;
     uint32_t rbuf_size;
@@ -145,6 +162,10 @@ static const char *threads_label = "default";
 static int failures;
 static const char *metric_prefix = ""; /* "wss_" over TLS */
 static char *ca_pem;                   /* --ca FILE: its text, or NULL */
+static int offer_deflate;              /* --deflate */
+static int json_payload;               /* --json */
+static long piped_size = 64;           /* --size */
+static char metric_prefix_buf[32];
 
 static int64_t now_ns(void)
 {
@@ -167,15 +188,22 @@ static void result(const char *mode, const char *metric, double value, long n)
     fflush(stdout);
 }
 
-/* --ca: the extra trusted roots on a socket's Control, before its ConnectAsync. */
+/* --ca: the extra trusted roots, --deflate: the offer, on a socket's Control before its
+ * ConnectAsync. */
 static HRESULT set_roots(MessageWebSocket *ws)
 {
-    if (!ca_pem)
+    if (!ca_pem && !offer_deflate)
         return S_OK;
     MessageWebSocketControl *control = NULL;
     HRESULT hr = MessageWebSocket_get_Control(ws, &control);
-    if (RTWS_SUCCEEDED(hr))
+    if (RTWS_SUCCEEDED(hr) && ca_pem)
         hr = MessageWebSocketControl_put_TrustedRootCertificates(control, ca_pem);
+    if (RTWS_SUCCEEDED(hr) && offer_deflate) {
+        PerMessageDeflateOptions deflate = {true, false, false, 15, 15};
+        hr = MessageWebSocketControl_put_PerMessageDeflate(control, deflate);
+    }
+    if (RTWS_SUCCEEDED(hr) && json_payload)
+        hr = MessageWebSocketControl_put_MessageType(control, SocketMessageType_Utf8);
     if (control)
         MessageWebSocketControl_Release(control);
     return hr;
@@ -233,6 +261,40 @@ static char *read_text(const char *path)
     return text;
 }
 
+/* --json: market-data-like records whose numbers vary (an LCG), as bench/deflate.py's
+ * Python client makes them: text that compresses as real JSON does, not as one record
+ * repeated. */
+static void fill_json(uint8_t *out, uint32_t size)
+{
+    static const char *symbols[] = {"ACME", "GLOBX", "INITECH", "UMBRL", "HOOLI", "STARK",
+                                    "WAYNE", "TYRELL"};
+    uint32_t x = 12345, at = 0;
+    char rec[160];
+    while (at < size) {
+        x = x * 1103515245u + 12345u;
+        uint32_t px = 1000 + (x >> 8) % 90000, qty = 1 + (x >> 4) % 5000;
+        int n = snprintf(rec, sizeof rec,
+                         "{\"symbol\":\"%s\",\"bid\":%u.%02u,\"ask\":%u.%02u,\"size\":%u,"
+                         "\"ts\":%u},",
+                         symbols[(x >> 16) % 8], px / 100, px % 100, (px + 5) / 100,
+                         (px + 5) % 100, qty, 1733212800u + at);
+        for (int i = 0; i < n && at < size; i++)
+            out[at++] = (uint8_t)rec[i];
+    }
+}
+
+/* The bytes of the next message: the same buffer, or (--json) the next window of it. */
+static const uint8_t *next_payload(struct bench *b)
+{
+    if (b->payload_len == b->size)
+        return b->payload;
+    if (b->cursor > b->payload_len - b->size)
+        b->cursor = 0;
+    const uint8_t *p = b->payload + b->cursor;
+    b->cursor += b->size;
+    return p;
+}
+
 /* ---- handler side ------------------------------------------------------------------ */
 
 static void finish(struct bench *b, HRESULT hr)
@@ -249,7 +311,7 @@ static void finish(struct bench *b, HRESULT hr)
 static HRESULT send_payload(struct bench *b)
 {
     IAsyncOperationUInt32 *op = NULL;
-    HRESULT hr = DataWriter_WriteBytes(b->writer, b->size, b->payload);
+    HRESULT hr = DataWriter_WriteBytes(b->writer, b->size, next_payload(b));
     if (RTWS_SUCCEEDED(hr))
         hr = DataWriter_StoreAsync(b->writer, &op);
     if (op)
@@ -440,6 +502,42 @@ static void reset(struct bench *b, enum mode mode, long warmup, long target, int
     pthread_mutex_unlock(&b->lock);
 }
 
+/* --json: the bytes this process's TCP sockets sent (acknowledged by the peer) and received,
+ * from TCP_INFO of every socket it has open, and its CPU time, at one moment. */
+struct io_mark {
+    double io_bytes;
+    double cpu_ms;
+};
+
+static struct io_mark io_mark(void)
+{
+    struct io_mark m = {0, 0};
+    for (int fd = 0; fd < 1024; fd++) {
+        struct stat st;
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+            getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && len >= sizeof ti)
+            m.io_bytes += (double)ti.tcpi_bytes_acked + (double)ti.tcpi_bytes_received;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    m.cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+               (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    return m;
+}
+
+/* --json: bytes on the wire per payload byte (both ways), and CPU per echoed message. */
+static void io_report(const char *mode, struct io_mark m0, long messages, uint32_t size)
+{
+    if (!json_payload || messages <= 0)
+        return;
+    struct io_mark m1 = io_mark();
+    result(mode, "wire_bytes_per_payload_byte",
+           (m1.io_bytes - m0.io_bytes) / (2.0 * (double)messages * size), messages);
+    result(mode, "cpu_us_per_msg", (m1.cpu_ms - m0.cpu_ms) * 1e3 / (double)messages, messages);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -515,7 +613,7 @@ static void latency_blocking(struct bench *b, long n, long warmup, int wait_stor
         if (t0 >= deadline)
             break;
         IAsyncOperationUInt32 *op = NULL;
-        HRESULT hr = DataWriter_WriteBytes(b->writer, b->size, b->payload);
+        HRESULT hr = DataWriter_WriteBytes(b->writer, b->size, next_payload(b));
         if (RTWS_SUCCEEDED(hr))
             hr = DataWriter_StoreAsync(b->writer, &op);
         if (RTWS_SUCCEEDED(hr) && wait_store)
@@ -556,6 +654,7 @@ static void latency_blocking(struct bench *b, long n, long warmup, int wait_stor
  * are free. */
 static void pipelined(struct bench *b, long n, long inflight, long batch, const char *metric)
 {
+    struct io_mark m0 = io_mark();
     int64_t start = now_ns();
     reset(b, M_PIPELINED, 0, n, start + (int64_t)(max_secs * 1e9));
     b->inflight = inflight;
@@ -581,6 +680,7 @@ static void pipelined(struct bench *b, long n, long inflight, long batch, const 
         failures++;
     double secs = (double)(end - start) / 1e9;
     result("pipelined", metric, (double)b->received / secs, b->received);
+    io_report("pipelined", m0, b->received, b->size);
 }
 
 /* The main thread keeps the window full by sending in bursts: it sleeps until half of
@@ -653,6 +753,7 @@ static long peak_rss_kib(void)
 
 static void bulk(struct bench *b, long n)
 {
+    struct io_mark m0 = io_mark();
     int64_t start = now_ns();
     reset(b, M_BULK, 0, n, start + (int64_t)(max_secs * 1e9));
     b->sent = 1;
@@ -669,6 +770,7 @@ static void bulk(struct bench *b, long n)
     double secs = (double)(end - start) / 1e9;
     double bytes = (double)b->received * b->size + (double)b->bytes_received;
     result("bulk", "bulk_MB_per_s", bytes / secs / 1e6, b->received);
+    io_report("bulk", m0, b->received, b->size);
     result("bulk", "bulk_peak_rss_MiB", (double)peak_rss_kib() / 1024.0, b->received);
 }
 
@@ -1237,15 +1339,19 @@ static int open_bench(struct bench *b, const char *url, uint32_t size, int queue
     pthread_condattr_destroy(&ca);
     b->mode = M_IDLE;
     b->size = size;
-    b->payload = malloc(size);
+    b->payload_len = json_payload && size < (4u << 20) ? (4u << 20) : size;
+    b->payload = malloc(b->payload_len);
     b->rbuf_size = size;
     b->rbuf = malloc(size);
     if (!b->payload || !b->rbuf) {
         fprintf(stderr, "bench_rtws: out of memory\n");
         return 1;
     }
-    for (uint32_t i = 0; i < size; i++)
-        b->payload[i] = (uint8_t)(i * 31 + 7);
+    if (json_payload)
+        fill_json(b->payload, b->payload_len);
+    else
+        for (uint32_t i = 0; i < size; i++)
+            b->payload[i] = (uint8_t)(i * 31 + 7);
 
     HRESULT hr = MessageWebSocket_Create(&b->ws);
     if (RTWS_FAILED(hr)) {
@@ -1355,6 +1461,14 @@ int main(int argc, char **argv)
             stream_writes = atol(argv[++i]);
             if (stream_writes <= 0 || stream_writes > 4096)
                 return usage(argv[0]);
+        } else if (strcmp(argv[i], "--deflate") == 0) {
+            offer_deflate = 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json_payload = 1;
+        } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
+            piped_size = atol(argv[++i]);
+            if (piped_size <= 0 || piped_size > (1L << 24))
+                return usage(argv[0]);
         } else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
             const char *path = argv[++i];
             free(ca_pem);
@@ -1376,8 +1490,9 @@ int main(int argc, char **argv)
     if (nargs < 3)
         return usage(argv[0]);
     const char *url = args[0], *mode = args[1];
-    if (strncmp(url, "wss://", 6) == 0)
-        metric_prefix = "wss_";
+    snprintf(metric_prefix_buf, sizeof metric_prefix_buf, "%s%s",
+             strncmp(url, "wss://", 6) == 0 ? "wss_" : "", offer_deflate ? "deflate_" : "");
+    metric_prefix = metric_prefix_buf;
     long n = atol(args[2]);
     long extra = nargs > 3 ? atol(args[3]) : 0;
     int conn_mode = strcmp(mode, "connections") == 0;
@@ -1408,7 +1523,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "latency") && strcmp(mode, "pipelined") && strcmp(mode, "bulk"))
         return usage(argv[0]);
     uint32_t size = strcmp(mode, "latency") == 0     ? 32
-                    : strcmp(mode, "pipelined") == 0 ? 64
+                    : strcmp(mode, "pipelined") == 0 ? (uint32_t)piped_size
                                                      : (uint32_t)extra;
     int latency = strcmp(mode, "latency") == 0, piped = strcmp(mode, "pipelined") == 0;
     /* The queue variants run on a second connection, bound to a DispatcherQueue before

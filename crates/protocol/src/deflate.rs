@@ -179,21 +179,23 @@ pub struct Deflater {
 }
 
 impl Deflater {
-    /// None when the agreed window is 8 bits: zlib cannot compress with one (it
+    /// False when the agreed window is 8 bits: zlib cannot compress with one (it
     /// would use 9, which the server need not read), so messages go uncompressed,
     /// as the RFC allows any message to.
-    pub fn new(agreed: &Agreed) -> Option<Self> {
-        if agreed.client_max_window_bits < 9 {
-            return None;
-        }
-        Some(Deflater {
+    pub fn compresses(agreed: &Agreed) -> bool {
+        agreed.client_max_window_bits >= 9
+    }
+
+    /// A compressor for `agreed` (which `compresses`).
+    pub fn new(agreed: &Agreed) -> Self {
+        Deflater {
             compress: Compress::new_with_window_bits(
                 Compression::default(),
                 false,
-                agreed.client_max_window_bits,
+                agreed.client_max_window_bits.max(9),
             ),
             reset_each_message: agreed.client_no_context_takeover,
-        })
+        }
     }
 
     /// Appends the compressed form of one frame's payload to `out`. Every frame

@@ -87,11 +87,12 @@ pub struct Protocol {
 /// The state of permessage-deflate on a connection: allocated only when agreed.
 struct Deflate {
     agreed: Agreed,
-    /// None when our messages go uncompressed (an 8-bit window was asked of us).
+    /// Each made for the first message that needs it (an idle connection holds
+    /// neither), and let go on idle when nothing carries over between messages
+    /// (no context takeover that way). Never made for our messages when an 8-bit
+    /// window was asked of us: they go uncompressed.
     deflater: Option<Deflater>,
-    inflater: Inflater,
-    /// The outgoing message is being compressed.
-    compressing: bool,
+    inflater: Option<Inflater>,
     /// The compressed form of the frame being queued.
     scratch: Vec<u8>,
     /// The compressed message arriving: its kind, whether its first piece is still
@@ -136,9 +137,8 @@ impl Protocol {
         self.reader = self.reader.with_deflate();
         self.deflate = Some(Box::new(Deflate {
             agreed,
-            deflater: Deflater::new(&agreed),
-            inflater: Inflater::new(&agreed),
-            compressing: false,
+            deflater: None,
+            inflater: None,
             scratch: Vec::new(),
             message: None,
             input: None,
@@ -214,7 +214,9 @@ impl Protocol {
         let d = self.deflate.as_mut()?;
         let (input, taken, last) = d.input.as_mut()?;
         let mut out = Vec::new();
-        let (used, done) = match d.inflater.inflate(&input[*taken..], *last, &mut out) {
+        let agreed = d.agreed;
+        let inflater = d.inflater.get_or_insert_with(|| Inflater::new(&agreed));
+        let (used, done) = match inflater.inflate(&input[*taken..], *last, &mut out) {
             Ok(r) => r,
             Err(why) => return Some(self.violated(frames::invalid_payload(&why))),
         };
@@ -338,16 +340,12 @@ impl Protocol {
         }
         let opcode = frames::data_opcode(self.outgoing_kind, first);
         match self.deflate.as_mut() {
-            Some(d) if d.deflater.is_some() => {
-                if first {
-                    d.compressing = true;
-                }
+            Some(d) if Deflater::compresses(&d.agreed) => {
+                let agreed = d.agreed;
+                let deflater = d.deflater.get_or_insert_with(|| Deflater::new(&agreed));
                 let mut compressed = std::mem::take(&mut d.scratch);
                 compressed.clear();
-                d.deflater
-                    .as_mut()
-                    .expect("checked")
-                    .compress(payload, fin, &mut compressed);
+                deflater.compress(payload, fin, &mut compressed);
                 self.queue_with(opcode, fin, first, &compressed);
                 if let Some(d) = self.deflate.as_mut() {
                     d.scratch = compressed;
@@ -430,13 +428,22 @@ impl Protocol {
         self.out.capacity()
     }
 
-    /// Lets the output buffer's memory go, if nothing waits in it.
+    /// Lets the output buffer's memory go, if nothing waits in it, and (on an
+    /// idle connection) a compressor or decompressor that carries nothing over
+    /// between messages: it is made again for the next message.
     pub fn release_output(&mut self) {
         if self.unwritten() == 0 {
             self.out = Vec::new();
         }
+        let mid_send = self.sending_fragments;
         if let Some(d) = self.deflate.as_mut() {
             d.scratch = Vec::new();
+            if d.agreed.client_no_context_takeover && !mid_send {
+                d.deflater = None;
+            }
+            if d.agreed.server_no_context_takeover && d.message.is_none() {
+                d.inflater = None;
+            }
         }
     }
 

@@ -231,6 +231,28 @@ fn sent_messages_are_compressed_and_inflate_back() {
 }
 
 #[test]
+fn idle_connections_let_deflate_state_go_and_make_it_again() {
+    // No context takeover either way: nothing carries over, so nothing is kept.
+    let mut p = Protocol::new(None, false, 0, 1 << 20).with_deflate(agreed(15, 15, true, true));
+    let mut server_in = ServerInflater::new();
+    let mut server_out = ServerDeflater::new(15, true);
+    let mut buf = BytesMut::new();
+    for round in 0..3 {
+        let msg = format!("round {round}: {}", "state ".repeat(50));
+        p.send_data(Text, true, msg.as_bytes()).unwrap();
+        let frames = sent(&mut p);
+        assert_eq!(server_in.message(&frames[0].payload, true), msg.as_bytes());
+        buf.extend_from_slice(&server_frames(Text, &server_out.message(msg.as_bytes()), 2, true));
+        let mut got = Vec::new();
+        while let Some(Event::Data { payload, .. }) = p.read(&mut buf) {
+            got.extend_from_slice(&payload);
+        }
+        assert_eq!(got, msg.as_bytes());
+        p.release_output();
+    }
+}
+
+#[test]
 fn fragmented_sends_set_rsv1_on_the_first_frame_only() {
     let mut p = Protocol::new(None, false, 0, 1 << 20).with_deflate(agreed(15, 15, false, false));
     let parts: [&[u8]; 3] = [b"hello ", "wörld ".as_bytes(), b"again"];
