@@ -242,7 +242,12 @@ fn idle_connections_let_deflate_state_go_and_make_it_again() {
         p.send_data(Text, true, msg.as_bytes()).unwrap();
         let frames = sent(&mut p);
         assert_eq!(server_in.message(&frames[0].payload, true), msg.as_bytes());
-        buf.extend_from_slice(&server_frames(Text, &server_out.message(msg.as_bytes()), 2, true));
+        buf.extend_from_slice(&server_frames(
+            Text,
+            &server_out.message(msg.as_bytes()),
+            2,
+            true,
+        ));
         let mut got = Vec::new();
         while let Some(Event::Data { payload, .. }) = p.read(&mut buf) {
             got.extend_from_slice(&payload);
