@@ -28,3 +28,5 @@ def version():
     """The running library's version as (major, minor, patch)."""
     v = lib.rtws_GetVersion()
     return v // 1_000_000, v // 1000 % 1000, v % 1000
+from .aio import (Connection, ConnectionClosed, ConnectionClosedError, ConnectionClosedOK,
+                  StreamConnection, connect, connect_stream)
