@@ -102,3 +102,10 @@ ENUMS = enums(DECLARATIONS)
 ffi = cffi.FFI()
 ffi.cdef(DECLARATIONS)
 lib = ffi.dlopen(_library_path())
+# Every function the header declares. Each is looked up once, now: cffi resolves a function
+# on first use under a lock that is not reentrant, so a first use from a __del__ run by the
+# garbage collector inside another cffi call would deadlock.
+FUNCTIONS = sorted(k.split(" ", 1)[1] for k in ffi._parser._declarations
+                   if k.startswith("function "))
+for _name in FUNCTIONS:
+    getattr(lib, _name)

@@ -171,7 +171,7 @@ def _operation(kind, bound, call, *args):
 class PasswordCredential(N.Handle):
     _kind = "PasswordCredential"
 
-    def __init__(self, resource, user_name, password, *, _ptr=None):
+    def __init__(self, resource=None, user_name=None, password=None, *, _ptr=None):
         if _ptr is None:
             out = ffi.new("PasswordCredential **")
             check(lib.PasswordCredential_Create(N.cstr(resource, "resource"),
@@ -668,24 +668,30 @@ class _SocketBase(N.Handle):
         check(getattr(lib, f"{self._kind}_Create")(out))
         super().__init__(out[0])
         self._handlers = {event: {} for event in self._events}  # token -> handler
+        self._registered = set()
         self._registrations = []  # our entries in _native, one per event
         self._connect = None  # our reference to the ConnectAsync operation
         self._closed_seen = self._release_on_closed = False
         try:
             self.dispatcher_queue = dispatcher_queue or DispatcherQueue()
             self._call("put_DispatcherQueue", self.dispatcher_queue._p)
-            # One rtws registration per event, for the life of the handle; add_<event>
-            # only adds to the Python list.
-            me = weakref.ref(self)
-            for event, (handler_type, args_cls) in self._events.items():
-                token, ctx = N.register(
-                    lambda ptr, event=event, args_cls=args_cls: me() and me()._raise(
-                        event, args_cls, ptr))
-                self._registrations.append(token)
-                self._out(f"add_{event}", "EventRegistrationToken", N.EVENT[handler_type], ctx)
+            # Closed is always watched (close() releases the handle once it ran).
+            self._register("Closed")
         except BaseException:
             self.dispose()
             raise
+
+    def _register(self, event):
+        """One rtws registration per event, for the life of the handle, made when the event
+        gets its first handler (a ServerCustomValidationRequested registration makes rtws
+        refuse a Wait for the connect on the queue's thread); add_<event> only adds to the
+        Python list."""
+        handler_type, args_cls = self._events[event]
+        self._registered.add(event)
+        me = weakref.ref(self)
+        token, ctx = N.register(lambda ptr: me() and me()._raise(event, args_cls, ptr))
+        self._registrations.append(token)
+        self._out(f"add_{event}", "EventRegistrationToken", N.EVENT[handler_type], ctx)
 
     def _raise(self, event, args_cls, ptr):
         with args_cls._borrowed(ptr) as args:
@@ -767,6 +773,8 @@ class _SocketBase(N.Handle):
         if not callable(handler):
             raise TypeError("handler must be callable")
         self._p  # a closed socket refuses new handlers
+        if event not in self._registered:
+            self._register(event)
         token = next(N._tokens)
         self._handlers[event][token] = handler
         return token
