@@ -113,9 +113,12 @@ class _Base:
                 self._loop.remove_reader(self._fd)
             self._reading = on
 
+    def _batch(self):
+        return 500
+
     def _run(self):
         try:
-            self._queue.run_pending(max_count=500)
+            self._queue.run_pending(max_count=self._batch())
         except WebSocketError:  # the queue is closed: nothing left to run
             self._watch(False)
 
@@ -173,6 +176,7 @@ class _Base:
         then releases the socket."""
         if self._socket._ptr is not None and not self._closed.done():
             self._socket.close(code, reason)
+            self._watch(True)  # a paused reader must still see the Closed event
             try:
                 await asyncio.wait_for(asyncio.shield(self._closed), CLOSE_TIMEOUT)
             except asyncio.TimeoutError:
@@ -229,6 +233,10 @@ class Connection(_Base):
         self._waiter = None
         self._type = socket.control.message_type
         socket.add_message_received(self._on_message)
+
+    def _batch(self):
+        # No more events than the messages that still fit under max_queue.
+        return max(1, self._max_queue - len(self._messages))
 
     def _on_message(self, sender, args):
         try:
