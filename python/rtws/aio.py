@@ -16,15 +16,19 @@ import collections
 import weakref
 
 from . import _native as N
+from ._ffi import ffi, lib
 from .enums import AsyncStatus, InputStreamOptions, SocketMessageType
-from .errors import WebSocketError, error_for
-from .uwp import Buffer, MessageWebSocket, StreamWebSocket
+from .errors import WebSocketError, check, error_for
+from .uwp import AsyncOperation, Buffer, MessageWebSocket, StreamWebSocket
 
 __all__ = ["connect", "connect_stream", "Connection", "StreamConnection",
            "ConnectionClosed", "ConnectionClosedOK", "ConnectionClosedError"]
 
 # Sends not yet taken by the socket, per connection, before send()/write() waits for them.
 HIGH_WATER = 1 << 20
+# A send gets a Completed callback once this many bytes or sends went unconfirmed.
+CHECKPOINT_BYTES = 64 << 10
+CHECKPOINT_COUNT = 64
 CLOSE_TIMEOUT = 10.0
 
 
@@ -98,9 +102,14 @@ class _Base:
         self.close_code = self.close_reason = None
         self._closed = loop.create_future()
         self._failure = None  # the WebSocketError rtws reported for the connection
-        self._pending_bytes = 0
+        self._output = socket.output_stream
+        self._pending_bytes = 0  # sent, not confirmed by a checkpoint's Completed
+        self._unconfirmed = self._unconfirmed_count = 0  # sent since the last checkpoint
         self._drained = None
         self._send_error = None
+        # Out-parameters of the per-message calls, allocated once.
+        self._buffer_out = ffi.new("IBuffer **")
+        self._op_out = ffi.new("IAsyncOperationUInt32 **")
         socket.add_closed(self._on_closed)
         # Garbage collection of an unclosed connection still stops watching the fd.
         self._finalizer = weakref.finalize(self, _unwatch, loop, self._fd)
@@ -140,34 +149,58 @@ class _Base:
         if self._send_error is not None:
             raise self._send_error
 
-    async def _send(self, op, length):
-        """Counts `op` (a send of `length` bytes) until rtws took it; waits while over
-        HIGH_WATER. A failed send is raised by the next send or drain."""
-        self._pending_bytes += length
+    async def _send(self, send, handle, data):
+        """Queues `data` with `send(handle, IBuffer *, IAsyncOperationUInt32 **)` (a message's
+        SendFinalFrameAsync or the stream's WriteAsync), waiting while over HIGH_WATER bytes
+        are queued in rtws.
 
-        def completed(op, status):
-            self._pending_bytes -= length
-            if status != AsyncStatus.COMPLETED and self._send_error is None:
-                self._send_error = error_for(op.error_code)
-            op.close()
-            if self._drained is not None and (self._pending_bytes <= HIGH_WATER // 2
-                                              or self._send_error):
-                self._drained.set_result(None)
-                self._drained = None
-
-        op.completed = completed
+        Per-message cost matters here, so the C functions are called directly, and only
+        every CHECKPOINT_BYTES / CHECKPOINT_COUNT-th send gets a Completed callback: a
+        socket's sends complete in order, so that one confirms the sends before it too. A
+        failed checkpoint is raised by the next send or drain."""
+        check(lib.Buffer_CreateFromBytes(ffi.from_buffer(data), len(data), self._buffer_out))
+        buffer = self._buffer_out[0]
+        try:
+            check(send(handle, buffer, self._op_out))
+        finally:
+            lib.IBuffer_Release(buffer)
+        op = self._op_out[0]
+        self._pending_bytes += len(data)
+        self._unconfirmed += len(data)
+        self._unconfirmed_count += 1
+        if self._unconfirmed < CHECKPOINT_BYTES and self._unconfirmed_count < CHECKPOINT_COUNT:
+            lib.IAsyncOperationUInt32_Release(op)  # the send goes on
+        else:
+            covered, self._unconfirmed, self._unconfirmed_count = self._unconfirmed, 0, 0
+            AsyncOperation(op, "IAsyncOperationUInt32", True).completed = (
+                lambda op, status: self._confirmed(op, status, covered))
         if self._pending_bytes > HIGH_WATER:
-            await self.drain(HIGH_WATER // 2)
+            await self._wait_sends(HIGH_WATER // 2)
 
-    async def drain(self, level=0):
-        """Waits until at most `level` bytes of sends are still queued in rtws."""
-        while self._pending_bytes > level and self._send_error is None:
+    def _confirmed(self, op, status, length):
+        self._pending_bytes -= length
+        if status != AsyncStatus.COMPLETED and self._send_error is None:
+            self._send_error = error_for(op.error_code)
+        op.close()
+        if self._drained is not None and (self._pending_bytes <= HIGH_WATER // 2
+                                          or self._send_error):
+            self._drained.set_result(None)
+            self._drained = None
+
+    async def _wait_sends(self, level):
+        while self._pending_bytes > level and self._send_error is None \
+                and not self._closed.done():
             if self._drained is None:
                 self._drained = self._loop.create_future()
-            if self._closed.done():
-                break
             await asyncio.wait([self._drained, self._closed],
                                return_when=asyncio.FIRST_COMPLETED)
+        if self._send_error is not None:
+            raise self._send_error
+
+    async def drain(self):
+        """Waits until everything sent so far went out (FlushAsync); raises a failed send."""
+        self._check_open()
+        await _await_op(self._output.flush_async(), self._loop)
         if self._send_error is not None:
             raise self._send_error
 
@@ -232,20 +265,34 @@ class Connection(_Base):
         self._max_queue = max_queue
         self._waiter = None
         self._type = socket.control.message_type
-        socket.add_message_received(self._on_message)
+        self._reader_out = ffi.new("DataReader **")
+        self._u32_out = ffi.new("uint32_t *")
+        self._type_out = ffi.new("SocketMessageType *")
+        me = self._me
+        socket._subscribe("MessageReceived", lambda args: me() and me()._on_message(args))
 
     def _batch(self):
         # No more events than the messages that still fit under max_queue.
         return max(1, self._max_queue - len(self._messages))
 
-    def _on_message(self, sender, args):
-        try:
-            with args.get_data_reader() as reader:
-                data = reader.read_bytes()
-        except WebSocketError as e:  # the connection failed; Closed follows
-            self._failure = e
+    def _on_message(self, args):
+        """MessageReceived, with the borrowed C pointer (per message: no wrappers)."""
+        hr = lib.MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, self._reader_out)
+        if hr < 0:  # the connection failed; Closed follows
+            self._failure = error_for(hr)
             return
-        self._messages.append(data.decode("utf-8") if args.message_type == SocketMessageType.UTF8
+        reader = self._reader_out[0]
+        try:
+            check(lib.DataReader_get_UnconsumedBufferLength(reader, self._u32_out))
+            size = self._u32_out[0]
+            data = ffi.new("uint8_t[]", size) if size else ffi.NULL
+            check(lib.DataReader_ReadBytes(reader, size, data))
+            check(lib.MessageWebSocketMessageReceivedEventArgs_get_MessageType(args,
+                                                                                self._type_out))
+        finally:
+            lib.DataReader_Release(reader)
+        data = ffi.buffer(data, size)[:] if size else b""
+        self._messages.append(data.decode("utf-8") if self._type_out[0] == SocketMessageType.UTF8
                               else data)
         if len(self._messages) >= self._max_queue:
             # Stop running the queue: rtws then holds the socket back after its own backlog
@@ -296,7 +343,7 @@ class Connection(_Base):
         if kind != self._type:
             self._socket.control.message_type = kind
             self._type = kind
-        await self._send(self._socket.send_final_frame_async(data), len(data))
+        await self._send(lib.MessageWebSocket_SendFinalFrameAsync, self._socket._p, data)
 
 
 class StreamConnection(_Base):
@@ -305,7 +352,6 @@ class StreamConnection(_Base):
     def __init__(self, socket, loop):
         super().__init__(socket, loop)
         self._input = socket.input_stream
-        self._output = socket.output_stream
 
     async def read(self, n=65536):
         """Up to `n` bytes (at least 1), b"" at the end of the stream. Cancelling the read
@@ -337,7 +383,7 @@ class StreamConnection(_Base):
         queued in rtws."""
         data = N.as_bytes(data)
         self._check_open()
-        await self._send(self._output.write_async(data), len(data))
+        await self._send(lib.IOutputStream_WriteAsync, self._output._p, data)
 
 
 class _Connect:

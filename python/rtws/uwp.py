@@ -686,12 +686,18 @@ class _SocketBase(N.Handle):
         gets its first handler (a ServerCustomValidationRequested registration makes rtws
         refuse a Wait for the connect on the queue's thread); add_<event> only adds to the
         Python list."""
-        handler_type, args_cls = self._events[event]
         self._registered.add(event)
+        args_cls = self._events[event][1]
         me = weakref.ref(self)
-        token, ctx = N.register(lambda ptr: me() and me()._raise(event, args_cls, ptr))
+        self._subscribe(event, lambda ptr: me() and me()._raise(event, args_cls, ptr))
+
+    def _subscribe(self, event, fn):
+        """Registers `fn(args)` with rtws for `event`, called with the borrowed C pointer of
+        the event's arguments (no wrapper: the asyncio layer's per-message path), until
+        the handle is released."""
+        token, ctx = N.register(fn)
         self._registrations.append(token)
-        self._out(f"add_{event}", "EventRegistrationToken", N.EVENT[handler_type], ctx)
+        self._out(f"add_{event}", "EventRegistrationToken", N.EVENT[self._events[event][0]], ctx)
 
     def _raise(self, event, args_cls, ptr):
         with args_cls._borrowed(ptr) as args:
