@@ -28,5 +28,6 @@ def version():
     """The running library's version as (major, minor, patch)."""
     v = lib.rtws_GetVersion()
     return v // 1_000_000, v // 1000 % 1000, v % 1000
+from . import sync
 from .aio import (Connection, ConnectionClosed, ConnectionClosedError, ConnectionClosedOK,
                   StreamConnection, connect, connect_stream)

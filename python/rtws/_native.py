@@ -158,8 +158,8 @@ def uint32(value, what):
 
 
 def milliseconds(timeout):
-    """A timeout in seconds (None: forever) as the ms argument of the Wait functions."""
-    if timeout is None:
+    """A timeout in seconds (None or inf: forever) as the ms argument of the Wait functions."""
+    if timeout is None or timeout == float("inf"):
         return INFINITE
     if not isinstance(timeout, (int, float)) or timeout < 0:
         raise ValueError(f"timeout must be a non-negative number of seconds, not {timeout!r}")
