@@ -26,6 +26,10 @@ foreign_calls = 0
 
 _entries = {}
 _tokens = itertools.count(1)
+# Types of the per-callback and per-message conversions, parsed once (ffi.typeof), not at
+# each call.
+INTPTR = ffi.typeof("intptr_t")
+BYTES = ffi.typeof("uint8_t[]")
 
 
 def register(fn):
@@ -45,7 +49,7 @@ def _dispatch(context, *args, once=False):
     global foreign_calls
     if isinstance(threading.current_thread(), threading._DummyThread):
         foreign_calls += 1
-    token = int(ffi.cast("intptr_t", context))
+    token = int(ffi.cast(INTPTR, context))
     fn = _entries.pop(token, None) if once else _entries.get(token)
     if fn is None:
         return

@@ -285,7 +285,7 @@ class Connection(_Base):
         try:
             check(lib.DataReader_get_UnconsumedBufferLength(reader, self._u32_out))
             size = self._u32_out[0]
-            data = ffi.new("uint8_t[]", size) if size else ffi.NULL
+            data = ffi.new(N.BYTES, size) if size else ffi.NULL
             check(lib.DataReader_ReadBytes(reader, size, data))
             check(lib.MessageWebSocketMessageReceivedEventArgs_get_MessageType(args,
                                                                                 self._type_out))

@@ -176,6 +176,8 @@ def test_wait_for_a_recv_and_a_read(server, monkeypatch):
             with pytest.raises(asyncio.TimeoutError):
                 await asyncio.wait_for(s.read(), 0.1)
             assert canceled == ["IAsyncOperationIBuffer"]  # the ReadAsync was canceled
+            await s.write(b"after")  # and the stream still reads
+            assert await asyncio.wait_for(s.readexactly(5), 5) == b"after"
     run(main())
 
 
