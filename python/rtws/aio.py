@@ -56,7 +56,7 @@ def _closed(code, reason, cause=None):
     return exc
 
 
-def _future_of(op, loop, convert=None):
+def _future_of(op, loop):
     """A future that the operation's Completed callback (run by the queue, on the loop's
     thread) settles with its result or failure. Cancelling the future cancels the op."""
     fut = loop.create_future()
@@ -65,8 +65,7 @@ def _future_of(op, loop, convert=None):
         if fut.done():
             return
         if status == AsyncStatus.COMPLETED:
-            result = op.get_results()
-            fut.set_result(convert(result) if convert else result)
+            fut.set_result(op.get_results())
         else:
             fut.set_exception(error_for(op.error_code))
         op.close()
@@ -75,8 +74,8 @@ def _future_of(op, loop, convert=None):
     return fut
 
 
-async def _await_op(op, loop, convert=None):
-    fut = _future_of(op, loop, convert)
+async def _await_op(op, loop):
+    fut = _future_of(op, loop)
     try:
         return await asyncio.shield(fut)
     except asyncio.CancelledError:

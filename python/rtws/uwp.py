@@ -19,7 +19,7 @@ from ._ffi import ffi, lib
 from .enums import (AsyncStatus, ByteOrder, ChainValidationResult, InputStreamOptions,
                     MessageWebSocketReceiveMode, SocketMessageType, SocketSslErrorSeverity,
                     UnicodeEncoding)
-from .errors import IllegalStateError, check, error_for
+from .errors import IllegalStateError, check
 
 
 class DispatcherQueue(N.Handle):

@@ -9,7 +9,6 @@ import threading
 
 import pytest
 
-import rtws
 from rtws import _native
 
 

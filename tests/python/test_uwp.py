@@ -4,7 +4,6 @@ credentials, vectors, the DispatcherQueue, and its failures as exceptions."""
 import datetime
 import logging
 import os
-import struct
 
 import pytest
 
