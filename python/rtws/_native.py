@@ -133,6 +133,15 @@ class Handle:
         return f"<rtws.{type(self).__name__} {state}>"
 
 
+class Closable(Handle):
+    """A Handle whose `close()` is UWP's Close (IClosable) first, then the release."""
+
+    def close(self):
+        if self._ptr is not None:
+            getattr(lib, f"{self._kind}_Close")(self._ptr)
+        self._release()
+
+
 def cstr(value, what="value"):
     """A Python str as a NUL-terminated UTF-8 argument."""
     if not isinstance(value, str):

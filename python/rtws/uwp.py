@@ -493,7 +493,7 @@ def _check_number(value, ctype):
     return value
 
 
-class DataWriter(N.Handle):
+class DataWriter(N.Closable):
     """`DataWriter(output_stream=None)`: closing it closes an attached stream (as in UWP);
     `detach_stream()` first to keep it."""
 
@@ -539,13 +539,9 @@ class DataWriter(N.Handle):
     def detach_stream(self):
         return OutputStream(self._out("DetachStream", "IOutputStream *"), self._bound)
 
-    def close(self):
-        if self._ptr is not None:
-            lib.DataWriter_Close(self._ptr)
-        self._release()
 
 
-class DataReader(N.Handle):
+class DataReader(N.Closable):
     """`DataReader(input_stream)`, or the reader of a received message."""
 
     _kind = "DataReader"
@@ -594,10 +590,6 @@ class DataReader(N.Handle):
     def detach_stream(self):
         return InputStream(self._out("DetachStream", "IInputStream *"), self._bound)
 
-    def close(self):
-        if self._ptr is not None:
-            lib.DataReader_Close(self._ptr)
-        self._release()
 
 
 _number_methods(DataWriter, "write", _NUMBERS)
