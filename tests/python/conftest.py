@@ -13,19 +13,20 @@ from rtws import _native
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, *args):
         path = os.environ.get("RTWS_TESTSERVER")
         if not path:
             pytest.fail("RTWS_TESTSERVER is not set (ctest sets it: target/release/rtws-testserver)")
         self.tls_dir = tempfile.mkdtemp(prefix="rtws-py-tls-")
-        self.proc = subprocess.Popen([path, "--port", "0", "--tls-dir", self.tls_dir],
+        tls = [] if args else ["--tls-dir", self.tls_dir]  # a proxy instance serves no TLS
+        self.proc = subprocess.Popen([path, "--port", "0", *tls, *args],
                                      stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         self.tls_ports = {}
         timer = threading.Timer(10, self.proc.kill)  # a server that never says PORT
         timer.start()
         try:
             self.port = int(re.match(r"PORT (\d+)", self.proc.stdout.readline())[1])
-            while len(self.tls_ports) < 5:
+            while len(self.tls_ports) < (0 if args else 5):
                 name, port = re.match(r"TLS_PORT (\S+) (\d+)", self.proc.stdout.readline()).groups()
                 self.tls_ports[name] = int(port)
         finally:
@@ -33,8 +34,9 @@ class Server:
         # Drain the rest of its stdout so the pipe never fills.
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
         self.url = f"ws://127.0.0.1:{self.port}"
-        with open(os.path.join(self.tls_dir, "ca.pem")) as f:
-            self.ca_pem = f.read()
+        if not args:
+            with open(os.path.join(self.tls_dir, "ca.pem")) as f:
+                self.ca_pem = f.read()
 
     def wss(self, name, path="/echo", host="127.0.0.1"):
         return f"wss://{host}:{self.tls_ports[name]}{path}"
@@ -54,6 +56,14 @@ class Server:
 @pytest.fixture(scope="module")
 def server():
     s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    """An HTTP CONNECT proxy instance of the test server, requiring bob:pw."""
+    s = Server("--proxy", "--proxy-auth", "bob:pw")
     yield s
     s.stop()
 

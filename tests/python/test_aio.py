@@ -258,3 +258,14 @@ def test_bad_input(server):
         with pytest.raises(rtws.ConnectionClosed):
             await s.write(b"closed")
     run(main())
+
+
+def test_proxy_and_server_credential_options(server, proxy):
+    async def main():
+        async with rtws.connect(server.url + "/auth?user=u&pass=p",
+                                proxy=proxy.url.replace("ws:", "http:"),
+                                proxy_credential=rtws.PasswordCredential("p", "bob", "pw"),
+                                server_credential=rtws.PasswordCredential("s", "u", "p")) as ws:
+            await ws.send("through both")
+            assert await ws.recv() == "through both"
+    run(main())

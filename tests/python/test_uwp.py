@@ -505,3 +505,48 @@ def test_get_data_stream_operations_wait_instead_of_completed(server):
     op = streams[0].read_async(buf, 64, rtws.InputStreamOptions.PARTIAL)
     assert op.wait(5).to_bytes() == b"stream me"
     e.ws.dispose()
+
+
+def test_partial_message_mode(server):
+    pieces = []
+    ws = rtws.MessageWebSocket()
+    ws.control.receive_mode = rtws.MessageWebSocketReceiveMode.PARTIAL_MESSAGE
+
+    def received(sender, args):
+        with args.get_data_reader() as r:
+            pieces.append((len(r.read_bytes()), args.is_message_complete))
+
+    ws.add_message_received(received)
+    ws.connect_async(server.url + "/big?size=3000000").wait(5)
+    pump(ws, lambda: pieces and pieces[-1][1])
+    assert sum(n for n, _ in pieces) == 3000000 and len(pieces) > 1
+    assert [complete for _, complete in pieces] == [False] * (len(pieces) - 1) + [True]
+    ws.dispose()
+
+
+def test_server_credential(server):
+    e = Echo(server.url + "/auth?user=alice&pass=pw",
+             lambda ws: setattr(ws.control, "server_credential",
+                                rtws.PasswordCredential("auth", "alice", "pw")))
+    e.ws.send_final_frame_async(b"in").wait(5)
+    e.wait_messages(1)
+    e.ws.dispose()
+    with pytest.raises(rtws.HandshakeError) as err:
+        connect(rtws.MessageWebSocket, server.url + "/auth?user=alice&pass=pw")
+    assert err.value.status == rtws.WebErrorStatus.UNAUTHORIZED
+
+
+def test_proxy(server, proxy):
+    def setup(ws):
+        ws.control.proxy_uri = proxy.url.replace("ws:", "http:")
+        ws.control.proxy_credential = rtws.PasswordCredential("proxy", "bob", "pw")
+
+    ws = connect(rtws.StreamWebSocket, server.url + "/echo", setup)
+    assert ws.output_stream.write_async(b"via proxy").wait(5) == 9
+    result = ws.input_stream.read_async(rtws.Buffer(64), 64, rtws.InputStreamOptions.PARTIAL)
+    assert result.wait(5).to_bytes() == b"via proxy"
+    ws.dispose()
+    with pytest.raises(rtws.HandshakeError) as err:  # no credential: 407
+        connect(rtws.MessageWebSocket, server.url + "/echo",
+                lambda ws: setattr(ws.control, "proxy_uri", proxy.url.replace("ws:", "http:")))
+    assert err.value.status == rtws.WebErrorStatus.PROXY_AUTHENTICATION_REQUIRED
