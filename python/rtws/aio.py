@@ -356,6 +356,8 @@ class StreamConnection(_Base):
         """Up to `n` bytes (at least 1), b"" at the end of the stream. Cancelling the read
         (asyncio.wait_for) cancels the rtws ReadAsync."""
         N.uint32(n, "n")
+        if self._socket._ptr is None:  # closed here (after a peer's close, data still reads)
+            raise self._closed_exception()
         if n == 0:
             return b""
         buffer = Buffer(n)

@@ -661,6 +661,7 @@ class _SocketBase(N.Handle):
         super().__init__(out[0])
         self._handlers = {event: {} for event in self._events}  # token -> handler
         self._registered = set()
+        self._views = weakref.WeakSet()
         self._registrations = []  # our entries in _native, one per event
         self._connect = None  # our reference to the ConnectAsync operation
         self._closed_seen = self._release_on_closed = False
@@ -703,14 +704,19 @@ class _SocketBase(N.Handle):
             if self._release_on_closed:
                 self.dispose()
 
-    control = property(lambda self: self._control_cls(self._out("get_Control",
-                                                                 f"{self._control_cls._kind} *")))
-    information = property(lambda self: self._information_cls(
-        self._out("get_Information", f"{self._information_cls._kind} *")))
+    def _view(self, view):
+        """`view` (a handle on a part of this socket) is released with the socket."""
+        self._views.add(view)
+        return view
+
+    control = property(lambda self: self._view(self._control_cls(
+        self._out("get_Control", f"{self._control_cls._kind} *"))))
+    information = property(lambda self: self._view(self._information_cls(
+        self._out("get_Information", f"{self._information_cls._kind} *"))))
 
     @property
     def output_stream(self):
-        return OutputStream(self._out("get_OutputStream", "IOutputStream *"), True)
+        return self._view(OutputStream(self._out("get_OutputStream", "IOutputStream *"), True))
 
     def connect_async(self, uri):
         op = _operation("IAsyncAction", True, getattr(lib, f"{self._kind}_ConnectAsync"),
@@ -746,8 +752,11 @@ class _SocketBase(N.Handle):
             self.dispose()
 
     def dispose(self):
-        """Releases the handle now (rtws closes the connection; no more events)."""
+        """Releases the handle now (rtws closes the connection; no more events), and the
+        Control, Information and stream objects taken from it."""
         self._release()
+        for view in list(getattr(self, "_views", ())):
+            view._release()
         if self._connect is not None:
             lib.IAsyncAction_Release(self._connect)
             self._connect = None
@@ -842,4 +851,4 @@ class StreamWebSocket(_SocketBase):
 
     @property
     def input_stream(self):
-        return InputStream(self._out("get_InputStream", "IInputStream *"), True)
+        return self._view(InputStream(self._out("get_InputStream", "IInputStream *"), True))

@@ -257,6 +257,10 @@ def test_bad_input(server):
                 await s.read("10")
         with pytest.raises(rtws.ConnectionClosed):
             await s.write(b"closed")
+        with pytest.raises(rtws.ConnectionClosed):
+            await s.read()
+        with pytest.raises(rtws.ConnectionClosed):
+            await s.drain()
     run(main())
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import rtws
 from rtws import _native
 from rtws._ffi import lib
@@ -33,6 +35,19 @@ def test_close_releases_the_native_handle(server):
     ptr = writer._ptr
     writer.close()
     assert not live("DataWriter", ptr)
+
+
+def test_views_are_released_with_their_socket(server):
+    ws = rtws.StreamWebSocket()
+    views = [ws.control, ws.information, ws.input_stream, ws.output_stream]
+    ws.connect_async(server.url + "/echo").wait(5)
+    ptrs = [(v._kind, v._ptr) for v in views]
+    ws.close()  # connected: released once the Closed event ran
+    assert ws.dispatcher_queue.run_until(lambda: ws._ptr is None, 10)
+    for kind, ptr in ptrs:
+        assert not live(kind, ptr)
+    with pytest.raises(rtws.IllegalStateError):
+        views[0].no_delay
 
 
 def test_garbage_collection_closes_an_unclosed_socket(server):
