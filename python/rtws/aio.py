@@ -226,6 +226,12 @@ class _Base:
         self._queue.close()
 
     @property
+    def socket(self):
+        """The UWP socket underneath (its `control`, `information`, handlers): it runs on
+        this connection's loop, so its handlers do too."""
+        return self._socket
+
+    @property
     def closed(self):
         return self._closed.done() or self._socket._ptr is None
 

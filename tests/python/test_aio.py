@@ -26,6 +26,7 @@ def test_echo_text_and_binary(server):
             assert await ws.recv() == b"mv"
             await ws.drain()
             assert not ws.closed and ws.local_address == "127.0.0.1"
+            assert ws.socket.information.bandwidth_statistics is not None
         assert ws.closed and ws.close_code == 1000
     run(main())
 

@@ -86,7 +86,7 @@ def test_no_entries_left_after_asyncio_connections(server):
 def test_handler_exceptions_are_logged_never_raised(server, caplog):
     async def main():
         async with rtws.connect(server.url + "/echo") as ws:
-            ws._socket.add_message_received(lambda s, a: {}["boom"])
+            ws.socket.add_message_received(lambda s, a: {}["boom"])
             await ws.send("x")
             assert await ws.recv() == "x"  # the connection's own handler still ran
     run_logged = caplog.at_level("ERROR", logger="rtws")
