@@ -4,7 +4,8 @@
 #   ./dev.sh build          configure + build everything (Release) into build/
 #   ./dev.sh test [ARGS]    build, then run the whole suite with ctest (ARGS go to ctest, e.g. -R c_)
 #   ./dev.sh demo           build, then run every example flagged DEMO against the test server
-#   ./dev.sh bench [ARGS]   build, then run bench/run.py (if present) with the built paths
+#   ./dev.sh bench [ARGS]   build, then run bench/run.py (if present) with the built paths, then
+#                           bench/python_bench.py (rtws's asyncio layer beside `websockets`)
 #
 # Needs cargo, a C/C++ compiler and python3. CMake >= 3.20 is taken from PATH, or else installed
 # from PyPI into a private venv at build/_tools (no sudo, no downloaded binaries).
@@ -91,8 +92,11 @@ case "$cmd" in
     bargs=(--server "$ROOT/target/release/rtws-testserver" --raw "$ROOT/target/release/rtws-bench-raw")
     # Without --bench-exe, run.py compiles bench_rtws.c itself.
     [ -x "$BUILD/bench/bench_rtws" ] && bargs+=(--bench-exe "$BUILD/bench/bench_rtws")
-    "$PY" "$ROOT/bench/run.py" "${bargs[@]}" "$@" ;;
+    "$PY" "$ROOT/bench/run.py" "${bargs[@]}" "$@"
+    # The Python column (rtws's asyncio layer beside `websockets`) needs the tests' venv.
+    "$PY" "$ROOT/tests/python/setup_venv.py" "$BUILD/_pyenv"
+    "$BUILD/_pyenv/bin/python" "$ROOT/bench/python_bench.py" --server "$ROOT/target/release/rtws-testserver" ;;
   *)
-    sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
     exit 2 ;;
 esac
