@@ -973,6 +973,65 @@ out:
         CHECK(DispatcherQueue_Release(q) == 0);
 }
 
+/* A message's data stream is the socket's too: its ReadAsync's Completed, set inside
+ * MessageReceived, is queued (not run inline in the handler) and runs on the host thread. */
+typedef struct {
+    done_t read;
+    int inline_runs;  /* the Completed ran before put_Completed returned */
+    HRESULT hr;
+    IAsyncOperationIBuffer *op;
+    IBuffer *buf;
+} stream_read;
+
+static void read_data_stream(void *context, MessageWebSocket *sender,
+                             MessageWebSocketMessageReceivedEventArgs *args)
+{
+    stream_read *sr = (stream_read *)context;
+    IInputStream *in = NULL;
+    (void)sender;
+    where();
+    sr->hr = MessageWebSocketMessageReceivedEventArgs_GetDataStream(args, &in);
+    if (RTWS_SUCCEEDED(sr->hr))
+        sr->hr = Buffer_Create(64, &sr->buf);
+    if (RTWS_SUCCEEDED(sr->hr))
+        sr->hr = IInputStream_ReadAsync(in, sr->buf, 64, InputStreamOptions_Partial, &sr->op);
+    if (RTWS_SUCCEEDED(sr->hr))
+        sr->hr = IAsyncOperationIBuffer_put_Completed(sr->op, on_buf, &sr->read);
+    sr->inline_runs = sr->read.count;
+    if (in)
+        IInputStream_Release(in);
+}
+
+static void test_message_data_stream_on_the_queue(void)
+{
+    where_reset();
+    DispatcherQueue *q = queue_new();
+    MessageWebSocket *ws = NULL;
+    EventRegistrationToken t;
+    stream_read sr;
+    memset(&sr, 0, sizeof sr);
+    sr.read.status = -1;
+    if (!q)
+        return;
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    CHECK_OK(MessageWebSocket_put_DispatcherQueue(ws, q));
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, read_data_stream, &sr, &t));
+    if (mws_connect_bound(q, ws, tu_url("/echo"), 8)) {
+        send_index(ws, 7, 16, NULL);
+        PUMP_UNTIL(q, sr.read.count == 1, 10000);
+        CHECK_OK(sr.hr);
+        CHECK(sr.inline_runs == 0);
+        CHECK(sr.read.count == 1 && sr.read.status == AsyncStatus_Completed);
+        check_where(2);
+    }
+    if (sr.op)
+        IAsyncOperationIBuffer_Release(sr.op);
+    if (sr.buf)
+        IBuffer_Release(sr.buf);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    CHECK(DispatcherQueue_Release(q) == 0);
+}
+
 /* The StreamWebSocket's handlers and Completed callbacks: ConnectAsync, WriteAsync,
  * IOutputStream_FlushAsync, ReadAsync, DataReader_LoadAsync, Closed. */
 typedef struct {
@@ -2123,6 +2182,7 @@ static const tu_test tests[] = {
     TU_TEST(test_queue_wait),
     TU_TEST(test_has_thread_access),
     TU_TEST(test_thread_identity_message_websocket),
+    TU_TEST(test_message_data_stream_on_the_queue),
     TU_TEST(test_thread_identity_stream_websocket),
     TU_TEST(test_thread_identity_server_validation),
     TU_TEST(test_event_order),

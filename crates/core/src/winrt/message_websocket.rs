@@ -2,7 +2,7 @@
 //! MessageReceived events; each write of its output stream is one message.
 
 use crate::session::connection::Command;
-use crate::winrt::async_op::AsyncOp;
+use crate::winrt::async_op::{AsyncOp, OpHome};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::socket::{Kind, Socket};
 use crate::winrt::streams::{DataReader, OutputSink, OutputStream, Payload};
@@ -17,6 +17,9 @@ pub struct MessageReceivedArgs {
     pub message_type: SocketMessageType,
     payload: std::result::Result<Bytes, Error>,
     complete: bool,
+    /// A socket bound to a DispatcherQueue: where the operations of `GetDataStream`
+    /// finish (None: at once, like any operation of no socket).
+    home: Option<OpHome>,
 }
 
 impl MessageReceivedArgs {
@@ -29,13 +32,22 @@ impl MessageReceivedArgs {
             },
             payload: Ok(data),
             complete,
+            home: None,
         }
+    }
+
+    /// The Completed callbacks of the data stream's operations run on the queue of
+    /// `home` (the socket's, when it has one).
+    pub(crate) fn with_home(mut self, home: Option<OpHome>) -> Self {
+        self.home = home;
+        self
     }
     pub fn failed(err: Error) -> Self {
         MessageReceivedArgs {
             message_type: SocketMessageType::Binary,
             payload: Err(err),
             complete: true,
+            home: None,
         }
     }
     /// A new reader over the message, positioned at its start.
@@ -52,7 +64,13 @@ impl MessageReceivedArgs {
     /// `GetDataStream`: an input stream over the message, ending after it.
     pub fn data_stream(&self) -> Result<Arc<Inbound>> {
         match &self.payload {
-            Ok(data) => Ok(Inbound::from_bytes(data.clone())),
+            Ok(data) => {
+                let stream = Inbound::from_bytes(data.clone());
+                if let Some(home) = &self.home {
+                    stream.set_home(home.clone());
+                }
+                Ok(stream)
+            }
             Err(e) => Err(e.clone()),
         }
     }

@@ -803,7 +803,12 @@ impl Socket {
 impl Events for Socket {
     fn message(&self, kind: DataKind, data: Bytes, complete: bool) -> Option<BytesMut> {
         let len = data.len();
-        let args = Arc::new(MessageReceivedArgs::message(kind, data, complete));
+        // Only a bound socket needs a home for the args' streams (the clones cost).
+        let home = self
+            .queue_bound
+            .load(Ordering::Acquire)
+            .then(|| self.op_home());
+        let args = Arc::new(MessageReceivedArgs::message(kind, data, complete).with_home(home));
         self.deliver(
             "MessageReceived",
             |s| &s.message_received,
