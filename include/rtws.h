@@ -498,6 +498,12 @@ typedef void (*Completed_IAsyncAction)(void *context, IAsyncAction *async_info, 
  */
 typedef Completed_IAsyncAction AsyncActionCompletedHandler;
 
+/**
+ * `RtwsReleaseContext`: frees the `context` of a registration made by an `...Ex`
+ * function once the registration has ended (see those functions).
+ */
+typedef void (*RtwsReleaseContext)(void *context);
+
 typedef void (*Completed_IAsyncOperationUInt32)(void *context,
                                                 IAsyncOperationUInt32 *async_info,
                                                 AsyncStatus status);
@@ -625,6 +631,13 @@ typedef uint32_t InputStreamOptions;
 typedef void (*DispatcherQueueHandler)(void *context);
 
 /**
+ * `WorkItemHandler`: the work of `ThreadPool_RunAsync` (thread_pool.rs). `operation` is a handle to
+ * the operation RunAsync returned, borrowed for the call (AddRef to keep it): the
+ * work may poll its status to stop early when it was canceled.
+ */
+typedef void (*WorkItemHandler)(void *context, IAsyncAction *operation);
+
+/**
  * Complete when `count` bytes arrived, or the stream ended.
  */
 #define InputStreamOptions_None 0
@@ -642,6 +655,13 @@ typedef void (*DispatcherQueueHandler)(void *context);
 
 #if !defined(RTWS_SYSTEM_HRESULTS)
 #define S_OK 0
+#endif
+
+#if !defined(RTWS_SYSTEM_HRESULTS)
+/**
+ * Success, but nothing was done (a completion source canceled before `_Complete`).
+ */
+#define S_FALSE 1
 #endif
 
 #if !defined(RTWS_SYSTEM_HRESULTS)
@@ -1037,6 +1057,19 @@ HRESULT IAsyncAction_put_Completed(IAsyncAction *op,
                                    void *context);
 
 /**
+ * rtws extension: `put_Completed` that also hands rtws the job of freeing
+ * `context`: `release(context)` (if not NULL) is called exactly once, on any
+ * thread, once the handler has returned or was dropped unrun (its DispatcherQueue
+ * stopped). It may call rtws, as a handler may. When this returns an error,
+ * `release` is not called: the context is still the caller's. Returns what
+ * `put_Completed` returns.
+ */
+HRESULT IAsyncAction_put_CompletedEx(IAsyncAction *op,
+                                     AsyncActionCompletedHandler handler,
+                                     void *context,
+                                     RtwsReleaseContext release);
+
+/**
  * `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
  * Returns `S_OK`; `E_POINTER`, `E_INVALIDARG`, `E_ILLEGAL_METHOD_CALL` (closed).
  */
@@ -1098,6 +1131,43 @@ HRESULT IAsyncAction_GetResults(IAsyncAction *op);
 HRESULT IAsyncAction_Wait(IAsyncAction *op, uint32_t timeout_ms);
 
 /**
+ * rtws extension: a completion source: a new IAsyncAction (status Started) that the
+ * caller finishes with `IAsyncAction_Complete`, so work of the host's own (a C++ coroutine,
+ * a thread) is an operation like rtws's: C code can Wait on it, set its Completed
+ * handler, Cancel it. The caller owns `*result`. Any thread. Returns `S_OK`;
+ * `E_POINTER`.
+ *
+ * ```c
+ * IAsyncAction *op;
+ * if (RTWS_FAILED(IAsyncAction_Create(&op))) { puts(rtws_GetLastErrorMessage()); }
+ * ```
+ */
+HRESULT IAsyncAction_Create(IAsyncAction **result);
+
+/**
+ * rtws extension: finishes an operation made by `IAsyncAction_Create`: a success
+ * `error_code` (`S_OK`) completes it; `0x800704C7` (`RTWS_E_CANCELLED`,
+ * C++/WinRT's hresult_canceled) cancels it; any other failure code fails it, and
+ * its consumers get `error_code` with `error_message` (UTF-8, copied; NULL: a text
+ * naming the code) as their last error message. Its Completed handler runs on
+ * this thread before this returns. Any thread.
+ *
+ * Returns `S_OK`; `S_FALSE` when a consumer canceled it first (nothing changes:
+ * stop the work); `E_ILLEGAL_STATE_CHANGE` (completed already);
+ * `E_ILLEGAL_METHOD_CALL` (not made by `IAsyncAction_Create`, or closed); `E_INVALIDARG`
+ * (not a live handle, `error_message` not UTF-8).
+ *
+ * ```c
+ * IAsyncAction *op;
+ * if (RTWS_SUCCEEDED(IAsyncAction_Create(&op))) {
+ *     IAsyncAction_Complete(op, S_OK, NULL);
+ *     IAsyncAction_Release(op);
+ * }
+ * ```
+ */
+HRESULT IAsyncAction_Complete(IAsyncAction *op, HRESULT error_code, const char *error_message);
+
+/**
  * Adds a reference to the operation. Returns the new count, or 0 (with the last
  * error message set) when `op` is not a live IAsyncOperationUInt32 handle. Any thread.
  */
@@ -1125,6 +1195,19 @@ uint32_t IAsyncOperationUInt32_Release(IAsyncOperationUInt32 *op);
 HRESULT IAsyncOperationUInt32_put_Completed(IAsyncOperationUInt32 *op,
                                             AsyncOperationCompletedHandlerUInt32 handler,
                                             void *context);
+
+/**
+ * rtws extension: `put_Completed` that also hands rtws the job of freeing
+ * `context`: `release(context)` (if not NULL) is called exactly once, on any
+ * thread, once the handler has returned or was dropped unrun (its DispatcherQueue
+ * stopped). It may call rtws, as a handler may. When this returns an error,
+ * `release` is not called: the context is still the caller's. Returns what
+ * `put_Completed` returns.
+ */
+HRESULT IAsyncOperationUInt32_put_CompletedEx(IAsyncOperationUInt32 *op,
+                                              AsyncOperationCompletedHandlerUInt32 handler,
+                                              void *context,
+                                              RtwsReleaseContext release);
 
 /**
  * `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
@@ -1180,6 +1263,46 @@ HRESULT IAsyncOperationUInt32_Wait(IAsyncOperationUInt32 *op,
                                    uint32_t *results);
 
 /**
+ * rtws extension: a completion source: a new IAsyncOperationUInt32 (status Started) that the
+ * caller finishes with `IAsyncOperationUInt32_Complete`, so work of the host's own (a C++ coroutine,
+ * a thread) is an operation like rtws's: C code can Wait on it, set its Completed
+ * handler, Cancel it. The caller owns `*result`. Any thread. Returns `S_OK`;
+ * `E_POINTER`.
+ *
+ * ```c
+ * IAsyncOperationUInt32 *op;
+ * if (RTWS_FAILED(IAsyncOperationUInt32_Create(&op))) { puts(rtws_GetLastErrorMessage()); }
+ * ```
+ */
+HRESULT IAsyncOperationUInt32_Create(IAsyncOperationUInt32 **result);
+
+/**
+ * rtws extension: finishes an operation made by `IAsyncOperationUInt32_Create`: a success
+ * `error_code` (`S_OK`) completes it with `result`; `0x800704C7` (`RTWS_E_CANCELLED`,
+ * C++/WinRT's hresult_canceled) cancels it; any other failure code fails it, and
+ * its consumers get `error_code` with `error_message` (UTF-8, copied; NULL: a text
+ * naming the code) as their last error message. Its Completed handler runs on
+ * this thread before this returns. Any thread.
+ *
+ * Returns `S_OK`; `S_FALSE` when a consumer canceled it first (nothing changes:
+ * stop the work); `E_ILLEGAL_STATE_CHANGE` (completed already);
+ * `E_ILLEGAL_METHOD_CALL` (not made by `IAsyncOperationUInt32_Create`, or closed); `E_INVALIDARG`
+ * (not a live handle, `error_message` not UTF-8).
+ *
+ * ```c
+ * IAsyncOperationUInt32 *op;
+ * if (RTWS_SUCCEEDED(IAsyncOperationUInt32_Create(&op))) {
+ *     IAsyncOperationUInt32_Complete(op, S_OK, NULL, 42);
+ *     IAsyncOperationUInt32_Release(op);
+ * }
+ * ```
+ */
+HRESULT IAsyncOperationUInt32_Complete(IAsyncOperationUInt32 *op,
+                                       HRESULT error_code,
+                                       const char *error_message,
+                                       uint32_t result);
+
+/**
  * Adds a reference to the operation. Returns the new count, or 0 (with the last
  * error message set) when `op` is not a live IAsyncOperationBoolean handle. Any thread.
  */
@@ -1207,6 +1330,19 @@ uint32_t IAsyncOperationBoolean_Release(IAsyncOperationBoolean *op);
 HRESULT IAsyncOperationBoolean_put_Completed(IAsyncOperationBoolean *op,
                                              AsyncOperationCompletedHandlerBoolean handler,
                                              void *context);
+
+/**
+ * rtws extension: `put_Completed` that also hands rtws the job of freeing
+ * `context`: `release(context)` (if not NULL) is called exactly once, on any
+ * thread, once the handler has returned or was dropped unrun (its DispatcherQueue
+ * stopped). It may call rtws, as a handler may. When this returns an error,
+ * `release` is not called: the context is still the caller's. Returns what
+ * `put_Completed` returns.
+ */
+HRESULT IAsyncOperationBoolean_put_CompletedEx(IAsyncOperationBoolean *op,
+                                               AsyncOperationCompletedHandlerBoolean handler,
+                                               void *context,
+                                               RtwsReleaseContext release);
 
 /**
  * `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
@@ -1260,6 +1396,46 @@ HRESULT IAsyncOperationBoolean_GetResults(IAsyncOperationBoolean *op, bool *resu
 HRESULT IAsyncOperationBoolean_Wait(IAsyncOperationBoolean *op, uint32_t timeout_ms, bool *results);
 
 /**
+ * rtws extension: a completion source: a new IAsyncOperationBoolean (status Started) that the
+ * caller finishes with `IAsyncOperationBoolean_Complete`, so work of the host's own (a C++ coroutine,
+ * a thread) is an operation like rtws's: C code can Wait on it, set its Completed
+ * handler, Cancel it. The caller owns `*result`. Any thread. Returns `S_OK`;
+ * `E_POINTER`.
+ *
+ * ```c
+ * IAsyncOperationBoolean *op;
+ * if (RTWS_FAILED(IAsyncOperationBoolean_Create(&op))) { puts(rtws_GetLastErrorMessage()); }
+ * ```
+ */
+HRESULT IAsyncOperationBoolean_Create(IAsyncOperationBoolean **result);
+
+/**
+ * rtws extension: finishes an operation made by `IAsyncOperationBoolean_Create`: a success
+ * `error_code` (`S_OK`) completes it with `result`; `0x800704C7` (`RTWS_E_CANCELLED`,
+ * C++/WinRT's hresult_canceled) cancels it; any other failure code fails it, and
+ * its consumers get `error_code` with `error_message` (UTF-8, copied; NULL: a text
+ * naming the code) as their last error message. Its Completed handler runs on
+ * this thread before this returns. Any thread.
+ *
+ * Returns `S_OK`; `S_FALSE` when a consumer canceled it first (nothing changes:
+ * stop the work); `E_ILLEGAL_STATE_CHANGE` (completed already);
+ * `E_ILLEGAL_METHOD_CALL` (not made by `IAsyncOperationBoolean_Create`, or closed); `E_INVALIDARG`
+ * (not a live handle, `error_message` not UTF-8).
+ *
+ * ```c
+ * IAsyncOperationBoolean *op;
+ * if (RTWS_SUCCEEDED(IAsyncOperationBoolean_Create(&op))) {
+ *     IAsyncOperationBoolean_Complete(op, S_OK, NULL, true);
+ *     IAsyncOperationBoolean_Release(op);
+ * }
+ * ```
+ */
+HRESULT IAsyncOperationBoolean_Complete(IAsyncOperationBoolean *op,
+                                        HRESULT error_code,
+                                        const char *error_message,
+                                        bool result);
+
+/**
  * Adds a reference to the operation. Returns the new count, or 0 (with the last
  * error message set) when `op` is not a live IAsyncOperationIBuffer handle. Any thread.
  */
@@ -1287,6 +1463,19 @@ uint32_t IAsyncOperationIBuffer_Release(IAsyncOperationIBuffer *op);
 HRESULT IAsyncOperationIBuffer_put_Completed(IAsyncOperationIBuffer *op,
                                              AsyncOperationCompletedHandlerIBuffer handler,
                                              void *context);
+
+/**
+ * rtws extension: `put_Completed` that also hands rtws the job of freeing
+ * `context`: `release(context)` (if not NULL) is called exactly once, on any
+ * thread, once the handler has returned or was dropped unrun (its DispatcherQueue
+ * stopped). It may call rtws, as a handler may. When this returns an error,
+ * `release` is not called: the context is still the caller's. Returns what
+ * `put_Completed` returns.
+ */
+HRESULT IAsyncOperationIBuffer_put_CompletedEx(IAsyncOperationIBuffer *op,
+                                               AsyncOperationCompletedHandlerIBuffer handler,
+                                               void *context,
+                                               RtwsReleaseContext release);
 
 /**
  * `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
@@ -1342,6 +1531,47 @@ HRESULT IAsyncOperationIBuffer_GetResults(IAsyncOperationIBuffer *op, IBuffer **
 HRESULT IAsyncOperationIBuffer_Wait(IAsyncOperationIBuffer *op,
                                     uint32_t timeout_ms,
                                     IBuffer **results);
+
+/**
+ * rtws extension: a completion source: a new IAsyncOperationIBuffer (status Started) that the
+ * caller finishes with `IAsyncOperationIBuffer_Complete`, so work of the host's own (a C++ coroutine,
+ * a thread) is an operation like rtws's: C code can Wait on it, set its Completed
+ * handler, Cancel it. The caller owns `*result`. Any thread. Returns `S_OK`;
+ * `E_POINTER`.
+ *
+ * ```c
+ * IAsyncOperationIBuffer *op;
+ * if (RTWS_FAILED(IAsyncOperationIBuffer_Create(&op))) { puts(rtws_GetLastErrorMessage()); }
+ * ```
+ */
+HRESULT IAsyncOperationIBuffer_Create(IAsyncOperationIBuffer **result);
+
+/**
+ * rtws extension: finishes an operation made by `IAsyncOperationIBuffer_Create`: a success
+ * `error_code` (`S_OK`) completes it with `result` (borrowed: the operation
+ * takes its own reference; ignored, and may be NULL, on failure); `0x800704C7`
+ * (`RTWS_E_CANCELLED`, C++/WinRT's hresult_canceled) cancels it; any other failure code fails it, and
+ * its consumers get `error_code` with `error_message` (UTF-8, copied; NULL: a text
+ * naming the code) as their last error message. Its Completed handler runs on
+ * this thread before this returns. Any thread.
+ *
+ * Returns `S_OK`; `S_FALSE` when a consumer canceled it first (nothing changes:
+ * stop the work); `E_ILLEGAL_STATE_CHANGE` (completed already);
+ * `E_ILLEGAL_METHOD_CALL` (not made by `IAsyncOperationIBuffer_Create`, or closed); `E_INVALIDARG`
+ * (not a live handle, `error_message` not UTF-8, `result` not a live IBuffer on success).
+ *
+ * ```c
+ * IAsyncOperationIBuffer *op;
+ * if (RTWS_SUCCEEDED(IAsyncOperationIBuffer_Create(&op))) {
+ *     IAsyncOperationIBuffer_Complete(op, RTWS_E_CANCELLED, NULL, NULL);
+ *     IAsyncOperationIBuffer_Release(op);
+ * }
+ * ```
+ */
+HRESULT IAsyncOperationIBuffer_Complete(IAsyncOperationIBuffer *op,
+                                        HRESULT error_code,
+                                        const char *error_message,
+                                        IBuffer *result);
 
 /**
  * `Certificate(IBuffer)`: a certificate from its DER encoding (or PEM text) in
@@ -1905,6 +2135,20 @@ HRESULT MessageWebSocket_add_MessageReceived(MessageWebSocket *this_,
                                              EventRegistrationToken *token);
 
 /**
+ * rtws extension: `MessageWebSocket_add_MessageReceived` that also hands rtws the job of freeing `context`:
+ * `release(context)` (if not NULL) is called exactly once, on any thread, after the
+ * last call of the handler returned, when the registration ends: `MessageWebSocket_remove_MessageReceived`, or
+ * the socket's last Release. It may call rtws, as a handler may. When this returns
+ * an error, `release` is not called: the context is still the caller's. Returns
+ * what `MessageWebSocket_add_MessageReceived` returns.
+ */
+HRESULT MessageWebSocket_add_MessageReceivedEx(MessageWebSocket *this_,
+                                               MessageWebSocketMessageReceivedHandler handler,
+                                               void *context,
+                                               RtwsReleaseContext release,
+                                               EventRegistrationToken *token);
+
+/**
  * Removes a MessageReceived handler. Once this returns, the handler is not called
  * again: it waits for a running handler of this socket on another thread to end
  * (from inside one of this socket's own handlers it does not wait, and the
@@ -1928,6 +2172,20 @@ HRESULT MessageWebSocket_add_Closed(MessageWebSocket *this_,
                                     EventRegistrationToken *token);
 
 /**
+ * rtws extension: `MessageWebSocket_add_Closed` that also hands rtws the job of freeing `context`:
+ * `release(context)` (if not NULL) is called exactly once, on any thread, after the
+ * last call of the handler returned, when the registration ends: `MessageWebSocket_remove_Closed`, or
+ * the socket's last Release. It may call rtws, as a handler may. When this returns
+ * an error, `release` is not called: the context is still the caller's. Returns
+ * what `MessageWebSocket_add_Closed` returns.
+ */
+HRESULT MessageWebSocket_add_ClosedEx(MessageWebSocket *this_,
+                                      MessageWebSocketClosedHandler handler,
+                                      void *context,
+                                      RtwsReleaseContext release,
+                                      EventRegistrationToken *token);
+
+/**
  * Removes a Closed handler, with the guarantee of remove_MessageReceived.
  * Returns `S_OK`; `E_INVALIDARG`.
  */
@@ -1947,6 +2205,20 @@ HRESULT MessageWebSocket_add_ServerCustomValidationRequested(MessageWebSocket *t
                                                              MessageWebSocketServerCustomValidationRequestedHandler handler,
                                                              void *context,
                                                              EventRegistrationToken *token);
+
+/**
+ * rtws extension: `MessageWebSocket_add_ServerCustomValidationRequested` that also hands rtws the job of freeing `context`:
+ * `release(context)` (if not NULL) is called exactly once, on any thread, after the
+ * last call of the handler returned, when the registration ends: `MessageWebSocket_remove_ServerCustomValidationRequested`, or
+ * the socket's last Release. It may call rtws, as a handler may. When this returns
+ * an error, `release` is not called: the context is still the caller's. Returns
+ * what `MessageWebSocket_add_ServerCustomValidationRequested` returns.
+ */
+HRESULT MessageWebSocket_add_ServerCustomValidationRequestedEx(MessageWebSocket *this_,
+                                                               MessageWebSocketServerCustomValidationRequestedHandler handler,
+                                                               void *context,
+                                                               RtwsReleaseContext release,
+                                                               EventRegistrationToken *token);
 
 /**
  * Removes a ServerCustomValidationRequested handler, with the guarantee of the
@@ -2555,6 +2827,20 @@ HRESULT StreamWebSocket_add_Closed(StreamWebSocket *this_,
                                    EventRegistrationToken *token);
 
 /**
+ * rtws extension: `StreamWebSocket_add_Closed` that also hands rtws the job of freeing `context`:
+ * `release(context)` (if not NULL) is called exactly once, on any thread, after the
+ * last call of the handler returned, when the registration ends: `StreamWebSocket_remove_Closed`, or
+ * the socket's last Release. It may call rtws, as a handler may. When this returns
+ * an error, `release` is not called: the context is still the caller's. Returns
+ * what `StreamWebSocket_add_Closed` returns.
+ */
+HRESULT StreamWebSocket_add_ClosedEx(StreamWebSocket *this_,
+                                     StreamWebSocketClosedHandler handler,
+                                     void *context,
+                                     RtwsReleaseContext release,
+                                     EventRegistrationToken *token);
+
+/**
  * Removes a Closed handler. Once this returns, the handler is not called again
  * (it waits for a running one on another thread; not from inside a handler of
  * this socket). Unknown tokens are ignored.
@@ -2576,6 +2862,20 @@ HRESULT StreamWebSocket_add_ServerCustomValidationRequested(StreamWebSocket *thi
                                                             StreamWebSocketServerCustomValidationRequestedHandler handler,
                                                             void *context,
                                                             EventRegistrationToken *token);
+
+/**
+ * rtws extension: `StreamWebSocket_add_ServerCustomValidationRequested` that also hands rtws the job of freeing `context`:
+ * `release(context)` (if not NULL) is called exactly once, on any thread, after the
+ * last call of the handler returned, when the registration ends: `StreamWebSocket_remove_ServerCustomValidationRequested`, or
+ * the socket's last Release. It may call rtws, as a handler may. When this returns
+ * an error, `release` is not called: the context is still the caller's. Returns
+ * what `StreamWebSocket_add_ServerCustomValidationRequested` returns.
+ */
+HRESULT StreamWebSocket_add_ServerCustomValidationRequestedEx(StreamWebSocket *this_,
+                                                              StreamWebSocketServerCustomValidationRequestedHandler handler,
+                                                              void *context,
+                                                              RtwsReleaseContext release,
+                                                              EventRegistrationToken *token);
 
 /**
  * Removes a ServerCustomValidationRequested handler, with the guarantee of the
@@ -3535,6 +3835,20 @@ HRESULT DispatcherQueue_TryEnqueue(DispatcherQueue *this_,
                                    bool *result);
 
 /**
+ * rtws extension: `TryEnqueue` that also hands rtws the job of freeing `context`:
+ * `release(context)` (if not NULL) is called exactly once, on any thread, after
+ * the handler returned, or when the work is dropped unrun: the queue was stopped
+ * before it ran, or already (`*result` false: released before this returns). It
+ * may call rtws. When this returns an error, `release` is not called: the context
+ * is still the caller's. Returns what `TryEnqueue` returns.
+ */
+HRESULT DispatcherQueue_TryEnqueueEx(DispatcherQueue *this_,
+                                     DispatcherQueueHandler handler,
+                                     void *context,
+                                     RtwsReleaseContext release,
+                                     bool *result);
+
+/**
  * rtws extension: the queue's file descriptor, readable exactly while work is
  * pending (level-triggered: signalled when the queue goes from empty to not
  * empty, cleared when it empties; register it level-triggered, not EPOLLET), for
@@ -3590,6 +3904,49 @@ HRESULT DispatcherQueue_Wait(DispatcherQueue *this_, uint32_t timeout_ms, bool *
  * Any thread. Returns `S_OK`; `E_POINTER`.
  */
 HRESULT DispatcherQueue_get_HasThreadAccess(DispatcherQueue *this_, bool *value);
+
+/**
+ * `ThreadPool.RunAsync`: runs `handler(context, operation)` once on a library pool
+ * thread and returns at once; `*result` (the caller owns it) completes when the
+ * handler returns, or is Canceled if `IAsyncAction_Cancel` came first (the handler
+ * still runs, and should look at its status to stop early). The pool thread is
+ * not an I/O thread: the handler may block, and a `Wait` inside it is allowed (in
+ * the operation's Completed handler it is refused, as in every handler). The
+ * handler is called exactly once (unless `rtws_Shutdown` ends the pool before it
+ * started, and then the operation fails with `E_ABORT`), so it owns `context`.
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER` (NULL `handler` or `result`).
+ *
+ * ```c
+ * static void work(void *context, IAsyncAction *operation) {
+ *     AsyncStatus status;
+ *     IAsyncAction_get_Status(operation, &status);
+ *     if (status == AsyncStatus_Started) { IAsyncAction_Wait(connect, 5000); }
+ * }
+ * ```
+ * started by `ThreadPool_RunAsync(work, NULL, &op)`.
+ */
+HRESULT ThreadPool_RunAsync(WorkItemHandler handler, void *context, IAsyncAction **result);
+
+/**
+ * rtws extension: an IAsyncAction that completes after `delay` (100 ns units; 0:
+ * completed at once), what C++/WinRT's `co_await` on a duration needs. Its
+ * Completed handler runs on a library thread; `IAsyncAction_Cancel` ends it at
+ * once as Canceled and stops its timer. The caller owns `*result`.
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`delay` negative or
+ * over one day).
+ *
+ * ```c
+ * IAsyncAction *delay;
+ * TimeSpan half_second = { 5000000 };
+ * if (RTWS_SUCCEEDED(ThreadPool_DelayAsync(half_second, &delay))) {
+ *     IAsyncAction_Wait(delay, RTWS_INFINITE);
+ *     IAsyncAction_Release(delay);
+ * }
+ * ```
+ */
+HRESULT ThreadPool_DelayAsync(TimeSpan delay, IAsyncAction **result);
 
 #ifdef __cplusplus
 }  // extern "C"

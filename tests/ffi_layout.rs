@@ -119,7 +119,12 @@ fn items(file: &str, text: &str) -> Vec<Item> {
             .map(|l| l.trim().to_owned())
             .collect();
         let mut last = i;
-        if !line.ends_with(';') {
+        if line.starts_with("pub type ") {
+            // A typedef rustfmt wrapped ends at its first `;`.
+            last = (i..lines.len())
+                .find(|&j| lines[j].ends_with(';'))
+                .unwrap_or_else(|| panic!("{file}: the end of {name} was not found"));
+        } else if !line.ends_with(';') {
             last = (i + 1..lines.len())
                 .find(|&j| {
                     ["}", ">;", ");"]
@@ -282,6 +287,7 @@ const CLASS_SPECIFIC: &[&str] = &[
     "MessageWebSocket_SendNonfinalFrameAsync",
     "MessageWebSocket_SendFinalFrameAsync",
     "MessageWebSocket_add_MessageReceived",
+    "MessageWebSocket_add_MessageReceivedEx",
     "MessageWebSocket_remove_MessageReceived",
     "MessageWebSocketControl_get_MessageType",
     "MessageWebSocketControl_put_MessageType",
@@ -623,7 +629,7 @@ const ASYNC_CLASSES: [(&str, &str, &str); 4] = [
 ];
 
 /// The members whose result type makes them differ (each class documents its own).
-const ASYNC_RESULT_MEMBERS: [&str; 2] = ["GetResults", "Wait"];
+const ASYNC_RESULT_MEMBERS: [&str; 3] = ["GetResults", "Wait", "Complete"];
 
 /// Every exported member of the async operation classes but those about the result
 /// is the same in all four (one generic body in async_op/mod.rs, four C symbols):

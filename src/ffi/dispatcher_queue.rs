@@ -9,7 +9,7 @@
 //! (dispatcher_queue, runtime), `rtws_types`.
 
 use crate::ffi::handle::Handle;
-use crate::ffi::{call, call_count, out, Context};
+use crate::ffi::{call, call_count, out, register_context, RtwsReleaseContext};
 use rtws_core::winrt::dispatcher_queue as core;
 use rtws_core::winrt::runtime::{in_handler, HandlerScope};
 use rtws_types::{Error, Result, HRESULT};
@@ -92,20 +92,37 @@ pub extern "C" fn DispatcherQueue_TryEnqueue(
     context: *mut c_void,
     result: *mut bool,
 ) -> HRESULT {
+    DispatcherQueue_TryEnqueueEx(this, handler, context, None, result)
+}
+
+/// rtws extension: `TryEnqueue` that also hands rtws the job of freeing `context`:
+/// `release(context)` (if not NULL) is called exactly once, on any thread, after
+/// the handler returned, or when the work is dropped unrun: the queue was stopped
+/// before it ran, or already (`*result` false: released before this returns). It
+/// may call rtws. When this returns an error, `release` is not called: the context
+/// is still the caller's. Returns what `TryEnqueue` returns.
+#[no_mangle]
+pub extern "C" fn DispatcherQueue_TryEnqueueEx(
+    this: *mut DispatcherQueue,
+    handler: DispatcherQueueHandler,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+    result: *mut bool,
+) -> HRESULT {
     call(|| {
         let result = out(result, "result")?;
         let handler =
             handler.ok_or_else(|| Error::new(rtws_types::E_POINTER, "the handler is NULL"))?;
         let queue = DispatcherQueue::get(this)?;
-        let context = Context(context);
-        let queued = queue.try_enqueue(
-            0,
-            Box::new(move || {
-                let context = context;
-                let _scope = HandlerScope::enter();
-                handler(context.0);
-            }),
-        );
+        let queued = register_context(context, release, |ctx| {
+            Ok(queue.try_enqueue(
+                0,
+                Box::new(move || {
+                    let _scope = HandlerScope::enter();
+                    handler(ctx.get());
+                }),
+            ))
+        })?;
         result.set(queued)
     })
 }

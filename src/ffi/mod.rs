@@ -41,6 +41,7 @@
 //! `IVectorString_`                                    | vector/vector_string.rs
 //! `IVectorChainValidationResult_`                     | vector/vector_chain_validation_result.rs
 //! `DispatcherQueue_`                                  | dispatcher_queue.rs
+//! `ThreadPool_`                                       | thread_pool.rs
 //!
 //! Besides: handle.rs, the handle registry (C pointers are keys, never Rust
 //! addresses), and websocket.rs, what the two socket classes share: the bodies of
@@ -86,6 +87,8 @@ pub mod websocket;
 pub mod dispatcher_queue;
 // No exports: the logger behind rtws_SetLogHandler and RTWS_LOG.
 pub mod log;
+// ThreadPool_
+pub mod thread_pool;
 
 use rtws_types::{
     Error, Result, E_INVALIDARG, E_NOT_SUFFICIENT_BUFFER, E_POINTER, E_UNEXPECTED, HRESULT, S_OK,
@@ -133,8 +136,13 @@ fn describe_panic(p: Box<dyn std::any::Any + Send>) -> Error {
 
 /// The panic boundary: runs `f`, turning its error or a panic into an HRESULT.
 pub(crate) fn call(f: impl FnOnce() -> Result<()>) -> HRESULT {
+    call_status(|| f().map(|()| S_OK))
+}
+
+/// `call` for the functions whose success has more than one code (`S_FALSE`).
+pub(crate) fn call_status(f: impl FnOnce() -> Result<HRESULT>) -> HRESULT {
     match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => S_OK,
+        Ok(Ok(hr)) => hr,
         Ok(Err(e)) => fail(&e),
         Err(p) => fail(&panic_error(p)),
     }
@@ -269,6 +277,59 @@ pub(crate) struct Context(pub *mut c_void);
 unsafe impl Send for Context {}
 // SAFETY: as above; the pointer is only copied, never dereferenced.
 unsafe impl Sync for Context {}
+
+/// `RtwsReleaseContext`: frees the `context` of a registration made by an `...Ex`
+/// function once the registration has ended (see those functions).
+pub type RtwsReleaseContext = Option<extern "C" fn(context: *mut c_void)>;
+
+/// The host's context of one registration, and the function that frees it (the
+/// `...Ex` functions; none for the plain ones). Shared by whatever holds the
+/// registration (an event's handler list, an operation, a queue); `release` runs
+/// when the last holder is gone, so after the last call of the handler returned.
+pub(crate) struct HostContext {
+    context: Context,
+    release: RtwsReleaseContext,
+    /// Cleared when the registration failed: the context is still the host's.
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl HostContext {
+    pub fn get(&self) -> *mut c_void {
+        self.context.0
+    }
+}
+
+impl Drop for HostContext {
+    fn drop(&mut self) {
+        if let Some(release) = self.release {
+            if *self.armed.get_mut() {
+                release(self.context.0);
+            }
+        }
+    }
+}
+
+/// Runs `register` with the shared context of a new registration. If it fails,
+/// `release` is not called: an `...Ex` function that returns an error has not
+/// taken the context. (A registration that succeeded but was dropped at once, as a
+/// handler whose operation already finished, releases before this returns.)
+pub(crate) fn register_context<R>(
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+    register: impl FnOnce(std::sync::Arc<HostContext>) -> Result<R>,
+) -> Result<R> {
+    let ours = std::sync::Arc::new(HostContext {
+        context: Context(context),
+        release,
+        armed: std::sync::atomic::AtomicBool::new(true),
+    });
+    let result = register(ours.clone());
+    if result.is_err() {
+        ours.armed
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+    result
+}
 
 /// `EventRegistrationToken`: identifies one handler registration.
 #[repr(C)]

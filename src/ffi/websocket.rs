@@ -16,7 +16,7 @@ use crate::ffi::certificate::{Certificate, IVectorViewCertificate};
 use crate::ffi::dispatcher_queue::DispatcherQueue;
 use crate::ffi::handle::Handle;
 use crate::ffi::vector::IVectorChainValidationResult;
-use crate::ffi::{in_str, out, Context, EventRegistrationToken};
+use crate::ffi::{in_str, out, register_context, EventRegistrationToken, RtwsReleaseContext};
 use rtws_core::winrt::socket::Socket;
 use rtws_core::winrt::validation::ServerTrust;
 use rtws_core::winrt::vector::Vector;
@@ -51,6 +51,7 @@ pub(crate) type CoreHandler<T> = Box<dyn Fn(&Arc<T>) + Send + Sync>;
 /// with a core handler that calls `handler(context, sender, args)`, the core's
 /// arguments converted to an `A` handle borrowed for the call; stores the token
 /// `register` returns in `*token`. `sender` is the C handle the handler gets back.
+/// `release` (the `...Ex` functions) frees `context` when the registration ends.
 ///
 /// Which error a call with several bad arguments reports is each caller's, as it
 /// was before this function: `add_MessageReceived` looks its socket up inside
@@ -60,19 +61,20 @@ pub(crate) fn add_handler<S: 'static, A: Handle + 'static>(
     sender: *mut S,
     handler: EventHandler<S, A>,
     context: *mut c_void,
+    release: RtwsReleaseContext,
     token: *mut EventRegistrationToken,
     register: impl FnOnce(CoreHandler<A::Target>) -> Result<i64>,
 ) -> Result<()> {
     let token = out(token, "token")?;
     let handler = handler.ok_or_else(|| Error::new(E_POINTER, "the handler is NULL"))?;
     let sender = sender as usize;
-    let ctx = Context(context);
-    let value = register(Box::new(move |args| {
-        let ctx = ctx;
-        let args = A::publish(args.clone());
-        handler(ctx.0, sender as *mut S, args);
-        let _ = A::release(args);
-    }))?;
+    let value = register_context(context, release, |ctx| {
+        register(Box::new(move |args| {
+            let args = A::publish(args.clone());
+            handler(ctx.get(), sender as *mut S, args);
+            let _ = A::release(args);
+        }))
+    })?;
     token.set(EventRegistrationToken { value })
 }
 

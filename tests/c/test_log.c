@@ -633,14 +633,6 @@ static void slow_closed(void *context, MessageWebSocket *sender, WebSocketClosed
     tu_signal_bump((tu_signal *)context);
 }
 
-static void slow_completed(void *context, IAsyncOperationUInt32 *op, AsyncStatus status)
-{
-    (void)op;
-    (void)status;
-    tu_sleep_ms(60);
-    tu_signal_bump((tu_signal *)context);
-}
-
 static void test_log_handler_calls_rtws(void)
 {
     static reentrant_ctx c;

@@ -11,6 +11,9 @@ pub type HRESULT = i32;
 
 #[cfg(not(rtws_system_hresults))]
 pub const S_OK: HRESULT = 0;
+/// Success, but nothing was done (a completion source canceled before `_Complete`).
+#[cfg(not(rtws_system_hresults))]
+pub const S_FALSE: HRESULT = 1;
 /// 0x80004001
 #[cfg(not(rtws_system_hresults))]
 pub const E_NOTIMPL: HRESULT = 0x80004001u32 as HRESULT;

@@ -7,10 +7,10 @@
 
 use super::{put_completed, wait, Completed};
 use crate::ffi::handle::Handle;
-use crate::ffi::{call, call_count, out};
+use crate::ffi::{call, call_count, call_status, out, RtwsReleaseContext};
 use rtws_core::winrt::async_op::AsyncOp;
 use rtws_types::{AsyncStatus, HRESULT};
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 
 /// Opaque handle of an IAsyncAction (returned by ConnectAsync).
 pub struct IAsyncAction {
@@ -26,6 +26,12 @@ impl Handle for IAsyncAction {
 /// (or at once, on the calling thread, if it had already finished). `async_info` is
 /// borrowed for the call; AddRef it to keep it. Must not throw or longjmp.
 pub type AsyncActionCompletedHandler = Completed<IAsyncAction>;
+
+/// `WorkItemHandler`: the work of `ThreadPool_RunAsync` (thread_pool.rs). `operation` is a handle to
+/// the operation RunAsync returned, borrowed for the call (AddRef to keep it): the
+/// work may poll its status to stop early when it was canceled.
+pub type WorkItemHandler =
+    Option<extern "C" fn(context: *mut c_void, operation: *mut IAsyncAction)>;
 
 /// Adds a reference to the operation. Returns the new count, or 0 (with the last
 /// error message set) when `op` is not a live IAsyncAction handle. Any thread.
@@ -58,7 +64,23 @@ pub extern "C" fn IAsyncAction_put_Completed(
     handler: AsyncActionCompletedHandler,
     context: *mut c_void,
 ) -> HRESULT {
-    call(|| put_completed(op, handler, context))
+    IAsyncAction_put_CompletedEx(op, handler, context, None)
+}
+
+/// rtws extension: `put_Completed` that also hands rtws the job of freeing
+/// `context`: `release(context)` (if not NULL) is called exactly once, on any
+/// thread, once the handler has returned or was dropped unrun (its DispatcherQueue
+/// stopped). It may call rtws, as a handler may. When this returns an error,
+/// `release` is not called: the context is still the caller's. Returns what
+/// `put_Completed` returns.
+#[no_mangle]
+pub extern "C" fn IAsyncAction_put_CompletedEx(
+    op: *mut IAsyncAction,
+    handler: AsyncActionCompletedHandler,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+) -> HRESULT {
+    call(|| put_completed(op, handler, context, release))
 }
 
 /// `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
@@ -133,4 +155,47 @@ pub extern "C" fn IAsyncAction_GetResults(op: *mut IAsyncAction) -> HRESULT {
 #[no_mangle]
 pub extern "C" fn IAsyncAction_Wait(op: *mut IAsyncAction, timeout_ms: u32) -> HRESULT {
     call(|| wait(op, timeout_ms))
+}
+
+/// rtws extension: a completion source: a new IAsyncAction (status Started) that the
+/// caller finishes with `IAsyncAction_Complete`, so work of the host's own (a C++ coroutine,
+/// a thread) is an operation like rtws's: C code can Wait on it, set its Completed
+/// handler, Cancel it. The caller owns `*result`. Any thread. Returns `S_OK`;
+/// `E_POINTER`.
+///
+/// ```c
+/// IAsyncAction *op;
+/// if (RTWS_FAILED(IAsyncAction_Create(&op))) { puts(rtws_GetLastErrorMessage()); }
+/// ```
+#[no_mangle]
+pub extern "C" fn IAsyncAction_Create(result: *mut *mut IAsyncAction) -> HRESULT {
+    call(|| super::create(result))
+}
+
+/// rtws extension: finishes an operation made by `IAsyncAction_Create`: a success
+/// `error_code` (`S_OK`) completes it; `0x800704C7` (`RTWS_E_CANCELLED`,
+/// C++/WinRT's hresult_canceled) cancels it; any other failure code fails it, and
+/// its consumers get `error_code` with `error_message` (UTF-8, copied; NULL: a text
+/// naming the code) as their last error message. Its Completed handler runs on
+/// this thread before this returns. Any thread.
+///
+/// Returns `S_OK`; `S_FALSE` when a consumer canceled it first (nothing changes:
+/// stop the work); `E_ILLEGAL_STATE_CHANGE` (completed already);
+/// `E_ILLEGAL_METHOD_CALL` (not made by `IAsyncAction_Create`, or closed); `E_INVALIDARG`
+/// (not a live handle, `error_message` not UTF-8).
+///
+/// ```c
+/// IAsyncAction *op;
+/// if (RTWS_SUCCEEDED(IAsyncAction_Create(&op))) {
+///     IAsyncAction_Complete(op, S_OK, NULL);
+///     IAsyncAction_Release(op);
+/// }
+/// ```
+#[no_mangle]
+pub extern "C" fn IAsyncAction_Complete(
+    op: *mut IAsyncAction,
+    error_code: HRESULT,
+    error_message: *const c_char,
+) -> HRESULT {
+    call_status(|| super::complete(op, error_code, error_message, || Ok(())))
 }

@@ -8,11 +8,11 @@
 use super::{put_completed, wait, Completed};
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::IBuffer;
-use crate::ffi::{call, call_count, out};
+use crate::ffi::{call, call_count, call_status, out, RtwsReleaseContext};
 use rtws_core::winrt::async_op::AsyncOp;
 use rtws_core::winrt::streams::Buffer;
 use rtws_types::{AsyncStatus, HRESULT};
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 /// Opaque handle of an IAsyncOperationIBuffer (returned by IInputStream_ReadAsync;
@@ -62,7 +62,23 @@ pub extern "C" fn IAsyncOperationIBuffer_put_Completed(
     handler: AsyncOperationCompletedHandlerIBuffer,
     context: *mut c_void,
 ) -> HRESULT {
-    call(|| put_completed(op, handler, context))
+    IAsyncOperationIBuffer_put_CompletedEx(op, handler, context, None)
+}
+
+/// rtws extension: `put_Completed` that also hands rtws the job of freeing
+/// `context`: `release(context)` (if not NULL) is called exactly once, on any
+/// thread, once the handler has returned or was dropped unrun (its DispatcherQueue
+/// stopped). It may call rtws, as a handler may. When this returns an error,
+/// `release` is not called: the context is still the caller's. Returns what
+/// `put_Completed` returns.
+#[no_mangle]
+pub extern "C" fn IAsyncOperationIBuffer_put_CompletedEx(
+    op: *mut IAsyncOperationIBuffer,
+    handler: AsyncOperationCompletedHandlerIBuffer,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+) -> HRESULT {
+    call(|| put_completed(op, handler, context, release))
 }
 
 /// `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
@@ -150,4 +166,51 @@ pub extern "C" fn IAsyncOperationIBuffer_Wait(
         }
         Ok(())
     })
+}
+
+/// rtws extension: a completion source: a new IAsyncOperationIBuffer (status Started) that the
+/// caller finishes with `IAsyncOperationIBuffer_Complete`, so work of the host's own (a C++ coroutine,
+/// a thread) is an operation like rtws's: C code can Wait on it, set its Completed
+/// handler, Cancel it. The caller owns `*result`. Any thread. Returns `S_OK`;
+/// `E_POINTER`.
+///
+/// ```c
+/// IAsyncOperationIBuffer *op;
+/// if (RTWS_FAILED(IAsyncOperationIBuffer_Create(&op))) { puts(rtws_GetLastErrorMessage()); }
+/// ```
+#[no_mangle]
+pub extern "C" fn IAsyncOperationIBuffer_Create(
+    result: *mut *mut IAsyncOperationIBuffer,
+) -> HRESULT {
+    call(|| super::create(result))
+}
+
+/// rtws extension: finishes an operation made by `IAsyncOperationIBuffer_Create`: a success
+/// `error_code` (`S_OK`) completes it with `result` (borrowed: the operation
+/// takes its own reference; ignored, and may be NULL, on failure); `0x800704C7`
+/// (`RTWS_E_CANCELLED`, C++/WinRT's hresult_canceled) cancels it; any other failure code fails it, and
+/// its consumers get `error_code` with `error_message` (UTF-8, copied; NULL: a text
+/// naming the code) as their last error message. Its Completed handler runs on
+/// this thread before this returns. Any thread.
+///
+/// Returns `S_OK`; `S_FALSE` when a consumer canceled it first (nothing changes:
+/// stop the work); `E_ILLEGAL_STATE_CHANGE` (completed already);
+/// `E_ILLEGAL_METHOD_CALL` (not made by `IAsyncOperationIBuffer_Create`, or closed); `E_INVALIDARG`
+/// (not a live handle, `error_message` not UTF-8, `result` not a live IBuffer on success).
+///
+/// ```c
+/// IAsyncOperationIBuffer *op;
+/// if (RTWS_SUCCEEDED(IAsyncOperationIBuffer_Create(&op))) {
+///     IAsyncOperationIBuffer_Complete(op, RTWS_E_CANCELLED, NULL, NULL);
+///     IAsyncOperationIBuffer_Release(op);
+/// }
+/// ```
+#[no_mangle]
+pub extern "C" fn IAsyncOperationIBuffer_Complete(
+    op: *mut IAsyncOperationIBuffer,
+    error_code: HRESULT,
+    error_message: *const c_char,
+    result: *mut IBuffer,
+) -> HRESULT {
+    call_status(|| super::complete(op, error_code, error_message, || IBuffer::get(result)))
 }

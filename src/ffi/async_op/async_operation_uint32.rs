@@ -7,10 +7,10 @@
 
 use super::{put_completed, wait, Completed};
 use crate::ffi::handle::Handle;
-use crate::ffi::{call, call_count, out};
+use crate::ffi::{call, call_count, call_status, out, RtwsReleaseContext};
 use rtws_core::winrt::async_op::AsyncOp;
 use rtws_types::{AsyncStatus, HRESULT};
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 
 /// Opaque handle of an IAsyncOperationUInt32 (returned by StoreAsync (bytes stored)).
 pub struct IAsyncOperationUInt32 {
@@ -58,7 +58,23 @@ pub extern "C" fn IAsyncOperationUInt32_put_Completed(
     handler: AsyncOperationCompletedHandlerUInt32,
     context: *mut c_void,
 ) -> HRESULT {
-    call(|| put_completed(op, handler, context))
+    IAsyncOperationUInt32_put_CompletedEx(op, handler, context, None)
+}
+
+/// rtws extension: `put_Completed` that also hands rtws the job of freeing
+/// `context`: `release(context)` (if not NULL) is called exactly once, on any
+/// thread, once the handler has returned or was dropped unrun (its DispatcherQueue
+/// stopped). It may call rtws, as a handler may. When this returns an error,
+/// `release` is not called: the context is still the caller's. Returns what
+/// `put_Completed` returns.
+#[no_mangle]
+pub extern "C" fn IAsyncOperationUInt32_put_CompletedEx(
+    op: *mut IAsyncOperationUInt32,
+    handler: AsyncOperationCompletedHandlerUInt32,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+) -> HRESULT {
+    call(|| put_completed(op, handler, context, release))
 }
 
 /// `IAsyncInfo.Status`: `AsyncStatus_Started`, `_Completed`, `_Canceled` or `_Error`.
@@ -142,4 +158,48 @@ pub extern "C" fn IAsyncOperationUInt32_Wait(
         }
         Ok(())
     })
+}
+
+/// rtws extension: a completion source: a new IAsyncOperationUInt32 (status Started) that the
+/// caller finishes with `IAsyncOperationUInt32_Complete`, so work of the host's own (a C++ coroutine,
+/// a thread) is an operation like rtws's: C code can Wait on it, set its Completed
+/// handler, Cancel it. The caller owns `*result`. Any thread. Returns `S_OK`;
+/// `E_POINTER`.
+///
+/// ```c
+/// IAsyncOperationUInt32 *op;
+/// if (RTWS_FAILED(IAsyncOperationUInt32_Create(&op))) { puts(rtws_GetLastErrorMessage()); }
+/// ```
+#[no_mangle]
+pub extern "C" fn IAsyncOperationUInt32_Create(result: *mut *mut IAsyncOperationUInt32) -> HRESULT {
+    call(|| super::create(result))
+}
+
+/// rtws extension: finishes an operation made by `IAsyncOperationUInt32_Create`: a success
+/// `error_code` (`S_OK`) completes it with `result`; `0x800704C7` (`RTWS_E_CANCELLED`,
+/// C++/WinRT's hresult_canceled) cancels it; any other failure code fails it, and
+/// its consumers get `error_code` with `error_message` (UTF-8, copied; NULL: a text
+/// naming the code) as their last error message. Its Completed handler runs on
+/// this thread before this returns. Any thread.
+///
+/// Returns `S_OK`; `S_FALSE` when a consumer canceled it first (nothing changes:
+/// stop the work); `E_ILLEGAL_STATE_CHANGE` (completed already);
+/// `E_ILLEGAL_METHOD_CALL` (not made by `IAsyncOperationUInt32_Create`, or closed); `E_INVALIDARG`
+/// (not a live handle, `error_message` not UTF-8).
+///
+/// ```c
+/// IAsyncOperationUInt32 *op;
+/// if (RTWS_SUCCEEDED(IAsyncOperationUInt32_Create(&op))) {
+///     IAsyncOperationUInt32_Complete(op, S_OK, NULL, 42);
+///     IAsyncOperationUInt32_Release(op);
+/// }
+/// ```
+#[no_mangle]
+pub extern "C" fn IAsyncOperationUInt32_Complete(
+    op: *mut IAsyncOperationUInt32,
+    error_code: HRESULT,
+    error_message: *const c_char,
+    result: u32,
+) -> HRESULT {
+    call_status(|| super::complete(op, error_code, error_message, || Ok(result)))
 }

@@ -24,11 +24,11 @@ pub use async_operation_ibuffer::*;
 pub use async_operation_uint32::*;
 
 use crate::ffi::handle::Handle;
-use crate::ffi::{fail, out, Context};
+use crate::ffi::{fail, in_str, out, register_context, RtwsReleaseContext};
 use rtws_core::winrt::async_op::AsyncOp;
 use rtws_types::AsyncStatus;
-use rtws_types::{Error, Result, E_POINTER, HRESULT, S_OK};
-use std::ffi::c_void;
+use rtws_types::{Error, Result, E_POINTER, HRESULT, RTWS_E_CANCELLED, S_FALSE, S_OK};
+use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
 /// `timeout_ms` value for the `Wait` functions: wait until the operation finishes.
@@ -37,7 +37,12 @@ pub const RTWS_INFINITE: u32 = 0xFFFF_FFFF;
 type Completed<H> =
     Option<extern "C" fn(context: *mut c_void, async_info: *mut H, status: AsyncStatus)>;
 
-fn put_completed<H, T>(op: *mut H, handler: Completed<H>, context: *mut c_void) -> Result<()>
+fn put_completed<H, T>(
+    op: *mut H,
+    handler: Completed<H>,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+) -> Result<()>
 where
     H: Handle<Target = AsyncOp<T>> + 'static,
     T: Clone + Send + 'static,
@@ -48,12 +53,12 @@ where
     // even if the host releases its own reference first.
     H::add_ref(op)?;
     let held = HeldHandle::<H>(op as usize, std::marker::PhantomData);
-    let ctx = Context(context);
-    target.set_completed(Box::new(move |status| {
-        let ctx = ctx;
-        handler(ctx.0, held.0 as *mut H, status);
-        drop(held);
-    }))
+    register_context(context, release, |ctx| {
+        target.set_completed(Box::new(move |status| {
+            handler(ctx.get(), held.0 as *mut H, status);
+            drop(held);
+        }))
+    })
 }
 
 /// The reference a Completed handler holds on its operation's handle: released
@@ -86,5 +91,46 @@ where
     code.set(match H::get(op)?.error()? {
         Some(e) => fail(&e),
         None => S_OK,
+    })
+}
+
+/// The body of the `_Create` functions: a new completion source.
+fn create<H, T>(result: *mut *mut H) -> Result<()>
+where
+    H: Handle<Target = AsyncOp<T>> + 'static,
+    T: Clone + Send + 'static,
+{
+    out(result, "result")?.set(H::publish(AsyncOp::new_source()))
+}
+
+/// The body of the `_Complete` functions: `value` is asked for only on success.
+fn complete<H, T>(
+    op: *mut H,
+    error_code: HRESULT,
+    error_message: *const c_char,
+    value: impl FnOnce() -> Result<T>,
+) -> Result<HRESULT>
+where
+    H: Handle<Target = AsyncOp<T>> + 'static,
+    T: Clone + Send + 'static,
+{
+    let target = H::get(op)?;
+    let result = if error_code >= 0 {
+        Ok(value()?)
+    } else if error_message.is_null() {
+        Err(match error_code {
+            RTWS_E_CANCELLED => Error::canceled(),
+            hr => Error::new(hr, format!("the operation failed with 0x{:08X}", hr as u32)),
+        })
+    } else {
+        Err(Error::new(
+            error_code,
+            in_str(error_message, "error_message")?.to_owned(),
+        ))
+    };
+    Ok(if target.complete_source(result)? {
+        S_OK
+    } else {
+        S_FALSE
     })
 }

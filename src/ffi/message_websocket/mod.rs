@@ -43,7 +43,7 @@ use crate::ffi::dispatcher_queue::DispatcherQueue;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{IBuffer, IOutputStream};
 use crate::ffi::websocket::{self, add_handler};
-use crate::ffi::{call, call_count, out, EventRegistrationToken};
+use crate::ffi::{call, call_count, out, EventRegistrationToken, RtwsReleaseContext};
 use rtws_core::winrt::message_websocket as core;
 use rtws_types::{Result, HRESULT};
 use std::ffi::{c_char, c_void};
@@ -344,8 +344,25 @@ pub extern "C" fn MessageWebSocket_add_MessageReceived(
     context: *mut c_void,
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
+    MessageWebSocket_add_MessageReceivedEx(this, handler, context, None, token)
+}
+
+/// rtws extension: `MessageWebSocket_add_MessageReceived` that also hands rtws the job of freeing `context`:
+/// `release(context)` (if not NULL) is called exactly once, on any thread, after the
+/// last call of the handler returned, when the registration ends: `MessageWebSocket_remove_MessageReceived`, or
+/// the socket's last Release. It may call rtws, as a handler may. When this returns
+/// an error, `release` is not called: the context is still the caller's. Returns
+/// what `MessageWebSocket_add_MessageReceived` returns.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_add_MessageReceivedEx(
+    this: *mut MessageWebSocket,
+    handler: MessageWebSocketMessageReceivedHandler,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
     call(|| {
-        add_handler(this, handler, context, token, |h| {
+        add_handler(this, handler, context, release, token, |h| {
             Ok(MessageWebSocket::get(this)?
                 .socket()
                 .add_message_received(h))
@@ -384,9 +401,26 @@ pub extern "C" fn MessageWebSocket_add_Closed(
     context: *mut c_void,
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
+    MessageWebSocket_add_ClosedEx(this, handler, context, None, token)
+}
+
+/// rtws extension: `MessageWebSocket_add_Closed` that also hands rtws the job of freeing `context`:
+/// `release(context)` (if not NULL) is called exactly once, on any thread, after the
+/// last call of the handler returned, when the registration ends: `MessageWebSocket_remove_Closed`, or
+/// the socket's last Release. It may call rtws, as a handler may. When this returns
+/// an error, `release` is not called: the context is still the caller's. Returns
+/// what `MessageWebSocket_add_Closed` returns.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_add_ClosedEx(
+    this: *mut MessageWebSocket,
+    handler: MessageWebSocketClosedHandler,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
     call(|| {
         let socket = MessageWebSocket::get(this)?;
-        add_handler(this, handler, context, token, |h| {
+        add_handler(this, handler, context, release, token, |h| {
             Ok(socket.socket().add_closed(h))
         })
     })
@@ -422,9 +456,26 @@ pub extern "C" fn MessageWebSocket_add_ServerCustomValidationRequested(
     context: *mut c_void,
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
+    MessageWebSocket_add_ServerCustomValidationRequestedEx(this, handler, context, None, token)
+}
+
+/// rtws extension: `MessageWebSocket_add_ServerCustomValidationRequested` that also hands rtws the job of freeing `context`:
+/// `release(context)` (if not NULL) is called exactly once, on any thread, after the
+/// last call of the handler returned, when the registration ends: `MessageWebSocket_remove_ServerCustomValidationRequested`, or
+/// the socket's last Release. It may call rtws, as a handler may. When this returns
+/// an error, `release` is not called: the context is still the caller's. Returns
+/// what `MessageWebSocket_add_ServerCustomValidationRequested` returns.
+#[no_mangle]
+pub extern "C" fn MessageWebSocket_add_ServerCustomValidationRequestedEx(
+    this: *mut MessageWebSocket,
+    handler: MessageWebSocketServerCustomValidationRequestedHandler,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
     call(|| {
         let socket = MessageWebSocket::get(this)?;
-        add_handler(this, handler, context, token, |h| {
+        add_handler(this, handler, context, release, token, |h| {
             Ok(socket.socket().add_validation_requested(h))
         })
     })

@@ -35,7 +35,7 @@ use crate::ffi::dispatcher_queue::DispatcherQueue;
 use crate::ffi::handle::Handle;
 use crate::ffi::streams::{IInputStream, IOutputStream};
 use crate::ffi::websocket::{self, add_handler};
-use crate::ffi::{call, call_count, out, EventRegistrationToken};
+use crate::ffi::{call, call_count, out, EventRegistrationToken, RtwsReleaseContext};
 use rtws_core::winrt::stream_websocket as core;
 use rtws_types::HRESULT;
 use std::ffi::{c_char, c_void};
@@ -299,9 +299,26 @@ pub extern "C" fn StreamWebSocket_add_Closed(
     context: *mut c_void,
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
+    StreamWebSocket_add_ClosedEx(this, handler, context, None, token)
+}
+
+/// rtws extension: `StreamWebSocket_add_Closed` that also hands rtws the job of freeing `context`:
+/// `release(context)` (if not NULL) is called exactly once, on any thread, after the
+/// last call of the handler returned, when the registration ends: `StreamWebSocket_remove_Closed`, or
+/// the socket's last Release. It may call rtws, as a handler may. When this returns
+/// an error, `release` is not called: the context is still the caller's. Returns
+/// what `StreamWebSocket_add_Closed` returns.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_add_ClosedEx(
+    this: *mut StreamWebSocket,
+    handler: StreamWebSocketClosedHandler,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
     call(|| {
         let socket = StreamWebSocket::get(this)?;
-        add_handler(this, handler, context, token, |h| {
+        add_handler(this, handler, context, release, token, |h| {
             Ok(socket.socket().add_closed(h))
         })
     })
@@ -339,9 +356,26 @@ pub extern "C" fn StreamWebSocket_add_ServerCustomValidationRequested(
     context: *mut c_void,
     token: *mut EventRegistrationToken,
 ) -> HRESULT {
+    StreamWebSocket_add_ServerCustomValidationRequestedEx(this, handler, context, None, token)
+}
+
+/// rtws extension: `StreamWebSocket_add_ServerCustomValidationRequested` that also hands rtws the job of freeing `context`:
+/// `release(context)` (if not NULL) is called exactly once, on any thread, after the
+/// last call of the handler returned, when the registration ends: `StreamWebSocket_remove_ServerCustomValidationRequested`, or
+/// the socket's last Release. It may call rtws, as a handler may. When this returns
+/// an error, `release` is not called: the context is still the caller's. Returns
+/// what `StreamWebSocket_add_ServerCustomValidationRequested` returns.
+#[no_mangle]
+pub extern "C" fn StreamWebSocket_add_ServerCustomValidationRequestedEx(
+    this: *mut StreamWebSocket,
+    handler: StreamWebSocketServerCustomValidationRequestedHandler,
+    context: *mut c_void,
+    release: RtwsReleaseContext,
+    token: *mut EventRegistrationToken,
+) -> HRESULT {
     call(|| {
         let socket = StreamWebSocket::get(this)?;
-        add_handler(this, handler, context, token, |h| {
+        add_handler(this, handler, context, release, token, |h| {
             Ok(socket.socket().add_validation_requested(h))
         })
     })

@@ -13,7 +13,7 @@ use crate::winrt::runtime::{in_handler, HandlerScope};
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{
     AsyncStatus, Error, Result, E_ILLEGAL_DELEGATE_ASSIGNMENT, E_ILLEGAL_METHOD_CALL,
-    E_ILLEGAL_STATE_CHANGE, RTWS_E_TIMEOUT,
+    E_ILLEGAL_STATE_CHANGE, RTWS_E_CANCELLED, RTWS_E_TIMEOUT,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -42,6 +42,8 @@ pub struct AsyncOp<T> {
     /// Finishing needs a handler that runs on `queue` (a ConnectAsync waiting for
     /// ServerCustomValidationRequested): a Wait on the queue's thread is refused.
     needs_queue: std::sync::atomic::AtomicBool,
+    /// Made by the host (`IAsyncAction_Create`...), who completes it.
+    source: bool,
 }
 
 /// A finished operation whose cancel hook and Completed handler are still to run.
@@ -122,7 +124,17 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
 
     /// An operation of a socket (see `OpHome`).
     pub fn new_in(home: OpHome) -> Arc<Self> {
+        Self::make(home, false)
+    }
+
+    /// A completion source: an operation the host finishes with `complete_source`.
+    pub fn new_source() -> Arc<Self> {
+        Self::make(OpHome::default(), true)
+    }
+
+    fn make(home: OpHome, source: bool) -> Arc<Self> {
         Arc::new(AsyncOp {
+            source,
             queue: home.queue,
             watch: home.watch,
             needs_queue: Default::default(),
@@ -177,6 +189,34 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
             AsyncStatus::Error
         };
         self.finish(status, result)
+    }
+
+    /// `Complete` of a completion source: finishes it as Completed, as Canceled
+    /// (`RTWS_E_CANCELLED`) or as Error. `Ok(false)`: it had been canceled, and
+    /// nothing changes (the producer lost a race it cannot avoid).
+    pub fn complete_source(&self, result: Result<T>) -> Result<bool> {
+        if !self.source {
+            return Err(Error::illegal_call(
+                "only an operation made by a _Create function is completed by its caller; \
+                 rtws completes its own",
+            ));
+        }
+        Self::check_open(&self.state.lock())?;
+        let status = match &result {
+            Ok(_) => AsyncStatus::Completed,
+            Err(e) if e.hr == RTWS_E_CANCELLED => AsyncStatus::Canceled,
+            Err(_) => AsyncStatus::Error,
+        };
+        if self.finish(status, result) {
+            return Ok(true);
+        }
+        match self.state.lock().status {
+            AsyncStatus::Canceled => Ok(false),
+            _ => Err(Error::new(
+                E_ILLEGAL_STATE_CHANGE,
+                "the operation was completed already",
+            )),
+        }
     }
 
     fn finish(&self, status: AsyncStatus, result: Result<T>) -> bool {
@@ -359,7 +399,6 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rtws_types::RTWS_E_CANCELLED;
 
     #[test]
     fn cancel_after_completion_changes_nothing() {

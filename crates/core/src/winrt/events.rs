@@ -147,21 +147,29 @@ impl<A: ?Sized> EventSource<A> {
 
     /// Unregisters `token` (unknown tokens are ignored, as in WinRT); the caller
     /// then calls `Dispatcher::barrier`.
+    ///
+    /// A registration's handler is dropped (and its context released) after the
+    /// list's lock is let go: that release may call back into rtws.
     pub fn remove(&self, token: Token) {
-        let mut list = self.handlers.lock();
-        if let Some(reg) = list.iter().find(|r| r.token == token) {
+        let _old = {
+            let mut list = self.handlers.lock();
+            let Some(reg) = list.iter().find(|r| r.token == token) else {
+                return;
+            };
             reg.removed.store(true, Ordering::Release);
             let next: Vec<_> = list.iter().filter(|r| r.token != token).cloned().collect();
-            *list = Arc::new(next);
-        }
+            std::mem::replace(&mut *list, Arc::new(next))
+        };
     }
 
     pub fn clear(&self) {
-        let mut list = self.handlers.lock();
-        for reg in list.iter() {
-            reg.removed.store(true, Ordering::Release);
-        }
-        *list = Arc::new(Vec::new());
+        let _old = {
+            let mut list = self.handlers.lock();
+            for reg in list.iter() {
+                reg.removed.store(true, Ordering::Release);
+            }
+            std::mem::take(&mut *list)
+        };
     }
 
     /// Calls every handler still registered; must run inside `Dispatcher::dispatch`.

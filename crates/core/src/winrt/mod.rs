@@ -1,7 +1,7 @@
 //! The WinRT object model of Windows.Networking.Sockets and what it uses:
 //! sockets with their Control and Information, event arguments, certificates,
 //! credentials, streams, DataWriter/DataReader, async operations, events,
-//! vectors, and the runtime whose threads run it all.
+//! vectors, the thread pool, and the runtime whose threads run it all.
 //!
 //! May import: `session`, `net`, `rtws-protocol`, `rtws-types`.
 
@@ -16,5 +16,6 @@ pub mod runtime;
 pub mod socket;
 pub mod stream_websocket;
 pub mod streams;
+pub mod thread_pool;
 pub mod validation;
 pub mod vector;
