@@ -335,15 +335,16 @@ namespace rtws::impl
         void unhandled_exception() noexcept
         {
             hresult const code = to_hresult();
+            std::string const message = exception_message();
             // Complete fails only if the operation was already completed, which cannot be
-            // (this is its one producer); a Cancel by the consumer makes it S_FALSE.
+            // (this is its one producer); after a consumer's Cancel it returns S_FALSE.
             if constexpr (std::is_void_v<T>)
             {
-                fn::complete(operation.abi(), code);
+                fn::complete(operation.abi(), code, message.c_str());
             }
             else
             {
-                fn::complete(operation.abi(), code, typename fn::abi_result{});
+                fn::complete(operation.abi(), code, message.c_str(), typename fn::abi_result{});
             }
         }
     };
@@ -354,14 +355,14 @@ namespace rtws::impl
         void return_value(T const& value)
         {
             using fn = async_abi<T>;
-            check(fn::complete(this->operation.abi(), S_OK, fn::to_abi(value)));
+            check(fn::complete(this->operation.abi(), S_OK, nullptr, fn::to_abi(value)));
         }
     };
 
     template <typename Self>
     struct promise<Self, void> : promise_base<Self, void>
     {
-        void return_void() { check(IAsyncAction_Complete(this->operation.abi(), S_OK)); }
+        void return_void() { check(abi::IAsyncAction_Complete(this->operation.abi(), S_OK, nullptr)); }
     };
 }
 
@@ -434,12 +435,12 @@ namespace rtws::Windows::Foundation::Collections
 
 namespace rtws
 {
-    // co_await a duration: resumes on an rtws thread once it passed (rtws_DelayAsync).
+    // co_await a duration: resumes on an rtws thread once it passed (ThreadPool_DelayAsync).
     template <typename Rep, typename Period>
     auto operator co_await(std::chrono::duration<Rep, Period> delay)
     {
         abi::IAsyncAction* op = nullptr;
-        impl::check(abi::rtws_DelayAsync(std::chrono::ceil<Windows::Foundation::TimeSpan>(delay).count(), &op));
+        impl::check(abi::ThreadPool_DelayAsync(abi::TimeSpan{ std::chrono::ceil<Windows::Foundation::TimeSpan>(delay).count() }, &op));
         return Windows::Foundation::IAsyncAction{ op, take_ownership_from_abi }.operator co_await();
     }
 

@@ -162,7 +162,7 @@ namespace rtws::Windows::Storage::Streams
         void WriteUInt64(uint64_t value) const { impl::check(abi::DataWriter_WriteUInt64(abi(), value)); }
         void WriteSingle(float value) const { impl::check(abi::DataWriter_WriteSingle(abi(), value)); }
         void WriteDouble(double value) const { impl::check(abi::DataWriter_WriteDouble(abi(), value)); }
-        // Writes the string in the writer's UnicodeEncoding; the code units written.
+        // Writes the string in the writer's UnicodeEncoding; the bytes it added.
         uint32_t WriteString(hstring const& value) const
         {
             return impl::get_value<uint32_t>(abi::DataWriter_WriteString, abi(), impl::c_str(value));

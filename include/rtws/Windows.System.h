@@ -86,16 +86,15 @@ namespace rtws
             hresult const code = abi::DispatcherQueue_TryEnqueueEx(m_queue.abi(), &item::run, state, &item::release, &queued);
             if (code < 0)
             {
-                delete state;
+                delete state;  // a failed ...Ex call does not call release
                 impl::check(code);
             }
-            // Queued: the coroutine may already run on the queue's thread, so `this` is not
-            // touched. Not queued (the queue is stopped): go on here and throw.
-            if (!queued)
-            {
-                m_stopped = true;
-            }
-            return queued;
+            // Once queued, the coroutine may already run on the queue's thread: `this` is not
+            // touched here. A drop (the queue stopped; already, when not queued) went
+            // through item::release, which resumes it here (false) if this comes second.
+            bool const suspend = !state->one_arrived.exchange(true);
+            state->unref();
+            return suspend;
         }
         void await_resume() const
         {
@@ -106,14 +105,25 @@ namespace rtws
         }
 
     private:
-        // The posted item. The release runs after `run`, when the coroutine may be gone: it
-        // touches the awaiter only if `run` never ran (the queue stopped with it pending).
+        // The posted item. `run` resumes the coroutine on the queue's thread. The release
+        // comes after `run` (when the coroutine may be gone: it then only frees the item),
+        // or instead of it when the item is dropped unrun: then it marks the awaiter stopped
+        // and, of it and await_suspend's end, the second to arrive resumes the coroutine.
         struct item
         {
             std::coroutine_handle<> coroutine;
             resume_foreground* awaiter;
             bool ran = false;
+            std::atomic<bool> one_arrived{ false };
+            std::atomic<int> refs{ 2 };
 
+            void unref() noexcept
+            {
+                if (refs.fetch_sub(1) == 1)
+                {
+                    delete this;
+                }
+            }
             static void run(void* context) noexcept
             {
                 auto* self = static_cast<item*>(context);
@@ -126,9 +136,12 @@ namespace rtws
                 if (!self->ran)
                 {
                     self->awaiter->m_stopped = true;
-                    self->coroutine.resume();
+                    if (self->one_arrived.exchange(true))
+                    {
+                        self->coroutine.resume();
+                    }
                 }
-                delete self;
+                self->unref();
             }
         };
 

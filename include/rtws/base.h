@@ -188,7 +188,7 @@ namespace rtws
 
         friend bool operator==(hstring const& a, hstring const& b) noexcept { return a.m_wide == b.m_wide; }
         friend auto operator<=>(hstring const& a, hstring const& b) noexcept { return a.m_wide <=> b.m_wide; }
-        friend bool operator==(hstring const& a, std::wstring_view b) noexcept { return a.m_wide == b; }
+        friend bool operator==(hstring const& a, wchar_t const* b) noexcept { return a.m_wide == std::wstring_view(b ? b : L""); }
 
     private:
         std::string m_utf8;
@@ -405,28 +405,40 @@ namespace rtws::impl
     // A borrowed C string (owned by the object that handed it out) as an hstring.
     inline hstring from_c(char const* text) { return hstring(std::string_view(text ? text : "")); }
 
-    // Reports an exception that a handler let out: the library must not see it.
-    inline void report_handler_exception(char const* event) noexcept
+    // The text of the exception being handled (inside a catch): an hresult_error's message,
+    // a std::exception's what().
+    inline std::string exception_message() noexcept
     {
-        hresult const code = to_hresult();
-        std::string message;
         try
         {
             throw;
         }
         catch (hresult_error const& e)
         {
-            message = to_string(e.message());
+            try
+            {
+                return to_string(e.message());
+            }
+            catch (...)
+            {
+            }
         }
         catch (std::exception const& e)
         {
-            message = e.what();
+            return e.what();
         }
         catch (...)
         {
         }
+        return {};
+    }
+
+    // Reports an exception that a handler let out: the library must not see it. rtws has no
+    // C function to write a log record, so it goes to stderr.
+    inline void report_handler_exception(char const* event) noexcept
+    {
         std::fprintf(stderr, "rtws: a %s handler threw 0x%08X: %s (the event goes on)\n", event,
-                     static_cast<unsigned>(code), message.c_str());
+                     static_cast<unsigned>(to_hresult()), exception_message().c_str());
     }
 
     // AddRef/Release of each C handle type.
