@@ -28,6 +28,7 @@
 #error "include the rtws C++ headers before <rtws.h> (they declare the C API in namespace rtws::abi)"
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <coroutine>
@@ -186,9 +187,15 @@ namespace rtws
         // The UTF-8 text (what to_string returns), as the C functions take it.
         std::string const& utf8() const noexcept { return m_utf8; }
 
-        friend bool operator==(hstring const& a, hstring const& b) noexcept { return a.m_wide == b.m_wide; }
-        friend auto operator<=>(hstring const& a, hstring const& b) noexcept { return a.m_wide <=> b.m_wide; }
-        friend bool operator==(hstring const& a, wchar_t const* b) noexcept { return a.m_wide == std::wstring_view(b ? b : L""); }
+        // Compared by their UTF-8, whose byte order is the code points' order (and which
+        // memcmp compares: valgrind 3.19 misreads glibc's AVX2 wmemcmp).
+        friend bool operator==(hstring const& a, hstring const& b) noexcept { return a.m_utf8 == b.m_utf8; }
+        friend auto operator<=>(hstring const& a, hstring const& b) noexcept { return a.m_utf8 <=> b.m_utf8; }
+        friend bool operator==(hstring const& a, wchar_t const* b) noexcept
+        {
+            std::wstring_view const other(b ? b : L"");
+            return std::equal(a.m_wide.begin(), a.m_wide.end(), other.begin(), other.end());
+        }
 
     private:
         std::string m_utf8;
