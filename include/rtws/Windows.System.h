@@ -74,9 +74,11 @@ namespace rtws::Windows::System
 namespace rtws
 {
     // co_await resume_foreground(queue): goes on on the queue's thread, inside its RunPending.
+    // The awaiter refers to `queue` (it lives as long as the co_await expression) without a
+    // handle of its own: a handle would keep the queue running after the host let it go.
     struct resume_foreground
     {
-        explicit resume_foreground(Windows::System::DispatcherQueue queue) : m_queue(std::move(queue)) {}
+        explicit resume_foreground(Windows::System::DispatcherQueue const& queue) noexcept : m_queue(queue) {}
 
         bool await_ready() const noexcept { return false; }
         bool await_suspend(std::coroutine_handle<> coroutine)
@@ -145,7 +147,7 @@ namespace rtws
             }
         };
 
-        Windows::System::DispatcherQueue m_queue;
+        Windows::System::DispatcherQueue const& m_queue;
         bool m_stopped = false;
     };
 }
