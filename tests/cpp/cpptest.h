@@ -1,9 +1,10 @@
 /*
  * Minimal test support for the C++ projection's tests (tests/cpp/test_*.cpp), after
  * tests/c/testutil.h: CHECK counts and reports, CHECK_THROWS checks the HRESULT of an
- * hresult_error, bounded waits, and main: `test_x ws://127.0.0.1:PORT [NAME...]` runs every
- * test of the program (or those named, with or without "test_"), then rtws_Shutdown (so
- * valgrind sees every library thread end), and exits non-zero if a check failed.
+ * hresult_error, bounded waits, and main: `test_x ws://127.0.0.1:PORT [ARG...] [NAME...]`
+ * (ARG: as many as the program asks for, in cpptest::args) runs every test of the program (or
+ * those named, with or without "test_"), then rtws_Shutdown (so valgrind sees every library
+ * thread end), and exits non-zero if a check failed.
  */
 #ifndef RTWS_CPPTEST_H
 #define RTWS_CPPTEST_H
@@ -27,6 +28,7 @@ namespace cpptest
 {
     inline int checks, failures;
     inline std::string base_url;  // ws://127.0.0.1:PORT, argv[1]
+    inline std::vector<std::string> args;  // the program's own arguments after it
 
     inline void check(bool ok, char const* what, char const* file, int line)
     {
@@ -92,19 +94,21 @@ namespace cpptest
         void (*body)();
     };
 
-    inline int run(int argc, char** argv, std::vector<test> const& tests)
+    inline int run(int argc, char** argv, std::vector<test> const& tests, int arg_count = 0)
     {
-        if (argc < 2)
+        if (argc < 2 + arg_count)
         {
-            std::fprintf(stderr, "usage: %s ws://127.0.0.1:PORT [TEST...]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s ws://127.0.0.1:PORT [%d more] [TEST...]\n", argv[0], arg_count);
             return 2;
         }
         base_url = argv[1];
+        args.assign(argv + 2, argv + 2 + arg_count);
+        int const first_name = 2 + arg_count;
         int ran = 0;
         for (auto const& t : tests)
         {
-            bool wanted = argc == 2;
-            for (int i = 2; i < argc; ++i)
+            bool wanted = argc == first_name;
+            for (int i = first_name; i < argc; ++i)
             {
                 wanted = wanted || std::strcmp(argv[i], t.name) == 0 || std::strcmp(argv[i], t.name + 5) == 0;
             }
