@@ -16,8 +16,9 @@
  * - A coroutine returning IAsyncAction / IAsyncOperation<T> starts at once (eagerly), and
  *   returns a real rtws operation (a completion source: IAsyncAction_Create + _Complete)
  *   that co_await, get() and C code (IAsyncAction_Wait) consume alike. Its exception ends
- *   it with Error (or Canceled for hresult_canceled) and that HRESULT; a Cancel by the
- *   consumer ends the operation at once while the coroutine itself runs on to its end.
+ *   it with Error (or Canceled for hresult_canceled), that HRESULT and its message. A Cancel
+ *   by the consumer ends the operation at once; the coroutine stops at its next co_await
+ *   (which throws hresult_canceled into it).
  */
 #ifndef RTWS_CPP_WINDOWS_FOUNDATION_H
 #define RTWS_CPP_WINDOWS_FOUNDATION_H
@@ -332,6 +333,17 @@ namespace rtws::impl
         }
         std::suspend_never initial_suspend() const noexcept { return {}; }
         std::suspend_never final_suspend() const noexcept { return {}; }
+        // Each co_await first checks that the consumer has not canceled the operation: if it
+        // has, the coroutine stops there with hresult_canceled (as in C++/WinRT).
+        template <typename Awaitable>
+        Awaitable&& await_transform(Awaitable&& awaitable) const
+        {
+            if (operation.Status() == AsyncStatus::Canceled)
+            {
+                throw hresult_canceled(hstring(L"the operation was canceled"));
+            }
+            return std::forward<Awaitable>(awaitable);
+        }
         void unhandled_exception() noexcept
         {
             hresult const code = to_hresult();

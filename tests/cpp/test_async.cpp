@@ -250,19 +250,30 @@ namespace
         CHECK(completed.calls.wait_for(1));
         CHECK(completed.status == abi::AsyncStatus_Completed);
 
-        // A consumer's Cancel ends the operation at once; the coroutine runs on to its end.
-        std::atomic<bool> finished{ false };
-        IAsyncAction const long_one = [](std::atomic<bool>& done) -> IAsyncAction {
+        // A consumer's Cancel ends the operation at once; the coroutine goes on to its next
+        // co_await, which throws hresult_canceled into it.
+        std::atomic<int> stage{ 0 };
+        IAsyncAction const long_one = [](std::atomic<int>& reached) -> IAsyncAction {
             co_await 50ms;
-            done = true;
-        }(finished);
+            reached = 1;
+            try
+            {
+                co_await 1ms;
+                reached = 2;
+            }
+            catch (hresult_canceled const&)
+            {
+                reached = 3;
+                throw;
+            }
+        }(stage);
         long_one.Cancel();
         CHECK(long_one.Status() == AsyncStatus::Canceled);
-        for (int i = 0; i < 100 && !finished; ++i)
+        for (int i = 0; i < 100 && stage < 3; ++i)
         {
             std::this_thread::sleep_for(10ms);
         }
-        CHECK(finished);
+        CHECK(stage == 3);
         CHECK(long_one.Status() == AsyncStatus::Canceled);
     }
 
