@@ -150,7 +150,8 @@ namespace rtws::impl
         std::atomic<bool> completed{ false };
         std::atomic<int> refs{ 2 };
 
-        // From the callback (or the release): true when await_suspend already returned.
+        // The callback's arrival (or the release's): resumes the coroutine if await_suspend has
+        // already returned (true).
         void complete() noexcept
         {
             completed.store(true);
