@@ -158,7 +158,8 @@ namespace rtws::impl
 
         // The revoker holds no reference on the socket (it must not keep it open): it learns
         // from the registration's release that it ended, and otherwise checks that the handle
-        // is still live (AddRef fails on a released one) before removing.
+        // is still live before removing (AddRef returns 0 for a released one: rtws's handles
+        // carry a generation, so a stale one never names a newer socket).
         template <typename Add, typename Remove>
         static event_revoker add_revoker(Add add_ex, Remove remove_fn, abi_socket* socket, handler_type const& handler,
                                          char const* event)
