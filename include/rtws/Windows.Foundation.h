@@ -308,7 +308,7 @@ namespace rtws::impl
         {
             try
             {
-                static_cast<handler_box<completed_handler>*>(context)->handler(borrow<Self>(op), static_cast<AsyncStatus>(status));
+                static_cast<handler_box<completed_handler>*>(context)->handler(borrowed<Self>(op).get(), static_cast<AsyncStatus>(status));
             }
             catch (...)
             {

@@ -127,7 +127,14 @@ namespace rtws::impl
             auto* self = static_cast<box*>(context);
             try
             {
-                self->handler(Sender(borrow<Socket>(sender)), borrow<Args>(args));
+                if constexpr (std::is_same_v<Sender, Socket>)
+                {
+                    self->handler(borrowed<Socket>(sender).get(), borrowed<Args>(args).get());
+                }
+                else  // IWebSocket, which holds a reference of its own
+                {
+                    self->handler(Sender(borrowed<Socket>(sender).get()), borrowed<Args>(args).get());
+                }
             }
             catch (...)
             {

@@ -524,16 +524,22 @@ namespace rtws::impl
         Abi* m_handle = nullptr;
     };
 
-    // A projected object for a borrowed handle (a handler's argument): adds its own reference.
+    // A handler's argument: the projected object over a handle the library lends for the
+    // call, without a reference of its own (no AddRef/Release per event: the handle stays
+    // valid until the handler returns, and a copy the handler keeps takes its own reference).
     template <typename T>
-    T borrow(typename T::abi_type* handle)
+    class borrowed
     {
-        if (handle)
-        {
-            ref_count<typename T::abi_type>::add_ref(handle);
-        }
-        return T{ handle, take_ownership_from_abi };
-    }
+    public:
+        explicit borrowed(typename T::abi_type* handle) noexcept : m_value(handle, take_ownership_from_abi) {}
+        borrowed(borrowed const&) = delete;
+        borrowed& operator=(borrowed const&) = delete;
+        ~borrowed() { m_value.detach_abi(); }
+        T const& get() const noexcept { return m_value; }
+
+    private:
+        T m_value;
+    };
 
     // Calls a C getter that hands out a new reference (or NULL: an empty object).
     template <typename T, typename F, typename... A>
