@@ -5,6 +5,9 @@
 // on a DispatcherQueue, and a socket bound to a queue.
 #include "cpptest.h"
 
+#include <rtws/Windows.Foundation.Collections.h>
+#include <rtws/Windows.System.Threading.h>
+
 #include <atomic>
 #include <optional>
 
@@ -301,6 +304,14 @@ namespace
         CHECK(result.after_background != main_thread);
         CHECK(result.blocking_allowed);
         CHECK(result.delayed >= 90ms);
+        // ThreadPool::RunAsync: the work item on a pool thread, its operation done after it.
+        std::thread::id pool_thread;
+        IAsyncAction const pooled = Windows::System::Threading::ThreadPool::RunAsync([&pool_thread](IAsyncAction const& operation) {
+            pool_thread = std::this_thread::get_id();
+            CHECK(operation.Status() == AsyncStatus::Started);
+        });
+        pooled.get();
+        CHECK(pool_thread != main_thread && pool_thread != std::thread::id());
         // A negative duration is refused by the library.
         IAsyncAction const negative = []() -> IAsyncAction { co_await std::chrono::seconds(-1); }();
         CHECK(negative.Status() == AsyncStatus::Error);
