@@ -593,6 +593,31 @@ typedef struct {
 } TimeSpan;
 
 /**
+ * rtws extension: permessage-deflate (RFC 7692), as the Control offers it and the
+ * Information reports what was agreed. Window bits are 8 to 15 (a window of
+ * 2^bits bytes).
+ *
+ * - `Enabled`: offer permessage-deflate (Control; default false); it is in use
+ *   (Information).
+ * - `ClientNoContextTakeover`: rtws resets its compressor after every message
+ *   (less memory kept, less compression).
+ * - `ServerNoContextTakeover`: the server is asked to reset its compressor after
+ *   every message (rtws's decompressor is then reset too).
+ * - `ClientMaxWindowBits`: rtws's compressor window; at 15 (the default) the offer
+ *   lets the server choose a smaller one. A server that asks for 8 gets
+ *   uncompressed messages (zlib cannot compress with a 256-byte window; the RFC
+ *   lets any message go uncompressed).
+ * - `ServerMaxWindowBits`: below 15 (the default), asked of the server.
+ */
+typedef struct {
+  bool Enabled;
+  bool ClientNoContextTakeover;
+  bool ServerNoContextTakeover;
+  uint8_t ClientMaxWindowBits;
+  uint8_t ServerMaxWindowBits;
+} PerMessageDeflateOptions;
+
+/**
  * `BandwidthStatistics` (Windows.Networking.Sockets), as in the WinRT ABI.
  */
 typedef struct {
@@ -1917,6 +1942,23 @@ HRESULT rtws_Shutdown(uint32_t timeout_ms);
 HRESULT rtws_SetLogHandler(RtwsLogHandler handler, void *context, int32_t level);
 
 /**
+ * rtws extension: writes a record to rtws's log, where rtws's own records go (the
+ * handler of `rtws_SetLogHandler`, or stderr under `RTWS_LOG`), if `level` is
+ * logged: for front ends and bindings over the C ABI, so their reports (the C++
+ * projection's: an exception a handler threw) reach the host with rtws's.
+ * `target` names the writer ("rtws::cpp"; NULL: "rtws::host"); `message` is UTF-8
+ * (both copied). What a log handler writes this way is dropped (no recursion).
+ *
+ * Any thread. Returns `S_OK`; `E_POINTER` (NULL `message`); `E_INVALIDARG`
+ * (`level` is Off or not an `RtwsLogLevel`, a string not UTF-8).
+ *
+ * ```c
+ * rtws_WriteLog(RtwsLogLevel_Warn, "myapp", "the server sent an unknown command");
+ * ```
+ */
+HRESULT rtws_WriteLog(int32_t level, const char *target, const char *message);
+
+/**
  * rtws extension: a handler (an event handler or a Completed callback) that runs
  * longer than `milliseconds` is reported in the log as a warning naming its socket
  * and event, once per socket (default 100 ms; 0: never). Handlers run inline on
@@ -2513,6 +2555,32 @@ HRESULT MessageWebSocketControl_put_ClientCertificate(MessageWebSocketControl *t
                                                       Certificate *value);
 
 /**
+ * rtws extension: `PerMessageDeflate`, the permessage-deflate (RFC 7692) offer
+ * (see `PerMessageDeflateOptions`; `Enabled` false, the default: not offered).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketControl_get_PerMessageDeflate(MessageWebSocketControl *this_,
+                                                      PerMessageDeflateOptions *value);
+
+/**
+ * rtws extension: sets `PerMessageDeflate`. With `Enabled`, ConnectAsync offers
+ * permessage-deflate; a server that accepts gets compressed messages and may send
+ * them, a server that declines gets none, and one whose answer goes beyond the
+ * offer (a parameter not allowed, a window over the one asked for) fails the
+ * connect with `E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED`. MaxMessageSize applies to the
+ * decompressed size. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`
+ * (window bits outside 8..15 with `Enabled`); `E_ILLEGAL_METHOD_CALL` (after
+ * ConnectAsync); `RO_E_CLOSED`.
+ *
+ * ```c
+ * PerMessageDeflateOptions deflate = { true, false, false, 15, 15 };
+ * MessageWebSocketControl_put_PerMessageDeflate(control, deflate);
+ * ```
+ */
+HRESULT MessageWebSocketControl_put_PerMessageDeflate(MessageWebSocketControl *this_,
+                                                      PerMessageDeflateOptions value);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t MessageWebSocketInformation_AddRef(MessageWebSocketInformation *this_);
@@ -2583,6 +2651,14 @@ HRESULT MessageWebSocketInformation_get_ServerCertificate(MessageWebSocketInform
  */
 HRESULT MessageWebSocketInformation_get_ServerIntermediateCertificates(MessageWebSocketInformation *this_,
                                                                        IVectorViewCertificate **value);
+
+/**
+ * rtws extension: `PerMessageDeflate`: the permessage-deflate parameters the
+ * connect agreed (`Enabled` false: not offered, declined by the server, or not
+ * connected yet). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT MessageWebSocketInformation_get_PerMessageDeflate(MessageWebSocketInformation *this_,
+                                                          PerMessageDeflateOptions *value);
 
 /**
  * Adds a reference (to keep the arguments past the handler). Returns the new
@@ -3134,6 +3210,32 @@ HRESULT StreamWebSocketControl_put_ClientCertificate(StreamWebSocketControl *thi
                                                      Certificate *value);
 
 /**
+ * rtws extension: `PerMessageDeflate`, the permessage-deflate (RFC 7692) offer
+ * (see `PerMessageDeflateOptions`; `Enabled` false, the default: not offered).
+ * Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketControl_get_PerMessageDeflate(StreamWebSocketControl *this_,
+                                                     PerMessageDeflateOptions *value);
+
+/**
+ * rtws extension: sets `PerMessageDeflate`. With `Enabled`, ConnectAsync offers
+ * permessage-deflate; a server that accepts gets compressed messages and may send
+ * them, a server that declines gets none, and one whose answer goes beyond the
+ * offer (a parameter not allowed, a window over the one asked for) fails the
+ * connect with `E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED`. MaxMessageSize applies to the
+ * decompressed size. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`
+ * (window bits outside 8..15 with `Enabled`); `E_ILLEGAL_METHOD_CALL` (after
+ * ConnectAsync); `RO_E_CLOSED`.
+ *
+ * ```c
+ * PerMessageDeflateOptions deflate = { true, false, false, 15, 15 };
+ * StreamWebSocketControl_put_PerMessageDeflate(control, deflate);
+ * ```
+ */
+HRESULT StreamWebSocketControl_put_PerMessageDeflate(StreamWebSocketControl *this_,
+                                                     PerMessageDeflateOptions value);
+
+/**
  * Adds a reference. Returns the new count, or 0 when not a live handle.
  */
 uint32_t StreamWebSocketInformation_AddRef(StreamWebSocketInformation *this_);
@@ -3204,6 +3306,14 @@ HRESULT StreamWebSocketInformation_get_ServerCertificate(StreamWebSocketInformat
  */
 HRESULT StreamWebSocketInformation_get_ServerIntermediateCertificates(StreamWebSocketInformation *this_,
                                                                       IVectorViewCertificate **value);
+
+/**
+ * rtws extension: `PerMessageDeflate`: the permessage-deflate parameters the
+ * connect agreed (`Enabled` false: not offered, declined by the server, or not
+ * connected yet). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+ */
+HRESULT StreamWebSocketInformation_get_PerMessageDeflate(StreamWebSocketInformation *this_,
+                                                         PerMessageDeflateOptions *value);
 
 /**
  * Adds a reference. Returns the new count, or 0 when not a live handle.

@@ -798,8 +798,13 @@ fn fuzz_api_sequence() {
 /// A response head: mostly a valid 101 for the request (`{ACCEPT}`), with the
 /// RFC's variations and breakages, then a few byte-level mutations.
 fn handshake_input(rng: &mut Rng) -> Vec<u8> {
-    let mut out = vec![rng.random::<u8>(), rng.random_range(0..8u8)];
-    out.extend((0..out[1]).map(|_| rng.random::<u8>()));
+    // Offer count, permessage-deflate offer, split count (bodies/handshake.rs).
+    let mut out = vec![
+        rng.random::<u8>(),
+        rng.random::<u8>(),
+        rng.random_range(0..8u8),
+    ];
+    out.extend((0..out[2]).map(|_| rng.random::<u8>()));
     let eol = if rng.random_ratio(1, 6) { "\n" } else { "\r\n" };
     let status = *pick(
         rng,
@@ -828,6 +833,11 @@ fn handshake_input(rng: &mut Rng) -> Vec<u8> {
         "Sec-WebSocket-Protocol: superchat",
         "Sec-WebSocket-Protocol: other",
         "Sec-WebSocket-Extensions: permessage-deflate",
+        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover",
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9",
+        "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=13",
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
+        "Sec-WebSocket-Extensions: permessage-deflate; x=1, other",
         "WWW-Authenticate: Basic realm=x",
         "Server: fuzz",
         "X-Empty:",

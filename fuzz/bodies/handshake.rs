@@ -1,17 +1,20 @@
 //! Target `handshake`: the server's response head as rtws reads it
 //! (`core::handshake::head_len`, then `verify` against the request it answers).
 //!
-//! Input: `[offer count][split count][split sizes...][head...]`; in the head,
+//! Input: `[offer count][deflate][split count][split sizes...][head...]` (an odd
+//! `deflate` byte offers permessage-deflate, its bits choosing the parameters); in the head,
 //! every `{ACCEPT}` becomes the answer to the request's key, so generated heads
 //! reach the checks after it. Properties: nothing panics; where the head ends does
 //! not depend on how it arrives (each prefix shorter than a complete head is
 //! incomplete, each longer one ends at the same place; a head found broken stays
-//! broken); an accepted response names one offered subprotocol or none, and
-//! holds the key's answer; every refusal carries its documented HRESULT and a
+//! broken); an accepted response names one offered subprotocol or none, agrees
+//! to permessage-deflate only when offered and within the offer, and holds the
+//! key's answer; every refusal carries its documented HRESULT and a
 //! message.
 
 use super::input::Input;
 use rtws_core::net::protocol_errors::invalid_response;
+use rtws_protocol::deflate::Offer;
 use rtws_protocol::handshake::{self, Refusal};
 use rtws_types::{
     E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED, E_SUBPROTOCOL_NOT_SUPPORTED,
@@ -36,12 +39,19 @@ pub fn run(data: &[u8]) -> Outcome {
         .iter()
         .map(|p| p.to_string())
         .collect();
+    let d = input.u8();
+    let deflate = (d & 1 == 1).then_some(Offer {
+        client_no_context_takeover: d & 2 != 0,
+        server_no_context_takeover: d & 4 != 0,
+        client_max_window_bits: if d & 8 != 0 { 15 } else { 10 },
+        server_max_window_bits: if d & 16 != 0 { 15 } else { 12 },
+    });
     let splits: Vec<usize> = (0..input.u8() % 8)
         .map(|_| usize::from(input.u8()))
         .collect();
     let (uri, ..) =
         rtws_core::winrt::socket::parse_ws_uri("ws://127.0.0.1:9/fuzz").expect("a valid URI");
-    let upgrade = handshake::request(&uri, &[], &offered, None);
+    let upgrade = handshake::request(&uri, &[], &offered, deflate.as_ref(), None);
     let head = String::from_utf8_lossy(input.rest()).replace("{ACCEPT}", upgrade.accept());
     let head = head.as_bytes();
 
@@ -58,7 +68,16 @@ pub fn run(data: &[u8]) -> Outcome {
         Ok(Some(n)) => n,
     };
     match handshake::verify(&head[..n], &upgrade) {
-        Ok(protocol) => {
+        Ok(accepted) => {
+            if let Some(agreed) = accepted.deflate {
+                let offer = deflate.expect("permessage-deflate agreed without an offer");
+                assert!(agreed.client_max_window_bits <= offer.client_max_window_bits);
+                assert!(agreed.server_max_window_bits <= offer.server_max_window_bits);
+                assert!((8..=15).contains(&agreed.client_max_window_bits));
+                assert!((8..=15).contains(&agreed.server_max_window_bits));
+                assert!(agreed.client_no_context_takeover || !offer.client_no_context_takeover);
+            }
+            let protocol = accepted.protocol;
             assert!(
                 protocol.is_empty() || offered.contains(&protocol),
                 "accepted subprotocol '{protocol}', offered {offered:?}"

@@ -141,40 +141,62 @@ fn rtws_level(level: log::Level) -> RtwsLogLevel {
     }
 }
 
+/// Hands one record to the host's handler, or to stderr.
+fn emit(level: RtwsLogLevel, target: &str, message: &dyn std::fmt::Display) {
+    if IN_HANDLER.with(Cell::get) {
+        return;
+    }
+    // CALLS first: a set_handler that swaps the handler now waits for this call.
+    // SINK is copied out and not held while the host's code runs (it may set a new
+    // handler).
+    let in_flight = CALLS.read();
+    let handler = SINK.read().handler;
+    match handler {
+        Some((callback, context)) => {
+            let target = c_text(target);
+            let message = c_text(&message.to_string());
+            IN_HANDLER.with(|f| f.set(true));
+            callback(context.0, level, target.as_ptr(), message.as_ptr());
+            IN_HANDLER.with(|f| f.set(false));
+            drop(in_flight);
+        }
+        None => {
+            drop(in_flight);
+            let _ = writeln!(std::io::stderr(), "rtws {level:?} {target}: {message}");
+        }
+    }
+}
+
+/// `rtws_WriteLog`: a host's record, logged like rtws's own (whatever its target).
+pub(crate) fn write(level: RtwsLogLevel, target: &str, message: &str) -> Result<()> {
+    let filter = match level {
+        RtwsLogLevel::Off => {
+            return Err(Error::invalid_arg("a record's level cannot be Off"));
+        }
+        RtwsLogLevel::Error => log::Level::Error,
+        RtwsLogLevel::Warn => log::Level::Warn,
+        RtwsLogLevel::Info => log::Level::Info,
+        RtwsLogLevel::Debug => log::Level::Debug,
+        RtwsLogLevel::Trace => log::Level::Trace,
+    };
+    install();
+    if !INSTALLED.load(Ordering::Acquire) {
+        // Another logger owns the facade: rtws's own records go there, so these do too.
+        log::log!(target: target, filter, "{message}");
+    } else if filter <= log::max_level() {
+        emit(level, target, &message);
+    }
+    Ok(())
+}
+
 impl log::Log for Logger {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
         metadata.target().starts_with("rtws") && metadata.level() <= log::max_level()
     }
 
     fn log(&self, record: &log::Record) {
-        if !self.enabled(record.metadata()) || IN_HANDLER.with(Cell::get) {
-            return;
-        }
-        let level = rtws_level(record.level());
-        // CALLS first: a set_handler that swaps the handler now waits for this call.
-        // SINK is copied out and not held while the host's code runs (it may set a
-        // new handler).
-        let in_flight = CALLS.read();
-        let handler = SINK.read().handler;
-        match handler {
-            Some((callback, context)) => {
-                let target = c_text(record.target());
-                let message = c_text(&record.args().to_string());
-                IN_HANDLER.with(|f| f.set(true));
-                callback(context.0, level, target.as_ptr(), message.as_ptr());
-                IN_HANDLER.with(|f| f.set(false));
-                drop(in_flight);
-            }
-            None => {
-                drop(in_flight);
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "rtws {:?} {}: {}",
-                    level,
-                    record.target(),
-                    record.args()
-                );
-            }
+        if self.enabled(record.metadata()) {
+            emit(rtws_level(record.level()), record.target(), record.args());
         }
     }
 

@@ -17,7 +17,8 @@ use crate::ffi::dispatcher_queue::DispatcherQueue;
 use crate::ffi::handle::Handle;
 use crate::ffi::vector::IVectorChainValidationResult;
 use crate::ffi::{in_str, out, register_context, EventRegistrationToken, RtwsReleaseContext};
-use rtws_core::winrt::socket::Socket;
+use rtws_core::winrt::socket::{Offer, Socket};
+
 use rtws_core::winrt::validation::ServerTrust;
 use rtws_core::winrt::vector::Vector;
 use rtws_types::{ChainValidationResult, SocketSslErrorSeverity};
@@ -36,6 +37,80 @@ pub struct BandwidthStatistics {
     pub InboundBitsPerSecondInstability: u64,
     pub OutboundBandwidthPeaked: bool,
     pub InboundBandwidthPeaked: bool,
+}
+
+/// rtws extension: permessage-deflate (RFC 7692), as the Control offers it and the
+/// Information reports what was agreed. Window bits are 8 to 15 (a window of
+/// 2^bits bytes).
+///
+/// - `Enabled`: offer permessage-deflate (Control; default false); it is in use
+///   (Information).
+/// - `ClientNoContextTakeover`: rtws resets its compressor after every message
+///   (less memory kept, less compression).
+/// - `ServerNoContextTakeover`: the server is asked to reset its compressor after
+///   every message (rtws's decompressor is then reset too).
+/// - `ClientMaxWindowBits`: rtws's compressor window; at 15 (the default) the offer
+///   lets the server choose a smaller one. A server that asks for 8 gets
+///   uncompressed messages (zlib cannot compress with a 256-byte window; the RFC
+///   lets any message go uncompressed).
+/// - `ServerMaxWindowBits`: below 15 (the default), asked of the server.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(non_snake_case)] // WinRT-style member names, as BandwidthStatistics
+pub struct PerMessageDeflateOptions {
+    pub Enabled: bool,
+    pub ClientNoContextTakeover: bool,
+    pub ServerNoContextTakeover: bool,
+    pub ClientMaxWindowBits: u8,
+    pub ServerMaxWindowBits: u8,
+}
+
+impl PerMessageDeflateOptions {
+    fn from_parts(enabled: bool, o: Offer) -> Self {
+        PerMessageDeflateOptions {
+            Enabled: enabled,
+            ClientNoContextTakeover: o.client_no_context_takeover,
+            ServerNoContextTakeover: o.server_no_context_takeover,
+            ClientMaxWindowBits: o.client_max_window_bits,
+            ServerMaxWindowBits: o.server_max_window_bits,
+        }
+    }
+}
+
+/// Control's PerMessageDeflate: the offer, or the defaults with `Enabled` false.
+pub(crate) fn deflate_offer(socket: &Socket, value: *mut PerMessageDeflateOptions) -> Result<()> {
+    let value = out(value, "value")?;
+    let offer = socket.deflate();
+    value.set(PerMessageDeflateOptions::from_parts(
+        offer.is_some(),
+        offer.unwrap_or_default(),
+    ))
+}
+
+pub(crate) fn set_deflate_offer(socket: &Socket, value: PerMessageDeflateOptions) -> Result<()> {
+    socket.set_deflate(value.Enabled.then_some(Offer {
+        client_no_context_takeover: value.ClientNoContextTakeover,
+        server_no_context_takeover: value.ServerNoContextTakeover,
+        client_max_window_bits: value.ClientMaxWindowBits,
+        server_max_window_bits: value.ServerMaxWindowBits,
+    }))
+}
+
+/// Information's PerMessageDeflate: what was agreed (`Enabled` false: not in use).
+pub(crate) fn deflate_agreed(socket: &Socket, value: *mut PerMessageDeflateOptions) -> Result<()> {
+    let value = out(value, "value")?;
+    value.set(match socket.deflate_agreed() {
+        Some(a) => PerMessageDeflateOptions::from_parts(
+            true,
+            Offer {
+                client_no_context_takeover: a.client_no_context_takeover,
+                server_no_context_takeover: a.server_no_context_takeover,
+                client_max_window_bits: a.client_max_window_bits,
+                server_max_window_bits: a.server_max_window_bits,
+            },
+        ),
+        None => PerMessageDeflateOptions::from_parts(false, Offer::default()),
+    })
 }
 
 /// A C event handler as the registration sees it: `handler(context, sender, args)`,

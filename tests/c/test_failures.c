@@ -546,6 +546,29 @@ static void test_handshake_failures(void)
                                WebErrorStatus_ErrorHttpInvalidServerResponse);
         expect_connect_failure(ws, "/garbage", WININET_E_INVALID_SERVER_RESPONSE,
                                WebErrorStatus_ErrorHttpInvalidServerResponse);
+        /* An extension nobody offered (rtws offers none unless asked). */
+        expect_connect_failure(ws, "/extensions?value=permessage-deflate",
+                               E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED, WebErrorStatus_Unknown);
+        CHECK(strstr(rtws_GetLastErrorMessage(), "permessage-deflate") != NULL);
+        /* Asked to offer permessage-deflate: answers beyond the offer fail the connect. */
+        {
+            static const char *beyond[] = {
+                "/extensions?value=x-webkit-deflate-frame",
+                "/extensions?value=permessage-deflate%3B%20server_max_window_bits%3D16",
+                "/extensions?value=permessage-deflate%3B%20client_max_window_bits%3D12",
+                "/extensions?value=permessage-deflate%3B%20foo",
+                "/extensions?value=permessage-deflate%2C%20permessage-deflate",
+            };
+            MessageWebSocketControl *c = tu_control_of(ws);
+            PerMessageDeflateOptions deflate = {true, false, false, 10, 15};
+            CHECK_OK(MessageWebSocketControl_put_PerMessageDeflate(c, deflate));
+            for (size_t i = 0; i < sizeof beyond / sizeof beyond[0]; i++)
+                expect_connect_failure(ws, beyond[i], E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
+                                       WebErrorStatus_Unknown);
+            deflate.Enabled = false;
+            CHECK_OK(MessageWebSocketControl_put_PerMessageDeflate(c, deflate));
+            MessageWebSocketControl_Release(c);
+        }
         for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
             char path[64];
             snprintf(path, sizeof path, "/status?code=%d", statuses[i].code);

@@ -1037,6 +1037,43 @@ static void test_log_env_stderr(void)
 
 /* ---- Bad input ---------------------------------------------------------------------------- */
 
+/* A front end's own records (rtws_WriteLog) go where rtws's go, filtered by the same level. */
+static void on_log_writes(void *context, RtwsLogLevel level, const char *target,
+                          const char *message)
+{
+    on_log(context, level, target, message);
+    /* Dropped: a handler's own writes would recurse. */
+    rtws_WriteLog(RtwsLogLevel_Error, "test", "written inside the handler");
+}
+
+static void test_log_written_by_the_host(void)
+{
+    static log_ctx ctx;
+    log_clear();
+    log_to(on_log_writes, &ctx, RtwsLogLevel_Info);
+    CHECK_OK(rtws_WriteLog(RtwsLogLevel_Warn, "rtws::cpp", "a handler threw: boom"));
+    CHECK_OK(rtws_WriteLog(RtwsLogLevel_Info, NULL, "no target"));
+    CHECK_OK(rtws_WriteLog(RtwsLogLevel_Debug, "myapp", "below the level"));
+    CHECK_HR(rtws_WriteLog(RtwsLogLevel_Off, "myapp", "off"), E_INVALIDARG);
+    CHECK_HR(rtws_WriteLog(42, "myapp", "bad level"), E_INVALIDARG);
+    CHECK_HR(rtws_WriteLog(RtwsLogLevel_Warn, "myapp", NULL), E_POINTER);
+    CHECK_HR(rtws_WriteLog(RtwsLogLevel_Warn, "myapp", "\xff not UTF-8"), E_INVALIDARG);
+    log_off();
+    CHECK(log_count(RtwsLogLevel_Warn, "rtws::cpp", "a handler threw: boom", (char *)NULL) == 1);
+    CHECK(log_count(RtwsLogLevel_Info, "rtws::host", "no target", (char *)NULL) == 1);
+    CHECK(log_count(0, "myapp", (char *)NULL) == 0);
+    CHECK(log_count(0, "test", (char *)NULL) == 0);
+    pthread_mutex_lock(&g_log_lock);
+    CHECK(g_nlog == 2);
+    pthread_mutex_unlock(&g_log_lock);
+    /* With nobody listening, a write is accepted and goes nowhere. */
+    CHECK_OK(rtws_WriteLog(RtwsLogLevel_Error, "myapp", "unheard"));
+    pthread_mutex_lock(&g_log_lock);
+    CHECK(g_nlog == 2);
+    pthread_mutex_unlock(&g_log_lock);
+    log_clear();
+}
+
 static void test_log_bad_input(void)
 {
     static log_ctx ctx;
@@ -1070,6 +1107,7 @@ static const tu_test tests[] = {
     TU_TEST(test_slow_handler_warning),
     TU_TEST(test_log_backpressure),
     TU_TEST(test_log_env_stderr),
+    TU_TEST(test_log_written_by_the_host),
     TU_TEST(test_log_bad_input),
     TU_END,
 };

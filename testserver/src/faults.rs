@@ -49,6 +49,22 @@ pub async fn bad_accept(mut stream: Conn, head: &Head) -> Result<(), Error> {
     Ok(())
 }
 
+/// `/extensions?value=V`: a valid `101` that also names the extension answer `V`
+/// (`Sec-WebSocket-Extensions: V`), then the connection is held (reads discarded) up to
+/// 30 s: how a client checks an answer it did not offer, or one beyond its offer.
+pub async fn extensions(mut stream: Conn, head: &Head, value: &str) -> Result<(), Error> {
+    let key = head.header("sec-websocket-key").unwrap_or("");
+    let resp = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Extensions: {value}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    stream.read_exact(&mut vec![0; head.len]).await?;
+    stream.write_all(resp.as_bytes()).await?;
+    drain(&mut stream, BAD_ACCEPT_HOLD).await;
+    Ok(())
+}
+
 /// `/garbage`: answers the upgrade request with bytes that are not HTTP, then closes (FIN).
 pub async fn garbage(mut stream: Conn, head: &Head) -> Result<(), Error> {
     stream.read_exact(&mut vec![0; head.len]).await?;

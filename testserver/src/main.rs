@@ -73,6 +73,7 @@ Prints `PORT <n>` first. Routes (request path + query; K defaults to 0):
   ?proto=P on any upgrading route: answer subprotocol P (empty: none; default:
                                the client's first offer)
   /badaccept                   101 with a wrong Sec-WebSocket-Accept, hold 30 s
+  /extensions?value=V          a valid 101 with Sec-WebSocket-Extensions: V, hold 30 s
   /garbage                     answer the upgrade with `SSH-2.0-nope`, then close
   /partial?after=K             echo K, then half a binary frame (header says 1000
                                bytes, 500 sent), then silence for 60 s (no reads)
@@ -462,6 +463,10 @@ async fn serve(mut stream: Conn, head: Head) -> Result<(), Error> {
             return Ok(());
         }
         "/badaccept" => return faults::bad_accept(stream, &head).await,
+        "/extensions" => {
+            let value = head.query.get("value").unwrap_or("").to_owned();
+            return faults::extensions(stream, &head, &value).await;
+        }
         "/garbage" => return faults::garbage(stream, &head).await,
         "/auth" => return faults::auth(stream, head).await,
         "/fuzz" => return fuzz::serve(stream, &head).await,

@@ -51,6 +51,21 @@ fn violation(code: u16, what: impl std::fmt::Display) -> Violation {
     Violation { code, message }
 }
 
+/// A compressed message that does not inflate, or inflates to invalid UTF-8 (1007).
+pub fn invalid_payload(what: &str) -> Violation {
+    violation(INVALID_PAYLOAD, what)
+}
+
+/// A message over MaxMessageSize (1009).
+pub fn too_big(size: u64, max: u64) -> Violation {
+    violation(
+        MESSAGE_TOO_BIG,
+        format_args!(
+            "the server sent a message of {size} bytes or more, over MaxMessageSize ({max})"
+        ),
+    )
+}
+
 /// Reads frames from the bytes received so far, handing payload on as it comes.
 pub struct FrameReader {
     /// Payload bytes of the current data frame still to come (`in_frame`).
@@ -68,6 +83,11 @@ pub struct FrameReader {
     /// header, whatever their content: a wrong type is not a bad payload.
     binary_only: bool,
     utf8: Utf8Check,
+    /// permessage-deflate was agreed: RSV1 on a message's first frame is allowed.
+    deflate: bool,
+    /// The latest message is compressed (its first frame had RSV1): its payload
+    /// is checked (UTF-8, size) once inflated, by the caller.
+    compressed: bool,
 }
 
 impl FrameReader {
@@ -84,7 +104,21 @@ impl FrameReader {
             max_message,
             binary_only,
             utf8: Utf8Check::default(),
+            deflate: false,
+            compressed: false,
         }
+    }
+
+    /// permessage-deflate was agreed (RFC 7692): RSV1 marks a compressed message.
+    pub fn with_deflate(mut self) -> Self {
+        self.deflate = true;
+        self
+    }
+
+    /// Whether the latest message (the one whose payload is being handed on, or
+    /// the last one) is compressed.
+    pub fn compressed(&self) -> bool {
+        self.compressed
     }
 
     /// Payload bytes of the current data frame not handed on yet.
@@ -116,7 +150,7 @@ impl FrameReader {
                 self.in_frame = self.remaining > 0;
                 let last = !self.in_frame && self.fin;
                 let kind = self.message.expect("a data frame belongs to a message");
-                if kind == DataKind::Text {
+                if kind == DataKind::Text && !self.compressed {
                     if !self.utf8.feed(&payload) {
                         return Err(violation(INVALID_PAYLOAD, "a text message"));
                     }
@@ -151,10 +185,17 @@ impl FrameReader {
                     "a 64-bit payload length has its most significant bit set",
                 ));
             }
-            if header.rsv {
+            if header.rsv23 || (header.rsv1 && !self.deflate) {
                 return Err(violation(
                     PROTOCOL_ERROR,
-                    "reserved bits set (no extension was negotiated)",
+                    "reserved bits set (no extension was negotiated that defines them)",
+                ));
+            }
+            // RFC 7692 §6: RSV1 only on a data message's first frame.
+            if header.rsv1 && matches!(header.opcode, OP_CONTINUE | 8..) {
+                return Err(violation(
+                    PROTOCOL_ERROR,
+                    "RSV1 set on a control or continuation frame",
                 ));
             }
             if header.masked {
@@ -209,17 +250,15 @@ impl FrameReader {
                     });
                     self.first = true;
                     self.message_len = 0;
+                    self.compressed = header.rsv1;
                 }
             }
             self.message_len = self.message_len.saturating_add(len);
-            if let Some(max) = self.max_message.filter(|max| self.message_len > *max) {
-                return Err(violation(
-                    MESSAGE_TOO_BIG,
-                    format_args!(
-                        "the server sent a message of {} bytes or more, over MaxMessageSize ({max})",
-                        self.message_len
-                    ),
-                ));
+            if let Some(max) = self
+                .max_message
+                .filter(|max| self.message_len > *max && !self.compressed)
+            {
+                return Err(too_big(self.message_len, max));
             }
             buf.advance(header.len_on_wire);
             self.in_frame = true;
@@ -237,8 +276,9 @@ const OP_PING: u8 = 0x9;
 /// A frame header (§5.2) as received, before any rule but the opcode's is checked.
 struct Header {
     fin: bool,
-    /// Any of RSV1-3.
-    rsv: bool,
+    rsv1: bool,
+    /// RSV2 or RSV3: no extension rtws agrees to defines them.
+    rsv23: bool,
     /// 0-2 or 8-10: the others are refused while parsing.
     opcode: u8,
     masked: bool,
@@ -280,7 +320,8 @@ impl Header {
         }
         Ok(Some(Header {
             fin: b0 & 0x80 != 0,
-            rsv: b0 & 0x70 != 0,
+            rsv1: b0 & 0x40 != 0,
+            rsv23: b0 & 0x30 != 0,
             opcode,
             masked,
             len,
@@ -376,11 +417,16 @@ impl Utf8Check {
 /// Appends one masked client frame (§5.3) holding `payload` to `out`: the header
 /// written by hand into one small array, then the payload masked as it is copied.
 pub fn encode(out: &mut Vec<u8>, opcode: OpCode, fin: bool, payload: &[u8]) {
+    encode_with(out, opcode, fin, false, payload);
+}
+
+/// `encode`, with RSV1 (a compressed message's first frame, RFC 7692 §6).
+pub fn encode_with(out: &mut Vec<u8>, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
     // One u32 from the thread's CSPRNG (`[u8; 4]` would draw four).
     let mask = rand::random::<u32>().to_ne_bytes();
     let len = payload.len();
     let mut head = [0u8; 14];
-    head[0] = u8::from(opcode) | if fin { 0x80 } else { 0 };
+    head[0] = u8::from(opcode) | if fin { 0x80 } else { 0 } | if rsv1 { 0x40 } else { 0 };
     // §5.2: the shortest of the 7-bit, 16-bit and 64-bit forms; the mask bit set.
     let n = if len < 126 {
         head[1] = 0x80 | len as u8;
@@ -653,7 +699,7 @@ mod tests {
                             (Ok(None), Ok(None)) => {}
                             (Ok(Some((h, len))), Ok(Some(o))) => {
                                 assert_eq!(o.fin, h.is_final);
-                                assert_eq!(o.rsv, h.rsv1 || h.rsv2 || h.rsv3);
+                                assert_eq!((o.rsv1, o.rsv23), (h.rsv1, h.rsv2 || h.rsv3));
                                 assert_eq!(o.opcode, u8::from(h.opcode));
                                 assert_eq!(o.masked, h.mask.is_some());
                                 assert_eq!(o.len, len);

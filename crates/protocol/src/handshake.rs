@@ -7,6 +7,7 @@
 //! the RFC allows (a `Connection` header listing more tokens than `Upgrade`, a
 //! server declining every offered subprotocol) and leaves extensions unchecked.
 
+use crate::deflate::{Agreed, Offer};
 use tungstenite::handshake::client::generate_key;
 use tungstenite::handshake::derive_accept_key;
 
@@ -20,6 +21,16 @@ pub struct Upgrade {
     pub bytes: Vec<u8>,
     accept: String,
     protocols: Vec<String>,
+    deflate: Option<Offer>,
+}
+
+/// What a response that accepts the upgrade agreed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The subprotocol the server chose ("" for none).
+    pub protocol: String,
+    /// permessage-deflate's parameters, when offered and accepted.
+    pub deflate: Option<Agreed>,
 }
 
 impl Upgrade {
@@ -30,12 +41,14 @@ impl Upgrade {
 }
 
 /// Builds the upgrade request for `uri` (absolute, already checked and normalized):
-/// the handshake's own headers, the subprotocols offered, an `Authorization` value,
-/// then the host's own headers in the order it set them.
+/// the handshake's own headers, the subprotocols offered, permessage-deflate if
+/// offered, an `Authorization` value, then the host's own headers in the order it
+/// set them.
 pub fn request(
     uri: &http::Uri,
     headers: &[(String, String)],
     protocols: &[String],
+    deflate: Option<&Offer>,
     authorization: Option<&str>,
 ) -> Upgrade {
     let key = generate_key();
@@ -54,6 +67,9 @@ pub fn request(
     if !protocols.is_empty() {
         line("Sec-WebSocket-Protocol", &protocols.join(", "));
     }
+    if let Some(offer) = deflate {
+        line("Sec-WebSocket-Extensions", &offer.header_value());
+    }
     if let Some(auth) = authorization {
         line("Authorization", auth);
     }
@@ -70,6 +86,7 @@ pub fn request(
         bytes: text.into_bytes(),
         accept: derive_accept_key(key.as_bytes()),
         protocols: protocols.to_vec(),
+        deflate: deflate.copied(),
     }
 }
 
@@ -116,9 +133,9 @@ pub enum InvalidKind {
     Subprotocol,
 }
 
-/// Checks a complete response head (`head_len` bytes) against the request;
-/// the subprotocol the server chose ("" for none) when it accepts.
-pub fn verify(head: &[u8], upgrade: &Upgrade) -> std::result::Result<String, Refusal> {
+/// Checks a complete response head (`head_len` bytes) against the request; what
+/// was agreed when it accepts.
+pub fn verify(head: &[u8], upgrade: &Upgrade) -> std::result::Result<Accepted, Refusal> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     if !matches!(response.parse(head), Ok(httparse::Status::Complete(_))) {
@@ -158,16 +175,27 @@ pub fn verify(head: &[u8], upgrade: &Upgrade) -> std::result::Result<String, Ref
     {
         return refuse("the 101 response's Sec-WebSocket-Accept does not answer our key");
     }
-    // Step 5: rtws offers no extension, so any is one it did not offer.
-    if let Some(ext) = all("Sec-WebSocket-Extensions").next() {
-        return Err(Refusal::Invalid(Invalid {
+    // Step 5: only an extension rtws offered (permessage-deflate, when asked to),
+    // with parameters within the offer (RFC 7692 §7.1).
+    let extensions: Vec<&[u8]> = all("Sec-WebSocket-Extensions").collect();
+    let deflate = match &upgrade.deflate {
+        Some(offer) => offer.accept(&extensions),
+        None if extensions.is_empty() => Ok(None),
+        None => Err("names an extension, and rtws offered none".to_string()),
+    }
+    .map_err(|why| {
+        Refusal::Invalid(Invalid {
             kind: InvalidKind::Extension,
             message: format!(
-                "the server answered with Sec-WebSocket-Extensions '{}', which rtws did not offer",
-                String::from_utf8_lossy(ext)
+                "the server's Sec-WebSocket-Extensions '{}' {why}",
+                extensions
+                    .iter()
+                    .map(|e| String::from_utf8_lossy(e))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-        }));
-    }
+        })
+    })?;
     // Step 6: at most one subprotocol, one we offered; none means the server declined.
     let mut chosen = all("Sec-WebSocket-Protocol");
     let protocol = match (chosen.next(), chosen.next()) {
@@ -189,7 +217,7 @@ pub fn verify(head: &[u8], upgrade: &Upgrade) -> std::result::Result<String, Ref
             }))
         }
     };
-    Ok(protocol)
+    Ok(Accepted { protocol, deflate })
 }
 
 fn invalid(why: impl std::fmt::Display) -> Invalid {
@@ -215,15 +243,17 @@ mod tests {
     fn offer(protocols: &[&str]) -> Upgrade {
         let uri: http::Uri = "ws://h:81/p?q".parse().unwrap();
         let protocols: Vec<String> = protocols.iter().map(|p| p.to_string()).collect();
-        request(&uri, &[("X-A".into(), "1".into())], &protocols, None)
+        request(&uri, &[("X-A".into(), "1".into())], &protocols, None, None)
     }
 
     /// The subprotocol accepted, or the status code / kind of invalid answer.
     fn verdict(upgrade: &Upgrade, extra: &str) -> std::result::Result<String, Option<InvalidKind>> {
-        verify(&answer(upgrade, extra), upgrade).map_err(|r| match r {
-            Refusal::Status { .. } => None,
-            Refusal::Invalid(e) => Some(e.kind),
-        })
+        verify(&answer(upgrade, extra), upgrade)
+            .map(|a| a.protocol)
+            .map_err(|r| match r {
+                Refusal::Status { .. } => None,
+                Refusal::Invalid(e) => Some(e.kind),
+            })
     }
 
     #[test]
@@ -238,7 +268,8 @@ mod tests {
         assert!(text.ends_with("\r\nX-A: 1\r\n\r\n"));
         let uri: http::Uri = "ws://[::1]/".parse().unwrap();
         let own = [("authorization".to_string(), "Bearer x".to_string())];
-        let text = String::from_utf8(request(&uri, &own, &[], Some("Basic eDp5")).bytes).unwrap();
+        let text =
+            String::from_utf8(request(&uri, &own, &[], None, Some("Basic eDp5")).bytes).unwrap();
         assert!(
             text.starts_with("GET / HTTP/1.1\r\nHost: [::1]\r\n"),
             "{text}"
@@ -259,7 +290,7 @@ mod tests {
             .unwrap()
             .replace("Connection: Upgrade", "Connection: keep-alive, Upgrade");
         assert_eq!(
-            verify(with_list.as_bytes(), &up).ok(),
+            verify(with_list.as_bytes(), &up).ok().map(|a| a.protocol),
             Some(String::new()),
             "a token list"
         );
@@ -288,6 +319,39 @@ mod tests {
                 basic: true
             })
         ));
+    }
+
+    #[test]
+    fn permessage_deflate_is_offered_and_its_answer_checked() {
+        let uri: http::Uri = "ws://h/".parse().unwrap();
+        let asked = Offer {
+            server_max_window_bits: 10,
+            ..Offer::default()
+        };
+        let up = request(&uri, &[], &[], Some(&asked), None);
+        let text = String::from_utf8(up.bytes.clone()).unwrap();
+        assert!(text.contains(
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; \
+             client_max_window_bits\r\n"
+        ));
+        let accepted = verify(
+            &answer(
+                &up,
+                "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9\r\n",
+            ),
+            &up,
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(accepted.deflate.unwrap().server_max_window_bits, 9);
+        assert_eq!(verify(&answer(&up, ""), &up).ok().unwrap().deflate, None);
+        assert_eq!(
+            verdict(
+                &up,
+                "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=11\r\n"
+            ),
+            Err(Some(InvalidKind::Extension))
+        );
     }
 
     #[test]

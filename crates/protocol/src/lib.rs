@@ -7,8 +7,12 @@
 //! - `frames`: reading server frames (every RFC 6455 §5 rule) and writing client
 //!   frames.
 //! - `state`: one connection after the handshake: the close handshake, automatic
-//!   pongs, outgoing fragmentation and its UTF-8 check, the output buffer.
+//!   pongs, outgoing fragmentation and its UTF-8 check, the output buffer, and
+//!   permessage-deflate on the messages when agreed.
+//! - `deflate`: permessage-deflate (RFC 7692): the offer, the answer's check, and
+//!   the per-message compressor and decompressor.
 
+pub mod deflate;
 pub mod frames;
 pub mod handshake;
 pub mod state;

@@ -7,6 +7,7 @@
 //! `read`, writes `output()` and reports what went with `consumed`, and keeps
 //! the time (timeouts are not protocol rules).
 
+use crate::deflate::{Agreed, Deflater, Inflater};
 use crate::frames::{self, FrameReader, Incoming, Utf8Check, Violation};
 use crate::DataKind;
 use bytes::{Bytes, BytesMut};
@@ -78,6 +79,27 @@ pub struct Protocol {
     /// `out_limit`: a peer that pings and never reads gets one pong, not a queue
     /// of them (RFC 6455 §5.5.3 allows answering the most recent only).
     pending_pong: Option<Bytes>,
+    max_message: Option<u64>,
+    /// permessage-deflate, when agreed.
+    deflate: Option<Box<Deflate>>,
+}
+
+/// The state of permessage-deflate on a connection: allocated only when agreed.
+struct Deflate {
+    agreed: Agreed,
+    /// None when our messages go uncompressed (an 8-bit window was asked of us).
+    deflater: Option<Deflater>,
+    inflater: Inflater,
+    /// The outgoing message is being compressed.
+    compressing: bool,
+    /// The compressed form of the frame being queued.
+    scratch: Vec<u8>,
+    /// The compressed message arriving: its kind, whether its first piece is still
+    /// to be handed out, its size so far (inflated) and its UTF-8 check.
+    message: Option<(DataKind, bool, u64, Utf8Check)>,
+    /// The piece of a compressed frame being inflated: its bytes, how many went in,
+    /// and whether it ends the message.
+    input: Option<(Bytes, usize, bool)>,
 }
 
 impl Protocol {
@@ -104,7 +126,29 @@ impl Protocol {
             peer_close: None,
             failure: None,
             pending_pong: None,
+            max_message,
+            deflate: None,
         }
+    }
+
+    /// permessage-deflate was agreed with these parameters (RFC 7692).
+    pub fn with_deflate(mut self, agreed: Agreed) -> Self {
+        self.reader = self.reader.with_deflate();
+        self.deflate = Some(Box::new(Deflate {
+            agreed,
+            deflater: Deflater::new(&agreed),
+            inflater: Inflater::new(&agreed),
+            compressing: false,
+            scratch: Vec::new(),
+            message: None,
+            input: None,
+        }));
+        self
+    }
+
+    /// The permessage-deflate parameters in force, if it was agreed.
+    pub fn deflate(&self) -> Option<Agreed> {
+        self.deflate.as_ref().map(|d| d.agreed)
     }
 
     // ----- Receiving ---------------------------------------------------------
@@ -114,6 +158,9 @@ impl Protocol {
     /// close frame or a violation (reading is over then).
     pub fn read(&mut self, buf: &mut BytesMut) -> Option<Event> {
         while self.reading() {
+            if let Some(event) = self.inflate_next() {
+                return Some(event);
+            }
             match self.reader.next(buf) {
                 Ok(None) => return None,
                 Ok(Some(Incoming::Data {
@@ -121,14 +168,22 @@ impl Protocol {
                     first,
                     last,
                     payload,
-                })) => {
-                    return Some(Event::Data {
-                        kind,
-                        first,
-                        last,
-                        payload,
-                    })
-                }
+                })) => match self.deflate.as_mut() {
+                    Some(d) if self.reader.compressed() => {
+                        if first {
+                            d.message = Some((kind, true, 0, Utf8Check::default()));
+                        }
+                        d.input = Some((payload, 0, last));
+                    }
+                    _ => {
+                        return Some(Event::Data {
+                            kind,
+                            first,
+                            last,
+                            payload,
+                        })
+                    }
+                },
                 Ok(Some(Incoming::Ping(payload))) => self.on_ping(payload),
                 Ok(Some(Incoming::Pong)) => {}
                 Ok(Some(Incoming::Close(frame))) => {
@@ -137,16 +192,69 @@ impl Protocol {
                     self.peer_close = Some(frame.unwrap_or((NO_STATUS_RECEIVED, String::new())));
                     return Some(Event::PeerClosed);
                 }
-                Err(v) => {
-                    // Our close frame names why (§7.4.1); the connection ends once
-                    // it is written, without waiting for a reply.
-                    self.send_close(Some((v.code, "")));
-                    self.failure = Some(v);
-                    return Some(Event::Violation);
-                }
+                Err(v) => return Some(self.violated(v)),
             }
         }
         None
+    }
+
+    /// Our close frame names why (§7.4.1); the connection ends once it is written,
+    /// without waiting for a reply.
+    fn violated(&mut self, v: Violation) -> Event {
+        self.send_close(Some((v.code, "")));
+        self.failure = Some(v);
+        Event::Violation
+    }
+
+    /// The next piece of the compressed message being inflated, if its input
+    /// holds one: at most `crate::deflate::PIECE` bytes, so a small frame that inflates
+    /// to far more is handed out (and checked against MaxMessageSize) piece by
+    /// piece, never held whole.
+    fn inflate_next(&mut self) -> Option<Event> {
+        let d = self.deflate.as_mut()?;
+        let (input, taken, last) = d.input.as_mut()?;
+        let mut out = Vec::new();
+        let (used, done) = match d.inflater.inflate(&input[*taken..], *last, &mut out) {
+            Ok(r) => r,
+            Err(why) => return Some(self.violated(frames::invalid_payload(&why))),
+        };
+        *taken += used;
+        let message_end = done && *last;
+        if done {
+            d.input = None;
+        }
+        let (kind, _, size, utf8) = d.message.as_mut().expect("a compressed message");
+        *size += out.len() as u64;
+        let size = *size;
+        let bad_text =
+            *kind == DataKind::Text && !(utf8.feed(&out) && (!message_end || utf8.finish()));
+        if let Some(max) = self.max_message.filter(|max| size > *max) {
+            return Some(self.violated(frames::too_big(size, max)));
+        }
+        if bad_text {
+            return Some(self.violated(frames::invalid_payload("a compressed text message")));
+        }
+        let d = self.deflate.as_mut().expect("checked above");
+        let (kind, first, _, _) = d.message.as_mut().expect("a compressed message");
+        if out.is_empty() && !message_end {
+            return None; // this piece of input made no output yet: read on
+        }
+        let event = Event::Data {
+            kind: *kind,
+            first: std::mem::take(first),
+            last: message_end,
+            payload: Bytes::from(out),
+        };
+        if message_end {
+            d.message = None;
+        }
+        Some(event)
+    }
+
+    /// A compressed message is being inflated: more of it may come out of `read`
+    /// without another byte from the network.
+    pub fn inflating(&self) -> bool {
+        self.deflate.as_ref().is_some_and(|d| d.input.is_some())
     }
 
     /// Reading goes on: no close frame from the peer, no violation.
@@ -228,7 +336,25 @@ impl Protocol {
             }
             self.outgoing_utf8 = checked;
         }
-        self.queue(frames::data_opcode(self.outgoing_kind, first), fin, payload);
+        let opcode = frames::data_opcode(self.outgoing_kind, first);
+        match self.deflate.as_mut() {
+            Some(d) if d.deflater.is_some() => {
+                if first {
+                    d.compressing = true;
+                }
+                let mut compressed = std::mem::take(&mut d.scratch);
+                compressed.clear();
+                d.deflater
+                    .as_mut()
+                    .expect("checked")
+                    .compress(payload, fin, &mut compressed);
+                self.queue_with(opcode, fin, first, &compressed);
+                if let Some(d) = self.deflate.as_mut() {
+                    d.scratch = compressed;
+                }
+            }
+            _ => self.queue(opcode, fin, payload),
+        }
         self.sending_fragments = !fin;
         Ok(self.queued)
     }
@@ -264,8 +390,12 @@ impl Protocol {
     }
 
     fn queue(&mut self, opcode: frames::OpCode, fin: bool, payload: &[u8]) {
+        self.queue_with(opcode, fin, false, payload);
+    }
+
+    fn queue_with(&mut self, opcode: frames::OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
         let before = self.out.len();
-        frames::encode(&mut self.out, opcode, fin, payload);
+        frames::encode_with(&mut self.out, opcode, fin, rsv1, payload);
         self.queued += (self.out.len() - before) as u64;
     }
 
@@ -304,6 +434,9 @@ impl Protocol {
     pub fn release_output(&mut self) {
         if self.unwritten() == 0 {
             self.out = Vec::new();
+        }
+        if let Some(d) = self.deflate.as_mut() {
+            d.scratch = Vec::new();
         }
     }
 

@@ -705,7 +705,7 @@ fn violation_messages() {
             frame(FIN | 0x40 | BINARY, b""),
             ANY,
             1002,
-            proto("reserved bits set (no extension was negotiated)"),
+            proto("reserved bits set (no extension was negotiated that defines them)"),
         ),
         (masked, ANY, 1002, proto("a server frame was masked")),
         (

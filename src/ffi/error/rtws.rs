@@ -5,7 +5,7 @@
 //! TLS connectors, the slow-handler threshold), `rtws_types`.
 
 use crate::ffi::log;
-use crate::ffi::{call, handle, in_enum, last_error_ptr};
+use crate::ffi::{call, handle, in_enum, in_str, last_error_ptr};
 use rtws_core::winrt::{events, runtime};
 use rtws_types::{Error, Result, RtwsLogLevel, HRESULT};
 use std::ffi::{c_char, c_void};
@@ -111,6 +111,36 @@ pub extern "C" fn rtws_SetLogHandler(
     call(|| {
         let level = in_enum(level, "RtwsLogLevel", RtwsLogLevel::from_i32)?;
         log::set_handler(handler, context, level)
+    })
+}
+
+/// rtws extension: writes a record to rtws's log, where rtws's own records go (the
+/// handler of `rtws_SetLogHandler`, or stderr under `RTWS_LOG`), if `level` is
+/// logged: for front ends and bindings over the C ABI, so their reports (the C++
+/// projection's: an exception a handler threw) reach the host with rtws's.
+/// `target` names the writer ("rtws::cpp"; NULL: "rtws::host"); `message` is UTF-8
+/// (both copied). What a log handler writes this way is dropped (no recursion).
+///
+/// Any thread. Returns `S_OK`; `E_POINTER` (NULL `message`); `E_INVALIDARG`
+/// (`level` is Off or not an `RtwsLogLevel`, a string not UTF-8).
+///
+/// ```c
+/// rtws_WriteLog(RtwsLogLevel_Warn, "myapp", "the server sent an unknown command");
+/// ```
+#[no_mangle]
+pub extern "C" fn rtws_WriteLog(
+    level: i32,
+    target: *const c_char,
+    message: *const c_char,
+) -> HRESULT {
+    call(|| {
+        let level = in_enum(level, "RtwsLogLevel", RtwsLogLevel::from_i32)?;
+        let target = if target.is_null() {
+            "rtws::host"
+        } else {
+            in_str(target, "target")?
+        };
+        log::write(level, target, in_str(message, "message")?)
     })
 }
 

@@ -14,7 +14,7 @@ use crate::ffi::certificate::Certificate;
 use crate::ffi::credential::PasswordCredential;
 use crate::ffi::handle::Handle;
 use crate::ffi::vector::{IVectorChainValidationResult, IVectorString};
-use crate::ffi::websocket;
+use crate::ffi::websocket::{self, PerMessageDeflateOptions};
 use crate::ffi::{call, call_count, in_enum, in_str, out, TimeSpan};
 use rtws_core::winrt::message_websocket as core;
 use rtws_core::winrt::socket::Socket;
@@ -461,4 +461,36 @@ pub extern "C" fn MessageWebSocketControl_put_ClientCertificate(
     value: *mut Certificate,
 ) -> HRESULT {
     call(|| websocket::set_client_certificate(&*control(this)?, value))
+}
+
+/// rtws extension: `PerMessageDeflate`, the permessage-deflate (RFC 7692) offer
+/// (see `PerMessageDeflateOptions`; `Enabled` false, the default: not offered).
+/// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_get_PerMessageDeflate(
+    this: *mut MessageWebSocketControl,
+    value: *mut PerMessageDeflateOptions,
+) -> HRESULT {
+    call(|| websocket::deflate_offer(&*control(this)?, value))
+}
+
+/// rtws extension: sets `PerMessageDeflate`. With `Enabled`, ConnectAsync offers
+/// permessage-deflate; a server that accepts gets compressed messages and may send
+/// them, a server that declines gets none, and one whose answer goes beyond the
+/// offer (a parameter not allowed, a window over the one asked for) fails the
+/// connect with `E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED`. MaxMessageSize applies to the
+/// decompressed size. Before ConnectAsync only. Returns `S_OK`; `E_INVALIDARG`
+/// (window bits outside 8..15 with `Enabled`); `E_ILLEGAL_METHOD_CALL` (after
+/// ConnectAsync); `RO_E_CLOSED`.
+///
+/// ```c
+/// PerMessageDeflateOptions deflate = { true, false, false, 15, 15 };
+/// MessageWebSocketControl_put_PerMessageDeflate(control, deflate);
+/// ```
+#[no_mangle]
+pub extern "C" fn MessageWebSocketControl_put_PerMessageDeflate(
+    this: *mut MessageWebSocketControl,
+    value: PerMessageDeflateOptions,
+) -> HRESULT {
+    call(|| websocket::set_deflate_offer(&*control(this)?, value))
 }

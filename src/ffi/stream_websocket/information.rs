@@ -12,7 +12,7 @@
 use crate::ffi::certificate::{Certificate, IVectorViewCertificate};
 use crate::ffi::handle::Handle;
 use crate::ffi::vector::IVectorChainValidationResult;
-use crate::ffi::websocket::{self, BandwidthStatistics};
+use crate::ffi::websocket::{self, BandwidthStatistics, PerMessageDeflateOptions};
 use crate::ffi::{call, call_count, out};
 use rtws_core::winrt::stream_websocket as core;
 use rtws_types::SocketSslErrorSeverity;
@@ -150,4 +150,15 @@ pub extern "C" fn StreamWebSocketInformation_get_ServerIntermediateCertificates(
             value,
         )
     })
+}
+
+/// rtws extension: `PerMessageDeflate`: the permessage-deflate parameters the
+/// connect agreed (`Enabled` false: not offered, declined by the server, or not
+/// connected yet). Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`.
+#[no_mangle]
+pub extern "C" fn StreamWebSocketInformation_get_PerMessageDeflate(
+    this: *mut StreamWebSocketInformation,
+    value: *mut PerMessageDeflateOptions,
+) -> HRESULT {
+    call(|| websocket::deflate_agreed(&StreamWebSocketInformation::get(this)?.0, value))
 }

@@ -13,6 +13,7 @@ use crate::net::tls::{self, PeerChain, TlsSettings};
 use crate::net::traffic::Traffic;
 use crate::net::wire::{self, Io, Wire};
 use bytes::BytesMut;
+use rtws_protocol::deflate::{Agreed, Offer};
 use rtws_protocol::handshake::{self, Refusal};
 use rtws_types::*;
 use std::future::Future;
@@ -31,6 +32,8 @@ pub struct Target {
     pub port: u16,
     pub headers: Vec<(String, String)>,
     pub protocols: Vec<String>,
+    /// permessage-deflate, when the host asked to offer it (an rtws extension).
+    pub deflate: Option<Offer>,
     pub send_buffer_size: Option<u32>,
     pub no_delay: bool,
     /// `wss:`: the TLS settings (Control, frozen at connect).
@@ -91,6 +94,8 @@ pub struct Established {
     pub trust: Option<PeerChain>,
     pub traffic: Arc<Traffic>,
     pub protocol: String,
+    /// permessage-deflate's parameters, when offered and accepted.
+    pub deflate: Option<Agreed>,
     pub local_address: String,
 }
 
@@ -230,6 +235,7 @@ async fn handshake(
         &target.uri,
         &target.headers,
         &target.protocols,
+        target.deflate.as_ref(),
         authorization,
     );
     let (io, trust) = match &target.tls {
@@ -310,8 +316,8 @@ async fn handshake(
                 "the server did not complete the WebSocket handshake in time",
             )
         })??;
-    let protocol = match handshake::verify(&head, &upgrade) {
-        Ok(protocol) => protocol,
+    let accepted = match handshake::verify(&head, &upgrade) {
+        Ok(accepted) => accepted,
         Err(Refusal::Invalid(e)) => return Err(protocol_errors::invalid_response(e).into()),
         Err(Refusal::Status { code, basic }) => {
             let e = Error::new(
@@ -329,7 +335,8 @@ async fn handshake(
         // Every byte after the response head is still in the wire's buffer.
         wire,
         trust,
-        protocol,
+        protocol: accepted.protocol,
+        deflate: accepted.deflate,
         local_address,
         traffic,
     })

@@ -16,6 +16,7 @@ use crate::session::connect::Timing;
 use crate::session::queue::Receiver;
 use crate::session::report::{Completion, Delivery, Ending, Events, Payload};
 use bytes::BytesMut;
+use rtws_protocol::deflate::Agreed;
 use rtws_protocol::state::{Closure, Event, Protocol, SendError, ABNORMAL_CLOSURE};
 use rtws_protocol::DataKind;
 use rtws_types::*;
@@ -162,6 +163,7 @@ impl Connection {
         delivery: Delivery,
         commands: Receiver<Command>,
         timing: Timing,
+        deflate: Option<Agreed>,
     ) -> Self {
         let pong_timer = (!timing.pong_interval.is_zero()).then(|| {
             let start = tokio::time::Instant::now() + timing.pong_interval;
@@ -173,6 +175,10 @@ impl Connection {
             Delivery::Messages(max) | Delivery::Pieces(max) => (*max, false),
             Delivery::Stream(_) => (None, true),
         };
+        let mut protocol = Protocol::new(max_message, binary_only, wire.written(), OUT_LIMIT);
+        if let Some(agreed) = deflate {
+            protocol = protocol.with_deflate(agreed);
+        }
         Connection {
             timing,
             send_stall: StallTimer::default(),
@@ -183,7 +189,7 @@ impl Connection {
             socket,
             closed_by_us: false,
             events,
-            protocol: Protocol::new(max_message, binary_only, wire.written(), OUT_LIMIT),
+            protocol,
             wire,
             delivery,
             assembling: BytesMut::new(),
@@ -389,7 +395,11 @@ impl Connection {
             } else if self.protocol.reading() {
                 // Events the host has not run yet hold the next one back, even when
                 // its bytes are here already: the backlog's bound is per event.
-                let event = if self.events.poll_room(cx) {
+                // Inflating makes input without reading the network: a stream's
+                // buffer must have room for it too (a bomb stays in the decompressor).
+                let room =
+                    self.events.poll_room(cx) && (!self.protocol.inflating() || self.sink_room(cx));
+                let event = if room {
                     self.protocol.read(&mut self.wire.buf)
                 } else {
                     read_pending = true;

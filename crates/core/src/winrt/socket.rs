@@ -22,6 +22,8 @@ use crate::winrt::vector::{StringVector, Vector};
 use bytes::{Bytes, BytesMut};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::{Mutex, RwLock};
+// The permessage-deflate parameters of the Control and Information (the ffi names them).
+pub use rtws_protocol::deflate::{Agreed, Offer};
 use rtws_protocol::DataKind;
 use rtws_types::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -57,6 +59,8 @@ enum State {
 struct Settings {
     max_message_size: u32,
     no_delay: bool,
+    /// rtws extension: offer permessage-deflate with these parameters.
+    deflate: Option<Offer>,
     receive_mode: MessageWebSocketReceiveMode,
     send_buffer_size: Option<u32>,
     headers: Vec<(String, String)>,
@@ -81,6 +85,8 @@ pub struct Socket {
     state: Mutex<State>,
     attempts: AtomicU64,
     protocol: OnceCell<String>,
+    /// What permessage-deflate the connect agreed (None inside: not in use).
+    deflate_agreed: OnceCell<Option<Agreed>>,
     local_address: OnceCell<String>,
     /// The unsolicited pong interval of the established connection.
     actual_pong: OnceCell<std::time::Duration>,
@@ -180,6 +186,7 @@ impl Socket {
             settings: Mutex::new(Settings {
                 max_message_size: u32::MAX,
                 no_delay: true,
+                deflate: None,
                 receive_mode: MessageWebSocketReceiveMode::FullMessage,
                 send_buffer_size: None,
                 headers: Vec::new(),
@@ -196,6 +203,7 @@ impl Socket {
             state: Mutex::new(State::Created),
             attempts: AtomicU64::new(0),
             protocol: OnceCell::new(),
+            deflate_agreed: OnceCell::new(),
             local_address: OnceCell::new(),
             actual_pong: OnceCell::new(),
             traffic: OnceCell::new(),
@@ -357,6 +365,18 @@ impl Socket {
     pub fn set_receive_mode(&self, v: MessageWebSocketReceiveMode) -> Result<()> {
         self.edit_settings(|s| s.receive_mode = v)
     }
+    /// rtws extension: the permessage-deflate offer (None: not offered, the default).
+    pub fn deflate(&self) -> Option<Offer> {
+        self.settings.lock().deflate
+    }
+    pub fn set_deflate(&self, offer: Option<Offer>) -> Result<()> {
+        if offer.is_some_and(|o| !o.is_valid()) {
+            return Err(Error::invalid_arg(
+                "permessage-deflate window bits must be 8 to 15",
+            ));
+        }
+        self.edit_settings(|s| s.deflate = offer)
+    }
     pub fn no_delay(&self) -> bool {
         self.settings.lock().no_delay
     }
@@ -478,6 +498,11 @@ impl Socket {
     pub fn protocol(&self) -> &str {
         self.protocol.get().map_or("", String::as_str)
     }
+    /// permessage-deflate's parameters in force; None before connect, or when it
+    /// was not offered or the server declined.
+    pub fn deflate_agreed(&self) -> Option<Agreed> {
+        self.deflate_agreed.get().copied().flatten()
+    }
     /// The local IP address of the connection; empty before connect.
     pub fn local_address(&self) -> &str {
         self.local_address.get().map_or("", String::as_str)
@@ -528,6 +553,7 @@ impl Socket {
                 port,
                 headers: s.headers.clone(),
                 protocols: self.protocols.to_vec(),
+                deflate: s.deflate,
                 send_buffer_size: s.send_buffer_size,
                 no_delay: s.no_delay,
                 tls: secure.then(|| TlsSettings {
@@ -895,6 +921,7 @@ async fn connect_task(
                 inbound.set_connected(true);
             }
             let _ = socket.protocol.set(est.protocol);
+            let _ = socket.deflate_agreed.set(est.deflate);
             let _ = socket.local_address.set(est.local_address);
             let _ = socket.actual_pong.set(timing.pong_interval);
             let _ = socket.traffic.set(est.traffic.clone());
@@ -912,7 +939,9 @@ async fn connect_task(
             // A task of its own: this one is sized for the handshake's futures
             // (~5 KiB), the connection needs a fraction of that for its lifetime.
             let id = socket.id;
-            tokio::spawn(Connection::new(id, socket, est.wire, delivery, rx, timing).run());
+            tokio::spawn(
+                Connection::new(id, socket, est.wire, delivery, rx, timing, est.deflate).run(),
+            );
         }
     }
 }
@@ -976,7 +1005,7 @@ mod tests {
     /// parse_ws_uri accepted: its request-target and Host header.
     fn request_of(uri: &str) -> (String, String) {
         let uri = parse_ws_uri(uri).unwrap().0;
-        let bytes = rtws_protocol::handshake::request(&uri, &[], &[], None).bytes;
+        let bytes = rtws_protocol::handshake::request(&uri, &[], &[], None, None).bytes;
         let text = String::from_utf8(bytes).unwrap();
         let mut lines = text.lines();
         let target = lines.next().unwrap().split(' ').nth(1).unwrap().to_owned();

@@ -305,7 +305,12 @@ pub struct ClientFrame {
 /// rtws or tungstenite), checking what a server would: every frame masked, the
 /// shortest length encoding, no reserved bits, control frames whole and ≤ 125.
 /// Panics on anything else, and on a frame cut short.
-pub fn decode_client(mut bytes: &[u8]) -> Vec<ClientFrame> {
+pub fn decode_client(bytes: &[u8]) -> Vec<ClientFrame> {
+    decode_client_with(bytes, 0)
+}
+
+/// `decode_client`, with the RSV bits in `allowed` accepted (an extension's).
+pub fn decode_client_with(mut bytes: &[u8], allowed: u8) -> Vec<ClientFrame> {
     let mut frames = Vec::new();
     while !bytes.is_empty() {
         assert!(bytes.len() >= 2, "a frame header cut short");
@@ -347,7 +352,7 @@ pub fn decode_client(mut bytes: &[u8]) -> Vec<ClientFrame> {
             mask,
             payload,
         };
-        assert_eq!(f.rsv, 0, "reserved bits in a client frame");
+        assert_eq!(f.rsv & !allowed, 0, "reserved bits in a client frame");
         if f.opcode >= 8 {
             assert!(f.fin, "a fragmented control frame");
             assert!(f.payload.len() <= 125, "a control frame over 125 bytes");
