@@ -11,9 +11,10 @@
  * ws.MessageReceived(auto_revoke, handler) returns an event_revoker that removes it when
  * destroyed and does nothing if the socket is already gone. Handlers run on an rtws I/O
  * thread, one at a time per socket, in wire order (on the DispatcherQueue's thread for a
- * socket bound to one); the `sender` and `args` they get are valid for as long as the
- * handler keeps them (they hold references). An exception a handler throws is printed to
- * stderr with the event's name, and the event goes on.
+ * socket bound to one); the `sender` and `args` they get are lent for the call (no
+ * reference is taken per event): a copy the handler keeps takes its own, and stays valid
+ * after it returns. An exception a handler throws is written to
+ * rtws's log (Error, target "rtws::cpp") with the event's name, and the event goes on.
  */
 #ifndef RTWS_CPP_WINDOWS_NETWORKING_SOCKETS_H
 #define RTWS_CPP_WINDOWS_NETWORKING_SOCKETS_H

@@ -3,7 +3,7 @@
  * ThreadPool_RunAsync). The work item runs once on a library pool thread, not an I/O thread:
  * it may block (a get() there is allowed). The returned IAsyncAction completes when it
  * returns; Cancel makes it Canceled at once (the work still runs: it may look at
- * operation.Status() to stop early). An exception it lets out is printed to stderr.
+ * operation.Status() to stop early). An exception it lets out goes to rtws's log.
  */
 #ifndef RTWS_CPP_WINDOWS_SYSTEM_THREADING_H
 #define RTWS_CPP_WINDOWS_SYSTEM_THREADING_H

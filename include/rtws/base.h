@@ -15,7 +15,9 @@
  * callbacks run: on an rtws I/O thread, or, for a socket bound to a DispatcherQueue, on the
  * thread that runs the queue; at once on the calling thread when an operation had already
  * finished. A handler must return quickly (it holds its socket's I/O); its exceptions never
- * reach the library: they are printed to stderr with the event's name, and the event goes on.
+ * reach the library: they are written to rtws's log (Error, target "rtws::cpp": the host's
+ * rtws_SetLogHandler, or stderr with RTWS_LOG=error) with the event's name, and the event
+ * goes on.
  */
 #ifndef RTWS_CPP_BASE_H
 #define RTWS_CPP_BASE_H
@@ -65,14 +67,12 @@ namespace rtws
 {
     using byte = uint8_t;
     using hresult = HRESULT;
-
-    class hstring;
-    [[noreturn]] void throw_hresult(hresult code, hstring const& message);
 }
 
 namespace rtws::impl
 {
-    // The one HRESULT the projection makes itself: a string that is not Unicode text.
+    // Throws hresult_invalid_argument for a string that is not Unicode text (defined below,
+    // once the exception classes are).
     [[noreturn]] void throw_invalid_text(char const* why);
 
     // UTF-32 -> UTF-8. A high surrogate followed by a low one is taken as the pair it is
@@ -440,12 +440,19 @@ namespace rtws::impl
         return {};
     }
 
-    // Reports an exception that a handler let out: the library must not see it. rtws has no
-    // C function to write a log record, so it goes to stderr.
+    // Reports an exception that a handler let out (the library must not see it) through
+    // rtws's log, at Error level (target "rtws::cpp"): to the host's log handler, or stderr
+    // under RTWS_LOG. A text the log refuses (not UTF-8) goes to stderr instead.
     inline void report_handler_exception(char const* event) noexcept
     {
-        std::fprintf(stderr, "rtws: a %s handler threw 0x%08X: %s (the event goes on)\n", event,
-                     static_cast<unsigned>(to_hresult()), exception_message().c_str());
+        std::string const what = exception_message();
+        char text[512];
+        std::snprintf(text, sizeof text, "a %s handler threw 0x%08X: %s (the event goes on)", event,
+                      static_cast<unsigned>(to_hresult()), what.c_str());
+        if (abi::rtws_WriteLog(abi::RtwsLogLevel_Error, "rtws::cpp", text) < 0)
+        {
+            std::fprintf(stderr, "rtws::cpp: %s\n", text);
+        }
     }
 
     // AddRef/Release of each C handle type.

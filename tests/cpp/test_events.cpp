@@ -142,8 +142,21 @@ namespace
         CHECK(calls.value() == 1);
     }
 
+    // The records rtws's log gets from the projection (target "rtws::cpp").
+    std::mutex log_lock;
+    std::vector<std::string> cpp_records;
+    void on_log(void*, abi::RtwsLogLevel level, char const* target, char const* message)
+    {
+        if (std::string(target) == "rtws::cpp" && level == abi::RtwsLogLevel_Error)
+        {
+            std::lock_guard guard(log_lock);
+            cpp_records.emplace_back(message);
+        }
+    }
+
     void test_throwing_handler()
     {
+        CHECK(abi::rtws_SetLogHandler(&on_log, nullptr, abi::RtwsLogLevel_Error) == S_OK);
         cpptest::signal after;
         MessageWebSocket ws = connected_socket();
         // Each exception is reported (stderr) and the event goes on to the next handler.
@@ -159,6 +172,24 @@ namespace
         IAsyncAction delay = [] () -> IAsyncAction { co_await 1ms; }();
         delay.Completed([](IAsyncAction const&, AsyncStatus) { throw hresult_error(E_FAIL); });
         CHECK(delay.wait_for(5s) == AsyncStatus::Completed);
+        // Each went to rtws's log, with the event's name, the HRESULT and the message (the
+        // Completed handler's maybe still on its way: Wait returns as the operation ends).
+        ws = nullptr;  // no handler runs any more
+        auto records = [] {
+            std::lock_guard guard(log_lock);
+            return cpp_records.size();
+        };
+        for (int i = 0; i < 500 && records() < 7; ++i)
+        {
+            std::this_thread::sleep_for(10ms);
+        }
+        abi::rtws_SetLogHandler(nullptr, nullptr, abi::RtwsLogLevel_Off);
+        std::lock_guard guard(log_lock);
+        CHECK(cpp_records.size() == 7);
+        CHECK(!cpp_records.empty()
+              && cpp_records[0] == "a MessageReceived handler threw 0x8000000E: thrown by a test handler (the event goes on)");
+        CHECK(cpp_records.size() > 1 && cpp_records[1].find("std::runtime_error from a test handler") != std::string::npos);
+        CHECK(cpp_records.back().find("a Completed handler threw 0x80004005") == 0);
     }
 
     void test_closed_sender_and_args()
