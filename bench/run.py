@@ -24,6 +24,7 @@ no performance threshold is asserted, timing on CI machines is too noisy).
 
 import argparse
 import datetime
+import glob
 import json
 import math
 import os
@@ -74,6 +75,15 @@ RTWS_METRICS = {
     "wss-connections": ["wss_connections_per_s", "wss_connection_rss_KiB"],
     "wss-bulk": ["wss_bulk_MB_per_s", "wss_bulk_peak_rss_MiB"],
 }
+
+
+# The C++ client (bench_cpp.cpp: bench_rtws's handler variants through the C++ projection)
+# owes these, in the groups that have them; it is compared with "rtws T=1" in its own table.
+CPP_METRICS = {
+    "latency": [f"latency_handler_{s}" for s in ("p50_us", "p99_us", "mean_us")],
+    "pipelined": ["pipelined_msgs_per_s"],
+}
+CPP_CLIENT = "rtws C++ T=1"
 
 
 def metrics(table, group, mode):
@@ -180,6 +190,8 @@ def parse_args():
     p.add_argument("--quick", action="store_true", help="small counts (CI smoke, < 60 s)")
     p.add_argument("--reps", type=int, default=3, help="repetitions per client (median)")
     p.add_argument("--bench-exe", help="bench_rtws binary (default: build target/bench/bench_rtws)")
+    p.add_argument("--cpp-exe", help="bench_cpp binary (default: build target/bench/bench_cpp)")
+    p.add_argument("--no-cpp", action="store_true", help="skip the C++ projection's client")
     p.add_argument("--server", default=os.path.join(RELEASE, "rtws-testserver"))
     p.add_argument("--raw", default=os.path.join(RELEASE, "rtws-bench-raw"))
     p.add_argument("--md", help="also write the markdown report to this file")
@@ -201,21 +213,25 @@ def parse_args():
     return a
 
 
-def build_bench_exe():
-    src = os.path.join(ROOT, "bench", "bench_rtws.c")
+def build_bench_exe(cpp=False):
+    name = "bench_cpp" if cpp else "bench_rtws"
+    src = os.path.join(ROOT, "bench", name + (".cpp" if cpp else ".c"))
     lib = os.path.join(RELEASE, "librtws.so")
     out_dir = os.path.join(ROOT, "target", "bench")
-    exe = os.path.join(out_dir, "bench_rtws")
+    exe = os.path.join(out_dir, name)
     if not os.path.exists(lib):
         sys.exit(f"run.py: {lib} is missing: cargo build --release -p rtws first")
-    if os.path.exists(exe) and os.path.getmtime(exe) >= max(os.path.getmtime(src),
-                                                             os.path.getmtime(lib)):
+    # bench_cpp also depends on the C++ headers.
+    deps = [src, lib] + (glob.glob(os.path.join(ROOT, "include", "rtws", "*.h")) if cpp else [])
+    if os.path.exists(exe) and os.path.getmtime(exe) >= max(map(os.path.getmtime, deps)):
         return exe
-    cc = shutil.which("gcc") or shutil.which("cc")
+    cc = (shutil.which("g++") or shutil.which("c++")) if cpp else (shutil.which("gcc") or shutil.which("cc"))
     if not cc:
-        sys.exit("run.py: no C compiler to build bench_rtws.c; pass --bench-exe")
+        sys.exit(f"run.py: no compiler to build {os.path.basename(src)}; pass "
+                 f"{'--cpp-exe' if cpp else '--bench-exe'}")
     os.makedirs(out_dir, exist_ok=True)
-    cmd = [cc, "-O2", "-std=c11", "-Wall", "-I", os.path.join(ROOT, "include"), src, "-o", exe,
+    std = "-std=c++20" if cpp else "-std=c11"
+    cmd = [cc, "-O2", std, "-Wall", "-I", os.path.join(ROOT, "include"), src, "-o", exe,
            "-L", RELEASE, "-lrtws", "-lpthread", "-lm", f"-Wl,-rpath,{RELEASE}"]
     log("building:", " ".join(cmd))
     subprocess.run(cmd, check=True, timeout=120)
@@ -314,7 +330,11 @@ def main():
     except OSError:
         a.load_before = "?"
     bench_exe = a.bench_exe or build_bench_exe()
-    for path, what in ((bench_exe, "--bench-exe"), (a.server, "--server"), (a.raw, "--raw")):
+    cpp_exe = None if a.no_cpp else (a.cpp_exe or build_bench_exe(cpp=True))
+    exes = [(bench_exe, "--bench-exe"), (a.server, "--server"), (a.raw, "--raw")]
+    if cpp_exe:
+        exes.append((cpp_exe, "--cpp-exe"))
+    for path, what in exes:
         if not os.access(path, os.X_OK):
             sys.exit(f"run.py: {what} {path} is not an executable; build it first "
                      "(cargo build --release -p rtws -p rtws-testserver -p rtws-bench-raw)")
@@ -330,6 +350,8 @@ def main():
         clients.append(("raw-mt", [a.raw], {}, "raw"))
     clients += [("rtws T=1", [bench_exe], {"RTWS_WORKER_THREADS": "1"}, "rtws"),
                 ("rtws T=2", [bench_exe], {"RTWS_WORKER_THREADS": "2"}, "rtws")]
+    if cpp_exe:
+        clients.append((CPP_CLIENT, [cpp_exe], {"RTWS_WORKER_THREADS": "1"}, "cpp"))
 
     # (group, mode, arguments, client CPU, over TLS)
     groups = [
@@ -378,6 +400,8 @@ def main():
                 # Alternate: each repetition rotates the order of the clients.
                 order = clients[rep % len(clients):] + clients[:rep % len(clients)]
                 for name, base, env_extra, kind in order:
+                    if kind == "cpp" and group not in CPP_METRICS:
+                        continue  # the C++ client has the latency and pipelined modes only
                     if not server.alive():
                         problems.append(f"the server died{server.stderr()}")
                         raise RuntimeError("server died")
@@ -401,7 +425,8 @@ def main():
                         rc, stderr = "timeout", str(e.stderr or "")
                         stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
                     res = parse_results(stdout)
-                    owed = metrics(RAW_METRICS if kind == "raw" else RTWS_METRICS, group, mode)
+                    table = {"raw": RAW_METRICS, "cpp": CPP_METRICS}.get(kind, RTWS_METRICS)
+                    owed = metrics(table, group, mode)
                     log(f"[{group} rep {rep + 1}/{a.reps}] {name}: rc={rc} "
                         f"{time.time() - t0:.1f}s " +
                         " ".join(f"{m}={res[m][0]:.1f}" for m in owed if m in res))
@@ -487,6 +512,7 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
 
     names = [c[0] for c in clients]
     rtws_names = [n for n in names if n.startswith("rtws")]
+    c_names = [n for n in rtws_names if n != CPP_CLIENT]
     lines = []
     try:
         model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
@@ -517,7 +543,9 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
                               for group, mode, _, _, _ in groups))
     lines.append("- counts: " + ", ".join(counts[k] for k in keys))
     lines.append("- raw = tokio-tungstenite 0.30, current_thread runtime; raw-mt = the same on "
-                 "a 2-worker multi_thread runtime; rtws T=n = RTWS_WORKER_THREADS=n")
+                 "a 2-worker multi_thread runtime; rtws T=n = RTWS_WORKER_THREADS=n; "
+                 f"{CPP_CLIENT} = bench_cpp.cpp, the handler variants through the C++ "
+                 "projection (latency and pipelined only)")
     if any(g[4] for g in groups):
         lines.append("- wss: the test server's `valid` TLS port, its ca.pem as an extra root "
                      "(rtws: TrustedRootCertificates on every socket; raw: native-tls, one "
@@ -556,7 +584,7 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
             if not inline:
                 continue
             row = [label(group, m, cfg)]
-            for n in rtws_names:
+            for n in c_names:
                 q, i = med(group, n, m), med(group, n, inline)
                 cell = f"{fmt(i)} → {fmt(q)}"
                 if q is not None and i:
@@ -572,9 +600,30 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
                      "drains (poll on its fd, RunPending); inline = handler (latency), one send "
                      "per echo / hbatch (pipelined), same process, same run.")
         lines.append("")
-        lines.append("| metric | " + " | ".join(rtws_names) + " |")
-        lines.append("|---|" + "---:|" * len(rtws_names))
+        lines.append("| metric | " + " | ".join(c_names) + " |")
+        lines.append("|---|" + "---:|" * len(c_names))
         lines.extend(queue_rows)
+
+    # The C++ projection against the C API, both with one worker thread, same runs. Target
+    # (issue 12): within 1 µs at p50, within 5% of the msgs/s.
+    cpp_rows = []
+    for group, mode, _, _, _ in groups:
+        if CPP_CLIENT not in names or group not in CPP_METRICS:
+            continue
+        for m in metrics(CPP_METRICS, group, mode):
+            c, cpp = med(group, "rtws T=1", m), med(group, CPP_CLIENT, m)
+            cell = "–"
+            if c and cpp is not None:
+                cell = (f"{cpp - c:+.1f} µs" if m.startswith("latency") else f"{(cpp / c - 1) * 100:+.1f} %")
+            cpp_rows.append(f"| {label(group, m, cfg)} | {fmt(c)} | {fmt(cpp)} | {cell} |")
+    if cpp_rows:
+        lines.append("")
+        lines.append(f"C++ projection vs C API ({CPP_CLIENT} vs rtws T=1, same run; target: "
+                     "p50 within 1 µs, msgs/s within 5 %).")
+        lines.append("")
+        lines.append("| metric | rtws T=1 (C) | C++ | C++ − C |")
+        lines.append("|---|---:|---:|---:|")
+        lines.extend(cpp_rows)
     return "\n".join(lines)
 
 
