@@ -3,9 +3,10 @@
  * `websockets` (tests/deflate/peer.py), one port per server configuration. Run as
  *   peer.py -- test_deflate ws://127.0.0.1:{port_default} [TEST...]
  * with every port in RTWS_DEFLATE_PORTS. Checks the offer on the wire, what Information
- * reports as agreed, echoes in every configuration (text and binary, 0 B to 4 MiB,
- * compressible and not, fragmented sends), a server that declines, StreamWebSocket,
- * decompression bombs refused in bounded memory, and the Control's bad input.
+ * reports as agreed, echoes in every configuration (text and binary, 0 B to 16 MiB,
+ * compressible and not, fragmented sends), every offer against every configuration, a
+ * server that declines, PartialMessage pieces and StreamWebSocket reads in bounded memory,
+ * decompression bombs refused, and the Control's bad input.
  */
 #include "recorder.h"
 
@@ -148,6 +149,141 @@ static void test_echo_in_every_configuration(void)
         MessageWebSocket_Release(ws);
         rec_free(&r);
     }
+}
+
+/* Every offer rtws can make (each takeover flag, small and full windows both ways) against
+ * every server configuration: whatever is agreed lies within the offer and the server's
+ * settings, or the server declines; messages round-trip either way. */
+static void test_every_offer_against_every_configuration(void)
+{
+    static const char *configs[] = {"default", "server_reset", "client_reset", "server_w9",
+                                    "client_w9", "client_w8", "all"};
+    int agreed_count = 0;
+    for (int bits = 0; bits < 16; bits++) {
+        PerMessageDeflateOptions o = {true, (bits & 1) != 0, (bits & 2) != 0,
+                                      (bits & 4) ? 9 : 15, (bits & 8) ? 10 : 15};
+        for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+            recorder r;
+            rec_init(&r);
+            MessageWebSocket *ws = rec_socket(&r);
+            offer(ws, o);
+            CHECK_OK(tu_connect_url(ws, peer_url(configs[c], "/echo"), 10000, NULL, NULL));
+            PerMessageDeflateOptions a = agreed(ws);
+            if (a.Enabled) {
+                agreed_count++;
+                int within = a.ClientMaxWindowBits <= o.ClientMaxWindowBits &&
+                             a.ServerMaxWindowBits <= o.ServerMaxWindowBits &&
+                             (a.ClientNoContextTakeover || !o.ClientNoContextTakeover) &&
+                             (a.ServerNoContextTakeover || !o.ServerNoContextTakeover);
+                CHECK(within);
+                if (!within) {
+                    fprintf(stderr, "  configuration %s:\n", configs[c]);
+                    print_options("offered", o);
+                    print_options("agreed", a);
+                }
+            }
+            uint8_t *json = make_payload(0, 20000), *noise = make_payload(1, 20000);
+            CHECK_OK(tu_set_type(ws, SocketMessageType_Utf8));
+            CHECK_OK(tu_send(ws, json, 20000));
+            CHECK_OK(tu_send(ws, json, 20000)); /* again: context takeover's case */
+            CHECK_OK(tu_set_type(ws, SocketMessageType_Binary));
+            CHECK_OK(tu_send(ws, noise, 20000));
+            CHECK(tu_signal_wait(&r.msgs, 3, REC_WAIT_MS));
+            rec_event e0 = rec_get(&r, 0), e1 = rec_get(&r, 1), e2 = rec_get(&r, 2);
+            CHECK(rec_is_message(&e0, SocketMessageType_Utf8, json, 20000));
+            CHECK(rec_is_message(&e1, SocketMessageType_Utf8, json, 20000));
+            CHECK(rec_is_message(&e2, SocketMessageType_Binary, noise, 20000));
+            free(json);
+            free(noise);
+            MessageWebSocket_Release(ws);
+            rec_free(&r);
+        }
+    }
+    /* websockets accepts most of them: the test is not passing by declines. */
+    CHECK(agreed_count >= 64);
+}
+
+/* A 16 MiB message each way, compressible and not. */
+static void test_sixteen_mib_messages(void)
+{
+    recorder r;
+    rec_init(&r);
+    MessageWebSocket *ws = rec_socket(&r);
+    const uint32_t len = 16u << 20;
+    offer(ws, OFFER);
+    CHECK_OK(tu_connect_url(ws, peer_url("default", "/echo"), 10000, NULL, NULL));
+    for (int random = 0; random < 2; random++) {
+        uint8_t *data = make_payload(random, len);
+        CHECK_OK(tu_set_type(ws, random ? SocketMessageType_Binary : SocketMessageType_Utf8));
+        CHECK_OK(tu_send(ws, data, len));
+        CHECK(tu_signal_wait(&r.msgs, random + 1, 30000));
+        rec_event e = rec_get(&r, random);
+        CHECK(rec_is_message(&e, random ? SocketMessageType_Binary : SocketMessageType_Utf8, data,
+                             len));
+        free(data);
+    }
+    MessageWebSocket_Release(ws);
+    rec_free(&r);
+}
+
+/* PartialMessage: a message that inflates to 8 MiB arrives in pieces of at most 64 KiB. */
+typedef struct {
+    tu_signal done;
+    uint64_t total;
+    uint32_t largest;
+    int pieces, nonzero, complete_seen;
+} pieces;
+
+static void on_piece(void *context, MessageWebSocket *sender,
+                     MessageWebSocketMessageReceivedEventArgs *args)
+{
+    pieces *p = context;
+    DataReader *rd = NULL;
+    uint32_t n = 0;
+    bool complete = false;
+    static uint8_t buf[1 << 17];
+    (void)sender;
+    if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, &rd)))
+        return;
+    DataReader_get_UnconsumedBufferLength(rd, &n);
+    if (n <= sizeof buf && RTWS_SUCCEEDED(DataReader_ReadBytes(rd, n, buf)))
+        for (uint32_t i = 0; i < n; i += 256)
+            p->nonzero |= buf[i];
+    DataReader_Release(rd);
+    MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete(args, &complete);
+    p->pieces++;
+    p->total += n;
+    if (n > p->largest)
+        p->largest = n;
+    if (complete) {
+        p->complete_seen++;
+        tu_signal_bump(&p->done);
+    }
+}
+
+static void test_partial_message_pieces_are_bounded(void)
+{
+    MessageWebSocket *ws = NULL;
+    MessageWebSocketControl *c = NULL;
+    EventRegistrationToken t;
+    pieces p;
+    memset(&p, 0, sizeof p);
+    tu_signal_init(&p.done);
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    c = tu_control_of(ws);
+    CHECK_OK(MessageWebSocketControl_put_ReceiveMode(c, MessageWebSocketReceiveMode_PartialMessage));
+    MessageWebSocketControl_Release(c);
+    offer(ws, OFFER);
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_piece, &p, &t));
+    CHECK_OK(tu_connect_url(ws, peer_url("default", "/bomb?size=8388608"), 10000, NULL, NULL));
+    CHECK(tu_signal_wait(&p.done, 1, 30000));
+    CHECK(p.total == 8u << 20);
+    CHECK(p.largest <= 64 * 1024);
+    CHECK(p.pieces >= 128);
+    CHECK(p.complete_seen == 1);
+    CHECK(!p.nonzero);
+    MessageWebSocket_Release(ws);
+    tu_signal_destroy(&p.done);
 }
 
 /* What rtws puts in the request, as the peer saw it, and what it agreed to. */
@@ -359,6 +495,9 @@ static void test_control_bad_input(void)
 
 static const tu_test tests[] = {
     TU_TEST(test_echo_in_every_configuration),
+    TU_TEST(test_every_offer_against_every_configuration),
+    TU_TEST(test_sixteen_mib_messages),
+    TU_TEST(test_partial_message_pieces_are_bounded),
     TU_TEST(test_offer_on_the_wire),
     TU_TEST(test_a_server_that_declines),
     TU_TEST(test_fragmented_sends),
