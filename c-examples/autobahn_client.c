@@ -24,7 +24,11 @@
  * whose protocol-violation cases expect exactly such failures, the server's
  * report is the verdict.
  *
- * Usage: autobahn_client ws://127.0.0.1:9001 rtws
+ * Usage: autobahn_client ws://127.0.0.1:9001 rtws [deflate[:RESET:BITS]]
+ *
+ * With "deflate" every case socket offers permessage-deflate (rtws extension; families
+ * 12 and 13 of the suite): RESET 1 adds client_no_context_takeover, BITS (8..15, 0 for
+ * none) client_max_window_bits=BITS, as the suite's 13.x offers (False,0) ... (True,15).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, with -std=c99 */
 #include <rtws.h>
@@ -35,6 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The permessage-deflate offer of every case socket (argv[3]; Enabled false: none). */
+static PerMessageDeflateOptions deflate = {false, false, false, 15, 15};
 
 /* Every connection (connect, echoes, close) must be over within this. */
 #define CONNECTION_TIMEOUT_S 60
@@ -256,6 +263,8 @@ static HRESULT run_connection(struct session *s, const char *url, int echo)
     hr = MessageWebSocket_get_Control(socket, &s->control);
     if (RTWS_SUCCEEDED(hr))
         hr = MessageWebSocketControl_put_MaxMessageSize(s->control, MAX_MESSAGE_SIZE);
+    if (RTWS_SUCCEEDED(hr) && deflate.Enabled)
+        hr = MessageWebSocketControl_put_PerMessageDeflate(s->control, deflate);
     /* The writer exists before the connect: the server may send its first
      * message the moment the handshake completes, before ConnectAsync's Wait
      * returns here, and the handler needs the writer then. */
@@ -339,9 +348,17 @@ static void append_encoded(char *out, size_t size, const char *text)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s ws://host:port AGENT\n", argv[0]);
+    int reset = 0, bits = 0;
+    if (argc < 3 || (argc > 3 && strcmp(argv[3], "deflate") != 0 &&
+                     (sscanf(argv[3], "deflate:%d:%d", &reset, &bits) != 2 || reset < 0 ||
+                      reset > 1 || (bits != 0 && (bits < 8 || bits > 15))))) {
+        fprintf(stderr, "usage: %s ws://host:port AGENT [deflate[:RESET:BITS]]\n", argv[0]);
         return 2;
+    }
+    if (argc > 3) {
+        deflate.Enabled = true;
+        deflate.ClientNoContextTakeover = reset == 1;
+        deflate.ClientMaxWindowBits = (uint8_t)(bits ? bits : 15);
     }
     const char *base = argv[1];
     /* A trailing slash would make "BASE/" + "/getCaseCount" a different path. */
