@@ -199,7 +199,7 @@ static HRESULT set_roots(MessageWebSocket *ws)
     if (RTWS_SUCCEEDED(hr) && ca_pem)
         hr = MessageWebSocketControl_put_TrustedRootCertificates(control, ca_pem);
     if (RTWS_SUCCEEDED(hr) && offer_deflate) {
-        PerMessageDeflateOptions deflate = {true, false, false, 15, 15};
+        PerMessageDeflateOptions deflate = {true, false, false, 15, 15, 0};
         hr = MessageWebSocketControl_put_PerMessageDeflate(control, deflate);
     }
     if (RTWS_SUCCEEDED(hr) && json_payload)

@@ -41,7 +41,7 @@
 #include <time.h>
 
 /* The permessage-deflate offer of every case socket (argv[3]; Enabled false: none). */
-static PerMessageDeflateOptions deflate = {false, false, false, 15, 15};
+static PerMessageDeflateOptions deflate = {false, false, false, 15, 15, 0};
 
 /* Every connection (connect, echoes, close) must be over within this. */
 #define CONNECTION_TIMEOUT_S 60

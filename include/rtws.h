@@ -608,6 +608,9 @@ typedef struct {
  *   uncompressed messages (zlib cannot compress with a 256-byte window; the RFC
  *   lets any message go uncompressed).
  * - `ServerMaxWindowBits`: below 15 (the default), asked of the server.
+ * - `CompressionLevel`: rtws's compressor, 1 (fastest) to 9 (smallest), not negotiated;
+ *   0 (what a zero-initialized struct has) is rtws's default, 1: on JSON-like text it
+ *   makes messages ~30 % bigger than level 6 for a fifth of the CPU.
  */
 typedef struct {
   bool Enabled;
@@ -615,6 +618,7 @@ typedef struct {
   bool ServerNoContextTakeover;
   uint8_t ClientMaxWindowBits;
   uint8_t ServerMaxWindowBits;
+  uint8_t CompressionLevel;
 } PerMessageDeflateOptions;
 
 /**
@@ -2573,7 +2577,7 @@ HRESULT MessageWebSocketControl_get_PerMessageDeflate(MessageWebSocketControl *t
  * ConnectAsync); `RO_E_CLOSED`.
  *
  * ```c
- * PerMessageDeflateOptions deflate = { true, false, false, 15, 15 };
+ * PerMessageDeflateOptions deflate = {true, false, false, 15, 15, 0};
  * MessageWebSocketControl_put_PerMessageDeflate(control, deflate);
  * ```
  */
@@ -3228,7 +3232,7 @@ HRESULT StreamWebSocketControl_get_PerMessageDeflate(StreamWebSocketControl *thi
  * ConnectAsync); `RO_E_CLOSED`.
  *
  * ```c
- * PerMessageDeflateOptions deflate = { true, false, false, 15, 15 };
+ * PerMessageDeflateOptions deflate = {true, false, false, 15, 15, 0};
  * StreamWebSocketControl_put_PerMessageDeflate(control, deflate);
  * ```
  */

@@ -45,6 +45,7 @@ pub fn run(data: &[u8]) -> Outcome {
         server_no_context_takeover: d & 4 != 0,
         client_max_window_bits: if d & 8 != 0 { 15 } else { 10 },
         server_max_window_bits: if d & 16 != 0 { 15 } else { 12 },
+        compression_level: 1,
     });
     let splits: Vec<usize> = (0..input.u8() % 8)
         .map(|_| usize::from(input.u8()))

@@ -66,6 +66,8 @@ namespace rtws::impl
         static constexpr auto put_TrustedRootCertificates = &abi::Prefix##_put_TrustedRootCertificates;          \
         static constexpr auto get_ClientCertificate = &abi::Prefix##_get_ClientCertificate;                      \
         static constexpr auto put_ClientCertificate = &abi::Prefix##_put_ClientCertificate;                      \
+        static constexpr auto get_PerMessageDeflate = &abi::Prefix##_get_PerMessageDeflate;                      \
+        static constexpr auto put_PerMessageDeflate = &abi::Prefix##_put_PerMessageDeflate;                      \
     };
     RTWS_IMPL_CONTROL_ABI(MessageWebSocketControl)
     RTWS_IMPL_CONTROL_ABI(StreamWebSocketControl)
@@ -84,6 +86,7 @@ namespace rtws::impl
         static constexpr auto get_ServerCertificateErrors = &abi::Prefix##_get_ServerCertificateErrors;          \
         static constexpr auto get_ServerCertificate = &abi::Prefix##_get_ServerCertificate;                      \
         static constexpr auto get_ServerIntermediateCertificates = &abi::Prefix##_get_ServerIntermediateCertificates; \
+        static constexpr auto get_PerMessageDeflate = &abi::Prefix##_get_PerMessageDeflate;                      \
     };
     RTWS_IMPL_INFORMATION_ABI(MessageWebSocketInformation)
     RTWS_IMPL_INFORMATION_ABI(StreamWebSocketInformation)
@@ -218,6 +221,28 @@ namespace rtws::Windows::Networking::Sockets
         bool InboundBandwidthPeaked;
     };
 
+    // rtws extension: permessage-deflate (RFC 7692), as Control offers it and Information
+    // reports what was agreed (the C struct PerMessageDeflateOptions, member for member:
+    // window bits 8..15, CompressionLevel 1..9 or 0 for rtws's default).
+    struct PerMessageDeflateOptions
+    {
+        bool Enabled{};
+        bool ClientNoContextTakeover{};
+        bool ServerNoContextTakeover{};
+        uint8_t ClientMaxWindowBits{ 15 };
+        uint8_t ServerMaxWindowBits{ 15 };
+        uint8_t CompressionLevel{};
+    };
+
+    namespace impl_deflate
+    {
+        inline PerMessageDeflateOptions from_abi(abi::PerMessageDeflateOptions const& o) noexcept
+        {
+            return { o.Enabled, o.ClientNoContextTakeover, o.ServerNoContextTakeover, o.ClientMaxWindowBits,
+                     o.ServerMaxWindowBits, o.CompressionLevel };
+        }
+    }
+
     struct WebSocketError
     {
         static Web::WebErrorStatus GetStatus(hresult hresult) noexcept
@@ -240,6 +265,17 @@ namespace rtws::Windows::Networking::Sockets
         Foundation::Collections::IVector<hstring> SupportedProtocols() const
         {
             return impl::get_object<Foundation::Collections::IVector<hstring>>(fn::get_SupportedProtocols, this->abi());
+        }
+        // rtws extension: the permessage-deflate offer (before ConnectAsync).
+        Sockets::PerMessageDeflateOptions PerMessageDeflate() const
+        {
+            return impl_deflate::from_abi(impl::get_value<abi::PerMessageDeflateOptions>(fn::get_PerMessageDeflate, this->abi()));
+        }
+        void PerMessageDeflate(Sockets::PerMessageDeflateOptions const& v) const
+        {
+            abi::PerMessageDeflateOptions const o{ v.Enabled, v.ClientNoContextTakeover, v.ServerNoContextTakeover,
+                                                   v.ClientMaxWindowBits, v.ServerMaxWindowBits, v.CompressionLevel };
+            impl::check(fn::put_PerMessageDeflate(this->abi(), o));
         }
         Foundation::TimeSpan DesiredUnsolicitedPongInterval() const { return span(fn::get_DesiredUnsolicitedPongInterval); }
         void DesiredUnsolicitedPongInterval(Foundation::TimeSpan value) const { span(fn::put_DesiredUnsolicitedPongInterval, value); }
@@ -345,6 +381,11 @@ namespace rtws::Windows::Networking::Sockets
             auto const s = impl::get_value<abi::BandwidthStatistics>(fn::get_BandwidthStatistics, this->abi());
             return { s.OutboundBitsPerSecond, s.InboundBitsPerSecond, s.OutboundBitsPerSecondInstability,
                      s.InboundBitsPerSecondInstability, s.OutboundBandwidthPeaked, s.InboundBandwidthPeaked };
+        }
+        // rtws extension: what permessage-deflate the connect agreed (Enabled false: none).
+        Sockets::PerMessageDeflateOptions PerMessageDeflate() const
+        {
+            return impl_deflate::from_abi(impl::get_value<abi::PerMessageDeflateOptions>(fn::get_PerMessageDeflate, this->abi()));
         }
         SocketSslErrorSeverity ServerCertificateErrorSeverity() const
         {

@@ -17,7 +17,7 @@ use crate::ffi::dispatcher_queue::DispatcherQueue;
 use crate::ffi::handle::Handle;
 use crate::ffi::vector::IVectorChainValidationResult;
 use crate::ffi::{in_str, out, register_context, EventRegistrationToken, RtwsReleaseContext};
-use rtws_core::winrt::socket::{Offer, Socket};
+use rtws_core::winrt::socket::{Offer, Socket, DEFAULT_LEVEL};
 
 use rtws_core::winrt::validation::ServerTrust;
 use rtws_core::winrt::vector::Vector;
@@ -54,6 +54,9 @@ pub struct BandwidthStatistics {
 ///   uncompressed messages (zlib cannot compress with a 256-byte window; the RFC
 ///   lets any message go uncompressed).
 /// - `ServerMaxWindowBits`: below 15 (the default), asked of the server.
+/// - `CompressionLevel`: rtws's compressor, 1 (fastest) to 9 (smallest), not negotiated;
+///   0 (what a zero-initialized struct has) is rtws's default, 1: on JSON-like text it
+///   makes messages ~30 % bigger than level 6 for a fifth of the CPU.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 #[allow(non_snake_case)] // WinRT-style member names, as BandwidthStatistics
@@ -63,6 +66,7 @@ pub struct PerMessageDeflateOptions {
     pub ServerNoContextTakeover: bool,
     pub ClientMaxWindowBits: u8,
     pub ServerMaxWindowBits: u8,
+    pub CompressionLevel: u8,
 }
 
 impl PerMessageDeflateOptions {
@@ -73,6 +77,7 @@ impl PerMessageDeflateOptions {
             ServerNoContextTakeover: o.server_no_context_takeover,
             ClientMaxWindowBits: o.client_max_window_bits,
             ServerMaxWindowBits: o.server_max_window_bits,
+            CompressionLevel: o.compression_level,
         }
     }
 }
@@ -93,6 +98,10 @@ pub(crate) fn set_deflate_offer(socket: &Socket, value: PerMessageDeflateOptions
         server_no_context_takeover: value.ServerNoContextTakeover,
         client_max_window_bits: value.ClientMaxWindowBits,
         server_max_window_bits: value.ServerMaxWindowBits,
+        compression_level: match value.CompressionLevel {
+            0 => DEFAULT_LEVEL,
+            level => level,
+        },
     }))
 }
 
@@ -107,6 +116,7 @@ pub(crate) fn deflate_agreed(socket: &Socket, value: *mut PerMessageDeflateOptio
                 server_no_context_takeover: a.server_no_context_takeover,
                 client_max_window_bits: a.client_max_window_bits,
                 server_max_window_bits: a.server_max_window_bits,
+                compression_level: a.compression_level,
             },
         ),
         None => PerMessageDeflateOptions::from_parts(false, Offer::default()),

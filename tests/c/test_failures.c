@@ -560,7 +560,7 @@ static void test_handshake_failures(void)
                 "/extensions?value=permessage-deflate%2C%20permessage-deflate",
             };
             MessageWebSocketControl *c = tu_control_of(ws);
-            PerMessageDeflateOptions deflate = {true, false, false, 10, 15};
+            PerMessageDeflateOptions deflate = {true, false, false, 10, 15, 0};
             CHECK_OK(MessageWebSocketControl_put_PerMessageDeflate(c, deflate));
             for (size_t i = 0; i < sizeof beyond / sizeof beyond[0]; i++)
                 expect_connect_failure(ws, beyond[i], E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,

@@ -221,6 +221,16 @@ namespace
         CHECK_THROWS(control.TrustedRootCertificates(L"not a certificate"), E_INVALIDARG);
         CHECK(!control.ClientCertificate());
         control.ClientCertificate(nullptr);
+
+        // rtws extension: permessage-deflate (the C test c_deflate drives it on the wire).
+        PerMessageDeflateOptions deflate = control.PerMessageDeflate();
+        CHECK(!deflate.Enabled && deflate.ClientMaxWindowBits == 15 && deflate.CompressionLevel == 1);
+        control.PerMessageDeflate({ true, true, false, 10, 12, 0 });
+        deflate = ws.Control().PerMessageDeflate();
+        CHECK(deflate.Enabled && deflate.ClientNoContextTakeover && !deflate.ServerNoContextTakeover);
+        CHECK(deflate.ClientMaxWindowBits == 10 && deflate.ServerMaxWindowBits == 12 && deflate.CompressionLevel == 1);
+        CHECK_THROWS(control.PerMessageDeflate({ true, false, false, 7, 15, 0 }), E_INVALIDARG);
+        CHECK(!ws.Information().PerMessageDeflate().Enabled);
     }
 
     void test_stream_control_and_information()

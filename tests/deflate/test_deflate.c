@@ -31,7 +31,7 @@ static const char *peer_url(const char *name, const char *path)
     exit(2);
 }
 
-static const PerMessageDeflateOptions OFFER = {true, false, false, 15, 15};
+static const PerMessageDeflateOptions OFFER = {true, false, false, 15, 15, 0};
 
 static void offer(MessageWebSocket *ws, PerMessageDeflateOptions o)
 {
@@ -51,6 +51,7 @@ static PerMessageDeflateOptions agreed(MessageWebSocket *ws)
     return o;
 }
 
+/* Compares the negotiated fields (the level is checked where it matters). */
 static int same(PerMessageDeflateOptions a, PerMessageDeflateOptions b)
 {
     return a.Enabled == b.Enabled && a.ClientNoContextTakeover == b.ClientNoContextTakeover &&
@@ -121,21 +122,24 @@ static void test_echo_in_every_configuration(void)
         const char *name;
         PerMessageDeflateOptions agreed;
     } configs[] = {
-        {"default", {true, false, false, 15, 15}},
-        {"server_reset", {true, false, true, 15, 15}},
-        {"client_reset", {true, true, false, 15, 15}},
-        {"server_w9", {true, false, false, 15, 9}},
-        {"client_w9", {true, false, false, 9, 15}},
-        {"client_w8", {true, false, false, 8, 15}},
-        {"all", {true, true, true, 11, 10}},
+        {"default", {true, false, false, 15, 15, 0}},
+        {"server_reset", {true, false, true, 15, 15, 0}},
+        {"client_reset", {true, true, false, 15, 15, 0}},
+        {"server_w9", {true, false, false, 15, 9, 0}},
+        {"client_w9", {true, false, false, 9, 15, 0}},
+        {"client_w8", {true, false, false, 8, 15, 0}},
+        {"all", {true, true, true, 11, 10, 0}},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         recorder r;
         rec_init(&r);
         MessageWebSocket *ws = rec_socket(&r);
-        offer(ws, OFFER);
+        PerMessageDeflateOptions o = OFFER;
+        o.CompressionLevel = (uint8_t)(1 + i % 9); /* every level somewhere */
+        offer(ws, o);
         CHECK_OK(tu_connect_url(ws, peer_url(configs[i].name, "/echo"), 10000, NULL, NULL));
         PerMessageDeflateOptions got = agreed(ws);
+        CHECK(got.CompressionLevel == o.CompressionLevel);
         CHECK(same(got, configs[i].agreed));
         if (!same(got, configs[i].agreed)) {
             fprintf(stderr, "  configuration %s:\n", configs[i].name);
@@ -161,7 +165,7 @@ static void test_every_offer_against_every_configuration(void)
     int agreed_count = 0;
     for (int bits = 0; bits < 16; bits++) {
         PerMessageDeflateOptions o = {true, (bits & 1) != 0, (bits & 2) != 0,
-                                      (bits & 4) ? 9 : 15, (bits & 8) ? 10 : 15};
+                                      (bits & 4) ? 9 : 15, (bits & 8) ? 10 : 15, 0};
         for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
             recorder r;
             rec_init(&r);
@@ -293,11 +297,11 @@ static void test_offer_on_the_wire(void)
         PerMessageDeflateOptions offer;
         const char *header;
     } cases[] = {
-        {{true, false, false, 15, 15}, "permessage-deflate; client_max_window_bits"},
-        {{true, true, true, 10, 12},
+        {{true, false, false, 15, 15, 0}, "permessage-deflate; client_max_window_bits"},
+        {{true, true, true, 10, 12, 0},
          "permessage-deflate; client_no_context_takeover; server_no_context_takeover; "
          "server_max_window_bits=12; client_max_window_bits=10"},
-        {{false, true, true, 0, 0}, ""},
+        {{false, true, true, 0, 0, 0}, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         recorder r;
@@ -468,24 +472,31 @@ static void test_control_bad_input(void)
     c = tu_control_of(ws);
     /* The default: not offered, the RFC's defaults otherwise. */
     CHECK_OK(MessageWebSocketControl_get_PerMessageDeflate(c, &o));
-    CHECK(same(o, (PerMessageDeflateOptions){false, false, false, 15, 15}));
+    CHECK(same(o, (PerMessageDeflateOptions){false, false, false, 15, 15, 0}));
+    CHECK(o.CompressionLevel == 1);
     /* Before connect, Information says: not in use. */
     CHECK(!agreed(ws).Enabled);
-    CHECK_HR(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){true, false, false, 7, 15}),
+    CHECK_HR(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){true, false, false, 7, 15, 0}),
              E_INVALIDARG);
-    CHECK_HR(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){true, false, false, 15, 16}),
+    CHECK_HR(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){true, false, false, 15, 16, 0}),
+             E_INVALIDARG);
+    CHECK_HR(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){true, false, false, 15, 15, 10}),
              E_INVALIDARG);
     CHECK_HR(MessageWebSocketControl_get_PerMessageDeflate(c, NULL), E_POINTER);
     CHECK_HR(MessageWebSocketControl_get_PerMessageDeflate(NULL, &o), E_POINTER);
     /* A refused value changed nothing; a value with Enabled false is "not offered". */
     CHECK_OK(MessageWebSocketControl_get_PerMessageDeflate(c, &o));
     CHECK(!o.Enabled);
-    CHECK_OK(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){true, true, false, 9, 12}));
+    CHECK_OK(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){true, true, false, 9, 12, 0}));
     CHECK_OK(MessageWebSocketControl_get_PerMessageDeflate(c, &o));
-    CHECK(same(o, (PerMessageDeflateOptions){true, true, false, 9, 12}));
-    CHECK_OK(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){false, true, true, 0, 99}));
+    CHECK(same(o, (PerMessageDeflateOptions){true, true, false, 9, 12, 0}));
+    CHECK(o.CompressionLevel == 1); /* 0: rtws's default */
+    CHECK_OK(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){true, false, false, 15, 15, 9}));
     CHECK_OK(MessageWebSocketControl_get_PerMessageDeflate(c, &o));
-    CHECK(same(o, (PerMessageDeflateOptions){false, false, false, 15, 15}));
+    CHECK(o.CompressionLevel == 9);
+    CHECK_OK(MessageWebSocketControl_put_PerMessageDeflate(c, (PerMessageDeflateOptions){false, true, true, 0, 99, 0}));
+    CHECK_OK(MessageWebSocketControl_get_PerMessageDeflate(c, &o));
+    CHECK(same(o, (PerMessageDeflateOptions){false, false, false, 15, 15, 0}));
     /* Frozen once connected. */
     CHECK_OK(tu_connect_url(ws, peer_url("default", "/echo"), 10000, NULL, NULL));
     CHECK_HR(MessageWebSocketControl_put_PerMessageDeflate(c, OFFER), E_ILLEGAL_METHOD_CALL);

@@ -10,7 +10,7 @@ mod common;
 use bytes::BytesMut;
 use common::*;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
-use rtws_protocol::deflate::{Agreed, Offer, PIECE};
+use rtws_protocol::deflate::{Agreed, Offer, DEFAULT_LEVEL, PIECE};
 use rtws_protocol::state::{Closure, Event, Protocol};
 use rtws_protocol::DataKind::{self, Binary, Text};
 
@@ -22,6 +22,7 @@ fn agreed(client_bits: u8, server_bits: u8, client_reset: bool, server_reset: bo
         server_no_context_takeover: server_reset,
         client_max_window_bits: client_bits,
         server_max_window_bits: server_bits,
+        compression_level: DEFAULT_LEVEL,
     }
 }
 
@@ -38,6 +39,7 @@ fn the_offer_names_what_the_host_asked_for() {
         server_no_context_takeover: true,
         client_max_window_bits: 10,
         server_max_window_bits: 12,
+        compression_level: 9,
     };
     assert_eq!(
         o.header_value(),
@@ -52,6 +54,11 @@ fn the_offer_names_what_the_host_asked_for() {
     .is_valid());
     assert!(!Offer {
         server_max_window_bits: 16,
+        ..Offer::default()
+    }
+    .is_valid());
+    assert!(!Offer {
+        compression_level: 0,
         ..Offer::default()
     }
     .is_valid());

@@ -484,7 +484,7 @@ pub extern "C" fn MessageWebSocketControl_get_PerMessageDeflate(
 /// ConnectAsync); `RO_E_CLOSED`.
 ///
 /// ```c
-/// PerMessageDeflateOptions deflate = { true, false, false, 15, 15 };
+/// PerMessageDeflateOptions deflate = {true, false, false, 15, 15, 0};
 /// MessageWebSocketControl_put_PerMessageDeflate(control, deflate);
 /// ```
 #[no_mangle]

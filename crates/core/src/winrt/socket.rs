@@ -23,7 +23,7 @@ use bytes::{Bytes, BytesMut};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::{Mutex, RwLock};
 // The permessage-deflate parameters of the Control and Information (the ffi names them).
-pub use rtws_protocol::deflate::{Agreed, Offer};
+pub use rtws_protocol::deflate::{Agreed, Offer, DEFAULT_LEVEL};
 use rtws_protocol::DataKind;
 use rtws_types::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -372,7 +372,7 @@ impl Socket {
     pub fn set_deflate(&self, offer: Option<Offer>) -> Result<()> {
         if offer.is_some_and(|o| !o.is_valid()) {
             return Err(Error::invalid_arg(
-                "permessage-deflate window bits must be 8 to 15",
+                "permessage-deflate window bits must be 8 to 15, the compression level 1 to 9",
             ));
         }
         self.edit_settings(|s| s.deflate = offer)
