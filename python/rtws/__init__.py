@@ -17,7 +17,8 @@ from .uwp import (AsyncOperation, BandwidthStatistics, Buffer, Certificate,
                   ChainValidationResultVector, DataReader, DataWriter, Deferral,
                   DispatcherQueue, InputStream, MessageWebSocket, MessageWebSocketControl,
                   MessageWebSocketInformation, MessageWebSocketMessageReceivedEventArgs,
-                  OutputStream, PasswordCredential, StreamWebSocket, StreamWebSocketControl,
+                  OutputStream, PasswordCredential, PerMessageDeflateOptions, StreamWebSocket,
+                  StreamWebSocketControl,
                   StreamWebSocketInformation, StringVector, WebSocketClosedEventArgs,
                   WebSocketServerCustomValidationRequestedEventArgs)
 

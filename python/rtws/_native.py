@@ -162,12 +162,20 @@ def as_bytes(data, what="data"):
     raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
 
 
-def uint32(value, what):
+def _unsigned(value, what, bits):
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise ValueError(f"{what} must be in 0..2**32-1, not {value}")
+    if not 0 <= value < 1 << bits:
+        raise ValueError(f"{what} must be in 0..2**{bits}-1, not {value}")
     return value
+
+
+def uint32(value, what):
+    return _unsigned(value, what, 32)
+
+
+def uint8(value, what):
+    return _unsigned(value, what, 8)
 
 
 def milliseconds(timeout):

@@ -19,7 +19,7 @@ from . import _native as N
 from ._ffi import ffi, lib
 from .enums import AsyncStatus, InputStreamOptions, SocketMessageType
 from .errors import WebSocketError, check, error_for
-from .uwp import AsyncOperation, Buffer, MessageWebSocket, StreamWebSocket
+from .uwp import AsyncOperation, Buffer, MessageWebSocket, PerMessageDeflateOptions, StreamWebSocket
 
 __all__ = ["connect", "connect_stream", "Connection", "StreamConnection",
            "ConnectionClosed", "ConnectionClosedOK", "ConnectionClosedError"]
@@ -243,6 +243,11 @@ class _Base:
     def local_address(self):
         return self._socket.information.local_address
 
+    @property
+    def per_message_deflate(self):
+        """What permessage-deflate the connect agreed (`.enabled` False: none)."""
+        return self._socket.information.per_message_deflate
+
     async def __aenter__(self):
         return self
 
@@ -429,8 +434,15 @@ class _Connect:
 
 def _configure(socket, subprotocols=None, headers=None, ssl_roots=None, open_timeout=None,
                client_certificate=None, ignorable_server_certificate_errors=(),
-               max_size=None, proxy=None, proxy_credential=None, server_credential=None):
+               max_size=None, proxy=None, proxy_credential=None, server_credential=None,
+               compression=None):
     control = socket.control
+    if compression == "deflate":
+        control.per_message_deflate = PerMessageDeflateOptions()
+    elif isinstance(compression, PerMessageDeflateOptions):
+        control.per_message_deflate = compression
+    elif compression is not None:
+        raise ValueError("compression must be None, \"deflate\" or rtws.PerMessageDeflateOptions")
     if isinstance(subprotocols, str):
         raise TypeError("subprotocols must be a list of str, not a str")
     for protocol in subprotocols or ():
@@ -460,8 +472,9 @@ def connect(uri, *, max_queue=1024, **options):
     (dict or pairs), ssl_roots (PEM text of the roots to trust), open_timeout (seconds),
     client_certificate (rtws.Certificate), ignorable_server_certificate_errors
     (ChainValidationResults), max_size (bytes; a larger message closes with 1009), proxy
-    (URI), proxy_credential, server_credential (rtws.PasswordCredential); max_queue: the
-    received messages held before the socket stops reading."""
+    (URI), proxy_credential, server_credential (rtws.PasswordCredential), compression
+    ("deflate" or an rtws.PerMessageDeflateOptions: offer permessage-deflate; None, the
+    default: not); max_queue: the received messages held before the socket stops reading."""
     if not isinstance(max_queue, int) or max_queue < 1:
         raise ValueError("max_queue must be a positive int")
     return _Connect(MessageWebSocket, lambda s, loop: Connection(s, loop, max_queue), uri,

@@ -317,6 +317,37 @@ def _handle_of(value, cls):
     return value._p
 
 
+class PerMessageDeflateOptions(tuple):
+    """rtws extension: permessage-deflate (RFC 7692), as a Control offers it and an
+    Information reports what was agreed: window bits 8..15, compression_level 1..9 (0:
+    rtws's default, 1). `PerMessageDeflateOptions()` is the default offer, enabled."""
+    __slots__ = ()
+    _fields = ("enabled", "client_no_context_takeover", "server_no_context_takeover",
+               "client_max_window_bits", "server_max_window_bits", "compression_level")
+
+    def __new__(cls, enabled=True, client_no_context_takeover=False,
+                server_no_context_takeover=False, client_max_window_bits=15,
+                server_max_window_bits=15, compression_level=0):
+        return super().__new__(cls, (bool(enabled), bool(client_no_context_takeover),
+                                     bool(server_no_context_takeover),
+                                     N.uint8(client_max_window_bits, "client_max_window_bits"),
+                                     N.uint8(server_max_window_bits, "server_max_window_bits"),
+                                     N.uint8(compression_level, "compression_level")))
+
+    def __getattr__(self, name):
+        return self[self._fields.index(name)]
+
+    @classmethod
+    def _from_c(cls, s):
+        return cls(s.Enabled, s.ClientNoContextTakeover, s.ServerNoContextTakeover,
+                   s.ClientMaxWindowBits, s.ServerMaxWindowBits, s.CompressionLevel)
+
+    def _to_c(self):
+        if not isinstance(self, PerMessageDeflateOptions):
+            raise TypeError("expected rtws.PerMessageDeflateOptions")
+        return ffi.new("PerMessageDeflateOptions *", list(self))[0]
+
+
 class _ControlBase(N.Handle):
     """The settings both socket kinds share (MessageWebSocketControl, StreamWebSocketControl)."""
 
@@ -342,6 +373,10 @@ class _ControlBase(N.Handle):
     ignorable_server_certificate_errors = N.prop(
         "IgnorableServerCertificateErrors", "IVectorChainValidationResult *",
         lambda p: ChainValidationResultVector(p))
+    per_message_deflate = N.prop("PerMessageDeflate", "PerMessageDeflateOptions",
+                                 PerMessageDeflateOptions._from_c,
+                                 PerMessageDeflateOptions._to_c,
+                                 doc="rtws extension: the permessage-deflate offer.")
 
     @property
     def proxy_uri(self):
@@ -405,6 +440,9 @@ class _InformationBase(N.Handle):
     server_certificate = N.prop("ServerCertificate", "Certificate *", _optional(Certificate))
     server_intermediate_certificates = N.prop("ServerIntermediateCertificates",
                                               "IVectorViewCertificate *", _certificates)
+    per_message_deflate = N.prop("PerMessageDeflate", "PerMessageDeflateOptions",
+                                 PerMessageDeflateOptions._from_c,
+                                 doc="rtws extension: what permessage-deflate was agreed.")
 
 
 class MessageWebSocketInformation(_InformationBase):
