@@ -234,14 +234,19 @@ namespace rtws::Windows::Networking::Sockets
         uint8_t CompressionLevel{};
     };
 
-    namespace impl_deflate
+}
+
+namespace rtws::impl
+{
+    inline Windows::Networking::Sockets::PerMessageDeflateOptions deflate_from_abi(abi::PerMessageDeflateOptions const& o) noexcept
     {
-        inline PerMessageDeflateOptions from_abi(abi::PerMessageDeflateOptions const& o) noexcept
-        {
-            return { o.Enabled, o.ClientNoContextTakeover, o.ServerNoContextTakeover, o.ClientMaxWindowBits,
-                     o.ServerMaxWindowBits, o.CompressionLevel };
-        }
+        return { o.Enabled, o.ClientNoContextTakeover, o.ServerNoContextTakeover, o.ClientMaxWindowBits,
+                 o.ServerMaxWindowBits, o.CompressionLevel };
     }
+}
+
+namespace rtws::Windows::Networking::Sockets
+{
 
     struct WebSocketError
     {
@@ -269,7 +274,7 @@ namespace rtws::Windows::Networking::Sockets
         // rtws extension: the permessage-deflate offer (before ConnectAsync).
         Sockets::PerMessageDeflateOptions PerMessageDeflate() const
         {
-            return impl_deflate::from_abi(impl::get_value<abi::PerMessageDeflateOptions>(fn::get_PerMessageDeflate, this->abi()));
+            return impl::deflate_from_abi(impl::get_value<abi::PerMessageDeflateOptions>(fn::get_PerMessageDeflate, this->abi()));
         }
         void PerMessageDeflate(Sockets::PerMessageDeflateOptions const& v) const
         {
@@ -385,7 +390,7 @@ namespace rtws::Windows::Networking::Sockets
         // rtws extension: what permessage-deflate the connect agreed (Enabled false: none).
         Sockets::PerMessageDeflateOptions PerMessageDeflate() const
         {
-            return impl_deflate::from_abi(impl::get_value<abi::PerMessageDeflateOptions>(fn::get_PerMessageDeflate, this->abi()));
+            return impl::deflate_from_abi(impl::get_value<abi::PerMessageDeflateOptions>(fn::get_PerMessageDeflate, this->abi()));
         }
         SocketSslErrorSeverity ServerCertificateErrorSeverity() const
         {

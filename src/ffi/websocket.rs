@@ -69,27 +69,22 @@ pub struct PerMessageDeflateOptions {
     pub CompressionLevel: u8,
 }
 
-impl PerMessageDeflateOptions {
-    fn from_parts(enabled: bool, o: Offer) -> Self {
-        PerMessageDeflateOptions {
-            Enabled: enabled,
-            ClientNoContextTakeover: o.client_no_context_takeover,
-            ServerNoContextTakeover: o.server_no_context_takeover,
-            ClientMaxWindowBits: o.client_max_window_bits,
-            ServerMaxWindowBits: o.server_max_window_bits,
-            CompressionLevel: o.compression_level,
-        }
-    }
-}
-
-/// Control's PerMessageDeflate: the offer, or the defaults with `Enabled` false.
-pub(crate) fn deflate_offer(socket: &Socket, value: *mut PerMessageDeflateOptions) -> Result<()> {
+/// The getters of Control (the offer) and Information (what was agreed): `Enabled`
+/// false, with the defaults, when there is none.
+pub(crate) fn deflate_options(
+    parameters: Option<Offer>,
+    value: *mut PerMessageDeflateOptions,
+) -> Result<()> {
     let value = out(value, "value")?;
-    let offer = socket.deflate();
-    value.set(PerMessageDeflateOptions::from_parts(
-        offer.is_some(),
-        offer.unwrap_or_default(),
-    ))
+    let o = parameters.unwrap_or_default();
+    value.set(PerMessageDeflateOptions {
+        Enabled: parameters.is_some(),
+        ClientNoContextTakeover: o.client_no_context_takeover,
+        ServerNoContextTakeover: o.server_no_context_takeover,
+        ClientMaxWindowBits: o.client_max_window_bits,
+        ServerMaxWindowBits: o.server_max_window_bits,
+        CompressionLevel: o.compression_level,
+    })
 }
 
 pub(crate) fn set_deflate_offer(socket: &Socket, value: PerMessageDeflateOptions) -> Result<()> {
@@ -103,24 +98,6 @@ pub(crate) fn set_deflate_offer(socket: &Socket, value: PerMessageDeflateOptions
             level => level,
         },
     }))
-}
-
-/// Information's PerMessageDeflate: what was agreed (`Enabled` false: not in use).
-pub(crate) fn deflate_agreed(socket: &Socket, value: *mut PerMessageDeflateOptions) -> Result<()> {
-    let value = out(value, "value")?;
-    value.set(match socket.deflate_agreed() {
-        Some(a) => PerMessageDeflateOptions::from_parts(
-            true,
-            Offer {
-                client_no_context_takeover: a.client_no_context_takeover,
-                server_no_context_takeover: a.server_no_context_takeover,
-                client_max_window_bits: a.client_max_window_bits,
-                server_max_window_bits: a.server_max_window_bits,
-                compression_level: a.compression_level,
-            },
-        ),
-        None => PerMessageDeflateOptions::from_parts(false, Offer::default()),
-    })
 }
 
 /// A C event handler as the registration sees it: `handler(context, sender, args)`,

@@ -14,10 +14,8 @@ Paths on every port:
   /info              sends one text message: the request's Sec-WebSocket-Extensions, a
                      newline, and the response's (empty when declined); then echoes
   /bomb?size=N       sends N zero bytes as one binary message (deflate shrinks it ~1000x)
-  /json?count=K      sends K JSON text messages, then closes with 1000
 """
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -42,11 +40,6 @@ CONFIGS = {
 }
 
 
-def record():
-    return json.dumps({"symbol": "ACME", "bid": 101.25, "ask": 101.5, "size": 300,
-                       "note": "compressible market data " * 4})
-
-
 async def handler(ws):
     url = urllib.parse.urlsplit(ws.request.path)
     query = dict(urllib.parse.parse_qsl(url.query))
@@ -56,11 +49,6 @@ async def handler(ws):
         await ws.send(f"{asked}\n{agreed}")
     elif url.path == "/bomb":
         await ws.send(bytes(int(query.get("size", "1048576"))))
-    elif url.path == "/json":
-        for _ in range(int(query.get("count", "10"))):
-            await ws.send(record())
-        await ws.close(1000, "done")
-        return
     try:
         async for message in ws:
             await ws.send(message)

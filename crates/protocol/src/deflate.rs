@@ -47,16 +47,9 @@ impl Default for Offer {
     }
 }
 
-/// What both sides agreed on: the parameters in force on the connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Agreed {
-    pub client_no_context_takeover: bool,
-    pub server_no_context_takeover: bool,
-    pub client_max_window_bits: u8,
-    pub server_max_window_bits: u8,
-    /// The offer's, carried on (not negotiated).
-    pub compression_level: u8,
-}
+/// What both sides agreed on: the parameters in force on the connection, in the
+/// offer's shape (the compression level is the offer's, carried on).
+pub type Agreed = Offer;
 
 impl Offer {
     /// Whether the window sizes are ones the RFC allows (8..=15), and the level one
@@ -115,12 +108,11 @@ impl Offer {
         if !name.eq_ignore_ascii_case(NAME) {
             return Err(format!("names '{name}', which rtws did not offer"));
         }
+        // What the server does not name: its defaults, and the client's own choices.
         let mut agreed = Agreed {
-            client_no_context_takeover: self.client_no_context_takeover,
             server_no_context_takeover: false,
-            client_max_window_bits: self.client_max_window_bits,
             server_max_window_bits: 15,
-            compression_level: self.compression_level,
+            ..*self
         };
         let mut seen: Vec<String> = Vec::new();
         for part in parts {
@@ -321,7 +313,9 @@ impl Inflater {
                     .decompress(src, &mut out[pos..limit], FlushDecompress::Sync)
                 {
                     Ok(status) => status,
-                    Err(e) => break Err(format!("a compressed message does not inflate: {e}")),
+                    Err(e) => {
+                        break Err(format!("a compressed message that does not inflate ({e})"))
+                    }
                 };
             let used = (self.decompress.total_in() - in_before) as usize;
             let produced = (self.decompress.total_out() - out_before) as usize;
@@ -341,7 +335,9 @@ impl Inflater {
                 break Ok((taken, true));
             }
             if used == 0 && produced == 0 {
-                break Err("a compressed message does not inflate: its data is cut short".into());
+                break Err(
+                    "a compressed message cut short (its deflate data stops mid-block)".into(),
+                );
             }
         };
         out.truncate(pos);

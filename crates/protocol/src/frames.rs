@@ -51,9 +51,18 @@ fn violation(code: u16, what: impl std::fmt::Display) -> Violation {
     Violation { code, message }
 }
 
-/// A compressed message that does not inflate, or inflates to invalid UTF-8 (1007).
+/// A message whose payload is invalid UTF-8 (1007).
 pub fn invalid_payload(what: &str) -> Violation {
     violation(INVALID_PAYLOAD, what)
+}
+
+/// A compressed message that does not inflate (1007: its payload is not what the
+/// agreed extension says it is).
+pub fn undecodable(what: &str) -> Violation {
+    Violation {
+        code: INVALID_PAYLOAD,
+        message: format!("the server sent {what}"),
+    }
 }
 
 /// A message over MaxMessageSize (1009).

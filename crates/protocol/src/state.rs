@@ -146,11 +146,6 @@ impl Protocol {
         self
     }
 
-    /// The permessage-deflate parameters in force, if it was agreed.
-    pub fn deflate(&self) -> Option<Agreed> {
-        self.deflate.as_ref().map(|d| d.agreed)
-    }
-
     // ----- Receiving ---------------------------------------------------------
 
     /// The next event `buf` holds, taking its bytes out of `buf` (payload is split
@@ -211,6 +206,7 @@ impl Protocol {
     /// to far more is handed out (and checked against MaxMessageSize) piece by
     /// piece, never held whole.
     fn inflate_next(&mut self) -> Option<Event> {
+        let max_message = self.max_message;
         let d = self.deflate.as_mut()?;
         let (input, taken, last) = d.input.as_mut()?;
         let mut out = Vec::new();
@@ -218,39 +214,39 @@ impl Protocol {
         let inflater = d.inflater.get_or_insert_with(|| Inflater::new(&agreed));
         let (used, done) = match inflater.inflate(&input[*taken..], *last, &mut out) {
             Ok(r) => r,
-            Err(why) => return Some(self.violated(frames::invalid_payload(&why))),
+            Err(why) => return Some(self.violated(frames::undecodable(&why))),
         };
         *taken += used;
         let message_end = done && *last;
         if done {
             d.input = None;
         }
-        let (kind, _, size, utf8) = d.message.as_mut().expect("a compressed message");
+        let (kind, first, size, utf8) = d.message.as_mut().expect("a compressed message");
         *size += out.len() as u64;
-        let size = *size;
-        let bad_text =
-            *kind == DataKind::Text && !(utf8.feed(&out) && (!message_end || utf8.finish()));
-        if let Some(max) = self.max_message.filter(|max| size > *max) {
-            return Some(self.violated(frames::too_big(size, max)));
-        }
-        if bad_text {
-            return Some(self.violated(frames::invalid_payload("a compressed text message")));
-        }
-        let d = self.deflate.as_mut().expect("checked above");
-        let (kind, first, _, _) = d.message.as_mut().expect("a compressed message");
-        if out.is_empty() && !message_end {
-            return None; // this piece of input made no output yet: read on
-        }
-        let event = Event::Data {
-            kind: *kind,
-            first: std::mem::take(first),
-            last: message_end,
-            payload: Bytes::from(out),
+        let violation = match max_message.filter(|max| *size > *max) {
+            Some(max) => Some(frames::too_big(*size, max)),
+            None if *kind == DataKind::Text
+                && !(utf8.feed(&out) && (!message_end || utf8.finish())) =>
+            {
+                Some(frames::invalid_payload("a compressed text message"))
+            }
+            None => None,
         };
+        // A piece of input that made no output yet hands nothing out: read on.
+        let event =
+            (violation.is_none() && (message_end || !out.is_empty())).then(|| Event::Data {
+                kind: *kind,
+                first: std::mem::take(first),
+                last: message_end,
+                payload: Bytes::from(out),
+            });
         if message_end {
             d.message = None;
         }
-        Some(event)
+        match violation {
+            Some(v) => Some(self.violated(v)),
+            None => event,
+        }
     }
 
     /// A compressed message is being inflated: more of it may come out of `read`

@@ -471,7 +471,7 @@ pub extern "C" fn MessageWebSocketControl_get_PerMessageDeflate(
     this: *mut MessageWebSocketControl,
     value: *mut PerMessageDeflateOptions,
 ) -> HRESULT {
-    call(|| websocket::deflate_offer(&*control(this)?, value))
+    call(|| websocket::deflate_options(control(this)?.deflate(), value))
 }
 
 /// rtws extension: sets `PerMessageDeflate`. With `Enabled`, ConnectAsync offers

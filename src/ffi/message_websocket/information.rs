@@ -166,5 +166,10 @@ pub extern "C" fn MessageWebSocketInformation_get_PerMessageDeflate(
     this: *mut MessageWebSocketInformation,
     value: *mut PerMessageDeflateOptions,
 ) -> HRESULT {
-    call(|| websocket::deflate_agreed(&MessageWebSocketInformation::get(this)?.0, value))
+    call(|| {
+        websocket::deflate_options(
+            MessageWebSocketInformation::get(this)?.0.deflate_agreed(),
+            value,
+        )
+    })
 }

@@ -397,7 +397,7 @@ pub extern "C" fn StreamWebSocketControl_get_PerMessageDeflate(
     this: *mut StreamWebSocketControl,
     value: *mut PerMessageDeflateOptions,
 ) -> HRESULT {
-    call(|| websocket::deflate_offer(&*control(this)?, value))
+    call(|| websocket::deflate_options(control(this)?.deflate(), value))
 }
 
 /// rtws extension: sets `PerMessageDeflate`. With `Enabled`, ConnectAsync offers

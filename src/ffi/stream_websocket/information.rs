@@ -160,5 +160,10 @@ pub extern "C" fn StreamWebSocketInformation_get_PerMessageDeflate(
     this: *mut StreamWebSocketInformation,
     value: *mut PerMessageDeflateOptions,
 ) -> HRESULT {
-    call(|| websocket::deflate_agreed(&StreamWebSocketInformation::get(this)?.0, value))
+    call(|| {
+        websocket::deflate_options(
+            StreamWebSocketInformation::get(this)?.0.deflate_agreed(),
+            value,
+        )
+    })
 }
