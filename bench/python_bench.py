@@ -4,8 +4,10 @@ the same rtws-testserver, in the same run (clients alternate within each repetit
 
     build/_pyenv/bin/python bench/python_bench.py [--quick] [--reps 3] [--server PATH]
 
-(build/_pyenv is the tests' venv: cffi, pytest and websockets; PYTHONPATH=python and
-RTWS_LIBRARY=target/release/librtws.so are set here when not given.) Modes, each on one
+(build/_pyenv is the tests' venv: cffi, pytest and websockets, and the binding's compiled
+module, build/_pyenv/rtws-ext/_rtws_cffi.so; PYTHONPATH=python, RTWS_LIBRARY=
+target/release/librtws.so and RTWS_EXTENSION=that module are set here when not given;
+RTWS_FFI=abi measures cffi's ABI mode instead, and the table says which ran.) Modes, each on one
 connection to /echo: latency (one 16-byte message at a time: p50/p99 of the round trip) and
 pipelined (N 16-byte messages sent by one task while another receives them: msgs/s).
 Prints a markdown table of medians over the repetitions; exit status 1 if a run failed.
@@ -20,9 +22,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("RTWS_LIBRARY", os.path.join(ROOT, "target", "release", "librtws.so"))
+os.environ.setdefault("RTWS_EXTENSION", os.path.join(ROOT, "build", "_pyenv", "rtws-ext",
+                                                     "_rtws_cffi.so"))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import rtws  # noqa: E402
+from rtws import _ffi  # noqa: E402
 import websockets  # noqa: E402
 
 PAYLOAD = b"x" * 16
@@ -31,7 +36,7 @@ PAYLOAD = b"x" * 16
 def clients(url):
     """name -> an async context manager opening a connection with send()/recv()."""
     return {
-        "rtws (asyncio)": lambda: rtws.connect(url),
+        f"rtws (asyncio, cffi {_ffi.MODE} mode)": lambda: rtws.connect(url),
         f"websockets {websockets.__version__}": lambda: websockets.connect(
             url, compression=None, max_size=None),
     }

@@ -1,15 +1,26 @@
 """The C ABI, read from rtws.h itself: no declaration here is written by hand.
 
-The header is reduced to what cffi's parser takes: comments go, the few preprocessor
-conditions it has are evaluated for a C99 compiler (so the `: int32_t` enum bases and the
-C23 typedefs drop out), and #define lines are collected as integer constants instead of
-being declared. The library is found next to this file (the installed package) or at
-$RTWS_LIBRARY (the build tree: target/release/librtws.so).
-"""
-import os
-import re
+Two ways to the same functions, one `ffi` and `lib` either way (`MODE` says which):
 
-import cffi
+- "api": the compiled module `rtws._rtws_cffi` (cffi's API mode), built from the header by
+  `_build.py` at `pip install ./python` (it then sits in the package) or for the build tree
+  (its path in $RTWS_EXTENSION). Calls cost a fraction of the ABI mode's, and it holds the
+  C helpers of the asyncio layer's per-message path (`HELPERS`: True). It is used only if it
+  was built from this very header (a digest of the header's text is compiled in).
+- "abi": cffi parses the header at import (`_header.preprocess`) and dlopens the library:
+  no compiler needed. The fallback when the module is absent or stale.
+
+$RTWS_FFI chooses: "api" (the compiled module or ImportError), "abi", or unset (api if
+usable, else abi). The library is found next to this file (the installed package) or at
+$RTWS_LIBRARY (the build tree: target/release/librtws.so); the header next to this file,
+at $RTWS_HEADER, or in the checkout's include/.
+"""
+import importlib.machinery
+import importlib.util
+import os
+import warnings
+
+from ._header import enums, preprocess
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,64 +44,40 @@ def _library_path():
                       "to target/release/librtws.so when running from a checkout")
 
 
-def _condition(expr, defined):
-    """Evaluates one #if expression of the header for C99 (no __cplusplus)."""
-    expr = re.sub(r"defined\s*\(\s*(\w+)\s*\)", lambda m: str(int(m[1] in defined)), expr)
-    expr = expr.replace("__STDC_VERSION__", "199901").replace("L", "")
-    expr = expr.replace("||", " or ").replace("&&", " and ")
-    expr = re.sub(r"!(?!=)", " not ", expr)
-    return bool(eval(expr, {"__builtins__": {}}))  # digits, comparisons and logic only
+def _compiled(source):
+    """(ffi, lib) of the compiled module, or ImportError saying why not."""
+    import ctypes
+
+    from ._build import MODULE, digest
+
+    # The module's rtws symbols resolve against the library loaded here (RTLD_GLOBAL).
+    try:
+        ctypes.CDLL(_library_path(), mode=ctypes.RTLD_GLOBAL)
+    except OSError as e:
+        raise ImportError(f"rtws: cannot load the library: {e}") from e
+    path = os.environ.get("RTWS_EXTENSION")
+    if path:
+        if not os.path.exists(path):
+            raise ImportError(f"rtws: RTWS_EXTENSION {path} does not exist")
+        loader = importlib.machinery.ExtensionFileLoader(MODULE, path)
+        spec = importlib.util.spec_from_file_location(MODULE, path, loader=loader)
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+    else:
+        from . import _rtws_cffi as module
+    built_from = module.ffi.string(module.lib.rtwspy_header_digest()).decode()
+    if built_from != digest(source):
+        raise ImportError(f"rtws: the compiled module {module.__file__} was built from "
+                          f"another rtws.h than {HEADER}: rebuild it")
+    return module.ffi, module.lib
 
 
-def preprocess(text):
-    """Returns (declarations for cffi, {macro: int}) from the header's text."""
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"//[^\n]*", "", text)
-    text = re.sub(r"\\\n", " ", text)
-    defined, constants, out = set(), {}, []
-    stack = []  # one [taking, taken_before] per open #if
+def _parsed():
+    import cffi
 
-    def active():
-        return all(taking for taking, _ in stack)
-
-    for line in text.splitlines():
-        m = re.match(r"\s*#\s*(\w+)\s*(.*)", line)
-        if not m:
-            if active():
-                out.append(line)
-            continue
-        directive, rest = m[1], m[2].strip()
-        if directive in ("if", "ifdef", "ifndef"):
-            if directive == "ifdef":
-                cond = rest in defined
-            elif directive == "ifndef":
-                cond = rest not in defined
-            else:
-                cond = active() and _condition(rest, defined)
-            stack.append([cond, cond])
-        elif directive == "else":
-            stack[-1] = [not stack[-1][1], True]
-        elif directive == "endif":
-            stack.pop()
-        elif directive == "define" and active():
-            name, _, value = rest.partition(" ")
-            defined.add(name)
-            # Integer macros only: `N`, `Nu`, `(HRESULT)Nu` (as a signed 32-bit HRESULT).
-            v = re.fullmatch(r"(\(HRESULT\))?\s*(\d+)u?", value.strip())
-            if v:
-                n = int(v[2])
-                constants[name] = n - (1 << 32) if v[1] and n >= 1 << 31 else n
-        elif directive != "include":
-            raise ImportError(f"rtws: unexpected directive in rtws.h: {line!r}")
-    return "\n".join(out), constants
-
-
-def enums(text):
-    """{enum name: [(member, value)]} of the header's `enum X { X_Member = n, ... }`."""
-    result = {}
-    for m in re.finditer(r"enum (\w+)[^{;]*\{([^}]*)\}", text):
-        result[m[1]] = [(k, int(v)) for k, v in re.findall(r"(\w+)\s*=\s*(-?\d+)", m[2])]
-    return result
+    parsed = cffi.FFI()
+    parsed.cdef(DECLARATIONS)
+    return parsed, parsed.dlopen(_library_path())
 
 
 HEADER = _header_path()
@@ -99,13 +86,34 @@ with open(HEADER, encoding="utf-8") as f:
 DECLARATIONS, CONSTANTS = preprocess(_source)
 ENUMS = enums(DECLARATIONS)
 
-ffi = cffi.FFI()
-ffi.cdef(DECLARATIONS)
-lib = ffi.dlopen(_library_path())
-# Every function the header declares. Each is looked up once, now: cffi resolves a function
-# on first use under a lock that is not reentrant, so a first use from a __del__ run by the
-# garbage collector inside another cffi call would deadlock.
-FUNCTIONS = sorted(k.split(" ", 1)[1] for k in ffi._parser._declarations
-                   if k.startswith("function "))
+_wanted = os.environ.get("RTWS_FFI", "")
+if _wanted not in ("", "api", "abi"):
+    raise ImportError(f"rtws: RTWS_FFI must be 'api' or 'abi', not {_wanted!r}")
+FALLBACK_REASON = None  # why the default mode fell back to "abi"
+if _wanted == "abi":
+    ffi, lib = _parsed()
+else:
+    try:
+        ffi, lib = _compiled(_source)
+    except ImportError as e:
+        if _wanted == "api":
+            raise
+        FALLBACK_REASON = str(e)
+        if "another rtws.h" in FALLBACK_REASON:
+            warnings.warn(FALLBACK_REASON + "; using cffi's ABI mode", RuntimeWarning)
+        ffi, lib = _parsed()
+MODE = "abi" if FALLBACK_REASON is not None or _wanted == "abi" else "api"
+HELPERS = MODE == "api"  # the C helpers of _build.py (rtwspy_*) are there
+
+# Every function the header declares (the helpers aside). Each is looked up once, now:
+# ABI-mode cffi resolves a function on first use under a lock that is not reentrant, so a
+# first use from a __del__ run by the garbage collector inside another cffi call would
+# deadlock.
+if MODE == "abi":
+    FUNCTIONS = sorted(k.split(" ", 1)[1] for k in ffi._parser._declarations
+                       if k.startswith("function "))
+else:
+    FUNCTIONS = sorted(name for name in dir(lib) if not name.startswith("rtwspy_")
+                       and callable(getattr(lib, name)))
 for _name in FUNCTIONS:
     getattr(lib, _name)

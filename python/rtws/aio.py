@@ -13,10 +13,11 @@ Completed callback runs in `DispatcherQueue.run_pending`, on the loop's thread.
 """
 import asyncio
 import collections
+import logging
 import weakref
 
 from . import _native as N
-from ._ffi import ffi, lib
+from ._ffi import HELPERS, ffi, lib
 from .enums import AsyncStatus, InputStreamOptions, SocketMessageType
 from .errors import WebSocketError, check, error_for
 from .uwp import AsyncOperation, Buffer, MessageWebSocket, PerMessageDeflateOptions, StreamWebSocket
@@ -30,6 +31,13 @@ HIGH_WATER = 1 << 20
 CHECKPOINT_BYTES = 64 << 10
 CHECKPOINT_COUNT = 64
 CLOSE_TIMEOUT = 10.0
+# The compiled module's inbox (see _build.py) is drained into a buffer of this many bytes,
+# at most TAKE_COUNT messages a call; a bigger message gets a buffer of its own.
+TAKE_BYTES = 64 << 10
+TAKE_COUNT = 256
+_SEND_MESSAGE, _SEND_STREAM = 0, 1  # rtwspy_send's kinds
+_FAILED, _UNREADABLE = -1, -2  # rtwspy_inbox_take's kinds besides SocketMessageType
+log = logging.getLogger("rtws")
 
 
 class ConnectionClosed(Exception):
@@ -109,6 +117,7 @@ class _Base:
         # Out-parameters of the per-message calls, allocated once.
         self._buffer_out = ffi.new("IBuffer **")
         self._op_out = ffi.new("IAsyncOperationUInt32 **")
+        self._ran_out = ffi.new("uint32_t *")
         socket.add_closed(self._on_closed)
         # Garbage collection of an unclosed connection still stops watching the fd.
         self._finalizer = weakref.finalize(self, _unwatch, loop, self._fd)
@@ -126,9 +135,14 @@ class _Base:
 
     def _run(self):
         try:
-            self._queue.run_pending(max_count=self._batch())
+            check(lib.DispatcherQueue_RunPending(self._queue._p, self._batch(), N.INFINITE,
+                                                 self._ran_out))
         except WebSocketError:  # the queue is closed: nothing left to run
             self._watch(False)
+        self._ran()
+
+    def _ran(self):
+        """After each run of the queue (the Connection drains its inbox)."""
 
     def _on_closed(self, sender, args):
         self.close_code, self.close_reason = args.code, args.reason
@@ -148,31 +162,41 @@ class _Base:
         if self._send_error is not None:
             raise self._send_error
 
-    async def _send(self, send, handle, data):
-        """Queues `data` with `send(handle, IBuffer *, IAsyncOperationUInt32 **)` (a message's
-        SendFinalFrameAsync or the stream's WriteAsync), waiting while over HIGH_WATER bytes
-        are queued in rtws.
+    async def _send(self, kind, handle, data):
+        """Queues `data` on `handle`: a MessageWebSocket's SendFinalFrameAsync (kind
+        _SEND_MESSAGE) or an IOutputStream's WriteAsync (_SEND_STREAM), waiting while over
+        HIGH_WATER bytes are queued in rtws.
 
-        Per-message cost matters here, so the C functions are called directly, and only
-        every CHECKPOINT_BYTES / CHECKPOINT_COUNT-th send gets a Completed callback: a
-        socket's sends complete in order, so that one confirms the sends before it too. A
-        failed checkpoint is raised by the next send or drain."""
-        check(lib.Buffer_CreateFromBytes(ffi.from_buffer(data), len(data), self._buffer_out))
-        buffer = self._buffer_out[0]
-        try:
-            check(send(handle, buffer, self._op_out))
-        finally:
-            lib.IBuffer_Release(buffer)
-        op = self._op_out[0]
-        self._pending_bytes += len(data)
-        self._unconfirmed += len(data)
-        self._unconfirmed_count += 1
-        if self._unconfirmed < CHECKPOINT_BYTES and self._unconfirmed_count < CHECKPOINT_COUNT:
-            lib.IAsyncOperationUInt32_Release(op)  # the send goes on
+        Per-message cost matters here, so the C functions are called directly (with the
+        compiled module, one call: rtwspy_send), and only every CHECKPOINT_BYTES /
+        CHECKPOINT_COUNT-th send gets a Completed callback: a socket's sends complete in
+        order, so that one confirms the sends before it too. A failed checkpoint is raised
+        by the next send or drain."""
+        length = len(data)
+        unconfirmed = self._unconfirmed + length
+        count = self._unconfirmed_count + 1
+        checkpoint = unconfirmed >= CHECKPOINT_BYTES or count >= CHECKPOINT_COUNT
+        if HELPERS:
+            check(lib.rtwspy_send(kind, handle, ffi.from_buffer(data), length,
+                                  self._op_out if checkpoint else ffi.NULL))
         else:
-            covered, self._unconfirmed, self._unconfirmed_count = self._unconfirmed, 0, 0
-            AsyncOperation(op, "IAsyncOperationUInt32", True).completed = (
-                lambda op, status: self._confirmed(op, status, covered))
+            check(lib.Buffer_CreateFromBytes(ffi.from_buffer(data), length, self._buffer_out))
+            buffer = self._buffer_out[0]
+            send = (lib.MessageWebSocket_SendFinalFrameAsync if kind == _SEND_MESSAGE
+                    else lib.IOutputStream_WriteAsync)
+            try:
+                check(send(handle, buffer, self._op_out))
+            finally:
+                lib.IBuffer_Release(buffer)
+            if not checkpoint:
+                lib.IAsyncOperationUInt32_Release(self._op_out[0])  # the send goes on
+        self._pending_bytes += length
+        if checkpoint:
+            self._unconfirmed = self._unconfirmed_count = 0
+            AsyncOperation(self._op_out[0], "IAsyncOperationUInt32", True).completed = (
+                lambda op, status: self._confirmed(op, status, unconfirmed))
+        else:
+            self._unconfirmed, self._unconfirmed_count = unconfirmed, count
         if self._pending_bytes > HIGH_WATER:
             await self._wait_sends(HIGH_WATER // 2)
 
@@ -275,18 +299,89 @@ class Connection(_Base):
         self._max_queue = max_queue
         self._waiter = None
         self._type = socket.control.message_type
-        self._reader_out = ffi.new("DataReader **")
-        self._u32_out = ffi.new("uint32_t *")
-        self._type_out = ffi.new("SocketMessageType *")
-        me = self._me
-        socket._subscribe("MessageReceived", lambda args: me() and me()._on_message(args))
+        if HELPERS:
+            # MessageReceived is handled in C (rtwspy_on_message): each run of the queue
+            # leaves its messages in the inbox, and _ran() takes them all with one call.
+            inbox = lib.rtwspy_inbox_new()
+            if inbox == ffi.NULL:
+                raise MemoryError("rtws: no memory for the inbox")
+            self._inbox_release = weakref.finalize(self, lib.rtwspy_inbox_release, inbox)
+            check(lib.rtwspy_inbox_subscribe(inbox, socket._p,
+                                             ffi.new("EventRegistrationToken *")))
+            self._inbox = inbox
+            self._meta = ffi.new("int64_t[]", 3 * TAKE_COUNT)
+            self._meta_view = memoryview(ffi.buffer(self._meta)).cast("q")
+            self._take_buffer = ffi.new("uint8_t[]", TAKE_BYTES)
+            self._take_view = ffi.buffer(self._take_buffer)
+            self._needed = ffi.new("uint32_t *")
+        else:
+            # cffi's ABI mode: a Python callback per message (_on_message).
+            self._inbox = None
+            self._reader_out = ffi.new("DataReader **")
+            self._u32_out = ffi.new("uint32_t *")
+            self._type_out = ffi.new("SocketMessageType *")
+            me = self._me
+            socket._subscribe("MessageReceived", lambda args: me() and me()._on_message(args))
 
     def _batch(self):
         # No more events than the messages that still fit under max_queue.
         return max(1, self._max_queue - len(self._messages))
 
+    def _release(self):
+        super()._release()  # the socket is gone: nothing more reaches the inbox
+        if self._inbox is not None:
+            self._inbox = None
+            self._inbox_release()
+
+    def _ran(self):
+        if self._inbox is not None and self._take():
+            if len(self._messages) >= self._max_queue:
+                self._watch(False)  # as in _on_message
+            self._wake()
+
+    def _on_closed(self, sender, args):
+        # The messages before Closed are the connection's, before it reads as closed.
+        self._ran()
+        super()._on_closed(sender, args)
+
+    def _take(self):
+        """Moves the inbox's messages, in order, to self._messages (a failure to
+        self._failure); returns whether there were any."""
+        inbox, took = self._inbox, False
+        buffer, capacity, view = self._take_buffer, TAKE_BYTES, self._take_view
+        while True:  # bounded: the inbox only grows while the queue runs
+            n = lib.rtwspy_inbox_take(inbox, buffer, capacity, self._meta, TAKE_COUNT,
+                                      self._needed)
+            if n == 0:
+                if not self._needed[0]:
+                    return took
+                capacity = self._needed[0]  # one message bigger than TAKE_BYTES
+                buffer = ffi.new("uint8_t[]", capacity)
+                view = ffi.buffer(buffer)
+                continue
+            took = True
+            meta = self._meta_view[:3 * n].tolist()
+            append, start = self._messages.append, 0
+            for i in range(0, 3 * n, 3):
+                end = start + meta[i]
+                kind = meta[i + 1]
+                if kind == SocketMessageType.BINARY:
+                    append(view[start:end])
+                elif kind == SocketMessageType.UTF8:
+                    append(view[start:end].decode("utf-8"))
+                elif kind == _FAILED:  # the connection failed; Closed follows
+                    self._failure = error_for(meta[i + 2],
+                                              view[start:end].decode("utf-8", "replace"))
+                else:  # as a handler that raised: logged, the message is lost
+                    log.error("rtws: a received message could not be read: %s",
+                              error_for(meta[i + 2], view[start:end].decode("utf-8", "replace")
+                                        if end > start else None))
+                start = end
+            buffer, capacity, view = self._take_buffer, TAKE_BYTES, self._take_view
+
     def _on_message(self, args):
-        """MessageReceived, with the borrowed C pointer (per message: no wrappers)."""
+        """MessageReceived, with the borrowed C pointer (per message: no wrappers): the
+        ABI mode's path."""
         hr = lib.MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, self._reader_out)
         if hr < 0:  # the connection failed; Closed follows
             self._failure = error_for(hr)
@@ -353,7 +448,7 @@ class Connection(_Base):
         if kind != self._type:
             self._socket.control.message_type = kind
             self._type = kind
-        await self._send(lib.MessageWebSocket_SendFinalFrameAsync, self._socket._p, data)
+        await self._send(_SEND_MESSAGE, self._socket._p, data)
 
 
 class StreamConnection(_Base):
@@ -395,7 +490,7 @@ class StreamConnection(_Base):
         queued in rtws."""
         data = N.as_bytes(data)
         self._check_open()
-        await self._send(lib.IOutputStream_WriteAsync, self._output._p, data)
+        await self._send(_SEND_STREAM, self._output._p, data)
 
 
 class _Connect:

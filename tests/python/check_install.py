@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The README's install command, checked (ctest py_install): makes a fresh venv in DIR, runs
-`pip install ./python` there (which builds librtws with cargo and ships it in the package),
-then runs python/examples/aio_message_websocket.py with that venv's python in a clean
-environment (no PYTHONPATH, no RTWS_LIBRARY): the installed package must work on its own.
+`pip install ./python` there (which builds librtws with cargo and the compiled cffi module,
+and ships both in the package), then runs python/examples/aio_message_websocket.py with that
+venv's python in a clean environment (no PYTHONPATH, RTWS_LIBRARY, RTWS_EXTENSION or
+RTWS_FFI): the installed package must work on its own, with its compiled module (the build
+machine has a C compiler).
 
 usage: check_install.py DIR ws://127.0.0.1:PORT
 """
@@ -19,7 +21,8 @@ def main():
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.check_call([sys.executable, "-m", "venv", venv])
     python = os.path.join(venv, "bin", "python")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RTWS_LIBRARY")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "RTWS_LIBRARY", "RTWS_EXTENSION", "RTWS_FFI", "RTWS_HEADER")}
     subprocess.check_call([python, "-m", "pip", "install", "--quiet",
                            "--disable-pip-version-check", os.path.join(ROOT, "python")],
                           env=env, cwd=venv)
@@ -27,9 +30,12 @@ def main():
                                                "aio_message_websocket.py"), url + "/echo"],
                          env=env, cwd=venv, capture_output=True, text=True, check=True).stdout
     print(out, end="")
-    where = subprocess.run([python, "-c", "import rtws, os; print(os.path.dirname(rtws.__file__))"],
-                           env=env, cwd=venv, capture_output=True, text=True, check=True).stdout
+    where, mode = subprocess.run(
+        [python, "-c", "import rtws, os; from rtws import _ffi; "
+                       "print(os.path.dirname(rtws.__file__)); print(_ffi.MODE, _ffi.FALLBACK_REASON)"],
+        env=env, cwd=venv, capture_output=True, text=True, check=True).stdout.splitlines()
     assert where.startswith(os.path.abspath(venv)), f"rtws imported from {where}"
+    assert mode == "api None", f"the installed package runs in cffi mode {mode}"
     assert "Message received from MessageWebSocket: Hello, World!" in out
     shutil.rmtree(venv)
     print("check_install: pip install ./python works")

@@ -9,6 +9,7 @@ import time
 import pytest
 
 import rtws
+from rtws import aio
 
 
 def run(coro, timeout=60):
@@ -68,6 +69,49 @@ def test_flood_is_held_back_by_max_queue(server):
             for i in range(5000):
                 assert int.from_bytes((await ws.recv())[:4], "big") == i
                 assert len(ws._messages) <= 16
+    run(main())
+
+
+def test_messages_of_every_size_and_type_in_order_before_closed(server):
+    # Many messages of both types, empty to 1 MiB (bigger than the compiled module's take
+    # buffer, TAKE_BYTES), and then Closed, all arriving while the loop is busy: each run of
+    # the queue finds a batch, and the Closed handler must see every message before it.
+    sizes = [0, 1, 16, 1000, aio.TAKE_BYTES - 1, aio.TAKE_BYTES, aio.TAKE_BYTES + 1, 1 << 20]
+    sent = [("t" * size if i % 2 else bytes([i % 256]) * size)
+            for i, size in enumerate(sizes * 40)]
+    assert len(sent) > aio.TAKE_COUNT
+
+    async def main():
+        ws = await rtws.connect(server.url + f"/close?after={len(sent)}&code=1000&reason=end")
+        at_closed = []
+        ws.socket.add_closed(lambda s, a: at_closed.append(len(ws._messages)))
+        for m in sent:
+            await ws.send(m)
+        await ws.wait_closed()
+        assert at_closed == [len(sent)]  # Closed came after the last message
+        got = [m async for m in ws]
+        assert len(got) == len(sent)
+        for g, m in zip(got, sent):
+            assert type(g) is type(m) and g == m
+        assert (ws.close_code, ws.close_reason) == (1000, "end")
+        await ws.close()
+    run(main())
+
+
+def test_closed_runs_after_the_messages_run_with_it(server):
+    # 50 echoes and the server's close all wait in the queue (the loop is held up), so
+    # one run of the queue raises them all: the Closed handlers must still see every message.
+    async def main():
+        ws = await rtws.connect(server.url + "/close?after=50&code=1000&reason=end")
+        at_closed = []
+        ws.socket.add_closed(lambda s, a: at_closed.append(len(ws._messages)))
+        for i in range(50):
+            await ws.send(str(i))
+        time.sleep(0.5)  # blocks the loop: no run of the queue meanwhile
+        await ws.wait_closed()
+        assert at_closed == [50]
+        assert [m async for m in ws] == [str(i) for i in range(50)]
+        await ws.close()
     run(main())
 
 

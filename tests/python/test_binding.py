@@ -1,6 +1,10 @@
 """The binding against the header: every function is reachable, the enums and constants
 are the header's, and HRESULTs map to the documented WebErrorStatus and exception types."""
+import hashlib
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -19,11 +23,49 @@ def test_every_header_function_is_bound():
 
 
 def test_function_signatures_come_from_the_header():
-    # cffi parsed the header itself: its types are the header's.
-    t = _ffi.ffi.typeof(_ffi.lib.DataReader_ReadString)
-    assert [a.cname for a in t.args] == ["DataReader *", "uint32_t", "char *", "uint32_t",
-                                         "uint32_t *"]
-    assert t.result.cname == "int32_t"
+    # cffi parsed the header itself (or compiled the module from it): its types are the
+    # header's. (The compiled module spells `DataReader *` as `struct DataReader *`: one type.)
+    ffi = _ffi.ffi
+    t = ffi.typeof(_ffi.lib.DataReader_ReadString)
+    assert list(t.args) == [ffi.typeof(c) for c in ("DataReader *", "uint32_t", "char *",
+                                                    "uint32_t", "uint32_t *")]
+    assert t.args[0].item.kind == "struct" and t.args[0].item.cname.endswith("DataReader")
+    assert t.result is ffi.typeof("int32_t") is ffi.typeof("HRESULT")
+
+
+def test_the_mode_asked_for():
+    # ctest runs every module with RTWS_FFI=api (the compiled module) and with =abi.
+    wanted = os.environ.get("RTWS_FFI")
+    if wanted:
+        assert _ffi.MODE == wanted
+    assert _ffi.HELPERS == (_ffi.MODE == "api")
+    if _ffi.MODE == "api":
+        assert _ffi.FALLBACK_REASON is None
+        assert _ffi.ffi.string(_ffi.lib.rtwspy_header_digest()).decode() == \
+            hashlib.sha256(open(_ffi.HEADER, encoding="utf-8").read().encode()).hexdigest()
+    else:
+        assert not hasattr(_ffi.lib, "rtwspy_send")
+
+
+def import_rtws(**env):
+    return subprocess.run([sys.executable, "-W", "always", "-c",
+                           "from rtws import _ffi; print(_ffi.MODE)"],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(not os.environ.get("RTWS_EXTENSION"), reason="no compiled module to test")
+def test_a_module_built_from_another_header_is_not_used(tmp_path):
+    other = tmp_path / "rtws.h"
+    other.write_text(open(_ffi.HEADER, encoding="utf-8").read() + "/* changed */\n")
+    r = import_rtws(RTWS_FFI="api")
+    assert r.returncode == 0 and r.stdout == "api\n", r.stderr
+    r = import_rtws(RTWS_FFI="api", RTWS_HEADER=str(other))
+    assert r.returncode != 0 and "built from another rtws.h" in r.stderr
+    r = import_rtws(RTWS_FFI="", RTWS_HEADER=str(other))  # the default falls back, warning
+    assert r.returncode == 0 and r.stdout == "abi\n"
+    assert "RuntimeWarning" in r.stderr and "built from another rtws.h" in r.stderr
+    r = import_rtws(RTWS_FFI="api", RTWS_EXTENSION=str(tmp_path / "absent.so"))
+    assert r.returncode != 0 and "does not exist" in r.stderr
 
 
 def test_enums_and_constants():

@@ -6,11 +6,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 import rtws
-from rtws import _native
+from rtws import _ffi, _native
 from rtws._ffi import lib
 
 
@@ -63,8 +64,14 @@ def test_garbage_collection_closes_an_unclosed_socket(server):
     assert len(_native._entries) < entries
 
 
+def inboxes():
+    """Live C inboxes of the compiled module's message path (None in ABI mode)."""
+    return lib.rtwspy_inboxes() if _ffi.HELPERS else None
+
+
 def test_no_entries_left_after_asyncio_connections(server):
     before = len(_native._entries)
+    inboxes_before = inboxes()
 
     async def main():
         for _ in range(20):
@@ -81,6 +88,11 @@ def test_no_entries_left_after_asyncio_connections(server):
     gc.collect()
     assert not live("MessageWebSocket", ptr)
     assert len(_native._entries) == before
+    # rtws drops its reference to an inbox with the registration, on any thread: poll.
+    deadline = time.monotonic() + 5
+    while inboxes() != inboxes_before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert inboxes() == inboxes_before
 
 
 def test_handler_exceptions_are_logged_never_raised(server, caplog):
