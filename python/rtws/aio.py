@@ -38,6 +38,7 @@ TAKE_COUNT = 256
 _SEND_MESSAGE, _SEND_STREAM = 0, 1  # rtwspy_send's kinds
 _FAILED, _UNREADABLE = -1, -2  # rtwspy_inbox_take's kinds besides SocketMessageType
 log = logging.getLogger("rtws")
+_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
 
 
 class ConnectionClosed(Exception):
@@ -162,10 +163,11 @@ class _Base:
         if self._send_error is not None:
             raise self._send_error
 
-    async def _send(self, kind, handle, data):
+    def _send(self, kind, handle, data):
         """Queues `data` on `handle`: a MessageWebSocket's SendFinalFrameAsync (kind
-        _SEND_MESSAGE) or an IOutputStream's WriteAsync (_SEND_STREAM), waiting while over
-        HIGH_WATER bytes are queued in rtws.
+        _SEND_MESSAGE) or an IOutputStream's WriteAsync (_SEND_STREAM). Returns True when
+        over HIGH_WATER bytes are queued in rtws: the caller then awaits _wait_sends (no
+        coroutine per send otherwise).
 
         Per-message cost matters here, so the C functions are called directly (with the
         compiled module, one call: rtwspy_send), and only every CHECKPOINT_BYTES /
@@ -197,8 +199,7 @@ class _Base:
                 lambda op, status: self._confirmed(op, status, unconfirmed))
         else:
             self._unconfirmed, self._unconfirmed_count = unconfirmed, count
-        if self._pending_bytes > HIGH_WATER:
-            await self._wait_sends(HIGH_WATER // 2)
+        return self._pending_bytes > HIGH_WATER
 
     def _confirmed(self, op, status, length):
         self._pending_bytes -= length
@@ -356,7 +357,7 @@ class Connection(_Base):
                 if not self._needed[0]:
                     return took
                 capacity = self._needed[0]  # one message bigger than TAKE_BYTES
-                buffer = ffi.new("uint8_t[]", capacity)
+                buffer = _uncleared("uint8_t[]", capacity)  # take fills it
                 view = ffi.buffer(buffer)
                 continue
             took = True
@@ -448,7 +449,8 @@ class Connection(_Base):
         if kind != self._type:
             self._socket.control.message_type = kind
             self._type = kind
-        await self._send(_SEND_MESSAGE, self._socket._p, data)
+        if self._send(_SEND_MESSAGE, self._socket._p, data):
+            await self._wait_sends(HIGH_WATER // 2)
 
 
 class StreamConnection(_Base):
@@ -490,7 +492,8 @@ class StreamConnection(_Base):
         queued in rtws."""
         data = N.as_bytes(data)
         self._check_open()
-        await self._send(_SEND_STREAM, self._output._p, data)
+        if self._send(_SEND_STREAM, self._output._p, data):
+            await self._wait_sends(HIGH_WATER // 2)
 
 
 class _Connect:
