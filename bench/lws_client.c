@@ -15,6 +15,12 @@
  *            --fragment BYTES            bulk: bytes per frame sent (default 65536)
  *            --rx-buffer BYTES           the protocol's rx_buffer_size (default 0: lws's
  *                                        own default, 4096)
+ *            --ca FILE                   wss: PEM roots to trust besides the system's (the
+ *                                        test server's ca.pem), set on the context's
+ *                                        client TLS settings, shared by every connection
+ *
+ * URL is ws://HOST:PORT/PATH, or wss://HOST:PORT/PATH for the same over TLS (OpenSSL, with
+ * the server's certificate and name verified); every metric name then gets a "wss_" prefix.
  *
  * Output: RESULT client=lws threads=1 mode=M metric=NAME value=V n=COUNT, the raw client's
  * metric names. Exit status 0 only if every loop ran its full count without an error; an
@@ -58,6 +64,8 @@ static int fatal;          /* the connection failed or closed under a loop */
 static int loop_done;      /* the loop in progress is over */
 static int closing;        /* WRITEABLE closes the connection instead of sending */
 static int64_t deadline_ns; /* the loop in progress stops after this */
+static int tls;             /* wss:// */
+static const char *ca_file; /* --ca */
 
 /* The one connection of latency, pipelined and bulk. */
 static struct lws *conn;
@@ -98,8 +106,8 @@ static int64_t now_ns(void)
 
 static void result(const char *metric, double value, long n)
 {
-    printf("RESULT client=lws threads=1 mode=%s metric=%s value=%.3f n=%ld\n", mode_name,
-           metric, value, n);
+    printf("RESULT client=lws threads=1 mode=%s metric=%s%s value=%.3f n=%ld\n", mode_name,
+           tls ? "wss_" : "", metric, value, n);
     fflush(stdout);
 }
 
@@ -357,6 +365,7 @@ static struct lws *connect_one(struct lws **pwsi)
     ci.origin = address;
     ci.local_protocol_name = protos[0].name;
     ci.pwsi = pwsi;
+    ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
     return lws_client_connect_via_info(&ci);
 }
 
@@ -593,7 +602,8 @@ static int usage(const char *argv0)
             "       %s URL pipelined N INFLIGHT [--batch B] [--max-secs S]\n"
             "       %s URL bulk N SIZE [--fragment BYTES] [--max-secs S]\n"
             "       %s URL connections N [--max-secs S]\n"
-            "       [--rx-buffer BYTES] (the protocol's rx_buffer_size; 0: lws's default)\n",
+            "       [--rx-buffer BYTES] (the protocol's rx_buffer_size; 0: lws's default)\n"
+            "       URL may be wss://127.0.0.1:PORT/echo, with [--ca FILE] (PEM roots to trust)\n",
             argv0, argv0, argv0, argv0);
     return 2;
 }
@@ -620,6 +630,8 @@ int main(int argc, char **argv)
             rx_buffer = atol(argv[++i]);
             if (rx_buffer < 0 || rx_buffer > (1L << 30))
                 return usage(argv[0]);
+        } else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
+            ca_file = argv[++i];
         } else if (nargs < 4) {
             args[nargs++] = argv[i];
         } else {
@@ -649,10 +661,12 @@ int main(int argc, char **argv)
     char url[sizeof address + sizeof path];
     snprintf(url, sizeof url, "%s", args[0]);
     const char *scheme, *host, *p;
-    if (lws_parse_uri(url, &scheme, &host, &port, &p) || strcmp(scheme, "ws") != 0) {
-        fprintf(stderr, "lws_client: the URL must be ws://HOST:PORT/PATH\n");
+    if (lws_parse_uri(url, &scheme, &host, &port, &p) ||
+        (strcmp(scheme, "ws") != 0 && strcmp(scheme, "wss") != 0)) {
+        fprintf(stderr, "lws_client: the URL must be ws://HOST:PORT/PATH or wss://...\n");
         return 2;
     }
+    tls = strcmp(scheme, "wss") == 0;
     snprintf(address, sizeof address, "%s", host);
     snprintf(path, sizeof path, "/%s", p);
 
@@ -674,6 +688,10 @@ int main(int argc, char **argv)
     info.protocols = protos;
     info.gid = -1;
     info.uid = -1;
+    if (tls) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.client_ssl_ca_filepath = ca_file;
+    }
     ctx = lws_create_context(&info);
     if (!ctx) {
         fprintf(stderr, "lws_client: lws_create_context failed\n");

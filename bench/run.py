@@ -90,9 +90,11 @@ CPP_METRICS = {
 CPP_CLIENT = "rtws C++ T=1"
 
 # The libwebsockets client (lws_client.c) has the raw client's modes and metric names for
-# these groups (not stream, not the wss groups).
-LWS_METRICS = {g: RAW_METRICS[g] for g in ("latency", "pipelined", "bulk", "connections")}
-LWS_GROUPS = ("latency", "latency-1cpu", "pipelined", "bulk", "connections")
+# these groups (not stream).
+LWS_METRICS = {g: RAW_METRICS[g] for g in ("latency", "pipelined", "bulk", "connections",
+                                           "wss-connections", "wss-bulk")}
+LWS_GROUPS = ("latency", "latency-1cpu", "pipelined", "bulk", "connections",
+              "wss-connections", "wss-bulk")
 LWS_CLIENT = "lws"
 
 
@@ -475,7 +477,7 @@ def main():
                     if kind == "cpp" and group not in CPP_METRICS:
                         continue  # the C++ client has the latency and pipelined modes only
                     if kind == "lws" and group not in LWS_GROUPS:
-                        continue  # lws_client: no stream mode, no wss
+                        continue  # lws_client: no stream mode
                     if not server.alive():
                         problems.append(f"the server died{server.stderr()}")
                         raise RuntimeError("server died")
@@ -632,12 +634,14 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
                  f"{CPP_CLIENT} = bench_cpp.cpp, the handler variants through the C++ "
                  "projection (latency and pipelined only)" +
                  (f"; {LWS_CLIENT} = lws_client.c, libwebsockets {lws_version()} (one lws_context, "
-                  "its service loop; latency, pipelined, bulk and connections only)"
+                  "its service loop; no stream)"
                   if LWS_CLIENT in names else ""))
     if any(g[4] for g in groups):
         lines.append("- wss: the test server's `valid` TLS port, its ca.pem as an extra root "
                      "(rtws: TrustedRootCertificates on every socket; raw: native-tls, one "
-                     "TlsConnector for all connections, all records a write takes at once)")
+                     "TlsConnector for all connections, all records a write takes at once" +
+                     ("; lws: the context's client_ssl_ca_filepath, one client SSL_CTX for all "
+                      "connections" if LWS_CLIENT in names else "") + ")")
     lines.append("")
     # rtws against libwebsockets: the C API's two worker counts (the C++ client is compared
     # with the C API in its own table).
