@@ -235,6 +235,11 @@ def build_bench_exe(cpp=False):
     exe = os.path.join(out_dir, name)
     if not os.path.exists(lib):
         sys.exit(f"run.py: {lib} is missing: cargo build --release -p rtws first")
+    # The library's SONAME is librtws.so.0.1; only the CMake build makes that link, and a
+    # client linked against the .so is looked up by it at run time.
+    soname = os.path.join(RELEASE, "librtws.so.0.1")
+    if not os.path.exists(soname):
+        os.symlink("librtws.so", soname)
     # bench_cpp also depends on the C++ headers.
     deps = [src, lib] + (glob.glob(os.path.join(ROOT, "include", "rtws", "*.h")) if cpp else [])
     if os.path.exists(exe) and os.path.getmtime(exe) >= max(map(os.path.getmtime, deps)):
