@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Benchmark harness: rtws (through its C API) against a plain tokio-tungstenite client.
+"""Benchmark harness: rtws (through its C API) against a plain tokio-tungstenite client
+and a libwebsockets client.
 
     python3 bench/run.py [--quick] [--reps 3] [--bench-exe PATH] [--server PATH] [--raw PATH]
+                         [--lws-exe PATH] [--no-lws]
                          [--md FILE] [--json FILE] [--no-pin] [--only GROUP[,GROUP...]]
 
 Builds nothing except, when --bench-exe is not given, bench/bench_rtws.c with gcc into
-target/bench/bench_rtws (if missing or older than its source or librtws.so). Expects
+target/bench/bench_rtws (if missing or older than its source or librtws.so), and likewise
+bench/lws_client.c into target/bench/lws_client (libwebsockets-dev: installed with apt-get
+when missing and running as root; otherwise the lws column is left out). Expects
 `cargo build --release -p rtws -p rtws-testserver -p rtws-bench-raw` to have been run.
 
 Starts ONE rtws-testserver (pinned to the first allowed CPU with taskset when there are
@@ -84,6 +88,14 @@ CPP_METRICS = {
     "pipelined": ["pipelined_msgs_per_s"],
 }
 CPP_CLIENT = "rtws C++ T=1"
+
+# The libwebsockets client (lws_client.c) has the raw client's modes and metric names for
+# these groups (not stream).
+LWS_METRICS = {g: RAW_METRICS[g] for g in ("latency", "pipelined", "bulk", "connections",
+                                           "wss-connections", "wss-bulk")}
+LWS_GROUPS = ("latency", "latency-1cpu", "pipelined", "bulk", "connections",
+              "wss-connections", "wss-bulk")
+LWS_CLIENT = "lws"
 
 
 def metrics(table, group, mode):
@@ -192,6 +204,8 @@ def parse_args():
     p.add_argument("--bench-exe", help="bench_rtws binary (default: build target/bench/bench_rtws)")
     p.add_argument("--cpp-exe", help="bench_cpp binary (default: build target/bench/bench_cpp)")
     p.add_argument("--no-cpp", action="store_true", help="skip the C++ projection's client")
+    p.add_argument("--lws-exe", help="lws_client binary (default: build target/bench/lws_client)")
+    p.add_argument("--no-lws", action="store_true", help="skip the libwebsockets client")
     p.add_argument("--server", default=os.path.join(RELEASE, "rtws-testserver"))
     p.add_argument("--raw", default=os.path.join(RELEASE, "rtws-bench-raw"))
     p.add_argument("--md", help="also write the markdown report to this file")
@@ -221,6 +235,11 @@ def build_bench_exe(cpp=False):
     exe = os.path.join(out_dir, name)
     if not os.path.exists(lib):
         sys.exit(f"run.py: {lib} is missing: cargo build --release -p rtws first")
+    # The library's SONAME is librtws.so.0.1; only the CMake build makes that link, and a
+    # client linked against the .so is looked up by it at run time.
+    soname = os.path.join(RELEASE, "librtws.so.0.1")
+    if not os.path.exists(soname):
+        os.symlink("librtws.so", soname)
     # bench_cpp also depends on the C++ headers.
     deps = [src, lib] + (glob.glob(os.path.join(ROOT, "include", "rtws", "*.h")) if cpp else [])
     if os.path.exists(exe) and os.path.getmtime(exe) >= max(map(os.path.getmtime, deps)):
@@ -233,6 +252,61 @@ def build_bench_exe(cpp=False):
     std = "-std=c++20" if cpp else "-std=c11"
     cmd = [cc, "-O2", std, "-Wall", "-I", os.path.join(ROOT, "include"), src, "-o", exe,
            "-L", RELEASE, "-lrtws", "-lpthread", "-lm", f"-Wl,-rpath,{RELEASE}"]
+    log("building:", " ".join(cmd))
+    subprocess.run(cmd, check=True, timeout=120)
+    return exe
+
+
+def have_lws():
+    """Whether libwebsockets' header and library can be compiled against."""
+    if shutil.which("pkg-config"):
+        r = subprocess.run(["pkg-config", "--exists", "libwebsockets"], timeout=30)
+        return r.returncode == 0
+    return os.path.exists("/usr/include/libwebsockets.h")
+
+
+def install_lws():
+    """apt-get install libwebsockets-dev, only as root on a system with apt-get."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        log("run.py: note: libwebsockets-dev is missing (and this is not root with apt-get): "
+            "no lws column; install it, or pass --no-lws to silence this")
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    log("run.py: installing libwebsockets-dev (apt-get)")
+    for cmd in (["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "libwebsockets-dev"]):
+        try:
+            r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            log(f"run.py: note: {' '.join(cmd)}: {e}: no lws column")
+            return False
+        if r.returncode != 0:
+            log(f"run.py: note: {' '.join(cmd)} failed ({r.returncode}): no lws column")
+            return False
+    return have_lws()
+
+
+def build_lws_exe():
+    """target/bench/lws_client, built when missing or stale; None: no lws column."""
+    src = os.path.join(ROOT, "bench", "lws_client.c")
+    out_dir = os.path.join(ROOT, "target", "bench")
+    exe = os.path.join(out_dir, "lws_client")
+    if not have_lws() and not install_lws():
+        return None
+    if os.path.exists(exe) and os.path.getmtime(exe) >= os.path.getmtime(src):
+        return exe
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        log("run.py: note: no C compiler to build lws_client.c: no lws column")
+        return None
+    flags = ["-lwebsockets"]
+    if shutil.which("pkg-config"):
+        r = subprocess.run(["pkg-config", "--cflags", "--libs", "libwebsockets"],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode == 0 and r.stdout.strip():
+            flags = r.stdout.split()
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = [cc, "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", src, "-o", exe] + flags + ["-lm"]
     log("building:", " ".join(cmd))
     subprocess.run(cmd, check=True, timeout=120)
     return exe
@@ -334,6 +408,9 @@ def main():
     exes = [(bench_exe, "--bench-exe"), (a.server, "--server"), (a.raw, "--raw")]
     if cpp_exe:
         exes.append((cpp_exe, "--cpp-exe"))
+    lws_exe = None if a.no_lws else (a.lws_exe or build_lws_exe())
+    if lws_exe:
+        exes.append((lws_exe, "--lws-exe"))
     for path, what in exes:
         if not os.access(path, os.X_OK):
             sys.exit(f"run.py: {what} {path} is not an executable; build it first "
@@ -348,6 +425,8 @@ def main():
     clients = [("raw", [a.raw], {}, "raw")]
     if not a.no_raw_mt:
         clients.append(("raw-mt", [a.raw], {}, "raw"))
+    if lws_exe:
+        clients.append((LWS_CLIENT, [lws_exe], {}, "lws"))
     clients += [("rtws T=1", [bench_exe], {"RTWS_WORKER_THREADS": "1"}, "rtws"),
                 ("rtws T=2", [bench_exe], {"RTWS_WORKER_THREADS": "2"}, "rtws")]
     if cpp_exe:
@@ -402,6 +481,8 @@ def main():
                 for name, base, env_extra, kind in order:
                     if kind == "cpp" and group not in CPP_METRICS:
                         continue  # the C++ client has the latency and pipelined modes only
+                    if kind == "lws" and group not in LWS_GROUPS:
+                        continue  # lws_client: no stream mode
                     if not server.alive():
                         problems.append(f"the server died{server.stderr()}")
                         raise RuntimeError("server died")
@@ -425,7 +506,8 @@ def main():
                         rc, stderr = "timeout", str(e.stderr or "")
                         stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
                     res = parse_results(stdout)
-                    table = {"raw": RAW_METRICS, "cpp": CPP_METRICS}.get(kind, RTWS_METRICS)
+                    table = {"raw": RAW_METRICS, "cpp": CPP_METRICS,
+                             "lws": LWS_METRICS}.get(kind, RTWS_METRICS)
                     owed = metrics(table, group, mode)
                     log(f"[{group} rep {rep + 1}/{a.reps}] {name}: rc={rc} "
                         f"{time.time() - t0:.1f}s " +
@@ -484,6 +566,16 @@ def fmt(v):
     if v >= 100:
         return f"{v:.0f}"
     return f"{v:.1f}"
+
+
+def lws_version():
+    """libwebsockets' version as pkg-config reports it (the package the client built with)."""
+    try:
+        r = subprocess.run(["pkg-config", "--modversion", "libwebsockets"],
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip().rstrip("-") or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def git_state():
@@ -545,35 +637,47 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
     lines.append("- raw = tokio-tungstenite 0.30, current_thread runtime; raw-mt = the same on "
                  "a 2-worker multi_thread runtime; rtws T=n = RTWS_WORKER_THREADS=n; "
                  f"{CPP_CLIENT} = bench_cpp.cpp, the handler variants through the C++ "
-                 "projection (latency and pipelined only)")
+                 "projection (latency and pipelined only)" +
+                 (f"; {LWS_CLIENT} = lws_client.c, libwebsockets {lws_version()} (one lws_context, "
+                  "its service loop; no stream)"
+                  if LWS_CLIENT in names else ""))
     if any(g[4] for g in groups):
         lines.append("- wss: the test server's `valid` TLS port, its ca.pem as an extra root "
                      "(rtws: TrustedRootCertificates on every socket; raw: native-tls, one "
-                     "TlsConnector for all connections, all records a write takes at once)")
+                     "TlsConnector for all connections, all records a write takes at once" +
+                     ("; lws: the context's client_ssl_ca_filepath, one client SSL_CTX for all "
+                      "connections" if LWS_CLIENT in names else "") + ")")
     lines.append("")
-    head = ["metric"] + names + [f"{n}/raw" for n in rtws_names]
+    # rtws against libwebsockets: the C API's two worker counts (the C++ client is compared
+    # with the C API in its own table).
+    lws_ratio_names = c_names if LWS_CLIENT in names else []
+    head = (["metric"] + names + [f"{n}/raw" for n in rtws_names] +
+            [f"{n}/{LWS_CLIENT}" for n in lws_ratio_names])
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * 1 + "---:|" * (len(head) - 1))
     for group, mode, _, _, _ in groups:
         for m in metrics(RTWS_METRICS, group, mode):
             base = baseline_of(m)
             row = [label(group, m, cfg)]
-            raw_v = None
+            raw_v = lws_v = None
             for n in names:
-                is_raw = n.startswith("raw")
-                v = med(group, n, base if is_raw else m)
+                is_baseline = n.startswith("raw") or n == LWS_CLIENT
+                v = med(group, n, base if is_baseline else m)
                 if n == "raw":
                     raw_v = v
+                if n == LWS_CLIENT:
+                    lws_v = v
                 row.append(fmt(v))
-            for n in rtws_names:
-                v = med(group, n, m)
-                if v is None or not raw_v:
-                    row.append("–")
-                    continue
-                cell = f"{v / raw_v:.2f}×"
-                if m.startswith("latency"):
-                    cell += f" ({v - raw_v:+.1f} µs)"
-                row.append(cell)
+            for names_, ref in ((rtws_names, raw_v), (lws_ratio_names, lws_v)):
+                for n in names_:
+                    v = med(group, n, m)
+                    if v is None or not ref:
+                        row.append("–")
+                        continue
+                    cell = f"{v / ref:.2f}×"
+                    if m.startswith("latency"):
+                        cell += f" ({v - ref:+.1f} µs)"
+                    row.append(cell)
             lines.append("| " + " | ".join(row) + " |")
 
     # Queue vs inline, rtws client by rtws client, from the same runs.

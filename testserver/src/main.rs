@@ -66,6 +66,8 @@ Prints `PORT <n>` first. Routes (request path + query; K defaults to 0):
                                one message in N fragments (default 3 x 1000, Ping
                                after the first unless ping=0), then echo
   /silent                      upgrade, then say nothing for 120 s
+  /later?ms=N                  upgrade, wait N ms (default 300, at most 10 s), send the
+                               text \"later\", then echo
   /nohandshake                 never answer the upgrade request (120 s)
   /status?code=C               plain HTTP status C (default 404), no upgrade
   /getCaseCount /runCase?case=N&agent=A /updateReports?agent=A
@@ -545,6 +547,11 @@ async fn serve(mut stream: Conn, head: Head) -> Result<(), Error> {
         }
         "/stream" => stream::serve(&mut ws, q).await?,
         "/silent" => sleep(HOLD).await,
+        "/later" => {
+            sleep(Duration::from_millis(q.num("ms", 300u64).min(10_000))).await;
+            ws.send(Message::text("later")).await?;
+            echo(&mut ws, None).await?;
+        }
         "/getCaseCount" | "/runCase" | "/updateReports" => {
             autobahn::serve(&mut ws, &head.path, q).await?
         }

@@ -13,9 +13,10 @@
 use crate::net::protocol_errors;
 use crate::net::wire::Wire;
 use crate::session::connect::Timing;
-use crate::session::queue::Receiver;
+use crate::session::queue::{queue, Receiver, Sender};
 use crate::session::report::{Completion, Delivery, Ending, Events, Payload};
 use bytes::BytesMut;
+use parking_lot::Mutex;
 use rtws_protocol::deflate::Agreed;
 use rtws_protocol::state::{Closure, Event, Protocol, SendError, ABNORMAL_CLOSURE};
 use rtws_protocol::DataKind;
@@ -24,7 +25,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::time::Sleep;
 
@@ -61,6 +62,85 @@ pub enum Command {
     Flush(Arc<dyn Completion<bool>>),
     /// Our close frame: its code and reason, or none (an empty close frame).
     Close(Option<(u16, String)>),
+}
+
+/// A send the host's thread wrote and the kernel took whole: its operation and
+/// result, to complete once the connection is let go.
+type Finished = (Arc<dyn Completion<u32>>, Result<u32>);
+
+/// The socket's end of its connection: commands reach the task in call order.
+///
+/// A send that finds the connection idle (nothing queued or unwritten before it,
+/// the task not running) is written at once on the calling thread, and completed
+/// there when the kernel takes it whole: a host thread that sends and waits costs
+/// no wake-up of an I/O thread and no hop back. Only `try_lock`: a send never
+/// waits for the task (which may be running this very thread's handler).
+pub struct Link {
+    commands: Sender<Command>,
+    task: Arc<Mutex<Option<Connection>>>,
+}
+
+/// The task's end of a `Link`: where `Connection::run` keeps the connection while
+/// it runs, so that a host thread's send can take it between polls.
+pub struct Slot(Arc<Mutex<Option<Connection>>>);
+
+/// A link with nothing behind it yet: `Connection::new` takes the receiver and
+/// `Connection::run` the slot.
+pub fn link() -> (Link, Receiver<Command>, Slot) {
+    let (commands, rx) = queue();
+    let task = Arc::new(Mutex::new(None));
+    (
+        Link {
+            commands,
+            task: task.clone(),
+        },
+        rx,
+        Slot(task),
+    )
+}
+
+impl Link {
+    /// Hands `cmd` to the connection; gives it back when the connection is over.
+    pub fn send(&self, cmd: Command) -> std::result::Result<(), Command> {
+        let cmd = match self.write_now(cmd) {
+            Ok(()) => return Ok(()),
+            Err(cmd) => cmd,
+        };
+        self.commands.send(cmd)
+    }
+
+    fn write_now(&self, cmd: Command) -> std::result::Result<(), Command> {
+        if !matches!(cmd, Command::Send { .. }) {
+            return Err(cmd);
+        }
+        let Some(mut task) = self.task.try_lock() else {
+            return Err(cmd);
+        };
+        let Some(conn) = task.as_mut() else {
+            return Err(cmd);
+        };
+        let (finished, left) = conn.send_now(cmd)?;
+        drop(task);
+        if left {
+            // Its next poll writes the rest (and registers its waker again).
+            self.commands.wake();
+        }
+        if let Some((op, result)) = finished {
+            op.complete(result);
+        }
+        Ok(())
+    }
+}
+
+/// A connection task dropped mid-way (runtime shutdown) lets its connection go,
+/// which finishes every operation, even while a socket still holds the link.
+struct Vacate(Arc<Mutex<Option<Connection>>>);
+
+impl Drop for Vacate {
+    fn drop(&mut self) {
+        let conn = self.0.lock().take();
+        drop(conn);
+    }
 }
 
 /// Fires when `active` stays true and `progress` stays the same for `limit`.
@@ -125,6 +205,8 @@ pub struct Connection {
     /// Data read since the last write attempt: a flood of input must not keep our
     /// output (or its timeout) waiting.
     reads_since_flush: usize,
+    /// A write on a host thread failed (`send_now`): the task's next write reports it.
+    deferred_write_error: Option<Error>,
     /// Set once we sent a close frame: the deadline for the peer's reply.
     close_deadline: Option<Pin<Box<Sleep>>>,
     /// Writing failed: the connection ends with this error once reading has
@@ -200,11 +282,26 @@ impl Connection {
             reads_since_flush: 0,
             close_deadline: None,
             write_failure: None,
+            deferred_write_error: None,
         }
     }
 
-    pub async fn run(mut self) {
-        let ending = std::future::poll_fn(|cx| self.poll_step(cx)).await;
+    pub async fn run(self, slot: Slot) {
+        let slot = Vacate(slot.0);
+        *slot.0.lock() = Some(self);
+        let ending = std::future::poll_fn(|cx| match slot.0.lock().as_mut() {
+            Some(conn) => conn.poll_step(cx),
+            None => unreachable!("the slot is emptied only below or by Vacate"),
+        })
+        .await;
+        // Sends from now on are queued, and failed by `fail_pending`.
+        let Some(mut conn) = slot.0.lock().take() else {
+            return;
+        };
+        conn.finish(ending);
+    }
+
+    fn finish(&mut self, ending: Ending) {
         let pending_error = ending
             .failure
             .clone()
@@ -295,6 +392,15 @@ impl Connection {
             }
             Poll::Pending => return false,
         };
+        if let Some((op, result)) = self.apply(cmd) {
+            op.complete(result);
+        }
+        true
+    }
+
+    /// Puts a command's frame into the output; a send refused at once comes back
+    /// with its error, for the caller to complete.
+    fn apply(&mut self, cmd: Command) -> Option<Finished> {
         match cmd {
             Command::Send {
                 data,
@@ -305,7 +411,7 @@ impl Connection {
                 // A canceled frame of a message already begun still goes out: the
                 // message must stay whole on the wire.
                 if op.is_canceled() && self.protocol.between_messages() {
-                    return true;
+                    return None;
                 }
                 let protocol = &mut self.protocol;
                 let sent = data.with(|bytes| {
@@ -318,10 +424,11 @@ impl Connection {
                         self.unflushed.push_back((op, len, end));
                     }
                     Err(SendError::InvalidUtf8) => {
-                        op.complete(Err(Error::new(
+                        let err = Error::new(
                             RTWS_E_NO_UNICODE_TRANSLATION,
                             "MessageType is Utf8 but the stored bytes are not valid UTF-8",
-                        )));
+                        );
+                        return Some((op, Err(err)));
                     }
                 }
             }
@@ -336,11 +443,50 @@ impl Connection {
                 }
             }
         }
-        true
+        None
+    }
+
+    /// `Link::write_now` on a host thread, between the task's polls: a send into an
+    /// idle connection is framed and written at once. Returns the send if it finished
+    /// (written whole, or refused), and whether output is left for the task; gives
+    /// the command back when anything is queued or unwritten before it (order) or
+    /// the connection is closing.
+    fn send_now(&mut self, cmd: Command) -> std::result::Result<(Option<Finished>, bool), Command> {
+        let idle = self.commands_open
+            && !self.protocol.close_sent()
+            && self.protocol.failure().is_none()
+            && self.write_failure.is_none()
+            && self.unwritten() == 0
+            && self.unflushed.is_empty()
+            && self.flushes.is_empty()
+            && self.commands.is_empty();
+        if !idle {
+            return Err(cmd);
+        }
+        if let Some(refused) = self.apply(cmd) {
+            return Ok((Some(refused), false));
+        }
+        // A waker that wakes nothing: what it leaves registered, the task's next poll
+        // replaces (the caller wakes the task whenever output is left).
+        let mut cx = Context::from_waker(Waker::noop());
+        if let Err(e) = self.write_out(&mut cx) {
+            self.deferred_write_error = Some(e);
+        }
+        let wrote_all = self.unwritten() == 0;
+        let finished = match self.unflushed.front() {
+            Some((_, _, end)) if wrote_all && *end <= self.wire.written() => {
+                self.unflushed.pop_front().map(|(op, len, _)| (op, Ok(len)))
+            }
+            _ => None,
+        };
+        Ok((finished, !wrote_all))
     }
 
     /// Writes what the kernel takes of the output.
     fn write_out(&mut self, cx: &mut Context<'_>) -> std::result::Result<bool, Error> {
+        if let Some(e) = self.deferred_write_error.take() {
+            return Err(e);
+        }
         let mut wrote = false;
         while self.unwritten() > 0 {
             match self.wire.poll_send(cx, self.protocol.output()) {

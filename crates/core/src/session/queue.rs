@@ -55,6 +55,14 @@ impl<T> Sender<T> {
     }
 }
 
+impl<T> Sender<T> {
+    /// Wakes the receiver without a command: it has other work (output left by a
+    /// write made on a host thread).
+    pub fn wake(&self) {
+        self.0.receiver.wake();
+    }
+}
+
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         self.0.items.lock().1 = true;
@@ -78,6 +86,11 @@ impl<T> Receiver<T> {
             None if closed => Poll::Ready(None),
             None => Poll::Pending,
         }
+    }
+
+    /// Nothing is queued (taken or not).
+    pub fn is_empty(&self) -> bool {
+        self.local.is_empty() && self.shared.items.lock().0.is_empty()
     }
 
     /// Refuses later sends and returns everything still queued.

@@ -3,19 +3,121 @@
 //! Worker threads run every connection task, and so every event handler and every
 //! async completion. `RTWS_WORKER_THREADS` overrides the worker count (measured in
 //! `bench/`: see bench/README.md for why the default is what it is).
+//!
+//! A handler that blocks holds its worker. tokio lets one parked worker poll the
+//! sockets for all; when the worker that was polling wakes to run a handler that then
+//! blocks, the others stay parked and nobody reads the network until it returns. The
+//! watch thread (`Watch`) sees a worker stuck in one handler and wakes another one,
+//! which polls the sockets from then on: other sockets go on.
 
 use parking_lot::Mutex;
 use rtws_types::{Error, Result};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 use tokio::runtime::{Handle, Runtime};
 
-static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
+struct Running {
+    rt: Runtime,
+    watch: Watch,
+}
+
+static RUNTIME: Mutex<Option<Running>> = Mutex::new(None);
 
 thread_local! {
     /// How deep this thread is inside rtws handler invocations; blocking calls that
     /// would wait for the very thread they run on are refused when it is non-zero.
     static HANDLER_DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// On a worker: its count of handler entries and exits (odd inside a handler),
+    /// written by the worker alone, read by the watch thread.
+    static BUSY: Cell<Option<Arc<AtomicU64>>> = const { Cell::new(None) };
+}
+
+/// Every worker's `BUSY` count, for the watch thread.
+static WORKERS: Mutex<Vec<Weak<AtomicU64>>> = Mutex::new(Vec::new());
+/// The watch thread parked for good (no handler ran for a while): the next handler
+/// on a worker unparks it.
+static WATCH_PARKED: AtomicBool = AtomicBool::new(false);
+static WATCH_THREAD: Mutex<Option<Thread>> = Mutex::new(None);
+
+/// How often the watch thread looks; a worker seen in the same handler twice in a
+/// row (one tick to two) is stuck.
+const WATCH_TICK: Duration = Duration::from_millis(25);
+/// Ticks without any handler before the watch thread parks until the next one.
+const WATCH_IDLE_TICKS: u32 = 40;
+
+/// The watch thread: started with the runtime, stopped by `shutdown`.
+struct Watch {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Watch {
+    fn start(handle: Handle) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("rtws-watch".into())
+            .spawn(move || watch(handle, &flag))?;
+        *WATCH_THREAD.lock() = Some(thread.thread().clone());
+        Ok(Watch {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+fn watch(handle: Handle, stop: &AtomicBool) {
+    // Per worker: the count seen last tick, and whether this stuck handler was dealt with.
+    let mut seen: Vec<(Weak<AtomicU64>, u64, bool)> = Vec::new();
+    let mut idle = 0;
+    while !stop.load(Ordering::Acquire) {
+        if idle >= WATCH_IDLE_TICKS {
+            WATCH_PARKED.store(true, Ordering::SeqCst);
+            std::thread::park();
+            idle = 0;
+            continue;
+        }
+        std::thread::park_timeout(WATCH_TICK);
+        {
+            let mut workers = WORKERS.lock();
+            workers.retain(|w| w.strong_count() > 0);
+            seen.retain(|(w, _, _)| w.strong_count() > 0);
+            for w in workers.iter() {
+                if !seen.iter().any(|(s, _, _)| s.ptr_eq(w)) {
+                    seen.push((w.clone(), 0, false));
+                }
+            }
+        }
+        let mut active = false;
+        for (w, last, nudged) in seen.iter_mut() {
+            let Some(count) = w.upgrade().map(|c| c.load(Ordering::Relaxed)) else {
+                continue;
+            };
+            let inside = count % 2 == 1;
+            active |= inside || count != *last;
+            if inside && count == *last && !*nudged {
+                // Scheduled from outside the runtime, an empty task wakes a parked
+                // worker; parking again, it takes over polling the sockets.
+                drop(handle.spawn(async {}));
+                *nudged = true;
+            } else if count != *last {
+                *nudged = false;
+            }
+            *last = count;
+        }
+        idle = if active { 0 } else { idle + 1 };
+    }
 }
 
 fn worker_threads() -> usize {
@@ -24,28 +126,55 @@ fn worker_threads() -> usize {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| (1..=64).contains(n))
         .unwrap_or_else(|| {
-            // At least 2, so one blocking handler never stops every other socket.
+            // The CPUs this process may run on (affinity, cgroup quota): a second
+            // worker on one CPU only costs a wake-up per round trip (bench/README).
             std::thread::available_parallelism()
-                .map(|n| n.get().clamp(2, 4))
+                .map(|n| n.get().min(4))
                 .unwrap_or(2)
         })
+}
+
+/// Marks this thread as an I/O worker, for the watch thread.
+fn register_worker() {
+    let busy = Arc::new(AtomicU64::new(0));
+    WORKERS.lock().push(Arc::downgrade(&busy));
+    BUSY.with(|b| b.set(Some(busy)));
+}
+
+/// A worker enters (or leaves) its outermost handler.
+fn note_busy() {
+    BUSY.with(|b| {
+        let Some(busy) = b.take() else {
+            return; // not a worker
+        };
+        busy.store(busy.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        b.set(Some(busy));
+    });
+    if WATCH_PARKED.load(Ordering::Relaxed) && WATCH_PARKED.swap(false, Ordering::SeqCst) {
+        if let Some(t) = WATCH_THREAD.lock().as_ref() {
+            t.unpark();
+        }
+    }
 }
 
 /// The runtime's handle, starting the runtime if this is the first use.
 pub fn handle() -> Result<Handle> {
     let mut guard = RUNTIME.lock();
-    if let Some(rt) = guard.as_ref() {
-        return Ok(rt.handle().clone());
+    if let Some(running) = guard.as_ref() {
+        return Ok(running.rt.handle().clone());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads())
         .thread_name("rtws-io")
+        .on_thread_start(register_worker)
         .enable_io()
         .enable_time()
         .build()
         .map_err(|e| Error::from_io(&e, "starting the rtws runtime"))?;
     let handle = rt.handle().clone();
-    *guard = Some(rt);
+    let watch = Watch::start(handle.clone())
+        .map_err(|e| Error::from_io(&e, "starting the rtws watch thread"))?;
+    *guard = Some(Running { rt, watch });
     Ok(handle)
 }
 
@@ -57,8 +186,9 @@ pub fn shutdown(timeout: Duration) -> Result<()> {
             "rtws_Shutdown cannot be called from inside an rtws handler",
         ));
     }
-    let rt = RUNTIME.lock().take();
-    if let Some(rt) = rt {
+    let running = RUNTIME.lock().take();
+    if let Some(Running { rt, watch }) = running {
+        watch.stop();
         rt.shutdown_timeout(timeout);
     }
     Ok(())
@@ -74,13 +204,17 @@ pub struct HandlerScope(());
 
 impl HandlerScope {
     pub fn enter() -> Self {
-        HANDLER_DEPTH.with(|d| d.set(d.get() + 1));
+        if HANDLER_DEPTH.with(|d| d.replace(d.get() + 1)) == 0 {
+            note_busy();
+        }
         HandlerScope(())
     }
 }
 
 impl Drop for HandlerScope {
     fn drop(&mut self) {
-        HANDLER_DEPTH.with(|d| d.set(d.get() - 1));
+        if HANDLER_DEPTH.with(|d| d.replace(d.get() - 1)) == 1 {
+            note_busy();
+        }
     }
 }

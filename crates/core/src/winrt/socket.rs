@@ -6,8 +6,8 @@ use crate::net::proxy::{self, ProxySetting};
 use crate::net::tls::TlsSettings;
 use crate::net::traffic::Traffic;
 use crate::session::connect::{self, Credential, Target, Timing};
+use crate::session::connection::{link, Link};
 use crate::session::connection::{Command, Connection};
-use crate::session::queue::{queue, Sender};
 use crate::session::report::{Delivery, Ending, Events};
 use crate::winrt::async_op::{AsyncOp, OpHome};
 use crate::winrt::certificate::Certificate;
@@ -52,7 +52,7 @@ enum State {
         attempt: u64,
         abort: tokio::task::AbortHandle,
     },
-    Connected(Sender<Command>),
+    Connected(Link),
     Closed,
 }
 
@@ -671,10 +671,10 @@ impl Socket {
         });
     }
 
-    fn connect_succeeded(&self, attempt: u64, tx: Sender<Command>) -> bool {
+    fn connect_succeeded(&self, attempt: u64, link: Link) -> bool {
         let mut state = self.state.lock();
         if matches!(*state, State::Connecting { attempt: a, .. } if a == attempt) {
-            *state = State::Connected(tx);
+            *state = State::Connected(link);
             true
         } else {
             false
@@ -710,8 +710,8 @@ impl Socket {
                 abort.abort();
                 true
             }
-            State::Connected(tx) => {
-                let _ = tx.send(Command::Close(frame));
+            State::Connected(link) => {
+                let _ = link.send(Command::Close(frame));
                 false
             }
             State::Created => true,
@@ -738,7 +738,7 @@ impl Socket {
             return Err(Error::closed("the output stream"));
         }
         match &*self.state.lock() {
-            State::Connected(tx) => tx.send(cmd).map_err(|_| Error::closed(self.name())),
+            State::Connected(link) => link.send(cmd).map_err(|_| Error::closed(self.name())),
             State::Closed => Err(Error::closed(self.name())),
             State::Created | State::Connecting { .. } => Err(Error::illegal_call(
                 "the socket is not connected yet: wait for ConnectAsync to complete",
@@ -917,8 +917,8 @@ async fn connect_task(
             op.complete(Err(e));
         }
         Ok(est) => {
-            let (tx, rx) = queue();
-            if !socket.connect_succeeded(attempt, tx) {
+            let (link, rx, slot) = link();
+            if !socket.connect_succeeded(attempt, link) {
                 return; // closed or canceled meanwhile: `abandoned` reports it
             }
             if let Some(inbound) = socket.inbound() {
@@ -945,7 +945,7 @@ async fn connect_task(
             // (~5 KiB), the connection needs a fraction of that for its lifetime.
             let id = socket.id;
             tokio::spawn(
-                Connection::new(id, socket, est.wire, delivery, rx, timing, est.deflate).run(),
+                Connection::new(id, socket, est.wire, delivery, rx, timing, est.deflate).run(slot),
             );
         }
     }
