@@ -179,8 +179,11 @@ class _Base:
         count = self._unconfirmed_count + 1
         checkpoint = unconfirmed >= CHECKPOINT_BYTES or count >= CHECKPOINT_COUNT
         if HELPERS:
-            check(lib.rtwspy_send(kind, handle, ffi.from_buffer(data), length,
-                                  self._op_out if checkpoint else ffi.NULL))
+            # bytes go as they are (cffi passes their buffer); other bytes-likes through
+            # from_buffer.
+            check(lib.rtwspy_send(kind, handle,
+                                  data if type(data) is bytes else ffi.from_buffer(data),
+                                  length, self._op_out if checkpoint else ffi.NULL))
         else:
             check(lib.Buffer_CreateFromBytes(ffi.from_buffer(data), length, self._buffer_out))
             buffer = self._buffer_out[0]
