@@ -10,6 +10,12 @@ and `rtws.connect_stream(uri)` for a StreamWebSocket (`read`, `write`, `drain`, 
 Each connection's socket is bound to its own DispatcherQueue, whose file descriptor the loop
 watches (`loop.add_reader`): rtws's threads only make it readable, and every handler and
 Completed callback runs in `DispatcherQueue.run_pending`, on the loop's thread.
+
+With the compiled module (`_ffi.HELPERS`), a connection's MessageReceived handler is C
+(`_build.py`): it keeps the messages of a run of the queue in an inbox, which the
+connection takes with one call after the run (and in its Closed handler, so Closed still
+comes after the last message); a send is one C call. In ABI mode the same happens through
+a Python callback per message.
 """
 import asyncio
 import collections
