@@ -36,6 +36,11 @@ class BuildWithLibrary(build_py):
         dest = os.path.join(self.build_lib, "rtws")
         shutil.copy(os.path.join(target, "release", "librtws.so"), dest)
         shutil.copy(os.path.join(ROOT, "include", "rtws.h"), dest)
+        # pip builds in python/build: a module left there by an earlier build must not be
+        # shipped if this one fails.
+        for name in os.listdir(dest):
+            if name.startswith("_rtws_cffi."):
+                os.remove(os.path.join(dest, name))
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 shutil.copy(build_module().build(os.path.join(ROOT, "include", "rtws.h"), tmp),

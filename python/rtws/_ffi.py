@@ -64,6 +64,9 @@ def _compiled(source):
         module = importlib.util.module_from_spec(spec)
         loader.exec_module(module)
     else:
+        if importlib.util.find_spec(MODULE) is None:
+            raise ImportError("rtws: the package has no compiled module (installed without "
+                              "a working C compiler?)")
         from . import _rtws_cffi as module
     built_from = module.ffi.string(module.lib.rtwspy_header_digest()).decode()
     if built_from != digest(source):
