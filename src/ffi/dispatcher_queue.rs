@@ -27,6 +27,7 @@ impl Handle for DispatcherQueue {
     /// The host let go of this handle; with its last handle (a socket's
     /// get_DispatcherQueue makes another), the queue stops: what waits unrun is
     /// dropped, and the handlers of the sockets still bound to it never run again.
+    const HAS_LAST_RELEASE: bool = true;
     fn last_release(object: &Arc<core::DispatcherQueue>) {
         object.release_host_handle();
     }

@@ -133,6 +133,9 @@ pub trait Handle: Sized {
     /// until it returns, and whatever must be over when Release returns (handlers)
     /// is done here, even if a call in flight still holds the object.
     fn last_release(_object: &Arc<Self::Target>) {}
+    /// Whether `last_release` does anything: when not, the last Release does not
+    /// look the object up again to call it (three handles go per message).
+    const HAS_LAST_RELEASE: bool = false;
 
     fn new_handle(object: Self::Target) -> *mut Self {
         Self::publish(Arc::new(object))
@@ -154,7 +157,8 @@ pub trait Handle: Sized {
 
     /// The object behind `ptr`, kept alive for as long as the caller holds it.
     fn get(ptr: *const Self) -> Result<Arc<Self::Target>> {
-        with_entry::<Self, _>(ptr, |e| e.object.clone())?
+        // `downcast` checks the type: the entry is looked up without checking it twice.
+        with_live_entry::<Self, _>(ptr, |e| e.object.clone())?
             .downcast::<Self::Target>()
             .map_err(|_| not_a_handle::<Self>(ptr as usize))
     }
@@ -216,8 +220,10 @@ pub trait Handle: Sized {
         if left == 0 {
             // A handler may AddRef its borrowed sender meanwhile: then the object
             // stays (with no handlers left), and the re-check below keeps it.
-            if let Ok(object) = Self::get(ptr) {
-                Self::last_release(&object);
+            if Self::HAS_LAST_RELEASE {
+                if let Ok(object) = Self::get(ptr) {
+                    Self::last_release(&object);
+                }
             }
             let (slot, gen) = slot_of(ptr as usize).expect("checked by with_entry");
             let removed = {
@@ -244,6 +250,15 @@ pub trait Handle: Sized {
 
 /// Runs `f` on the live entry of type `H` behind `ptr`, under the slot's read lock.
 fn with_entry<H: Handle, R>(ptr: *const H, f: impl FnOnce(&Entry) -> R) -> Result<R> {
+    with_live_entry(ptr, |e| {
+        ((*e.object).type_id() == TypeId::of::<H::Target>()).then(|| f(e))
+    })?
+    .ok_or_else(|| not_a_handle::<H>(ptr as usize))
+}
+
+/// Runs `f` on the live entry behind `ptr`, whatever its type, under the slot's
+/// read lock.
+fn with_live_entry<H: Handle, R>(ptr: *const H, f: impl FnOnce(&Entry) -> R) -> Result<R> {
     let key = ptr as usize;
     if key == 0 {
         return Err(Error::new(
@@ -254,12 +269,7 @@ fn with_entry<H: Handle, R>(ptr: *const H, f: impl FnOnce(&Entry) -> R) -> Resul
     let (slot, gen) = slot_of(key).ok_or_else(|| not_a_handle::<H>(key))?;
     let s = slot.read();
     match &s.entry {
-        Some(e)
-            if s.gen & ((1 << GEN_BITS) - 1) == gen
-                && (*e.object).type_id() == TypeId::of::<H::Target>() =>
-        {
-            Ok(f(e))
-        }
+        Some(e) if s.gen & ((1 << GEN_BITS) - 1) == gen => Ok(f(e)),
         _ => Err(not_a_handle::<H>(key)),
     }
 }

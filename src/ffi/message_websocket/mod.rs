@@ -56,6 +56,7 @@ pub struct MessageWebSocket {
 impl Handle for MessageWebSocket {
     type Target = core::MessageWebSocket;
     const NAME: &'static str = "MessageWebSocket";
+    const HAS_LAST_RELEASE: bool = true;
     fn last_release(object: &Arc<core::MessageWebSocket>) {
         object.socket().release();
     }

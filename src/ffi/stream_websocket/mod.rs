@@ -48,6 +48,7 @@ pub struct StreamWebSocket {
 impl Handle for StreamWebSocket {
     type Target = core::StreamWebSocket;
     const NAME: &'static str = "StreamWebSocket";
+    const HAS_LAST_RELEASE: bool = true;
     fn last_release(object: &Arc<core::StreamWebSocket>) {
         object.socket().release();
     }

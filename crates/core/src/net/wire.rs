@@ -19,7 +19,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 const SMALL_READ: usize = 4096;
@@ -71,10 +71,25 @@ impl Wire {
                 }
                 // Room is made only once there is something to read.
                 let spare = reserve(&mut self.buf, self.read_size);
-                match tcp.try_read_buf(&mut self.buf) {
-                    Ok(n) => break (n, spare),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Poll::Ready(Err(e)),
+                // A short read empties the socket: its readiness is forgotten at once,
+                // so the next fill waits for data instead of paying a read that returns
+                // EAGAIN. Inside `try_io`, which clears only the readiness it saw before
+                // the read: data that arrives after it is not forgotten.
+                let mut got = None;
+                let read = tcp.try_io(Interest::READABLE, || {
+                    let n = tcp.try_read_buf(&mut self.buf)?;
+                    got = Some(n);
+                    match n {
+                        n if n > 0 && n < spare => Err(io::ErrorKind::WouldBlock.into()),
+                        _ => Ok(()),
+                    }
+                });
+                match (got, read) {
+                    (Some(n), _) => break (n, spare),
+                    (None, Err(e)) if e.kind() != io::ErrorKind::WouldBlock => {
+                        return Poll::Ready(Err(e))
+                    }
+                    (None, _) => continue,
                 }
             },
             Io::Tls(tls) => {

@@ -110,7 +110,7 @@ impl Link {
     }
 
     fn write_now(&self, cmd: Command) -> std::result::Result<(), Command> {
-        if !matches!(cmd, Command::Send { .. }) {
+        if !matches!(cmd, Command::Send { .. }) || MORE_COMING.with(|m| m.get()) {
             return Err(cmd);
         }
         let Some(mut task) = self.task.try_lock() else {
@@ -130,6 +130,19 @@ impl Link {
         }
         Ok(())
     }
+}
+
+thread_local! {
+    /// This thread runs a batch of host work (a DispatcherQueue's RunPending) with
+    /// more items after the current one: its sends go to the task, which writes them
+    /// together, instead of one write each.
+    static MORE_COMING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tells `Link::send` on this thread whether more host work follows the current
+/// item (see `MORE_COMING`).
+pub fn set_more_coming(more: bool) {
+    MORE_COMING.with(|m| m.set(more));
 }
 
 /// A connection task dropped mid-way (runtime shutdown) lets its connection go,
@@ -205,6 +218,11 @@ pub struct Connection {
     /// Data read since the last write attempt: a flood of input must not keep our
     /// output (or its timeout) waiting.
     reads_since_flush: usize,
+    /// `wire.received()` at the last send written on a host thread: the next one is
+    /// written there too only once something came in since (a request and its
+    /// answer), while sends back to back go to the task, which writes them together
+    /// (one syscall for many, where each write on loopback costs the whole TCP path).
+    received_at_send_now: Option<u64>,
     /// A write on a host thread failed (`send_now`): the task's next write reports it.
     deferred_write_error: Option<Error>,
     /// Set once we sent a close frame: the deadline for the peer's reply.
@@ -283,6 +301,7 @@ impl Connection {
             close_deadline: None,
             write_failure: None,
             deferred_write_error: None,
+            received_at_send_now: None,
         }
     }
 
@@ -452,7 +471,9 @@ impl Connection {
     /// the command back when anything is queued or unwritten before it (order) or
     /// the connection is closing.
     fn send_now(&mut self, cmd: Command) -> std::result::Result<(Option<Finished>, bool), Command> {
-        let idle = self.commands_open
+        let received = self.wire.received();
+        let idle = self.received_at_send_now != Some(received)
+            && self.commands_open
             && !self.protocol.close_sent()
             && self.protocol.failure().is_none()
             && self.write_failure.is_none()
@@ -466,6 +487,7 @@ impl Connection {
         if let Some(refused) = self.apply(cmd) {
             return Ok((Some(refused), false));
         }
+        self.received_at_send_now = Some(received);
         // A waker that wakes nothing: what it leaves registered, the task's next poll
         // replaces (the caller wakes the task whenever output is left).
         let mut cx = Context::from_waker(Waker::noop());

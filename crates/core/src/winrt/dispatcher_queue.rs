@@ -133,24 +133,31 @@ impl DispatcherQueue {
             *running = true;
             self.thread.store(this_thread(), Ordering::Relaxed);
         }
-        let _done = Finally(|| *self.running.lock() = false);
+        let _done = Finally(|| {
+            crate::session::connection::set_more_coming(false);
+            *self.running.lock() = false
+        });
         let mut ran = 0;
         while ran < max_count && (ran == 0 || max_time.is_none_or(|t| started.elapsed() < t)) {
-            let Some(item) = self.take() else { break };
+            let Some((item, more)) = self.take() else {
+                break;
+            };
+            crate::session::connection::set_more_coming(more && ran + 1 < max_count);
             (item.work)();
             ran += 1;
         }
         Ok(ran)
     }
 
-    fn take(&self) -> Option<Item> {
+    /// The next item, and whether more wait behind it.
+    fn take(&self) -> Option<(Item, bool)> {
         let mut st = self.state.lock();
         if st.shut {
             return None;
         }
         let item = st.items.pop_front();
         self.clear_if_empty(&mut st);
-        item
+        item.map(|item| (item, !st.items.is_empty()))
     }
 
     fn clear_if_empty(&self, st: &mut State) {
