@@ -43,6 +43,7 @@ TAKE_BYTES = 64 << 10
 TAKE_COUNT = 256
 _SEND_MESSAGE, _SEND_STREAM = 0, 1  # rtwspy_send's kinds
 _FAILED, _UNREADABLE = -1, -2  # rtwspy_inbox_take's kinds besides SocketMessageType
+_BINARY, _UTF8 = int(SocketMessageType.BINARY), int(SocketMessageType.UTF8)
 log = logging.getLogger("rtws")
 _uncleared = ffi.new_allocator(should_clear_after_alloc=False)
 
@@ -375,9 +376,9 @@ class Connection(_Base):
             for i in range(0, 3 * n, 3):
                 end = start + meta[i]
                 kind = meta[i + 1]
-                if kind == SocketMessageType.BINARY:
+                if kind == _BINARY:
                     append(view[start:end])
-                elif kind == SocketMessageType.UTF8:
+                elif kind == _UTF8:
                     append(view[start:end].decode("utf-8"))
                 elif kind == _FAILED:  # the connection failed; Closed follows
                     self._failure = error_for(meta[i + 2],
