@@ -57,6 +57,7 @@ def compiled(venv):
     if os.path.exists(stamp) and os.path.exists(extension(venv)) and \
             open(stamp).read() == digest.hexdigest():
         return
+    python_headers(os.path.join(venv, "bin", "python"))
     with tempfile.TemporaryDirectory(dir=venv) as tmp:
         out = subprocess.run([os.path.join(venv, "bin", "python"), BUILDER, HEADER, tmp],
                              check=True, stdout=subprocess.PIPE, text=True).stdout
@@ -67,6 +68,27 @@ def compiled(venv):
     with open(stamp, "w") as f:
         f.write(digest.hexdigest())
     print(f"setup_venv: {extension(venv)} built", file=sys.stderr)
+
+
+def python_headers(python):
+    """Python.h, which the compiled module needs: Debian's own python3 has it only with
+    python3-dev, installed here as root with apt-get (as bench/run.py does libwebsockets-dev);
+    otherwise a clear failure (the py_* tests are the compiled module's: they do not fall
+    back to the ABI mode, which the py_abi_* tests cover)."""
+    include = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"],
+                             check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    header = os.path.join(include, "Python.h")
+    if os.path.exists(header):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("setup_venv: installing python3-dev (apt-get) for Python.h", file=sys.stderr)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "python3-dev"]):
+            subprocess.run(cmd, check=True, env=env, stdin=subprocess.DEVNULL)
+        if os.path.exists(header):
+            return
+    sys.exit(f"setup_venv: {header} is missing: the binding's compiled module needs Python's "
+             f"headers (Debian: apt-get install python3-dev)")
 
 
 def requirements(venv):
