@@ -33,7 +33,11 @@
  *   warning (rtws_SetSlowHandlerThreshold), once per socket.
  *   A Completed handler runs at once on the calling thread when put_Completed or
  *   Cancel finishes the operation (queued instead for a socket bound to a
- *   DispatcherQueue).
+ *   DispatcherQueue). A send (StoreAsync, WriteAsync, the frame sends) into an
+ *   idle connection is written on the calling thread and may have finished when
+ *   the call returns; sends back to back go to a library thread, which writes
+ *   many at once. Library threads: one per CPU the process may use, at most 4
+ *   (RTWS_WORKER_THREADS overrides).
  * - To run handlers on a thread of its own (to block in them, for a GUI or game
  *   loop, or an event loop: poll, GLib, libuv, asyncio), a host binds its sockets
  *   to a DispatcherQueue before ConnectAsync: every handler and Completed callback
