@@ -10,7 +10,10 @@ rtws's public C functions, so that a message costs one call from Python, not fiv
   into one buffer the caller owns. The handler runs inside DispatcherQueue_RunPending on
   the thread that runs the socket's queue (every socket of the package is bound to one),
   so Python drains a whole RunPending's messages with one call and no callback into Python;
-- `rtwspy_send`: a message's SendFinalFrameAsync (or a stream's WriteAsync) from bytes.
+- `rtwspy_send`: a message's SendFinalFrameAsync (or a stream's WriteAsync) from bytes;
+- `rtwspy_py_<Type>`: an `extern "Python"` function of each handler type in CALLBACKS,
+  declared from the header's typedef (cheaper to enter than an ABI-mode `ffi.callback`),
+  which `_native.py` binds to its dispatcher.
 
 The module is not linked against librtws: `_ffi.py` loads the library (RTLD_GLOBAL) from
 where the ABI mode would, then imports the module, whose rtws symbols then resolve (Python
@@ -24,9 +27,19 @@ writes OUTDIR/rtws/_rtws_cffi.<abi tag>.so and prints its path. setup.py runs it
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 
 MODULE = "rtws._rtws_cffi"
+
+# The handler types `_native.py` passes to rtws: each gets `extern "Python" void
+# rtwspy_py_<Type>(<its parameters>)`.
+CALLBACKS = ("Completed_IAsyncAction", "Completed_IAsyncOperationUInt32",
+             "Completed_IAsyncOperationBoolean", "Completed_IAsyncOperationIBuffer",
+             "MessageWebSocketMessageReceivedHandler", "MessageWebSocketClosedHandler",
+             "MessageWebSocketServerCustomValidationRequestedHandler",
+             "StreamWebSocketClosedHandler",
+             "StreamWebSocketServerCustomValidationRequestedHandler", "DispatcherQueueHandler")
 
 HELPERS_CDEF = """
 typedef struct rtwspy_inbox rtwspy_inbox;
@@ -250,6 +263,19 @@ def _load_header_module():
     return module
 
 
+def extern_python(declarations):
+    """The `extern "Python"` declarations of CALLBACKS, from their typedefs."""
+    out = []
+    for name in CALLBACKS:
+        m = re.search(r"typedef\s+void\s*\(\s*\*\s*" + name + r"\s*\)\s*\(([^;]*)\)\s*;",
+                      declarations)
+        if not m:
+            raise ValueError(f"rtws: no typedef of {name} in rtws.h")
+        params = " ".join(m[1].split())
+        out.append(f'extern "Python" void rtwspy_py_{name}({params});')
+    return "\n".join(out) + "\n"
+
+
 def builder(header_path):
     """The cffi.FFI to compile, for the header at `header_path`."""
     import cffi
@@ -258,7 +284,7 @@ def builder(header_path):
         text = f.read()
     declarations, _ = _load_header_module().preprocess(text)
     ffi = cffi.FFI()
-    ffi.cdef(declarations + HELPERS_CDEF)
+    ffi.cdef(declarations + HELPERS_CDEF + extern_python(declarations))
     source = (f'#include "rtws.h"\n'
               f'const char *rtwspy_header_digest(void) {{ return "{digest(text)}"; }}\n'
               + HELPERS_SOURCE)

@@ -17,7 +17,7 @@ import itertools
 import logging
 import threading
 
-from ._ffi import CONSTANTS, ffi, lib
+from ._ffi import CONSTANTS, HELPERS, ffi, lib
 from .errors import IllegalStateError, check
 
 log = logging.getLogger("rtws")
@@ -59,22 +59,31 @@ def _dispatch(context, *args, once=False):
         log.exception("rtws: a handler raised")
 
 
-# One static callback per C signature: cffi callbacks must outlive every call, so they are
-# made once here and never freed.
+def _callback(ctype, fn):
+    """A C function pointer of handler type `ctype` that calls `fn`: the compiled module's
+    `extern "Python"` function for it (_build.CALLBACKS), or else (ABI mode) an
+    `ffi.callback`. Either is made once here and never freed: it must outlive every call."""
+    if HELPERS:
+        ffi.def_extern(name=f"rtwspy_py_{ctype}")(fn)
+        return getattr(lib, f"rtwspy_py_{ctype}")
+    return ffi.callback(ctype, fn)
+
+
+# One static callback per C signature.
 COMPLETED = {
-    kind: ffi.callback(f"Completed_{kind}",
-                       lambda ctx, op, status: _dispatch(ctx, int(status), once=True))
+    kind: _callback(f"Completed_{kind}",
+                    lambda ctx, op, status: _dispatch(ctx, int(status), once=True))
     for kind in ("IAsyncAction", "IAsyncOperationUInt32", "IAsyncOperationBoolean",
                  "IAsyncOperationIBuffer")
 }
 EVENT = {  # (context, sender, args): the sender is known to the entry already
-    name: ffi.callback(name, lambda ctx, sender, args: _dispatch(ctx, args))
+    name: _callback(name, lambda ctx, sender, args: _dispatch(ctx, args))
     for name in ("MessageWebSocketMessageReceivedHandler", "MessageWebSocketClosedHandler",
                  "MessageWebSocketServerCustomValidationRequestedHandler",
                  "StreamWebSocketClosedHandler",
                  "StreamWebSocketServerCustomValidationRequestedHandler")
 }
-ENQUEUED = ffi.callback("DispatcherQueueHandler", lambda ctx: _dispatch(ctx, once=True))
+ENQUEUED = _callback("DispatcherQueueHandler", lambda ctx: _dispatch(ctx, once=True))
 
 
 class Handle:

@@ -41,6 +41,10 @@ def test_the_mode_asked_for():
     assert _ffi.HELPERS == (_ffi.MODE == "api")
     if _ffi.MODE == "api":
         assert _ffi.FALLBACK_REASON is None
+        # Its callbacks are the module's extern "Python" functions, not ffi.callback ones.
+        assert rtws._native.ENQUEUED == _ffi.lib.rtwspy_py_DispatcherQueueHandler
+        assert rtws._native.COMPLETED["IAsyncAction"] == \
+            _ffi.lib.rtwspy_py_Completed_IAsyncAction
         assert _ffi.ffi.string(_ffi.lib.rtwspy_header_digest()).decode() == \
             hashlib.sha256(open(_ffi.HEADER, encoding="utf-8").read().encode()).hexdigest()
     else:
