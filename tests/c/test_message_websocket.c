@@ -1540,6 +1540,69 @@ static void *sender_thread(void *p)
     return NULL;
 }
 
+/* A request and its answer, from a host thread: a send into an idle connection is
+ * written on the calling thread, so it has finished when StoreAsync returns (no I/O
+ * thread wakes for it), and a Completed handler set then runs at once on this
+ * thread. Sends back to back still go out whole and in order. */
+static void on_send_done(void *ctx, IAsyncOperationUInt32 *op, AsyncStatus status)
+{
+    (void)op;
+    int *ran = ctx;
+    *ran = status == AsyncStatus_Completed ? 1 : -1;
+}
+
+static void test_idle_send_finishes_at_once(void)
+{
+    recorder r;
+    rec_init(&r);
+    MessageWebSocket *ws = rec_socket(&r);
+    CHECK_OK(tu_connect(ws, "/echo"));
+    enum { ROUNDS = 5, BURST = 20 };
+    int finished_at_once = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        char text[16];
+        snprintf(text, sizeof text, "req %d", i);
+        tu_sleep_ms(20); /* the connection's task is parked: nothing holds it */
+        IAsyncOperationUInt32 *op = NULL;
+        CHECK_OK(tu_store_nowait(ws, text, (uint32_t)strlen(text), &op));
+        if (!op)
+            break;
+        AsyncStatus st = AsyncStatus_Started;
+        CHECK_OK(IAsyncOperationUInt32_get_Status(op, &st));
+        finished_at_once += st == AsyncStatus_Completed;
+        int ran = 0;
+        CHECK_OK(IAsyncOperationUInt32_put_Completed(op, on_send_done, &ran));
+        if (st == AsyncStatus_Completed)
+            CHECK(ran == 1); /* before put_Completed returned, on this thread */
+        IAsyncOperationUInt32_Release(op);
+        CHECK(tu_signal_wait(&r.msgs, i + 1, WAIT_MS)); /* the answer */
+    }
+    /* The first send of a connection, and every one after its answer came. */
+    CHECK(finished_at_once == ROUNDS);
+    if (finished_at_once != ROUNDS)
+        fprintf(stderr, "  %d of %d sends had finished when StoreAsync returned\n",
+                finished_at_once, ROUNDS);
+    /* A burst from this thread: every message arrives, whole and in order. */
+    for (int i = 0; i < BURST; i++) {
+        char text[16];
+        snprintf(text, sizeof text, "burst %d", i);
+        CHECK_OK(tu_send_text(ws, text));
+    }
+    CHECK(tu_signal_wait(&r.msgs, ROUNDS + BURST, WAIT_MS));
+    pthread_mutex_lock(&r.lock);
+    for (int i = 0; i < ROUNDS + BURST && i < r.n; i++) {
+        char want[16];
+        if (i < ROUNDS)
+            snprintf(want, sizeof want, "req %d", i);
+        else
+            snprintf(want, sizeof want, "burst %d", i - ROUNDS);
+        CHECK(strcmp(r.ev[i].text, want) == 0);
+    }
+    pthread_mutex_unlock(&r.lock);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(&r);
+}
+
 static void test_concurrent_sends(void)
 {
     concurrent_rx rx;
@@ -2349,6 +2412,7 @@ static const tu_test tests[] = {
     TU_TEST(test_connect_cancel_and_abort),
     TU_TEST(test_protocols_info_headers),
     TU_TEST(test_concurrent_sends),
+    TU_TEST(test_idle_send_finishes_at_once),
     TU_TEST(test_completed_and_wait_in_handler),
     TU_TEST(test_partial_message_mode),
     TU_TEST(test_send_frames),

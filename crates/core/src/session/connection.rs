@@ -24,6 +24,7 @@ use rtws_types::*;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -78,6 +79,8 @@ type Finished = (Arc<dyn Completion<u32>>, Result<u32>);
 pub struct Link {
     commands: Sender<Command>,
     task: Arc<Mutex<Option<Connection>>>,
+    /// Sends so far, this one included (`Cadence`).
+    sends: std::sync::atomic::AtomicU64,
 }
 
 /// The task's end of a `Link`: where `Connection::run` keeps the connection while
@@ -93,6 +96,7 @@ pub fn link() -> (Link, Receiver<Command>, Slot) {
         Link {
             commands,
             task: task.clone(),
+            sends: Default::default(),
         },
         rx,
         Slot(task),
@@ -110,7 +114,11 @@ impl Link {
     }
 
     fn write_now(&self, cmd: Command) -> std::result::Result<(), Command> {
-        if !matches!(cmd, Command::Send { .. }) || MORE_COMING.with(|m| m.get()) {
+        if !matches!(cmd, Command::Send { .. }) {
+            return Err(cmd);
+        }
+        let sends = self.sends.fetch_add(1, Ordering::Relaxed) + 1;
+        if MORE_COMING.with(|m| m.get()) {
             return Err(cmd);
         }
         let Some(mut task) = self.task.try_lock() else {
@@ -119,7 +127,7 @@ impl Link {
         let Some(conn) = task.as_mut() else {
             return Err(cmd);
         };
-        let (finished, left) = conn.send_now(cmd)?;
+        let (finished, left) = conn.send_now(cmd, sends)?;
         drop(task);
         if left {
             // Its next poll writes the rest (and registers its waker again).
@@ -143,6 +151,30 @@ thread_local! {
 /// item (see `MORE_COMING`).
 pub fn set_more_coming(more: bool) {
     MORE_COMING.with(|m| m.set(more));
+}
+
+/// The rhythm of a connection's sends, seen from `send_now`: see `Connection::cadence`.
+#[derive(Default)]
+struct Cadence {
+    /// `wire.received()` when the current interval began.
+    received: u64,
+    /// The send count before the current interval's first send.
+    sends_before: u64,
+    /// The interval before held more than one send.
+    bursty: bool,
+}
+
+impl Cadence {
+    /// Whether send number `sends` (counting from 1) is the first of its interval
+    /// after an interval of at most one send, `received` being what came in so far.
+    fn alone(&mut self, received: u64, sends: u64) -> bool {
+        if received != self.received {
+            self.bursty = sends - 1 - self.sends_before > 1;
+            self.received = received;
+            self.sends_before = sends - 1;
+        }
+        !self.bursty && sends - 1 == self.sends_before
+    }
 }
 
 /// A connection task dropped mid-way (runtime shutdown) lets its connection go,
@@ -218,11 +250,13 @@ pub struct Connection {
     /// Data read since the last write attempt: a flood of input must not keep our
     /// output (or its timeout) waiting.
     reads_since_flush: usize,
-    /// `wire.received()` at the last send written on a host thread: the next one is
-    /// written there too only once something came in since (a request and its
-    /// answer), while sends back to back go to the task, which writes them together
-    /// (one syscall for many, where each write on loopback costs the whole TCP path).
-    received_at_send_now: Option<u64>,
+    /// Which sends a host thread writes itself (`send_now`): the first of an
+    /// interval (the sends between two looks that found something received), and
+    /// only when the interval before held just one send: a request and its answer.
+    /// A host that sends in bursts has its sends go to the task, which writes them
+    /// together (one syscall for many, where each write on loopback costs the whole
+    /// TCP path, and a burst's first send written apart costs a segment more).
+    cadence: Cadence,
     /// A write on a host thread failed (`send_now`): the task's next write reports it.
     deferred_write_error: Option<Error>,
     /// Set once we sent a close frame: the deadline for the peer's reply.
@@ -301,7 +335,7 @@ impl Connection {
             close_deadline: None,
             write_failure: None,
             deferred_write_error: None,
-            received_at_send_now: None,
+            cadence: Cadence::default(),
         }
     }
 
@@ -465,14 +499,18 @@ impl Connection {
         None
     }
 
-    /// `Link::write_now` on a host thread, between the task's polls: a send into an
-    /// idle connection is framed and written at once. Returns the send if it finished
-    /// (written whole, or refused), and whether output is left for the task; gives
-    /// the command back when anything is queued or unwritten before it (order) or
-    /// the connection is closing.
-    fn send_now(&mut self, cmd: Command) -> std::result::Result<(Option<Finished>, bool), Command> {
-        let received = self.wire.received();
-        let idle = self.received_at_send_now != Some(received)
+    /// `Link::write_now` on a host thread, between the task's polls: send number
+    /// `sends` into an idle connection is framed and written at once. Returns the
+    /// send if it finished (written whole, or refused), and whether output is left
+    /// for the task; gives the command back when anything is queued or unwritten
+    /// before it (order), the connection is closing, or the host sends in bursts.
+    fn send_now(
+        &mut self,
+        cmd: Command,
+        sends: u64,
+    ) -> std::result::Result<(Option<Finished>, bool), Command> {
+        let alone = self.cadence.alone(self.wire.received(), sends);
+        let idle = alone
             && self.commands_open
             && !self.protocol.close_sent()
             && self.protocol.failure().is_none()
@@ -487,7 +525,6 @@ impl Connection {
         if let Some(refused) = self.apply(cmd) {
             return Ok((Some(refused), false));
         }
-        self.received_at_send_now = Some(received);
         // A waker that wakes nothing: what it leaves registered, the task's next poll
         // replaces (the caller wakes the task whenever output is left).
         let mut cx = Context::from_waker(Waker::noop());
@@ -829,5 +866,37 @@ fn fail_to_aborted(err: Error) -> Error {
         Error::new(WININET_E_CONNECTION_ABORTED, err.message)
     } else {
         err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cadence;
+
+    #[test]
+    fn a_request_and_its_answer_is_written_at_once_a_burst_is_not() {
+        let mut c = Cadence::default();
+        // Requests, each after its answer came (bytes received moved on).
+        assert!(c.alone(10, 1), "the first send");
+        assert!(c.alone(20, 2));
+        assert!(c.alone(30, 3));
+        // A burst: its first send is still alone, the rest of it not.
+        assert!(c.alone(40, 4));
+        assert!(!c.alone(40, 5));
+        assert!(!c.alone(40, 6));
+        // The next burst: the interval before held three sends.
+        assert!(
+            !c.alone(50, 7),
+            "after a burst, the next one's first goes to the task"
+        );
+        assert!(!c.alone(50, 8));
+        // Back to requests: one interval of one send, then alone again.
+        assert!(!c.alone(60, 9), "the interval before held two");
+        assert!(c.alone(70, 10));
+        // Sends counted while the task held the connection belong to the interval.
+        assert!(
+            !c.alone(80, 12),
+            "send 11 went to the task in this interval"
+        );
     }
 }
