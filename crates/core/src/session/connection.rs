@@ -11,6 +11,7 @@
 //! May import: `net`, `session`, `rtws-protocol`, `rtws-types`. Never `winrt`.
 
 use crate::net::protocol_errors;
+use crate::net::traffic::Traffic;
 use crate::net::wire::Wire;
 use crate::session::connect::Timing;
 use crate::session::queue::{queue, Receiver, Sender};
@@ -24,7 +25,6 @@ use rtws_types::*;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -79,8 +79,9 @@ type Finished = (Arc<dyn Completion<u32>>, Result<u32>);
 pub struct Link {
     commands: Sender<Command>,
     task: Arc<Mutex<Option<Connection>>>,
-    /// Sends so far, this one included (`Cadence`).
-    sends: std::sync::atomic::AtomicU64,
+    /// Which sends may be written at once (see `Cadence`), judged on every send.
+    cadence: Mutex<Cadence>,
+    traffic: Arc<Traffic>,
 }
 
 /// The task's end of a `Link`: where `Connection::run` keeps the connection while
@@ -89,14 +90,15 @@ pub struct Slot(Arc<Mutex<Option<Connection>>>);
 
 /// A link with nothing behind it yet: `Connection::new` takes the receiver and
 /// `Connection::run` the slot.
-pub fn link() -> (Link, Receiver<Command>, Slot) {
+pub fn link(traffic: Arc<Traffic>) -> (Link, Receiver<Command>, Slot) {
     let (commands, rx) = queue();
     let task = Arc::new(Mutex::new(None));
     (
         Link {
             commands,
             task: task.clone(),
-            sends: Default::default(),
+            cadence: Mutex::new(Cadence::default()),
+            traffic,
         },
         rx,
         Slot(task),
@@ -117,8 +119,8 @@ impl Link {
         if !matches!(cmd, Command::Send { .. }) {
             return Err(cmd);
         }
-        let sends = self.sends.fetch_add(1, Ordering::Relaxed) + 1;
-        if MORE_COMING.with(|m| m.get()) {
+        let alone = self.cadence.lock().alone(self.traffic.total_received());
+        if !alone || MORE_COMING.with(|m| m.get()) {
             return Err(cmd);
         }
         let Some(mut task) = self.task.try_lock() else {
@@ -127,7 +129,7 @@ impl Link {
         let Some(conn) = task.as_mut() else {
             return Err(cmd);
         };
-        let (finished, left) = conn.send_now(cmd, sends)?;
+        let (finished, left) = conn.send_now(cmd)?;
         drop(task);
         if left {
             // Its next poll writes the rest (and registers its waker again).
@@ -153,27 +155,30 @@ pub fn set_more_coming(more: bool) {
     MORE_COMING.with(|m| m.set(more));
 }
 
-/// The rhythm of a connection's sends, seen from `send_now`: see `Connection::cadence`.
+/// The rhythm of a connection's sends: a host thread writes a send itself only when
+/// it is the first of an interval (the sends between two that found something
+/// received since) after an interval of at most one send: a request and its answer.
+/// A host sending in bursts has its sends go to the task, which writes them together
+/// (one syscall for many, where each write on loopback costs the whole TCP path, and
+/// a burst's first send written apart costs a segment more).
 #[derive(Default)]
 struct Cadence {
-    /// `wire.received()` when the current interval began.
+    /// Bytes received when the current interval began.
     received: u64,
-    /// The send count before the current interval's first send.
-    sends_before: u64,
-    /// The interval before held more than one send.
-    bursty: bool,
+    /// Sends in the current interval, and in the one before.
+    sends: u64,
+    before: u64,
 }
 
 impl Cadence {
-    /// Whether send number `sends` (counting from 1) is the first of its interval
-    /// after an interval of at most one send, `received` being what came in so far.
-    fn alone(&mut self, received: u64, sends: u64) -> bool {
-        if received != self.received {
-            self.bursty = sends - 1 - self.sends_before > 1;
+    /// Counts a send, `received` bytes having come in so far: whether it is alone.
+    fn alone(&mut self, received: u64) -> bool {
+        if received != self.received || self.sends == 0 {
             self.received = received;
-            self.sends_before = sends - 1;
+            self.before = std::mem::take(&mut self.sends);
         }
-        !self.bursty && sends - 1 == self.sends_before
+        self.sends += 1;
+        self.sends == 1 && self.before <= 1
     }
 }
 
@@ -250,13 +255,6 @@ pub struct Connection {
     /// Data read since the last write attempt: a flood of input must not keep our
     /// output (or its timeout) waiting.
     reads_since_flush: usize,
-    /// Which sends a host thread writes itself (`send_now`): the first of an
-    /// interval (the sends between two looks that found something received), and
-    /// only when the interval before held just one send: a request and its answer.
-    /// A host that sends in bursts has its sends go to the task, which writes them
-    /// together (one syscall for many, where each write on loopback costs the whole
-    /// TCP path, and a burst's first send written apart costs a segment more).
-    cadence: Cadence,
     /// A write on a host thread failed (`send_now`): the task's next write reports it.
     deferred_write_error: Option<Error>,
     /// Set once we sent a close frame: the deadline for the peer's reply.
@@ -335,7 +333,6 @@ impl Connection {
             close_deadline: None,
             write_failure: None,
             deferred_write_error: None,
-            cadence: Cadence::default(),
         }
     }
 
@@ -499,19 +496,13 @@ impl Connection {
         None
     }
 
-    /// `Link::write_now` on a host thread, between the task's polls: send number
-    /// `sends` into an idle connection is framed and written at once. Returns the
-    /// send if it finished (written whole, or refused), and whether output is left
-    /// for the task; gives the command back when anything is queued or unwritten
-    /// before it (order), the connection is closing, or the host sends in bursts.
-    fn send_now(
-        &mut self,
-        cmd: Command,
-        sends: u64,
-    ) -> std::result::Result<(Option<Finished>, bool), Command> {
-        let alone = self.cadence.alone(self.wire.received(), sends);
-        let idle = alone
-            && self.commands_open
+    /// `Link::write_now` on a host thread, between the task's polls: a send into an
+    /// idle connection is framed and written at once. Returns the send if it finished
+    /// (written whole, or refused), and whether output is left for the task; gives
+    /// the command back when anything is queued or unwritten before it (order) or
+    /// the connection is closing.
+    fn send_now(&mut self, cmd: Command) -> std::result::Result<(Option<Finished>, bool), Command> {
+        let idle = self.commands_open
             && !self.protocol.close_sent()
             && self.protocol.failure().is_none()
             && self.write_failure.is_none()
@@ -877,26 +868,22 @@ mod tests {
     fn a_request_and_its_answer_is_written_at_once_a_burst_is_not() {
         let mut c = Cadence::default();
         // Requests, each after its answer came (bytes received moved on).
-        assert!(c.alone(10, 1), "the first send");
-        assert!(c.alone(20, 2));
-        assert!(c.alone(30, 3));
+        assert!(c.alone(0), "the first send");
+        assert!(c.alone(10));
+        assert!(c.alone(20));
         // A burst: its first send is still alone, the rest of it not.
-        assert!(c.alone(40, 4));
-        assert!(!c.alone(40, 5));
-        assert!(!c.alone(40, 6));
+        assert!(c.alone(30));
+        assert!(!c.alone(30));
+        assert!(!c.alone(30));
         // The next burst: the interval before held three sends.
         assert!(
-            !c.alone(50, 7),
+            !c.alone(40),
             "after a burst, the next one's first goes to the task"
         );
-        assert!(!c.alone(50, 8));
-        // Back to requests: one interval of one send, then alone again.
-        assert!(!c.alone(60, 9), "the interval before held two");
-        assert!(c.alone(70, 10));
-        // Sends counted while the task held the connection belong to the interval.
-        assert!(
-            !c.alone(80, 12),
-            "send 11 went to the task in this interval"
-        );
+        assert!(!c.alone(40));
+        // Back to requests: one interval of one send after the burst, then alone.
+        assert!(!c.alone(50), "the interval before held two");
+        assert!(c.alone(60));
+        assert!(c.alone(70));
     }
 }

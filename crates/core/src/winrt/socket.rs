@@ -917,7 +917,7 @@ async fn connect_task(
             op.complete(Err(e));
         }
         Ok(est) => {
-            let (link, rx, slot) = link();
+            let (link, rx, slot) = link(est.traffic.clone());
             if !socket.connect_succeeded(attempt, link) {
                 return; // closed or canceled meanwhile: `abandoned` reports it
             }
