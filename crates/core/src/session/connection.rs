@@ -65,14 +65,15 @@ pub enum Command {
     Close(Option<(u16, String)>),
 }
 
-/// A send the host's thread wrote and the kernel took whole: its operation and
-/// result, to complete once the connection is let go.
+/// A send the host's thread wrote and the kernel took whole (or refused): its
+/// operation and result, completed once the slot's lock is let go.
 type Finished = (Arc<dyn Completion<u32>>, Result<u32>);
 
 /// The socket's end of its connection: commands reach the task in call order.
 ///
 /// A send that finds the connection idle (nothing queued or unwritten before it,
-/// the task not running) is written at once on the calling thread, and completed
+/// the task not running) and is a request after its answer (`Cadence`), not in the
+/// middle of a RunPending batch, is written at once on the calling thread, and completed
 /// there when the kernel takes it whole: a host thread that sends and waits costs
 /// no wake-up of an I/O thread and no hop back. Only `try_lock`: a send never
 /// waits for the task (which may be running this very thread's handler).
