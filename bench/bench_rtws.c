@@ -726,30 +726,6 @@ static void pipelined_burst(struct bench *b, long n, long inflight)
     result("pipelined", "pipelined_burst_msgs_per_s", (double)b->received / secs, b->received);
 }
 
-/* Peak RSS in KiB: VmHWM, this process image's high-water mark. Not getrusage's
- * ru_maxrss, which on Linux survives execve: it would report the parent's RSS at fork
- * time (run.py's Python, ~14 MiB) when that is higher than ours. */
-static long peak_rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    long v = 0;
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "VmHWM:", 6) == 0) {
-                v = atol(line + 6);
-                break;
-            }
-        }
-        fclose(f);
-    }
-    if (v <= 0) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        v = ru.ru_maxrss; /* KiB on Linux */
-    }
-    return v;
-}
 
 static void bulk(struct bench *b, long n)
 {
@@ -883,14 +859,6 @@ static HRESULT conn_start(const char *url, struct closed_count *c, MessageWebSoc
     return hr;
 }
 
-/* Process CPU time (user, system) in ms: where the connects' cost goes. */
-static void cpu_ms(double *user, double *sys)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *user = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
-    *sys = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
-}
 
 static uint32_t ms_until(int64_t limit_ns)
 {
@@ -1417,14 +1385,6 @@ static void close_bench(struct bench *b)
 
 /* ---- setup -------------------------------------------------------------------------- */
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "bench_rtws: watchdog: time limit exceeded, exiting\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(3);
-}
 
 static int usage(const char *argv0)
 {
@@ -1501,9 +1461,8 @@ int main(int argc, char **argv)
     if (strcmp(mode, "bulk") == 0 && (extra > 0x7fffffffL))
         return usage(argv[0]);
 
-    signal(SIGALRM, on_alarm);
     /* Each measured loop stops itself at max_secs; this only catches a hang. */
-    alarm((unsigned)((max_secs + 15) * 3));
+    watchdog("bench_rtws: watchdog: time limit exceeded, exiting\n", (unsigned)((max_secs + 15) * 3));
 
     const char *t = getenv("RTWS_WORKER_THREADS");
     if (t && *t)

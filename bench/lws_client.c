@@ -40,6 +40,8 @@
 #define _GNU_SOURCE
 #include <libwebsockets.h>
 
+#include "procstat.h"
+
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -111,31 +113,7 @@ static void result(const char *metric, double value, long n)
     fflush(stdout);
 }
 
-static long status_kib(const char *field)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    long v = -1;
-    size_t len = strlen(field);
-    if (!f)
-        return -1;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, field, len) == 0) {
-            v = atol(line + len);
-            break;
-        }
-    }
-    fclose(f);
-    return v;
-}
 
-static void cpu_ms(double *user, double *sys)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *user = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
-    *sys = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
-}
 
 /* The raw client's payload pattern, so that every client sends the same bytes. */
 static void fill_payload(uint8_t *p, size_t len)
@@ -447,16 +425,6 @@ static void pipelined(long n, long inflight, long batch, const char *metric)
         failures++;
 }
 
-static long peak_rss_kib(void)
-{
-    long v = status_kib("VmHWM:");
-    if (v <= 0) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        v = ru.ru_maxrss;
-    }
-    return v;
-}
 
 static void bulk(long n, size_t size)
 {
@@ -536,7 +504,7 @@ static int connections(long n)
     }
     memset(wsis, 0, (size_t)n * sizeof *wsis);
     service_for(100);
-    long rss_before = status_kib("VmRSS:");
+    long rss_before = rss_kib();
 
     double u0, s0, u1, s1;
     cpu_ms(&u0, &s0);
@@ -556,7 +524,7 @@ static int connections(long n)
     cpu_ms(&u1, &s1);
     long opened = c_established;
     service_for(100); /* idle */
-    long rss_open = status_kib("VmRSS:");
+    long rss_open = rss_kib();
     double secs = (double)(end - start) / 1e9;
     result("connections_per_s", (double)opened / secs, opened);
     result("connection_rss_KiB",
@@ -577,7 +545,7 @@ static int connections(long n)
             "ms); VmRSS %ld KiB before, %ld KiB open, %ld KiB after closing (%ld closed in %.1f "
             "ms)\n",
             opened, n, secs * 1e3, u1 - u0, s1 - s0, rss_before, rss_open,
-            status_kib("VmRSS:"), c_closed, (double)(t_closed - t_close) / 1e6);
+            rss_kib(), c_closed, (double)(t_closed - t_close) / 1e6);
     if (opened < n || c_failed)
         failures++;
     free(wsis);
@@ -586,14 +554,6 @@ static int connections(long n)
 
 /* ---- setup --------------------------------------------------------------------------- */
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "lws_client: watchdog: time limit exceeded, exiting\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(3);
-}
 
 static int usage(const char *argv0)
 {
@@ -670,9 +630,8 @@ int main(int argc, char **argv)
     snprintf(address, sizeof address, "%s", host);
     snprintf(path, sizeof path, "/%s", p);
 
-    signal(SIGALRM, on_alarm);
     /* Each measured loop stops itself at max_secs; this only catches a hang. */
-    alarm((unsigned)((max_secs + 15) * 3));
+    watchdog("lws_client: watchdog: time limit exceeded, exiting\n", (unsigned)((max_secs + 15) * 3));
 
     /* Before the context: lws sizes its fd tables from the limit it sees then. */
     if (mode == M_CONNECTIONS)

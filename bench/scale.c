@@ -962,14 +962,6 @@ static int soak_mode(const char *url, long n, long secs)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "scale: FAIL: watchdog: time limit exceeded, exiting\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(3);
-}
 
 static int usage(const char *argv0)
 {
@@ -1044,18 +1036,18 @@ int main(int argc, char **argv)
         return usage(argv[0]);
 
     /* Every loop stops itself; the watchdog only catches a hang. */
-    signal(SIGALRM, on_alarm);
+    static const char hung[] = "scale: FAIL: watchdog: time limit exceeded, exiting\n";
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (strcmp(mode, "idle") == 0) {
-        alarm((unsigned)(max_secs + hold_secs + 120 + n / 200));
+        watchdog(hung, (unsigned)(max_secs + hold_secs + 120 + n / 200));
         return idle_mode(url, (long)n);
     }
     if (strcmp(mode, "cycles") == 0) {
-        alarm((unsigned)(max_secs + 120));
+        watchdog(hung, (unsigned)(max_secs + 120));
         return cycles_mode(url, (long)n);
     }
     if (soak) {
-        alarm((unsigned)(secs + 120 + n / 200));
+        watchdog(hung, (unsigned)(secs + 120 + n / 200));
         return soak_mode(url, (long)n, (long)secs);
     }
     return usage(argv[0]);

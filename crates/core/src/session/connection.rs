@@ -523,14 +523,19 @@ impl Connection {
         if let Err(e) = self.write_out(&mut cx) {
             self.deferred_write_error = Some(e);
         }
-        let wrote_all = self.unwritten() == 0;
-        let finished = match self.unflushed.front() {
-            Some((_, _, end)) if wrote_all && *end <= self.wire.written() => {
-                self.unflushed.pop_front().map(|(op, len, _)| (op, Ok(len)))
-            }
-            _ => None,
-        };
-        Ok((finished, !wrote_all))
+        // The one send queued: done if the kernel took its last byte.
+        Ok((self.pop_written(), self.unwritten() > 0))
+    }
+
+    /// The oldest send whose last byte the kernel has taken, whatever follows it.
+    fn pop_written(&mut self) -> Option<Finished> {
+        let written = self.wire.written();
+        let (_, _, end) = self.unflushed.front()?;
+        if *end > written {
+            return None;
+        }
+        let (op, len, _) = self.unflushed.pop_front()?;
+        Some((op, Ok(len)))
     }
 
     /// Writes what the kernel takes of the output.
@@ -664,14 +669,8 @@ impl Connection {
             }
             // Sends whose last byte the kernel has taken are done, whatever follows them;
             // then flushes, which report that everything before them is out.
-            let written = self.wire.written();
-            while self
-                .unflushed
-                .front()
-                .is_some_and(|(_, _, end)| *end <= written)
-            {
-                let (op, len, _) = self.unflushed.pop_front().expect("front exists");
-                op.complete(Ok(len));
+            while let Some((op, result)) = self.pop_written() {
+                op.complete(result);
             }
             if self.unwritten() == 0 {
                 for op in self.flushes.drain(..) {

@@ -35,8 +35,15 @@ thread_local! {
     static BUSY: Cell<Option<Arc<AtomicU64>>> = const { Cell::new(None) };
 }
 
-/// Every worker's `BUSY` count, for the watch thread.
-static WORKERS: Mutex<Vec<Weak<AtomicU64>>> = Mutex::new(Vec::new());
+/// A worker as the watch thread sees it: its `BUSY` count, the count seen last tick,
+/// and whether the handler it is stuck in was dealt with.
+struct Worker {
+    busy: Weak<AtomicU64>,
+    last: u64,
+    nudged: bool,
+}
+
+static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
 /// The watch thread parked for good (no handler ran for a while): the next handler
 /// on a worker unparks it.
 static WATCH_PARKED: AtomicBool = AtomicBool::new(false);
@@ -78,8 +85,6 @@ impl Watch {
 }
 
 fn watch(handle: Handle, stop: &AtomicBool) {
-    // Per worker: the count seen last tick, and whether this stuck handler was dealt with.
-    let mut seen: Vec<(Weak<AtomicU64>, u64, bool)> = Vec::new();
     let mut idle = 0;
     while !stop.load(Ordering::Acquire) {
         if idle >= WATCH_IDLE_TICKS {
@@ -89,32 +94,29 @@ fn watch(handle: Handle, stop: &AtomicBool) {
             continue;
         }
         std::thread::park_timeout(WATCH_TICK);
+        let (mut active, mut stuck) = (false, false);
         {
             let mut workers = WORKERS.lock();
-            workers.retain(|w| w.strong_count() > 0);
-            seen.retain(|(w, _, _)| w.strong_count() > 0);
-            for w in workers.iter() {
-                if !seen.iter().any(|(s, _, _)| s.ptr_eq(w)) {
-                    seen.push((w.clone(), 0, false));
+            workers.retain(|w| w.busy.strong_count() > 0);
+            for w in workers.iter_mut() {
+                let Some(count) = w.busy.upgrade().map(|c| c.load(Ordering::Relaxed)) else {
+                    continue;
+                };
+                let inside = count % 2 == 1;
+                active |= inside || count != w.last;
+                if inside && count == w.last && !w.nudged {
+                    stuck = true;
+                    w.nudged = true;
+                } else if count != w.last {
+                    w.nudged = false;
                 }
+                w.last = count;
             }
         }
-        let mut active = false;
-        for (w, last, nudged) in seen.iter_mut() {
-            let Some(count) = w.upgrade().map(|c| c.load(Ordering::Relaxed)) else {
-                continue;
-            };
-            let inside = count % 2 == 1;
-            active |= inside || count != *last;
-            if inside && count == *last && !*nudged {
-                // Scheduled from outside the runtime, an empty task wakes a parked
-                // worker; parking again, it takes over polling the sockets.
-                drop(handle.spawn(async {}));
-                *nudged = true;
-            } else if count != *last {
-                *nudged = false;
-            }
-            *last = count;
+        if stuck {
+            // Scheduled from outside the runtime, an empty task wakes a parked worker;
+            // parking again, it takes over polling the sockets.
+            drop(handle.spawn(async {}));
         }
         idle = if active { 0 } else { idle + 1 };
     }
@@ -137,7 +139,11 @@ fn worker_threads() -> usize {
 /// Marks this thread as an I/O worker, for the watch thread.
 fn register_worker() {
     let busy = Arc::new(AtomicU64::new(0));
-    WORKERS.lock().push(Arc::downgrade(&busy));
+    WORKERS.lock().push(Worker {
+        busy: Arc::downgrade(&busy),
+        last: 0,
+        nudged: false,
+    });
     BUSY.with(|b| b.set(Some(busy)));
 }
 
