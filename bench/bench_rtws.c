@@ -538,12 +538,6 @@ static void io_report(const char *mode, struct io_mark m0, long messages, uint32
     result(mode, "cpu_us_per_msg", (m1.cpu_ms - m0.cpu_ms) * 1e3 / (double)messages, messages);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Nearest-rank percentiles, as the raw client computes them. */
 static void report_latency(const char *variant, double *s, long n)
 {
@@ -552,18 +546,14 @@ static void report_latency(const char *variant, double *s, long n)
         failures++;
         return;
     }
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double sum = 0;
-    for (long i = 0; i < n; i++)
-        sum += s[i];
-    long i50 = (long)ceil(0.50 * n) - 1, i99 = (long)ceil(0.99 * n) - 1;
+    latency_stats st = latency_summary(s, n);
     char name[64];
     snprintf(name, sizeof name, "latency_%s_p50_us", variant);
-    result("latency", name, s[i50 < 0 ? 0 : i50], n);
+    result("latency", name, st.p50, n);
     snprintf(name, sizeof name, "latency_%s_p99_us", variant);
-    result("latency", name, s[i99 < 0 ? 0 : i99], n);
+    result("latency", name, st.p99, n);
     snprintf(name, sizeof name, "latency_%s_mean_us", variant);
-    result("latency", name, sum / n, n);
+    result("latency", name, st.mean, n);
 }
 
 /* ---- modes -------------------------------------------------------------------------- */

@@ -361,12 +361,6 @@ static void close_conn(void)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void latency(long n)
 {
     lat_warmup = n / 10 < 100 ? 100 : n / 10 > 2000 ? 2000 : n / 10;
@@ -391,15 +385,10 @@ static void latency(long n)
         failures++;
         return;
     }
-    qsort(samples, (size_t)got, sizeof *samples, cmp_double);
-    double sum = 0;
-    for (long i = 0; i < got; i++)
-        sum += samples[i];
-    /* Nearest rank, as the raw client and bench_rtws compute it. */
-    long i50 = (long)ceil(0.50 * got) - 1, i99 = (long)ceil(0.99 * got) - 1;
-    result("latency_p50_us", samples[i50 < 0 ? 0 : i50], got);
-    result("latency_p99_us", samples[i99 < 0 ? 0 : i99], got);
-    result("latency_mean_us", sum / got, got);
+    latency_stats st = latency_summary(samples, got);
+    result("latency_p50_us", st.p50, got);
+    result("latency_p99_us", st.p99, got);
+    result("latency_mean_us", st.mean, got);
     if (got < n)
         failures++;
 }

@@ -1,8 +1,10 @@
 /* What the bench programs (bench_rtws.c, scale.c, lws_client.c) share: what /proc and
- * getrusage say about this process, and the watchdog that ends a hung run. */
+ * getrusage say about this process, latency percentiles computed one way, and the
+ * watchdog that ends a hung run. */
 #ifndef RTWS_BENCH_PROCSTAT_H
 #define RTWS_BENCH_PROCSTAT_H
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,28 @@ static inline void cpu_ms(double *user, double *sys)
     getrusage(RUSAGE_SELF, &ru);
     *user = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
     *sys = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
+}
+
+static inline int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    double p50, p99, mean;
+} latency_stats;
+
+/* Sorts `s` (n > 0 samples) and summarizes it: nearest-rank p50 and p99, as the raw
+ * client computes them, and the mean. */
+static inline latency_stats latency_summary(double *s, long n)
+{
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    double sum = 0;
+    for (long i = 0; i < n; i++)
+        sum += s[i];
+    long i50 = (long)ceil(0.50 * n) - 1, i99 = (long)ceil(0.99 * n) - 1;
+    return (latency_stats){s[i50 < 0 ? 0 : i50], s[i99 < 0 ? 0 : i99], sum / n};
 }
 
 static const char *watchdog_message = "watchdog: time limit exceeded, exiting\n";
