@@ -131,9 +131,13 @@ pub extern "C" fn DispatcherQueue_TryEnqueueEx(
 /// rtws extension: the queue's file descriptor, readable exactly while work is
 /// pending (level-triggered: signalled when the queue goes from empty to not
 /// empty, cleared when it empties; register it level-triggered, not EPOLLET), for
-/// poll/epoll/select, GLib, libuv or asyncio's `add_reader`. Owned by the queue: do
-/// not read, write or close it; it is valid while the queue lives (at least until
-/// the host's last handle on it is released).
+/// poll/epoll/select, GLib, libuv or asyncio's `add_reader`. Data arrived on a bound
+/// MessageWebSocket is work too: on Linux a `ws:` MessageWebSocket bound to a queue
+/// is read by `RunPending` on the queue's thread (the descriptor is an epoll
+/// descriptor holding the socket), so the kernel wakes the host for a message, not
+/// a library thread that then wakes it. Owned by the queue: do not read, write or
+/// close it; it is valid while the queue lives (at least until the host's last
+/// handle on it is released).
 ///
 /// Any thread. Returns `S_OK`; `E_POINTER`.
 #[no_mangle]
@@ -147,9 +151,11 @@ pub extern "C" fn DispatcherQueue_get_FileDescriptor(
 /// rtws extension: runs pending work on the calling thread, oldest first: at most
 /// `max_count` items (at least 1), and no further one once `max_ms` milliseconds
 /// have passed (`RTWS_INFINITE`: no time bound; the first pending item always
-/// runs). `*ran` receives how many ran (0 only when none was pending). The work of
-/// one socket runs in order, each MessageReceived before its Closed. This thread
-/// becomes the queue's thread (HasThreadAccess).
+/// runs). `*ran` receives how many ran (0 only when none was pending). It first
+/// reads the bound sockets whose data arrived (see `get_FileDescriptor`), queuing
+/// their messages behind the work already pending. The work of one socket runs in
+/// order, each MessageReceived before its Closed. This thread becomes the queue's
+/// thread (HasThreadAccess).
 ///
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`max_count` 0, `max_ms` over one
 /// day); `E_ILLEGAL_METHOD_CALL` (called inside an rtws handler, including the
@@ -175,7 +181,8 @@ pub extern "C" fn DispatcherQueue_RunPending(
 
 /// rtws extension: blocks the calling thread until work is pending or `timeout_ms`
 /// milliseconds pass (`RTWS_INFINITE`: no bound; 0: only looks). `*pending` is true
-/// when work is pending. A stopped queue returns at once with false.
+/// when work is pending (data arrived on a socket the queue reads counts). A stopped
+/// queue returns at once with false.
 ///
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`timeout_ms` over one day, not
 /// `RTWS_INFINITE`); `E_ILLEGAL_METHOD_CALL` (a non-zero timeout inside an rtws

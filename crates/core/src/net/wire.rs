@@ -108,13 +108,58 @@ impl Wire {
                 (n, spare)
             }
         };
+        Poll::Ready(Ok(self.account(n, spare)))
+    }
+
+    /// The socket's descriptor, when it is plain TCP (the only kind a DispatcherQueue's
+    /// thread reads itself: TLS reads go through OpenSSL and tokio's readiness).
+    pub fn plain_fd(&self) -> Option<std::os::fd::RawFd> {
+        match &self.io {
+            Io::Plain(tcp) => Some(std::os::fd::AsRawFd::as_raw_fd(tcp)),
+            Io::Tls(_) => None,
+        }
+    }
+
+    /// Reads what the socket has into `buf`, as `poll_fill`, without tokio's readiness:
+    /// for a socket whose readiness a DispatcherQueue watches (tokio's is then never
+    /// awaited, so it would not say). Pending when the socket has nothing; nobody is
+    /// woken for it then, the queue's descriptor is. TLS falls back to `poll_fill`.
+    pub fn fill_direct(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let fd = match &self.io {
+            Io::Plain(tcp) => std::os::fd::AsRawFd::as_raw_fd(tcp),
+            Io::Tls(_) => return self.poll_fill(cx),
+        };
+        let spare = reserve(&mut self.buf, self.read_size);
+        let room = self.buf.spare_capacity_mut();
+        let n = loop {
+            // SAFETY: `room` is the buffer's spare capacity, writable for `room.len()`
+            // bytes; `fd` is the TcpStream's descriptor, open while `self.io` lives.
+            let n = unsafe { libc::recv(fd, room.as_mut_ptr().cast(), room.len(), 0) };
+            if n >= 0 {
+                break n as usize;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return self.idle(),
+                _ => return Poll::Ready(Err(e)),
+            }
+        };
+        // SAFETY: recv wrote the first `n` bytes of the spare capacity, right after
+        // the buffer's length.
+        unsafe { self.buf.set_len(self.buf.len() + n) };
+        Poll::Ready(Ok(self.account(n, spare)))
+    }
+
+    /// Counts `n` bytes read into `spare` bytes of room, and sizes the next read.
+    fn account(&mut self, n: usize, spare: usize) -> usize {
         if n == spare && self.read_size < BIG_READ {
             self.read_size = BIG_READ; // more was waiting: read more at once
         } else if n < SMALL_READ / 4 {
             self.read_size = SMALL_READ;
         }
         self.traffic.received(n);
-        Poll::Ready(Ok(n))
+        n
     }
 
     /// Nothing to read: an empty buffer is let go, so idle connections hold no

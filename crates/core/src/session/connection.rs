@@ -25,6 +25,7 @@ use rtws_types::*;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -88,6 +89,77 @@ pub struct Link {
 /// The task's end of a `Link`: where `Connection::run` keeps the connection while
 /// it runs, so that a host thread's send can take it between polls.
 pub struct Slot(Arc<Mutex<Option<Connection>>>);
+
+/// What a DispatcherQueue keeps to read a connection on the thread that runs it
+/// (see `Connection::read_on_host`): a message then reaches the host without a
+/// wake-up of an I/O thread and a hop back, the receive counterpart of
+/// `Link::write_now`.
+#[derive(Clone)]
+pub struct HostReader {
+    slot: Arc<Mutex<Option<Connection>>>,
+    host: Arc<HostSide>,
+}
+
+/// What the connection task and the host's thread share in that mode.
+struct HostSide {
+    /// The task's waker: the host polls the connection as the task would, so what
+    /// it leaves registered (a write's readiness, a timer) wakes the task.
+    task: Mutex<Option<Waker>>,
+    /// The queue was let go: the task reads by tokio's readiness again.
+    gone: AtomicBool,
+    /// The host's thread may have left data unread (it found the connection busy, or
+    /// the backlog full): the task's next poll reads the socket itself.
+    owed: AtomicBool,
+    /// The runtime the task runs on: a poll on the host's thread makes its timers.
+    rt: tokio::runtime::Handle,
+}
+
+impl HostSide {
+    fn wake_task(&self) {
+        if let Some(w) = self.task.lock().as_ref() {
+            w.wake_by_ref();
+        }
+    }
+}
+
+impl HostReader {
+    /// On the runtime's threads only (None elsewhere).
+    pub fn new(slot: &Slot) -> Option<Self> {
+        Some(HostReader {
+            slot: slot.0.clone(),
+            host: Arc::new(HostSide {
+                task: Mutex::new(None),
+                gone: AtomicBool::new(false),
+                owed: AtomicBool::new(true),
+                rt: tokio::runtime::Handle::try_current().ok()?,
+            }),
+        })
+    }
+
+    /// The socket is readable (the queue's descriptor said so): reads and handles
+    /// what came, on this thread. When the task holds the connection right now, it
+    /// is woken to read instead (its poll may have passed its read already).
+    pub fn poll_here(&self) {
+        match self.slot.try_lock() {
+            Some(mut slot) => {
+                if let Some(conn) = slot.as_mut() {
+                    let _rt = self.host.rt.enter();
+                    conn.poll_on_host();
+                }
+            }
+            None => {
+                self.host.owed.store(true, Ordering::Release);
+                self.host.wake_task();
+            }
+        }
+    }
+
+    /// The queue stops: the task reads by itself from now on.
+    pub fn let_go(&self) {
+        self.host.gone.store(true, Ordering::Release);
+        self.host.wake_task();
+    }
+}
 
 /// A link with nothing behind it yet: `Connection::new` takes the receiver and
 /// `Connection::run` the slot.
@@ -207,6 +279,12 @@ struct StallTimer {
 }
 
 impl StallTimer {
+    /// The stall being timed is due: whether it is real needs one more look.
+    fn due(&self) -> bool {
+        self.due
+            .is_some_and(|due| tokio::time::Instant::now() >= due)
+    }
+
     fn poll(&mut self, cx: &mut Context<'_>, active: bool, progress: u64, limit: Duration) -> bool {
         if !active {
             self.due = None;
@@ -272,6 +350,13 @@ pub struct Connection {
     /// Lets large buffers go once unused for `TRIM_AFTER`; `large_uses` counts uses.
     trim: StallTimer,
     large_uses: u64,
+    /// Read on the thread of the socket's DispatcherQueue (`read_on_host`): the
+    /// socket is read without tokio's readiness, by whoever polls.
+    host: Option<Arc<HostSide>>,
+    /// A poll on the host's thread ended the connection: the task finishes it.
+    ended: Option<Ending>,
+    /// This poll runs on the host's thread (`poll_on_host`).
+    on_host: bool,
 }
 
 impl Drop for Connection {
@@ -334,14 +419,37 @@ impl Connection {
             close_deadline: None,
             write_failure: None,
             deferred_write_error: None,
+            host: None,
+            ended: None,
+            on_host: false,
         }
+    }
+
+    /// The socket's readiness goes to a DispatcherQueue's descriptor, whose thread
+    /// reads it through `reader` when it runs the queue; the task reads it too
+    /// whenever it runs (commands, timers, room again after backpressure), so
+    /// nothing waits on the host but what the host's own events hold back.
+    pub fn read_on_host(mut self, reader: &HostReader) -> Self {
+        self.host = Some(reader.host.clone());
+        self
     }
 
     pub async fn run(self, slot: Slot) {
         let slot = Vacate(slot.0);
         *slot.0.lock() = Some(self);
         let ending = std::future::poll_fn(|cx| match slot.0.lock().as_mut() {
-            Some(conn) => conn.poll_step(cx),
+            Some(conn) => {
+                if let Some(host) = &conn.host {
+                    let mut task = host.task.lock();
+                    if !task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        *task = Some(cx.waker().clone());
+                    }
+                }
+                match conn.ended.take() {
+                    Some(ending) => Poll::Ready(ending),
+                    None => conn.poll_step(cx),
+                }
+            }
             None => unreachable!("the slot is emptied only below or by Vacate"),
         })
         .await;
@@ -527,6 +635,50 @@ impl Connection {
         Ok((self.pop_written(), self.unwritten() > 0))
     }
 
+    /// `HostReader::poll_here`: one poll on the host's thread, with the task's waker.
+    /// Before the task's first poll there is none: that poll reads anyway.
+    fn poll_on_host(&mut self) {
+        let Some(waker) = self.host.as_ref().and_then(|h| h.task.lock().clone()) else {
+            return;
+        };
+        if self.ended.is_some() {
+            return;
+        }
+        self.on_host = true;
+        let step = self.poll_step(&mut Context::from_waker(&waker));
+        self.on_host = false;
+        if let Poll::Ready(ending) = step {
+            self.ended = Some(ending);
+            waker.wake();
+        }
+    }
+
+    /// Reads what the socket has: directly while a host's thread watches the
+    /// socket, else by tokio's readiness. Once our close frame is out, the task
+    /// waits for the reply itself: a host that closed and stopped running its
+    /// queue still gets the connection closed at once, not at the deadline.
+    fn fill(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        let host = match &self.host {
+            Some(host)
+                if !host.gone.load(Ordering::Acquire)
+                    && !self.protocol.close_sent()
+                    && self.write_failure.is_none() =>
+            {
+                host
+            }
+            _ => return self.wire.poll_fill(cx),
+        };
+        // The task reads only what the host's thread left, and when a message half
+        // received is due to time out (the timeout is the task's to keep: one look
+        // first); otherwise the host's thread reads when the queue's descriptor says
+        // so, and messages wait for it there.
+        if self.on_host || host.owed.swap(false, Ordering::AcqRel) || self.receive_stall.due() {
+            self.wire.fill_direct(cx)
+        } else {
+            Poll::Pending
+        }
+    }
+
     /// The oldest send whose last byte the kernel has taken, whatever follows it.
     fn pop_written(&mut self) -> Option<Finished> {
         let written = self.wire.written();
@@ -604,6 +756,10 @@ impl Connection {
                 let event = if room {
                     self.protocol.read(&mut self.wire.buf)
                 } else {
+                    // Room again wakes the task, not the host's thread: it reads then.
+                    if let Some(host) = &self.host {
+                        host.owed.store(true, Ordering::Release);
+                    }
                     read_pending = true;
                     None
                 };
@@ -615,7 +771,7 @@ impl Connection {
                     }
                     // The events' room was asked just above.
                     None if read_pending || !self.sink_room(cx) => read_pending = true,
-                    None => match self.wire.poll_fill(cx) {
+                    None => match self.fill(cx) {
                         Poll::Ready(Ok(0)) => return Poll::Ready(self.stream_ended()),
                         Poll::Ready(Ok(_)) => progress = true,
                         Poll::Ready(Err(e)) => {

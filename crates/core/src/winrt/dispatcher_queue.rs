@@ -6,13 +6,18 @@
 //!
 //! The descriptor is readable exactly while work is pending: it is signalled when
 //! the queue goes from empty to not empty (one signal per batch, not per item)
-//! and cleared when the last pending item is taken or purged.
+//! and cleared when the last pending item is taken or purged. On Linux it is an
+//! epoll descriptor holding that signal and the bound sockets (plain TCP): a
+//! message readable on one is work too, and `run_pending` reads it there and then,
+//! on the host's thread. The host is woken once per message, by the kernel, instead
+//! of an I/O thread being woken to read it and then waking the host.
 
+use crate::session::connection::HostReader;
 use crate::winrt::runtime::in_handler;
 use futures_util::task::AtomicWaker;
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{Error, Result, E_FAIL};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Context;
@@ -34,6 +39,9 @@ struct State {
     signalled: bool,
     /// Released by the host: nothing runs any more, nothing is accepted.
     shut: bool,
+    /// `run_pending` is reading its sockets: what they queue runs right after, so
+    /// the descriptor is not signalled for it (unless some is left at the end).
+    reading: bool,
 }
 
 pub struct DispatcherQueue {
@@ -47,6 +55,10 @@ pub struct DispatcherQueue {
     host_handles: AtomicUsize,
     /// Set while `run_pending` runs (the thread in `thread`).
     running: Mutex<bool>,
+    /// The sockets read on the queue's thread, by socket id, and how many there are
+    /// (so a queue without any skips the epoll call).
+    readers: Mutex<HashMap<u64, (i32, HostReader)>>,
+    reader_count: AtomicUsize,
 }
 
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
@@ -68,7 +80,61 @@ impl DispatcherQueue {
             thread: AtomicU64::new(this_thread()),
             host_handles: AtomicUsize::new(0),
             running: Mutex::new(false),
+            readers: Mutex::new(HashMap::new()),
+            reader_count: AtomicUsize::new(0),
         })
+    }
+
+    /// Reads socket `id`'s connection on the queue's thread from now on: its
+    /// descriptor `fd` joins the queue's. False where the platform cannot (no
+    /// epoll) or the queue stopped: the connection task reads it, as for any socket.
+    pub fn add_reader(&self, id: u64, fd: i32, reader: HostReader) -> bool {
+        if self.is_shut_down() || !self.signal.watch(fd, id) {
+            return false;
+        }
+        self.readers.lock().insert(id, (fd, reader));
+        self.reader_count.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
+    /// Socket `id`'s connection ended: its descriptor leaves the queue's (before it
+    /// is closed).
+    /// Also when the socket is released: its messages are nobody's any more, so its
+    /// task reads (and drops) them by itself.
+    pub fn remove_reader(&self, id: u64) {
+        let removed = self.readers.lock().remove(&id);
+        if let Some((fd, reader)) = removed {
+            self.reader_count.fetch_sub(1, Ordering::AcqRel);
+            self.signal.unwatch(fd);
+            reader.let_go();
+        }
+    }
+
+    /// Reads the bound sockets the kernel reported readable, on this thread: their
+    /// messages are queued (behind what waits already) and run by this RunPending.
+    fn read_sockets(&self) {
+        if self.reader_count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        self.state.lock().reading = true;
+        for id in self.signal.ready_sockets() {
+            let reader = self.readers.lock().get(&id).cloned();
+            if let Some((fd, reader)) = reader {
+                reader.poll_here();
+                // After the read: what came since makes the descriptor readable again.
+                self.signal.watch_again(fd, id);
+            }
+        }
+        self.state.lock().reading = false;
+    }
+
+    /// Work left when `run_pending` stops (its bounds) keeps the descriptor readable.
+    fn signal_leftovers(&self) {
+        let mut st = self.state.lock();
+        if !st.items.is_empty() && !st.signalled && !st.shut {
+            st.signalled = true;
+            self.signal.set();
+        }
     }
 
     /// `TryEnqueue`: queues `work` (of `owner`); false once the queue is shut.
@@ -78,7 +144,7 @@ impl DispatcherQueue {
             return false;
         }
         st.items.push_back(Item { owner, work });
-        if !st.signalled {
+        if !st.signalled && !st.reading {
             st.signalled = true;
             self.signal.set();
             self.became_ready.notify_all();
@@ -137,6 +203,7 @@ impl DispatcherQueue {
             crate::session::connection::set_more_coming(false);
             *self.running.lock() = false
         });
+        self.read_sockets();
         let mut ran = 0;
         while ran < max_count && (ran == 0 || max_time.is_none_or(|t| started.elapsed() < t)) {
             let Some((item, more)) = self.take() else {
@@ -146,6 +213,7 @@ impl DispatcherQueue {
             (item.work)();
             ran += 1;
         }
+        self.signal_leftovers();
         Ok(ran)
     }
 
@@ -173,6 +241,22 @@ impl DispatcherQueue {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut st = self.state.lock();
         while st.items.is_empty() && !st.shut {
+            if self.reader_count.load(Ordering::Acquire) > 0 {
+                // A message on a bound socket is work too, and only the descriptor
+                // tells: polled in slices, to see the queue stop.
+                drop(st);
+                let slice = deadline.map_or(WAIT_SLICE, |d| {
+                    d.saturating_duration_since(Instant::now()).min(WAIT_SLICE)
+                });
+                if self.signal.readable(slice) {
+                    return !self.is_shut_down();
+                }
+                st = self.state.lock();
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                continue;
+            }
             match deadline {
                 Some(d) => {
                     if self.became_ready.wait_until(&mut st, d).timed_out() {
@@ -204,6 +288,12 @@ impl DispatcherQueue {
     /// The host let go of the queue: pending work is dropped unrun, later work is
     /// refused (its handlers never run), a `wait` returns.
     pub fn shut_down(&self) {
+        let readers: Vec<_> = self.readers.lock().drain().map(|(_, r)| r).collect();
+        self.reader_count.store(0, Ordering::Release);
+        for (fd, reader) in readers {
+            self.signal.unwatch(fd);
+            reader.let_go();
+        }
         let dropped = {
             let mut st = self.state.lock();
             st.shut = true;
@@ -286,6 +376,9 @@ impl Drop for Ticket {
     }
 }
 
+/// How long a `wait` polls the descriptor before it looks whether the queue stopped.
+const WAIT_SLICE: Duration = Duration::from_millis(50);
+
 struct Finally<F: FnMut()>(F);
 
 impl<F: FnMut()> Drop for Finally<F> {
@@ -295,11 +388,23 @@ impl<F: FnMut()> Drop for Finally<F> {
 }
 
 /// A descriptor that is readable while set: an eventfd, or a pipe where Linux's
-/// eventfd is missing.
+/// eventfd is missing. On Linux the host is given an epoll descriptor holding it
+/// (level-triggered: readable while set) and the sockets read on the queue's thread
+/// (one-shot: reported once, watched again after the queue's thread read them).
 struct Signal {
     read: i32,
     write: i32,
+    /// The epoll descriptor, or -1.
+    epoll: i32,
 }
+
+/// The epoll token of the signal itself; sockets are known by their id.
+const SIGNAL_TOKEN: u64 = u64::MAX;
+/// A socket's readiness: data or the peer's end, reported once until watched again.
+#[cfg(target_os = "linux")]
+const SOCKET_EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT) as u32;
+/// At most this many sockets are read per RunPending; the others stay reported.
+const READY_BATCH: usize = 32;
 
 impl Signal {
     #[cfg(target_os = "linux")]
@@ -309,10 +414,21 @@ impl Signal {
         if fd < 0 {
             return Err(os_error("eventfd"));
         }
-        Ok(Signal {
+        let mut signal = Signal {
             read: fd,
             write: fd,
-        })
+            epoll: -1,
+        };
+        // SAFETY: epoll_create1 takes no pointer; the result is checked below.
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if epoll < 0 {
+            return Err(os_error("epoll descriptor"));
+        }
+        signal.epoll = epoll;
+        if !signal.ctl(libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, SIGNAL_TOKEN) {
+            return Err(os_error("epoll descriptor"));
+        }
+        Ok(signal)
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -332,11 +448,85 @@ impl Signal {
         Ok(Signal {
             read: fds[0],
             write: fds[1],
+            epoll: -1,
         })
     }
 
+    /// The host's descriptor.
     fn fd(&self) -> i32 {
-        self.read
+        if self.epoll >= 0 {
+            self.epoll
+        } else {
+            self.read
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn ctl(&self, op: i32, fd: i32, events: u32, token: u64) -> bool {
+        let mut ev = libc::epoll_event { events, u64: token };
+        // SAFETY: `ev` is a valid epoll_event for the call's duration (ignored by
+        // EPOLL_CTL_DEL); `epoll` is our descriptor.
+        unsafe { libc::epoll_ctl(self.epoll, op, fd, &mut ev) == 0 }
+    }
+
+    /// Socket `fd` (of socket `id`) makes the descriptor readable when data arrives,
+    /// once: until `watch_again` (one wake-up per batch, however many messages come).
+    #[cfg(target_os = "linux")]
+    fn watch(&self, fd: i32, id: u64) -> bool {
+        id != SIGNAL_TOKEN && self.ctl(libc::EPOLL_CTL_ADD, fd, SOCKET_EVENTS, id)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn watch_again(&self, fd: i32, id: u64) {
+        // Fails only when the socket left meanwhile (its connection ended).
+        let _ = self.ctl(libc::EPOLL_CTL_MOD, fd, SOCKET_EVENTS, id);
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn watch(&self, _fd: i32, _id: u64) -> bool {
+        false
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn watch_again(&self, _fd: i32, _id: u64) {}
+
+    #[cfg(target_os = "linux")]
+    fn unwatch(&self, fd: i32) {
+        // Fails only when the descriptor went already (closed): nothing to remove.
+        let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0);
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn unwatch(&self, _fd: i32) {}
+
+    /// The sockets that became readable since last asked (without waiting).
+    #[cfg(target_os = "linux")]
+    fn ready_sockets(&self) -> impl Iterator<Item = u64> {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; READY_BATCH];
+        // SAFETY: `events` is writable for READY_BATCH entries; timeout 0 never blocks.
+        let n = unsafe { libc::epoll_wait(self.epoll, events.as_mut_ptr(), READY_BATCH as i32, 0) };
+        events
+            .into_iter()
+            .take(n.max(0) as usize)
+            .map(|e| e.u64)
+            .filter(|&id| id != SIGNAL_TOKEN)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn ready_sockets(&self) -> impl Iterator<Item = u64> {
+        std::iter::empty()
+    }
+
+    /// Waits up to `timeout` for the host's descriptor to be readable.
+    fn readable(&self, timeout: Duration) -> bool {
+        let mut p = libc::pollfd {
+            fd: self.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd for the call's duration.
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
     }
 
     fn set(&self) {
@@ -368,6 +558,9 @@ impl Drop for Signal {
             libc::close(self.read);
             if self.write != self.read {
                 libc::close(self.write);
+            }
+            if self.epoll >= 0 {
+                libc::close(self.epoll);
             }
         }
     }

@@ -7,7 +7,7 @@ use crate::net::tls::TlsSettings;
 use crate::net::traffic::Traffic;
 use crate::session::connect::{self, Credential, Target, Timing};
 use crate::session::connection::{link, Link};
-use crate::session::connection::{Command, Connection};
+use crate::session::connection::{Command, Connection, HostReader};
 use crate::session::report::{Delivery, Ending, Events};
 use crate::winrt::async_op::{AsyncOp, OpHome};
 use crate::winrt::certificate::Certificate;
@@ -784,6 +784,7 @@ impl Socket {
         // Its queued events go unrun (the Completed callbacks of its operations,
         // which live on their own, stay).
         if let Some(queue) = self.dispatcher_queue() {
+            queue.remove_reader(self.id);
             queue.purge(self.id);
         }
         self.dispatcher.barrier();
@@ -846,6 +847,9 @@ impl Events for Socket {
     }
 
     fn ended(&self, ending: Ending) {
+        if let Some(queue) = self.dispatcher_queue() {
+            queue.remove_reader(self.id);
+        }
         // A StreamWebSocket reports a failure through its input stream instead.
         let failure = ending
             .failure
@@ -944,9 +948,21 @@ async fn connect_task(
             // A task of its own: this one is sized for the handshake's futures
             // (~5 KiB), the connection needs a fraction of that for its lifetime.
             let id = socket.id;
-            tokio::spawn(
-                Connection::new(id, socket, est.wire, delivery, rx, timing, est.deflate).run(slot),
-            );
+            let queue = socket.dispatcher_queue();
+            // Only a MessageWebSocket: a StreamWebSocket's reads finish without the
+            // queue (only their Completed runs there), so its socket is read by the task.
+            let fd = est
+                .wire
+                .plain_fd()
+                .filter(|_| !matches!(delivery, Delivery::Stream(_)));
+            let mut conn = Connection::new(id, socket, est.wire, delivery, rx, timing, est.deflate);
+            // A socket bound to a queue is read on the queue's thread when it can be.
+            if let (Some(queue), Some(fd), Some(reader)) = (queue, fd, HostReader::new(&slot)) {
+                if queue.add_reader(id, fd, reader.clone()) {
+                    conn = conn.read_on_host(&reader);
+                }
+            }
+            tokio::spawn(conn.run(slot));
         }
     }
 }
