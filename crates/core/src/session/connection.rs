@@ -81,6 +81,9 @@ type Finished = (Arc<dyn Completion<u32>>, Result<u32>);
 pub struct Link {
     commands: Sender<Command>,
     task: Arc<Mutex<Option<Connection>>>,
+    /// Set when the connection is read on its queue's thread (`read_on_host`):
+    /// sends from that queue's RunPending are written when the batch ends.
+    host: std::sync::OnceLock<HostReader>,
     /// Which sends may be written at once (see `Cadence`), judged on every send.
     cadence: Mutex<Cadence>,
     traffic: Arc<Traffic>,
@@ -98,6 +101,8 @@ pub struct Slot(Arc<Mutex<Option<Connection>>>);
 pub struct HostReader {
     slot: Arc<Mutex<Option<Connection>>>,
     host: Arc<HostSide>,
+    /// The queue that reads it (its address: what `Batch::begin` is given).
+    queue: usize,
 }
 
 /// What the connection task and the host's thread share in that mode.
@@ -123,9 +128,10 @@ impl HostSide {
 }
 
 impl HostReader {
-    /// On the runtime's threads only (None elsewhere).
-    pub fn new(slot: &Slot) -> Option<Self> {
+    /// On the runtime's threads only (None elsewhere). `queue` names the queue.
+    pub fn new(slot: &Slot, queue: usize) -> Option<Self> {
         Some(HostReader {
+            queue,
             slot: slot.0.clone(),
             host: Arc::new(HostSide {
                 task: Mutex::new(None),
@@ -170,6 +176,7 @@ pub fn link(traffic: Arc<Traffic>) -> (Link, Receiver<Command>, Slot) {
         Link {
             commands,
             task: task.clone(),
+            host: std::sync::OnceLock::new(),
             cadence: Mutex::new(Cadence::default()),
             traffic,
         },
@@ -185,7 +192,20 @@ impl Link {
             Ok(()) => return Ok(()),
             Err(cmd) => cmd,
         };
+        let cmd = match self.host.get() {
+            Some(host) => match Batch::defer(host, &self.commands, cmd) {
+                Ok(()) => return Ok(()),
+                Err(cmd) => cmd,
+            },
+            None => cmd,
+        };
         self.commands.send(cmd)
+    }
+
+    /// The connection is read on its queue's thread through `reader` (see
+    /// `Connection::read_on_host`).
+    pub fn read_on_host(&self, reader: &HostReader) {
+        let _ = self.host.set(reader.clone());
     }
 
     fn write_now(&self, cmd: Command) -> std::result::Result<(), Command> {
@@ -226,6 +246,80 @@ thread_local! {
 /// item (see `MORE_COMING`).
 pub fn set_more_coming(more: bool) {
     MORE_COMING.with(|m| m.set(more));
+}
+
+thread_local! {
+    /// The queue whose RunPending runs on this thread (0: none), and the connections
+    /// read by it that its work sent to: their commands wait, unwoken, for the end.
+    static BATCH: std::cell::RefCell<(usize, Vec<HostReader>)> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+/// A RunPending's run of work: the sends it makes to connections its queue reads are
+/// queued without waking their tasks, and written by `finish` on this thread, many per
+/// write: the queue's thread reads, handles and answers with no I/O thread in between,
+/// as the inline path does on an I/O thread. (A Wait there for such a send is refused:
+/// its Completed belongs to the same queue.)
+pub struct Batch(());
+
+impl Batch {
+    /// Work of the queue at address `queue` is about to run on this thread.
+    pub fn begin(queue: usize) -> Self {
+        BATCH.with(|b| b.borrow_mut().0 = queue);
+        Batch(())
+    }
+
+    /// Writes what the batch sent (its connections polled here, with their tasks'
+    /// wakers: what is left, the tasks finish).
+    pub fn finish(self) {
+        let readers = BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            b.0 = 0;
+            std::mem::take(&mut b.1)
+        });
+        // Polled unborrowed: nothing a poll runs may find the batch taken.
+        for reader in &readers {
+            reader.poll_here();
+        }
+        // The vector's room is kept for the next batch.
+        let mut readers = readers;
+        readers.clear();
+        BATCH.with(|b| b.borrow_mut().1 = readers);
+    }
+
+    /// Queues `cmd` for the end of the running batch if `host`'s queue runs one on
+    /// this thread; gives it back otherwise.
+    fn defer(
+        host: &HostReader,
+        commands: &Sender<Command>,
+        cmd: Command,
+    ) -> std::result::Result<(), Command> {
+        BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.0 != host.queue {
+                return Err(cmd);
+            }
+            commands.send_quiet(cmd)?;
+            if !b.1.iter().any(|r| Arc::ptr_eq(&r.host, &host.host)) {
+                b.1.push(host.clone());
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Drop for Batch {
+    /// A batch left early (a panic) still lets its tasks write what it queued.
+    fn drop(&mut self) {
+        let readers: Vec<HostReader> = BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            b.0 = 0;
+            b.1.drain(..).collect()
+        });
+        for reader in readers {
+            reader.host.wake_task();
+        }
+    }
 }
 
 /// The rhythm of a connection's sends: a host thread writes a send itself only when
@@ -668,15 +762,20 @@ impl Connection {
             }
             _ => return self.wire.poll_fill(cx),
         };
-        // The task reads only what the host's thread left, and when a message half
-        // received is due to time out (the timeout is the task's to keep: one look
-        // first); otherwise the host's thread reads when the queue's descriptor says
-        // so, and messages wait for it there.
-        if self.on_host || host.owed.swap(false, Ordering::AcqRel) || self.receive_stall.due() {
-            self.wire.fill_direct(cx)
-        } else {
-            Poll::Pending
+        // The task reads only what the host's thread left (until the socket is dry:
+        // the descriptor reports arrivals, not data left behind), and when a message
+        // half received is due to time out (the timeout is the task's to keep: one
+        // look first); otherwise the host's thread reads when the queue's descriptor
+        // says so, and messages wait for it there.
+        let owed = host.owed.load(Ordering::Acquire);
+        if !(self.on_host || owed || self.receive_stall.due()) {
+            return Poll::Pending;
         }
+        let filled = self.wire.fill_direct(cx);
+        if owed && filled.is_pending() {
+            host.owed.store(false, Ordering::Release);
+        }
+        filled
     }
 
     /// The oldest send whose last byte the kernel has taken, whatever follows it.

@@ -43,19 +43,24 @@ pub fn queue<T>() -> (Sender<T>, Receiver<T>) {
 impl<T> Sender<T> {
     /// Queues `item`; gives it back when the receiver is gone.
     pub fn send(&self, item: T) -> Result<(), T> {
-        {
-            let mut q = self.0.items.lock();
-            if q.1 {
-                return Err(item);
-            }
-            q.0.push_back(item);
-        }
+        self.send_quiet(item)?;
         self.0.receiver.wake();
         Ok(())
     }
 }
 
 impl<T> Sender<T> {
+    /// Queues `item` without waking the receiver: the caller has it taken another
+    /// way (a batch's end polls the connection on the host's thread).
+    pub fn send_quiet(&self, item: T) -> Result<(), T> {
+        let mut q = self.0.items.lock();
+        if q.1 {
+            return Err(item);
+        }
+        q.0.push_back(item);
+        Ok(())
+    }
+
     /// Wakes the receiver without a command: it has other work (output left by a
     /// write made on a host thread).
     pub fn wake(&self) {

@@ -119,10 +119,8 @@ impl DispatcherQueue {
         self.state.lock().reading = true;
         for id in self.signal.ready_sockets() {
             let reader = self.readers.lock().get(&id).cloned();
-            if let Some((fd, reader)) = reader {
+            if let Some((_, reader)) = reader {
                 reader.poll_here();
-                // After the read: what came since makes the descriptor readable again.
-                self.signal.watch_again(fd, id);
             }
         }
         self.state.lock().reading = false;
@@ -150,6 +148,11 @@ impl DispatcherQueue {
             self.became_ready.notify_all();
         }
         true
+    }
+
+    /// The queue's address: names it to the connections it reads (`HostReader`).
+    pub fn key(&self) -> usize {
+        self as *const Self as usize
     }
 
     /// The descriptor to poll for readability (owned by the queue).
@@ -204,6 +207,7 @@ impl DispatcherQueue {
             *self.running.lock() = false
         });
         self.read_sockets();
+        let batch = crate::session::connection::Batch::begin(self.key());
         let mut ran = 0;
         while ran < max_count && (ran == 0 || max_time.is_none_or(|t| started.elapsed() < t)) {
             let Some((item, more)) = self.take() else {
@@ -213,6 +217,7 @@ impl DispatcherQueue {
             (item.work)();
             ran += 1;
         }
+        batch.finish();
         self.signal_leftovers();
         Ok(ran)
     }
@@ -390,7 +395,7 @@ impl<F: FnMut()> Drop for Finally<F> {
 /// A descriptor that is readable while set: an eventfd, or a pipe where Linux's
 /// eventfd is missing. On Linux the host is given an epoll descriptor holding it
 /// (level-triggered: readable while set) and the sockets read on the queue's thread
-/// (one-shot: reported once, watched again after the queue's thread read them).
+/// (edge-triggered: reported per arrival until the queue's thread asks).
 struct Signal {
     read: i32,
     write: i32,
@@ -400,9 +405,11 @@ struct Signal {
 
 /// The epoll token of the signal itself; sockets are known by their id.
 const SIGNAL_TOKEN: u64 = u64::MAX;
-/// A socket's readiness: data or the peer's end, reported once until watched again.
+/// A socket's readiness: data or the peer's end, edge-triggered: reported once per
+/// arrival, so a read that stops short of EAGAIN loses nothing (what comes after
+/// it is a new edge) and nothing needs arming again after each read.
 #[cfg(target_os = "linux")]
-const SOCKET_EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLONESHOT) as u32;
+const SOCKET_EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 /// At most this many sockets are read per RunPending; the others stay reported.
 const READY_BATCH: usize = 32;
 
@@ -469,26 +476,16 @@ impl Signal {
         unsafe { libc::epoll_ctl(self.epoll, op, fd, &mut ev) == 0 }
     }
 
-    /// Socket `fd` (of socket `id`) makes the descriptor readable when data arrives,
-    /// once: until `watch_again` (one wake-up per batch, however many messages come).
+    /// Socket `fd` (of socket `id`) makes the descriptor readable when data arrives.
     #[cfg(target_os = "linux")]
     fn watch(&self, fd: i32, id: u64) -> bool {
         id != SIGNAL_TOKEN && self.ctl(libc::EPOLL_CTL_ADD, fd, SOCKET_EVENTS, id)
-    }
-
-    #[cfg(target_os = "linux")]
-    fn watch_again(&self, fd: i32, id: u64) {
-        // Fails only when the socket left meanwhile (its connection ended).
-        let _ = self.ctl(libc::EPOLL_CTL_MOD, fd, SOCKET_EVENTS, id);
     }
 
     #[cfg(not(target_os = "linux"))]
     fn watch(&self, _fd: i32, _id: u64) -> bool {
         false
     }
-
-    #[cfg(not(target_os = "linux"))]
-    fn watch_again(&self, _fd: i32, _id: u64) {}
 
     #[cfg(target_os = "linux")]
     fn unwatch(&self, fd: i32) {

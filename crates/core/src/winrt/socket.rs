@@ -681,6 +681,13 @@ impl Socket {
         }
     }
 
+    /// The connection is read on its queue's thread (see `Link::read_on_host`).
+    fn read_on_host(&self, reader: &HostReader) {
+        if let State::Connected(link) = &*self.state.lock() {
+            link.read_on_host(reader);
+        }
+    }
+
     fn connection_ended(&self) {
         *self.state.lock() = State::Closed;
     }
@@ -955,11 +962,22 @@ async fn connect_task(
                 .wire
                 .plain_fd()
                 .filter(|_| !matches!(delivery, Delivery::Stream(_)));
-            let mut conn = Connection::new(id, socket, est.wire, delivery, rx, timing, est.deflate);
+            let mut conn = Connection::new(
+                id,
+                socket.clone(),
+                est.wire,
+                delivery,
+                rx,
+                timing,
+                est.deflate,
+            );
             // A socket bound to a queue is read on the queue's thread when it can be.
-            if let (Some(queue), Some(fd), Some(reader)) = (queue, fd, HostReader::new(&slot)) {
-                if queue.add_reader(id, fd, reader.clone()) {
-                    conn = conn.read_on_host(&reader);
+            if let Some((queue, fd)) = queue.zip(fd) {
+                if let Some(reader) = HostReader::new(&slot, queue.key()) {
+                    if queue.add_reader(id, fd, reader.clone()) {
+                        conn = conn.read_on_host(&reader);
+                        socket.read_on_host(&reader);
+                    }
                 }
             }
             tokio::spawn(conn.run(slot));
