@@ -1361,6 +1361,58 @@ out:
         DispatcherQueue_Release(q);
 }
 
+/* Sends made by the queue's own work (here a host item sending a burst) go out when its
+ * RunPending ends, written on the queue's thread for a socket that thread reads, by rtws's
+ * threads for others: after one RunPending, every echo comes and every send's Completed runs,
+ * in order. */
+typedef struct {
+    MessageWebSocket *ws;
+    done_t sent;
+    int ran;
+} burst;
+
+static void burst_item(void *context)
+{
+    burst *b = (burst *)context;
+    where();
+    for (uint32_t i = 0; i < 10; i++)
+        send_index(b->ws, i, 8, &b->sent);
+    b->ran++;
+}
+
+static void test_sends_of_a_batch_go_out_at_its_end(void)
+{
+    where_reset();
+    DispatcherQueue *q = queue_new();
+    mrec r;
+    MessageWebSocket *ws = q ? mws_bound(q, &r) : NULL;
+    if (!ws || !mws_connect_bound(q, ws, tu_url("/echo"), 1000))
+        goto out;
+    burst b = {ws, {0, AsyncStatus_Started}, 0};
+    bool queued = false;
+    CHECK_OK(DispatcherQueue_TryEnqueue(q, burst_item, &b, &queued));
+    CHECK(queued);
+    /* An item behind it: none of the burst is the batch's last word, none is written
+     * on the spot. */
+    item after = {NULL, 0, 0, 0};
+    enqueue(q, &after);
+    CHECK(run(q, 2, RTWS_INFINITE) == 2);
+    CHECK(b.ran == 1 && after.ran == 1);
+    /* Nothing else ran the queue: the sends left with the end of that RunPending. */
+    CHECK(wait_readable(fd_of(q), 10000));
+    PUMP_UNTIL(q, r.msgs == 10 && b.sent.count == 10, 10000);
+    CHECK(r.msgs == 10);
+    CHECK(r.out_of_order == 0);
+    CHECK(b.sent.count == 10);
+    CHECK(b.sent.status == AsyncStatus_Completed);
+    check_where(1 + 2 + 10 + 10);
+out:
+    if (ws)
+        MessageWebSocket_Release(ws);
+    if (q)
+        DispatcherQueue_Release(q);
+}
+
 /* remove_X: queued invocations of that registration never run, and none later; the socket's
  * other registrations still get every event. Also removed from inside another handler. */
 typedef struct {
@@ -2198,6 +2250,7 @@ static const tu_test tests[] = {
     TU_TEST(test_thread_identity_server_validation),
     TU_TEST(test_event_order),
     TU_TEST(test_try_enqueue_order_with_events),
+    TU_TEST(test_sends_of_a_batch_go_out_at_its_end),
     TU_TEST(test_remove_purges_queued),
     TU_TEST(test_release_with_events_queued),
     TU_TEST(test_backpressure_bytes),
