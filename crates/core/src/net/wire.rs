@@ -29,6 +29,9 @@ const BIG_READ: usize = 64 * 1024;
 pub enum Io {
     Plain(TcpStream),
     Tls(Box<TlsStream>),
+    /// TCP outside tokio's reactor, read and written directly: a DispatcherQueue's
+    /// descriptor watches it (`leave_reactor`). None only while it moves.
+    Bare(Option<std::net::TcpStream>),
 }
 
 pub struct Wire {
@@ -63,6 +66,7 @@ impl Wire {
     /// Reads what the socket has into `buf`: Ready(0) at the end of the stream.
     pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let (n, spare) = match &mut self.io {
+            Io::Bare(_) => return self.fill_direct(cx),
             Io::Plain(tcp) => loop {
                 match tcp.poll_read_ready(cx) {
                     Poll::Ready(Ok(())) => {}
@@ -114,10 +118,40 @@ impl Wire {
     /// The socket's descriptor, when it is plain TCP (the only kind a DispatcherQueue's
     /// thread reads itself: TLS reads go through OpenSSL and tokio's readiness).
     pub fn plain_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
         match &self.io {
-            Io::Plain(tcp) => Some(std::os::fd::AsRawFd::as_raw_fd(tcp)),
-            Io::Tls(_) => None,
+            Io::Plain(tcp) => Some(tcp.as_raw_fd()),
+            Io::Bare(Some(tcp)) => Some(tcp.as_raw_fd()),
+            Io::Tls(_) | Io::Bare(None) => None,
         }
+    }
+
+    /// Takes plain TCP out of tokio's reactor: a DispatcherQueue's descriptor then
+    /// reports its readiness, and no I/O thread is woken for each arrival. False
+    /// (nothing changed) for TLS, or when tokio refused.
+    pub fn leave_reactor(&mut self) -> bool {
+        let Io::Plain(_) = &self.io else {
+            return false;
+        };
+        let Io::Plain(tcp) = std::mem::replace(&mut self.io, Io::Bare(None)) else {
+            unreachable!("matched just above");
+        };
+        self.io = Io::Bare(tcp.into_std().ok());
+        matches!(self.io, Io::Bare(Some(_)))
+    }
+
+    /// Outside tokio's reactor (`leave_reactor`).
+    pub fn is_bare(&self) -> bool {
+        matches!(self.io, Io::Bare(_))
+    }
+
+    /// Back into tokio's reactor, for a connection no queue reads any more. On the
+    /// runtime (a thread of it, or one that entered it).
+    pub fn join_reactor(&mut self) -> io::Result<()> {
+        if let Io::Bare(tcp) = &mut self.io {
+            self.io = Io::Plain(TcpStream::from_std(tcp.take().ok_or_else(gone)?)?);
+        }
+        Ok(())
     }
 
     /// Reads what the socket has into `buf`, as `poll_fill`, without tokio's readiness:
@@ -126,8 +160,11 @@ impl Wire {
     /// woken for it then, the queue's descriptor is. TLS falls back to `poll_fill`.
     pub fn fill_direct(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let fd = match &self.io {
-            Io::Plain(tcp) => std::os::fd::AsRawFd::as_raw_fd(tcp),
             Io::Tls(_) => return self.poll_fill(cx),
+            _ => match self.plain_fd() {
+                Some(fd) => fd,
+                None => return Poll::Ready(Err(gone())),
+            },
         };
         let spare = reserve(&mut self.buf, self.read_size);
         let room = self.buf.spare_capacity_mut();
@@ -218,10 +255,20 @@ impl Wire {
     }
 
     /// Writes some of `bytes`; how many the kernel took.
+    /// Outside tokio's reactor, Pending wakes nobody: the DispatcherQueue's descriptor
+    /// reports the room, and its thread writes then.
     pub fn poll_send(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         let n = ready!(match &mut self.io {
             Io::Plain(tcp) => Pin::new(tcp).poll_write(cx, bytes),
             Io::Tls(tls) => Pin::new(&mut **tls).poll_write(cx, bytes),
+            Io::Bare(Some(tcp)) => loop {
+                match io::Write::write(&mut &*tcp, bytes) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Poll::Pending,
+                    done => break Poll::Ready(done),
+                }
+            },
+            Io::Bare(None) => Poll::Ready(Err(gone())),
         })?;
         self.traffic.sent(n);
         Poll::Ready(Ok(n))
@@ -242,6 +289,14 @@ fn pending_alert(tls: &mut TlsStream, cx: &mut Context<'_>) -> Option<io::Error>
         }
         _ => None,
     }
+}
+
+/// A socket lost between tokio's reactor and a queue's (tokio refused to let it go).
+fn gone() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "the connection's socket could not move between I/O threads and the DispatcherQueue",
+    )
 }
 
 /// Makes room for a read of about `size` bytes; the room there is.

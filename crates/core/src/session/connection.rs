@@ -747,19 +747,25 @@ impl Connection {
         }
     }
 
+    /// The host's thread reads (and watches) the socket: until its queue is let go,
+    /// our close frame is out (the reply is awaited by the task: a host that closed
+    /// and stopped running its queue still gets the connection closed at once), or a
+    /// write failed.
+    fn read_by_host(&self) -> bool {
+        self.host
+            .as_ref()
+            .is_some_and(|h| !h.gone.load(Ordering::Acquire))
+            && !self.protocol.close_sent()
+            && self.write_failure.is_none()
+    }
+
     /// Reads what the socket has: directly while a host's thread watches the
     /// socket, else by tokio's readiness. Once our close frame is out, the task
     /// waits for the reply itself: a host that closed and stopped running its
     /// queue still gets the connection closed at once, not at the deadline.
     fn fill(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
         let host = match &self.host {
-            Some(host)
-                if !host.gone.load(Ordering::Acquire)
-                    && !self.protocol.close_sent()
-                    && self.write_failure.is_none() =>
-            {
-                host
-            }
+            Some(host) if self.read_by_host() => host,
             _ => return self.wire.poll_fill(cx),
         };
         // The task reads only what the host's thread left (until the socket is dry:
@@ -825,6 +831,12 @@ impl Connection {
 
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {
         loop {
+            // A socket no host's thread watches any more is tokio's again.
+            if self.wire.is_bare() && !self.read_by_host() {
+                if let Err(e) = self.wire.join_reactor() {
+                    return Poll::Ready(self.lost(Error::from_io(&e, "WebSocket connection")));
+                }
+            }
             let mut progress = false;
             let mut read_pending = false;
             // This pass asked the socket and it had nothing (not: no room for input).

@@ -405,11 +405,12 @@ struct Signal {
 
 /// The epoll token of the signal itself; sockets are known by their id.
 const SIGNAL_TOKEN: u64 = u64::MAX;
-/// A socket's readiness: data or the peer's end, edge-triggered: reported once per
-/// arrival, so a read that stops short of EAGAIN loses nothing (what comes after
-/// it is a new edge) and nothing needs arming again after each read.
+/// A socket's readiness: data or the peer's end, and room to write after a write
+/// found none (the socket is out of tokio's reactor: nobody else watches it),
+/// edge-triggered: reported once per change, and nothing needs arming again.
 #[cfg(target_os = "linux")]
-const SOCKET_EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+const SOCKET_EVENTS: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 /// At most this many sockets are read per RunPending; the others stay reported.
 const READY_BATCH: usize = 32;
 

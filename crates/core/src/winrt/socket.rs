@@ -955,30 +955,26 @@ async fn connect_task(
             // A task of its own: this one is sized for the handshake's futures
             // (~5 KiB), the connection needs a fraction of that for its lifetime.
             let id = socket.id;
-            let queue = socket.dispatcher_queue();
-            // Only a MessageWebSocket: a StreamWebSocket's reads finish without the
-            // queue (only their Completed runs there), so its socket is read by the task.
-            let fd = est
-                .wire
+            let mut wire = est.wire;
+            // A MessageWebSocket bound to a queue is read and written on the queue's
+            // thread when it can be (plain TCP): out of tokio's reactor, so no I/O
+            // thread wakes for its arrivals. Not a StreamWebSocket: its reads finish
+            // without the queue (only their Completed runs there).
+            let fd = wire
                 .plain_fd()
                 .filter(|_| !matches!(delivery, Delivery::Stream(_)));
-            let mut conn = Connection::new(
-                id,
-                socket.clone(),
-                est.wire,
-                delivery,
-                rx,
-                timing,
-                est.deflate,
-            );
-            // A socket bound to a queue is read on the queue's thread when it can be.
-            if let Some((queue, fd)) = queue.zip(fd) {
-                if let Some(reader) = HostReader::new(&slot, queue.key()) {
-                    if queue.add_reader(id, fd, reader.clone()) {
-                        conn = conn.read_on_host(&reader);
-                        socket.read_on_host(&reader);
-                    }
-                }
+            let reader = socket.dispatcher_queue().zip(fd).and_then(|(queue, fd)| {
+                let reader = HostReader::new(&slot, queue.key())?;
+                queue.add_reader(id, fd, reader.clone()).then(|| {
+                    wire.leave_reactor();
+                    reader
+                })
+            });
+            let mut conn =
+                Connection::new(id, socket.clone(), wire, delivery, rx, timing, est.deflate);
+            if let Some(reader) = &reader {
+                conn = conn.read_on_host(reader);
+                socket.read_on_host(reader);
             }
             tokio::spawn(conn.run(slot));
         }
