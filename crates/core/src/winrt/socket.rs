@@ -944,37 +944,43 @@ async fn connect_task(
             if let Some(peer) = est.trust {
                 let _ = socket.trust.set(peer.into());
             }
-            let completed = socket.dispatcher.dispatch(|| op.complete(Ok(())));
-            drop(abandoned);
-            if !completed {
-                // Canceled after the handshake succeeded: leave the socket as a cancel
-                // a moment earlier would have (the new connection is dropped here).
-                socket.undo_connect();
-                return;
-            }
-            // A task of its own: this one is sized for the handshake's futures
-            // (~5 KiB), the connection needs a fraction of that for its lifetime.
             let id = socket.id;
             let mut wire = est.wire;
             // A MessageWebSocket bound to a queue is read and written on the queue's
             // thread when it can be (plain TCP): out of tokio's reactor, so no I/O
             // thread wakes for its arrivals. Not a StreamWebSocket: its reads finish
-            // without the queue (only their Completed runs there).
+            // without the queue (only their Completed runs there). Before the connect
+            // completes: the RunPending that runs its Completed takes the socket's
+            // first report (room to write), so the descriptor is not left readable.
             let fd = wire
                 .plain_fd()
                 .filter(|_| !matches!(delivery, Delivery::Stream(_)));
-            let reader = socket.dispatcher_queue().zip(fd).and_then(|(queue, fd)| {
+            let queue = socket.dispatcher_queue().zip(fd);
+            let reader = queue.as_ref().and_then(|(queue, fd)| {
                 let reader = HostReader::new(&slot, queue.key())?;
-                queue.add_reader(id, fd, reader.clone()).then(|| {
+                queue.add_reader(id, *fd, reader.clone()).then(|| {
                     wire.leave_reactor();
+                    socket.read_on_host(&reader);
                     reader
                 })
             });
+            let completed = socket.dispatcher.dispatch(|| op.complete(Ok(())));
+            drop(abandoned);
+            if !completed {
+                // Canceled after the handshake succeeded: leave the socket as a cancel
+                // a moment earlier would have (the new connection is dropped here).
+                if let Some((queue, _)) = queue.filter(|_| reader.is_some()) {
+                    queue.remove_reader(id);
+                }
+                socket.undo_connect();
+                return;
+            }
+            // A task of its own: this one is sized for the handshake's futures
+            // (~5 KiB), the connection needs a fraction of that for its lifetime.
             let mut conn =
                 Connection::new(id, socket.clone(), wire, delivery, rx, timing, est.deflate);
             if let Some(reader) = &reader {
                 conn = conn.read_on_host(reader);
-                socket.read_on_host(reader);
             }
             tokio::spawn(conn.run(slot));
         }
