@@ -64,6 +64,12 @@ pub struct DispatcherQueue {
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
+    /// While `read_sockets` runs on this thread: its queue's key, and how many more
+    /// events may run at once (`run_now`).
+    static DIRECT: std::cell::Cell<(usize, u32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+thread_local! {
     static THREAD: u64 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -112,18 +118,44 @@ impl DispatcherQueue {
 
     /// Reads the bound sockets the kernel reported readable, on this thread: their
     /// messages are queued (behind what waits already) and run by this RunPending.
-    fn read_sockets(&self) {
+    ///
+    /// An event read while the queue holds nothing runs there and then (`run_now`),
+    /// as the item it would have become: at most `max_count` of them. Returns how
+    /// many ran.
+    fn read_sockets(&self, max_count: u32) -> u32 {
         if self.reader_count.load(Ordering::Acquire) == 0 {
-            return;
+            return 0;
         }
         self.state.lock().reading = true;
+        DIRECT.with(|d| d.set((self.key(), max_count)));
         for id in self.signal.ready_sockets() {
             let reader = self.readers.lock().get(&id).cloned();
             if let Some((_, reader)) = reader {
                 reader.poll_here();
             }
         }
+        let left = DIRECT.with(|d| d.replace((0, 0)).1);
         self.state.lock().reading = false;
+        max_count - left
+    }
+
+    /// An event of a socket bound to this queue, found while `read_sockets` reads
+    /// it on this thread: true when it may run now, nothing being queued before it
+    /// (order stays first come, first run) and the RunPending's count allowing
+    /// (counted). Saves the event its trip through the queue.
+    pub fn run_now(&self) -> bool {
+        DIRECT.with(|d| {
+            let (queue, left) = d.get();
+            if queue != self.key() || left == 0 {
+                return false;
+            }
+            let st = self.state.lock();
+            if st.shut || !st.items.is_empty() {
+                return false;
+            }
+            d.set((queue, left - 1));
+            true
+        })
     }
 
     /// Work left when `run_pending` stops (its bounds) keeps the descriptor readable.
@@ -206,9 +238,8 @@ impl DispatcherQueue {
             crate::session::connection::set_more_coming(false);
             *self.running.lock() = false
         });
-        self.read_sockets();
         let batch = crate::session::connection::Batch::begin(self.key());
-        let mut ran = 0;
+        let mut ran = self.read_sockets(max_count);
         while ran < max_count && (ran == 0 || max_time.is_none_or(|t| started.elapsed() < t)) {
             let Some((item, more)) = self.take() else {
                 break;

@@ -286,6 +286,13 @@ impl Socket {
             after();
             return;
         };
+        if queue.run_now() {
+            // Read on the queue's thread with nothing queued: it runs here, as the
+            // item would have.
+            self.dispatcher.dispatch(|| source(self).raise(&args));
+            after();
+            return;
+        }
         let ticket = self.backlog.ticket(bytes);
         let me = self.me.clone();
         queue.try_enqueue(
