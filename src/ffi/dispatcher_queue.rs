@@ -152,8 +152,9 @@ pub extern "C" fn DispatcherQueue_get_FileDescriptor(
 /// `max_count` items (at least 1), and no further one once `max_ms` milliseconds
 /// have passed (`RTWS_INFINITE`: no time bound; the first pending item always
 /// runs). `*ran` receives how many ran (0 only when none was pending). It first
-/// reads the bound sockets whose data arrived (see `get_FileDescriptor`), queuing
-/// their messages behind the work already pending. The work of one socket runs in
+/// reads the bound sockets whose data arrived (see `get_FileDescriptor`): a message
+/// runs there and then while nothing else is pending (it counts as an item), and is
+/// queued behind the pending work otherwise. The work of one socket runs in
 /// order, each MessageReceived before its Closed. This thread becomes the queue's
 /// thread (HasThreadAccess).
 ///
