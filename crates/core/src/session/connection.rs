@@ -50,6 +50,10 @@ const OUT_KEEP: usize = 64 * 1024;
 const WRITE_FAILURE_GRACE: Duration = Duration::from_secs(1);
 /// Large buffers (output, message assembly) unused for this long are let go.
 const TRIM_AFTER: Duration = Duration::from_secs(1);
+/// A socket read on its queue's thread is also looked at by its task this often, so
+/// a host that stops running its queue (a frozen GUI) still has pings answered, the
+/// peer's close seen and blocked writes retried.
+const HOST_LOOK: Duration = Duration::from_secs(1);
 
 /// What the socket's users ask of its connection task.
 pub enum Command {
@@ -112,6 +116,9 @@ struct HostSide {
     task: Mutex<Option<Waker>>,
     /// The queue was let go: the task reads by tokio's readiness again.
     gone: AtomicBool,
+    /// The task found the connection held (a host's thread running its handlers in
+    /// a poll): whoever holds it wakes the task when it lets go (`let_go_slot`).
+    repoll: AtomicBool,
     /// The host's thread may have left data unread (it found the connection busy, or
     /// the backlog full): the task's next poll reads the socket itself.
     owed: AtomicBool,
@@ -125,6 +132,21 @@ impl HostSide {
             w.wake_by_ref();
         }
     }
+
+    /// The task's waker, kept for the host's polls and wake-ups.
+    fn remember(&self, waker: &Waker) {
+        let mut task = self.task.lock();
+        if !task.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *task = Some(waker.clone());
+        }
+    }
+
+    /// Called by whoever held the connection, after letting it go.
+    fn let_go_slot(&self) {
+        if self.repoll.swap(false, Ordering::AcqRel) {
+            self.wake_task();
+        }
+    }
 }
 
 impl HostReader {
@@ -136,6 +158,7 @@ impl HostReader {
             host: Arc::new(HostSide {
                 task: Mutex::new(None),
                 gone: AtomicBool::new(false),
+                repoll: AtomicBool::new(false),
                 owed: AtomicBool::new(true),
                 rt: tokio::runtime::Handle::try_current().ok()?,
             }),
@@ -152,6 +175,8 @@ impl HostReader {
                     let _rt = self.host.rt.enter();
                     conn.poll_on_host();
                 }
+                drop(slot);
+                self.host.let_go_slot();
             }
             None => {
                 self.host.owed.store(true, Ordering::Release);
@@ -222,8 +247,12 @@ impl Link {
         let Some(conn) = task.as_mut() else {
             return Err(cmd);
         };
-        let (finished, left) = conn.send_now(cmd)?;
+        let sent = conn.send_now(cmd);
         drop(task);
+        if let Some(reader) = self.host.get() {
+            reader.host.let_go_slot();
+        }
+        let (finished, left) = sent?;
         if left {
             // Its next poll writes the rest (and registers its waker again).
             self.commands.wake();
@@ -294,17 +323,32 @@ impl Batch {
         commands: &Sender<Command>,
         cmd: Command,
     ) -> std::result::Result<(), Command> {
-        BATCH.with(|b| {
+        let mut cmd = Some(cmd);
+        // `try_with`: a socket released by another thread-local's destructor may send
+        // its close after this one is gone; it then goes the usual way.
+        let deferred = BATCH.try_with(|b| {
             let mut b = b.borrow_mut();
             if b.0 != host.queue {
-                return Err(cmd);
+                return false;
             }
-            commands.send_quiet(cmd)?;
+            match cmd.take().map(|c| commands.send_quiet(c)) {
+                Some(Ok(())) => {}
+                Some(Err(c)) => {
+                    cmd = Some(c);
+                    return false;
+                }
+                None => return false,
+            }
             if !b.1.iter().any(|r| Arc::ptr_eq(&r.host, &host.host)) {
                 b.1.push(host.clone());
             }
-            Ok(())
-        })
+            true
+        });
+        match (deferred, cmd) {
+            (Ok(true), _) => Ok(()),
+            (_, Some(cmd)) => Err(cmd),
+            (_, None) => unreachable!("a command not deferred is given back"),
+        }
     }
 }
 
@@ -451,6 +495,8 @@ pub struct Connection {
     ended: Option<Ending>,
     /// This poll runs on the host's thread (`poll_on_host`).
     on_host: bool,
+    /// The task's own look at a socket the host's thread reads (`HOST_LOOK`).
+    host_look: StallTimer,
 }
 
 impl Drop for Connection {
@@ -516,6 +562,7 @@ impl Connection {
             host: None,
             ended: None,
             on_host: false,
+            host_look: StallTimer::default(),
         }
     }
 
@@ -530,21 +577,34 @@ impl Connection {
 
     pub async fn run(self, slot: Slot) {
         let slot = Vacate(slot.0);
+        let host = self.host.clone();
         *slot.0.lock() = Some(self);
-        let ending = std::future::poll_fn(|cx| match slot.0.lock().as_mut() {
-            Some(conn) => {
-                if let Some(host) = &conn.host {
-                    let mut task = host.task.lock();
-                    if !task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                        *task = Some(cx.waker().clone());
+        let ending = std::future::poll_fn(|cx| {
+            let mut held = match &host {
+                None => slot.0.lock(),
+                // A host's thread may hold the connection for as long as its handlers
+                // run: an I/O thread does not wait for them, it is woken after.
+                Some(host) => {
+                    host.remember(cx.waker());
+                    match slot.0.try_lock() {
+                        Some(held) => held,
+                        None => {
+                            host.repoll.store(true, Ordering::Release);
+                            match slot.0.try_lock() {
+                                Some(held) => held,
+                                None => return Poll::Pending,
+                            }
+                        }
                     }
                 }
-                match conn.ended.take() {
+            };
+            match held.as_mut() {
+                Some(conn) => match conn.ended.take() {
                     Some(ending) => Poll::Ready(ending),
                     None => conn.poll_step(cx),
-                }
+                },
+                None => unreachable!("the slot is emptied only below or by Vacate"),
             }
-            None => unreachable!("the slot is emptied only below or by Vacate"),
         })
         .await;
         // Sends from now on are queued, and failed by `fail_pending`.
@@ -706,6 +766,7 @@ impl Connection {
     /// the connection is closing.
     fn send_now(&mut self, cmd: Command) -> std::result::Result<(Option<Finished>, bool), Command> {
         let idle = self.commands_open
+            && self.ended.is_none()
             && !self.protocol.close_sent()
             && self.protocol.failure().is_none()
             && self.write_failure.is_none()
@@ -773,13 +834,20 @@ impl Connection {
         // half received is due to time out (the timeout is the task's to keep: one
         // look first); otherwise the host's thread reads when the queue's descriptor
         // says so, and messages wait for it there.
-        let owed = host.owed.load(Ordering::Acquire);
-        if !(self.on_host || owed || self.receive_stall.due()) {
+        // Cleared before the read: a host that finds the connection busy meanwhile sets
+        // it again, and the next pass reads what it saw.
+        let owed = host.owed.swap(false, Ordering::AcqRel);
+        let look = self.host_look.poll(cx, true, 0, HOST_LOOK);
+        if look {
+            self.host_look = StallTimer::default();
+        }
+        if !(self.on_host || owed || look || self.receive_stall.due()) {
             return Poll::Pending;
         }
         let filled = self.wire.fill_direct(cx);
-        if owed && filled.is_pending() {
-            host.owed.store(false, Ordering::Release);
+        if owed && filled.is_ready() {
+            // Not dry yet: the rest is still owed.
+            host.owed.store(true, Ordering::Release);
         }
         filled
     }

@@ -95,10 +95,13 @@ impl DispatcherQueue {
     /// descriptor `fd` joins the queue's. False where the platform cannot (no
     /// epoll) or the queue stopped: the connection task reads it, as for any socket.
     pub fn add_reader(&self, id: u64, fd: i32, reader: HostReader) -> bool {
+        // Under the readers' lock: `shut_down` marks the queue stopped before it
+        // takes them, so a reader is either refused here or let go there.
+        let mut readers = self.readers.lock();
         if self.is_shut_down() || !self.signal.watch(fd, id) {
             return false;
         }
-        self.readers.lock().insert(id, (fd, reader));
+        readers.insert(id, (fd, reader));
         self.reader_count.fetch_add(1, Ordering::AcqRel);
         true
     }
@@ -128,15 +131,20 @@ impl DispatcherQueue {
         }
         self.state.lock().reading = true;
         DIRECT.with(|d| d.set((self.key(), max_count)));
+        // Undone even by a panic (which the C boundary catches): a queue left
+        // `reading` would never signal its descriptor again.
+        let done = Finally(|| {
+            DIRECT.with(|d| d.set((0, d.get().1)));
+            self.state.lock().reading = false;
+        });
         for id in self.signal.ready_sockets() {
             let reader = self.readers.lock().get(&id).cloned();
             if let Some((_, reader)) = reader {
                 reader.poll_here();
             }
         }
-        let left = DIRECT.with(|d| d.replace((0, 0)).1);
-        self.state.lock().reading = false;
-        max_count - left
+        drop(done);
+        max_count - DIRECT.with(|d| d.replace((0, 0)).1)
     }
 
     /// An event of a socket bound to this queue, found while `read_sockets` reads
@@ -324,12 +332,6 @@ impl DispatcherQueue {
     /// The host let go of the queue: pending work is dropped unrun, later work is
     /// refused (its handlers never run), a `wait` returns.
     pub fn shut_down(&self) {
-        let readers: Vec<_> = self.readers.lock().drain().map(|(_, r)| r).collect();
-        self.reader_count.store(0, Ordering::Release);
-        for (fd, reader) in readers {
-            self.signal.unwatch(fd);
-            reader.let_go();
-        }
         let dropped = {
             let mut st = self.state.lock();
             st.shut = true;
@@ -338,6 +340,13 @@ impl DispatcherQueue {
             items
         };
         self.became_ready.notify_all();
+        // After `shut`: `add_reader` refuses from now on (see there).
+        let readers: Vec<_> = self.readers.lock().drain().map(|(_, r)| r).collect();
+        self.reader_count.store(0, Ordering::Release);
+        for (fd, reader) in readers {
+            self.signal.unwatch(fd);
+            reader.let_go();
+        }
         drop(dropped);
     }
 

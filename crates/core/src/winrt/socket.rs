@@ -965,11 +965,16 @@ async fn connect_task(
             let queue = socket.dispatcher_queue().zip(fd);
             let reader = queue.as_ref().and_then(|(queue, fd)| {
                 let reader = HostReader::new(&slot, queue.key())?;
-                queue.add_reader(id, *fd, reader.clone()).then(|| {
-                    wire.leave_reactor();
-                    socket.read_on_host(&reader);
-                    reader
-                })
+                if !queue.add_reader(id, *fd, reader.clone()) {
+                    return None;
+                }
+                if !wire.leave_reactor() {
+                    // tokio kept it (or lost it: the connection then fails at once).
+                    queue.remove_reader(id);
+                    return None;
+                }
+                socket.read_on_host(&reader);
+                Some(reader)
             });
             let completed = socket.dispatcher.dispatch(|| op.complete(Ok(())));
             drop(abandoned);
