@@ -497,6 +497,8 @@ pub struct Connection {
     on_host: bool,
     /// The task's own look at a socket the host's thread reads (`HOST_LOOK`).
     host_look: StallTimer,
+    /// Takes the socket out of its queue's set (`read_on_host`).
+    unwatch: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl Drop for Connection {
@@ -510,6 +512,10 @@ impl Drop for Connection {
             sink.finish(Err(err.clone()));
         }
         self.fail_pending(&err);
+        // Before the wire's descriptor closes (the fields drop after this).
+        if let Some(unwatch) = self.unwatch.take() {
+            unwatch();
+        }
     }
 }
 
@@ -563,6 +569,7 @@ impl Connection {
             ended: None,
             on_host: false,
             host_look: StallTimer::default(),
+            unwatch: None,
         }
     }
 
@@ -570,8 +577,16 @@ impl Connection {
     /// reads it through `reader` when it runs the queue; the task reads it too
     /// whenever it runs (commands, timers, room again after backpressure), so
     /// nothing waits on the host but what the host's own events hold back.
-    pub fn read_on_host(mut self, reader: &HostReader) -> Self {
+    /// `unwatch` takes the socket out of the queue's set: run when the connection
+    /// goes, however it goes, while its descriptor is still open (a later socket
+    /// given the same number must not lose its place).
+    pub fn read_on_host(
+        mut self,
+        reader: &HostReader,
+        unwatch: impl FnOnce() + Send + 'static,
+    ) -> Self {
         self.host = Some(reader.host.clone());
+        self.unwatch = Some(Box::new(unwatch));
         self
     }
 

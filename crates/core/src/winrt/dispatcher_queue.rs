@@ -106,10 +106,9 @@ impl DispatcherQueue {
         true
     }
 
-    /// Socket `id`'s connection ended: its descriptor leaves the queue's (before it
-    /// is closed).
-    /// Also when the socket is released: its messages are nobody's any more, so its
-    /// task reads (and drops) them by itself.
+    /// Socket `id`'s connection went (`Connection::drop`, before its descriptor is
+    /// closed), or the socket was released (its messages are nobody's any more: its
+    /// task reads and drops them by itself): its descriptor leaves the queue's set.
     pub fn remove_reader(&self, id: u64) {
         let removed = self.readers.lock().remove(&id);
         if let Some((fd, reader)) = removed {

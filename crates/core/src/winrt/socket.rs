@@ -861,9 +861,6 @@ impl Events for Socket {
     }
 
     fn ended(&self, ending: Ending) {
-        if let Some(queue) = self.dispatcher_queue() {
-            queue.remove_reader(self.id);
-        }
         // A StreamWebSocket reports a failure through its input stream instead.
         let failure = ending
             .failure
@@ -991,8 +988,13 @@ async fn connect_task(
             // (~5 KiB), the connection needs a fraction of that for its lifetime.
             let mut conn =
                 Connection::new(id, socket.clone(), wire, delivery, rx, timing, est.deflate);
-            if let Some(reader) = &reader {
-                conn = conn.read_on_host(reader);
+            if let (Some(reader), Some(queue)) = (&reader, socket.dispatcher_queue()) {
+                let queue = Arc::downgrade(&queue);
+                conn = conn.read_on_host(reader, move || {
+                    if let Some(queue) = queue.upgrade() {
+                        queue.remove_reader(id);
+                    }
+                });
             }
             tokio::spawn(conn.run(slot));
         }
