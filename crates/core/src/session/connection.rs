@@ -141,6 +141,22 @@ impl HostSide {
         }
     }
 
+    /// The task takes its connection: never waiting for a host's thread, which may
+    /// hold it for as long as its handlers run. When held, the holder wakes the task
+    /// as it lets go (`repoll`, checked in `let_go_slot`).
+    fn hold<'a>(
+        &self,
+        slot: &'a Mutex<Option<Connection>>,
+        waker: &Waker,
+    ) -> Option<parking_lot::MutexGuard<'a, Option<Connection>>> {
+        self.remember(waker);
+        slot.try_lock().or_else(|| {
+            self.repoll.store(true, Ordering::Release);
+            // Again: the holder may have let go before it could see `repoll`.
+            slot.try_lock()
+        })
+    }
+
     /// Called by whoever held the connection, after letting it go.
     fn let_go_slot(&self) {
         if self.repoll.swap(false, Ordering::AcqRel) {
@@ -301,19 +317,24 @@ impl Batch {
     /// Writes what the batch sent (its connections polled here, with their tasks'
     /// wakers: what is left, the tasks finish).
     pub fn finish(self) {
-        let readers = BATCH.with(|b| {
-            let mut b = b.borrow_mut();
-            b.0 = 0;
-            std::mem::take(&mut b.1)
-        });
         // Polled unborrowed: nothing a poll runs may find the batch taken.
+        let mut readers = Self::end();
         for reader in &readers {
             reader.poll_here();
         }
-        // The vector's room is kept for the next batch.
-        let mut readers = readers;
+        // The vector's room is kept for the next batch (`Drop` would take it again).
         readers.clear();
         BATCH.with(|b| b.borrow_mut().1 = readers);
+        std::mem::forget(self);
+    }
+
+    /// Ends the batch on this thread: the connections it sent to.
+    fn end() -> Vec<HostReader> {
+        BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            b.0 = 0;
+            std::mem::take(&mut b.1)
+        })
     }
 
     /// Queues `cmd` for the end of the running batch if `host`'s queue runs one on
@@ -323,44 +344,29 @@ impl Batch {
         commands: &Sender<Command>,
         cmd: Command,
     ) -> std::result::Result<(), Command> {
-        let mut cmd = Some(cmd);
         // `try_with`: a socket released by another thread-local's destructor may send
         // its close after this one is gone; it then goes the usual way.
-        let deferred = BATCH.try_with(|b| {
+        let in_batch = BATCH
+            .try_with(|b| b.borrow().0 == host.queue)
+            .unwrap_or(false);
+        if !in_batch {
+            return Err(cmd);
+        }
+        commands.send_quiet(cmd)?;
+        BATCH.with(|b| {
             let mut b = b.borrow_mut();
-            if b.0 != host.queue {
-                return false;
-            }
-            match cmd.take().map(|c| commands.send_quiet(c)) {
-                Some(Ok(())) => {}
-                Some(Err(c)) => {
-                    cmd = Some(c);
-                    return false;
-                }
-                None => return false,
-            }
             if !b.1.iter().any(|r| Arc::ptr_eq(&r.host, &host.host)) {
                 b.1.push(host.clone());
             }
-            true
         });
-        match (deferred, cmd) {
-            (Ok(true), _) => Ok(()),
-            (_, Some(cmd)) => Err(cmd),
-            (_, None) => unreachable!("a command not deferred is given back"),
-        }
+        Ok(())
     }
 }
 
 impl Drop for Batch {
     /// A batch left early (a panic) still lets its tasks write what it queued.
     fn drop(&mut self) {
-        let readers: Vec<HostReader> = BATCH.with(|b| {
-            let mut b = b.borrow_mut();
-            b.0 = 0;
-            b.1.drain(..).collect()
-        });
-        for reader in readers {
+        for reader in Self::end() {
             reader.host.wake_task();
         }
     }
@@ -496,7 +502,7 @@ pub struct Connection {
     /// This poll runs on the host's thread (`poll_on_host`).
     on_host: bool,
     /// The task's own look at a socket the host's thread reads (`HOST_LOOK`).
-    host_look: StallTimer,
+    host_look: Option<tokio::time::Interval>,
     /// Takes the socket out of its queue's set (`read_on_host`).
     unwatch: Option<Box<dyn FnOnce() + Send>>,
 }
@@ -568,7 +574,7 @@ impl Connection {
             host: None,
             ended: None,
             on_host: false,
-            host_look: StallTimer::default(),
+            host_look: None,
             unwatch: None,
         }
     }
@@ -597,21 +603,10 @@ impl Connection {
         let ending = std::future::poll_fn(|cx| {
             let mut held = match &host {
                 None => slot.0.lock(),
-                // A host's thread may hold the connection for as long as its handlers
-                // run: an I/O thread does not wait for them, it is woken after.
-                Some(host) => {
-                    host.remember(cx.waker());
-                    match slot.0.try_lock() {
-                        Some(held) => held,
-                        None => {
-                            host.repoll.store(true, Ordering::Release);
-                            match slot.0.try_lock() {
-                                Some(held) => held,
-                                None => return Poll::Pending,
-                            }
-                        }
-                    }
-                }
+                Some(host) => match host.hold(&slot.0, cx.waker()) {
+                    Some(held) => held,
+                    None => return Poll::Pending,
+                },
             };
             match held.as_mut() {
                 Some(conn) => match conn.ended.take() {
@@ -836,26 +831,30 @@ impl Connection {
     }
 
     /// Reads what the socket has: directly while a host's thread watches the
-    /// socket, else by tokio's readiness. Once our close frame is out, the task
-    /// waits for the reply itself: a host that closed and stopped running its
-    /// queue still gets the connection closed at once, not at the deadline.
+    /// socket (`read_by_host`), else by tokio's readiness.
+    ///
+    /// The task itself reads such a socket only for what the host's thread left
+    /// (`owed`, until the socket is dry: the descriptor reports arrivals, not data
+    /// left behind), when a message half received is due to time out (the timeout
+    /// is the task's to keep: one look first), and once every `HOST_LOOK`.
     fn fill(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
         let host = match &self.host {
             Some(host) if self.read_by_host() => host,
             _ => return self.wire.poll_fill(cx),
         };
-        // The task reads only what the host's thread left (until the socket is dry:
-        // the descriptor reports arrivals, not data left behind), and when a message
-        // half received is due to time out (the timeout is the task's to keep: one
-        // look first); otherwise the host's thread reads when the queue's descriptor
-        // says so, and messages wait for it there.
-        // Cleared before the read: a host that finds the connection busy meanwhile sets
-        // it again, and the next pass reads what it saw.
+        // Cleared before the read: a host that finds the connection busy meanwhile
+        // sets it again, and the next pass reads what it saw.
         let owed = host.owed.swap(false, Ordering::AcqRel);
-        let look = self.host_look.poll(cx, true, 0, HOST_LOOK);
-        if look {
-            self.host_look = StallTimer::default();
-        }
+        let look = self
+            .host_look
+            .get_or_insert_with(|| {
+                let first = tokio::time::Instant::now() + HOST_LOOK;
+                let mut t = tokio::time::interval_at(first, HOST_LOOK);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            })
+            .poll_tick(cx)
+            .is_ready();
         if !(self.on_host || owed || look || self.receive_stall.due()) {
             return Poll::Pending;
         }

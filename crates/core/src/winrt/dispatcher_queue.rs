@@ -118,12 +118,10 @@ impl DispatcherQueue {
         }
     }
 
-    /// Reads the bound sockets the kernel reported readable, on this thread: their
-    /// messages are queued (behind what waits already) and run by this RunPending.
-    ///
-    /// An event read while the queue holds nothing runs there and then (`run_now`),
-    /// as the item it would have become: at most `max_count` of them. Returns how
-    /// many ran.
+    /// Reads the bound sockets the kernel reported readable, on this thread. An event
+    /// read while the queue holds nothing runs there and then (`run_now`), as the item
+    /// it would have become, at most `max_count` of them; the others are queued behind
+    /// what waits already and run by this RunPending. Returns how many ran.
     fn read_sockets(&self, max_count: u32) -> u32 {
         if self.reader_count.load(Ordering::Acquire) == 0 {
             return 0;
@@ -132,8 +130,8 @@ impl DispatcherQueue {
         DIRECT.with(|d| d.set((self.key(), max_count)));
         // Undone even by a panic (which the C boundary catches): a queue left
         // `reading` would never signal its descriptor again.
-        let done = Finally(|| {
-            DIRECT.with(|d| d.set((0, d.get().1)));
+        let _done = Finally(|| {
+            DIRECT.with(|d| d.set((0, 0)));
             self.state.lock().reading = false;
         });
         for id in self.signal.ready_sockets() {
@@ -142,8 +140,7 @@ impl DispatcherQueue {
                 reader.poll_here();
             }
         }
-        drop(done);
-        max_count - DIRECT.with(|d| d.replace((0, 0)).1)
+        max_count - DIRECT.with(|d| d.get().1)
     }
 
     /// An event of a socket bound to this queue, found while `read_sockets` reads
