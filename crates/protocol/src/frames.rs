@@ -431,9 +431,22 @@ pub fn encode(out: &mut Vec<u8>, opcode: OpCode, fin: bool, payload: &[u8]) {
 
 /// `encode`, with RSV1 (a compressed message's first frame, RFC 7692 §6).
 pub fn encode_with(out: &mut Vec<u8>, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
+    out.reserve(14 + payload.len());
+    let mask = encode_head(out, opcode, fin, rsv1, payload.len());
+    copy_masked(out, payload, mask);
+}
+
+/// Appends the header of a masked client frame whose payload is `len` bytes, and
+/// returns the mask its payload must be XORed with (`copy_masked`).
+pub(crate) fn encode_head(
+    out: &mut Vec<u8>,
+    opcode: OpCode,
+    fin: bool,
+    rsv1: bool,
+    len: usize,
+) -> [u8; 4] {
     // One u32 from the thread's CSPRNG (`[u8; 4]` would draw four).
     let mask = rand::random::<u32>().to_ne_bytes();
-    let len = payload.len();
     let mut head = [0u8; 14];
     head[0] = u8::from(opcode) | if fin { 0x80 } else { 0 } | if rsv1 { 0x40 } else { 0 };
     // §5.2: the shortest of the 7-bit, 16-bit and 64-bit forms; the mask bit set.
@@ -450,16 +463,16 @@ pub fn encode_with(out: &mut Vec<u8>, opcode: OpCode, fin: bool, rsv1: bool, pay
         10
     };
     head[n..n + 4].copy_from_slice(&mask);
-    out.reserve(n + 4 + len);
     out.extend_from_slice(&head[..n + 4]);
-    copy_masked(out, payload, mask);
+    mask
 }
 
 /// Appends `payload` XORed with the mask to `out`. Blocks of 128 bytes are masked
 /// on the stack and appended (one pass over the payload instead of a copy and
 /// then a second pass to mask it); the rest is copied and masked in place. Every
-/// block is a multiple of 4 bytes, so each starts at mask phase 0.
-fn copy_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
+/// block is a multiple of 4 bytes, so each starts at mask phase 0; so does a
+/// payload masked in pieces whose lengths are multiples of 4.
+pub(crate) fn copy_masked(out: &mut Vec<u8>, payload: &[u8], mask: [u8; 4]) {
     const BLOCK: usize = 128;
     let wide = wide_mask(mask);
     let mut blocks = payload.chunks_exact(BLOCK);

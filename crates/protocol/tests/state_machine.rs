@@ -44,7 +44,9 @@ impl Conn {
     }
 
     fn write_all(&mut self) {
-        self.write(self.p.unwritten());
+        while self.p.unwritten() > 0 {
+            self.write(self.p.output().len());
+        }
     }
 
     /// Writes the whole output and decodes what was written since the last call,
@@ -497,6 +499,47 @@ fn send_data_offsets_add_up_with_queued() {
     assert_eq!(sizes, [0, 125, 126, 65535, 65536, 100_000, 0, 3]);
     // Written bytes do not change the count.
     assert_eq!(c.p.queued(), end + 15);
+}
+
+#[test]
+fn a_long_shared_payload_goes_out_in_pieces_and_in_order() {
+    let mut c = Conn::with_limit(1 << 30);
+    let big = pattern(5 * 1024 * 1024 + 3); // pieces of 1 MiB, and 3 bytes more
+    let end1 =
+        c.p.send_shared(Binary, true, Bytes::from(big.clone()))
+            .unwrap();
+    // Queued behind it: a text message, and a pong answering a ping.
+    let end2 =
+        c.p.send_shared(Text, true, Bytes::from_static(b"after"))
+            .unwrap();
+    assert!(c.feed(&frame(FIN | PING, b"p")).is_empty());
+    let total = c.p.unwritten();
+    assert_eq!(
+        end1 as usize,
+        10 + 4 + big.len(),
+        "offsets count the whole frame"
+    );
+    assert_eq!(end2 as usize, end1 as usize + 2 + 4 + 5);
+    assert_eq!(total as u64, end2 + 2 + 4 + 1);
+    // Written in odd-sized parts: the output is never empty while bytes remain,
+    // and never holds much more than a piece.
+    let mut left = total;
+    while left > 0 {
+        let avail = c.p.output().len();
+        assert!(avail > 0, "{left} bytes unwritten, none to write");
+        assert!(c.p.output_capacity() <= 2 * 1024 * 1024 + 64);
+        c.write(avail.min(300_007));
+        assert_eq!(c.p.unwritten(), left - avail.min(300_007));
+        left = c.p.unwritten();
+    }
+    assert_eq!(
+        c.sent(),
+        vec![
+            (BINARY, true, big),
+            (TEXT, true, b"after".to_vec()),
+            pong(b"p")
+        ]
+    );
 }
 
 #[test]

@@ -737,10 +737,17 @@ impl Connection {
                     return None;
                 }
                 let protocol = &mut self.protocol;
-                let sent = data.with(|bytes| {
-                    let end = protocol.send_data(kind, fin, bytes)?;
-                    Ok((bytes.len() as u32, end))
-                });
+                let sent = match data {
+                    // Bytes nobody changes: a long payload is masked as it goes out.
+                    Payload::Bytes(bytes) => {
+                        let len = bytes.len() as u32;
+                        protocol.send_shared(kind, fin, bytes).map(|end| (len, end))
+                    }
+                    Payload::Buffer(_) => data.with(|bytes| {
+                        let end = protocol.send_data(kind, fin, bytes)?;
+                        Ok((bytes.len() as u32, end))
+                    }),
+                };
                 match sent {
                     Ok((len, end)) => {
                         self.output_used();
