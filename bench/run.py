@@ -33,6 +33,7 @@ import json
 import math
 import os
 import platform
+import resource
 import select
 import shutil
 import statistics
@@ -49,11 +50,11 @@ MIB16 = 16 * MIB
 # wss_connections / wss_bulk: the wss groups' counts (TLS handshakes are costly on 2 vCPUs:
 # a few seconds per run).
 FULL = {"latency": 20000, "pipelined": 1000000, "inflight": 128, "bulk": 64, "size": MIB16,
-        "connections": 1000, "stream": 1024 * MIB, "chunk": 256 * 1024,
-        "wss_connections": 200, "wss_bulk": 32, "max_secs": 60}
+        "connections": 1000, "connections_10k": 10000, "stream": 1024 * MIB,
+        "chunk": 256 * 1024, "wss_connections": 200, "wss_bulk": 32, "max_secs": 60}
 QUICK = {"latency": 2000, "pipelined": 50000, "inflight": 128, "bulk": 4, "size": MIB16,
-         "connections": 200, "stream": 64 * MIB, "chunk": 256 * 1024,
-         "wss_connections": 20, "wss_bulk": 2, "max_secs": 20}
+         "connections": 200, "connections_10k": 400, "stream": 64 * MIB,
+         "chunk": 256 * 1024, "wss_connections": 20, "wss_bulk": 2, "max_secs": 20}
 
 # Metrics each client owes per mode (or per group, where a group has its own entry: the
 # wss groups, whose clients prefix every metric with "wss_" over a wss:// URL), and the
@@ -94,7 +95,7 @@ CPP_CLIENT = "rtws C++ T=1"
 LWS_METRICS = {g: RAW_METRICS[g] for g in ("latency", "pipelined", "bulk", "connections",
                                            "wss-connections", "wss-bulk")}
 LWS_GROUPS = ("latency", "latency-1cpu", "pipelined", "bulk", "connections",
-              "wss-connections", "wss-bulk")
+              "connections-10k", "wss-connections", "wss-bulk")
 LWS_CLIENT = "lws"
 
 
@@ -166,7 +167,8 @@ def label(group, metric, cfg):
         stat = LABELS[baseline_of(metric)]
         where = "1 CPU" if group == "latency-1cpu" else "2 CPUs"
         return f"32 B round trip ({where}), {variant}: {stat}"
-    return LABELS[metric].format(n=cfg["connections"], stream=size_name(cfg["stream"]),
+    n = cfg["connections_10k" if group == "connections-10k" else "connections"]
+    return LABELS[metric].format(n=n, stream=size_name(cfg["stream"]),
                                  chunk=size_name(cfg["chunk"]), wss_n=cfg["wss_connections"])
 
 
@@ -189,8 +191,8 @@ def sane(metric, value):
 
 
 # Every group, in the order they run (see main).
-GROUPS = ["latency", "latency-1cpu", "pipelined", "bulk", "connections", "stream",
-          "wss-connections", "wss-bulk"]
+GROUPS = ["latency", "latency-1cpu", "pipelined", "bulk", "connections", "connections-10k",
+          "stream", "wss-connections", "wss-bulk"]
 
 
 def log(*a):
@@ -440,6 +442,7 @@ def main():
          False),
         ("bulk", "bulk", [str(cfg["bulk"]), str(cfg["size"])], client_cpu, False),
         ("connections", "connections", [str(cfg["connections"])], client_cpu, False),
+        ("connections-10k", "connections", [str(cfg["connections_10k"])], client_cpu, False),
         ("stream", "stream", [str(cfg["stream"]), str(cfg["chunk"])], client_cpu, False),
         ("wss-connections", "connections", [str(cfg["wss_connections"])], client_cpu, True),
         ("wss-bulk", "bulk", [str(cfg["wss_bulk"]), str(cfg["size"])], client_cpu, True),
@@ -451,6 +454,18 @@ def main():
         if "latency-1cpu" in a.only and not pin:
             log("run.py: latency-1cpu needs pinning (two CPUs and taskset); skipped")
         groups = [g for g in groups if g[0] in a.only]
+    if any(g[0] == "connections-10k" for g in groups):
+        # Each of the N connections is a descriptor in the client and one in the server:
+        # the soft limit (1,024 on many systems) goes up to the hard one for the
+        # children, or the group is left out.
+        need = cfg["connections_10k"] + 256
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < need and (hard == resource.RLIM_INFINITY or hard >= need):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+        elif soft < need:
+            log(f"run.py: connections-10k needs {need} open files, the hard limit is "
+                f"{hard}; skipped")
+            groups = [g for g in groups if g[0] != "connections-10k"]
 
     max_secs = cfg["max_secs"]
     run_timeout = max_secs * 3 + 30
@@ -626,6 +641,7 @@ def report(a, cfg, groups, clients, samples, pin, server_cpu, client_cpu, elapse
         "pipelined": f"pipelined {cfg['pipelined']} messages ({cfg['inflight']} in flight)",
         "bulk": f"bulk {cfg['bulk']} × {size_name(cfg['size'])}",
         "connections": f"connections {cfg['connections']} opened at once",
+        "connections-10k": f"connections {cfg['connections_10k']} opened at once",
         "stream": f"stream {size_name(cfg['stream'])} in {size_name(cfg['chunk'])} messages "
                   "(16 outstanding)",
         "wss-connections": f"wss connections {cfg['wss_connections']} opened at once",
