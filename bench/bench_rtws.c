@@ -556,6 +556,84 @@ static void report_latency(const char *variant, double *s, long n)
     result("latency", name, st.mean, n);
 }
 
+/* ---- the blocking style's floor -------------------------------------------------------- */
+
+/* What a condvar hand-off between two threads costs on this CPU, with no rtws in it: the
+ * blocking variants add one to every round trip (the echo arrives on rtws's thread, whose
+ * handler signals the host thread, as in M_LAT_NOTIFY). A "worker" thread reads one byte
+ * from a pipe and signals; the main thread writes the byte and waits for the signal. The
+ * same write + read on one thread is subtracted: latency_handoff_us is the hand-off alone
+ * (p50 of per-iteration differences is not needed; the mean is stable within ~0.1 us). */
+static int handoff_pipe[2];
+static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t handoff_cond; /* on CLOCK_MONOTONIC, as abs_deadline counts */
+static int handoff_got;
+
+static void *handoff_worker(void *arg)
+{
+    long n = *(long *)arg;
+    char byte;
+    for (long i = 0; i < n; i++) {
+        if (read(handoff_pipe[0], &byte, 1) != 1)
+            break;
+        pthread_mutex_lock(&handoff_lock);
+        handoff_got = 1;
+        pthread_cond_signal(&handoff_cond);
+        pthread_mutex_unlock(&handoff_lock);
+    }
+    return NULL;
+}
+
+static void handoff_floor(long n)
+{
+    char byte = 'x';
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&handoff_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pipe(handoff_pipe) != 0) {
+        fprintf(stderr, "bench_rtws: pipe failed\n");
+        failures++;
+        return;
+    }
+    int64_t t0 = now_ns();
+    long i = 0;
+    for (; i < n; i++) {
+        if (write(handoff_pipe[1], &byte, 1) != 1 || read(handoff_pipe[0], &byte, 1) != 1)
+            break;
+    }
+    double alone = (double)(now_ns() - t0) / (double)n;
+    pthread_t worker;
+    int ok = i == n && pthread_create(&worker, NULL, handoff_worker, &n) == 0;
+    int64_t t1 = now_ns(), hard = t1 + 10 * (int64_t)1000000000;
+    for (i = 0; ok && i < n; i++) {
+        if (write(handoff_pipe[1], &byte, 1) != 1)
+            break;
+        struct timespec ts;
+        abs_deadline(&ts, hard);
+        pthread_mutex_lock(&handoff_lock);
+        while (!handoff_got && pthread_cond_timedwait(&handoff_cond, &handoff_lock, &ts) == 0) {
+        }
+        int got = handoff_got;
+        handoff_got = 0;
+        pthread_mutex_unlock(&handoff_lock);
+        if (!got)
+            break;
+    }
+    double handed = (double)(now_ns() - t1) / (double)n;
+    close(handoff_pipe[1]); /* the worker's read ends if it is still waiting */
+    if (ok)
+        pthread_join(worker, NULL);
+    close(handoff_pipe[0]);
+    if (!ok || i != n) {
+        fprintf(stderr, "bench_rtws: handoff floor: %ld of %ld iterations\n", i, n);
+        failures++;
+        return;
+    }
+    result("latency", "latency_handoff_us", (handed - alone) / 1000.0, n);
+}
+
 /* ---- modes -------------------------------------------------------------------------- */
 
 static double max_secs = 60;
@@ -1501,6 +1579,8 @@ int main(int argc, char **argv)
             latency_blocking(&b, n, warmup, 1);
         if (inline_too && want("blocking_nowait"))
             latency_blocking(&b, n, warmup, 0);
+        if (inline_too && (want("blocking") || want("blocking_nowait")))
+            handoff_floor(n);
         if (queued)
             latency_handler(&bq, n, warmup, "queue");
         free(samples);

@@ -70,7 +70,7 @@ RAW_METRICS = {
 }
 RTWS_METRICS = {
     "latency": [f"latency_{v}_{s}" for v in ("handler", "blocking", "blocking_nowait", "queue")
-                for s in ("p50_us", "p99_us", "mean_us")],
+                for s in ("p50_us", "p99_us", "mean_us")] + ["latency_handoff_us"],
     "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
                   "pipelined_burst_msgs_per_s", "pipelined_queue_msgs_per_s",
                   "pipelined_queue_hbatch_msgs_per_s"],
@@ -158,6 +158,10 @@ def size_name(n):
 
 
 def label(group, metric, cfg):
+    where = "1 CPU" if group == "latency-1cpu" else "2 CPUs"
+    if metric == "latency_handoff_us":
+        return (f"condvar hand-off between two threads on the client's CPU ({where}; no rtws: "
+                "the floor of what blocking adds to handler), µs")
     if metric.startswith("latency"):
         variant = "raw"
         for v in ("blocking_nowait", "blocking", "handler", "queue"):
@@ -165,7 +169,6 @@ def label(group, metric, cfg):
                 variant = v
                 break
         stat = LABELS[baseline_of(metric)]
-        where = "1 CPU" if group == "latency-1cpu" else "2 CPUs"
         return f"32 B round trip ({where}), {variant}: {stat}"
     n = cfg["connections_10k" if group == "connections-10k" else "connections"]
     return LABELS[metric].format(n=n, stream=size_name(cfg["stream"]),
