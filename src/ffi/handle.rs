@@ -206,46 +206,77 @@ pub trait Handle: Sized {
     /// Drops one reference; the last one frees the handle, and the object is
     /// dropped here unless a call in flight still holds it.
     fn release(ptr: *const Self) -> Result<u32> {
-        // Never below zero: two racing final releases must not wrap the count. A
-        // saturated count stays: its true value is unknown.
-        let left = with_entry::<Self, _>(ptr, |e| {
-            e.refs
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| match n {
-                    u32::MAX => Some(n),
-                    n => n.checked_sub(1),
-                })
-                .map(|n| if n == u32::MAX { n } else { n - 1 })
-        })?
-        .map_err(|_| not_a_handle::<Self>(ptr as usize))?;
+        if !Self::HAS_LAST_RELEASE {
+            return release_now::<Self>(ptr);
+        }
+        let left = with_entry::<Self, _>(ptr, drop_ref)?
+            .map_err(|_| not_a_handle::<Self>(ptr as usize))?;
         if left == 0 {
             // A handler may AddRef its borrowed sender meanwhile: then the object
             // stays (with no handlers left), and the re-check below keeps it.
-            if Self::HAS_LAST_RELEASE {
-                if let Ok(object) = Self::get(ptr) {
-                    Self::last_release(&object);
-                }
+            if let Ok(object) = Self::get(ptr) {
+                Self::last_release(&object);
             }
             let (slot, gen) = slot_of(ptr as usize).expect("checked by with_entry");
-            let removed = {
-                let mut s = slot.write();
-                let last = s.gen & ((1 << GEN_BITS) - 1) == gen
-                    && s.entry
-                        .as_ref()
-                        .is_some_and(|e| e.refs.load(Ordering::Acquire) == 0);
-                if last {
-                    s.entry.take()
-                } else {
-                    None
-                }
-            };
-            if removed.is_some() {
-                FREE.lock().0.push(split(ptr as usize).0 as u32);
-            }
-            // The object's destructor may call back into rtws: run it unlocked.
-            drop(removed);
+            let mut s = slot.write();
+            let last = s.gen & ((1 << GEN_BITS) - 1) == gen
+                && s.entry
+                    .as_ref()
+                    .is_some_and(|e| e.refs.load(Ordering::Acquire) == 0);
+            let removed = if last { s.entry.take() } else { None };
+            drop(s);
+            let_go(ptr as usize, removed);
         }
         Ok(left)
     }
+}
+
+/// Drops one reference: never below zero (two racing final releases must not
+/// wrap the count), and a saturated count stays (its true value is unknown).
+/// Returns the references left; Err when there were none.
+fn drop_ref(e: &Entry) -> std::result::Result<u32, u32> {
+    e.refs
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| match n {
+            u32::MAX => Some(n),
+            n => n.checked_sub(1),
+        })
+        .map(|n| if n == u32::MAX { n } else { n - 1 })
+}
+
+/// `Handle::release` of a type with no `last_release`: one write lock drops the
+/// reference and, for the last one, takes the entry out (three handles go per
+/// message, so this path is hot).
+fn release_now<H: Handle>(ptr: *const H) -> Result<u32> {
+    let key = ptr as usize;
+    if key == 0 {
+        return Err(Error::new(
+            E_POINTER,
+            format!("the {} pointer is NULL", H::NAME),
+        ));
+    }
+    let (slot, gen) = slot_of(key).ok_or_else(|| not_a_handle::<H>(key))?;
+    let mut s = slot.write();
+    let live = s.gen & ((1 << GEN_BITS) - 1) == gen
+        && s.entry
+            .as_ref()
+            .is_some_and(|e| (*e.object).type_id() == TypeId::of::<H::Target>());
+    let left = match s.entry.as_ref() {
+        Some(e) if live => drop_ref(e).map_err(|_| not_a_handle::<H>(key))?,
+        _ => return Err(not_a_handle::<H>(key)),
+    };
+    let removed = if left == 0 { s.entry.take() } else { None };
+    drop(s);
+    let_go(key, removed);
+    Ok(left)
+}
+
+/// Frees the slot of `key` if its entry was taken out, then drops the entry: the
+/// object's destructor may call back into rtws, so it runs with no lock held.
+fn let_go(key: usize, removed: Option<Entry>) {
+    if removed.is_some() {
+        FREE.lock().0.push(split(key).0 as u32);
+    }
+    drop(removed);
 }
 
 /// Runs `f` on the live entry of type `H` behind `ptr`, under the slot's read lock.

@@ -61,6 +61,10 @@ struct WriterState {
     closed: bool,
 }
 
+/// A store of at most this many bytes is copied out of the writer's buffer, which
+/// stays for the next message; a larger one takes the buffer (no copy of the bulk).
+const SMALL_STORE: usize = 4096;
+
 /// `DataWriter`. It owns its stream: dropping or closing a writer that still holds
 /// the stream closes that stream, as in UWP; `detach_stream` gives it back.
 pub struct DataWriter {
@@ -146,6 +150,13 @@ impl DataWriter {
     pub fn store(&self) -> Result<Arc<AsyncOp<u32>>> {
         self.with(|st| {
             let stream = Self::stream(st)?.clone();
+            if st.buf.len() <= SMALL_STORE {
+                // A copy of exactly its size: one allocation, and the writer keeps
+                // its buffer for the next message (a refused store loses nothing).
+                let op = stream.write(Bytes::copy_from_slice(&st.buf).into())?;
+                st.buf.clear();
+                return Ok(op);
+            }
             let data = Bytes::from(std::mem::take(&mut st.buf));
             stream.write(data.clone().into()).inspect_err(|_| {
                 // A refused store loses nothing: the bytes stay unstored.
