@@ -79,7 +79,7 @@ pub enum Closure {
 /// One connection's protocol state (client side).
 pub struct Protocol {
     reader: FrameReader,
-    /// Frames not yet taken by the caller: `out[out_pos..]`.
+    /// Output not yet taken by the caller: `out[out_pos..]`, then `later`.
     out: Vec<u8>,
     out_pos: usize,
     /// What follows `out` (see `PIECE`): nonempty only while `out` is, so
@@ -404,11 +404,27 @@ impl Protocol {
         Ok(self.queued)
     }
 
-    /// Queues a frame whose payload is masked into `out` later, a piece at a time.
+    /// Queues a frame whose payload is masked into `out` a piece at a time. With
+    /// nothing waiting in `later`, its header and first piece go into `out` at once
+    /// (one write, not a lone header first).
     fn queue_in_pieces(&mut self, opcode: frames::OpCode, fin: bool, payload: &Bytes) {
+        let len = payload.len();
+        if self.later.is_empty() {
+            let before = self.out.len();
+            let mask = frames::encode_head(&mut self.out, opcode, fin, false, len);
+            self.queued += (self.out.len() - before + len) as u64;
+            self.out.reserve(PIECE);
+            frames::copy_masked(&mut self.out, &payload[..PIECE], mask);
+            self.push_later(Later::Payload {
+                bytes: payload.clone(),
+                at: PIECE,
+                mask,
+            });
+            return;
+        }
         let mut head = Vec::with_capacity(14);
-        let mask = frames::encode_head(&mut head, opcode, fin, false, payload.len());
-        self.queued += (head.len() + payload.len()) as u64;
+        let mask = frames::encode_head(&mut head, opcode, fin, false, len);
+        self.queued += (head.len() + len) as u64;
         self.push_later(Later::Frames(head));
         self.push_later(Later::Payload {
             bytes: payload.clone(),
@@ -493,7 +509,8 @@ impl Protocol {
             match next {
                 Later::Frames(v) => {
                     self.later_len -= v.len();
-                    if self.out.is_empty() {
+                    // The grown buffer stays (OUT_KEEP's reuse), unless this one is larger.
+                    if self.out.is_empty() && v.capacity() > self.out.capacity() {
                         std::mem::swap(&mut self.out, v);
                     } else {
                         self.out.extend_from_slice(v);
@@ -502,6 +519,7 @@ impl Protocol {
                 }
                 Later::Payload { bytes, at, mask } => {
                     let n = PIECE.min(bytes.len() - *at);
+                    self.out.reserve(n);
                     frames::copy_masked(&mut self.out, &bytes[*at..*at + n], *mask);
                     *at += n;
                     self.later_len -= n;
@@ -539,7 +557,8 @@ impl Protocol {
         }
     }
 
-    /// The output buffer's capacity (it keeps what it grew to).
+    /// The output buffer's capacity (it keeps what it grew to, up to a piece more
+    /// than the largest output written at once).
     pub fn output_capacity(&self) -> usize {
         self.out.capacity()
     }
@@ -550,6 +569,7 @@ impl Protocol {
     pub fn release_output(&mut self) {
         if self.unwritten() == 0 {
             self.out = Vec::new();
+            self.later = VecDeque::new();
         }
         let mid_send = self.sending_fragments;
         if let Some(d) = self.deflate.as_mut() {

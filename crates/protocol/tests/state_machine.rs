@@ -503,13 +503,20 @@ fn send_data_offsets_add_up_with_queued() {
 
 #[test]
 fn a_long_shared_payload_goes_out_in_pieces_and_in_order() {
+    const MIB: usize = 1024 * 1024;
     let mut c = Conn::with_limit(1 << 30);
-    let big = pattern(5 * 1024 * 1024 + 3); // pieces of 1 MiB, and 3 bytes more
+    let big = pattern(5 * MIB + 3); // pieces of 1 MiB, and 3 bytes more
     let end1 =
         c.p.send_shared(Binary, true, Bytes::from(big.clone()))
             .unwrap();
-    // Queued behind it: a text message, and a pong answering a ping.
+    // On an idle connection the header goes out with the first piece, not alone.
+    assert_eq!(c.p.output().len(), 10 + 4 + MIB);
+    // Queued behind it: a second long message, a text message, and a pong.
+    let big2 = pattern(2 * MIB + 1);
     let end2 =
+        c.p.send_shared(Binary, true, Bytes::from(big2.clone()))
+            .unwrap();
+    let end3 =
         c.p.send_shared(Text, true, Bytes::from_static(b"after"))
             .unwrap();
     assert!(c.feed(&frame(FIN | PING, b"p")).is_empty());
@@ -519,23 +526,27 @@ fn a_long_shared_payload_goes_out_in_pieces_and_in_order() {
         10 + 4 + big.len(),
         "offsets count the whole frame"
     );
-    assert_eq!(end2 as usize, end1 as usize + 2 + 4 + 5);
-    assert_eq!(total as u64, end2 + 2 + 4 + 1);
+    assert_eq!(end2 as usize, end1 as usize + 10 + 4 + big2.len());
+    assert_eq!(end3 as usize, end2 as usize + 2 + 4 + 5);
+    assert_eq!(total as u64, end3 + 2 + 4 + 1);
     // Written in odd-sized parts: the output is never empty while bytes remain,
     // and never holds much more than a piece.
     let mut left = total;
     while left > 0 {
         let avail = c.p.output().len();
         assert!(avail > 0, "{left} bytes unwritten, none to write");
-        assert!(c.p.output_capacity() <= 2 * 1024 * 1024 + 64);
+        assert!(c.p.output_capacity() <= 2 * MIB + 64);
         c.write(avail.min(300_007));
         assert_eq!(c.p.unwritten(), left - avail.min(300_007));
         left = c.p.unwritten();
     }
+    // The buffer a piece needed stays for the next long message.
+    assert!(c.p.output_capacity() >= MIB);
     assert_eq!(
         c.sent(),
         vec![
             (BINARY, true, big),
+            (BINARY, true, big2),
             (TEXT, true, b"after".to_vec()),
             pong(b"p")
         ]

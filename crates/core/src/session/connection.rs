@@ -784,11 +784,11 @@ impl Connection {
         None
     }
 
-    /// `Link::write_now` on a host thread, between the task's polls: a send into an
-    /// idle connection is framed and written at once. Returns the send if it finished
-    /// (written whole, or refused), and whether output is left for the task; gives
-    /// the command back when anything is queued or unwritten before it (order) or
-    /// the connection is closing.
+    /// `Link::write_now` on a host thread, between the task's polls (or before its
+    /// first): a send into an idle connection is framed and written at once. Returns
+    /// the send if it finished (written whole, or refused), and whether output is left
+    /// for the task; gives the command back when anything is queued or unwritten
+    /// before it (order) or the connection is closing.
     fn send_now(&mut self, cmd: Command) -> std::result::Result<(Option<Finished>, bool), Command> {
         let idle = self.commands_open
             && self.ended.is_none()
