@@ -6,8 +6,8 @@
  *   another object's handler); Release while handlers run; handlers that block;
  *   Close/Release inside handlers; Closed codes and connection failures;
  *   connect cancel/abort; subprotocols, Information and request headers; sends
- *   from 4 threads; Completed handlers and Wait inside a handler; ReceiveMode
- *   PartialMessage; SendNonfinalFrameAsync / SendFinalFrameAsync; a message's
+ *   from 4 threads; Completed handlers and Wait inside a handler; long messages
+ *   in FullMessage mode (text, fragments, back to back); ReceiveMode PartialMessage; SendNonfinalFrameAsync / SendFinalFrameAsync; a message's
  *   GetDataStream; 1,000 sockets at once. (Handshake failures and the other
  *   failure modes: test_failures.c; bad input: test_bad_input.c.)
  *
@@ -1812,6 +1812,85 @@ static void test_completed_and_wait_in_handler(void)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Long messages in FullMessage mode, whose payload rtws reads straight into   */
+/* the message from its second piece on: text whose characters straddle the    */
+/* reads, a message in fragments with a ping between them, and long messages   */
+/* back to back (the next frame begins inside the read that ends one).         */
+
+/* Byte k of the server's binary pattern (testserver: binary_pattern). */
+static int server_pattern_from(const unsigned char *p, uint32_t len, uint32_t offset)
+{
+    for (uint32_t k = 0; k < len; k++)
+        if (p[k] != (unsigned char)((k + offset) % 251))
+            return 0;
+    return 1;
+}
+
+static void test_long_messages_arrive_whole(void)
+{
+    /* 1: ~3 MiB of two- and three-byte characters, echoed as one text message */
+    recorder r;
+    rec_init(&r);
+    MessageWebSocket *ws = rec_socket(&r);
+    CHECK_OK(tu_set_type(ws, SocketMessageType_Utf8));
+    CHECK_OK(tu_connect(ws, "/echo"));
+    static const char pair[] = "\xC3\xA9\xE2\x82\xAC"; /* é€: 5 bytes */
+    uint32_t text_len = 5u * 629145u;
+    char *text = malloc(text_len);
+    for (uint32_t i = 0; i < text_len; i += 5)
+        memcpy(text + i, pair, 5);
+    CHECK_OK(tu_send(ws, text, text_len));
+    CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+    pthread_mutex_lock(&r.lock);
+    if (r.n >= 1)
+        CHECK(rec_is_message(&r.ev[0], SocketMessageType_Utf8, text, text_len));
+    pthread_mutex_unlock(&r.lock);
+    free(text);
+    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
+    rec_expect_closed(&r, 1000, "done");
+    rec_check_invariants(&r);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(&r);
+
+    /* 2: one message in 4 fragments of 300,000 bytes, a ping after the first */
+    rec_init(&r);
+    ws = open_recorded(&r, "/fragments?count=4&size=300000&ping=1", 0);
+    CHECK(tu_signal_wait(&r.msgs, 1, WAIT_MS));
+    pthread_mutex_lock(&r.lock);
+    if (r.n >= 1) {
+        CHECK(r.ev[0].kind == 'M' && r.ev[0].len == 1200000);
+        CHECK(r.ev[0].data && server_pattern_from(r.ev[0].data, r.ev[0].len, 0));
+    }
+    pthread_mutex_unlock(&r.lock);
+    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
+    rec_expect_closed(&r, 1000, "done");
+    rec_check_invariants(&r);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(&r);
+
+    /* 3: six 1 MiB messages fed back to back; message i starts with i (big-endian) */
+    rec_init(&r);
+    ws = open_recorded(&r, "/flood?count=6&size=1048576", 0);
+    CHECK(tu_signal_wait(&r.msgs, 6, WAIT_MS));
+    pthread_mutex_lock(&r.lock);
+    CHECK(r.n == 6);
+    for (int i = 0; i < r.n && i < 6; i++) {
+        const rec_event *e = &r.ev[i];
+        CHECK(e->kind == 'M' && e->len == 1048576);
+        if (e->kind != 'M' || e->len != 1048576 || !e->data)
+            continue;
+        CHECK(e->data[0] == 0 && e->data[1] == 0 && e->data[2] == 0 && e->data[3] == i);
+        CHECK(server_pattern_from(e->data + 4, e->len - 4, 0));
+    }
+    pthread_mutex_unlock(&r.lock);
+    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
+    rec_expect_closed(&r, 1000, "done");
+    rec_check_invariants(&r);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(&r);
+}
+
+/* ------------------------------------------------------------------------- */
 /* ReceiveMode PartialMessage: a message in pieces.                         */
 
 typedef struct {
@@ -2414,6 +2493,7 @@ static const tu_test tests[] = {
     TU_TEST(test_concurrent_sends),
     TU_TEST(test_idle_send_finishes_at_once),
     TU_TEST(test_completed_and_wait_in_handler),
+    TU_TEST(test_long_messages_arrive_whole),
     TU_TEST(test_partial_message_mode),
     TU_TEST(test_send_frames),
     TU_TEST(test_get_data_stream),
