@@ -219,10 +219,9 @@ pub trait Handle: Sized {
             }
             let (slot, gen) = slot_of(ptr as usize).expect("checked by with_entry");
             let mut s = slot.write();
-            let last = s.gen & ((1 << GEN_BITS) - 1) == gen
-                && s.entry
-                    .as_ref()
-                    .is_some_and(|e| e.refs.load(Ordering::Acquire) == 0);
+            let last = s
+                .live(gen)
+                .is_some_and(|e| e.refs.load(Ordering::Acquire) == 0);
             let removed = if last { s.entry.take() } else { None };
             drop(s);
             let_go(ptr as usize, removed);
@@ -247,21 +246,12 @@ fn drop_ref(e: &Entry) -> std::result::Result<u32, u32> {
 /// reference and, for the last one, takes the entry out (three handles go per
 /// message, so this path is hot).
 fn release_now<H: Handle>(ptr: *const H) -> Result<u32> {
-    let key = ptr as usize;
-    if key == 0 {
-        return Err(Error::new(
-            E_POINTER,
-            format!("the {} pointer is NULL", H::NAME),
-        ));
-    }
-    let (slot, gen) = slot_of(key).ok_or_else(|| not_a_handle::<H>(key))?;
+    let (key, slot, gen) = slot_for(ptr)?;
     let mut s = slot.write();
-    let live = s.gen & ((1 << GEN_BITS) - 1) == gen
-        && s.entry
-            .as_ref()
-            .is_some_and(|e| (*e.object).type_id() == TypeId::of::<H::Target>());
-    let left = match s.entry.as_ref() {
-        Some(e) if live => drop_ref(e).map_err(|_| not_a_handle::<H>(key))?,
+    let left = match s.live(gen) {
+        Some(e) if (*e.object).type_id() == TypeId::of::<H::Target>() => {
+            drop_ref(e).map_err(|_| not_a_handle::<H>(key))?
+        }
         _ => return Err(not_a_handle::<H>(key)),
     };
     let removed = if left == 0 { s.entry.take() } else { None };
@@ -290,21 +280,41 @@ fn with_entry<H: Handle, R>(ptr: *const H, f: impl FnOnce(&Entry) -> R) -> Resul
 /// Runs `f` on the live entry behind `ptr`, whatever its type, under the slot's
 /// read lock.
 fn with_live_entry<H: Handle, R>(ptr: *const H, f: impl FnOnce(&Entry) -> R) -> Result<R> {
+    let (key, slot, gen) = slot_for(ptr)?;
+    let s = slot.read();
+    s.live(gen).map(f).ok_or_else(|| not_a_handle::<H>(key))
+}
+
+/// The key `ptr` is, with the slot and generation it names; NULL and keys that
+/// name no slot are refused.
+#[inline]
+fn slot_for<H: Handle>(ptr: *const H) -> Result<(usize, &'static RwLock<Slot>, usize)> {
     let key = ptr as usize;
     if key == 0 {
-        return Err(Error::new(
-            E_POINTER,
-            format!("the {} pointer is NULL", H::NAME),
-        ));
+        return Err(null_handle::<H>());
     }
-    let (slot, gen) = slot_of(key).ok_or_else(|| not_a_handle::<H>(key))?;
-    let s = slot.read();
-    match &s.entry {
-        Some(e) if s.gen & ((1 << GEN_BITS) - 1) == gen => Ok(f(e)),
-        _ => Err(not_a_handle::<H>(key)),
+    match slot_of(key) {
+        Some((slot, gen)) => Ok((key, slot, gen)),
+        None => Err(not_a_handle::<H>(key)),
     }
 }
 
+#[cold]
+fn null_handle<H: Handle>() -> Error {
+    Error::new(E_POINTER, format!("the {} pointer is NULL", H::NAME))
+}
+
+impl Slot {
+    /// The entry, if the slot holds one of generation `gen` (a key's).
+    #[inline]
+    fn live(&self, gen: usize) -> Option<&Entry> {
+        self.entry
+            .as_ref()
+            .filter(|_| self.gen & ((1 << GEN_BITS) - 1) == gen)
+    }
+}
+
+#[cold]
 fn not_a_handle<H: Handle>(key: usize) -> Error {
     Error::new(
         E_INVALIDARG,
