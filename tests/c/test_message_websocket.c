@@ -1817,13 +1817,23 @@ static void test_completed_and_wait_in_handler(void)
 /* reads, a message in fragments with a ping between them, and long messages   */
 /* back to back (the next frame begins inside the read that ends one).         */
 
-/* Byte k of the server's binary pattern (testserver: binary_pattern). */
-static int server_pattern_from(const unsigned char *p, uint32_t len, uint32_t offset)
+/* Whether `p` is the server's binary pattern (testserver: binary_pattern). */
+static int is_server_pattern(const unsigned char *p, uint32_t len)
 {
     for (uint32_t k = 0; k < len; k++)
-        if (p[k] != (unsigned char)((k + offset) % 251))
+        if (p[k] != (unsigned char)(k % 251))
             return 0;
     return 1;
+}
+
+/* Closes `ws` with 1000, checks the recorder saw it end well, and lets both go. */
+static void close_recorded(recorder *r, MessageWebSocket *ws)
+{
+    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
+    rec_expect_closed(r, 1000, "done");
+    rec_check_invariants(r);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(r);
 }
 
 static void test_long_messages_arrive_whole(void)
@@ -1846,11 +1856,7 @@ static void test_long_messages_arrive_whole(void)
         CHECK(rec_is_message(&r.ev[0], SocketMessageType_Utf8, text, text_len));
     pthread_mutex_unlock(&r.lock);
     free(text);
-    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
-    rec_expect_closed(&r, 1000, "done");
-    rec_check_invariants(&r);
-    CHECK(MessageWebSocket_Release(ws) == 0);
-    rec_free(&r);
+    close_recorded(&r, ws);
 
     /* 2: one message in 4 fragments of 300,000 bytes, a ping after the first */
     rec_init(&r);
@@ -1859,14 +1865,10 @@ static void test_long_messages_arrive_whole(void)
     pthread_mutex_lock(&r.lock);
     if (r.n >= 1) {
         CHECK(r.ev[0].kind == 'M' && r.ev[0].len == 1200000);
-        CHECK(r.ev[0].data && server_pattern_from(r.ev[0].data, r.ev[0].len, 0));
+        CHECK(r.ev[0].data && is_server_pattern(r.ev[0].data, r.ev[0].len));
     }
     pthread_mutex_unlock(&r.lock);
-    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
-    rec_expect_closed(&r, 1000, "done");
-    rec_check_invariants(&r);
-    CHECK(MessageWebSocket_Release(ws) == 0);
-    rec_free(&r);
+    close_recorded(&r, ws);
 
     /* 3: six 1 MiB messages fed back to back; message i starts with i (big-endian) */
     rec_init(&r);
@@ -1880,14 +1882,10 @@ static void test_long_messages_arrive_whole(void)
         if (e->kind != 'M' || e->len != 1048576 || !e->data)
             continue;
         CHECK(e->data[0] == 0 && e->data[1] == 0 && e->data[2] == 0 && e->data[3] == i);
-        CHECK(server_pattern_from(e->data + 4, e->len - 4, 0));
+        CHECK(is_server_pattern(e->data + 4, e->len - 4));
     }
     pthread_mutex_unlock(&r.lock);
-    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
-    rec_expect_closed(&r, 1000, "done");
-    rec_check_invariants(&r);
-    CHECK(MessageWebSocket_Release(ws) == 0);
-    rec_free(&r);
+    close_recorded(&r, ws);
 }
 
 /* ------------------------------------------------------------------------- */
