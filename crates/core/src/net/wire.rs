@@ -5,7 +5,7 @@
 //! until `handshake::head_len` says where it ends; whatever the server sent after
 //! it (its first frames) stays in the read buffer for the frame reader.
 //!
-//! Reads are 4 KiB while traffic is small and 64 KiB once a read fills its space
+//! Reads are 4 KiB while traffic is small and 128 KiB once a read fills its space
 //! (bulk data is flowing), and the buffer is let go whenever it is empty and the
 //! socket has nothing to read, so idle connections hold no read memory.
 
@@ -23,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 const SMALL_READ: usize = 4096;
-const BIG_READ: usize = 64 * 1024;
+const BIG_READ: usize = 128 * 1024;
 
 /// The byte stream: TCP, or TLS over TCP (`wss:`).
 pub enum Io {
