@@ -67,7 +67,12 @@
  * with all N open and idle, (VmRSS - the first reading) / N is the KiB per connection.
  * Then every socket is Closed, the Closed events are awaited (bounded) and all Released.
  *
- * stream: a sender thread writes chunk i (the payload with i mod 256 in its first byte)
+ * stream, two variants, each on a connection of its own, peak RSS counted from its start:
+ * "handler" (first): no host thread waits. The main thread issues the first writes and
+ * read; after that, each write's Completed handler issues the next write and each read's
+ * the next read (what a C++/WinRT coroutine co_awaiting them does), one thread at a time
+ * (writes go out in order), with the window, writes in flight and checks of "wait":
+ * "wait": a sender thread writes chunk i (the payload with i mod 256 in its first byte)
  * with Buffer_CreateFromBytes + IOutputStream_WriteAsync (WriteAsync copies the bytes,
  * so the buffer is released at once), with at most W chunks outstanding (sent, echo not
  * yet back: the raw client's window) and at most K writes in flight: it Waits (bounded)
@@ -1196,9 +1201,52 @@ static void *stream_sender(void *arg)
     return NULL;
 }
 
-/* Connects a StreamWebSocket, streams TOTAL bytes out in CHUNK-byte messages from a
- * sender thread and reads the echoes back on this thread. */
-static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
+/* A connected StreamWebSocket and its two streams. */
+struct stream_conn {
+    StreamWebSocket *ws;
+    IOutputStream *out;
+    IInputStream *in;
+};
+
+/* Connects `c` to `url`. Returns S_OK, or the failure (printed). */
+static HRESULT stream_open(const char *url, struct stream_conn *c)
+{
+    memset(c, 0, sizeof *c);
+    IAsyncAction *connect = NULL;
+    HRESULT hr = StreamWebSocket_Create(&c->ws);
+    if (RTWS_SUCCEEDED(hr))
+        hr = stream_set_roots(c->ws);
+    if (RTWS_SUCCEEDED(hr))
+        hr = StreamWebSocket_ConnectAsync(c->ws, url, &connect);
+    if (RTWS_SUCCEEDED(hr)) {
+        hr = IAsyncAction_Wait(connect, 10000);
+        IAsyncAction_Release(connect);
+    }
+    if (RTWS_SUCCEEDED(hr))
+        hr = StreamWebSocket_get_OutputStream(c->ws, &c->out);
+    if (RTWS_SUCCEEDED(hr))
+        hr = StreamWebSocket_get_InputStream(c->ws, &c->in);
+    if (RTWS_FAILED(hr))
+        fail("StreamWebSocket ConnectAsync and streams", hr);
+    return hr;
+}
+
+static void stream_close(struct stream_conn *c)
+{
+    if (c->in)
+        IInputStream_Release(c->in);
+    if (c->out)
+        IOutputStream_Release(c->out);
+    if (c->ws) {
+        StreamWebSocket_CloseWithStatus(c->ws, 1000, NULL);
+        StreamWebSocket_Release(c->ws);
+    }
+    memset(c, 0, sizeof *c);
+}
+
+/* The "wait" variant: a sender thread writes TOTAL bytes in CHUNK-byte messages while
+ * this thread reads the echoes back, each Waiting for its operations. */
+static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size)
 {
     struct stream s;
     memset(&s, 0, sizeof s);
@@ -1214,34 +1262,18 @@ static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
     pthread_cond_init(&s.cond, &ca);
     pthread_condattr_destroy(&ca);
 
-    StreamWebSocket *ws = NULL;
-    IAsyncAction *connect = NULL;
-    IInputStream *in = NULL;
+    struct stream_conn c;
     IBuffer *rbuf = NULL;
-    HRESULT hr = StreamWebSocket_Create(&ws);
-    if (RTWS_SUCCEEDED(hr))
-        hr = stream_set_roots(ws);
-    if (RTWS_SUCCEEDED(hr))
-        hr = StreamWebSocket_ConnectAsync(ws, url, &connect);
-    if (RTWS_SUCCEEDED(hr)) {
-        hr = IAsyncAction_Wait(connect, 10000);
-        IAsyncAction_Release(connect);
-    }
-    if (RTWS_FAILED(hr)) {
-        fail("StreamWebSocket ConnectAsync", hr);
-        if (ws)
-            StreamWebSocket_Release(ws);
-        return 1;
-    }
-    hr = StreamWebSocket_get_OutputStream(ws, &s.out);
-    if (RTWS_SUCCEEDED(hr))
-        hr = StreamWebSocket_get_InputStream(ws, &in);
+    HRESULT hr = stream_open(url, &c);
     if (RTWS_SUCCEEDED(hr))
         hr = Buffer_Create((uint32_t)chunk_size, &rbuf);
     if (RTWS_FAILED(hr)) {
-        fail("StreamWebSocket streams", hr);
-        return 1;
+        stream_close(&c);
+        return;
     }
+    s.out = c.out;
+    IInputStream *in = c.in;
+    reset_peak_rss();
 
     double u0, s0, u1, s1;
     cpu_ms(&u0, &s0);
@@ -1251,7 +1283,10 @@ static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
     pthread_t sender;
     if (pthread_create(&sender, NULL, stream_sender, &s) != 0) {
         fprintf(stderr, "bench_rtws: pthread_create failed\n");
-        return 1;
+        failures++;
+        IBuffer_Release(rbuf);
+        stream_close(&c);
+        return;
     }
 
     /* The reader: ReadAsync(Partial) into the one buffer until every byte came back. */
@@ -1351,10 +1386,274 @@ static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
         failures++;
 
     IBuffer_Release(rbuf);
-    IInputStream_Release(in);
-    IOutputStream_Release(s.out);
-    StreamWebSocket_CloseWithStatus(ws, 1000, NULL);
-    StreamWebSocket_Release(ws);
+    stream_close(&c);
+}
+
+/* ---- stream, handler style ----------------------------------------------------------- */
+
+/* The "handler" variant: no thread of the host's waits on an operation. Each write's
+ * Completed handler issues the next write, and each read's issues the next read, as a
+ * C++/WinRT coroutine that co_awaits them would; the main thread only waits for the end.
+ * Same window (W chunks outstanding), writes in flight (K) and checks as "wait". */
+struct hstream {
+    IOutputStream *out;
+    IInputStream *in;
+    IBuffer *rbuf;
+    uint8_t *pattern; /* the chunk payload; byte 0 set per chunk, under `lock` */
+    uint64_t total, chunk, chunks;
+    long window, writes;
+    int64_t deadline_ns;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint64_t sent;          /* writes issued */
+    uint64_t writes_done;   /* writes whose Completed handler ran */
+    uint64_t bytes_written; /* as their GetResults reported */
+    uint64_t received;      /* echoed bytes read */
+    uint64_t next_check;    /* the next chunk whose first byte is checked */
+    uint64_t reads;
+    int reading; /* a ReadAsync is pending */
+    /* One thread at a time issues operations (writes must go out in chunk order): a
+     * pump that finds another running leaves it `again` and returns. That includes a
+     * Completed handler run inside put_Completed (its operation finished at once): it
+     * records its result, and the running pump's loop issues what comes next, so the
+     * stack does not grow by a frame per operation. */
+    int pumping, again;
+    int done;    /* every byte back, or the deadline passed and every sent byte back */
+    HRESULT error;
+};
+
+/* Under h->lock. */
+static void hstream_settle(struct hstream *h, HRESULT hr)
+{
+    if (RTWS_FAILED(hr) && h->error == S_OK && !h->done)
+        h->error = hr;
+    uint64_t sent_bytes = h->sent * h->chunk < h->total ? h->sent * h->chunk : h->total;
+    if (h->received >= h->total ||
+        (now_ns() >= h->deadline_ns && h->writes_done == h->sent && h->received >= sent_bytes))
+        h->done = 1;
+    if (h->done || h->error != S_OK)
+        pthread_cond_signal(&h->cond);
+}
+
+static void hstream_pump(struct hstream *h);
+
+static void hstream_on_write(void *context, IAsyncOperationUInt32 *op, AsyncStatus status)
+{
+    struct hstream *h = context;
+    (void)status; /* GetResults reports the failure */
+    uint32_t n = 0;
+    HRESULT hr = IAsyncOperationUInt32_GetResults(op, &n);
+    pthread_mutex_lock(&h->lock);
+    h->writes_done++;
+    h->bytes_written += n;
+    hstream_settle(h, hr);
+    pthread_mutex_unlock(&h->lock);
+    hstream_pump(h);
+}
+
+static void hstream_on_read(void *context, IAsyncOperationIBuffer *op, AsyncStatus status)
+{
+    struct hstream *h = context;
+    (void)status;
+    IBuffer *res = NULL;
+    uint32_t len = 0;
+    HRESULT hr = IAsyncOperationIBuffer_GetResults(op, &res);
+    if (RTWS_SUCCEEDED(hr)) {
+        IBuffer_get_Length(res, &len);
+        if (len == 0)
+            hr = E_UNEXPECTED; /* the input stream ended */
+        /* Only this handler moves `received` and `next_check`, one read at a time. */
+        for (; RTWS_SUCCEEDED(hr) && h->next_check < h->chunks &&
+               h->next_check * h->chunk < h->received + len;
+             h->next_check++) {
+            uint8_t byte = 0;
+            uint32_t copied = 0;
+            hr = IBuffer_CopyTo(res, (uint32_t)(h->next_check * h->chunk - h->received), &byte,
+                                1, &copied);
+            if (RTWS_SUCCEEDED(hr) && (copied != 1 || byte != (uint8_t)h->next_check))
+                hr = E_UNEXPECTED;
+        }
+        IBuffer_Release(res);
+    }
+    pthread_mutex_lock(&h->lock);
+    h->reading = 0;
+    h->reads++;
+    if (RTWS_SUCCEEDED(hr))
+        h->received += len;
+    hstream_settle(h, hr);
+    pthread_mutex_unlock(&h->lock);
+    hstream_pump(h);
+}
+
+/* Issues every write the window allows and the next read, until neither is due. */
+static void hstream_pump(struct hstream *h)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->pumping) {
+        h->again = 1;
+        pthread_mutex_unlock(&h->lock);
+        return;
+    }
+    h->pumping = 1;
+    pthread_mutex_unlock(&h->lock);
+    for (;;) {
+        IBuffer *buf = NULL;
+        HRESULT hr = S_OK;
+        pthread_mutex_lock(&h->lock);
+        h->again = 0;
+        int live = !h->done && h->error == S_OK;
+        int read = live && !h->reading && h->received < h->total;
+        int write = live && !read && h->sent < h->chunks &&
+                    h->sent - h->writes_done < (uint64_t)h->writes &&
+                    h->sent - h->received / h->chunk < (uint64_t)h->window &&
+                    now_ns() < h->deadline_ns;
+        if (read)
+            h->reading = 1;
+        if (write) {
+            uint64_t i = h->sent++;
+            uint64_t left = h->total - i * h->chunk;
+            h->pattern[0] = (uint8_t)i;
+            hr = Buffer_CreateFromBytes(h->pattern,
+                                        (uint32_t)(left < h->chunk ? left : h->chunk), &buf);
+        }
+        if (!read && !write) {
+            if (!h->again) {
+                h->pumping = 0;
+                pthread_mutex_unlock(&h->lock);
+                return;
+            }
+            pthread_mutex_unlock(&h->lock);
+            continue;
+        }
+        pthread_mutex_unlock(&h->lock);
+        if (read) {
+            IAsyncOperationIBuffer *op = NULL;
+            hr = IInputStream_ReadAsync(h->in, h->rbuf, (uint32_t)h->chunk,
+                                        InputStreamOptions_Partial, &op);
+            if (RTWS_SUCCEEDED(hr))
+                hr = IAsyncOperationIBuffer_put_Completed(op, hstream_on_read, h);
+            if (op)
+                IAsyncOperationIBuffer_Release(op);
+        } else if (write) {
+            IAsyncOperationUInt32 *op = NULL;
+            if (RTWS_SUCCEEDED(hr))
+                hr = IOutputStream_WriteAsync(h->out, buf, &op);
+            if (buf)
+                IBuffer_Release(buf); /* WriteAsync copied the bytes */
+            if (RTWS_SUCCEEDED(hr))
+                hr = IAsyncOperationUInt32_put_Completed(op, hstream_on_write, h);
+            if (op)
+                IAsyncOperationUInt32_Release(op);
+        }
+        if (RTWS_FAILED(hr)) {
+            fail(read ? "ReadAsync" : "WriteAsync", hr);
+            pthread_mutex_lock(&h->lock);
+            hstream_settle(h, hr);
+            h->pumping = 0;
+            pthread_mutex_unlock(&h->lock);
+            return;
+        }
+    }
+}
+
+static void stream_handler_run(const char *url, uint64_t total, uint64_t chunk_size)
+{
+    struct hstream h;
+    memset(&h, 0, sizeof h);
+    h.total = total;
+    h.chunk = chunk_size;
+    h.chunks = (total + chunk_size - 1) / chunk_size;
+    h.window = stream_window;
+    h.writes = stream_writes < stream_window ? stream_writes : stream_window;
+    pthread_mutex_init(&h.lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h.cond, &ca);
+    pthread_condattr_destroy(&ca);
+    h.pattern = malloc(chunk_size);
+    struct stream_conn c;
+    HRESULT hr = h.pattern ? stream_open(url, &c) : E_OUTOFMEMORY;
+    if (RTWS_SUCCEEDED(hr))
+        hr = Buffer_Create((uint32_t)chunk_size, &h.rbuf);
+    if (RTWS_FAILED(hr)) {
+        failures++;
+        stream_close(&c);
+        free(h.pattern);
+        return;
+    }
+    for (uint64_t j = 0; j < chunk_size; j++)
+        h.pattern[j] = (uint8_t)(j * 31 + 7);
+    h.out = c.out;
+    h.in = c.in;
+    reset_peak_rss();
+
+    double u0, s0, u1, s1;
+    cpu_ms(&u0, &s0);
+    int64_t start = now_ns();
+    h.deadline_ns = start + (int64_t)(max_secs * 1e9);
+    int64_t hard_ns = h.deadline_ns + 10 * (int64_t)1000000000;
+    hstream_pump(&h);
+    struct timespec ts;
+    abs_deadline(&ts, hard_ns);
+    pthread_mutex_lock(&h.lock);
+    while (!h.done && h.error == S_OK) {
+        if (pthread_cond_timedwait(&h.cond, &h.lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    int done = h.done;
+    HRESULT error = h.error;
+    uint64_t received = h.received, reads = h.reads, written = h.bytes_written;
+    pthread_mutex_unlock(&h.lock);
+    int64_t end = now_ns();
+    cpu_ms(&u1, &s1);
+    fprintf(stderr, "bench_rtws: stream (handler): %llu of %llu bytes back in %.1f ms (%llu "
+            "reads; window %ld, %ld writes in flight); CPU user %.1f ms, sys %.1f ms\n",
+            (unsigned long long)received, (unsigned long long)total,
+            (double)(end - start) / 1e6, (unsigned long long)reads, h.window, h.writes,
+            u1 - u0, s1 - s0);
+    if (error != S_OK || !done) {
+        fprintf(stderr, "bench_rtws: stream (handler): %s (0x%08X), %llu bytes written\n",
+                done ? "failed" : "not done in time", (unsigned)error,
+                (unsigned long long)written);
+        failures++;
+    } else {
+        double secs = (double)(end - start) / 1e9;
+        uint64_t full = received / chunk_size + (received == total && total % chunk_size ? 1 : 0);
+        result("stream", "stream_handler_MB_per_s", 2.0 * (double)received / secs / 1e6,
+               (long)full);
+        result("stream", "stream_handler_peak_rss_MiB", (double)peak_rss_kib() / 1024.0,
+               (long)full);
+        if (received < total)
+            failures++;
+    }
+    /* Closing ends a read still pending; its handler uses `h`, so wait for it (bounded). */
+    stream_close(&c);
+    abs_deadline(&ts, now_ns() + 5 * (int64_t)1000000000);
+    pthread_mutex_lock(&h.lock);
+    while ((h.reading || h.writes_done < h.sent) &&
+           pthread_cond_timedwait(&h.cond, &h.lock, &ts) != ETIMEDOUT) {
+    }
+    int settled = !h.reading && h.writes_done == h.sent;
+    pthread_mutex_unlock(&h.lock);
+    if (!settled) {
+        /* A handler may still run: leave `h` to it rather than free what it uses. */
+        fprintf(stderr, "bench_rtws: stream (handler): operations still pending after close\n");
+        failures++;
+        _exit(1);
+    }
+    IBuffer_Release(h.rbuf);
+    free(h.pattern);
+}
+
+/* stream: the "handler" variant, then "wait", each on a connection of its own. */
+static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
+{
+    if (want("handler"))
+        stream_handler_run(url, total, chunk_size);
+    if (want("wait"))
+        stream_wait_run(url, total, chunk_size);
     rtws_Shutdown(2000);
     return failures ? 1 : 0;
 }

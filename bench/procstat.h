@@ -51,6 +51,18 @@ static inline long peak_rss_kib(void)
     return v;
 }
 
+/* Starts a new VmHWM from the current RSS (Linux: "5" to clear_refs), so that a variant
+ * run after another reports its own peak; without it (older kernels) VmHWM keeps the
+ * process's peak so far, which only overstates the later variant. */
+static inline void reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
 /* Process CPU time (user, system) in ms. */
 static inline void cpu_ms(double *user, double *sys)
 {

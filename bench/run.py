@@ -76,7 +76,8 @@ RTWS_METRICS = {
                   "pipelined_queue_hbatch_msgs_per_s"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
-    "stream": ["stream_MB_per_s", "stream_peak_rss_MiB"],
+    "stream": ["stream_MB_per_s", "stream_peak_rss_MiB", "stream_handler_MB_per_s",
+               "stream_handler_peak_rss_MiB"],
     "wss-connections": ["wss_connections_per_s", "wss_connection_rss_KiB"],
     "wss-bulk": ["wss_bulk_MB_per_s", "wss_bulk_peak_rss_MiB"],
 }
@@ -113,6 +114,8 @@ def baseline_of(metric):
         return "pipelined_hbatch_msgs_per_s"
     if metric == "pipelined_queue_msgs_per_s":
         return "pipelined_msgs_per_s"
+    if metric.startswith("stream_handler_"):
+        return metric.replace("_handler_", "_")
     return metric
 
 
@@ -139,9 +142,13 @@ LABELS = {
     "bulk_peak_rss_MiB": "16 MiB echoes, peak RSS MiB",
     "connections_per_s": "connections/s ({n:,} concurrent)",
     "connection_rss_KiB": "RSS per open connection KiB",
-    "stream_MB_per_s":
-        "{stream} stream in {chunk} messages (StreamWebSocket), MB/s sent+received",
+    "stream_MB_per_s": "{stream} stream in {chunk} messages (StreamWebSocket), a sender and "
+                       "a reader thread Wait, MB/s sent+received",
     "stream_peak_rss_MiB": "{stream} stream in {chunk} messages (StreamWebSocket), peak RSS MiB",
+    "stream_handler_MB_per_s": "{stream} stream in {chunk} messages, Completed handlers "
+                               "issue the next write and read (handler), MB/s sent+received",
+    "stream_handler_peak_rss_MiB":
+        "{stream} stream in {chunk} messages, Completed handlers (handler), peak RSS MiB",
     "wss_connections_per_s": "wss connections/s ({wss_n:,} concurrent)",
     "wss_connection_rss_KiB": "wss: RSS per open connection KiB",
     "wss_bulk_MB_per_s": "wss 16 MiB echoes, MB/s sent+received",
@@ -178,10 +185,12 @@ def label(group, metric, cfg):
 HIGHER_IS_BETTER = {"pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
                     "pipelined_burst_msgs_per_s", "pipelined_queue_msgs_per_s",
                     "pipelined_queue_hbatch_msgs_per_s", "bulk_MB_per_s", "connections_per_s",
-                    "stream_MB_per_s", "wss_connections_per_s", "wss_bulk_MB_per_s"}
+                    "stream_MB_per_s", "stream_handler_MB_per_s", "wss_connections_per_s",
+                    "wss_bulk_MB_per_s"}
 SANE = {"latency": (0.0, 1e6), "pipelined": (0.0, 1e9), "bulk_MB": (0.0, 1e6),
         "bulk_peak": (0.0, 1e6), "connections_per_s": (0.0, 1e8),
         "connection_rss": (0.0, 1e5), "stream_MB": (0.0, 1e6), "stream_peak": (0.0, 1e6),
+        "stream_handler_MB": (0.0, 1e6), "stream_handler_peak": (0.0, 1e6),
         "wss_bulk_MB": (0.0, 1e6), "wss_bulk_peak": (0.0, 1e6),
         "wss_connections_per_s": (0.0, 1e8), "wss_connection_rss": (0.0, 1e5)}
 
