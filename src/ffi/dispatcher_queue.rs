@@ -135,9 +135,12 @@ pub extern "C" fn DispatcherQueue_TryEnqueueEx(
 /// MessageWebSocket is work too: on Linux a `ws:` MessageWebSocket bound to a queue
 /// is read by `RunPending` on the queue's thread (the descriptor is an epoll
 /// descriptor holding the socket), so the kernel wakes the host for a message, not
-/// a library thread that then wakes it. Owned by the queue: do not read, write or
-/// close it; it is valid while the queue lives (at least until the host's last
-/// handle on it is released).
+/// a library thread that then wakes it. Such a socket also makes it readable when
+/// it has news that is not yet an item: part of a message, or room again for output
+/// that the kernel refused before; the next `RunPending` reads or writes it and may
+/// then run 0 items. Owned by the queue: do not read, write or close it; it is
+/// valid while the queue lives (at least until the host's last handle on it is
+/// released).
 ///
 /// Any thread. Returns `S_OK`; `E_POINTER`.
 #[no_mangle]
@@ -151,12 +154,13 @@ pub extern "C" fn DispatcherQueue_get_FileDescriptor(
 /// rtws extension: runs pending work on the calling thread, oldest first: at most
 /// `max_count` items (at least 1), and no further one once `max_ms` milliseconds
 /// have passed (`RTWS_INFINITE`: no time bound; the first pending item always
-/// runs). `*ran` receives how many ran (0 only when none was pending). It first
-/// reads the bound sockets whose data arrived (see `get_FileDescriptor`): a message
-/// runs there and then while nothing else is pending (it counts as an item), and is
-/// queued behind the pending work otherwise. The work of one socket runs in
-/// order, each MessageReceived before its Closed. This thread becomes the queue's
-/// thread (HasThreadAccess).
+/// runs). `*ran` receives how many ran (0 only when none was pending: a bound
+/// socket's news may have been no item yet, see `get_FileDescriptor`). It first
+/// reads the bound sockets whose data arrived: a message runs there and then while
+/// nothing else is pending and the bounds allow (it counts as an item), and is
+/// queued behind the pending work otherwise, for this run or the next. The work
+/// of one socket runs in order, each MessageReceived before its Closed. This thread
+/// becomes the queue's thread (HasThreadAccess).
 ///
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`max_count` 0, `max_ms` over one
 /// day); `E_ILLEGAL_METHOD_CALL` (called inside an rtws handler, including the
@@ -182,8 +186,10 @@ pub extern "C" fn DispatcherQueue_RunPending(
 
 /// rtws extension: blocks the calling thread until work is pending or `timeout_ms`
 /// milliseconds pass (`RTWS_INFINITE`: no bound; 0: only looks). `*pending` is true
-/// when work is pending (data arrived on a socket the queue reads counts). A stopped
-/// queue returns at once with false.
+/// when the queue's descriptor is readable: work is pending, or a socket the queue
+/// reads has news (see `get_FileDescriptor`: the `RunPending` after it may run 0
+/// items). A stopped queue returns at once with false, and a queue stopped while
+/// this waits (its last handle released on another thread) ends the wait at once.
 ///
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG` (`timeout_ms` over one day, not
 /// `RTWS_INFINITE`); `E_ILLEGAL_METHOD_CALL` (a non-zero timeout inside an rtws

@@ -794,6 +794,110 @@ static void test_queue_wait(void)
     DispatcherQueue_Release(q);
 }
 
+/* This thread's voluntary context switches so far (each blocking poll that sleeps is one),
+ * or -1 where /proc does not tell. */
+static long thread_switches(void)
+{
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    char line[256];
+    long n = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void release_queue_later(void *context)
+{
+    tu_sleep_ms(500);
+    DispatcherQueue_Release((DispatcherQueue *)context);
+}
+
+/* With a socket that the queue's thread reads, Wait polls the queue's descriptor: it sleeps
+ * through its whole timeout (one wake-up, not one per slice), a message ends it, and so does
+ * the queue stopping meanwhile (its last handle released on another thread). */
+static void test_wait_with_a_bound_socket(void)
+{
+    DispatcherQueue *q = queue_new();
+    mrec r;
+    MessageWebSocket *ws = q ? mws_bound(q, &r) : NULL;
+    int released = 0;
+    if (ws && mws_connect_bound(q, ws, tu_url("/echo"), 1000)) {
+        pump_for(q, 100);
+        bool pending = true;
+        long s0 = thread_switches();
+        double t0 = tu_now_ms();
+        CHECK_OK(DispatcherQueue_Wait(q, 300, &pending));
+        double took = tu_now_ms() - t0;
+        long s1 = thread_switches();
+        CHECK(!pending);
+        CHECK(took >= 290);
+        if (s0 >= 0 && s1 >= 0) {
+            CHECK(s1 - s0 <= 2);
+            if (s1 - s0 > 2)
+                fprintf(stderr, "  %ld wake-ups in one Wait of 300 ms\n", s1 - s0);
+        }
+
+        send_index(ws, 0, 16, NULL);
+        t0 = tu_now_ms();
+        CHECK_OK(DispatcherQueue_Wait(q, 5000, &pending));
+        CHECK(pending);
+        CHECK(tu_now_ms() - t0 < 2000);
+        PUMP_UNTIL(q, r.msgs == 1, 5000);
+        CHECK(r.msgs == 1);
+
+        helper h;
+        helper_start(&h, release_queue_later, q);
+        t0 = tu_now_ms();
+        pending = true;
+        CHECK_OK(DispatcherQueue_Wait(q, 10000, &pending));
+        took = tu_now_ms() - t0;
+        helper_join(&h);
+        released = 1;
+        CHECK(!pending);
+        CHECK(took >= 400 && took < 3000);
+    }
+    if (ws)
+        MessageWebSocket_Release(ws);
+    if (q && !released)
+        DispatcherQueue_Release(q);
+}
+
+/* Messages read on the queue's thread run there at once while nothing is queued, within
+ * RunPending's bounds: time as well as count. What the time leaves runs in the next runs,
+ * in order. */
+static void test_direct_events_keep_the_time_bound(void)
+{
+    DispatcherQueue *q = queue_new();
+    mrec r;
+    MessageWebSocket *ws = q ? mws_bound(q, &r) : NULL;
+    if (ws && mws_connect_bound(q, ws, tu_url("/echo"), 1000)) {
+        pump_for(q, 100);
+        r.sleep_ms = 30;
+        for (uint32_t i = 0; i < 8; i++)
+            send_index(ws, i, 16, NULL);
+        /* The 8 echoes wait in the socket: nothing but RunPending reads it. */
+        tu_sleep_ms(quiet_ms);
+        CHECK(r.msgs == 0);
+        /* 30 ms each, 50 ms allowed: two start (at 0 and 30 ms), not all eight. */
+        double t0 = tu_now_ms();
+        uint32_t ran = run(q, 100, 50);
+        double took = tu_now_ms() - t0;
+        CHECK(ran >= 1 && ran <= 2);
+        CHECK(r.msgs == (int)ran);
+        CHECK(took < 150 + (under_checker ? 300 : 0));
+        PUMP_UNTIL(q, r.msgs == 8, 10000);
+        CHECK(r.msgs == 8);
+        CHECK(r.out_of_order == 0 && r.failures == 0);
+    }
+    if (ws)
+        MessageWebSocket_Release(ws);
+    if (q)
+        DispatcherQueue_Release(q);
+}
+
 /* ---- HasThreadAccess ------------------------------------------------------------------ */
 
 typedef struct {
@@ -2243,6 +2347,8 @@ static const tu_test tests[] = {
     TU_TEST(test_run_pending_bounds),
     TU_TEST(test_run_pending_reentrance_refused),
     TU_TEST(test_queue_wait),
+    TU_TEST(test_wait_with_a_bound_socket),
+    TU_TEST(test_direct_events_keep_the_time_bound),
     TU_TEST(test_has_thread_access),
     TU_TEST(test_thread_identity_message_websocket),
     TU_TEST(test_message_data_stream_on_the_queue),

@@ -63,10 +63,28 @@ pub struct DispatcherQueue {
 
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 
+/// While `read_sockets` runs on a thread: which queue, and what its RunPending's
+/// bounds still allow an event read there to run at once (`run_now`).
+#[derive(Clone, Copy)]
+struct Direct {
+    queue: usize,
+    /// Items that may still run (the RunPending's `max_count`, counted down).
+    left: u32,
+    /// Whether any ran yet: the first always runs, whatever the time.
+    ran: bool,
+    /// No further item once this has passed (`max_time`).
+    deadline: Option<Instant>,
+}
+
+const NO_DIRECT: Direct = Direct {
+    queue: 0,
+    left: 0,
+    ran: false,
+    deadline: None,
+};
+
 thread_local! {
-    /// While `read_sockets` runs on this thread: its queue's key, and how many more
-    /// events may run at once (`run_now`).
-    static DIRECT: std::cell::Cell<(usize, u32)> = const { std::cell::Cell::new((0, 0)) };
+    static DIRECT: std::cell::Cell<Direct> = const { std::cell::Cell::new(NO_DIRECT) };
 }
 
 thread_local! {
@@ -103,6 +121,11 @@ impl DispatcherQueue {
         }
         readers.insert(id, (fd, reader));
         self.reader_count.fetch_add(1, Ordering::AcqRel);
+        drop(readers);
+        // A `wait` blocked on the condvar (no reader when it looked) must poll the
+        // descriptor from now on: under the state lock, so it cannot miss this.
+        let _st = self.state.lock();
+        self.became_ready.notify_all();
         true
     }
 
@@ -120,18 +143,26 @@ impl DispatcherQueue {
 
     /// Reads the bound sockets the kernel reported readable, on this thread. An event
     /// read while the queue holds nothing runs there and then (`run_now`), as the item
-    /// it would have become, at most `max_count` of them; the others are queued behind
-    /// what waits already and run by this RunPending. Returns how many ran.
-    fn read_sockets(&self, max_count: u32) -> u32 {
+    /// it would have become, within the RunPending's bounds (`max_count` items, none
+    /// started after `deadline` but the first); the others are queued behind what
+    /// waits already, for this RunPending or the next. Returns how many ran.
+    fn read_sockets(&self, max_count: u32, deadline: Option<Instant>) -> u32 {
         if self.reader_count.load(Ordering::Acquire) == 0 {
             return 0;
         }
         self.state.lock().reading = true;
-        DIRECT.with(|d| d.set((self.key(), max_count)));
+        DIRECT.with(|d| {
+            d.set(Direct {
+                queue: self.key(),
+                left: max_count,
+                ran: false,
+                deadline,
+            })
+        });
         // Undone even by a panic (which the C boundary catches): a queue left
         // `reading` would never signal its descriptor again.
         let _done = Finally(|| {
-            DIRECT.with(|d| d.set((0, 0)));
+            DIRECT.with(|d| d.set(NO_DIRECT));
             self.state.lock().reading = false;
         });
         for id in self.signal.ready_sockets() {
@@ -140,24 +171,31 @@ impl DispatcherQueue {
                 reader.poll_here();
             }
         }
-        max_count - DIRECT.with(|d| d.get().1)
+        max_count - DIRECT.with(|d| d.get().left)
     }
 
     /// An event of a socket bound to this queue, found while `read_sockets` reads
     /// it on this thread: true when it may run now, nothing being queued before it
-    /// (order stays first come, first run) and the RunPending's count allowing
+    /// (order stays first come, first run) and the RunPending's bounds allowing
     /// (counted). Saves the event its trip through the queue.
     pub fn run_now(&self) -> bool {
         DIRECT.with(|d| {
-            let (queue, left) = d.get();
-            if queue != self.key() || left == 0 {
+            let direct = d.get();
+            if direct.queue != self.key() || direct.left == 0 {
+                return false;
+            }
+            if direct.ran && direct.deadline.is_some_and(|t| Instant::now() >= t) {
                 return false;
             }
             let st = self.state.lock();
             if st.shut || !st.items.is_empty() {
                 return false;
             }
-            d.set((queue, left - 1));
+            d.set(Direct {
+                left: direct.left - 1,
+                ran: true,
+                ..direct
+            });
             true
         })
     }
@@ -243,8 +281,9 @@ impl DispatcherQueue {
             *self.running.lock() = false
         });
         let batch = crate::session::connection::Batch::begin(self.key());
-        let mut ran = self.read_sockets(max_count);
-        while ran < max_count && (ran == 0 || max_time.is_none_or(|t| started.elapsed() < t)) {
+        let deadline = max_time.and_then(|t| started.checked_add(t));
+        let mut ran = self.read_sockets(max_count, deadline);
+        while ran < max_count && (ran == 0 || deadline.is_none_or(|d| Instant::now() < d)) {
             let Some((item, more)) = self.take() else {
                 break;
             };
@@ -283,12 +322,10 @@ impl DispatcherQueue {
         while st.items.is_empty() && !st.shut {
             if self.reader_count.load(Ordering::Acquire) > 0 {
                 // A message on a bound socket is work too, and only the descriptor
-                // tells: polled in slices, to see the queue stop.
+                // tells; `shut_down` wakes this poll through the stop descriptor.
                 drop(st);
-                let slice = deadline.map_or(WAIT_SLICE, |d| {
-                    d.saturating_duration_since(Instant::now()).min(WAIT_SLICE)
-                });
-                if self.signal.readable(slice) {
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if self.signal.readable(left) {
                     return !self.is_shut_down();
                 }
                 st = self.state.lock();
@@ -336,6 +373,7 @@ impl DispatcherQueue {
             items
         };
         self.became_ready.notify_all();
+        self.signal.stop();
         // After `shut`: `add_reader` refuses from now on (see there).
         let readers: Vec<_> = self.readers.lock().drain().map(|(_, r)| r).collect();
         self.reader_count.store(0, Ordering::Release);
@@ -417,9 +455,6 @@ impl Drop for Ticket {
     }
 }
 
-/// How long a `wait` polls the descriptor before it looks whether the queue stopped.
-const WAIT_SLICE: Duration = Duration::from_millis(50);
-
 struct Finally<F: FnMut()>(F);
 
 impl<F: FnMut()> Drop for Finally<F> {
@@ -437,6 +472,10 @@ struct Signal {
     write: i32,
     /// The epoll descriptor, or -1.
     epoll: i32,
+    /// Set once, when the queue stops: wakes a `wait` polling `epoll` (the host's
+    /// descriptor stays as it was: nothing is pending). An eventfd, or -1 without
+    /// epoll (no socket is read there, so `wait` never polls).
+    stop: i32,
 }
 
 /// The epoll token of the signal itself; sockets are known by their id.
@@ -462,6 +501,7 @@ impl Signal {
             read: fd,
             write: fd,
             epoll: -1,
+            stop: -1,
         };
         // SAFETY: epoll_create1 takes no pointer; the result is checked below.
         let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -471,6 +511,11 @@ impl Signal {
         signal.epoll = epoll;
         if !signal.ctl(libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, SIGNAL_TOKEN) {
             return Err(os_error("epoll descriptor"));
+        }
+        // SAFETY: eventfd takes no pointer; the result is checked below.
+        signal.stop = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if signal.stop < 0 {
+            return Err(os_error("eventfd"));
         }
         Ok(signal)
     }
@@ -493,6 +538,7 @@ impl Signal {
             read: fds[0],
             write: fds[1],
             epoll: -1,
+            stop: -1,
         })
     }
 
@@ -551,16 +597,32 @@ impl Signal {
         std::iter::empty()
     }
 
-    /// Waits up to `timeout` for the host's descriptor to be readable.
-    fn readable(&self, timeout: Duration) -> bool {
-        let mut p = libc::pollfd {
-            fd: self.fd(),
+    /// Waits up to `timeout` (None: no bound) for the host's descriptor to be
+    /// readable, or for `stop`; true when the host's descriptor is readable.
+    fn readable(&self, timeout: Option<Duration>) -> bool {
+        let watch = |fd| libc::pollfd {
+            fd,
             events: libc::POLLIN,
             revents: 0,
         };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd for the call's duration.
-        unsafe { libc::poll(&mut p, 1, ms) == 1 }
+        // poll ignores a negative descriptor (no `stop`).
+        let mut p = [watch(self.fd()), watch(self.stop)];
+        // Rounded up: a wait of 0.4 ms must not become a poll that only looks.
+        let ms = timeout.map_or(-1, |t| {
+            t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+        });
+        // SAFETY: two valid pollfds for the call's duration.
+        let n = unsafe { libc::poll(p.as_mut_ptr(), 2, ms) };
+        n > 0 && p[0].revents & libc::POLLIN != 0
+    }
+
+    /// Wakes a `readable` in progress, and every later one, at once.
+    fn stop(&self) {
+        if self.stop >= 0 {
+            let one = 1u64.to_ne_bytes();
+            // SAFETY: `one` holds the 8 bytes an eventfd takes; `stop` is ours.
+            let _ = unsafe { libc::write(self.stop, one.as_ptr().cast(), 8) };
+        }
     }
 
     fn set(&self) {
@@ -595,6 +657,9 @@ impl Drop for Signal {
             }
             if self.epoll >= 0 {
                 libc::close(self.epoll);
+            }
+            if self.stop >= 0 {
+                libc::close(self.stop);
             }
         }
     }
