@@ -229,6 +229,13 @@ pub fn link(traffic: Arc<Traffic>) -> (Link, Receiver<Command>, Slot) {
 impl Link {
     /// Hands `cmd` to the connection; gives it back when the connection is over.
     pub fn send(&self, cmd: Command) -> std::result::Result<(), Command> {
+        if DELIVERING.with(|d| d.get()) == self.commands.id() {
+            // A handler of this connection's own event: the poll delivering it holds
+            // the connection (nothing can be written here) and takes the command in
+            // its next pass. Waking the task from inside its poll would only cost
+            // tokio a second poll that finds nothing.
+            return self.commands.send_quiet(cmd);
+        }
         let cmd = match self.write_now(cmd) {
             Ok(()) => return Ok(()),
             Err(cmd) => cmd,
@@ -278,6 +285,13 @@ impl Link {
         }
         Ok(())
     }
+}
+
+thread_local! {
+    /// The command queue (`Receiver::id`) of the connection whose event this thread
+    /// is delivering, or 0: `Connection::on_event`, which the poll follows with at
+    /// least one more pass, taking the commands queued meanwhile.
+    static DELIVERING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 thread_local! {
@@ -981,7 +995,17 @@ impl Connection {
                     None if read_pending || !self.sink_room(cx) => read_pending = true,
                     None => match self.fill(cx) {
                         Poll::Ready(Ok(0)) => return Poll::Ready(self.stream_ended()),
-                        Poll::Ready(Ok(_)) => progress = true,
+                        Poll::Ready(Ok(_)) => {
+                            progress = true;
+                            // What just came in usually ends a frame: handled in this
+                            // pass, not one more (a pass per message fewer when they
+                            // come one at a time). The room asked above still holds:
+                            // nothing was delivered since.
+                            if let Some(event) = self.protocol.read(&mut self.wire.buf) {
+                                self.reads_since_flush += 1;
+                                self.on_event(event);
+                            }
+                        }
                         Poll::Ready(Err(e)) => {
                             return Poll::Ready(
                                 self.lost(Error::from_io(&e, "WebSocket connection")),
@@ -1130,6 +1154,8 @@ impl Connection {
     }
 
     fn on_event(&mut self, event: Event) {
+        let before = DELIVERING.with(|d| d.replace(self.commands.id()));
+        let _restore = crate::session::Finally(|| DELIVERING.with(|d| d.set(before)));
         match event {
             Event::Data {
                 kind,
@@ -1226,7 +1252,58 @@ fn fail_to_aborted(err: Error) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::Cadence;
+    use super::{link, Cadence, Command, DELIVERING};
+    use crate::net::traffic::Traffic;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_handler_send_wakes_only_another_connection_task() {
+        let (own, mut own_rx, _own_slot) = link(Traffic::new());
+        let (other, mut other_rx, _other_slot) = link(Traffic::new());
+        let (own_wakes, other_wakes) = (Arc::new(Count(0.into())), Arc::new(Count(0.into())));
+        let own_waker = Waker::from(own_wakes.clone());
+        let other_waker = Waker::from(other_wakes.clone());
+        // Both tasks polled and found nothing: their wakers are registered.
+        assert!(own_rx
+            .poll_recv(&mut Context::from_waker(&own_waker))
+            .is_pending());
+        assert!(other_rx
+            .poll_recv(&mut Context::from_waker(&other_waker))
+            .is_pending());
+
+        // Inside the delivery of one of `own`'s events (`Connection::on_event`).
+        let before = DELIVERING.with(|d| d.replace(own_rx.id()));
+        assert!(own.send(Command::Close(None)).is_ok());
+        assert!(other.send(Command::Close(None)).is_ok());
+        DELIVERING.with(|d| d.set(before));
+
+        assert_eq!(
+            own_wakes.0.load(Ordering::SeqCst),
+            0,
+            "its own poll takes it"
+        );
+        assert_eq!(
+            other_wakes.0.load(Ordering::SeqCst),
+            1,
+            "another task is woken"
+        );
+        for (rx, waker) in [(&mut own_rx, &own_waker), (&mut other_rx, &other_waker)] {
+            let got = rx.poll_recv(&mut Context::from_waker(waker));
+            assert!(matches!(got, Poll::Ready(Some(Command::Close(None)))));
+        }
+        // Outside any delivery, its own connection's task is woken as before.
+        assert!(own.send(Command::Close(None)).is_ok());
+        assert_eq!(own_wakes.0.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn a_request_and_its_answer_is_written_at_once_a_burst_is_not() {

@@ -9,3 +9,13 @@ pub mod connect;
 pub mod connection;
 pub mod queue;
 pub mod report;
+
+/// Runs its closure when dropped: state a scope set is undone even when a
+/// handler's panic unwinds through it (the C boundary catches it further up).
+pub(crate) struct Finally<F: FnMut()>(pub(crate) F);
+
+impl<F: FnMut()> Drop for Finally<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}

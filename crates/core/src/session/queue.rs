@@ -66,6 +66,11 @@ impl<T> Sender<T> {
     pub fn wake(&self) {
         self.0.receiver.wake();
     }
+
+    /// Names the queue: the same for its receiver (`Receiver::id`).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
 }
 
 impl<T> Drop for Sender<T> {
@@ -91,6 +96,11 @@ impl<T> Receiver<T> {
             None if closed => Poll::Ready(None),
             None => Poll::Pending,
         }
+    }
+
+    /// Names the queue (see `Sender::id`).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
     }
 
     /// Nothing is queued (taken or not).

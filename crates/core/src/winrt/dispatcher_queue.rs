@@ -13,6 +13,7 @@
 //! of an I/O thread being woken to read it and then waking the host.
 
 use crate::session::connection::HostReader;
+use crate::session::Finally;
 use crate::winrt::runtime::in_handler;
 use futures_util::task::AtomicWaker;
 use parking_lot::{Condvar, Mutex};
@@ -452,14 +453,6 @@ impl Drop for Ticket {
         if b.has_room() {
             b.room.wake();
         }
-    }
-}
-
-struct Finally<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for Finally<F> {
-    fn drop(&mut self) {
-        (self.0)()
     }
 }
 
