@@ -443,6 +443,16 @@ static void abs_deadline(struct timespec *ts, int64_t ns)
     ts->tv_nsec = ns % 1000000000;
 }
 
+/* A condvar whose timed waits count on CLOCK_MONOTONIC, as abs_deadline does. */
+static void monotonic_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 /* Queue mode: the main thread is where the handlers run. Like a host's event loop, it
  * polls the queue's descriptor (readable exactly while work is pending) and runs what
  * is pending in bounded batches, until the handler-driven loop is over or `limit_ns`.
@@ -592,11 +602,7 @@ static void *handoff_worker(void *arg)
 static void handoff_floor(long n)
 {
     char byte = 'x';
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&handoff_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    monotonic_cond_init(&handoff_cond);
     if (pipe(handoff_pipe) != 0) {
         fprintf(stderr, "bench_rtws: pipe failed\n");
         failures++;
@@ -945,11 +951,7 @@ static int connections(const char *url, long n)
     struct closed_count c;
     memset(&c, 0, sizeof c);
     pthread_mutex_init(&c.lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c.cond, &ca);
-    pthread_condattr_destroy(&ca);
+    monotonic_cond_init(&c.cond);
 
     /* Warm-up: one connect/close starts the library's runtime and threads. */
     MessageWebSocket *w = NULL;
@@ -1080,11 +1082,23 @@ static int connections(const char *url, long n)
 static long stream_window = 16; /* --window W */
 static long stream_writes = 2;  /* --writes K */
 
+/* What both stream variants do: TOTAL bytes in CHUNK-byte messages (`chunks` of them), at
+ * most `window` chunks outstanding and `writes` WriteAsync operations in flight. */
+struct stream_plan {
+    uint64_t total, chunk, chunks;
+    long window, writes;
+};
+
+static struct stream_plan stream_plan(uint64_t total, uint64_t chunk)
+{
+    struct stream_plan p = {total, chunk, (total + chunk - 1) / chunk, stream_window,
+                            stream_writes < stream_window ? stream_writes : stream_window};
+    return p;
+}
+
 struct stream {
     IOutputStream *out;
-    uint64_t total, chunk, chunks;
-    long window;
-    long writes; /* WriteAsync operations in flight at most */
+    struct stream_plan plan;
     int64_t deadline_ns, hard_ns;
 
     pthread_mutex_t lock;
@@ -1096,10 +1110,16 @@ struct stream {
     HRESULT error;
 };
 
-static uint32_t stream_chunk_len(const struct stream *s, uint64_t i)
+static uint32_t chunk_len(const struct stream_plan *p, uint64_t i)
 {
-    uint64_t left = s->total - i * s->chunk;
-    return (uint32_t)(left < s->chunk ? left : s->chunk);
+    uint64_t left = p->total - i * p->chunk;
+    return (uint32_t)(left < p->chunk ? left : p->chunk);
+}
+
+/* The bytes of the first `sent` chunks. */
+static uint64_t sent_bytes(const struct stream_plan *p, uint64_t sent)
+{
+    return sent * p->chunk < p->total ? sent * p->chunk : p->total;
 }
 
 static void stream_set_error(struct stream *s, HRESULT hr)
@@ -1128,26 +1148,26 @@ static HRESULT stream_wait_write(struct stream *s, IAsyncOperationUInt32 *op, ui
 static void *stream_sender(void *arg)
 {
     struct stream *s = arg;
-    long w = s->window, k = s->writes;
+    long w = s->plan.window, k = s->plan.writes;
     IAsyncOperationUInt32 **ring = calloc((size_t)k, sizeof *ring);
     uint32_t *ring_len = calloc((size_t)k, sizeof *ring_len);
-    uint8_t *chunk = malloc(s->chunk); /* the payload pattern; byte 0 set per chunk */
+    uint8_t *chunk = malloc(s->plan.chunk); /* the payload pattern; byte 0 set per chunk */
     HRESULT hr = ring && ring_len && chunk ? S_OK : E_OUTOFMEMORY;
-    for (uint64_t j = 0; chunk && j < s->chunk; j++)
+    for (uint64_t j = 0; chunk && j < s->plan.chunk; j++)
         chunk[j] = (uint8_t)(j * 31 + 7);
     uint64_t i = 0;
-    for (; i < s->chunks && RTWS_SUCCEEDED(hr); i++) {
+    for (; i < s->plan.chunks && RTWS_SUCCEEDED(hr); i++) {
         if (now_ns() >= s->deadline_ns)
             break;
         /* At most `window` chunks outstanding: wait for the reader to catch up. */
         struct timespec ts;
         abs_deadline(&ts, s->hard_ns);
         pthread_mutex_lock(&s->lock);
-        while (!s->stop && i - s->bytes_received / s->chunk >= (uint64_t)w) {
+        while (!s->stop && i - s->bytes_received / s->plan.chunk >= (uint64_t)w) {
             if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
                 break;
         }
-        int go = !s->stop && i - s->bytes_received / s->chunk < (uint64_t)w;
+        int go = !s->stop && i - s->bytes_received / s->plan.chunk < (uint64_t)w;
         pthread_mutex_unlock(&s->lock);
         if (!go)
             break;
@@ -1161,7 +1181,7 @@ static void *stream_sender(void *arg)
                 break;
             }
         }
-        uint32_t len = stream_chunk_len(s, i);
+        uint32_t len = chunk_len(&s->plan, i);
         chunk[0] = (uint8_t)i;
         IBuffer *buf = NULL;
         hr = Buffer_CreateFromBytes(chunk, len, &buf);
@@ -1250,17 +1270,9 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
 {
     struct stream s;
     memset(&s, 0, sizeof s);
-    s.total = total;
-    s.chunk = chunk_size;
-    s.chunks = (total + chunk_size - 1) / chunk_size;
-    s.window = stream_window;
-    s.writes = stream_writes < stream_window ? stream_writes : stream_window;
+    s.plan = stream_plan(total, chunk_size);
     pthread_mutex_init(&s.lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s.cond, &ca);
-    pthread_condattr_destroy(&ca);
+    monotonic_cond_init(&s.cond);
 
     struct stream_conn c;
     IBuffer *rbuf = NULL;
@@ -1310,11 +1322,11 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
                 break;
             pthread_mutex_lock(&s.lock);
             int sdone = s.sender_done, serr = s.error != S_OK;
-            uint64_t sent_bytes = s.sent * s.chunk < total ? s.sent * s.chunk : total;
+            uint64_t sent = sent_bytes(&s.plan, s.sent);
             pthread_mutex_unlock(&s.lock);
-            if ((sdone && received >= sent_bytes) || serr || now_ns() >= s.hard_ns) {
+            if ((sdone && received >= sent) || serr || now_ns() >= s.hard_ns) {
                 IAsyncOperationIBuffer_Cancel(op);
-                finished = sdone && received >= sent_bytes && !serr;
+                finished = sdone && received >= sent && !serr;
                 break;
             }
         }
@@ -1335,7 +1347,8 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
         uint32_t len = 0;
         IBuffer_get_Length(res, &len);
         /* The index byte of every chunk that starts within these bytes. */
-        for (; next_check < s.chunks && next_check * chunk_size < received + len; next_check++) {
+        for (; next_check < s.plan.chunks && next_check * chunk_size < received + len;
+             next_check++) {
             uint8_t byte = 0;
             uint32_t copied = 0;
             hr = IBuffer_CopyTo(res, (uint32_t)(next_check * chunk_size - received), &byte, 1,
@@ -1372,8 +1385,8 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
     fprintf(stderr, "bench_rtws: stream: %llu of %llu bytes back in %.1f ms (%llu reads; window "
             "%ld, %ld writes in flight); CPU user %.1f ms, sys %.1f ms\n",
             (unsigned long long)received, (unsigned long long)total,
-            (double)(end - start) / 1e6, (unsigned long long)reads, s.window, s.writes, u1 - u0,
-            s1 - s0);
+            (double)(end - start) / 1e6, (unsigned long long)reads, s.plan.window,
+            s.plan.writes, u1 - u0, s1 - s0);
 
     double secs = (double)(end - start) / 1e9;
     uint64_t full = received / chunk_size + (received == total && total % chunk_size ? 1 : 0);
@@ -1400,8 +1413,7 @@ struct hstream {
     IInputStream *in;
     IBuffer *rbuf;
     uint8_t *pattern; /* the chunk payload; byte 0 set per chunk, under `lock` */
-    uint64_t total, chunk, chunks;
-    long window, writes;
+    struct stream_plan plan;
     int64_t deadline_ns;
 
     pthread_mutex_t lock;
@@ -1428,9 +1440,9 @@ static void hstream_settle(struct hstream *h, HRESULT hr)
 {
     if (RTWS_FAILED(hr) && h->error == S_OK && !h->done)
         h->error = hr;
-    uint64_t sent_bytes = h->sent * h->chunk < h->total ? h->sent * h->chunk : h->total;
-    if (h->received >= h->total ||
-        (now_ns() >= h->deadline_ns && h->writes_done == h->sent && h->received >= sent_bytes))
+    if (h->received >= h->plan.total ||
+        (now_ns() >= h->deadline_ns && h->writes_done == h->sent &&
+         h->received >= sent_bytes(&h->plan, h->sent)))
         h->done = 1;
     if (h->done || h->error != S_OK)
         pthread_cond_signal(&h->cond);
@@ -1464,12 +1476,12 @@ static void hstream_on_read(void *context, IAsyncOperationIBuffer *op, AsyncStat
         if (len == 0)
             hr = E_UNEXPECTED; /* the input stream ended */
         /* Only this handler moves `received` and `next_check`, one read at a time. */
-        for (; RTWS_SUCCEEDED(hr) && h->next_check < h->chunks &&
-               h->next_check * h->chunk < h->received + len;
+        for (; RTWS_SUCCEEDED(hr) && h->next_check < h->plan.chunks &&
+               h->next_check * h->plan.chunk < h->received + len;
              h->next_check++) {
             uint8_t byte = 0;
             uint32_t copied = 0;
-            hr = IBuffer_CopyTo(res, (uint32_t)(h->next_check * h->chunk - h->received), &byte,
+            hr = IBuffer_CopyTo(res, (uint32_t)(h->next_check * h->plan.chunk - h->received), &byte,
                                 1, &copied);
             if (RTWS_SUCCEEDED(hr) && (copied != 1 || byte != (uint8_t)h->next_check))
                 hr = E_UNEXPECTED;
@@ -1503,19 +1515,17 @@ static void hstream_pump(struct hstream *h)
         pthread_mutex_lock(&h->lock);
         h->again = 0;
         int live = !h->done && h->error == S_OK;
-        int read = live && !h->reading && h->received < h->total;
-        int write = live && !read && h->sent < h->chunks &&
-                    h->sent - h->writes_done < (uint64_t)h->writes &&
-                    h->sent - h->received / h->chunk < (uint64_t)h->window &&
+        int read = live && !h->reading && h->received < h->plan.total;
+        int write = live && !read && h->sent < h->plan.chunks &&
+                    h->sent - h->writes_done < (uint64_t)h->plan.writes &&
+                    h->sent - h->received / h->plan.chunk < (uint64_t)h->plan.window &&
                     now_ns() < h->deadline_ns;
         if (read)
             h->reading = 1;
         if (write) {
             uint64_t i = h->sent++;
-            uint64_t left = h->total - i * h->chunk;
             h->pattern[0] = (uint8_t)i;
-            hr = Buffer_CreateFromBytes(h->pattern,
-                                        (uint32_t)(left < h->chunk ? left : h->chunk), &buf);
+            hr = Buffer_CreateFromBytes(h->pattern, chunk_len(&h->plan, i), &buf);
         }
         if (!read && !write) {
             if (!h->again) {
@@ -1529,7 +1539,7 @@ static void hstream_pump(struct hstream *h)
         pthread_mutex_unlock(&h->lock);
         if (read) {
             IAsyncOperationIBuffer *op = NULL;
-            hr = IInputStream_ReadAsync(h->in, h->rbuf, (uint32_t)h->chunk,
+            hr = IInputStream_ReadAsync(h->in, h->rbuf, (uint32_t)h->plan.chunk,
                                         InputStreamOptions_Partial, &op);
             if (RTWS_SUCCEEDED(hr))
                 hr = IAsyncOperationIBuffer_put_Completed(op, hstream_on_read, h);
@@ -1561,17 +1571,9 @@ static void stream_handler_run(const char *url, uint64_t total, uint64_t chunk_s
 {
     struct hstream h;
     memset(&h, 0, sizeof h);
-    h.total = total;
-    h.chunk = chunk_size;
-    h.chunks = (total + chunk_size - 1) / chunk_size;
-    h.window = stream_window;
-    h.writes = stream_writes < stream_window ? stream_writes : stream_window;
+    h.plan = stream_plan(total, chunk_size);
     pthread_mutex_init(&h.lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h.cond, &ca);
-    pthread_condattr_destroy(&ca);
+    monotonic_cond_init(&h.cond);
     h.pattern = malloc(chunk_size);
     struct stream_conn c;
     HRESULT hr = h.pattern ? stream_open(url, &c) : E_OUTOFMEMORY;
@@ -1611,7 +1613,7 @@ static void stream_handler_run(const char *url, uint64_t total, uint64_t chunk_s
     fprintf(stderr, "bench_rtws: stream (handler): %llu of %llu bytes back in %.1f ms (%llu "
             "reads; window %ld, %ld writes in flight); CPU user %.1f ms, sys %.1f ms\n",
             (unsigned long long)received, (unsigned long long)total,
-            (double)(end - start) / 1e6, (unsigned long long)reads, h.window, h.writes,
+            (double)(end - start) / 1e6, (unsigned long long)reads, h.plan.window, h.plan.writes,
             u1 - u0, s1 - s0);
     if (error != S_OK || !done) {
         fprintf(stderr, "bench_rtws: stream (handler): %s (0x%08X), %llu bytes written\n",
@@ -1667,11 +1669,7 @@ static int open_bench(struct bench *b, const char *url, uint32_t size, int queue
 {
     pthread_mutex_init(&b->writer_lock, NULL);
     pthread_mutex_init(&b->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&b->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    monotonic_cond_init(&b->cond);
     b->mode = M_IDLE;
     b->size = size;
     b->payload_len = json_payload && size < (4u << 20) ? (4u << 20) : size;
