@@ -941,18 +941,12 @@ impl Connection {
     }
 
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Ending> {
-        // The socket had nothing earlier in this poll: whoever watches it (tokio, or
-        // the queue's epoll) holds the waker since, so asking again before the poll
-        // returns would only find the same (a fill costs ~500 instructions).
-        let mut dry = false;
         loop {
             // A socket no host's thread watches any more is tokio's again.
             if self.wire.is_bare() && !self.read_by_host() {
                 if let Err(e) = self.wire.join_reactor() {
                     return Poll::Ready(self.lost(Error::from_io(&e, "WebSocket connection")));
                 }
-                // Its new watcher has no waker yet: the next fill registers it.
-                dry = false;
             }
             let mut progress = false;
             let mut read_pending = false;
@@ -999,10 +993,6 @@ impl Connection {
                     }
                     // The events' room was asked just above.
                     None if read_pending || !self.sink_room(cx) => read_pending = true,
-                    None if dry => {
-                        read_pending = true;
-                        socket_dry = true;
-                    }
                     None => match self.fill(cx) {
                         Poll::Ready(Ok(0)) => return Poll::Ready(self.stream_ended()),
                         Poll::Ready(Ok(_)) => {
@@ -1024,7 +1014,6 @@ impl Connection {
                         Poll::Pending => {
                             read_pending = true;
                             socket_dry = true;
-                            dry = true;
                         }
                     },
                 }
