@@ -1419,23 +1419,25 @@ struct hstream {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     uint64_t sent;          /* writes issued */
-    uint64_t writes_done;   /* writes whose Completed handler ran */
+    uint64_t writes_done;   /* writes finished (their handler ran, or issuing failed) */
     uint64_t bytes_written; /* as their GetResults reported */
     uint64_t received;      /* echoed bytes read */
     uint64_t next_check;    /* the next chunk whose first byte is checked */
     uint64_t reads;
     int reading; /* a ReadAsync is pending */
-    /* One thread at a time issues operations (writes must go out in chunk order): a
-     * pump that finds another running leaves it `again` and returns. That includes a
-     * Completed handler run inside put_Completed (its operation finished at once): it
-     * records its result, and the running pump's loop issues what comes next, so the
-     * stack does not grow by a frame per operation. */
-    int pumping, again;
+    /* One thread at a time issues operations (writes must go out in chunk order). A pump
+     * that finds another running returns: the running one re-reads the state under the
+     * lock after each operation, so it sees what the other came to report. That includes
+     * a Completed handler run inside put_Completed (its operation finished at once), so
+     * the stack does not grow by a frame per operation. */
+    int pumping;
+    int busy;    /* handlers between their report and their return (they still use this) */
     int done;    /* every byte back, or the deadline passed and every sent byte back */
+    int stop;    /* the main thread gave up waiting: issue nothing more */
     HRESULT error;
 };
 
-/* Under h->lock. */
+/* Under h->lock: records `hr` and whether the run is over. */
 static void hstream_settle(struct hstream *h, HRESULT hr)
 {
     if (RTWS_FAILED(hr) && h->error == S_OK && !h->done)
@@ -1444,11 +1446,30 @@ static void hstream_settle(struct hstream *h, HRESULT hr)
         (now_ns() >= h->deadline_ns && h->writes_done == h->sent &&
          h->received >= sent_bytes(&h->plan, h->sent)))
         h->done = 1;
-    if (h->done || h->error != S_OK)
-        pthread_cond_signal(&h->cond);
+    /* The main thread waits for the end, then (`stop`) for every handler to be over:
+     * woken for those only, not for each operation. */
+    if (h->done || h->error != S_OK || h->stop)
+        pthread_cond_broadcast(&h->cond);
+}
+
+/* Under h->lock: nothing is in flight and no thread of rtws's uses `h` any more. */
+static int hstream_idle(const struct hstream *h)
+{
+    return !h->reading && h->writes_done == h->sent && !h->busy && !h->pumping;
 }
 
 static void hstream_pump(struct hstream *h);
+
+/* A handler's last step: issue what its report allows, then let go of `h`. */
+static void hstream_handler_end(struct hstream *h)
+{
+    hstream_pump(h);
+    pthread_mutex_lock(&h->lock);
+    h->busy--;
+    if (h->stop)
+        pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
 
 static void hstream_on_write(void *context, IAsyncOperationUInt32 *op, AsyncStatus status)
 {
@@ -1459,9 +1480,10 @@ static void hstream_on_write(void *context, IAsyncOperationUInt32 *op, AsyncStat
     pthread_mutex_lock(&h->lock);
     h->writes_done++;
     h->bytes_written += n;
+    h->busy++;
     hstream_settle(h, hr);
     pthread_mutex_unlock(&h->lock);
-    hstream_pump(h);
+    hstream_handler_end(h);
 }
 
 static void hstream_on_read(void *context, IAsyncOperationIBuffer *op, AsyncStatus status)
@@ -1481,8 +1503,8 @@ static void hstream_on_read(void *context, IAsyncOperationIBuffer *op, AsyncStat
              h->next_check++) {
             uint8_t byte = 0;
             uint32_t copied = 0;
-            hr = IBuffer_CopyTo(res, (uint32_t)(h->next_check * h->plan.chunk - h->received), &byte,
-                                1, &copied);
+            hr = IBuffer_CopyTo(res, (uint32_t)(h->next_check * h->plan.chunk - h->received),
+                                &byte, 1, &copied);
             if (RTWS_SUCCEEDED(hr) && (copied != 1 || byte != (uint8_t)h->next_check))
                 hr = E_UNEXPECTED;
         }
@@ -1493,9 +1515,10 @@ static void hstream_on_read(void *context, IAsyncOperationIBuffer *op, AsyncStat
     h->reads++;
     if (RTWS_SUCCEEDED(hr))
         h->received += len;
+    h->busy++;
     hstream_settle(h, hr);
     pthread_mutex_unlock(&h->lock);
-    hstream_pump(h);
+    hstream_handler_end(h);
 }
 
 /* Issues every write the window allows and the next read, until neither is due. */
@@ -1503,38 +1526,33 @@ static void hstream_pump(struct hstream *h)
 {
     pthread_mutex_lock(&h->lock);
     if (h->pumping) {
-        h->again = 1;
         pthread_mutex_unlock(&h->lock);
         return;
     }
     h->pumping = 1;
-    pthread_mutex_unlock(&h->lock);
     for (;;) {
+        /* Under the lock here. */
         IBuffer *buf = NULL;
         HRESULT hr = S_OK;
-        pthread_mutex_lock(&h->lock);
-        h->again = 0;
-        int live = !h->done && h->error == S_OK;
+        int live = !h->done && !h->stop && h->error == S_OK;
         int read = live && !h->reading && h->received < h->plan.total;
         int write = live && !read && h->sent < h->plan.chunks &&
                     h->sent - h->writes_done < (uint64_t)h->plan.writes &&
                     h->sent - h->received / h->plan.chunk < (uint64_t)h->plan.window &&
                     now_ns() < h->deadline_ns;
+        if (!read && !write) {
+            h->pumping = 0;
+            if (h->stop)
+                pthread_cond_broadcast(&h->cond);
+            pthread_mutex_unlock(&h->lock);
+            return;
+        }
         if (read)
             h->reading = 1;
         if (write) {
             uint64_t i = h->sent++;
             h->pattern[0] = (uint8_t)i;
             hr = Buffer_CreateFromBytes(h->pattern, chunk_len(&h->plan, i), &buf);
-        }
-        if (!read && !write) {
-            if (!h->again) {
-                h->pumping = 0;
-                pthread_mutex_unlock(&h->lock);
-                return;
-            }
-            pthread_mutex_unlock(&h->lock);
-            continue;
         }
         pthread_mutex_unlock(&h->lock);
         if (read) {
@@ -1545,7 +1563,7 @@ static void hstream_pump(struct hstream *h)
                 hr = IAsyncOperationIBuffer_put_Completed(op, hstream_on_read, h);
             if (op)
                 IAsyncOperationIBuffer_Release(op);
-        } else if (write) {
+        } else {
             IAsyncOperationUInt32 *op = NULL;
             if (RTWS_SUCCEEDED(hr))
                 hr = IOutputStream_WriteAsync(h->out, buf, &op);
@@ -1556,65 +1574,77 @@ static void hstream_pump(struct hstream *h)
             if (op)
                 IAsyncOperationUInt32_Release(op);
         }
-        if (RTWS_FAILED(hr)) {
+        if (RTWS_FAILED(hr))
             fail(read ? "ReadAsync" : "WriteAsync", hr);
-            pthread_mutex_lock(&h->lock);
+        pthread_mutex_lock(&h->lock);
+        if (RTWS_FAILED(hr)) {
+            /* No handler will report this one: it is over here. */
+            if (read)
+                h->reading = 0;
+            else
+                h->writes_done++;
             hstream_settle(h, hr);
-            h->pumping = 0;
-            pthread_mutex_unlock(&h->lock);
-            return;
         }
     }
 }
 
 static void stream_handler_run(const char *url, uint64_t total, uint64_t chunk_size)
 {
-    struct hstream h;
-    memset(&h, 0, sizeof h);
-    h.plan = stream_plan(total, chunk_size);
-    pthread_mutex_init(&h.lock, NULL);
-    monotonic_cond_init(&h.cond);
-    h.pattern = malloc(chunk_size);
+    /* On the heap: if an operation never reports back, its handler keeps a valid `h`. */
+    struct hstream *h = calloc(1, sizeof *h);
     struct stream_conn c;
-    HRESULT hr = h.pattern ? stream_open(url, &c) : E_OUTOFMEMORY;
+    memset(&c, 0, sizeof c);
+    HRESULT hr = E_OUTOFMEMORY;
+    if (h) {
+        h->plan = stream_plan(total, chunk_size);
+        pthread_mutex_init(&h->lock, NULL);
+        monotonic_cond_init(&h->cond);
+        h->pattern = malloc(chunk_size);
+        if (h->pattern)
+            hr = stream_open(url, &c);
+    }
     if (RTWS_SUCCEEDED(hr))
-        hr = Buffer_Create((uint32_t)chunk_size, &h.rbuf);
+        hr = Buffer_Create((uint32_t)chunk_size, &h->rbuf);
     if (RTWS_FAILED(hr)) {
         failures++;
         stream_close(&c);
-        free(h.pattern);
+        if (h)
+            free(h->pattern);
+        free(h);
         return;
     }
     for (uint64_t j = 0; j < chunk_size; j++)
-        h.pattern[j] = (uint8_t)(j * 31 + 7);
-    h.out = c.out;
-    h.in = c.in;
+        h->pattern[j] = (uint8_t)(j * 31 + 7);
+    h->out = c.out;
+    h->in = c.in;
     reset_peak_rss();
 
     double u0, s0, u1, s1;
     cpu_ms(&u0, &s0);
     int64_t start = now_ns();
-    h.deadline_ns = start + (int64_t)(max_secs * 1e9);
-    int64_t hard_ns = h.deadline_ns + 10 * (int64_t)1000000000;
-    hstream_pump(&h);
+    h->deadline_ns = start + (int64_t)(max_secs * 1e9);
+    int64_t hard_ns = h->deadline_ns + 10 * (int64_t)1000000000;
+    hstream_pump(h);
     struct timespec ts;
-    abs_deadline(&ts, hard_ns);
-    pthread_mutex_lock(&h.lock);
-    while (!h.done && h.error == S_OK) {
-        if (pthread_cond_timedwait(&h.cond, &h.lock, &ts) == ETIMEDOUT)
-            break;
+    pthread_mutex_lock(&h->lock);
+    while (!h->done && h->error == S_OK && now_ns() < hard_ns) {
+        /* Past the deadline, the end may have come with no handler left to see it. */
+        abs_deadline(&ts, now_ns() < h->deadline_ns ? h->deadline_ns : hard_ns);
+        if (pthread_cond_timedwait(&h->cond, &h->lock, &ts) == ETIMEDOUT)
+            hstream_settle(h, S_OK);
     }
-    int done = h.done;
-    HRESULT error = h.error;
-    uint64_t received = h.received, reads = h.reads, written = h.bytes_written;
-    pthread_mutex_unlock(&h.lock);
+    int done = h->done;
+    HRESULT error = h->error;
+    uint64_t received = h->received, reads = h->reads, written = h->bytes_written;
+    h->stop = 1;
+    pthread_mutex_unlock(&h->lock);
     int64_t end = now_ns();
     cpu_ms(&u1, &s1);
     fprintf(stderr, "bench_rtws: stream (handler): %llu of %llu bytes back in %.1f ms (%llu "
             "reads; window %ld, %ld writes in flight); CPU user %.1f ms, sys %.1f ms\n",
             (unsigned long long)received, (unsigned long long)total,
-            (double)(end - start) / 1e6, (unsigned long long)reads, h.plan.window, h.plan.writes,
-            u1 - u0, s1 - s0);
+            (double)(end - start) / 1e6, (unsigned long long)reads, h->plan.window,
+            h->plan.writes, u1 - u0, s1 - s0);
     if (error != S_OK || !done) {
         fprintf(stderr, "bench_rtws: stream (handler): %s (0x%08X), %llu bytes written\n",
                 done ? "failed" : "not done in time", (unsigned)error,
@@ -1630,23 +1660,30 @@ static void stream_handler_run(const char *url, uint64_t total, uint64_t chunk_s
         if (received < total)
             failures++;
     }
-    /* Closing ends a read still pending; its handler uses `h`, so wait for it (bounded). */
-    stream_close(&c);
+    /* Nobody issues once `stop` is seen: wait for a pump in progress to return, then close
+     * (which ends a read still pending), then for every handler to be over (bounded). */
     abs_deadline(&ts, now_ns() + 5 * (int64_t)1000000000);
-    pthread_mutex_lock(&h.lock);
-    while ((h.reading || h.writes_done < h.sent) &&
-           pthread_cond_timedwait(&h.cond, &h.lock, &ts) != ETIMEDOUT) {
+    pthread_mutex_lock(&h->lock);
+    while (h->pumping && pthread_cond_timedwait(&h->cond, &h->lock, &ts) != ETIMEDOUT) {
     }
-    int settled = !h.reading && h.writes_done == h.sent;
-    pthread_mutex_unlock(&h.lock);
-    if (!settled) {
-        /* A handler may still run: leave `h` to it rather than free what it uses. */
+    pthread_mutex_unlock(&h->lock);
+    stream_close(&c);
+    pthread_mutex_lock(&h->lock);
+    while (!hstream_idle(h) && pthread_cond_timedwait(&h->cond, &h->lock, &ts) != ETIMEDOUT) {
+    }
+    int idle = hstream_idle(h);
+    pthread_mutex_unlock(&h->lock);
+    if (!idle) {
+        /* A handler may still come: `h` and its buffers stay for it (leaked). */
         fprintf(stderr, "bench_rtws: stream (handler): operations still pending after close\n");
         failures++;
-        _exit(1);
+        return;
     }
-    IBuffer_Release(h.rbuf);
-    free(h.pattern);
+    IBuffer_Release(h->rbuf);
+    free(h->pattern);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->cond);
+    free(h);
 }
 
 /* stream: the "handler" variant, then "wait", each on a connection of its own. */

@@ -834,9 +834,11 @@ static void test_wait_with_a_bound_socket(void)
         long s1 = thread_switches();
         CHECK(!pending);
         CHECK(took >= 290);
+        /* 50 ms slices made 6; valgrind's own thread switching may add a couple. */
+        long most = under_checker ? 4 : 2;
         if (s0 >= 0 && s1 >= 0) {
-            CHECK(s1 - s0 <= 2);
-            if (s1 - s0 > 2)
+            CHECK(s1 - s0 <= most);
+            if (s1 - s0 > most)
                 fprintf(stderr, "  %ld wake-ups in one Wait of 300 ms\n", s1 - s0);
         }
 
@@ -878,8 +880,11 @@ static void test_direct_events_keep_the_time_bound(void)
         r.sleep_ms = 30;
         for (uint32_t i = 0; i < 8; i++)
             send_index(ws, i, 16, NULL);
-        /* The 8 echoes wait in the socket: nothing but RunPending reads it. */
-        tu_sleep_ms(quiet_ms);
+        /* The echoes wait in the socket, for RunPending to read. Not long: the connection's
+         * task looks at a socket its host left unread once a second, and what it reads
+         * becomes queued items, which kept the time bound before too. */
+        CHECK(wait_readable(fd_of(q), 5000));
+        tu_sleep_ms(under_checker ? 100 : 20);
         CHECK(r.msgs == 0);
         /* 30 ms each, 50 ms allowed: two start (at 0 and 30 ms), not all eight. */
         double t0 = tu_now_ms();
