@@ -1221,15 +1221,18 @@ static void *stream_sender(void *arg)
     return NULL;
 }
 
-/* A connected StreamWebSocket and its two streams. */
+/* A connected StreamWebSocket, its two streams and the one buffer every read goes into
+ * (a pending ReadAsync holds its own reference to it). */
 struct stream_conn {
     StreamWebSocket *ws;
     IOutputStream *out;
     IInputStream *in;
+    IBuffer *rbuf;
 };
 
-/* Connects `c` to `url`. Returns S_OK, or the failure (printed). */
-static HRESULT stream_open(const char *url, struct stream_conn *c)
+/* Connects `c` to `url`, with a read buffer of `chunk` bytes. Returns S_OK, or the
+ * failure (printed and counted). */
+static HRESULT stream_open(const char *url, uint32_t chunk, struct stream_conn *c)
 {
     memset(c, 0, sizeof *c);
     IAsyncAction *connect = NULL;
@@ -1246,13 +1249,17 @@ static HRESULT stream_open(const char *url, struct stream_conn *c)
         hr = StreamWebSocket_get_OutputStream(c->ws, &c->out);
     if (RTWS_SUCCEEDED(hr))
         hr = StreamWebSocket_get_InputStream(c->ws, &c->in);
+    if (RTWS_SUCCEEDED(hr))
+        hr = Buffer_Create(chunk, &c->rbuf);
     if (RTWS_FAILED(hr))
-        fail("StreamWebSocket ConnectAsync and streams", hr);
+        fail("StreamWebSocket ConnectAsync, its streams and the read buffer", hr);
     return hr;
 }
 
 static void stream_close(struct stream_conn *c)
 {
+    if (c->rbuf)
+        IBuffer_Release(c->rbuf);
     if (c->in)
         IInputStream_Release(c->in);
     if (c->out)
@@ -1275,10 +1282,7 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
     monotonic_cond_init(&s.cond);
 
     struct stream_conn c;
-    IBuffer *rbuf = NULL;
-    HRESULT hr = stream_open(url, &c);
-    if (RTWS_SUCCEEDED(hr))
-        hr = Buffer_Create((uint32_t)chunk_size, &rbuf);
+    HRESULT hr = stream_open(url, (uint32_t)chunk_size, &c);
     if (RTWS_FAILED(hr)) {
         stream_close(&c);
         return;
@@ -1296,7 +1300,6 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
     if (pthread_create(&sender, NULL, stream_sender, &s) != 0) {
         fprintf(stderr, "bench_rtws: pthread_create failed\n");
         failures++;
-        IBuffer_Release(rbuf);
         stream_close(&c);
         return;
     }
@@ -1307,7 +1310,7 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
     HRESULT rerr = S_OK;
     while (received < total) {
         IAsyncOperationIBuffer *op = NULL;
-        hr = IInputStream_ReadAsync(in, rbuf, (uint32_t)chunk_size, InputStreamOptions_Partial,
+        hr = IInputStream_ReadAsync(in, c.rbuf, (uint32_t)chunk_size, InputStreamOptions_Partial,
                                     &op);
         if (RTWS_FAILED(hr)) {
             fail("ReadAsync", hr);
@@ -1398,7 +1401,6 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
     if (s.error != S_OK || received < total)
         failures++;
 
-    IBuffer_Release(rbuf);
     stream_close(&c);
 }
 
@@ -1411,7 +1413,7 @@ static void stream_wait_run(const char *url, uint64_t total, uint64_t chunk_size
 struct hstream {
     IOutputStream *out;
     IInputStream *in;
-    IBuffer *rbuf;
+    IBuffer *rbuf;    /* the connection's (stream_conn) */
     uint8_t *pattern; /* the chunk payload; byte 0 set per chunk, under `lock` */
     struct stream_plan plan;
     int64_t deadline_ns;
@@ -1600,13 +1602,14 @@ static void stream_handler_run(const char *url, uint64_t total, uint64_t chunk_s
         pthread_mutex_init(&h->lock, NULL);
         monotonic_cond_init(&h->cond);
         h->pattern = malloc(chunk_size);
-        if (h->pattern)
-            hr = stream_open(url, &c);
     }
-    if (RTWS_SUCCEEDED(hr))
-        hr = Buffer_Create((uint32_t)chunk_size, &h->rbuf);
-    if (RTWS_FAILED(hr)) {
+    if (!h || !h->pattern) {
+        fprintf(stderr, "bench_rtws: stream (handler): out of memory\n");
         failures++;
+    } else {
+        hr = stream_open(url, (uint32_t)chunk_size, &c); /* counts its own failure */
+    }
+    if (RTWS_FAILED(hr)) {
         stream_close(&c);
         if (h)
             free(h->pattern);
@@ -1617,6 +1620,7 @@ static void stream_handler_run(const char *url, uint64_t total, uint64_t chunk_s
         h->pattern[j] = (uint8_t)(j * 31 + 7);
     h->out = c.out;
     h->in = c.in;
+    h->rbuf = c.rbuf;
     reset_peak_rss();
 
     double u0, s0, u1, s1;
@@ -1679,7 +1683,6 @@ static void stream_handler_run(const char *url, uint64_t total, uint64_t chunk_s
         failures++;
         return;
     }
-    IBuffer_Release(h->rbuf);
     free(h->pattern);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->cond);

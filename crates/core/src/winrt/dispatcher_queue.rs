@@ -612,19 +612,13 @@ impl Signal {
     /// Wakes a `readable` in progress, and every later one, at once.
     fn stop(&self) {
         if self.stop >= 0 {
-            let one = 1u64.to_ne_bytes();
-            // SAFETY: `one` holds the 8 bytes an eventfd takes; `stop` is ours.
-            let _ = unsafe { libc::write(self.stop, one.as_ptr().cast(), 8) };
+            poke(self.stop, 8);
         }
     }
 
     fn set(&self) {
-        let one = 1u64.to_ne_bytes();
-        // An eventfd takes 8 bytes; a pipe one or more. A full pipe or counter is
-        // already readable, so a failed write changes nothing.
-        let len = if self.read == self.write { 8 } else { 1 };
-        // SAFETY: `one` holds at least `len` readable bytes; `write` is our descriptor.
-        let _ = unsafe { libc::write(self.write, one.as_ptr().cast(), len) };
+        // An eventfd takes 8 bytes; a pipe one or more.
+        poke(self.write, if self.read == self.write { 8 } else { 1 });
     }
 
     fn clear(&self) {
@@ -656,6 +650,15 @@ impl Drop for Signal {
             }
         }
     }
+}
+
+/// Makes our descriptor `fd` readable: `len` bytes (8 for an eventfd, at least 1 for
+/// a pipe). A full pipe or counter is already readable, so a failed write changes
+/// nothing.
+fn poke(fd: i32, len: usize) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: `one` holds the at most 8 bytes `len` asks for; `fd` is our descriptor.
+    let _ = unsafe { libc::write(fd, one.as_ptr().cast(), len.min(8)) };
 }
 
 fn os_error(what: &str) -> Error {
