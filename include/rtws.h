@@ -2107,8 +2107,8 @@ HRESULT MessageWebSocket_ConnectAsync(MessageWebSocket *this_,
 
 /**
  * `SendNonfinalFrameAsync(buffer)`: sends the buffer's first `Length` bytes
- * (read when the frame is built: leave the buffer unchanged until the operation
- * completes, as for IOutputStream_WriteAsync) as a frame without FIN: the start, or a middle part, of a message
+ * (as they are at the call, without a copy, as for IOutputStream_WriteAsync) as a
+ * frame without FIN: the start, or a middle part, of a message
  * of the Control's MessageType (taken from its first frame). The message goes on
  * with more SendNonfinalFrameAsync calls and ends with SendFinalFrameAsync (or
  * with the next OutputStream write, whose frame then ends it). Text must be valid
@@ -3346,9 +3346,10 @@ HRESULT IOutputStream_FlushAsync(IOutputStream *this_, IAsyncOperationBoolean **
 
 /**
  * `WriteAsync(buffer)`: sends the buffer's first `Length` bytes as one message (binary on a StreamWebSocket; the Control's MessageType on a
- * MessageWebSocket). As in WinRT, rtws reads the buffer when it builds the frame,
- * without a copy of its own: leave the buffer unchanged until the operation
- * completes (rtws holds a reference until then; releasing yours is fine). The
+ * MessageWebSocket). rtws takes the bytes as they are at the call, without a copy
+ * (it holds them until the operation completes; releasing your reference is
+ * fine): a later change to the buffer (a read into it, `IBuffer_put_Length`)
+ * gives the buffer new bytes and does not change what is sent. The
  * operation (caller owns it) completes with the number of bytes once the kernel
  * has taken the whole message: with a writer that waits for
  * each write, memory stays bounded by the socket's send buffer

@@ -120,7 +120,7 @@ namespace rtws::Windows::Storage::Streams
     struct IOutputStream : impl::object<abi::IOutputStream>
     {
         using object::object;
-        // Sends the buffer's bytes (one message); leave the buffer unchanged until it completes.
+        // Sends the buffer's bytes as they are now (one message), without a copy.
         Foundation::IAsyncOperation<uint32_t> WriteAsync(IBuffer const& buffer) const
         {
             return impl::get_object<Foundation::IAsyncOperation<uint32_t>>(abi::IOutputStream_WriteAsync, abi(), buffer.abi());

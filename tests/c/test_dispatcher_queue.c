@@ -1536,6 +1536,70 @@ out:
         DispatcherQueue_Release(q);
 }
 
+/* An IBuffer is sent as it was at WriteAsync: a change to it afterwards does not reach a send
+ * still queued. A host item writes it and shortens it at once; its send is written only when
+ * the RunPending ends (an item follows), after the change. */
+typedef struct {
+    MessageWebSocket *ws;
+    done_t sent;
+    HRESULT write_hr, length_hr;
+} buffer_send;
+
+static void buffer_send_item(void *context)
+{
+    buffer_send *b = (buffer_send *)context;
+    static const uint8_t bytes[8] = {0, 0, 0, 0, 1, 2, 3, 4}; /* message index 0 */
+    IOutputStream *out = NULL;
+    IBuffer *buf = NULL;
+    IAsyncOperationUInt32 *op = NULL;
+    where();
+    b->write_hr = MessageWebSocket_get_OutputStream(b->ws, &out);
+    if (RTWS_SUCCEEDED(b->write_hr))
+        b->write_hr = Buffer_CreateFromBytes(bytes, sizeof bytes, &buf);
+    if (RTWS_SUCCEEDED(b->write_hr))
+        b->write_hr = IOutputStream_WriteAsync(out, buf, &op);
+    if (op) {
+        CHECK_OK(IAsyncOperationUInt32_put_Completed(op, on_u32, &b->sent));
+        IAsyncOperationUInt32_Release(op);
+    }
+    if (buf) {
+        b->length_hr = IBuffer_put_Length(buf, 4);
+        IBuffer_Release(buf);
+    }
+    if (out)
+        IOutputStream_Release(out);
+}
+
+static void test_buffer_sent_as_it_was_at_the_call(void)
+{
+    where_reset();
+    DispatcherQueue *q = queue_new();
+    mrec r;
+    MessageWebSocket *ws = q ? mws_bound(q, &r) : NULL;
+    if (!ws || !mws_connect_bound(q, ws, tu_url("/echo"), 1000))
+        goto out;
+    buffer_send b = {ws, {0, AsyncStatus_Started}, E_FAIL, E_FAIL};
+    bool queued = false;
+    CHECK_OK(DispatcherQueue_TryEnqueue(q, buffer_send_item, &b, &queued));
+    CHECK(queued);
+    item after = {NULL, 0, 0, 0};
+    enqueue(q, &after);
+    CHECK(run(q, 2, RTWS_INFINITE) == 2);
+    CHECK_OK(b.write_hr);
+    CHECK_OK(b.length_hr);
+    PUMP_UNTIL(q, r.msgs == 1 && b.sent.count == 1, 10000);
+    CHECK(r.msgs == 1);
+    CHECK(r.bytes == 8); /* not 4: the buffer's later Length */
+    CHECK(r.out_of_order == 0);
+    CHECK(b.sent.count == 1);
+    CHECK(b.sent.status == AsyncStatus_Completed);
+out:
+    if (ws)
+        MessageWebSocket_Release(ws);
+    if (q)
+        DispatcherQueue_Release(q);
+}
+
 /* remove_X: queued invocations of that registration never run, and none later; the socket's
  * other registrations still get every event. Also removed from inside another handler. */
 typedef struct {
@@ -2376,6 +2440,7 @@ static const tu_test tests[] = {
     TU_TEST(test_event_order),
     TU_TEST(test_try_enqueue_order_with_events),
     TU_TEST(test_sends_of_a_batch_go_out_at_its_end),
+    TU_TEST(test_buffer_sent_as_it_was_at_the_call),
     TU_TEST(test_remove_purges_queued),
     TU_TEST(test_release_with_events_queued),
     TU_TEST(test_backpressure_bytes),

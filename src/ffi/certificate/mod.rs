@@ -65,10 +65,8 @@ pub extern "C" fn Certificate_CreateCertificate(
 ) -> HRESULT {
     call(|| {
         let result = out(result, "result")?;
-        let blob = rtws_core::winrt::streams::Payload::Buffer(IBuffer::get(blob)?);
-        result.set(Certificate::new_handle(
-            blob.with(CoreCertificate::from_bytes)?,
-        ))
+        let blob = IBuffer::get(blob)?.bytes();
+        result.set(Certificate::new_handle(CoreCertificate::from_bytes(&blob)?))
     })
 }
 

@@ -240,8 +240,8 @@ pub extern "C" fn MessageWebSocket_ConnectAsync(
 }
 
 /// `SendNonfinalFrameAsync(buffer)`: sends the buffer's first `Length` bytes
-/// (read when the frame is built: leave the buffer unchanged until the operation
-/// completes, as for IOutputStream_WriteAsync) as a frame without FIN: the start, or a middle part, of a message
+/// (as they are at the call, without a copy, as for IOutputStream_WriteAsync) as a
+/// frame without FIN: the start, or a middle part, of a message
 /// of the Control's MessageType (taken from its first frame). The message goes on
 /// with more SendNonfinalFrameAsync calls and ends with SendFinalFrameAsync (or
 /// with the next OutputStream write, whose frame then ends it). Text must be valid
@@ -285,7 +285,7 @@ fn send_frame(
     operation: *mut *mut IAsyncOperationUInt32,
 ) -> Result<()> {
     let operation = out(operation, "operation")?;
-    let data = rtws_core::winrt::streams::Payload::Buffer(IBuffer::get(data)?);
+    let data = IBuffer::get(data)?.bytes();
     let op = MessageWebSocket::get(this)?.send_frame(data, fin)?;
     operation.set(IAsyncOperationUInt32::publish(op))
 }

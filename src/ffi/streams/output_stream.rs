@@ -50,9 +50,10 @@ pub extern "C" fn IOutputStream_FlushAsync(
 }
 
 /// `WriteAsync(buffer)`: sends the buffer's first `Length` bytes as one message (binary on a StreamWebSocket; the Control's MessageType on a
-/// MessageWebSocket). As in WinRT, rtws reads the buffer when it builds the frame,
-/// without a copy of its own: leave the buffer unchanged until the operation
-/// completes (rtws holds a reference until then; releasing yours is fine). The
+/// MessageWebSocket). rtws takes the bytes as they are at the call, without a copy
+/// (it holds them until the operation completes; releasing your reference is
+/// fine): a later change to the buffer (a read into it, `IBuffer_put_Length`)
+/// gives the buffer new bytes and does not change what is sent. The
 /// operation (caller owns it) completes with the number of bytes once the kernel
 /// has taken the whole message: with a writer that waits for
 /// each write, memory stays bounded by the socket's send buffer
@@ -69,7 +70,7 @@ pub extern "C" fn IOutputStream_WriteAsync(
 ) -> HRESULT {
     call(|| {
         let operation = out(operation, "operation")?;
-        let data = core::Payload::Buffer(IBuffer::get(buffer)?);
+        let data = IBuffer::get(buffer)?.bytes();
         operation.set(IAsyncOperationUInt32::publish(
             IOutputStream::get(this)?.write(data)?,
         ))

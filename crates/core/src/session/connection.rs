@@ -15,8 +15,8 @@ use crate::net::traffic::Traffic;
 use crate::net::wire::Wire;
 use crate::session::connect::Timing;
 use crate::session::queue::{queue, Receiver, Sender};
-use crate::session::report::{Completion, Delivery, Ending, Events, Payload};
-use bytes::BytesMut;
+use crate::session::report::{Completion, Delivery, Ending, Events};
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use rtws_protocol::deflate::Agreed;
 use rtws_protocol::state::{Closure, Event, Protocol, SendError, ABNORMAL_CLOSURE};
@@ -60,7 +60,7 @@ pub enum Command {
     /// One frame of a message: `fin` ends the message (a whole message is one
     /// frame with `fin`). The type is the message's first frame's.
     Send {
-        data: Payload,
+        data: Bytes,
         kind: DataKind,
         fin: bool,
         op: Arc<dyn Completion<u32>>,
@@ -759,17 +759,9 @@ impl Connection {
                     return None;
                 }
                 let protocol = &mut self.protocol;
-                let sent = match data {
-                    // Bytes nobody changes: a long payload is masked as it goes out.
-                    Payload::Bytes(bytes) => {
-                        let len = bytes.len() as u32;
-                        protocol.send_shared(kind, fin, bytes).map(|end| (len, end))
-                    }
-                    Payload::Buffer(_) => data.with(|bytes| {
-                        let end = protocol.send_data(kind, fin, bytes)?;
-                        Ok((bytes.len() as u32, end))
-                    }),
-                };
+                // Bytes nobody changes: a long payload is masked as it goes out.
+                let len = data.len() as u32;
+                let sent = protocol.send_shared(kind, fin, data).map(|end| (len, end));
                 match sent {
                     Ok((len, end)) => {
                         self.output_used();

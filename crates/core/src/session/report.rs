@@ -59,39 +59,3 @@ pub enum Delivery {
     /// StreamWebSocket: the input stream (binary messages only).
     Stream(Arc<dyn StreamSink>),
 }
-
-/// What a send carries: bytes handed over (a DataWriter's store), or a buffer the
-/// host shares, read when the frame is built (as in WinRT, the caller leaves it
-/// alone until the send completes).
-#[derive(Clone)]
-pub enum Payload {
-    Bytes(Bytes),
-    Buffer(Arc<dyn SharedBytes>),
-}
-
-/// A host buffer a send reads in place.
-pub trait SharedBytes: Send + Sync {
-    /// Runs `f` on the bytes to send.
-    fn with_bytes(&self, f: &mut dyn FnMut(&[u8]));
-}
-
-impl Payload {
-    /// Runs `f` on the bytes.
-    pub fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-        match self {
-            Payload::Bytes(b) => f(b),
-            Payload::Buffer(s) => {
-                let mut f = Some(f);
-                let mut out = None;
-                s.with_bytes(&mut |bytes| out = f.take().map(|f| f(bytes)));
-                out.expect("with_bytes calls its function once")
-            }
-        }
-    }
-}
-
-impl From<Bytes> for Payload {
-    fn from(b: Bytes) -> Self {
-        Payload::Bytes(b)
-    }
-}

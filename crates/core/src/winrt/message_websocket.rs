@@ -5,7 +5,7 @@ use crate::session::connection::Command;
 use crate::winrt::async_op::{AsyncOp, OpHome};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::socket::{Kind, Socket};
-use crate::winrt::streams::{DataReader, OutputSink, OutputStream, Payload};
+use crate::winrt::streams::{DataReader, OutputSink, OutputStream};
 use bytes::Bytes;
 use rtws_protocol::DataKind;
 use rtws_types::*;
@@ -102,12 +102,12 @@ impl MessageWebSocket {
     }
     /// `SendNonfinalFrameAsync` (`fin` false) / `SendFinalFrameAsync` (true): one
     /// frame of a message of the current MessageType; the final one ends it.
-    pub fn send_frame(&self, data: Payload, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
+    pub fn send_frame(&self, data: Bytes, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
         send(&self.socket, data, fin)
     }
 }
 
-fn send(socket: &Socket, data: Payload, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
+fn send(socket: &Socket, data: Bytes, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
     let op = socket.new_op();
     socket.send(Command::Send {
         data,
@@ -138,7 +138,7 @@ pub struct MessageWebSocketInformation(pub Arc<Socket>);
 pub(crate) struct MessageOutput(pub Arc<Socket>);
 
 impl OutputSink for MessageOutput {
-    fn write(&self, data: Payload) -> Result<Arc<AsyncOp<u32>>> {
+    fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>> {
         send(&self.0, data, true)
     }
     fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {

@@ -5,10 +5,9 @@
 //! on `store`; a `DataReader` decodes typed values from bytes it was given or
 //! loaded from its input stream.
 
-use crate::session::report::SharedBytes;
 use crate::winrt::async_op::AsyncOp;
 use crate::winrt::inbound::{self, Inbound, Taken};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use rtws_types::{
     ByteOrder, Error, Result, UnicodeEncoding, E_BOUNDS, E_ILLEGAL_METHOD_CALL, RO_E_CLOSED,
@@ -16,21 +15,10 @@ use rtws_types::{
 };
 use std::sync::Arc;
 
-/// What a write sends: bytes handed over (a DataWriter's store), or an IBuffer
-/// read when the frame is built, without a copy of its own.
-pub use crate::session::report::Payload;
-
-/// An IBuffer is sent as its first `Length` bytes.
-impl SharedBytes for Buffer {
-    fn with_bytes(&self, f: &mut dyn FnMut(&[u8])) {
-        f(&self.data.lock())
-    }
-}
-
 /// What an output stream writes to: one socket's outbound side.
 pub trait OutputSink: Send + Sync {
     /// Queues `data` to go out; the operation completes with its length once sent.
-    fn write(&self, data: Payload) -> Result<Arc<AsyncOp<u32>>>;
+    fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>>;
     /// Completes once everything queued before it has been sent.
     fn flush(&self) -> Result<Arc<AsyncOp<bool>>>;
     /// Closes the stream for good: later writes fail with `RO_E_CLOSED`.
@@ -42,7 +30,7 @@ pub trait OutputSink: Send + Sync {
 pub struct OutputStream(pub Arc<dyn OutputSink>);
 
 impl OutputStream {
-    pub fn write(&self, data: Payload) -> Result<Arc<AsyncOp<u32>>> {
+    pub fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>> {
         self.0.write(data)
     }
     pub fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {
@@ -153,12 +141,12 @@ impl DataWriter {
             if st.buf.len() <= SMALL_STORE {
                 // A copy of exactly its size: one allocation, and the writer keeps
                 // its buffer for the next message (a refused store loses nothing).
-                let op = stream.write(Bytes::copy_from_slice(&st.buf).into())?;
+                let op = stream.write(Bytes::copy_from_slice(&st.buf))?;
                 st.buf.clear();
                 return Ok(op);
             }
             let data = Bytes::from(std::mem::take(&mut st.buf));
-            stream.write(data.clone().into()).inspect_err(|_| {
+            stream.write(data.clone()).inspect_err(|_| {
                 // A refused store loses nothing: the bytes stay unstored.
                 st.buf = Vec::from(data);
             })
@@ -449,16 +437,22 @@ impl Drop for DataReader {
 
 /// `Windows.Storage.Streams.Buffer` (IBuffer): bytes with a fixed capacity and a
 /// length. Reads fill it; writes send its first `length` bytes.
+///
+/// Its bytes are shared and never changed in place: a write takes them as they
+/// are at the call, without a copy (a long one is masked a piece at a time as it
+/// drains), and whatever changes the buffer afterwards (a read into it, a new
+/// Length) gives it new bytes, copying only while a write still holds the old
+/// ones. So a send under way never sees a later change.
 pub struct Buffer {
     capacity: u32,
-    data: Mutex<Vec<u8>>,
+    data: Mutex<Bytes>,
 }
 
 impl Buffer {
     pub fn new(capacity: u32) -> Self {
         Buffer {
             capacity,
-            data: Mutex::new(Vec::new()),
+            data: Mutex::new(Bytes::new()),
         }
     }
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
@@ -466,7 +460,7 @@ impl Buffer {
             .map_err(|_| Error::invalid_arg("a Buffer holds at most 4 GiB - 1"))?;
         Ok(Buffer {
             capacity,
-            data: Mutex::new(bytes.to_vec()),
+            data: Mutex::new(Bytes::copy_from_slice(bytes)),
         })
     }
     pub fn capacity(&self) -> u32 {
@@ -478,6 +472,10 @@ impl Buffer {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// The bytes in use, shared (what a write sends).
+    pub fn bytes(&self) -> Bytes {
+        self.data.lock().clone()
+    }
     /// `put_Length`: at most the capacity; bytes a longer length reveals are zeros.
     pub fn set_len(&self, n: u32) -> Result<()> {
         if n > self.capacity {
@@ -486,7 +484,15 @@ impl Buffer {
                 self.capacity
             )));
         }
-        self.data.lock().resize(n as usize, 0);
+        let n = n as usize;
+        let mut data = self.data.lock();
+        if n <= data.len() {
+            data.truncate(n);
+        } else {
+            let mut grown = writable(std::mem::take(&mut *data), n);
+            grown.resize(n, 0);
+            *data = grown.freeze();
+        }
         Ok(())
     }
     /// Copies up to `out.len()` bytes from `offset` on; how many were copied.
@@ -500,11 +506,25 @@ impl Buffer {
     /// Replaces the contents (at most the capacity) with what a read got.
     fn fill(&self, taken: &Taken) {
         let mut data = self.data.lock();
-        data.clear();
+        let mut filled = writable(std::mem::take(&mut *data), taken.len());
+        filled.clear();
         for chunk in &taken.0 {
-            data.extend_from_slice(chunk);
+            filled.extend_from_slice(chunk);
         }
+        *data = filled.freeze();
     }
+}
+
+/// `bytes` made writable, with room for `room`: in place when nothing else holds
+/// them (no write under way), else as a copy.
+fn writable(bytes: Bytes, room: usize) -> BytesMut {
+    let mut m = bytes.try_into_mut().unwrap_or_else(|shared| {
+        let mut m = BytesMut::with_capacity(room.max(shared.len()));
+        m.extend_from_slice(&shared);
+        m
+    });
+    m.reserve(room.saturating_sub(m.len()));
+    m
 }
 
 /// `IInputStream.ReadAsync(buffer, count, options)`: completes with `buffer`
