@@ -48,6 +48,13 @@
  *              hbatch           MessageReceived refills the window once half of it drained
  *              burst            MessageReceived only counts; the main thread refills the
  *                               window once half of it drained
+ *   bulk:      partial          the payload is an IBuffer (made once) that
+ *                               IOutputStream_WriteAsync sends without a copy; the echo
+ *                               comes in PartialMessage pieces, each read into the
+ *                               bench's buffer (what lws_client does)
+ *              message          DataWriter_WriteBytes + StoreAsync; the echo comes
+ *                               whole, read with DataReader_ReadBytes
+ *   (each bulk variant in a process of its own: this program again, with --only)
  *   and, on a second connection bound to a DispatcherQueue that the main thread drains
  *   (poll() on its fd, then DispatcherQueue_RunPending), so that MessageReceived and its
  *   sends run on the main thread instead of an rtws I/O thread:
@@ -109,6 +116,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked/received */
 #include <time.h>
@@ -121,6 +129,7 @@ enum mode {
     M_PIPELINED,    /* handler sends one message per echo */
     M_PIPE_BURST,   /* handler counts; main thread refills the window in bursts */
     M_BULK,
+    M_BULK_PARTIAL, /* PartialMessage pieces read into rbuf; the payload sent as an IBuffer */
 };
 
 struct bench {
@@ -149,6 +158,11 @@ struct bench {
     uint32_t size;
     uint8_t *rbuf;
     uint32_t rbuf_size;
+    /* Bulk "partial": the payload as an IBuffer, written to `out` without a copy; bytes of
+     * the current echo read so far. */
+    IOutputStream *out;
+    IBuffer *pbuf;
+    uint32_t piece_at;
 
     /* Latency. */
     int64_t t_send;
@@ -324,6 +338,16 @@ static HRESULT send_payload(struct bench *b)
     return hr;
 }
 
+/* Bulk "partial": the payload IBuffer goes out as one message, without a copy. */
+static HRESULT send_buffer(struct bench *b)
+{
+    IAsyncOperationUInt32 *op = NULL;
+    HRESULT hr = IOutputStream_WriteAsync(b->out, b->pbuf, &op);
+    if (op)
+        IAsyncOperationUInt32_Release(op);
+    return hr;
+}
+
 static void on_message(void *context, MessageWebSocket *sender,
                        MessageWebSocketMessageReceivedEventArgs *args)
 {
@@ -337,15 +361,15 @@ static void on_message(void *context, MessageWebSocket *sender,
         finish(b, hr);
         return;
     }
-    uint32_t len = 0;
+    uint32_t len = 0, at = b->mode == M_BULK_PARTIAL ? b->piece_at : 0;
     DataReader_get_UnconsumedBufferLength(reader, &len);
-    if (len > b->rbuf_size) {
+    if (len > b->rbuf_size - at) {
         DataReader_Release(reader);
         fprintf(stderr, "bench_rtws: unexpected message of %u bytes\n", len);
         finish(b, E_UNEXPECTED);
         return;
     }
-    hr = DataReader_ReadBytes(reader, len, b->rbuf);
+    hr = DataReader_ReadBytes(reader, len, b->rbuf + at);
     DataReader_Release(reader);
     if (RTWS_FAILED(hr)) {
         finish(b, hr);
@@ -411,6 +435,21 @@ static void on_message(void *context, MessageWebSocket *sender,
         pthread_mutex_unlock(&b->lock);
         return;
     }
+    case M_BULK_PARTIAL: {
+        bool complete = false;
+        hr = MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete(args, &complete);
+        if (RTWS_FAILED(hr)) {
+            fail("IsMessageComplete", hr);
+            finish(b, hr);
+            return;
+        }
+        b->piece_at += len;
+        if (!complete)
+            return;
+        len = b->piece_at;
+        b->piece_at = 0;
+    }
+        /* fall through: a whole echo, as M_BULK */
     case M_BULK:
         if (len != b->size) {
             fprintf(stderr, "bench_rtws: echo of %u bytes, sent %u\n", len, b->size);
@@ -424,7 +463,7 @@ static void on_message(void *context, MessageWebSocket *sender,
             return;
         }
         b->sent++;
-        hr = send_payload(b);
+        hr = b->mode == M_BULK_PARTIAL ? send_buffer(b) : send_payload(b);
         if (RTWS_FAILED(hr)) {
             fail("StoreAsync (bulk)", hr);
             finish(b, hr);
@@ -806,13 +845,17 @@ static void pipelined_burst(struct bench *b, long n, long inflight)
 }
 
 
-static void bulk(struct bench *b, long n)
+/* `partial`: the lean style (see "bulk" in bench/README.md), else whole messages through a
+ * DataWriter and DataReader. Peak RSS is counted from the start of this run. */
+static void bulk(struct bench *b, long n, int partial)
 {
+    reset_peak_rss();
     struct io_mark m0 = io_mark();
     int64_t start = now_ns();
-    reset(b, M_BULK, 0, n, start + (int64_t)(max_secs * 1e9));
+    reset(b, partial ? M_BULK_PARTIAL : M_BULK, 0, n, start + (int64_t)(max_secs * 1e9));
     b->sent = 1;
-    HRESULT hr = send_payload(b);
+    b->piece_at = 0;
+    HRESULT hr = partial ? send_buffer(b) : send_payload(b);
     if (RTWS_FAILED(hr)) {
         fail("StoreAsync", hr);
         return;
@@ -824,9 +867,11 @@ static void bulk(struct bench *b, long n)
         failures++;
     double secs = (double)(end - start) / 1e9;
     double bytes = (double)b->received * b->size + (double)b->bytes_received;
-    result("bulk", "bulk_MB_per_s", bytes / secs / 1e6, b->received);
+    result("bulk", partial ? "bulk_partial_MB_per_s" : "bulk_MB_per_s", bytes / secs / 1e6,
+           b->received);
     io_report("bulk", m0, b->received, b->size);
-    result("bulk", "bulk_peak_rss_MiB", (double)peak_rss_kib() / 1024.0, b->received);
+    result("bulk", partial ? "bulk_partial_peak_rss_MiB" : "bulk_peak_rss_MiB",
+           (double)peak_rss_kib() / 1024.0, b->received);
 }
 
 /* ---- connections ---------------------------------------------------------------------- */
@@ -1705,7 +1750,7 @@ static int stream_mode(const char *url, uint64_t total, uint64_t chunk_size)
 /* Connects `b` (messages of `size` bytes) with MessageReceived = on_message and one
  * DataWriter for every send; with `queued`, the socket is bound to a new
  * DispatcherQueue first. Returns 0, or 1 after printing why. */
-static int open_bench(struct bench *b, const char *url, uint32_t size, int queued)
+static int open_bench(struct bench *b, const char *url, uint32_t size, int queued, int partial)
 {
     pthread_mutex_init(&b->writer_lock, NULL);
     pthread_mutex_init(&b->lock, NULL);
@@ -1749,6 +1794,19 @@ static int open_bench(struct bench *b, const char *url, uint32_t size, int queue
         }
         b->queue_fd = fd;
     }
+    if (partial) {
+        MessageWebSocketControl *control = NULL;
+        hr = MessageWebSocket_get_Control(b->ws, &control);
+        if (RTWS_SUCCEEDED(hr))
+            hr = MessageWebSocketControl_put_ReceiveMode(control,
+                                                         MessageWebSocketReceiveMode_PartialMessage);
+        if (control)
+            MessageWebSocketControl_Release(control);
+        if (RTWS_FAILED(hr)) {
+            fail("put_ReceiveMode", hr);
+            return 1;
+        }
+    }
     MessageWebSocket_add_MessageReceived(b->ws, on_message, b, &b->token);
     IAsyncAction *connect = NULL;
     hr = MessageWebSocket_ConnectAsync(b->ws, url, &connect);
@@ -1760,15 +1818,22 @@ static int open_bench(struct bench *b, const char *url, uint32_t size, int queue
         fail("ConnectAsync", hr);
         return 1;
     }
-    IOutputStream *out = NULL;
-    hr = MessageWebSocket_get_OutputStream(b->ws, &out);
+    hr = MessageWebSocket_get_OutputStream(b->ws, &b->out);
     if (RTWS_SUCCEEDED(hr))
-        hr = DataWriter_CreateDataWriter(out, &b->writer);
-    if (out)
-        IOutputStream_Release(out);
+        hr = DataWriter_CreateDataWriter(b->out, &b->writer);
     if (RTWS_FAILED(hr)) {
         fail("CreateDataWriter", hr);
         return 1;
+    }
+    if (partial) {
+        /* The app builds its message in an IBuffer once; its own copy goes. */
+        hr = Buffer_CreateFromBytes(b->payload, size, &b->pbuf);
+        if (RTWS_FAILED(hr)) {
+            fail("Buffer_CreateFromBytes", hr);
+            return 1;
+        }
+        free(b->payload);
+        b->payload = NULL;
     }
     return 0;
 }
@@ -1781,6 +1846,10 @@ static void close_bench(struct bench *b)
     if (RTWS_SUCCEEDED(DataWriter_DetachStream(b->writer, &detached)))
         IOutputStream_Release(detached);
     DataWriter_Release(b->writer);
+    if (b->out)
+        IOutputStream_Release(b->out);
+    if (b->pbuf)
+        IBuffer_Release(b->pbuf);
     MessageWebSocket_Release(b->ws);
     if (b->queue)
         DispatcherQueue_Release(b->queue);
@@ -1790,6 +1859,50 @@ static void close_bench(struct bench *b)
 
 /* ---- setup -------------------------------------------------------------------------- */
 
+/* Bulk: one variant runs here when --only names it; else each runs in a process of its own
+ * (this program again, with --only), so that its peak RSS holds only its own buffers: the
+ * 16 MiB blocks one variant frees would otherwise shape where the next one's come from.
+ * "partial" first, then "message". */
+static int bulk_mode(int argc, char **argv, const char *url, long n, uint32_t size)
+{
+    static const char *variants[] = {"partial", "message"};
+    for (int i = 0; i < 2; i++) {
+        if (only && strcmp(only, variants[i]) == 0) {
+            static struct bench b; /* zeroed */
+            if (open_bench(&b, url, size, 0, i == 0))
+                return 1;
+            bulk(&b, n, i == 0);
+            close_bench(&b);
+            rtws_Shutdown(2000);
+            return failures ? 1 : 0;
+        }
+    }
+    if (only) {
+        fprintf(stderr, "bench_rtws: bulk has no variant %s\n", only);
+        return 2;
+    }
+    for (int i = 0; i < 2; i++) {
+        char **child_argv = calloc((size_t)argc + 3, sizeof *child_argv);
+        if (!child_argv)
+            return 1;
+        memcpy(child_argv, argv, (size_t)argc * sizeof *child_argv);
+        child_argv[argc] = "--only";
+        child_argv[argc + 1] = (char *)variants[i];
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            execv("/proc/self/exe", child_argv);
+            perror("bench_rtws: execv");
+            _exit(127);
+        }
+        free(child_argv);
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0)
+            failures++;
+    }
+    return failures ? 1 : 0;
+}
 
 static int usage(const char *argv0)
 {
@@ -1897,7 +2010,10 @@ int main(int argc, char **argv)
                                (piped && (want("queue") || want("queue_hbatch"))));
     int inline_too = !only || (strcmp(only, "queue") && strcmp(only, "queue_hbatch"));
     static struct bench b, bq; /* zeroed */
-    if ((inline_too && open_bench(&b, url, size, 0)) || (queued && open_bench(&bq, url, size, 1)))
+    if (strcmp(mode, "bulk") == 0)
+        return bulk_mode(argc, argv, url, n, size);
+    if ((inline_too && open_bench(&b, url, size, 0, 0)) ||
+        (queued && open_bench(&bq, url, size, 1, 0)))
         return 1;
 
     if (latency) {
@@ -1921,7 +2037,7 @@ int main(int argc, char **argv)
         if (queued)
             latency_handler(&bq, n, warmup, "queue");
         free(samples);
-    } else if (piped) {
+    } else {
         long half = extra / 2 > 0 ? extra / 2 : 1;
         if (inline_too && want("handler"))
             pipelined(&b, n, extra, 1, "pipelined_msgs_per_s");
@@ -1933,8 +2049,6 @@ int main(int argc, char **argv)
             pipelined(&bq, n, extra, 1, "pipelined_queue_msgs_per_s");
         if (queued && want("queue_hbatch"))
             pipelined(&bq, n, extra, half, "pipelined_queue_hbatch_msgs_per_s");
-    } else {
-        bulk(&b, n);
     }
 
     if (inline_too)

@@ -30,7 +30,9 @@ def ports():
 
 
 def run_rtws(exe, url, args, deflate):
-    cmd = [exe, url, *args, "--json", "--no-queue", "--only", "handler", "--max-secs", "30"]
+    # The handler variant; bulk's is "message" (a DataWriter's whole messages).
+    variant = "message" if args[0] == "bulk" else "handler"
+    cmd = [exe, url, *args, "--json", "--no-queue", "--only", variant, "--max-secs", "30"]
     if deflate:
         cmd.append("--deflate")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

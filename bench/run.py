@@ -74,12 +74,14 @@ RTWS_METRICS = {
     "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
                   "pipelined_burst_msgs_per_s", "pipelined_queue_msgs_per_s",
                   "pipelined_queue_hbatch_msgs_per_s"],
-    "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
+    "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB", "bulk_partial_MB_per_s",
+             "bulk_partial_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
     "stream": ["stream_MB_per_s", "stream_peak_rss_MiB", "stream_handler_MB_per_s",
                "stream_handler_peak_rss_MiB"],
     "wss-connections": ["wss_connections_per_s", "wss_connection_rss_KiB"],
-    "wss-bulk": ["wss_bulk_MB_per_s", "wss_bulk_peak_rss_MiB"],
+    "wss-bulk": ["wss_bulk_MB_per_s", "wss_bulk_peak_rss_MiB", "wss_bulk_partial_MB_per_s",
+                 "wss_bulk_partial_peak_rss_MiB"],
 }
 
 
@@ -116,6 +118,8 @@ def baseline_of(metric):
         return "pipelined_msgs_per_s"
     if metric.startswith("stream_handler_"):
         return metric.replace("_handler_", "_")
+    if "bulk_partial_" in metric:
+        return metric.replace("_partial_", "_")
     return metric
 
 
@@ -140,6 +144,10 @@ LABELS = {
         "64 B msgs/s, refilled by halves, DispatcherQueue (queue_hbatch)",
     "bulk_MB_per_s": "16 MiB echoes, MB/s sent+received",
     "bulk_peak_rss_MiB": "16 MiB echoes, peak RSS MiB",
+    "bulk_partial_MB_per_s": "16 MiB echoes, an IBuffer sent without a copy, echoes read in "
+                             "PartialMessage pieces (partial), MB/s sent+received",
+    "bulk_partial_peak_rss_MiB": "16 MiB echoes, IBuffer sent, pieces read (partial), "
+                                 "peak RSS MiB",
     "connections_per_s": "connections/s ({n:,} concurrent)",
     "connection_rss_KiB": "RSS per open connection KiB",
     "stream_MB_per_s": "{stream} stream in {chunk} messages (StreamWebSocket), a sender and "
@@ -153,6 +161,10 @@ LABELS = {
     "wss_connection_rss_KiB": "wss: RSS per open connection KiB",
     "wss_bulk_MB_per_s": "wss 16 MiB echoes, MB/s sent+received",
     "wss_bulk_peak_rss_MiB": "wss 16 MiB echoes, peak RSS MiB",
+    "wss_bulk_partial_MB_per_s": "wss 16 MiB echoes, IBuffer sent, pieces read (partial), "
+                                 "MB/s sent+received",
+    "wss_bulk_partial_peak_rss_MiB": "wss 16 MiB echoes, IBuffer sent, pieces read (partial), "
+                                     "peak RSS MiB",
 }
 
 
@@ -186,12 +198,14 @@ HIGHER_IS_BETTER = {"pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
                     "pipelined_burst_msgs_per_s", "pipelined_queue_msgs_per_s",
                     "pipelined_queue_hbatch_msgs_per_s", "bulk_MB_per_s", "connections_per_s",
                     "stream_MB_per_s", "stream_handler_MB_per_s", "wss_connections_per_s",
-                    "wss_bulk_MB_per_s"}
+                    "wss_bulk_MB_per_s", "bulk_partial_MB_per_s", "wss_bulk_partial_MB_per_s"}
 SANE = {"latency": (0.0, 1e6), "pipelined": (0.0, 1e9), "bulk_MB": (0.0, 1e6),
         "bulk_peak": (0.0, 1e6), "connections_per_s": (0.0, 1e8),
         "connection_rss": (0.0, 1e5), "stream_MB": (0.0, 1e6), "stream_peak": (0.0, 1e6),
         "stream_handler_MB": (0.0, 1e6), "stream_handler_peak": (0.0, 1e6),
         "wss_bulk_MB": (0.0, 1e6), "wss_bulk_peak": (0.0, 1e6),
+        "bulk_partial_MB": (0.0, 1e6), "bulk_partial_peak": (0.0, 1e6),
+        "wss_bulk_partial_MB": (0.0, 1e6), "wss_bulk_partial_peak": (0.0, 1e6),
         "wss_connections_per_s": (0.0, 1e8), "wss_connection_rss": (0.0, 1e5)}
 
 
