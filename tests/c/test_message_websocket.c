@@ -176,6 +176,83 @@ static void test_message_type_per_store(void)
 
 /* ------------------------------------------------------------------------- */
 /* Reference counts: AddRef/Release return the new count; every getter hands  */
+/* Args a handler keeps (AddRef) stay its message's, whatever comes after; args nobody kept
+ * serve the next message. Every other message's args are kept; all are read at the end. */
+#define KEEP_N 6
+typedef struct {
+    tu_signal got;
+    MessageWebSocketMessageReceivedEventArgs *kept[KEEP_N];
+    char seen[KEEP_N][8];
+} keep_ctx;
+
+static void read_message(MessageWebSocketMessageReceivedEventArgs *args, char out[8])
+{
+    DataReader *r = NULL;
+    uint32_t n = 0;
+    memset(out, 0, 8);
+    if (RTWS_FAILED(MessageWebSocketMessageReceivedEventArgs_GetDataReader(args, &r)))
+        return;
+    if (RTWS_SUCCEEDED(DataReader_get_UnconsumedBufferLength(r, &n)) && n < 8)
+        DataReader_ReadBytes(r, n, (uint8_t *)out);
+    DataReader_Release(r);
+}
+
+static void on_keep_message(void *ctx, MessageWebSocket *sender,
+                            MessageWebSocketMessageReceivedEventArgs *args)
+{
+    keep_ctx *k = ctx;
+    int i = tu_signal_get(&k->got);
+    (void)sender;
+    if (i < KEEP_N) {
+        read_message(args, k->seen[i]);
+        if (i % 2 == 0) {
+            MessageWebSocketMessageReceivedEventArgs_AddRef(args);
+            k->kept[i] = args;
+        }
+    }
+    tu_signal_bump(&k->got);
+}
+
+static void test_kept_args_keep_their_message(void)
+{
+    MessageWebSocket *ws = NULL;
+    EventRegistrationToken token;
+    keep_ctx k;
+    memset(&k, 0, sizeof k);
+    tu_signal_init(&k.got);
+    CHECK_OK(MessageWebSocket_Create(&ws));
+    if (!ws)
+        goto out;
+    CHECK_OK(MessageWebSocket_add_MessageReceived(ws, on_keep_message, &k, &token));
+    CHECK_OK(tu_connect(ws, "/echo"));
+    for (int i = 0; i < KEEP_N; i++) {
+        char m[8];
+        snprintf(m, sizeof m, "msg%d", i);
+        CHECK_OK(tu_send(ws, m, (uint32_t)strlen(m)));
+        CHECK(tu_signal_wait(&k.got, i + 1, WAIT_MS)); /* one at a time: each after the last */
+    }
+    for (int i = 0; i < KEEP_N; i++) {
+        char want[8], now[8];
+        snprintf(want, sizeof want, "msg%d", i);
+        CHECK(strcmp(k.seen[i], want) == 0);
+        if (i % 2 == 0) {
+            CHECK(k.kept[i] != NULL);
+            if (k.kept[i]) {
+                read_message(k.kept[i], now);
+                CHECK(strcmp(now, want) == 0);
+            }
+        }
+    }
+    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, NULL));
+out:
+    if (ws)
+        CHECK(MessageWebSocket_Release(ws) == 0);
+    for (int i = 0; i < KEEP_N; i++)
+        if (k.kept[i])
+            MessageWebSocketMessageReceivedEventArgs_Release(k.kept[i]);
+    tu_signal_destroy(&k.got);
+}
+
 /* out a reference of its own.                                                */
 
 static void test_reference_counts(void)
@@ -2478,6 +2555,7 @@ static const tu_test tests[] = {
     TU_TEST(test_echo_and_message_types),
     TU_TEST(test_message_type_per_store),
     TU_TEST(test_reference_counts),
+    TU_TEST(test_kept_args_keep_their_message),
     TU_TEST(test_event_order),
     TU_TEST(test_handler_registration),
     TU_TEST(test_remove_during_flood),

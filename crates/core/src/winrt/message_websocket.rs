@@ -57,9 +57,14 @@ impl MessageReceivedArgs {
             Err(e) => Err(e.clone()),
         }
     }
-    /// The message's buffer back, if nothing else holds it.
-    pub(crate) fn reclaim(self) -> Option<bytes::BytesMut> {
-        self.payload.ok()?.try_into_mut().ok()
+    /// The message's buffer back, if nothing else holds it; the args keep an empty
+    /// message (and no home) either way.
+    pub(crate) fn reclaim(&mut self) -> Option<bytes::BytesMut> {
+        self.home = None;
+        std::mem::replace(&mut self.payload, Ok(Bytes::new()))
+            .ok()?
+            .try_into_mut()
+            .ok()
     }
     /// `GetDataStream`: an input stream over the message, ending after it.
     pub fn data_stream(&self) -> Result<Arc<Inbound>> {
