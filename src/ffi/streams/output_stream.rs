@@ -55,9 +55,9 @@ pub extern "C" fn IOutputStream_FlushAsync(
 /// fine): a later change to the buffer (a read into it, `IBuffer_put_Length`)
 /// gives the buffer new bytes and does not change what is sent. The
 /// operation (caller owns it) completes with the number of bytes once the kernel
-/// has taken the whole message: with a writer that waits for
-/// each write, memory stays bounded by the socket's send buffer
-/// (OutboundBufferSizeInBytes) plus rtws's 256 KiB. UWP's
+/// has taken the whole message: with a writer that waits for each write, memory
+/// beyond your buffers stays bounded by the socket's send buffer
+/// (OutboundBufferSizeInBytes) plus at most 1 MiB of rtws's masked output. UWP's
 /// IAsyncOperationWithProgress; progress is not reported.
 /// Returns `S_OK`; `E_POINTER`; `E_INVALIDARG`; `E_ILLEGAL_METHOD_CALL` (not
 /// connected yet); `RO_E_CLOSED` (stream or socket closed). The operation fails
