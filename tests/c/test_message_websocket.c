@@ -174,8 +174,6 @@ static void test_message_type_per_store(void)
     rec_free(&r);
 }
 
-/* ------------------------------------------------------------------------- */
-/* Reference counts: AddRef/Release return the new count; every getter hands  */
 /* Args a handler keeps (AddRef) stay its message's, whatever comes after; args nobody kept
  * serve the next message. Every other message's args are kept; all are read at the end. */
 #define KEEP_N 6
@@ -253,6 +251,8 @@ out:
     tu_signal_destroy(&k.got);
 }
 
+/* ------------------------------------------------------------------------- */
+/* Reference counts: AddRef/Release return the new count; every getter hands  */
 /* out a reference of its own.                                                */
 
 static void test_reference_counts(void)

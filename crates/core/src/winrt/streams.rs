@@ -489,7 +489,7 @@ impl Buffer {
         if n <= data.len() {
             data.truncate(n);
         } else {
-            let mut grown = writable(std::mem::take(&mut *data), n);
+            let mut grown = writable(std::mem::take(&mut *data), n, true);
             grown.resize(n, 0);
             *data = grown.freeze();
         }
@@ -506,8 +506,7 @@ impl Buffer {
     /// Replaces the contents (at most the capacity) with what a read got.
     fn fill(&self, taken: &Taken) {
         let mut data = self.data.lock();
-        let mut filled = writable(std::mem::take(&mut *data), taken.len());
-        filled.clear();
+        let mut filled = writable(std::mem::take(&mut *data), taken.len(), false);
         for chunk in &taken.0 {
             filled.extend_from_slice(chunk);
         }
@@ -515,14 +514,22 @@ impl Buffer {
     }
 }
 
-/// `bytes` made writable, with room for `room`: in place when nothing else holds
-/// them (no write under way), else as a copy.
-fn writable(bytes: Bytes, room: usize) -> BytesMut {
-    let mut m = bytes.try_into_mut().unwrap_or_else(|shared| {
-        let mut m = BytesMut::with_capacity(room.max(shared.len()));
-        m.extend_from_slice(&shared);
-        m
-    });
+/// Writable memory with room for `room` bytes, holding `bytes` if `keep` (else
+/// empty): their own memory when nothing else holds them (no write under way),
+/// else new memory (a copy only of what is kept).
+fn writable(bytes: Bytes, room: usize, keep: bool) -> BytesMut {
+    let mut m = match bytes.try_into_mut() {
+        Ok(own) => own,
+        Err(shared) if keep => {
+            let mut m = BytesMut::with_capacity(room.max(shared.len()));
+            m.extend_from_slice(&shared);
+            m
+        }
+        Err(_) => BytesMut::with_capacity(room),
+    };
+    if !keep {
+        m.clear();
+    }
     m.reserve(room.saturating_sub(m.len()));
     m
 }
@@ -578,6 +585,29 @@ fn bad_text(e: &dyn std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_buffer_changed_while_a_write_holds_its_bytes_gets_new_ones() {
+        let b = Buffer::from_bytes(b"abcdef").unwrap();
+        let sent = b.bytes();
+        b.fill(&Taken(vec![Bytes::from_static(b"xy")]));
+        assert_eq!(&sent[..], b"abcdef", "the write keeps what it took");
+        assert_eq!(&b.bytes()[..], b"xy");
+        let sent = b.bytes();
+        b.set_len(4).unwrap();
+        assert_eq!(&sent[..], b"xy");
+        assert_eq!(&b.bytes()[..], b"xy\0\0", "a longer Length reveals zeros");
+        b.set_len(1).unwrap();
+        b.set_len(3).unwrap();
+        assert_eq!(&b.bytes()[..], b"x\0\0", "also after a shorter one");
+        drop(sent);
+        b.fill(&Taken(vec![
+            Bytes::from_static(b"12"),
+            Bytes::from_static(b"34"),
+        ]));
+        assert_eq!(&b.bytes()[..], b"1234");
+        assert!(b.set_len(7).is_err(), "over the capacity");
+    }
 
     #[test]
     fn utf16_round_trip() {
