@@ -831,7 +831,8 @@ impl Events for Socket {
             .load(Ordering::Acquire)
             .then(|| self.op_home());
         let fresh = MessageReceivedArgs::message(kind, data, complete).with_home(home);
-        let mut args = match self.spare_args.lock().take() {
+        let spare = self.spare_args.lock().take();
+        let mut args = match spare {
             Some(mut spare) => match Arc::get_mut(&mut spare) {
                 Some(reused) => {
                     *reused = fresh;
