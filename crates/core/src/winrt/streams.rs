@@ -518,15 +518,13 @@ impl Buffer {
 /// empty): their own memory when nothing else holds them (no write under way),
 /// else new memory (a copy only of what is kept).
 fn writable(bytes: Bytes, room: usize, keep: bool) -> BytesMut {
-    let mut m = match bytes.try_into_mut() {
-        Ok(own) => own,
-        Err(shared) if keep => {
-            let mut m = BytesMut::with_capacity(room.max(shared.len()));
+    let mut m = bytes.try_into_mut().unwrap_or_else(|shared| {
+        let mut m = BytesMut::with_capacity(room);
+        if keep {
             m.extend_from_slice(&shared);
-            m
         }
-        Err(_) => BytesMut::with_capacity(room),
-    };
+        m
+    });
     if !keep {
         m.clear();
     }
