@@ -7,14 +7,23 @@
 //! stale key (its slot freed, maybe reused) never matches again; each slot has its
 //! own lock, so calls on different objects never contend, and lookups hash nothing.
 //!
+//! A message's objects (its event args, DataReader and send operation) each come
+//! and go through here, so the registry counts its atomic operations: an
+//! uncontended one costs about as much as the rest of a lookup. So a lookup may
+//! borrow the object under the slot's read lock instead of cloning its `Arc`
+//! (`Handle::borrow`), the last Release changes the count without one (it holds
+//! the write lock), and the type check compares a `TypeId` stored beside the
+//! object, not one read through it.
+//!
 //! Imports: `crate::ffi` (`c_text`, the one NUL policy), `rtws_types`; the ffi's
 //! class files import `Handle` to tie their opaque C types to core objects.
 
 use once_cell::sync::OnceCell;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use rtws_types::{Error, Result, E_INVALIDARG, E_POINTER};
 use std::any::{Any, TypeId};
 use std::ffi::{c_char, CString};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -24,6 +33,8 @@ type Texts = Mutex<Vec<(&'static str, CString)>>;
 
 struct Entry {
     refs: AtomicU32,
+    /// `object`'s concrete type, compared without a call through its vtable.
+    type_id: TypeId,
     object: Object,
     /// The strings `c_str` handed out for this handle, by getter: C may use each
     /// for as long as the handle lives. Allocated on the first string getter.
@@ -51,7 +62,6 @@ static SEGMENT_TABLE: [OnceCell<Box<[RwLock<Slot>]>>; SEGMENTS] =
 
 /// Free slots (reused last-in first-out) and the first never-used index.
 static FREE: Mutex<(Vec<u32>, u32)> = Mutex::new((Vec::new(), 0));
-
 fn slot(index: usize) -> Option<&'static RwLock<Slot>> {
     SEGMENT_TABLE[index >> SEGMENT_BITS]
         .get()
@@ -122,6 +132,7 @@ pub trait Handle: Sized {
         s.gen = s.gen.wrapping_add(1);
         s.entry = Some(Entry {
             refs: AtomicU32::new(1),
+            type_id: TypeId::of::<Self::Target>(),
             object,
             texts: OnceCell::new(),
         });
@@ -153,6 +164,29 @@ pub trait Handle: Sized {
         } else {
             Self::get(ptr).map(Some)
         }
+    }
+
+    /// The object behind `ptr` for the length of one call, without a reference
+    /// of its own: the slot's read lock is held until the guard drops, so a
+    /// Release meanwhile (the last one takes the write lock) waits for it.
+    ///
+    /// Only for calls that never run host code (handlers, the log callback, a
+    /// release-context callback, a destructor that may call one): host code that
+    /// released this handle on the same thread would wait for itself. Everything
+    /// else uses `get`.
+    fn borrow(ptr: *const Self) -> Result<Borrowed<Self::Target>> {
+        let (key, slot, gen) = slot_for(ptr)?;
+        let guard = slot.read();
+        let object = match guard.live(gen) {
+            Some(e) if e.type_id == TypeId::of::<Self::Target>() => {
+                Arc::as_ptr(&e.object) as *const Self::Target
+            }
+            _ => return Err(not_a_handle::<Self>(key)),
+        };
+        Ok(Borrowed {
+            _guard: guard,
+            object,
+        })
     }
 
     /// The object behind `ptr`, kept alive for as long as the caller holds it.
@@ -249,8 +283,17 @@ fn release_now<H: Handle>(ptr: *const H) -> Result<u32> {
     let (key, slot, gen) = slot_for(ptr)?;
     let mut s = slot.write();
     let left = match s.live(gen) {
-        Some(e) if (*e.object).type_id() == TypeId::of::<H::Target>() => {
-            drop_ref(e).map_err(|_| not_a_handle::<H>(key))?
+        Some(e) if e.type_id == TypeId::of::<H::Target>() => {
+            // Every other change of the count holds at least the read lock: under
+            // the write lock a plain load and store are enough (no locked op).
+            match e.refs.load(Ordering::Relaxed) {
+                0 => return Err(not_a_handle::<H>(key)),
+                u32::MAX => u32::MAX,
+                n => {
+                    e.refs.store(n - 1, Ordering::Relaxed);
+                    n - 1
+                }
+            }
         }
         _ => return Err(not_a_handle::<H>(key)),
     };
@@ -272,7 +315,7 @@ fn let_go(key: usize, removed: Option<Entry>) {
 /// Runs `f` on the live entry of type `H` behind `ptr`, under the slot's read lock.
 fn with_entry<H: Handle, R>(ptr: *const H, f: impl FnOnce(&Entry) -> R) -> Result<R> {
     with_live_entry(ptr, |e| {
-        ((*e.object).type_id() == TypeId::of::<H::Target>()).then(|| f(e))
+        (e.type_id == TypeId::of::<H::Target>()).then(|| f(e))
     })?
     .ok_or_else(|| not_a_handle::<H>(ptr as usize))
 }
@@ -296,6 +339,23 @@ fn slot_for<H: Handle>(ptr: *const H) -> Result<(usize, &'static RwLock<Slot>, u
     match slot_of(key) {
         Some((slot, gen)) => Ok((key, slot, gen)),
         None => Err(not_a_handle::<H>(key)),
+    }
+}
+
+/// `Handle::borrow`'s guard: the object, alive while the slot's read lock is held.
+pub struct Borrowed<T: 'static> {
+    _guard: RwLockReadGuard<'static, Slot>,
+    object: *const T,
+}
+
+impl<T> Deref for Borrowed<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: `object` points into the `Arc` of the entry the guard's slot
+        // holds, whose type id was checked to be `T`'s in `borrow`; the entry can
+        // only be taken out (and the `Arc` dropped) under the slot's write lock,
+        // which cannot be held while this read guard lives.
+        unsafe { &*self.object }
     }
 }
 

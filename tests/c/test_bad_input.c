@@ -13,6 +13,9 @@
  */
 #include "testutil.h"
 
+#include <sched.h>
+#include <stdatomic.h>
+
 #define WAIT_MS 5000
 #define KOSME "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5" /* 11 bytes UTF-8, 5 UTF-16 units */
 
@@ -1619,6 +1622,74 @@ static void test_last_error_message(void)
     CHECK(message_contains("DataWriter")); /* it names the class and the handle */
 }
 
+/* Calls on a DataWriter while another thread makes its last Release: each call
+ * sees the writer whole or not at all (S_OK or E_INVALIDARG, never freed memory:
+ * the asan and valgrind runs check that), and every call after the Release is
+ * refused. Reads and writes borrow the object under the handle's lock instead of
+ * taking a reference: the Release must wait for a copy in progress. Writes of
+ * 1 MiB make that copy long enough for the Release to land in it. */
+#define RACE_CHUNK (1u << 20)
+
+struct race {
+    DataWriter *w;
+    const uint8_t *chunk;
+    atomic_int started;
+    long ok, refused, other;
+};
+
+static void *call_until_refused(void *arg)
+{
+    struct race *r = arg;
+    uint32_t n = 0;
+    double deadline = tu_now_ms() + 3000.0;
+    atomic_store(&r->started, 1);
+    /* Up to 32 MiB written, then lookups only, until the refusal: at most 3 s
+     * (under valgrind, one thread runs at a time and the other waits its turn). */
+    for (long i = 0; i < 50000000L && ((i & 1023) || tu_now_ms() < deadline); i++) {
+        HRESULT hr = (i & 1) && i < 64 ? DataWriter_WriteBytes(r->w, RACE_CHUNK, r->chunk)
+                                       : DataWriter_get_UnstoredBufferLength(r->w, &n);
+        if (hr == S_OK) {
+            r->ok++;
+        } else if (hr == E_INVALIDARG) {
+            r->refused++;
+            break;
+        } else {
+            r->other++;
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void test_release_races_borrowed_calls(void)
+{
+    /* Valgrind runs one thread at a time and lets the caller's loop run out its
+     * time before the Release: there only the memory checks count, once. */
+    const char *preload = getenv("LD_PRELOAD");
+    int valgrind = preload && strstr(preload, "vgpreload");
+    int refused_rounds = 0;
+    uint8_t *chunk = calloc(1, RACE_CHUNK);
+    CHECK(chunk != NULL);
+    for (int round = 0; round < (valgrind ? 1 : 10) && chunk; round++) {
+        struct race r = {.chunk = chunk};
+        pthread_t t;
+        uint32_t n = 0;
+        CHECK_OK(DataWriter_Create(&r.w));
+        CHECK(pthread_create(&t, NULL, call_until_refused, &r) == 0);
+        while (!atomic_load(&r.started))
+            sched_yield();
+        tu_sleep_ms(round % 3);
+        CHECK(DataWriter_Release(r.w) == 0);
+        CHECK_HR(DataWriter_get_UnstoredBufferLength(r.w, &n), E_INVALIDARG);
+        pthread_join(t, NULL);
+        CHECK(r.refused <= 1);
+        CHECK(r.other == 0);
+        refused_rounds += (int)r.refused;
+    }
+    CHECK(valgrind || refused_rounds > 0); /* the race did happen */
+    free(chunk);
+}
+
 static const tu_test tests[] = {
     TU_TEST(test_null_async_action),
     TU_TEST(test_null_async_uint32),
@@ -1635,6 +1706,7 @@ static const tu_test tests[] = {
     TU_TEST(test_invalid_utf8_strings),
     TU_TEST(test_wrong_type_handles),
     TU_TEST(test_released_handles),
+    TU_TEST(test_release_races_borrowed_calls),
     TU_TEST(test_made_up_handles),
     TU_TEST(test_misaligned_output),
     TU_TEST(test_bad_uris),

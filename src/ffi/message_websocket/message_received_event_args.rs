@@ -46,7 +46,7 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_get_MessageType(
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(MessageWebSocketMessageReceivedEventArgs::get(this)?.message_type)
+        value.set(MessageWebSocketMessageReceivedEventArgs::borrow(this)?.message_type)
     })
 }
 
@@ -59,7 +59,7 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_get_IsMessageComplete
 ) -> HRESULT {
     call(|| {
         let value = out(value, "value")?;
-        value.set(MessageWebSocketMessageReceivedEventArgs::get(this)?.is_message_complete())
+        value.set(MessageWebSocketMessageReceivedEventArgs::borrow(this)?.is_message_complete())
     })
 }
 
@@ -76,7 +76,7 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_GetDataReader(
 ) -> HRESULT {
     call(|| {
         let reader = out(reader, "reader")?;
-        let r = MessageWebSocketMessageReceivedEventArgs::get(this)?.data_reader()?;
+        let r = MessageWebSocketMessageReceivedEventArgs::borrow(this)?.data_reader()?;
         reader.set(DataReader::new_handle(r))
     })
 }

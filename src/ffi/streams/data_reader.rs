@@ -5,7 +5,7 @@
 
 use super::{byte_order, unicode_encoding};
 use crate::ffi::async_op::IAsyncOperationUInt32;
-use crate::ffi::handle::Handle;
+use crate::ffi::handle::{Borrowed, Handle};
 use crate::ffi::streams::{IInputStream, InputStreamOptions};
 use crate::ffi::{call, call_count, copy_str_out, in_enum, out, out_bytes};
 use rtws_core::winrt::streams as core;
@@ -34,8 +34,10 @@ pub extern "C" fn DataReader_Release(this: *mut DataReader) -> u32 {
     call_count(|| DataReader::release(this))
 }
 
-fn reader(this: *mut DataReader) -> Result<std::sync::Arc<core::DataReader>> {
-    DataReader::get(this)
+/// The DataReader for one call that runs no host code (reads, properties; see
+/// `Handle::borrow`). The calls that may drop a stream or socket use `DataReader::get`.
+fn reader(this: *mut DataReader) -> Result<Borrowed<core::DataReader>> {
+    DataReader::borrow(this)
 }
 
 /// `DataReader(IInputStream)`: a reader that loads from `stream` (LoadAsync); the
@@ -81,7 +83,9 @@ pub extern "C" fn DataReader_LoadAsync(
 ) -> HRESULT {
     call(|| {
         let operation = out(operation, "operation")?;
-        operation.set(IAsyncOperationUInt32::publish(reader(this)?.load(count)?))
+        operation.set(IAsyncOperationUInt32::publish(
+            DataReader::get(this)?.load(count)?,
+        ))
     })
 }
 
@@ -116,7 +120,9 @@ pub extern "C" fn DataReader_DetachStream(
 ) -> HRESULT {
     call(|| {
         let stream = out(stream, "stream")?;
-        stream.set(IInputStream::publish(reader(this)?.detach_stream()?))
+        stream.set(IInputStream::publish(
+            DataReader::get(this)?.detach_stream()?,
+        ))
     })
 }
 
@@ -274,7 +280,7 @@ pub extern "C" fn DataReader_ReadString(
 #[no_mangle]
 pub extern "C" fn DataReader_Close(this: *mut DataReader) -> HRESULT {
     call(|| {
-        reader(this)?.close();
+        DataReader::get(this)?.close();
         Ok(())
     })
 }

@@ -5,7 +5,7 @@
 
 use super::{byte_order, unicode_encoding};
 use crate::ffi::async_op::{IAsyncOperationBoolean, IAsyncOperationUInt32};
-use crate::ffi::handle::Handle;
+use crate::ffi::handle::{Borrowed, Handle};
 use crate::ffi::streams::IOutputStream;
 use crate::ffi::{call, call_count, in_bytes, in_enum, in_str, out};
 use rtws_core::winrt::streams as core;
@@ -77,8 +77,10 @@ pub extern "C" fn DataWriter_Release(this: *mut DataWriter) -> u32 {
     call_count(|| DataWriter::release(this))
 }
 
-fn writer(this: *mut DataWriter) -> Result<std::sync::Arc<core::DataWriter>> {
-    DataWriter::get(this)
+/// The DataWriter for one call that runs no host code (writes, properties; see
+/// `Handle::borrow`). The calls that may drop a stream or socket use `DataWriter::get`.
+fn writer(this: *mut DataWriter) -> Result<Borrowed<core::DataWriter>> {
+    DataWriter::borrow(this)
 }
 
 /// `UnstoredBufferLength`: bytes written and not yet stored. Returns `S_OK`;
@@ -257,7 +259,9 @@ pub extern "C" fn DataWriter_StoreAsync(
 ) -> HRESULT {
     call(|| {
         let operation = out(operation, "operation")?;
-        operation.set(IAsyncOperationUInt32::publish(writer(this)?.store()?))
+        operation.set(IAsyncOperationUInt32::publish(
+            DataWriter::get(this)?.store()?,
+        ))
     })
 }
 
@@ -271,7 +275,9 @@ pub extern "C" fn DataWriter_FlushAsync(
 ) -> HRESULT {
     call(|| {
         let operation = out(operation, "operation")?;
-        operation.set(IAsyncOperationBoolean::publish(writer(this)?.flush()?))
+        operation.set(IAsyncOperationBoolean::publish(
+            DataWriter::get(this)?.flush()?,
+        ))
     })
 }
 
@@ -286,7 +292,9 @@ pub extern "C" fn DataWriter_DetachStream(
 ) -> HRESULT {
     call(|| {
         let stream = out(stream, "stream")?;
-        stream.set(IOutputStream::new_handle(writer(this)?.detach_stream()?))
+        stream.set(IOutputStream::new_handle(
+            DataWriter::get(this)?.detach_stream()?,
+        ))
     })
 }
 
@@ -296,7 +304,7 @@ pub extern "C" fn DataWriter_DetachStream(
 #[no_mangle]
 pub extern "C" fn DataWriter_Close(this: *mut DataWriter) -> HRESULT {
     call(|| {
-        writer(this)?.close();
+        DataWriter::get(this)?.close();
         Ok(())
     })
 }
