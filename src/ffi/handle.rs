@@ -24,7 +24,7 @@ use rtws_types::{Error, Result, E_INVALIDARG, E_POINTER};
 use std::any::{Any, TypeId};
 use std::ffi::{c_char, CString};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 type Object = Arc<dyn Any + Send + Sync>;
@@ -57,21 +57,48 @@ const ALIGN_BITS: u32 = 4;
 /// The generation takes the remaining bits (36 on 64-bit targets).
 const GEN_BITS: u32 = usize::BITS - INDEX_BITS - ALIGN_BITS;
 
-static SEGMENT_TABLE: [OnceCell<Box<[RwLock<Slot>]>>; SEGMENTS] =
-    [const { OnceCell::new() }; SEGMENTS];
+/// A slot and its link in the free stack (outside the lock: a pop reads the link
+/// of a slot it does not own yet).
+struct SlotCell {
+    slot: RwLock<Slot>,
+    next_free: AtomicU32,
+}
 
-/// Free slots (reused last-in first-out) and the first never-used index.
-static FREE: Mutex<(Vec<u32>, u32)> = Mutex::new((Vec::new(), 0));
-fn slot(index: usize) -> Option<&'static RwLock<Slot>> {
+static SEGMENT_TABLE: [OnceCell<Box<[SlotCell]>>; SEGMENTS] = [const { OnceCell::new() }; SEGMENTS];
+
+/// The free slots: a lock-free stack, last in first out (a slot just freed is
+/// reused while its memory is still in cache). The head is `tag << 32 | index`
+/// (index 0: empty); every change bumps the tag, so a pop that read a link which
+/// changed since fails its compare-exchange instead of corrupting the stack (ABA).
+/// One locked operation per handle made or freed, where a mutex took two.
+static FREE_HEAD: AtomicU64 = AtomicU64::new(0);
+/// The first never-used index (index 0 is never used).
+static NEXT_INDEX: AtomicU32 = AtomicU32::new(1);
+
+fn cell(index: usize) -> Option<&'static SlotCell> {
     SEGMENT_TABLE[index >> SEGMENT_BITS]
         .get()
         .map(|seg| &seg[index & (SEGMENT_SLOTS - 1)])
 }
 
+fn slot(index: usize) -> Option<&'static RwLock<Slot>> {
+    cell(index).map(|c| &c.slot)
+}
+
 fn slot_or_create(index: usize) -> &'static RwLock<Slot> {
-    let seg = SEGMENT_TABLE[index >> SEGMENT_BITS]
-        .get_or_init(|| (0..SEGMENT_SLOTS).map(|_| RwLock::default()).collect());
-    &seg[index & (SEGMENT_SLOTS - 1)]
+    let seg = SEGMENT_TABLE[index >> SEGMENT_BITS].get_or_init(|| {
+        (0..SEGMENT_SLOTS)
+            .map(|_| SlotCell {
+                slot: RwLock::default(),
+                next_free: AtomicU32::new(0),
+            })
+            .collect()
+    });
+    &seg[index & (SEGMENT_SLOTS - 1)].slot
+}
+
+fn tagged(head: u64, index: u32) -> u64 {
+    ((head >> 32).wrapping_add(1) << 32) | u64::from(index)
 }
 
 /// Index 0 is never used, so no key is 0 (NULL).
@@ -98,22 +125,51 @@ fn slot_of(key: usize) -> Option<(&'static RwLock<Slot>, usize)> {
 }
 
 fn alloc_index() -> Result<usize> {
-    let mut free = FREE.lock();
-    if let Some(i) = free.0.pop() {
-        return Ok(i as usize);
+    let mut head = FREE_HEAD.load(Ordering::Acquire);
+    while head as u32 != 0 {
+        let index = head as u32;
+        // Every index on the stack was used, so its segment exists.
+        let next = cell(index as usize).map_or(0, |c| c.next_free.load(Ordering::Relaxed));
+        match FREE_HEAD.compare_exchange_weak(
+            head,
+            tagged(head, next),
+            Ordering::Acquire,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => return Ok(index as usize),
+            Err(now) => head = now,
+        }
     }
-    if free.1 == 0 {
-        free.1 = 1;
+    NEXT_INDEX
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| {
+            ((i as usize) < 1 << INDEX_BITS).then_some(i + 1)
+        })
+        .map(|i| i as usize)
+        .map_err(|_| {
+            Error::new(
+                rtws_types::E_OUTOFMEMORY,
+                "too many live rtws handles (16.7 million)",
+            )
+        })
+}
+
+/// Puts a slot whose entry was taken out back on the free stack.
+fn free_index(index: usize) {
+    let Some(c) = cell(index) else { return };
+    let mut head = FREE_HEAD.load(Ordering::Relaxed);
+    loop {
+        c.next_free.store(head as u32, Ordering::Relaxed);
+        // Release: a pop that sees this head sees the link stored above.
+        match FREE_HEAD.compare_exchange_weak(
+            head,
+            tagged(head, index as u32),
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return,
+            Err(now) => head = now,
+        }
     }
-    if free.1 as usize >= 1 << INDEX_BITS {
-        return Err(Error::new(
-            rtws_types::E_OUTOFMEMORY,
-            "too many live rtws handles (16.7 million)",
-        ));
-    }
-    let i = free.1;
-    free.1 += 1;
-    Ok(i as usize)
 }
 
 /// Ties an opaque C type to the Rust object behind it.
@@ -307,7 +363,7 @@ fn release_now<H: Handle>(ptr: *const H) -> Result<u32> {
 /// object's destructor may call back into rtws, so it runs with no lock held.
 fn let_go(key: usize, removed: Option<Entry>) {
     if removed.is_some() {
-        FREE.lock().0.push(split(key).0 as u32);
+        free_index(split(key).0);
     }
     drop(removed);
 }
@@ -389,19 +445,18 @@ fn not_a_handle<H: Handle>(key: usize) -> Error {
 pub fn clear_all() -> usize {
     let mut entries = Vec::new();
     for seg in SEGMENT_TABLE.iter().filter_map(|s| s.get()) {
-        for slot in seg.iter() {
-            if let Some(e) = slot.write().entry.take() {
+        for cell in seg.iter() {
+            if let Some(e) = cell.slot.write().entry.take() {
                 entries.push(e);
             }
         }
     }
     let n = entries.len();
-    // Rebuild the free list from scratch: every used index is free again (their
-    // generations moved on, so the old keys stay invalid).
-    {
-        let mut free = FREE.lock();
-        let used = free.1;
-        free.0 = (1..used).rev().collect();
+    // Rebuild the free stack from scratch: every used index is free again (their
+    // generations moved on, so the old keys stay invalid); the lowest on top.
+    FREE_HEAD.store(0, Ordering::Release);
+    for index in (1..NEXT_INDEX.load(Ordering::Acquire) as usize).rev() {
+        free_index(index);
     }
     drop(entries);
     n
@@ -415,6 +470,48 @@ mod tests {
     impl Handle for Probe {
         type Target = u8;
         const NAME: &'static str = "Probe";
+    }
+
+    struct Wide;
+    impl Handle for Wide {
+        type Target = u64;
+        const NAME: &'static str = "Wide";
+    }
+
+    /// Threads making and freeing handles at once through the lock-free free
+    /// stack never get one slot twice: each handle keeps its own value while live.
+    #[test]
+    fn slots_made_and_freed_at_once_are_never_shared() {
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let mut live = Vec::new();
+                    for i in 0..20_000u64 {
+                        let value = t << 32 | i;
+                        live.push((Wide::new_handle(value), value));
+                        // Keep a few alive, free the rest in a different order.
+                        if live.len() > 8 {
+                            let (h, v) = live.swap_remove((i as usize * 7) % live.len());
+                            assert_eq!(*Wide::get(h).unwrap(), v);
+                            assert_eq!(Wide::release(h).unwrap(), 0);
+                            assert!(Wide::get(h).is_err(), "a freed key stays dead");
+                        }
+                    }
+                    for (h, v) in live {
+                        assert_eq!(*Wide::borrow(h).unwrap(), v);
+                        assert_eq!(Wide::release(h).unwrap(), 0);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // The slots went back on the stack: the next handle reuses one.
+        let before = NEXT_INDEX.load(Ordering::Relaxed);
+        let h = Wide::new_handle(1);
+        assert_eq!(NEXT_INDEX.load(Ordering::Relaxed), before);
+        Wide::release(h).unwrap();
     }
 
     #[test]

@@ -137,16 +137,18 @@ impl DataWriter {
     /// MessageWebSocket) and empties the buffer.
     pub fn store(&self) -> Result<Arc<AsyncOp<u32>>> {
         self.with(|st| {
-            let stream = Self::stream(st)?.clone();
+            // The stream is used under the writer's lock, not cloned out of it.
+            Self::stream(st)?;
             if st.buf.len() <= SMALL_STORE {
                 // A copy of exactly its size: one allocation, and the writer keeps
                 // its buffer for the next message (a refused store loses nothing).
-                let op = stream.write(Bytes::copy_from_slice(&st.buf))?;
+                let data = Bytes::copy_from_slice(&st.buf);
+                let op = Self::stream(st)?.write(data)?;
                 st.buf.clear();
                 return Ok(op);
             }
             let data = Bytes::from(std::mem::take(&mut st.buf));
-            stream.write(data.clone()).inspect_err(|_| {
+            Self::stream(st)?.write(data.clone()).inspect_err(|_| {
                 // A refused store loses nothing: the bytes stay unstored.
                 st.buf = Vec::from(data);
             })
