@@ -118,6 +118,40 @@ static void test_echo_and_message_types(void)
 /* stores in flight (what an echoing client does: set the type, store, move   */
 /* on).                                                                       */
 
+/* Stores travel to the connection task in two forms: up to 96 bytes inside the
+ * command, longer ones as a copy (up to 4096 bytes) or the writer's own buffer.
+ * Sizes on both sides of each limit arrive whole and in order. */
+static void test_sizes_around_the_store_limits(void)
+{
+    static const uint32_t sizes[] = {1, 95, 96, 97, 4095, 4096, 4097, 96, 0};
+    enum { N = sizeof sizes / sizeof sizes[0] };
+    unsigned char *data[N];
+    recorder r;
+    rec_init(&r);
+    MessageWebSocket *ws = rec_socket(&r);
+    CHECK_OK(tu_connect(ws, "/echo"));
+    for (int i = 0; i < N; i++) {
+        data[i] = malloc(sizes[i] + 1);
+        for (uint32_t j = 0; j < sizes[i]; j++)
+            data[i][j] = (unsigned char)(j * 31 + (uint32_t)i);
+        CHECK_OK(tu_send(ws, data[i], sizes[i]));
+    }
+    CHECK(tu_signal_wait(&r.msgs, N, WAIT_MS));
+    pthread_mutex_lock(&r.lock);
+    CHECK(r.n >= N);
+    for (int i = 0; i < N && i < r.n; i++)
+        CHECK(rec_is_message(&r.ev[i], SocketMessageType_Binary, sizes[i] ? data[i] : NULL,
+                             sizes[i]));
+    pthread_mutex_unlock(&r.lock);
+    for (int i = 0; i < N; i++)
+        free(data[i]);
+    CHECK_OK(MessageWebSocket_CloseWithStatus(ws, 1000, "done"));
+    rec_expect_closed(&r, 1000, "done");
+    rec_check_invariants(&r);
+    CHECK(MessageWebSocket_Release(ws) == 0);
+    rec_free(&r);
+}
+
 static void test_message_type_per_store(void)
 {
     enum { N = 200 };
@@ -2556,6 +2590,7 @@ static const tu_test tests[] = {
     TU_TEST(test_message_type_per_store),
     TU_TEST(test_reference_counts),
     TU_TEST(test_kept_args_keep_their_message),
+    TU_TEST(test_sizes_around_the_store_limits),
     TU_TEST(test_event_order),
     TU_TEST(test_handler_registration),
     TU_TEST(test_remove_during_flood),

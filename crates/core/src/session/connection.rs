@@ -14,9 +14,10 @@ use crate::net::protocol_errors;
 use crate::net::traffic::Traffic;
 use crate::net::wire::Wire;
 use crate::session::connect::Timing;
+use crate::session::payload::Payload;
 use crate::session::queue::{queue, Receiver, Sender};
 use crate::session::report::{Completion, Delivery, Ending, Events};
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use parking_lot::Mutex;
 use rtws_protocol::deflate::Agreed;
 use rtws_protocol::state::{Closure, Event, Protocol, SendError, ABNORMAL_CLOSURE};
@@ -60,7 +61,7 @@ pub enum Command {
     /// One frame of a message: `fin` ends the message (a whole message is one
     /// frame with `fin`). The type is the message's first frame's.
     Send {
-        data: Bytes,
+        data: Payload,
         kind: DataKind,
         fin: bool,
         op: Arc<dyn Completion<u32>>,
@@ -759,9 +760,13 @@ impl Connection {
                     return None;
                 }
                 let protocol = &mut self.protocol;
-                // Bytes nobody changes: a long payload is masked as it goes out.
                 let len = data.len() as u32;
-                let sent = protocol.send_shared(kind, fin, data).map(|end| (len, end));
+                let sent = match data {
+                    Payload::Inline { .. } => protocol.send_data(kind, fin, data.as_slice()),
+                    // Bytes nobody changes: a long payload is masked as it goes out.
+                    Payload::Shared(bytes) => protocol.send_shared(kind, fin, bytes),
+                }
+                .map(|end| (len, end));
                 match sent {
                     Ok((len, end)) => {
                         self.output_used();

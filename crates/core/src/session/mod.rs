@@ -7,6 +7,7 @@
 
 pub mod connect;
 pub mod connection;
+pub mod payload;
 pub mod queue;
 pub mod report;
 

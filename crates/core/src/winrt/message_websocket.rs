@@ -2,10 +2,11 @@
 //! MessageReceived events; each write of its output stream is one message.
 
 use crate::session::connection::Command;
+use crate::session::payload::Payload;
 use crate::winrt::async_op::{AsyncOp, OpHome};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::socket::{Kind, Socket};
-use crate::winrt::streams::{DataReader, OutputSink, OutputStream};
+use crate::winrt::streams::{DataReader, OutputSink, OutputStream, Write};
 use bytes::Bytes;
 use rtws_protocol::DataKind;
 use rtws_types::*;
@@ -108,11 +109,11 @@ impl MessageWebSocket {
     /// `SendNonfinalFrameAsync` (`fin` false) / `SendFinalFrameAsync` (true): one
     /// frame of a message of the current MessageType; the final one ends it.
     pub fn send_frame(&self, data: Bytes, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
-        send(&self.socket, data, fin)
+        send(&self.socket, data.into(), fin)
     }
 }
 
-fn send(socket: &Socket, data: Bytes, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
+fn send(socket: &Socket, data: Payload, fin: bool) -> Result<Arc<AsyncOp<u32>>> {
     let op = socket.new_op();
     socket.send(Command::Send {
         data,
@@ -143,8 +144,8 @@ pub struct MessageWebSocketInformation(pub Arc<Socket>);
 pub(crate) struct MessageOutput(pub Arc<Socket>);
 
 impl OutputSink for MessageOutput {
-    fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>> {
-        send(&self.0, data, true)
+    fn write(&self, data: Write<'_>) -> Result<Arc<AsyncOp<u32>>> {
+        send(&self.0, data.into(), true)
     }
     fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {
         let op = self.0.new_op();

@@ -5,6 +5,7 @@
 //! on `store`; a `DataReader` decodes typed values from bytes it was given or
 //! loaded from its input stream.
 
+use crate::session::payload::Payload;
 use crate::winrt::async_op::AsyncOp;
 use crate::winrt::inbound::{self, Inbound, Taken};
 use bytes::{Bytes, BytesMut};
@@ -16,9 +17,32 @@ use rtws_types::{
 use std::sync::Arc;
 
 /// What an output stream writes to: one socket's outbound side.
+/// What a write gives its stream: bytes lent for the call, which the stream copies
+/// (into the command itself when short: `Payload`), or shared bytes it keeps. Small,
+/// so the calls between the writer and the command pass it cheaply.
+pub enum Write<'a> {
+    Copy(&'a [u8]),
+    Keep(Bytes),
+}
+
+impl From<Bytes> for Write<'_> {
+    fn from(b: Bytes) -> Self {
+        Write::Keep(b)
+    }
+}
+
+impl From<Write<'_>> for Payload {
+    fn from(w: Write<'_>) -> Self {
+        match w {
+            Write::Copy(data) => Payload::copy(data),
+            Write::Keep(bytes) => Payload::Shared(bytes),
+        }
+    }
+}
+
 pub trait OutputSink: Send + Sync {
     /// Queues `data` to go out; the operation completes with its length once sent.
-    fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>>;
+    fn write(&self, data: Write<'_>) -> Result<Arc<AsyncOp<u32>>>;
     /// Completes once everything queued before it has been sent.
     fn flush(&self) -> Result<Arc<AsyncOp<bool>>>;
     /// Closes the stream for good: later writes fail with `RO_E_CLOSED`.
@@ -30,8 +54,8 @@ pub trait OutputSink: Send + Sync {
 pub struct OutputStream(pub Arc<dyn OutputSink>);
 
 impl OutputStream {
-    pub fn write(&self, data: Bytes) -> Result<Arc<AsyncOp<u32>>> {
-        self.0.write(data)
+    pub fn write<'a>(&self, data: impl Into<Write<'a>>) -> Result<Arc<AsyncOp<u32>>> {
+        self.0.write(data.into())
     }
     pub fn flush(&self) -> Result<Arc<AsyncOp<bool>>> {
         self.0.flush()
@@ -140,10 +164,10 @@ impl DataWriter {
             // The stream is used under the writer's lock, not cloned out of it.
             Self::stream(st)?;
             if st.buf.len() <= SMALL_STORE {
-                // A copy of exactly its size: one allocation, and the writer keeps
-                // its buffer for the next message (a refused store loses nothing).
-                let data = Bytes::copy_from_slice(&st.buf);
-                let op = Self::stream(st)?.write(data)?;
+                // A copy (inline in the command when short, else one allocation of
+                // exactly its size), and the writer keeps its buffer for the next
+                // message (a refused store loses nothing).
+                let op = Self::stream(st)?.write(Write::Copy(&st.buf))?;
                 st.buf.clear();
                 return Ok(op);
             }
