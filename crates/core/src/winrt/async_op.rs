@@ -42,6 +42,9 @@ pub struct AsyncOp<T> {
     /// Finishing needs a handler that runs on `queue` (a ConnectAsync waiting for
     /// ServerCustomValidationRequested): a Wait on the queue's thread is refused.
     needs_queue: std::sync::atomic::AtomicBool,
+    /// `state.status` is Canceled: read by the session for every send it takes,
+    /// without the lock.
+    canceled: std::sync::atomic::AtomicBool,
     /// Made by the host (`IAsyncAction_Create`...), who completes it.
     source: bool,
 }
@@ -138,6 +141,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
             queue: home.queue,
             watch: home.watch,
             needs_queue: Default::default(),
+            canceled: Default::default(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             state: Mutex::new(State {
                 status: AsyncStatus::Started,
@@ -249,16 +253,22 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
                 return None;
             }
             st.status = status;
+            if status == AsyncStatus::Canceled {
+                self.canceled.store(true, Ordering::Release);
+            }
             st.result = Some(result);
             (st.handler.take(), st.on_cancel.take())
         };
         self.finished.notify_all();
+        // Where the handler runs, only for a handler: a send nobody listens to
+        // (most) costs no reference counts here.
+        let home = handler.is_some();
         Some(Settled {
             status,
             handler,
             hook: hook.filter(|_| status == AsyncStatus::Canceled),
-            queue: self.queue.clone(),
-            watch: self.watch.clone(),
+            queue: self.queue.as_ref().filter(|_| home).cloned(),
+            watch: self.watch.as_ref().filter(|_| home).cloned(),
         })
     }
 
@@ -267,7 +277,7 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
     }
 
     pub fn is_canceled(&self) -> bool {
-        self.state.lock().status == AsyncStatus::Canceled
+        self.canceled.load(Ordering::Acquire)
     }
 
     fn check_open(st: &State<T>) -> Result<()> {
