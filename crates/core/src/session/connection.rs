@@ -729,14 +729,29 @@ impl Connection {
     }
 
     /// Moves one command into the output; false when there was none to take.
-    fn take_command(&mut self, cx: &mut Context<'_>) -> bool {
-        let cmd = match self.commands.poll_recv(cx) {
-            Poll::Ready(Some(cmd)) => cmd,
-            Poll::Ready(None) => {
-                self.commands_open = false;
-                return false;
-            }
-            Poll::Pending => return false,
+    /// Commands are taken while the queue is open, no close frame went out and the
+    /// output is not too far behind.
+    fn taking_commands(&self) -> bool {
+        self.commands_open && !self.protocol.close_sent() && self.unwritten() < OUT_LIMIT
+    }
+
+    /// Applies the next queued command. With `cx`, asks as before sleeping (and
+    /// registers for a wake-up); without, only takes one already queued (a look
+    /// per pass that finds nothing costs no lock).
+    fn take_command(&mut self, cx: Option<&mut Context<'_>>) -> bool {
+        let cmd = match cx {
+            None => match self.commands.try_recv() {
+                Some(cmd) => cmd,
+                None => return false,
+            },
+            Some(cx) => match self.commands.poll_recv(cx) {
+                Poll::Ready(Some(cmd)) => cmd,
+                Poll::Ready(None) => {
+                    self.commands_open = false;
+                    return false;
+                }
+                Poll::Pending => return false,
+            },
         };
         if let Some((op, result)) = self.apply(cmd) {
             op.complete(result);
@@ -951,11 +966,7 @@ impl Connection {
             let mut socket_dry = false;
 
             // 1. Move queued commands into the output, unless much is still unwritten.
-            while self.commands_open
-                && !self.protocol.close_sent()
-                && self.unwritten() < OUT_LIMIT
-                && self.take_command(cx)
-            {
+            while self.taking_commands() && self.take_command(None) {
                 progress = true;
             }
 
@@ -1091,6 +1102,13 @@ impl Connection {
             }
 
             if !progress {
+                // Before sleeping, the queue is asked the way that registers for
+                // its wake-up (the passes above only looked).
+                if self.taking_commands()
+                    && (self.take_command(Some(&mut *cx)) || !self.commands_open)
+                {
+                    continue;
+                }
                 // Only buffers holding nothing: not output still to write, not a
                 // message half put together (however slowly it arrives).
                 let large = (self.protocol.output_capacity() > OUT_KEEP && self.unwritten() == 0)

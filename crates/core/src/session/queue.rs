@@ -8,11 +8,15 @@
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 struct Shared<T> {
     items: Mutex<(VecDeque<T>, bool)>,
+    /// `items` holds something: set and cleared under its lock, read without it
+    /// (`Receiver::try_recv`), so a look that finds nothing takes no lock.
+    queued: AtomicBool,
     receiver: AtomicWaker,
 }
 
@@ -29,6 +33,7 @@ pub struct Receiver<T> {
 pub fn queue<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         items: Mutex::new((VecDeque::new(), false)),
+        queued: AtomicBool::new(false),
         receiver: AtomicWaker::new(),
     });
     (
@@ -58,6 +63,7 @@ impl<T> Sender<T> {
             return Err(item);
         }
         q.0.push_back(item);
+        self.0.queued.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -87,15 +93,35 @@ impl<T> Receiver<T> {
             return Poll::Ready(Some(item));
         }
         self.shared.receiver.register(cx.waker());
-        let mut q = self.shared.items.lock();
-        std::mem::swap(&mut self.local, &mut q.0);
-        let closed = q.1;
-        drop(q);
+        let closed = self.take_shared();
         match self.local.pop_front() {
             Some(item) => Poll::Ready(Some(item)),
             None if closed => Poll::Ready(None),
             None => Poll::Pending,
         }
+    }
+
+    /// The next item if one is queued, without registering for a wake-up: for a
+    /// poll that asks again and again (one look per message), and ends with
+    /// `poll_recv` before it sleeps. A look that finds nothing costs no lock: a
+    /// queued flag read a moment stale is caught by that `poll_recv`.
+    pub fn try_recv(&mut self) -> Option<T> {
+        if let Some(item) = self.local.pop_front() {
+            return Some(item);
+        }
+        if !self.shared.queued.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.take_shared();
+        self.local.pop_front()
+    }
+
+    /// Takes everything queued into `local`; whether the sender is gone.
+    fn take_shared(&mut self) -> bool {
+        let mut q = self.shared.items.lock();
+        std::mem::swap(&mut self.local, &mut q.0);
+        self.shared.queued.store(false, Ordering::Relaxed);
+        q.1
     }
 
     /// Names the queue (see `Sender::id`).
