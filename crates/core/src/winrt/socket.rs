@@ -271,11 +271,11 @@ impl Socket {
     /// Completed callback, which runs on the queue too, gets the first messages.
     /// `after` runs once the handlers ran; a queued event discarded unrun drops it
     /// uncalled.
-    fn deliver<A: Send + Sync + 'static>(
+    fn deliver<A: Clone + Send + Sync + 'static>(
         &self,
         event: &'static str,
         source: fn(&Socket) -> &EventSource<A>,
-        args: A,
+        args: &A,
         bytes: usize,
         after: impl FnOnce() + Send + 'static,
     ) {
@@ -286,17 +286,20 @@ impl Socket {
             // Inline on an I/O thread: the slow-handler watch applies.
             let watch = &self.watch;
             self.dispatcher
-                .dispatch(|| watch.run(event, || source(self).raise(&args)));
+                .dispatch(|| watch.run(event, || source(self).raise(args)));
             after();
             return;
         };
         if queue.run_now() {
             // Read on the queue's thread with nothing queued: it runs here, as the
             // item would have.
-            self.dispatcher.dispatch(|| source(self).raise(&args));
+            self.dispatcher.dispatch(|| source(self).raise(args));
             after();
             return;
         }
+        // Only a queued event needs args of its own (a reference count the inline
+        // path, every message of an unbound socket, does without).
+        let args = args.clone();
         let ticket = self.backlog.ticket(bytes);
         let me = self.me.clone();
         queue.try_enqueue(
@@ -595,7 +598,7 @@ impl Socket {
                         socket.deliver(
                             "ServerCustomValidationRequested",
                             |s| &s.validation_requested,
-                            request.clone(),
+                            &request,
                             0,
                             move || pending.heard(),
                         );
@@ -845,7 +848,7 @@ impl Events for Socket {
         self.deliver(
             "MessageReceived",
             |s| &s.message_received,
-            args.clone(),
+            &args,
             len,
             || {},
         );
@@ -888,13 +891,13 @@ impl Events for Socket {
             .filter(|_| matches!(self.kind, Kind::Message));
         if let Some(err) = failure {
             let args = Arc::new(MessageReceivedArgs::failed(err));
-            self.deliver("MessageReceived", |s| &s.message_received, args, 0, || {});
+            self.deliver("MessageReceived", |s| &s.message_received, &args, 0, || {});
         }
         let args = Arc::new(ClosedArgs {
             code: ending.code,
             reason: ending.reason,
         });
-        self.deliver("Closed", |s| &s.closed, args, 0, || {});
+        self.deliver("Closed", |s| &s.closed, &args, 0, || {});
     }
 }
 
