@@ -2678,6 +2678,8 @@ uint32_t MessageWebSocketMessageReceivedEventArgs_AddRef(MessageWebSocketMessage
 
 /**
  * Releases a reference. Returns the new count, or 0 when not a live handle.
+ * Called while another thread is inside GetDataReader or a property call of
+ * these args, it returns once that call has.
  */
 uint32_t MessageWebSocketMessageReceivedEventArgs_Release(MessageWebSocketMessageReceivedEventArgs *this_);
 
@@ -3488,7 +3490,9 @@ uint32_t DataWriter_AddRef(DataWriter *this_);
 
 /**
  * Releases a reference; the last one closes the owned stream, if still attached.
- * Returns the new count, or 0 when not a live handle.
+ * Returns the new count, or 0 when not a live handle. Called while another thread
+ * is inside a write or property call of this writer (a long WriteBytes), it
+ * returns once that call has.
  */
 uint32_t DataWriter_Release(DataWriter *this_);
 
@@ -3644,6 +3648,8 @@ uint32_t DataReader_AddRef(DataReader *this_);
 
 /**
  * Releases a reference. Returns the new count, or 0 when not a live handle.
+ * Called while another thread is inside a read or property call of this reader,
+ * it returns once that call has.
  */
 uint32_t DataReader_Release(DataReader *this_);
 

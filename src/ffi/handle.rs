@@ -224,7 +224,7 @@ pub trait Handle: Sized {
 
     /// The object behind `ptr` for the length of one call, without a reference
     /// of its own: the slot's read lock is held until the guard drops, so a
-    /// Release meanwhile (the last one takes the write lock) waits for it.
+    /// Release meanwhile (it takes the write lock) waits for it.
     ///
     /// Only for calls that never run host code (handlers, the log callback, a
     /// release-context callback, a destructor that may call one): host code that
@@ -235,6 +235,7 @@ pub trait Handle: Sized {
         let guard = slot.read();
         let object = match guard.live(gen) {
             Some(e) if e.type_id == TypeId::of::<Self::Target>() => {
+                debug_assert_eq!((*e.object).type_id(), e.type_id);
                 Arc::as_ptr(&e.object) as *const Self::Target
             }
             _ => return Err(not_a_handle::<Self>(key)),
@@ -408,9 +409,11 @@ impl<T> Deref for Borrowed<T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: `object` points into the `Arc` of the entry the guard's slot
-        // holds, whose type id was checked to be `T`'s in `borrow`; the entry can
-        // only be taken out (and the `Arc` dropped) under the slot's write lock,
-        // which cannot be held while this read guard lives.
+        // holds, whose stored type id was checked to be `T`'s in `borrow` (an
+        // `Entry` is only built by `publish`, from `Arc<T>` and `TypeId::of::<T>`:
+        // the two always agree); the entry can only be taken out or replaced (and
+        // the `Arc` dropped) under the slot's write lock, which cannot be held
+        // while this read guard lives.
         unsafe { &*self.object }
     }
 }
@@ -444,20 +447,20 @@ fn not_a_handle<H: Handle>(key: usize) -> Error {
 /// Drops every handle (used by `rtws_Shutdown`); returns how many were live.
 pub fn clear_all() -> usize {
     let mut entries = Vec::new();
-    for seg in SEGMENT_TABLE.iter().filter_map(|s| s.get()) {
-        for cell in seg.iter() {
-            if let Some(e) = cell.slot.write().entry.take() {
+    for (seg_no, seg) in SEGMENT_TABLE.iter().enumerate() {
+        let Some(seg) = seg.get() else { continue };
+        for (i, cell) in seg.iter().enumerate() {
+            let taken = cell.slot.write().entry.take();
+            if let Some(e) = taken {
+                // As a last Release does: whoever takes an entry out frees its
+                // slot, once (a library thread still releasing handles after a
+                // shutdown that timed out finds the entry gone, and frees nothing).
+                free_index(seg_no << SEGMENT_BITS | i);
                 entries.push(e);
             }
         }
     }
     let n = entries.len();
-    // Rebuild the free stack from scratch: every used index is free again (their
-    // generations moved on, so the old keys stay invalid); the lowest on top.
-    FREE_HEAD.store(0, Ordering::Release);
-    for index in (1..NEXT_INDEX.load(Ordering::Acquire) as usize).rev() {
-        free_index(index);
-    }
     drop(entries);
     n
 }

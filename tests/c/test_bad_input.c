@@ -1635,6 +1635,7 @@ struct race {
     const uint8_t *chunk;
     atomic_int started;
     long ok, refused, other;
+    int refused_at; /* the call the refusal came at */
 };
 
 static void *call_until_refused(void *arg)
@@ -1652,6 +1653,7 @@ static void *call_until_refused(void *arg)
             r->ok++;
         } else if (hr == E_INVALIDARG) {
             r->refused++;
+            r->refused_at = (int)i;
             break;
         } else {
             r->other++;
@@ -1667,7 +1669,7 @@ static void test_release_races_borrowed_calls(void)
      * time before the Release: there only the memory checks count, once. */
     const char *preload = getenv("LD_PRELOAD");
     int valgrind = preload && strstr(preload, "vgpreload");
-    int refused_rounds = 0;
+    int refused_in_writes = 0;
     uint8_t *chunk = calloc(1, RACE_CHUNK);
     CHECK(chunk != NULL);
     for (int round = 0; round < (valgrind ? 1 : 10) && chunk; round++) {
@@ -1682,11 +1684,12 @@ static void test_release_races_borrowed_calls(void)
         CHECK(DataWriter_Release(r.w) == 0);
         CHECK_HR(DataWriter_get_UnstoredBufferLength(r.w, &n), E_INVALIDARG);
         pthread_join(t, NULL);
-        CHECK(r.refused <= 1);
         CHECK(r.other == 0);
-        refused_rounds += (int)r.refused;
+        CHECK(valgrind || r.refused == 1); /* natively the Release comes within 3 s */
+        refused_in_writes += r.refused && r.refused_at < 64;
     }
-    CHECK(valgrind || refused_rounds > 0); /* the race did happen */
+    /* The race did happen: a Release landed while the 1 MiB writes went on. */
+    CHECK(valgrind || refused_in_writes > 0);
     free(chunk);
 }
 

@@ -120,7 +120,8 @@ static void test_echo_and_message_types(void)
 
 /* Stores travel to the connection task in two forms: up to 96 bytes inside the
  * command, longer ones as a copy (up to 4096 bytes) or the writer's own buffer.
- * Sizes on both sides of each limit arrive whole and in order. */
+ * Sizes on both sides of each limit, stored back to back on one writer without
+ * waiting (so they queue up mixed), arrive whole and in order. */
 static void test_sizes_around_the_store_limits(void)
 {
     static const uint32_t sizes[] = {1, 95, 96, 97, 4095, 4096, 4097, 96, 0};
@@ -129,13 +130,29 @@ static void test_sizes_around_the_store_limits(void)
     recorder r;
     rec_init(&r);
     MessageWebSocket *ws = rec_socket(&r);
+    IOutputStream *stream = NULL;
+    DataWriter *writer = NULL;
+    IAsyncOperationUInt32 *ops[N] = {0};
     CHECK_OK(tu_connect(ws, "/echo"));
+    CHECK_OK(MessageWebSocket_get_OutputStream(ws, &stream));
+    CHECK_OK(DataWriter_CreateDataWriter(stream, &writer));
+    IOutputStream_Release(stream);
     for (int i = 0; i < N; i++) {
         data[i] = malloc(sizes[i] + 1);
         for (uint32_t j = 0; j < sizes[i]; j++)
             data[i][j] = (unsigned char)(j * 31 + (uint32_t)i);
-        CHECK_OK(tu_send(ws, data[i], sizes[i]));
+        CHECK_OK(DataWriter_WriteBytes(writer, sizes[i], data[i]));
+        CHECK_OK(DataWriter_StoreAsync(writer, &ops[i]));
     }
+    for (int i = 0; i < N; i++) {
+        uint32_t stored = 0;
+        if (!ops[i])
+            continue;
+        CHECK_OK(IAsyncOperationUInt32_Wait(ops[i], WAIT_MS, &stored));
+        CHECK(stored == sizes[i]);
+        IAsyncOperationUInt32_Release(ops[i]);
+    }
+    tu_writer_done(writer);
     CHECK(tu_signal_wait(&r.msgs, N, WAIT_MS));
     pthread_mutex_lock(&r.lock);
     CHECK(r.n >= N);

@@ -31,6 +31,8 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_AddRef(
 }
 
 /// Releases a reference. Returns the new count, or 0 when not a live handle.
+/// Called while another thread is inside GetDataReader or a property call of
+/// these args, it returns once that call has.
 #[no_mangle]
 pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_Release(
     this: *mut MessageWebSocketMessageReceivedEventArgs,

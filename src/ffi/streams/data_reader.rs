@@ -29,6 +29,8 @@ pub extern "C" fn DataReader_AddRef(this: *mut DataReader) -> u32 {
 }
 
 /// Releases a reference. Returns the new count, or 0 when not a live handle.
+/// Called while another thread is inside a read or property call of this reader,
+/// it returns once that call has.
 #[no_mangle]
 pub extern "C" fn DataReader_Release(this: *mut DataReader) -> u32 {
     call_count(|| DataReader::release(this))

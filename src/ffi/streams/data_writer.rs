@@ -71,7 +71,9 @@ pub extern "C" fn DataWriter_AddRef(this: *mut DataWriter) -> u32 {
 }
 
 /// Releases a reference; the last one closes the owned stream, if still attached.
-/// Returns the new count, or 0 when not a live handle.
+/// Returns the new count, or 0 when not a live handle. Called while another thread
+/// is inside a write or property call of this writer (a long WriteBytes), it
+/// returns once that call has.
 #[no_mangle]
 pub extern "C" fn DataWriter_Release(this: *mut DataWriter) -> u32 {
     call_count(|| DataWriter::release(this))

@@ -728,16 +728,15 @@ impl Connection {
         }
     }
 
-    /// Moves one command into the output; false when there was none to take.
     /// Commands are taken while the queue is open, no close frame went out and the
     /// output is not too far behind.
     fn taking_commands(&self) -> bool {
         self.commands_open && !self.protocol.close_sent() && self.unwritten() < OUT_LIMIT
     }
 
-    /// Applies the next queued command. With `cx`, asks as before sleeping (and
-    /// registers for a wake-up); without, only takes one already queued (a look
-    /// per pass that finds nothing costs no lock).
+    /// Moves one command into the output; false when there was none to take. With
+    /// `cx`, asks as before sleeping (and registers for a wake-up); without, only
+    /// takes one already queued (a look per pass that finds nothing costs no lock).
     fn take_command(&mut self, cx: Option<&mut Context<'_>>) -> bool {
         let cmd = match cx {
             None => match self.commands.try_recv() {

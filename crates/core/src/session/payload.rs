@@ -14,6 +14,8 @@ use bytes::Bytes;
 /// Messages up to this many bytes travel inline: a send's command is then 128
 /// bytes (more costs every move of it on the way to the task).
 pub const INLINE: usize = 96;
+// The inline length is a u8.
+const _: () = assert!(INLINE <= u8::MAX as usize);
 
 pub enum Payload {
     Inline { len: u8, bytes: [u8; INLINE] },

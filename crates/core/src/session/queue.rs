@@ -140,6 +140,36 @@ impl<T> Receiver<T> {
         q.1 = true;
         let mut rest: Vec<T> = self.local.drain(..).collect();
         rest.extend(q.0.drain(..));
+        self.shared.queued.store(false, Ordering::Relaxed);
         rest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `try_recv` takes what is queued without registering; the registering
+    /// `poll_recv` that a task makes before sleeping sees what came after, and
+    /// the end of the queue (which a look does not report).
+    #[test]
+    fn a_look_takes_what_is_queued_and_the_last_ask_sees_the_rest() {
+        let (tx, mut rx) = queue::<u32>();
+        assert_eq!(rx.try_recv(), None);
+        tx.send_quiet(1).unwrap();
+        tx.send_quiet(2).unwrap();
+        assert_eq!(rx.try_recv(), Some(1));
+        assert_eq!(rx.try_recv(), Some(2));
+        assert_eq!(rx.try_recv(), None, "nothing queued: no lock taken");
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        tx.send_quiet(3).unwrap();
+        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(3)));
+        tx.send_quiet(4).unwrap();
+        drop(tx);
+        assert_eq!(rx.try_recv(), Some(4));
+        assert_eq!(rx.try_recv(), None);
+        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
     }
 }

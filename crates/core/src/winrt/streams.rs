@@ -16,7 +16,6 @@ use rtws_types::{
 };
 use std::sync::Arc;
 
-/// What an output stream writes to: one socket's outbound side.
 /// What a write gives its stream: bytes lent for the call, which the stream copies
 /// (into the command itself when short: `Payload`), or shared bytes it keeps. Small,
 /// so the calls between the writer and the command pass it cheaply.
@@ -40,6 +39,7 @@ impl From<Write<'_>> for Payload {
     }
 }
 
+/// What an output stream writes to: one socket's outbound side.
 pub trait OutputSink: Send + Sync {
     /// Queues `data` to go out; the operation completes with its length once sent.
     fn write(&self, data: Write<'_>) -> Result<Arc<AsyncOp<u32>>>;
