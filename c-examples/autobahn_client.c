@@ -219,7 +219,7 @@ static int wait_for_end(struct session *s, const struct timespec *deadline)
 static void wait_for_stores(struct session *s, int seconds)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += seconds;
     int rc = 0;
     pthread_mutex_lock(&s->lock);
@@ -250,7 +250,7 @@ static HRESULT run_connection(struct session *s, const char *url, int echo)
     pthread_mutex_unlock(&s->lock);
 
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += CONNECTION_TIMEOUT_S;
 
     MessageWebSocket *socket = NULL;
@@ -370,7 +370,12 @@ int main(int argc, char **argv)
 
     static struct session session; /* static: see struct session */
     pthread_mutex_init(&session.lock, NULL);
-    pthread_cond_init(&session.changed, NULL);
+    /* Deadlines on the monotonic clock: a step of the wall clock must not end a wait. */
+    pthread_condattr_t cond_attr;
+    pthread_condattr_init(&cond_attr);
+    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&session.changed, &cond_attr);
+    pthread_condattr_destroy(&cond_attr);
 
     char url[1024];
     int ok = 1;

@@ -315,7 +315,12 @@ int main(int argc, char **argv)
 
     struct closed_event closed = {.raised = 0};
     pthread_mutex_init(&closed.lock, NULL);
-    pthread_cond_init(&closed.cond, NULL);
+    /* Deadlines on the monotonic clock: a step of the wall clock must not end a wait. */
+    pthread_condattr_t cond_attr;
+    pthread_condattr_init(&cond_attr);
+    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&closed.cond, &cond_attr);
+    pthread_condattr_destroy(&cond_attr);
     struct sender sender = {.fd = fd};
 
     StreamWebSocket *socket = NULL;
@@ -422,7 +427,7 @@ int main(int argc, char **argv)
 
     /* Wait (bounded) for Closed. */
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += WAIT_MS / 1000;
     pthread_mutex_lock(&closed.lock);
     while (!closed.raised && pthread_cond_timedwait(&closed.cond, &closed.lock, &deadline) == 0) {

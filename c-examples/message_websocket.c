@@ -112,7 +112,12 @@ int main(int argc, char **argv)
     }
     struct page page = {0};
     pthread_mutex_init(&page.lock, NULL);
-    pthread_cond_init(&page.closed_cond, NULL);
+    /* Deadlines on the monotonic clock: a step of the wall clock must not end a wait. */
+    pthread_condattr_t cond_attr;
+    pthread_condattr_init(&cond_attr);
+    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&page.closed_cond, &cond_attr);
+    pthread_condattr_destroy(&cond_attr);
 
     HRESULT hr = MessageWebSocket_Create(&page.socket);
     if (RTWS_FAILED(hr)) {
@@ -144,7 +149,7 @@ int main(int argc, char **argv)
     } else {
         /* Wait (bounded) for Closed, raised after the handler's Close(1000). */
         struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += 10;
         pthread_mutex_lock(&page.lock);
         while (!page.closed &&

@@ -129,7 +129,12 @@ int main(int argc, char **argv)
     }
     struct page page = {0};
     pthread_mutex_init(&page.lock, NULL);
-    pthread_cond_init(&page.closed_cond, NULL);
+    /* Deadlines on the monotonic clock: a step of the wall clock must not end a wait. */
+    pthread_condattr_t cond_attr;
+    pthread_condattr_init(&cond_attr);
+    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&page.closed_cond, &cond_attr);
+    pthread_condattr_destroy(&cond_attr);
 
     /* this.streamWebSocket = new Windows.Networking.Sockets.StreamWebSocket(); */
     StreamWebSocket *socket = NULL;
@@ -229,7 +234,7 @@ int main(int argc, char **argv)
     }
     /* Wait (bounded) for Closed, raised once the server confirms the close. */
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += WAIT_MS / 1000;
     pthread_mutex_lock(&page.lock);
     while (!page.closed &&

@@ -13,6 +13,7 @@
 #include <rtws.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -158,10 +159,17 @@ typedef struct {
     int count;
 } tu_signal;
 
+/* The condition variable waits on CLOCK_MONOTONIC: a deadline on the wall clock ends at
+ * once when the clock is stepped forward (NTP, a VM's clock sync), failing a wait whose
+ * event was on its way. */
 static inline void tu_signal_init(tu_signal *s)
 {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
     s->count = 0;
 }
 
@@ -191,7 +199,7 @@ static inline int tu_signal_get(tu_signal *s)
 static inline int tu_signal_wait(tu_signal *s, int n, int timeout_ms)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
     deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
@@ -200,7 +208,7 @@ static inline int tu_signal_wait(tu_signal *s, int n, int timeout_ms)
     }
     pthread_mutex_lock(&s->lock);
     while (s->count < n) {
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &deadline) != 0)
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == ETIMEDOUT)
             break;
     }
     int reached = s->count >= n;
