@@ -368,12 +368,12 @@ class Server:
         fd = self.proc.stdout.fileno()
         data = b""
         lines = []
-        deadline = time.time() + 10
+        deadline = time.monotonic() + 10
         while True:
             lines = data.decode(errors="replace").split("\n")[:-1]  # complete lines
             if lines and (not tls_dir or any(l.startswith("TLS_PORT valid ") for l in lines)):
                 break
-            left = deadline - time.time()
+            left = deadline - time.monotonic()
             ready = select.select([fd], [], [], left)[0] if left > 0 else []
             chunk = os.read(fd, 4096) if ready else b""
             if not chunk:
