@@ -105,10 +105,13 @@ pub struct Socket {
     id: u64,
     me: Weak<Socket>,
     /// The DispatcherQueue its handlers and Completed callbacks run on (None:
-    /// inline on the I/O thread). Set before ConnectAsync only.
-    queue: RwLock<Option<Arc<DispatcherQueue>>>,
-    /// `queue` is set (read without the lock on every event of an unbound socket).
+    /// inline on the I/O thread) and its handler watch, as its operations carry
+    /// them. The queue is set before ConnectAsync only.
+    home: RwLock<OpHome>,
+    /// `home` has a queue (read without the lock on every event of an unbound socket).
     queue_bound: AtomicBool,
+    /// `home` without a queue: what an unbound socket's operations take, lock-free.
+    unbound_home: OpHome,
     /// Its events queued and not yet run.
     backlog: Arc<Backlog>,
     watch: Arc<HandlerWatch>,
@@ -175,13 +178,16 @@ const HANDSHAKE_HEADERS: &[&str] = &[
 impl Socket {
     pub(crate) fn new(kind: Kind) -> Arc<Self> {
         let id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);
+        let watch = Arc::new(HandlerWatch::new(id));
+        let unbound_home = OpHome::new(None, Some(watch.clone()));
         let socket = Arc::new_cyclic(|me| Socket {
             id,
             me: me.clone(),
-            queue: RwLock::new(None),
+            home: RwLock::new(unbound_home.clone()),
             queue_bound: AtomicBool::new(false),
+            unbound_home,
             backlog: Arc::default(),
-            watch: Arc::new(HandlerWatch::new(id)),
+            watch,
             backlog_full: AtomicBool::new(false),
             released: AtomicBool::new(false),
             kind,
@@ -230,7 +236,7 @@ impl Socket {
         if !self.queue_bound.load(Ordering::Acquire) {
             return None;
         }
-        self.queue.read().clone()
+        self.home.read().queue_arc()
     }
 
     /// Binds the socket to `queue` (None: handlers run inline on I/O threads):
@@ -241,14 +247,15 @@ impl Socket {
             return Err(Error::invalid_arg("the DispatcherQueue was released"));
         }
         self.edit_settings(|_| {
-            if let Some(inbound) = self.inbound() {
-                inbound.set_home(OpHome {
-                    queue: queue.clone(),
-                    ..self.op_home()
-                });
-            }
             let bound = queue.is_some();
-            *self.queue.write() = queue;
+            let home = match queue {
+                Some(q) => OpHome::new(Some(q), Some(self.watch.clone())),
+                None => self.unbound_home.clone(),
+            };
+            if let Some(inbound) = self.inbound() {
+                inbound.set_home(home.clone());
+            }
+            *self.home.write() = home;
             self.queue_bound.store(bound, Ordering::Release);
         })
     }
@@ -259,10 +266,10 @@ impl Socket {
     }
 
     fn op_home(&self) -> OpHome {
-        OpHome {
-            queue: self.dispatcher_queue(),
-            watch: Some(self.watch.clone()),
+        if !self.queue_bound.load(Ordering::Acquire) {
+            return self.unbound_home.clone();
         }
+        self.home.read().clone()
     }
 
     /// Raises an event with `args`: now, under the socket's dispatcher, or later
