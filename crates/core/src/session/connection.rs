@@ -282,7 +282,7 @@ impl Link {
             self.commands.wake();
         }
         if let Some((op, result)) = finished {
-            op.complete(result);
+            op.finish(result);
         }
         Ok(())
     }
@@ -753,7 +753,7 @@ impl Connection {
             },
         };
         if let Some((op, result)) = self.apply(cmd) {
-            op.complete(result);
+            op.finish(result);
         }
         true
     }
@@ -1065,7 +1065,7 @@ impl Connection {
             // Sends whose last byte the kernel has taken are done, whatever follows them;
             // then flushes, which report that everything before them is out.
             while let Some((op, result)) = self.pop_written() {
-                op.complete(result);
+                op.finish(result);
             }
             if self.unwritten() == 0 {
                 for op in self.flushes.drain(..) {

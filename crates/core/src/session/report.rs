@@ -13,6 +13,11 @@ pub trait Completion<T>: Send + Sync {
     fn complete(&self, result: Result<T>) -> bool;
     /// The host canceled it before the session took it.
     fn is_canceled(&self) -> bool;
+    /// `complete`, by the session's last reference: the operation may keep its
+    /// memory for the next one when nobody else holds it.
+    fn finish(self: Arc<Self>, result: Result<T>) {
+        self.complete(result);
+    }
 }
 
 /// Where a StreamWebSocket's input goes: a byte stream the host reads at its pace.
