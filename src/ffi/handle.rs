@@ -204,6 +204,13 @@ pub trait Handle: Sized {
     /// look the object up again to call it (three handles go per message).
     const HAS_LAST_RELEASE: bool = false;
 
+    /// Takes the object of a handle whose last reference went, once its slot is
+    /// free and no lock is held: a type whose thread keeps the memory for the next
+    /// one overrides it (a message's DataReader).
+    fn let_go_object(object: Arc<Self::Target>) {
+        drop(object);
+    }
+
     fn new_handle(object: Self::Target) -> *mut Self {
         Self::publish(Arc::new(object))
     }
@@ -356,7 +363,14 @@ fn release_now<H: Handle>(ptr: *const H) -> Result<u32> {
     };
     let removed = if left == 0 { s.entry.take() } else { None };
     drop(s);
-    let_go(key, removed);
+    if let Some(Entry { object, texts, .. }) = removed {
+        free_index(split(key).0);
+        drop(texts);
+        // The type was checked above: the downcast cannot fail.
+        if let Ok(object) = object.downcast::<H::Target>() {
+            H::let_go_object(object);
+        }
+    }
     Ok(left)
 }
 

@@ -79,7 +79,7 @@ pub extern "C" fn MessageWebSocketMessageReceivedEventArgs_GetDataReader(
     call(|| {
         let reader = out(reader, "reader")?;
         let r = MessageWebSocketMessageReceivedEventArgs::borrow(this)?.data_reader()?;
-        reader.set(DataReader::new_handle(r))
+        reader.set(DataReader::publish(r))
     })
 }
 

@@ -12,6 +12,7 @@ use rtws_core::winrt::streams as core;
 use rtws_types::{ByteOrder, UnicodeEncoding};
 use rtws_types::{Result, HRESULT};
 use std::ffi::c_char;
+use std::sync::Arc;
 
 /// Opaque handle of a DataReader.
 pub struct DataReader {
@@ -20,6 +21,9 @@ pub struct DataReader {
 impl Handle for DataReader {
     type Target = core::DataReader;
     const NAME: &'static str = "DataReader";
+    fn let_go_object(object: Arc<core::DataReader>) {
+        core::DataReader::let_go(object);
+    }
 }
 
 /// Adds a reference. Returns the new count, or 0 when not a live handle.

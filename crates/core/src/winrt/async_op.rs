@@ -10,11 +10,14 @@ use crate::session::report::Completion;
 use crate::winrt::dispatcher_queue::DispatcherQueue;
 use crate::winrt::events::HandlerWatch;
 use crate::winrt::runtime::{in_handler, HandlerScope};
+use crate::winrt::spare::{self, Spares};
 use parking_lot::{Condvar, Mutex};
 use rtws_types::{
     AsyncStatus, Error, Result, E_ILLEGAL_DELEGATE_ASSIGNMENT, E_ILLEGAL_METHOD_CALL,
     E_ILLEGAL_STATE_CHANGE, RTWS_E_CANCELLED, RTWS_E_TIMEOUT,
 };
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -107,63 +110,24 @@ impl<T: Clone + Send + 'static> Completion<T> for AsyncOp<T> {
     }
     fn finish(self: Arc<Self>, result: Result<T>) {
         AsyncOp::complete(&self, result);
-        spare_sends::keep(self);
+        let op: Arc<dyn Any + Send + Sync> = self;
+        if let Ok(op) = op.downcast::<AsyncOp<u32>>() {
+            spare::keep(&SPARE_SENDS, op, |op| {
+                op.home = OpHome::default();
+                let st = op.state.get_mut();
+                st.handler = None;
+                st.on_cancel = None;
+                st.result = None;
+                true
+            });
+        }
     }
 }
 
-/// Send operations (`AsyncOp<u32>`) that finished with nobody holding them, kept by
-/// the thread that let them go for its next sends: a message's operation then costs
-/// no malloc and free, which was about 280 instructions of a small echo's ~4,500 (a
-/// flush finishes up to 32 at once, past glibc's 7-deep thread cache). Each is made
-/// over from scratch when reused, so nothing of its last life (id, result, handler,
-/// home) carries over.
-mod spare_sends {
-    use super::AsyncOp;
-    use std::any::Any;
-    use std::cell::RefCell;
-    use std::sync::Arc;
-
-    /// A flush's worth and then some; 64 × 128 bytes per thread at most.
-    const MAX: usize = 64;
-
-    thread_local! {
-        static SPARE: RefCell<Vec<Arc<AsyncOp<u32>>>> = const { RefCell::new(Vec::new()) };
-    }
-
-    /// Keeps `op` if it is a send operation that nobody else holds (the host
-    /// released its handle, nothing waits on it); else it is simply dropped.
-    pub(super) fn keep<T: Send + 'static>(op: Arc<AsyncOp<T>>) {
-        let op: Arc<dyn Any + Send + Sync> = op;
-        let Ok(mut op) = op.downcast::<AsyncOp<u32>>() else {
-            return;
-        };
-        let Some(inner) = Arc::get_mut(&mut op) else {
-            return;
-        };
-        // What it refers to (its socket, a handler, an error's text) goes now, not
-        // when the memory is next used.
-        inner.home = Default::default();
-        let st = inner.state.get_mut();
-        st.handler = None;
-        st.on_cancel = None;
-        st.result = None;
-        // A thread being torn down has no spares any more: the op is just freed.
-        let _ = SPARE.try_with(|spare| {
-            let mut spare = spare.borrow_mut();
-            if spare.len() < MAX {
-                spare.push(op);
-            }
-        });
-    }
-
-    /// A kept operation's memory for a new operation, if this thread has one.
-    pub(super) fn take<T: Send + 'static>() -> Option<Arc<AsyncOp<T>>> {
-        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<u32>() {
-            return None;
-        }
-        let op: Arc<dyn Any + Send + Sync> = SPARE.try_with(|s| s.borrow_mut().pop()).ok()??;
-        op.downcast::<AsyncOp<T>>().ok()
-    }
+thread_local! {
+    /// Send operations (`AsyncOp<u32>`, one per message) this thread finished with
+    /// nobody else holding them, for its next sends (`spare`).
+    static SPARE_SENDS: Spares<AsyncOp<u32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Where an operation's Completed handler runs and who watches it: its socket's
@@ -237,14 +201,15 @@ impl<T: Clone + Send + 'static> AsyncOp<T> {
             }),
             finished: Condvar::new(),
         };
-        if let Some(mut spare) = spare_sends::take::<T>() {
-            // A kept operation is held by nobody else (`spare_sends::keep`).
-            if let Some(memory) = Arc::get_mut(&mut spare) {
-                *memory = op;
-                return spare;
-            }
-        }
-        Arc::new(op)
+        let kept = if TypeId::of::<T>() == TypeId::of::<u32>() {
+            spare::take(&SPARE_SENDS).and_then(|kept| {
+                let kept: Arc<dyn Any + Send + Sync> = kept;
+                kept.downcast::<Self>().ok()
+            })
+        } else {
+            None
+        };
+        spare::reuse(kept, op)
     }
 
     /// An operation that has already finished with `result`.

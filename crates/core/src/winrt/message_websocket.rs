@@ -52,9 +52,9 @@ impl MessageReceivedArgs {
         }
     }
     /// A new reader over the message, positioned at its start.
-    pub fn data_reader(&self) -> Result<DataReader> {
+    pub fn data_reader(&self) -> Result<Arc<DataReader>> {
         match &self.payload {
-            Ok(data) => Ok(DataReader::from_bytes(data.clone())),
+            Ok(data) => Ok(DataReader::over_message(data.clone())),
             Err(e) => Err(e.clone()),
         }
     }

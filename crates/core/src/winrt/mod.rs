@@ -14,6 +14,7 @@ pub mod inbound;
 pub mod message_websocket;
 pub mod runtime;
 pub mod socket;
+mod spare;
 pub mod stream_websocket;
 pub mod streams;
 pub mod thread_pool;

@@ -8,12 +8,14 @@
 use crate::session::payload::Payload;
 use crate::winrt::async_op::AsyncOp;
 use crate::winrt::inbound::{self, Inbound, Taken};
+use crate::winrt::spare::{self, Spares};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use rtws_types::{
     ByteOrder, Error, Result, UnicodeEncoding, E_BOUNDS, E_ILLEGAL_METHOD_CALL, RO_E_CLOSED,
     RTWS_E_NO_UNICODE_TRANSLATION,
 };
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// What a write gives its stream: bytes lent for the call, which the stream copies
@@ -238,9 +240,35 @@ pub struct DataReader {
     st: Mutex<ReaderState>,
 }
 
+thread_local! {
+    /// Message readers whose last reference this thread let go, for its next
+    /// messages' readers (`spare`).
+    static SPARE_READERS: Spares<DataReader> = const { RefCell::new(Vec::new()) };
+}
+
 impl DataReader {
     pub fn from_bytes(data: Bytes) -> Self {
         Self::new(data, None)
+    }
+
+    /// A reader over a received message (`GetDataReader`), in the memory of one this
+    /// thread let go (`let_go`) when it has one.
+    pub fn over_message(data: Bytes) -> Arc<Self> {
+        spare::make(&SPARE_READERS, Self::from_bytes(data))
+    }
+
+    /// The last reference to a reader goes: a message's reader (no stream, no load)
+    /// lets go of its bytes now and keeps its memory for this thread's next one; any
+    /// other closes as it drops.
+    pub fn let_go(reader: Arc<Self>) {
+        spare::keep(&SPARE_READERS, reader, |r| {
+            let st = r.st.get_mut();
+            if st.source.is_some() || st.loading.is_some() {
+                return false;
+            }
+            st.data = Bytes::new();
+            true
+        });
     }
 
     /// `DataReader(IInputStream)`: empty until LoadAsync.
@@ -609,6 +637,33 @@ fn bad_text(e: &dyn std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_reader_let_go_gives_back_its_bytes_and_serves_the_next_message() {
+        let first = Bytes::from(vec![1u8; 64]);
+        let reader = DataReader::over_message(first.clone());
+        let memory = Arc::as_ptr(&reader);
+        DataReader::let_go(reader);
+        assert!(first.is_unique(), "the message's bytes are let go at once");
+        // Takes the block the reader would have freed (see `spare`'s tests).
+        let decoy = std::hint::black_box(Box::new([1u8; 16 + std::mem::size_of::<DataReader>()]));
+        let next = DataReader::over_message(Bytes::from_static(b"next"));
+        assert_eq!(Arc::as_ptr(&next), memory);
+        drop(decoy);
+        let mut out = [0u8; 4];
+        next.read_bytes(&mut out).unwrap();
+        assert_eq!(&out, b"next");
+        assert_eq!(next.unconsumed_len().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_stream_reader_let_go_closes_and_lets_go_of_its_stream() {
+        let source = Inbound::from_bytes(Bytes::from_static(b"abc"));
+        let reader = Arc::new(DataReader::from_stream(source.clone()));
+        DataReader::let_go(reader);
+        assert_eq!(Arc::strong_count(&source), 1);
+        SPARE_READERS.with(|s| assert!(s.borrow().is_empty()));
+    }
 
     #[test]
     fn a_buffer_changed_while_a_write_holds_its_bytes_gets_new_ones() {
