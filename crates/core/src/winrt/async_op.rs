@@ -161,10 +161,6 @@ impl OpHome {
     pub fn watch(&self) -> Option<&HandlerWatch> {
         self.0.as_ref().and_then(|h| h.watch.as_deref())
     }
-
-    pub fn watch_arc(&self) -> Option<Arc<HandlerWatch>> {
-        self.0.as_ref().and_then(|h| h.watch.clone())
-    }
 }
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
