@@ -322,7 +322,7 @@ pub trait Handle: Sized {
                 .is_some_and(|e| e.refs.load(Ordering::Acquire) == 0);
             let removed = if last { s.entry.take() } else { None };
             drop(s);
-            let_go(ptr as usize, removed);
+            let_go::<Self>(ptr as usize, removed);
         }
         Ok(left)
     }
@@ -363,24 +363,23 @@ fn release_now<H: Handle>(ptr: *const H) -> Result<u32> {
     };
     let removed = if left == 0 { s.entry.take() } else { None };
     drop(s);
-    if let Some(Entry { object, texts, .. }) = removed {
-        free_index(split(key).0);
-        drop(texts);
-        // The type was checked above: the downcast cannot fail.
-        if let Ok(object) = object.downcast::<H::Target>() {
-            H::let_go_object(object);
-        }
-    }
+    let_go::<H>(key, removed);
     Ok(left)
 }
 
-/// Frees the slot of `key` if its entry was taken out, then drops the entry: the
-/// object's destructor may call back into rtws, so it runs with no lock held.
-fn let_go(key: usize, removed: Option<Entry>) {
-    if removed.is_some() {
-        free_index(split(key).0);
+/// Frees the slot of `key` if its entry was taken out, then hands the object to
+/// `H::let_go_object`: its destructor may call back into rtws, so it runs with no
+/// lock held.
+fn let_go<H: Handle>(key: usize, removed: Option<Entry>) {
+    let Some(Entry { object, texts, .. }) = removed else {
+        return;
+    };
+    free_index(split(key).0);
+    drop(texts);
+    // The entry's type is `H::Target` (checked by whoever took it): this cannot fail.
+    if let Ok(object) = object.downcast::<H::Target>() {
+        H::let_go_object(object);
     }
-    drop(removed);
 }
 
 /// Runs `f` on the live entry of type `H` behind `ptr`, under the slot's read lock.

@@ -112,12 +112,11 @@ impl<T: Clone + Send + 'static> Completion<T> for AsyncOp<T> {
         AsyncOp::complete(&self, result);
         let op: Arc<dyn Any + Send + Sync> = self;
         if let Ok(op) = op.downcast::<AsyncOp<u32>>() {
+            // Finished, it has no handler or cancel hook left (`settle_as` took them);
+            // its socket's home and an error's text go now, not at its next use.
             spare::keep(&SPARE_SENDS, op, |op| {
                 op.home = OpHome::default();
-                let st = op.state.get_mut();
-                st.handler = None;
-                st.on_cancel = None;
-                st.result = None;
+                op.state.get_mut().result = None;
                 true
             });
         }
