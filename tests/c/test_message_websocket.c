@@ -2016,6 +2016,72 @@ static void test_long_messages_arrive_whole(void)
     close_recorded(&r, ws);
 }
 
+/* A long payload is masked on its way out without touching bytes the host still
+ * holds: an IBuffer written twice reads back as it was. Every echo is what was sent,
+ * from an IBuffer or a DataWriter, whether the store went out at once or queued
+ * behind another. */
+static void test_long_sends_leave_held_buffers_alone(void)
+{
+    recorder r;
+    rec_init(&r);
+    MessageWebSocket *ws = rec_socket(&r);
+    CHECK_OK(tu_connect(ws, "/echo"));
+    const uint32_t len = 300u * 1024u + 3u;
+    uint8_t *data = malloc(len);
+    uint8_t *back = malloc(len);
+    IBuffer *held = NULL;
+    IOutputStream *out = NULL;
+    CHECK(data && back);
+    if (!data || !back)
+        goto done;
+    for (uint32_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 7u + i / 251u);
+    CHECK_OK(Buffer_CreateFromBytes(data, len, &held));
+    CHECK_OK(MessageWebSocket_get_OutputStream(ws, &out));
+    for (int i = 0; i < 2 && held && out; i++) {
+        IAsyncOperationUInt32 *op = NULL;
+        uint32_t n = 0;
+        CHECK_OK(IOutputStream_WriteAsync(out, held, &op));
+        CHECK_OK(IAsyncOperationUInt32_Wait(op, WAIT_MS, &n));
+        CHECK(n == len);
+        if (op)
+            IAsyncOperationUInt32_Release(op);
+    }
+    uint32_t copied = 0;
+    if (held) {
+        CHECK_OK(IBuffer_CopyTo(held, 0, back, len, &copied));
+        CHECK(copied == len && memcmp(back, data, len) == 0);
+    }
+    /* Through DataWriters: stored and waited for, then two stored back to back (the
+     * second queues behind the first). */
+    CHECK_OK(tu_send(ws, data, len));
+    IAsyncOperationUInt32 *a = NULL, *b = NULL;
+    CHECK_OK(tu_store_nowait(ws, data, len, &a));
+    CHECK_OK(tu_store_nowait(ws, data, len, &b));
+    if (a) {
+        CHECK_OK(IAsyncOperationUInt32_Wait(a, WAIT_MS, NULL));
+        IAsyncOperationUInt32_Release(a);
+    }
+    if (b) {
+        CHECK_OK(IAsyncOperationUInt32_Wait(b, WAIT_MS, NULL));
+        IAsyncOperationUInt32_Release(b);
+    }
+    CHECK(tu_signal_wait(&r.msgs, 5, WAIT_MS));
+    pthread_mutex_lock(&r.lock);
+    CHECK(r.n == 5);
+    for (int i = 0; i < r.n && i < 5; i++)
+        CHECK(rec_is_message(&r.ev[i], SocketMessageType_Binary, data, len));
+    pthread_mutex_unlock(&r.lock);
+done:
+    if (held)
+        IBuffer_Release(held);
+    if (out)
+        IOutputStream_Release(out);
+    free(data);
+    free(back);
+    close_recorded(&r, ws);
+}
+
 /* ------------------------------------------------------------------------- */
 /* ReceiveMode PartialMessage: a message in pieces.                         */
 
@@ -2622,6 +2688,7 @@ static const tu_test tests[] = {
     TU_TEST(test_idle_send_finishes_at_once),
     TU_TEST(test_completed_and_wait_in_handler),
     TU_TEST(test_long_messages_arrive_whole),
+    TU_TEST(test_long_sends_leave_held_buffers_alone),
     TU_TEST(test_partial_message_mode),
     TU_TEST(test_send_frames),
     TU_TEST(test_get_data_stream),
