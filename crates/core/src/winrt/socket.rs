@@ -17,6 +17,7 @@ use crate::winrt::events::{Dispatcher, EventSource, HandlerWatch, Token};
 use crate::winrt::inbound::Inbound;
 use crate::winrt::message_websocket::MessageReceivedArgs;
 use crate::winrt::runtime;
+use crate::winrt::spare::{self, Spares};
 use crate::winrt::validation::{Deferral, ServerTrust, ValidationRequest};
 use crate::winrt::vector::{StringVector, Vector};
 use bytes::{Bytes, BytesMut};
@@ -29,6 +30,12 @@ use rtws_types::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::Context;
+
+thread_local! {
+    /// A message's args nobody held on to after its handlers ran (no AddRef'd
+    /// handle, no queued event), for this thread's next message (`spare`).
+    static SPARE_ARGS: Spares<MessageReceivedArgs> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// `WebSocketClosedEventArgs`.
 pub struct ClosedArgs {
@@ -96,9 +103,6 @@ pub struct Socket {
     output_closed: AtomicBool,
     dispatcher: Dispatcher,
     message_received: EventSource<Arc<MessageReceivedArgs>>,
-    /// The last message's args, kept for the next one when nobody held on to them
-    /// (no AddRef'd handle, no queued event): one allocation fewer per message.
-    spare_args: Mutex<Option<Arc<MessageReceivedArgs>>>,
     closed: EventSource<Arc<ClosedArgs>>,
     validation_requested: EventSource<Arc<ValidationRequest>>,
     /// Names the socket in its queue's work and in the log.
@@ -220,7 +224,6 @@ impl Socket {
             output_closed: AtomicBool::new(false),
             dispatcher: Dispatcher::default(),
             message_received: EventSource::default(),
-            spare_args: Mutex::new(None),
             closed: EventSource::default(),
             validation_requested: EventSource::default(),
         });
@@ -841,17 +844,7 @@ impl Events for Socket {
             .load(Ordering::Acquire)
             .then(|| self.op_home());
         let fresh = MessageReceivedArgs::message(kind, data, complete).with_home(home);
-        let spare = self.spare_args.lock().take();
-        let mut args = match spare {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(reused) => {
-                    *reused = fresh;
-                    spare
-                }
-                None => Arc::new(fresh),
-            },
-            None => Arc::new(fresh),
-        };
+        let args = spare::make(&SPARE_ARGS, fresh);
         self.deliver(
             "MessageReceived",
             |s| &s.message_received,
@@ -859,9 +852,13 @@ impl Events for Socket {
             len,
             || {},
         );
-        let reused = Arc::get_mut(&mut args)?;
-        let buffer = reused.reclaim();
-        *self.spare_args.lock() = Some(args);
+        // Args a handler kept (or a queued event holds) are not kept here: their
+        // message's buffer goes when they do.
+        let mut buffer = None;
+        spare::keep(&SPARE_ARGS, args, |a| {
+            buffer = a.reclaim();
+            true
+        });
         buffer
     }
 

@@ -469,14 +469,20 @@ impl DataReader {
 
     /// `Close`: a pending LoadAsync ends with `RO_E_CLOSED`, taking nothing.
     pub fn close(&self) {
-        let (source, loading) = {
-            let mut st = self.st.lock();
-            st.closed = true;
-            st.data = Bytes::new();
-            (st.source.take(), st.loading.take())
-        };
+        let ending = Self::shut(&mut self.st.lock());
         // Outside the reader's lock: the stream's lock comes first (see `load`).
-        if let (Some(source), Some((id, op))) = (source, loading) {
+        Self::end_load(ending);
+    }
+
+    /// Marks the reader closed; returns the load to end, if one is pending.
+    fn shut(st: &mut ReaderState) -> (Option<Arc<Inbound>>, Option<(u64, Arc<AsyncOp<u32>>)>) {
+        st.closed = true;
+        st.data = Bytes::new();
+        (st.source.take(), st.loading.take())
+    }
+
+    fn end_load(ending: (Option<Arc<Inbound>>, Option<(u64, Arc<AsyncOp<u32>>)>)) {
+        if let (Some(source), Some((id, op))) = ending {
             source.cancel(id);
             op.complete(Err(Error::new(RO_E_CLOSED, "the DataReader was closed")));
         }
@@ -485,7 +491,10 @@ impl DataReader {
 
 impl Drop for DataReader {
     fn drop(&mut self) {
-        self.close();
+        // Nobody else can hold it now: no lock (a kept reader made over for the next
+        // message drops its last life here, once per message).
+        let ending = Self::shut(self.st.get_mut());
+        Self::end_load(ending);
     }
 }
 
