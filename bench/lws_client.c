@@ -401,6 +401,8 @@ static void pipelined(long n, long inflight, long batch, const char *metric)
     p_inflight = inflight;
     p_batch = batch < inflight ? batch : inflight;
     p_sent = p_received = 0;
+    double u0, s0, u1, s1;
+    cpu_ms(&u0, &s0);
     int64_t start = now_ns();
     deadline_ns = start + (int64_t)(max_secs * 1e9);
     loop_done = 0;
@@ -408,8 +410,13 @@ static void pipelined(long n, long inflight, long batch, const char *metric)
     lws_callback_on_writable(conn);
     service_until(&loop_done, deadline_ns + 10 * (int64_t)1000000000);
     double secs = (double)(now_ns() - start) / 1e9;
+    cpu_ms(&u1, &s1);
     p_refill = 0;
     result(metric, (double)p_received / secs, p_received);
+    /* One send per echo: the process's CPU (user + system) per echo. */
+    if (batch <= 1 && p_received > 0)
+        result("pipelined_cpu_us_per_msg", (u1 - u0 + s1 - s0) * 1e3 / (double)p_received,
+               p_received);
     if (p_received < n)
         failures++;
 }

@@ -61,7 +61,8 @@ QUICK = {"latency": 2000, "pipelined": 50000, "inflight": 128, "bulk": 4, "size"
 # raw metric each rtws metric is compared with.
 RAW_METRICS = {
     "latency": ["latency_p50_us", "latency_p99_us", "latency_mean_us"],
-    "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s"],
+    "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
+                  "pipelined_cpu_us_per_msg"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
     "stream": ["stream_MB_per_s", "stream_peak_rss_MiB"],
@@ -72,8 +73,8 @@ RTWS_METRICS = {
     "latency": [f"latency_{v}_{s}" for v in ("handler", "blocking", "blocking_nowait", "queue")
                 for s in ("p50_us", "p99_us", "mean_us")] + ["latency_handoff_us"],
     "pipelined": ["pipelined_msgs_per_s", "pipelined_hbatch_msgs_per_s",
-                  "pipelined_burst_msgs_per_s", "pipelined_queue_msgs_per_s",
-                  "pipelined_queue_hbatch_msgs_per_s"],
+                  "pipelined_cpu_us_per_msg", "pipelined_burst_msgs_per_s",
+                  "pipelined_queue_msgs_per_s", "pipelined_queue_hbatch_msgs_per_s"],
     "bulk": ["bulk_MB_per_s", "bulk_peak_rss_MiB", "bulk_partial_MB_per_s",
              "bulk_partial_peak_rss_MiB"],
     "connections": ["connections_per_s", "connection_rss_KiB"],
@@ -138,6 +139,8 @@ LABELS = {
     "latency_mean_us": "mean µs",
     "pipelined_msgs_per_s": "64 B msgs/s, 128 in flight, one send per echo",
     "pipelined_hbatch_msgs_per_s": "64 B msgs/s, window refilled by halves (hbatch)",
+    "pipelined_cpu_us_per_msg": "client CPU µs per echo (user + system, getrusage), one send "
+                                "per echo",
     "pipelined_burst_msgs_per_s": "64 B msgs/s, main thread refills by halves (burst)",
     "pipelined_queue_msgs_per_s": "64 B msgs/s, one send per echo, DispatcherQueue (queue)",
     "pipelined_queue_hbatch_msgs_per_s":
@@ -606,6 +609,8 @@ def fmt(v):
         return f"{v:,.0f}"
     if v >= 100:
         return f"{v:.0f}"
+    if v < 1:
+        return f"{v:.2f}"  # CPU µs per echo
     return f"{v:.1f}"
 
 

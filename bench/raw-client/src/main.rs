@@ -643,6 +643,7 @@ async fn pipelined<S: Io>(
     let msg = payload(64);
     let (n, inflight) = (o.n, o.extra);
     let batch = batch.min(inflight);
+    let cpu0 = cpu_ms();
     let start = Instant::now();
     let mut sent = 0u64;
     while sent < inflight.min(n) {
@@ -690,6 +691,16 @@ async fn pipelined<S: Io>(
         "pipelined_msgs_per_s"
     };
     out.result(metric, received as f64 / secs, received);
+    if batch <= 1 && received > 0 {
+        // One send per echo: the process's CPU (user + system) per echo.
+        let cpu1 = cpu_ms();
+        let ms = (cpu1.0 - cpu0.0) + (cpu1.1 - cpu0.1);
+        out.result(
+            "pipelined_cpu_us_per_msg",
+            ms * 1e3 / received as f64,
+            received,
+        );
+    }
     Ok(received == n)
 }
 
