@@ -234,6 +234,9 @@ struct ReaderState {
     closed: bool,
 }
 
+/// What a closing reader ends outside its lock: its stream and the load pending on it.
+type Ending = (Option<Arc<Inbound>>, Option<(u64, Arc<AsyncOp<u32>>)>);
+
 /// `DataReader`: over bytes already received (a message), or over an input
 /// stream that `LoadAsync` reads from.
 pub struct DataReader {
@@ -475,13 +478,13 @@ impl DataReader {
     }
 
     /// Marks the reader closed; returns the load to end, if one is pending.
-    fn shut(st: &mut ReaderState) -> (Option<Arc<Inbound>>, Option<(u64, Arc<AsyncOp<u32>>)>) {
+    fn shut(st: &mut ReaderState) -> Ending {
         st.closed = true;
         st.data = Bytes::new();
         (st.source.take(), st.loading.take())
     }
 
-    fn end_load(ending: (Option<Arc<Inbound>>, Option<(u64, Arc<AsyncOp<u32>>)>)) {
+    fn end_load(ending: Ending) {
         if let (Some(source), Some((id, op))) = ending {
             source.cancel(id);
             op.complete(Err(Error::new(RO_E_CLOSED, "the DataReader was closed")));
