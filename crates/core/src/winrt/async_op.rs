@@ -487,8 +487,7 @@ mod tests {
         let (first_id, memory) = (op.id(), Arc::as_ptr(&op));
         op.set_completed(Box::new(|_| {})).unwrap();
         Completion::finish(op, Ok(5));
-        // Takes the block of that size freed last (glibc's thread cache is last in,
-        // first out): the operation's, had it been freed. Not zeroed: calloc skips it.
+        // Takes the block the operation would have freed (see `spare`'s tests).
         let decoy = std::hint::black_box(Box::new([1u8; 16 + std::mem::size_of::<AsyncOp<u32>>()]));
         let next = AsyncOp::<u32>::new();
         assert_eq!(Arc::as_ptr(&next), memory);
